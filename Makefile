@@ -1,0 +1,72 @@
+# Amana: the two commands are `make run` (demo on SQLite) and `make test`.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app app
+STAMP := $(VENV)/.installed
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: install run serve demo-code test lint typecheck test-sqlite test-postgres test-browser \
+        browser-check translations extract-messages bench clean
+
+$(STAMP): setup.cfg pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,postgres]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+translations: $(STAMP)
+	@$(VENV)/bin/pybabel compile --use-fuzzy -q -d app/translations
+
+extract-messages: $(STAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o app/translations/messages.pot app
+	$(VENV)/bin/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching
+
+# Set-up and demo server on http://127.0.0.1:5000 (idempotent: re-running keeps keys and data).
+run: install translations
+	@$(FLASK) instance init
+	@$(FLASK) db upgrade 2>&1 | grep -v '^INFO' || true
+	@$(FLASK) db current 2>/dev/null | grep -q head || { echo "amana: migration failed"; exit 1; }
+	@$(FLASK) demo seed
+	@$(PY) wsgi.py
+
+serve: install translations
+	$(PY) wsgi.py
+
+# The current two-step code of a demo account: make demo-code USER=demo-caseworker
+demo-code: install
+	@$(FLASK) demo code $(USER)
+
+lint: install
+	$(VENV)/bin/ruff check app tests bench migrations
+
+typecheck: install
+	$(VENV)/bin/mypy app
+
+test-sqlite: install translations
+	env -u TEST_DATABASE_URL $(VENV)/bin/pytest tests --ignore=tests/browser
+
+test-postgres: install translations
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+	  echo "== PostgreSQL: $${TEST_DATABASE_URL%%@*}@..."; \
+	  $(VENV)/bin/pytest tests --ignore=tests/browser; \
+	elif [ -n "$$CI" ]; then echo "CI needs TEST_DATABASE_URL for the PostgreSQL run"; exit 1; \
+	else echo "== TEST_DATABASE_URL not set: PostgreSQL run skipped (CI always runs it)"; fi
+
+browser-check:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  echo "Browser tests need Debian's chromium at $(CHROMIUM): run 'apt-get install chromium'."; \
+	  exit 1; fi
+
+test-browser: install translations browser-check
+	env -u TEST_DATABASE_URL AMANA_CHROMIUM=$(CHROMIUM) $(VENV)/bin/pytest tests/browser -p no:randomly
+
+test: lint typecheck test-sqlite test-postgres test-browser
+
+bench: install
+	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache

@@ -1,0 +1,97 @@
+"""Amana: case management for GBV response teams.
+
+``create_app`` builds the application as a list of steps: settings and secrets, extensions,
+language, blueprints, error pages, command-line tools, security headers and the guard.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app.config import ConfigError, build_config
+
+
+def _instance_path(overrides: Mapping[str, Any]) -> Path:
+    given = overrides.get("INSTANCE_PATH") or os.environ.get("AMANA_INSTANCE_PATH")
+    if given:
+        return Path(given).resolve()
+    return Path(__file__).resolve().parent.parent / "instance"
+
+
+def configure(app: Flask, overrides: Mapping[str, Any]) -> None:
+    """Load settings for the environment, creating local keys in development and testing."""
+    from app.keyfiles import KeyFileError, ensure_instance
+
+    env = str(overrides.get("AMANA_ENV") or os.environ.get("AMANA_ENV") or "development")
+    instance = Path(app.instance_path)
+    if env != "production":
+        try:
+            ensure_instance(instance, environment=env)
+        except KeyFileError as exc:
+            raise ConfigError(str(exc)) from None
+    app.config.update(build_config(env, instance))
+    app.config.update({k: v for k, v in overrides.items() if k != "INSTANCE_PATH"})
+    if app.config["TRUST_PROXY_HOPS"]:
+        hops = int(app.config["TRUST_PROXY_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+
+
+def init_extensions(app: Flask) -> None:
+    """Bind the database, migrations, login, CSRF and rate limiting."""
+    from app.extensions import csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    from app import models as _models  # noqa: F401  (register every table)
+    from app.dbsetup import install_sqlite_pragmas
+
+    with app.app_context():
+        install_sqlite_pragmas(db.engine)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Mount every feature area."""
+    from app.admin.routes import bp as admin_bp
+    from app.auth.routes import bp as auth_bp
+    from app.health import bp as health_bp
+    from app.main import bp as main_bp
+
+    for bp in (health_bp, main_bp, auth_bp, admin_bp):
+        app.register_blueprint(bp)
+
+
+def create_app(config: Mapping[str, Any] | str | None = None) -> Flask:
+    """Build the Amana application; ``config`` is an environment name or a mapping of settings."""
+    overrides: Mapping[str, Any] = {"AMANA_ENV": config} if isinstance(config, str) else (config or {})
+    app = Flask(__name__, instance_path=str(_instance_path(overrides)))
+    configure(app, overrides)
+    init_extensions(app)
+    from app.i18n import init_i18n
+
+    init_i18n(app)
+    from app.ui import install_ui
+
+    install_ui(app)
+    register_blueprints(app)
+    from app.errors import register_error_handlers
+
+    register_error_handlers(app)
+    from app.cli import register_cli
+
+    register_cli(app)
+    from app.security import install_security
+
+    install_security(app)
+    from app.auth.guard import install_guard
+
+    install_guard(app)
+    return app

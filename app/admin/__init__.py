@@ -1,0 +1,1 @@
+"""Administration: accounts, organisations, sites, safe spaces and the service directory."""

@@ -1,0 +1,112 @@
+"""Forms for accounts and the directory."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    SubmitField,
+)
+from wtforms.validators import DataRequired, Length, Optional, Regexp
+
+from app.admin.models import SAFE_SPACE_KINDS, SERVICE_TYPES
+from app.auth.policy import Role
+from app.forms import CleanStringField
+from app.ui import ROLE_LABELS
+
+SERVICE_TYPE_LABELS = {
+    "health_medical": _l("Health / medical (incl. clinical care for rape)"),
+    "mhpss": _l("Mental health and psychosocial support"),
+    "psychiatry": _l("Psychiatry"),
+    "safety_security": _l("Safety and security"),
+    "legal": _l("Legal assistance"),
+    "shelter_safe_house": _l("Shelter / safe house"),
+    "livelihoods": _l("Livelihoods"),
+    "protection_child_protection": _l("Protection / child protection"),
+    "wgss": _l("Women and girls safe space"),
+    "other": _l("Other"),
+}
+KIND_LABELS = {"static": _l("Static"), "mobile": _l("Mobile (outreach)")}
+
+
+class UserForm(FlaskForm):
+    """Create or edit an account."""
+
+    username = CleanStringField(_l("Username"), validators=[
+        DataRequired(), Length(max=64),
+        Regexp(r"^[\w.-]+$", message=_l("Letters, digits, dots, dashes and underscores only."))])
+    display_name = CleanStringField(_l("Display name"), validators=[DataRequired(), Length(max=120)])
+    role = SelectField(_l("Role"), choices=[(r.value, ROLE_LABELS[r.value]) for r in Role])
+    organisation = SelectField(_l("Organisation"), validators=[DataRequired()])
+    sites = SelectMultipleField(_l("Sites"), validators=[Optional()])
+    safe_spaces = SelectMultipleField(_l("Safe spaces (coordinators only)"), validators=[Optional()])
+    service = SelectField(_l("Service (service providers only)"), validators=[Optional()])
+    language = SelectField(_l("Language"), choices=[("en", "English"), ("ar", "العربية")])
+    version = HiddenField()
+    submit = SubmitField(_l("Save"))
+
+
+class OrganisationForm(FlaskForm):
+    """An organisation."""
+
+    name = CleanStringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    active = BooleanField(_l("Active"), default=True)
+    version = HiddenField()
+    submit = SubmitField(_l("Save"))
+
+
+class SiteForm(FlaskForm):
+    """A site."""
+
+    organisation = SelectField(_l("Organisation"), validators=[DataRequired()])
+    name = CleanStringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    code = CleanStringField(_l("Case-number prefix"), validators=[
+        DataRequired(), Length(min=2, max=8),
+        Regexp(r"^[A-Za-z0-9]+$", message=_l("Latin letters and digits only."))])
+    active = BooleanField(_l("Active"), default=True)
+    version = HiddenField()
+    submit = SubmitField(_l("Save"))
+
+
+class SafeSpaceForm(FlaskForm):
+    """A safe space."""
+
+    site = SelectField(_l("Site"), validators=[DataRequired()])
+    name = CleanStringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    kind = SelectField(_l("Kind"), choices=[(k, KIND_LABELS[k]) for k in SAFE_SPACE_KINDS])
+    opened_on = DateField(_l("Opened on"), validators=[Optional()])
+    active = BooleanField(_l("Active"), default=True)
+    version = HiddenField()
+    submit = SubmitField(_l("Save"))
+
+
+class ServiceForm(FlaskForm):
+    """A service in the referral directory."""
+
+    organisation = SelectField(_l("Organisation"), validators=[DataRequired()])
+    name = CleanStringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    service_type = SelectField(_l("Service type"),
+                               choices=[(t, SERVICE_TYPE_LABELS[t]) for t in SERVICE_TYPES])
+    sites = SelectMultipleField(_l("Sites served"), validators=[Optional()])
+    active = BooleanField(_l("Active"), default=True)
+    version = HiddenField()
+    submit = SubmitField(_l("Save"))
+
+
+class UserFilterForm(FlaskForm):
+    """Filters on the user list (GET, no personal data involved)."""
+
+    class Meta:
+        csrf = False
+
+    role = SelectField(_l("Role"), validators=[Optional()],
+                       choices=[("", _l("Any"))] + [(r.value, ROLE_LABELS[r.value]) for r in Role])
+    status = SelectField(_l("Status"), choices=[("", _l("Any")), ("active", _l("Active")),
+                                                ("inactive", _l("Inactive"))], validators=[Optional()])
+    page = IntegerField(validators=[Optional()])

@@ -1,0 +1,86 @@
+"""The directory: organisations, their sites, safe spaces and services.
+
+Nothing here is survivor data; these rows name the places and teams that cases, referrals and
+safe-space logs point at.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from sqlalchemy import Boolean, Column, Date, ForeignKey, String, Table, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, Timestamps, UUIDPrimaryKey, Versioned, db
+
+# GBVIMS referral and consent service types (shared/GBVIMS.md); stored as these codes.
+SERVICE_TYPES = (
+    "health_medical", "mhpss", "psychiatry", "safety_security", "legal",
+    "shelter_safe_house", "livelihoods", "protection_child_protection", "wgss", "other",
+)
+SAFE_SPACE_KINDS = ("static", "mobile")
+
+service_sites = Table(
+    "service_sites",
+    Base.metadata,
+    Column("service_id", Uuid, ForeignKey("services.id", ondelete="CASCADE"), primary_key=True),
+    Column("site_id", Uuid, ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Organisation(UUIDPrimaryKey, Timestamps, Versioned, db.Model):  # type: ignore[name-defined]
+    """An organisation: the programme's own, or a partner that receives referrals."""
+
+    __tablename__ = "organisations"
+
+    name: Mapped[str] = mapped_column(String(120), unique=True, nullable=False)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+
+    sites: Mapped[list[Site]] = relationship(back_populates="organisation", order_by="Site.name")
+
+
+class Site(UUIDPrimaryKey, Timestamps, Versioned, db.Model):  # type: ignore[name-defined]
+    """A place where an organisation works; its code prefixes case numbers."""
+
+    __tablename__ = "sites"
+    __table_args__ = (UniqueConstraint("organisation_id", "name"),)
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120), nullable=False)
+    code: Mapped[str] = mapped_column(String(8), unique=True, nullable=False)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+
+    organisation: Mapped[Organisation] = relationship(back_populates="sites")
+
+
+class SafeSpace(UUIDPrimaryKey, Timestamps, Versioned, db.Model):  # type: ignore[name-defined]
+    """A Women and Girls Safe Space, static or mobile (mobile ones record an area, never an address)."""
+
+    __tablename__ = "safe_spaces"
+    __table_args__ = (UniqueConstraint("organisation_id", "name"),)
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"), index=True)
+    site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120), nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False, default="static")
+    opened_on: Mapped[date | None] = mapped_column(Date)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+
+    organisation: Mapped[Organisation] = relationship()
+    site: Mapped[Site] = relationship()
+
+
+class Service(UUIDPrimaryKey, Timestamps, Versioned, db.Model):  # type: ignore[name-defined]
+    """A service in the referral directory, of one GBVIMS service type, serving some sites."""
+
+    __tablename__ = "services"
+    __table_args__ = (UniqueConstraint("organisation_id", "name"),)
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120), nullable=False)
+    service_type: Mapped[str] = mapped_column(String(40), nullable=False)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+
+    organisation: Mapped[Organisation] = relationship()
+    sites: Mapped[list[Site]] = relationship(secondary=service_sites, order_by="Site.name")

@@ -1,0 +1,247 @@
+"""Administration screens: accounts and the directory. Admins never reach case data: the
+policy grants them no case, referral or WGSS-note permission, whatever links exist.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+from werkzeug.wrappers import Response
+
+from app.admin import forms, queries
+from app.admin import service as svc
+from app.admin.models import Organisation, SafeSpace, Service, Site
+from app.audit.actions import Action
+from app.audit.writer import record
+from app.auth import service as auth_service
+from app.auth.forms import ActionForm
+from app.auth.models import User
+from app.auth.policy import Permission, require
+from app.db import db, transaction
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _audit_read(action: Action, object_type: str, object_id: Any = None) -> None:
+    with transaction():
+        record(action, object_type=object_type, object_id=object_id)
+
+
+def _load(model: type, record_id: uuid.UUID) -> Any:
+    obj = db.session.get(model, record_id)
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def _fill_user_choices(form: forms.UserForm) -> None:
+    form.organisation.choices = [(str(o.id), o.name) for o in queries.all_of(Organisation)]
+    form.sites.choices = [(str(s.id), f"{s.name} ({s.organisation.name})") for s in queries.all_of(Site)]
+    form.safe_spaces.choices = [(str(s.id), s.name) for s in queries.all_of(SafeSpace)]
+    form.service.choices = [("", _("None"))] + [
+        (str(s.id), f"{s.name} ({s.organisation.name})") for s in queries.all_of(Service)]
+
+
+def _ids(values: list[str] | None) -> list[uuid.UUID]:
+    out = []
+    for v in values or []:
+        try:
+            out.append(uuid.UUID(v))
+        except ValueError:
+            abort(400)
+    return out
+
+
+def _spec(form: forms.UserForm) -> svc.AccountSpec:
+    org = _load(Organisation, _ids([form.organisation.data or ""])[0])
+    return svc.AccountSpec(
+        username=form.username.data or "", display_name=form.display_name.data or "",
+        role=form.role.data or "", organisation=org,
+        sites=[_load(Site, i) for i in _ids(form.sites.data)],
+        safe_spaces=[_load(SafeSpace, i) for i in _ids(form.safe_spaces.data)],
+        service=_load(Service, _ids([form.service.data])[0]) if form.service.data else None,
+        language=form.language.data or "en",
+    )
+
+
+@bp.get("/users")
+@require(Permission.ADMIN_USERS)
+def users() -> str:
+    """All accounts, filtered by role and status, fifty a page."""
+    f = forms.UserFilterForm(request.args)
+    f.validate()
+    page = f.page.data if f.page.data and f.page.data > 0 else 1
+    rows, total = queries.users_page(f.role.data or None, f.status.data or None, page)
+    _audit_read(Action.USER_LIST, "user")
+    return render_template("admin/users.html", rows=rows, total=total, page=page, filters=f,
+                           page_size=queries.PAGE_SIZE)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@require(Permission.ADMIN_USERS)
+def user_new() -> str | Response:
+    """Create an account. The admin never sets its password: a one-time reset code is shown
+    instead, to hand to the person, who chooses their own password with it."""
+    form = forms.UserForm()
+    _fill_user_choices(form)
+    if form.validate_on_submit():
+        try:
+            user = svc.create_user(_spec(form), secrets.token_urlsafe(32) + "Aa1!")
+        except svc.AccountError as exc:
+            flash(str(exc), "error")
+        else:
+            code = auth_service.issue_reset_token(current_user, user)
+            return render_template("admin/reset_code.html", user=user, code=code)
+    return render_template("admin/user_form.html", form=form, user=None)
+
+
+@bp.route("/users/<uuid:user_id>", methods=["GET", "POST"])
+@require(Permission.ADMIN_USERS)
+def user_edit(user_id: uuid.UUID) -> str | Response:
+    """View and edit one account; role, status, password, MFA and sessions are managed here."""
+    user = _load(User, user_id)
+    form = forms.UserForm(obj=None if request.method == "POST" else user)
+    _fill_user_choices(form)
+    if request.method == "GET":
+        form.organisation.data = str(user.organisation_id)
+        form.sites.data = [str(s.id) for s in user.sites]
+        form.safe_spaces.data = [str(s.id) for s in user.safe_spaces]
+        form.service.data = str(user.service_id) if user.service_id else ""
+        form.version.data = str(user.version)
+        _audit_read(Action.USER_VIEW, "user", user.id)
+    elif form.validate_on_submit():
+        try:
+            svc.update_user(user, _spec(form), expected_version=int(form.version.data or 0))
+        except (svc.AccountError, ValueError) as exc:
+            flash(str(exc), "error")
+        else:
+            flash(_("Account saved."), "info")
+            return redirect(url_for("admin.user_edit", user_id=user.id))
+    return render_template("admin/user_form.html", form=form, user=user, action_form=ActionForm())
+
+
+@bp.post("/users/<uuid:user_id>/<any(deactivate, reactivate, reset_mfa, end_sessions):op>")
+@require(Permission.ADMIN_USERS)
+def user_action(user_id: uuid.UUID, op: str) -> Response:
+    """Deactivate, reactivate, reset MFA or end every session of an account."""
+    user = _load(User, user_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        if op in ("deactivate", "reactivate"):
+            svc.set_active(user, op == "reactivate", actor=current_user)
+        elif op == "reset_mfa":
+            svc.reset_mfa(user)
+        else:
+            svc.end_sessions(user)
+    except svc.AccountError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(_("Done."), "info")
+    return redirect(url_for("admin.user_edit", user_id=user.id))
+
+
+@bp.post("/users/<uuid:user_id>/reset-password")
+@require(Permission.ADMIN_USERS)
+def user_reset_password(user_id: uuid.UUID) -> str:
+    """Issue a one-time reset code (shown once) for the person to set a new password."""
+    user = _load(User, user_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    code = auth_service.issue_reset_token(current_user, user)
+    return render_template("admin/reset_code.html", user=user, code=code)
+
+
+@bp.get("/directory")
+@require(Permission.ADMIN_DIRECTORY)
+def directory() -> str:
+    """Organisations, sites, safe spaces and services."""
+    _audit_read(Action.DIRECTORY_VIEW, "directory")
+    return render_template("admin/directory.html", **queries.directory())
+
+
+KINDS: dict[str, tuple[type, type, Action, Action]] = {
+    "organisation": (Organisation, forms.OrganisationForm, Action.ORGANISATION_CREATE,
+                     Action.ORGANISATION_UPDATE),
+    "site": (Site, forms.SiteForm, Action.SITE_CREATE, Action.SITE_UPDATE),
+    "safe_space": (SafeSpace, forms.SafeSpaceForm, Action.SAFE_SPACE_CREATE,
+                   Action.SAFE_SPACE_UPDATE),
+    "service": (Service, forms.ServiceForm, Action.SERVICE_CREATE, Action.SERVICE_UPDATE),
+}
+
+
+def _fill_directory_choices(form: Any) -> None:
+    if hasattr(form, "organisation"):
+        form.organisation.choices = [(str(o.id), o.name) for o in queries.all_of(Organisation)]
+    if hasattr(form, "site"):
+        form.site.choices = [(str(s.id), f"{s.name} ({s.organisation.name})")
+                             for s in queries.all_of(Site)]
+    if hasattr(form, "sites"):
+        form.sites.choices = [(str(s.id), f"{s.name} ({s.organisation.name})")
+                              for s in queries.all_of(Site)]
+
+
+def _directory_values(kind: str, form: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {"name": form.name.data, "active": bool(form.active.data)}
+    if kind == "site":
+        values.update(organisation_id=_ids([form.organisation.data])[0],
+                      code=(form.code.data or "").upper())
+    elif kind == "safe_space":
+        site = _load(Site, _ids([form.site.data])[0])
+        values.update(site_id=site.id, organisation_id=site.organisation_id, kind=form.kind.data,
+                      opened_on=form.opened_on.data)
+    elif kind == "service":
+        values.update(organisation_id=_ids([form.organisation.data])[0],
+                      service_type=form.service_type.data,
+                      sites=[_load(Site, i) for i in _ids(form.sites.data)])
+    return values
+
+
+@bp.route("/directory/<any(organisation, site, safe_space, service):kind>/new",
+          methods=["GET", "POST"])
+@bp.route("/directory/<any(organisation, site, safe_space, service):kind>/<uuid:record_id>",
+          methods=["GET", "POST"])
+@require(Permission.ADMIN_DIRECTORY)
+def directory_record(kind: str, record_id: uuid.UUID | None = None) -> str | Response:
+    """Create or edit one directory record (optimistic locking on edit)."""
+    model, form_cls, create_action, update_action = KINDS[kind]
+    obj = _load(model, record_id) if record_id else None
+    form = form_cls(obj=obj if request.method == "GET" else None)
+    _fill_directory_choices(form)
+    if request.method == "GET" and obj is not None:
+        for name in ("organisation", "site"):
+            if hasattr(form, name):
+                getattr(form, name).data = str(getattr(obj, f"{name}_id"))
+        if kind == "service":
+            form.sites.data = [str(s.id) for s in obj.sites]
+        form.version.data = str(obj.version)
+    elif form.validate_on_submit():
+        values = _directory_values(kind, form)
+        try:
+            if obj is None:
+                new = model(**{k: v for k, v in values.items() if k != "sites"})
+                if "sites" in values:
+                    new.sites = values["sites"]
+                with transaction():
+                    db.session.add(new)
+                    db.session.flush()
+                    record(create_action, object_type=kind, object_id=new.id)
+            else:
+                svc.update_record(obj, values, expected_version=int(form.version.data or 0),
+                                  action=update_action, object_type=kind)
+        except svc.AccountError as exc:
+            flash(str(exc), "error")
+        except IntegrityError:
+            flash(_("Another record already has this name or code."), "error")
+        except ValueError:
+            abort(400)
+        else:
+            flash(_("Saved."), "info")
+            return redirect(url_for("admin.directory"))
+    return render_template("admin/directory_form.html", form=form, kind=kind, obj=obj)

@@ -1,0 +1,1 @@
+"""The audit trail: one writer, a hash chain, checkpoints, verification, the auditor's views."""

@@ -1,0 +1,63 @@
+"""Audit events and the chain head.
+
+Rows are append-only: the ORM refuses updates and deletes here, and database triggers (created
+in the migrations) refuse them below the ORM. The head row holds the last sequence number and
+MAC; the writer locks it, so concurrent writers extend one chain without forks or gaps.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Integer, LargeBinary, String, Uuid, event
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import UTCDateTime, db
+
+
+class AuditEvent(db.Model):  # type: ignore[name-defined]
+    """One recorded event. Metadata only: never survivor data, passwords, tokens or keys."""
+
+    __tablename__ = "audit_events"
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                     autoincrement=False)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    actor_role: Mapped[str | None] = mapped_column(String(32))
+    organisation_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    action: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    object_type: Mapped[str | None] = mapped_column(String(32))
+    object_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    outcome: Mapped[str] = mapped_column(String(16), nullable=False)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    request_id: Mapped[str | None] = mapped_column(String(36))
+    client_address: Mapped[str | None] = mapped_column(String(64))
+    prev_mac: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+    mac: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+
+
+class AuditHead(db.Model):  # type: ignore[name-defined]
+    """The single row naming the end of the chain; locked by each append."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), nullable=False)
+    mac: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+
+
+class AppendOnlyError(RuntimeError):
+    """Raised when code tries to change or remove an audit event."""
+
+
+@event.listens_for(AuditEvent, "before_update")
+def _refuse_update(*_: Any) -> None:
+    raise AppendOnlyError("audit events are append-only")
+
+
+@event.listens_for(AuditEvent, "before_delete")
+def _refuse_delete(*_: Any) -> None:
+    raise AppendOnlyError("audit events are append-only")

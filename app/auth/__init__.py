@@ -1,0 +1,1 @@
+"""Identity: users, passwords, MFA, server-side sessions and the access policy."""

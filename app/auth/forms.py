@@ -1,0 +1,64 @@
+"""Forms for logging in, MFA, passwords and sessions."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, PasswordField, SubmitField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from app.auth.passwords import MAX_LENGTH
+from app.forms import CleanStringField
+
+# Generous caps: a password may be up to MAX_LENGTH characters after normalisation.
+PASSWORD_CAP = MAX_LENGTH * 4
+
+
+class LoginForm(FlaskForm):
+    """Username and password."""
+
+    username = CleanStringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=PASSWORD_CAP)])
+    next = HiddenField()
+    submit = SubmitField(_l("Log in"))
+
+
+class CodeForm(FlaskForm):
+    """A six-digit TOTP code or a recovery code."""
+
+    code = CleanStringField(_l("Code"), validators=[DataRequired(), Length(max=32)])
+    submit = SubmitField(_l("Verify"))
+
+
+class EnrolForm(FlaskForm):
+    """First code from the authenticator app, confirming enrolment."""
+
+    code = CleanStringField(_l("Code from your app"), validators=[DataRequired(), Length(max=16)])
+    submit = SubmitField(_l("Confirm"))
+
+
+class ChangePasswordForm(FlaskForm):
+    """Change one's own password."""
+
+    current = PasswordField(_l("Current password"),
+                            validators=[DataRequired(), Length(max=PASSWORD_CAP)])
+    new = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=PASSWORD_CAP)])
+    confirm = PasswordField(_l("New password again"),
+                            validators=[DataRequired(), EqualTo("new", _l("The two new passwords differ."))])
+    submit = SubmitField(_l("Change password"))
+
+
+class ResetPasswordForm(FlaskForm):
+    """Set a new password with a reset token from an administrator."""
+
+    token = CleanStringField(_l("Reset code"), validators=[DataRequired(), Length(max=64)])
+    new = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=PASSWORD_CAP)])
+    confirm = PasswordField(_l("New password again"),
+                            validators=[DataRequired(), EqualTo("new", _l("The two new passwords differ."))])
+    submit = SubmitField(_l("Set password"))
+
+
+class ActionForm(FlaskForm):
+    """A button that only carries the CSRF token (logout, quick-lock, end session)."""
+
+    submit = SubmitField(_l("Confirm"))

@@ -1,0 +1,108 @@
+"""The one gate every request passes before its view runs.
+
+Order: public endpoints pass; otherwise a live session is needed; a session without MFA
+reaches only the MFA step; an account that must change its password reaches only that; then
+the view's declared rule is checked against the role. A view with no rule is refused.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Flask, abort, current_app, flash, g, redirect, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from app.audit.actions import Action, Outcome
+from app.audit.writer import record
+from app.auth import sessions
+from app.auth.policy import (
+    AUTHENTICATED,
+    MFA_STEP_ENDPOINTS,
+    PUBLIC_ENDPOINTS,
+    has_permission,
+    rule_for,
+)
+from app.db import db
+from app.extensions import login_manager
+
+PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.logout", "auth.lock"})
+TIMEOUT_REASONS = frozenset({"idle_timeout", "absolute_timeout"})
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` if it is a local path (no scheme, no host, no backslash tricks), else None."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(c) < 32 for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def deny(reason: str) -> None:
+    """Record a refused request and answer 403."""
+    record(Action.ACCESS_DENIED, object_type="endpoint", object_id=request.endpoint,
+           outcome=Outcome.DENIED, reason=reason)
+    db.session.commit()
+    abort(403)
+
+
+def _to_login() -> Response:
+    target = None
+    if request.method == "GET":
+        target = safe_next(request.full_path.rstrip("?"))
+    return redirect(url_for("auth.login", next=target))
+
+
+def check_request() -> Response | None:
+    """Decide whether this request may reach its view."""
+    endpoint = request.endpoint
+    if endpoint is None:
+        return None  # routing failed: the 404/405 handler answers
+    row, ended = sessions.load()
+    if ended in TIMEOUT_REASONS:
+        # The session is over; the audit row says why, attributed to its owner.
+        record(Action.AUTH_SESSION_TIMEOUT, object_type="session", reason=ended)
+        db.session.commit()
+        if endpoint not in PUBLIC_ENDPOINTS:
+            flash(_("Your session ended because it was inactive or too long. Please log in again."),
+                  "info")
+    elif ended is not None:
+        db.session.commit()
+    if endpoint in PUBLIC_ENDPOINTS:
+        return None
+    if row is None:
+        return _to_login()
+    if row.mfa_at is None:
+        if endpoint in MFA_STEP_ENDPOINTS:
+            return None
+        return redirect(url_for("auth.mfa"))
+    if row.user.must_change_password and endpoint not in PASSWORD_CHANGE_ENDPOINTS:
+        return redirect(url_for("auth.change_password"))
+    rule = rule_for(current_app.view_functions.get(endpoint))
+    if rule is None:
+        deny("no_rule")
+    elif rule != AUTHENTICATED and not has_permission(row.user.role, rule):  # type: ignore[arg-type]
+        deny("role")
+    db.session.commit()  # keep last_seen_at
+    return None
+
+
+def install_guard(app: Flask) -> None:
+    """Register the guard and tell Flask-Login where the user comes from."""
+    login_manager.session_protection = None  # our own sessions do this job
+    login_manager.login_view = "auth.login"
+
+    @login_manager.request_loader
+    def _user_from_session(_request: object) -> object:
+        row = g.get("auth_session")
+        return row.user if row is not None and row.mfa_at is not None else None
+
+    @login_manager.user_loader
+    def _never(_user_id: str) -> None:
+        return None  # ids are never kept in the cookie
+
+    app.before_request(check_request)

@@ -1,0 +1,117 @@
+"""Accounts and their server-side sessions, recovery codes and reset tokens.
+
+Secrets are never stored as given: passwords as Argon2id hashes, session and reset tokens and
+recovery codes as SHA-256 digests (they are high-entropy random values), TOTP secrets sealed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.admin.models import Organisation, SafeSpace, Service, Site
+from app.db import Base, Timestamps, UTCDateTime, UUIDPrimaryKey, Versioned, db
+
+user_sites = Table(
+    "user_sites",
+    Base.metadata,
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("site_id", Uuid, ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True),
+)
+user_safe_spaces = Table(
+    "user_safe_spaces",
+    Base.metadata,
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("safe_space_id", Uuid, ForeignKey("safe_spaces.id", ondelete="CASCADE"),
+           primary_key=True),
+)
+
+
+class User(UUIDPrimaryKey, Timestamps, Versioned, UserMixin, db.Model):  # type: ignore[name-defined]
+    """A staff account with exactly one role."""
+
+    __tablename__ = "users"
+
+    username: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    display_name: Mapped[str] = mapped_column(String(120), nullable=False)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"), index=True)
+    role: Mapped[str] = mapped_column(String(32), nullable=False)
+    language: Mapped[str] = mapped_column(String(8), nullable=False, default="en")
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    service_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("services.id"))
+    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    totp_secret_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_last_step: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    mfa_enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Demo accounts are refused by a production start.
+    is_demo: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+    organisation: Mapped[Organisation] = relationship()
+    service: Mapped[Service | None] = relationship()
+    sites: Mapped[list[Site]] = relationship(secondary=user_sites, order_by="Site.name")
+    safe_spaces: Mapped[list[SafeSpace]] = relationship(
+        secondary=user_safe_spaces, order_by="SafeSpace.name"
+    )
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        return self.active
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+class AuthSession(UUIDPrimaryKey, db.Model):  # type: ignore[name-defined]
+    """One login: created at login, checked on every request, revoked when it must end."""
+
+    __tablename__ = "auth_sessions"
+
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True, nullable=False)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    mfa_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    revoked_reason: Mapped[str | None] = mapped_column(String(32))
+    client_address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(120))
+
+    user: Mapped[User] = relationship()
+
+
+class RecoveryCode(UUIDPrimaryKey, db.Model):  # type: ignore[name-defined]
+    """A single-use MFA recovery code, stored as a digest."""
+
+    __tablename__ = "recovery_codes"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    code_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PasswordResetToken(UUIDPrimaryKey, db.Model):  # type: ignore[name-defined]
+    """A single-use, expiring password-reset token issued by an admin."""
+
+    __tablename__ = "password_reset_tokens"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True, nullable=False)
+    issued_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,281 @@
+"""Writes for identity: logging in and out, MFA, passwords, sessions. Each one is audited and
+commits its own transaction; views only call these.
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from app.audit.actions import Action, Outcome
+from app.audit.writer import record
+from app.auth import mfa, passwords, sessions, throttle
+from app.auth.models import PasswordResetToken, RecoveryCode, User
+from app.clock import utcnow
+from app.db import db, transaction
+
+
+class LoginOutcome(enum.Enum):
+    """What a login attempt led to (the user sees the same page for every failure)."""
+
+    OK = "ok"
+    FAILED = "failed"
+
+
+@dataclass
+class LoginResult:
+    """Outcome of a login attempt."""
+
+    outcome: LoginOutcome
+    needs_enrolment: bool = False
+
+
+def find_user(username: str) -> User | None:
+    """The account with this username (case-insensitive), if any."""
+    name = username.strip().casefold()
+    return db.session.execute(select(User).where(func.lower(User.username) == name)).scalar_one_or_none()
+
+
+def attempt_login(username: str, password: str) -> LoginResult:
+    """Check a username and password; on success start a password-only session.
+
+    Unknown account, wrong password, locked or deactivated account all do the same work
+    (one Argon2 verification) and return the same result, so neither the page nor the timing
+    tells them apart. The audit trail keeps the real reason.
+    """
+    user = find_user(username)
+    locked = throttle.is_locked(username)
+    ok = passwords.verify_password(user.password_hash if user else None, password)
+    with transaction():
+        if locked or user is None or not user.active or not ok:
+            reason = ("locked" if locked else "unknown_user" if user is None
+                      else "inactive" if not user.active else "bad_password")
+            record(Action.AUTH_LOGIN_FAILED, object_type="user",
+                   object_id=user.id if user else None, outcome=Outcome.DENIED, reason=reason)
+            if not locked and throttle.register_failure(username):
+                record(Action.AUTH_LOCKOUT, object_type="user",
+                       object_id=user.id if user else None, outcome=Outcome.DENIED,
+                       reason="too_many_failures")
+            return LoginResult(LoginOutcome.FAILED)
+        if passwords.needs_rehash(user.password_hash):
+            user.password_hash = passwords.hash_password(password)
+        sessions.start(user)
+        record(Action.AUTH_LOGIN, object_type="user", object_id=user.id, actor=user,
+               reason="password_ok")
+    return LoginResult(LoginOutcome.OK, needs_enrolment=user.mfa_enrolled_at is None)
+
+
+def _mfa_failure(user: User, reason: str) -> bool:
+    """Record a failed code; returns True when the account is now locked (session ended)."""
+    record(Action.AUTH_MFA_FAILED, object_type="user", object_id=user.id,
+           outcome=Outcome.DENIED, reason=reason, actor=user)
+    if throttle.register_failure(user.username):
+        record(Action.AUTH_LOCKOUT, object_type="user", object_id=user.id,
+               outcome=Outcome.DENIED, reason="too_many_code_failures", actor=user)
+        sessions.end_current("mfa_lockout")
+        return True
+    return False
+
+
+def _mark_mfa_done(user: User) -> None:
+    row = sessions.current()
+    assert row is not None
+    row.mfa_at = utcnow()
+    throttle.clear(user.username)
+
+
+def verify_code(user: User, code: str) -> tuple[bool, bool]:
+    """Complete MFA with a TOTP code or a recovery code. Returns (accepted, session_ended)."""
+    with transaction():
+        if throttle.is_locked(user.username):
+            sessions.end_current("mfa_lockout")
+            record(Action.AUTH_MFA_FAILED, object_type="user", object_id=user.id,
+                   outcome=Outcome.DENIED, reason="locked", actor=user)
+            return False, True
+        step = mfa.matching_step(user, code)
+        if step is not None:
+            user.totp_last_step = step
+            _mark_mfa_done(user)
+            record(Action.AUTH_MFA_VERIFIED, object_type="user", object_id=user.id, actor=user,
+                   reason="totp")
+            return True, False
+        digest = mfa.recovery_digest(code)
+        used = db.session.execute(
+            update(RecoveryCode)
+            .where(RecoveryCode.user_id == user.id, RecoveryCode.code_hash == digest,
+                   RecoveryCode.used_at.is_(None))
+            .values(used_at=utcnow())
+        )
+        if getattr(used, "rowcount", 0) == 1:
+            _mark_mfa_done(user)
+            record(Action.AUTH_RECOVERY_CODE_USED, object_type="user", object_id=user.id,
+                   actor=user)
+            return True, False
+        return False, _mfa_failure(user, "bad_code")
+
+
+def _replace_recovery_codes(user: User) -> list[str]:
+    db.session.execute(
+        update(RecoveryCode).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
+    codes = mfa.new_recovery_codes()
+    db.session.add_all(RecoveryCode(user_id=user.id, code_hash=mfa.recovery_digest(c)) for c in codes)
+    return codes
+
+
+def pending_secret(user: User) -> str:
+    """The TOTP secret being enrolled (made and sealed on first call, reused until confirmed)."""
+    if user.mfa_enrolled_at is not None:
+        raise PermissionError("already enrolled")
+    if user.totp_secret_sealed is None:
+        with transaction():
+            mfa.store_secret(user, mfa.new_secret())
+    return mfa.secret_of(user)
+
+
+def confirm_enrolment(user: User, code: str) -> tuple[list[str] | None, bool]:
+    """Confirm the pending secret with a first code; returns (recovery codes, session_ended)."""
+    with transaction():
+        if throttle.is_locked(user.username):
+            sessions.end_current("mfa_lockout")
+            return None, True
+        step = mfa.matching_step(user, code)
+        if step is None:
+            return None, _mfa_failure(user, "bad_enrolment_code")
+        user.totp_last_step = step
+        user.mfa_enrolled_at = utcnow()
+        codes = _replace_recovery_codes(user)
+        _mark_mfa_done(user)
+        record(Action.AUTH_MFA_ENROLLED, object_type="user", object_id=user.id, actor=user)
+    return codes, False
+
+
+def regenerate_recovery_codes(user: User) -> list[str]:
+    """Invalidate the remaining recovery codes and issue ten new ones."""
+    with transaction():
+        codes = _replace_recovery_codes(user)
+        record(Action.AUTH_RECOVERY_CODES_REGENERATED, object_type="user", object_id=user.id)
+    return codes
+
+
+def remaining_recovery_codes(user: User) -> int:
+    """How many unused recovery codes the account has."""
+    return int(db.session.execute(
+        select(func.count()).select_from(RecoveryCode)
+        .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+    ).scalar_one())
+
+
+def logout(reason: str = "logout") -> None:
+    """End this session (logout or quick-lock)."""
+    action = Action.AUTH_QUICK_LOCK if reason == "quick_lock" else Action.AUTH_LOGOUT
+    with transaction():
+        row = sessions.current()
+        if row is not None:
+            record(action, object_type="session", object_id=row.id, actor=row.user)
+        sessions.end_current(reason)
+
+
+def change_password(user: User, current: str, new: str) -> list[str]:
+    """Change one's own password; every other session ends. Returns problems (empty on success)."""
+    if not passwords.verify_password(user.password_hash, current):
+        with transaction():
+            record(Action.AUTH_PASSWORD_CHANGE_FAILED, object_type="user", object_id=user.id,
+                   outcome=Outcome.DENIED, reason="bad_current_password")
+        return ["current"]
+    found = passwords.problems(new, username=user.username)
+    if found:
+        return found
+    with transaction():
+        user.password_hash = passwords.hash_password(new)
+        user.password_changed_at = utcnow()
+        user.must_change_password = False
+        row = sessions.current()
+        sessions.revoke_all(user.id, "password_changed", keep=row.id if row else None)
+        record(Action.AUTH_PASSWORD_CHANGED, object_type="user", object_id=user.id)
+    return []
+
+
+def issue_reset_token(admin: User, user: User) -> str:
+    """Make a single-use reset token for ``user`` (shown once to the admin, stored as a digest)."""
+    token = secrets.token_urlsafe(24)
+    now = utcnow()
+    with transaction():
+        db.session.execute(
+            update(PasswordResetToken)
+            .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
+            .values(used_at=now)
+        )
+        db.session.add(PasswordResetToken(
+            user_id=user.id, token_hash=sessions.token_digest(token), issued_by_id=admin.id,
+            created_at=now,
+            expires_at=now + timedelta(hours=current_app.config["PASSWORD_RESET_HOURS"]),
+        ))
+        record(Action.USER_PASSWORD_RESET_ISSUED, object_type="user", object_id=user.id)
+    return token
+
+
+def reset_password(token: str, new: str) -> tuple[bool, list[str]]:
+    """Use a reset token: set the password and end every session. Returns (done, problems)."""
+    now = utcnow()
+    row = db.session.execute(
+        select(PasswordResetToken)
+        .where(PasswordResetToken.token_hash == sessions.token_digest(token.strip()))
+    ).scalar_one_or_none()
+    user = db.session.get(User, row.user_id) if row else None
+    if row is None or user is None or row.used_at is not None or row.expires_at < now \
+            or not user.active:
+        with transaction():
+            record(Action.AUTH_PASSWORD_RESET_FAILED, object_type="user",
+                   object_id=row.user_id if row else None, outcome=Outcome.DENIED,
+                   reason="invalid_token")
+        return False, []
+    found = passwords.problems(new, username=user.username)
+    if found:
+        return False, found
+    with transaction():
+        claimed = db.session.execute(
+            update(PasswordResetToken)
+            .where(PasswordResetToken.id == row.id, PasswordResetToken.used_at.is_(None))
+            .values(used_at=now)
+        )
+        if getattr(claimed, "rowcount", 0) != 1:  # used by a concurrent request
+            return False, []
+        user.password_hash = passwords.hash_password(new)
+        user.password_changed_at = now
+        user.must_change_password = False
+        sessions.revoke_all(user.id, "password_reset")
+        throttle.clear(user.username)
+        record(Action.AUTH_PASSWORD_RESET, object_type="user", object_id=user.id, actor=user)
+    return True, []
+
+
+def end_own_session(user: User, session_id: uuid.UUID) -> bool:
+    """End one of one's own sessions."""
+    with transaction():
+        done = sessions.revoke_one(session_id, user.id, "ended_by_user")
+        record(Action.AUTH_SESSION_REVOKED, object_type="session", object_id=session_id,
+               outcome=Outcome.ALLOWED if done else Outcome.DENIED,
+               reason=None if done else "not_found")
+    return done
+
+
+def record_sessions_view(user: User) -> None:
+    """Audit that a user looked at their own session list."""
+    with transaction():
+        record(Action.AUTH_SESSIONS_VIEW, object_type="user", object_id=user.id)
+
+
+def set_language(user: User, lang: str) -> None:
+    """Remember the account's preferred language."""
+    with transaction():
+        user.language = lang
+        record(Action.AUTH_PROFILE_UPDATED, object_type="user", object_id=user.id,
+               reason="language")

@@ -1,0 +1,115 @@
+"""Command-line tools: ``flask instance``, ``flask users`` and ``flask demo``.
+
+Bad input ends with one clear line and a non-zero exit status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from app.admin import service as admin_service
+from app.admin.models import Organisation, SafeSpace, Service, Site
+from app.auth import passwords
+from app.auth.policy import Role
+from app.db import db
+from app.dbsetup import require_current_schema
+from app.keyfiles import KeyFileError, ensure_instance
+
+instance_cli = AppGroup("instance", help="Set up the instance folder (keys and secrets).")
+users_cli = AppGroup("users", help="Create accounts.")
+
+
+@instance_cli.command("init")
+def instance_init() -> None:
+    """Create instance/ and any missing key (mode 0600); existing keys are never replaced."""
+    try:
+        created = ensure_instance(Path(current_app.instance_path),
+                                  environment=current_app.config["AMANA_ENV"])
+    except KeyFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Instance folder ready ({len(created)} new key(s)).")
+
+
+def read_password(prompt: bool) -> str:
+    """The new password from standard input (one line) or, on a terminal, a hidden prompt."""
+    if prompt and sys.stdin.isatty():
+        return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+    line = sys.stdin.readline()
+    if not line:
+        raise click.ClickException("No password on standard input.")
+    return line.rstrip("\r\n")
+
+
+def _one(model: type, org: Organisation, name: str, what: str) -> object:
+    found = db.session.execute(
+        select(model).where(model.organisation_id == org.id, model.name == name)  # type: ignore[attr-defined]
+    ).scalar_one_or_none()
+    if found is None:
+        raise click.ClickException(f"No {what} named '{name}' in organisation '{org.name}'.")
+    return found
+
+
+@users_cli.command("create")
+@click.option("--username", required=True)
+@click.option("--display-name", default=None, help="Defaults to the username.")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--org", "org_name", required=True, help="Organisation name.")
+@click.option("--site", "site_names", multiple=True, help="Site name (repeatable).")
+@click.option("--safe-space", "space_names", multiple=True, help="Safe space (coordinators).")
+@click.option("--service", "service_name", default=None, help="Service (service providers).")
+def users_create(username: str, display_name: str | None, role: str, org_name: str,
+                 site_names: tuple[str, ...], space_names: tuple[str, ...],
+                 service_name: str | None) -> None:
+    """Create an account; the password is read from standard input, never from arguments.
+
+    On a database with no organisation yet, the organisation and the named sites are created
+    (this is how the first admin is made).
+    """
+    require_current_schema(current_app._get_current_object())  # type: ignore[attr-defined]
+    org = db.session.execute(
+        select(Organisation).where(Organisation.name == org_name)
+    ).scalar_one_or_none()
+    bootstrap = org is None and db.session.execute(select(Organisation.id).limit(1)).first() is None
+    if org is None and not bootstrap:
+        raise click.ClickException(f"No organisation named '{org_name}'.")
+    password = read_password(prompt=True)
+    # Check what can be checked before anything is written, so a refusal changes nothing.
+    found = passwords.problems(password, username=username)
+    if found:
+        raise click.ClickException("Password refused: " + " ".join(found))
+    if bootstrap and role != Role.ADMIN:
+        raise click.ClickException("The first account on a new database must be an admin.")
+    if bootstrap:
+        org = admin_service.create_organisation(org_name)
+        for i, name in enumerate(site_names, start=1):
+            code = "".join(c for c in name.upper() if c.isascii() and c.isalpha())[:3] or f"S{i:02d}"
+            admin_service.create_site(org, name, code)
+    assert org is not None
+    sites = [_one(Site, org, n, "site") for n in site_names]
+    spaces = [_one(SafeSpace, org, n, "safe space") for n in space_names]
+    service = _one(Service, org, service_name, "service") if service_name else None
+    spec = admin_service.AccountSpec(
+        username=username, display_name=display_name or username, role=role, organisation=org,
+        sites=sites, safe_spaces=spaces, service=service,  # type: ignore[arg-type]
+    )
+    try:
+        user = admin_service.create_user(spec, password)
+    except admin_service.AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Created {user.role} '{user.username}'. They set up two-step verification at "
+               "first login.")
+
+
+def register_cli(app: Flask) -> None:
+    """Attach every command group."""
+    from app.demo import demo_cli
+
+    app.cli.add_command(instance_cli)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo_cli)

@@ -1,0 +1,103 @@
+"""Settings by environment.
+
+Three environments: ``development`` (the default, used by ``make run``), ``testing`` and
+``production``. The environment comes from ``AMANA_ENV``. Production refuses to start, with one
+clear line, when a secret is missing or is a development value, or when a setting is unsafe.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from app.keyfiles import KEY_NAMES, KeyFileError, load_key
+
+ENVIRONMENTS = ("development", "testing", "production")
+
+
+class ConfigError(click.ClickException):
+    """A setting or secret is missing or unsafe; the message is one line for the operator."""
+
+    exit_code = 2
+
+
+def database_uri(url: str | None, instance_path: Path) -> str:
+    """Turn ``DATABASE_URL`` into a SQLAlchemy URI, refusing schemes we do not support."""
+    if not url:
+        return f"sqlite:///{instance_path / 'amana.db'}"
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ConfigError("DATABASE_URL is not a URL (expected sqlite:/// or postgresql://).")
+    scheme = scheme.lower()
+    if scheme == "sqlite":
+        return url
+    if scheme in ("postgres", "postgresql", "postgresql+psycopg"):
+        return f"postgresql+psycopg://{rest}"
+    raise ConfigError(
+        f"DATABASE_URL scheme '{scheme}' is not supported (use sqlite:/// or postgresql://)."
+    )
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number.") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive.")
+    return value
+
+
+def build_config(env: str, instance_path: Path) -> dict[str, Any]:
+    """Return the settings for ``env``, reading secrets from the environment or ``instance/``."""
+    if env not in ENVIRONMENTS:
+        raise ConfigError(f"AMANA_ENV must be one of {', '.join(ENVIRONMENTS)}, not '{env}'.")
+    production = env == "production"
+    cfg: dict[str, Any] = {
+        "AMANA_ENV": env,
+        "DEBUG": False,
+        "TESTING": env == "testing",
+        "SQLALCHEMY_DATABASE_URI": database_uri(os.environ.get("DATABASE_URL"), instance_path),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Forms only: nothing in Amana uploads files, so a small limit stops abuse early.
+        "MAX_CONTENT_LENGTH": 256 * 1024,
+        "MAX_FORM_MEMORY_SIZE": 256 * 1024,
+        "MAX_FORM_PARTS": 200,
+        "SESSION_COOKIE_NAME": "__Host-amana" if production else "amana",
+        "SESSION_COOKIE_SECURE": production,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Strict",
+        "SESSION_COOKIE_PATH": "/",
+        "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+        "SESSION_IDLE_MINUTES": _int_env("AMANA_SESSION_IDLE_MINUTES", 15),
+        "SESSION_ABSOLUTE_HOURS": _int_env("AMANA_SESSION_ABSOLUTE_HOURS", 8),
+        "SESSION_WARNING_SECONDS": 120,
+        "WTF_CSRF_ENABLED": True,
+        "WTF_CSRF_SSL_STRICT": production,
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": False,
+        "RATELIMIT_STRATEGY": "moving-window",
+        "LOGIN_ACCOUNT_MAX_FAILURES": _int_env("AMANA_LOGIN_MAX_FAILURES", 5),
+        "LOGIN_LOCKOUT_MINUTES": _int_env("AMANA_LOGIN_LOCKOUT_MINUTES", 15),
+        "LOGIN_ADDRESS_LIMIT": os.environ.get("AMANA_LOGIN_ADDRESS_LIMIT", "30 per 10 minutes"),
+        "PASSWORD_RESET_HOURS": _int_env("AMANA_PASSWORD_RESET_HOURS", 24),
+        "BABEL_DEFAULT_LOCALE": "en",
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+        "LANGUAGES": {"en": "English", "ar": "العربية"},
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+        "HSTS": production,
+        "TRUST_PROXY_HOPS": _int_env("AMANA_TRUST_PROXY_HOPS", 1) if production else 0,
+    }
+    for name in KEY_NAMES:
+        try:
+            cfg[f"KEY_{name.upper()}"] = load_key(name, instance_path, production=production)
+        except KeyFileError as exc:
+            raise ConfigError(str(exc)) from None
+    cfg["SECRET_KEY"] = cfg["KEY_SECRET_KEY"]
+    return cfg

@@ -1,0 +1,146 @@
+"""``flask demo seed``: a demo organisation a newcomer can log in to. Idempotent.
+
+Demo accounts are marked as such, and a production start refuses to run while one exists.
+Their passwords are random per instance and kept in ``instance/demo-credentials.txt`` (0600);
+their TOTP secrets are pre-enrolled so ``flask demo code USER`` can print the current code.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import date
+from pathlib import Path
+
+import click
+import pyotp
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from app.admin import service as admin_service
+from app.admin.models import Organisation, SafeSpace, Service, Site
+from app.audit.actions import Action
+from app.audit.writer import record
+from app.auth import mfa
+from app.auth.models import User
+from app.clock import utcnow
+from app.db import db, transaction
+from app.dbsetup import require_current_schema
+
+demo_cli = AppGroup("demo", help="Demo organisation for trying Amana out (never in production).")
+
+ORG = "Amana Demo Medical NGO"
+SITES = (("Benghazi", "BEN"), ("Misrata", "MIS"), ("Sabha", "SAB"), ("Tripoli", "TRI"))
+SAFE_SPACE = "Tripoli IDP camp WGSS"
+OWN_SERVICES = (
+    ("Clinical care for rape survivors", "health_medical"),
+    ("Mental health and psychosocial support", "mhpss"),
+    ("Psychiatry consultations", "psychiatry"),
+)
+PARTNERS = (
+    ("National Psychiatric Hospital (demo)", "Inpatient psychiatric care", "psychiatry"),
+    ("Legal Aid Partner (demo)", "Legal aid", "legal"),
+    ("Safe Shelter Partner (demo)", "Emergency shelter", "shelter_safe_house"),
+)
+USERS = (
+    ("demo-admin", "Demo Administrator", "admin"),
+    ("demo-caseworker", "Demo Caseworker", "caseworker"),
+    ("demo-supervisor", "Demo Supervisor", "supervisor"),
+    ("demo-provider", "Demo MHPSS Provider", "service_provider"),
+    ("demo-coordinator", "Demo WGSS Coordinator", "wgss_coordinator"),
+    ("demo-manager", "Demo Programme Manager", "program_manager"),
+    ("demo-auditor", "Demo Auditor", "auditor"),
+)
+
+
+def _by_name(model: type, name: str) -> object | None:
+    return db.session.execute(select(model).where(model.name == name)).scalar_one_or_none()  # type: ignore[attr-defined]
+
+
+def _credentials_file() -> Path:
+    return Path(current_app.instance_path) / "demo-credentials.txt"
+
+
+def _password() -> str:
+    path = _credentials_file()
+    if path.exists():
+        return path.read_text(encoding="utf-8").split("\n", 1)[0].strip()
+    value = "demo-" + secrets.token_urlsafe(12)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(value + "\n")
+    return value
+
+
+def seed() -> str:
+    """Create whatever of the demo organisation is missing; returns the demo password."""
+    org = _by_name(Organisation, ORG) or admin_service.create_organisation(ORG)
+    assert isinstance(org, Organisation)
+    sites = {}
+    for name, code in SITES:
+        site = db.session.execute(
+            select(Site).where(Site.organisation_id == org.id, Site.name == name)
+        ).scalar_one_or_none() or admin_service.create_site(org, name, code)
+        sites[name] = site
+    space = _by_name(SafeSpace, SAFE_SPACE) or admin_service.create_safe_space(
+        org, sites["Tripoli"], SAFE_SPACE, "static", date(2024, 3, 1))
+    services = {}
+    for name, kind in OWN_SERVICES:
+        services[name] = _by_name(Service, name) or admin_service.create_service(
+            org, name, kind, list(sites.values()))
+    for org_name, service_name, kind in PARTNERS:
+        partner = _by_name(Organisation, org_name) or admin_service.create_organisation(org_name)
+        assert isinstance(partner, Organisation)
+        _by_name(Service, service_name) or admin_service.create_service(
+            partner, service_name, kind, [sites["Tripoli"], sites["Benghazi"]])
+    password = _password()
+    for username, display, role in USERS:
+        if db.session.execute(select(User.id).where(User.username == username)).first():
+            continue
+        spec = admin_service.AccountSpec(
+            username=username, display_name=display, role=role, organisation=org,
+            sites=list(sites.values()) if role in ("caseworker", "supervisor") else
+            [sites["Tripoli"]] if role == "wgss_coordinator" else [],
+            safe_spaces=[space] if role == "wgss_coordinator" else [],  # type: ignore[list-item]
+            service=services["Mental health and psychosocial support"]  # type: ignore[arg-type]
+            if role == "service_provider" else None,
+        )
+        user = admin_service.create_user(spec, password, is_demo=True)
+        with transaction():
+            mfa.store_secret(user, mfa.new_secret())
+            user.mfa_enrolled_at = utcnow()
+    with transaction():
+        record(Action.DEMO_SEED, object_type="organisation", object_id=org.id)
+    return password
+
+
+@demo_cli.command("seed")
+def seed_command() -> None:
+    """Create the demo organisation and one account per role, then say how to log in."""
+    if current_app.config["AMANA_ENV"] == "production":
+        raise click.ClickException("Refusing to create demo accounts in production.")
+    require_current_schema(current_app._get_current_object())  # type: ignore[attr-defined]
+    password = seed()
+    click.echo("")
+    click.echo("Demo organisation ready. Accounts (one per role):")
+    for username, _display, role in USERS:
+        click.echo(f"  {username:<18} {role}")
+    click.echo(f"Password for every demo account: {password}")
+    click.echo("Two-step verification: when asked for a code, run in another terminal")
+    click.echo("  make demo-code USER=demo-caseworker")
+    click.echo("(or add the key it prints to an authenticator app).")
+
+
+@demo_cli.command("code")
+@click.argument("username")
+def code_command(username: str) -> None:
+    """Print the current verification code (and key) of a demo account."""
+    user = db.session.execute(
+        select(User).where(User.username == username, User.is_demo.is_(True))
+    ).scalar_one_or_none()
+    if user is None or user.totp_secret_sealed is None:
+        raise click.ClickException(f"No demo account '{username}' with two-step verification.")
+    secret = mfa.secret_of(user)
+    click.echo(f"Code now: {pyotp.TOTP(secret).now()}   (key for an app: {secret})")
+    click.echo("A code works once; if it was just used, wait for the next one (30 s).")

@@ -1,0 +1,53 @@
+"""Error pages in the base layout. They show a code and a plain message, never internals."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from app.db import db
+
+MESSAGES = {
+    400: (_l("Bad request"), _l("The request could not be understood. Go back and try again.")),
+    403: (_l("Not allowed"), _l("Your account does not have access to this page.")),
+    404: (_l("Not found"), _l("There is nothing here, or you do not have access to it.")),
+    405: (_l("Not allowed"), _l("That action is not possible on this page.")),
+    413: (_l("Too large"), _l("What you sent is larger than Amana accepts.")),
+    429: (_l("Too many attempts"), _l("Please wait a few minutes before trying again.")),
+    500: (_l("Something went wrong"),
+          _l("Nothing was saved. Try again; if it keeps happening, tell your administrator.")),
+}
+
+
+def _page(code: int, detail: str | None = None) -> tuple[str, int]:
+    title, message = MESSAGES.get(code, MESSAGES[500])
+    return render_template("errors/error.html", code=code, title=title,
+                           message=detail or message), code
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Render every expected error code in the base layout."""
+
+    @app.errorhandler(CSRFError)
+    def _csrf(_: CSRFError) -> tuple[str, int]:
+        return _page(400, str(_l("This form has expired or was not sent from Amana. "
+                                 "Go back, reload the page and try again.")))
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> tuple[str, int] | HTTPException:
+        code = exc.code or 500
+        if code not in MESSAGES:
+            return exc
+        return _page(code)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> tuple[str, int]:
+        # Whatever failed, its transaction must not be half-kept. The log line names the type
+        # and request id only: exception messages can carry submitted values.
+        db.session.rollback()
+        from flask import g
+
+        app.logger.error("unhandled %s (request %s)", exc.__class__.__name__, g.get("request_id"))
+        return _page(500)

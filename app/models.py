@@ -1,0 +1,7 @@
+"""Imports every model module so that the metadata (and Alembic) sees every table."""
+
+from app.admin import models as admin_models
+from app.audit import models as audit_models
+from app.auth import models as auth_models
+
+__all__ = ["admin_models", "audit_models", "auth_models"]

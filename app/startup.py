@@ -1,0 +1,31 @@
+"""Checks made before serving: the schema is current and, in production, the accounts are sane."""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import select
+
+from app.auth.models import User
+from app.auth.policy import Role
+from app.config import ConfigError
+from app.db import db
+from app.dbsetup import require_current_schema
+
+
+def check_ready(app: Flask) -> None:
+    """Raise ``ConfigError`` (one line) when the app must not serve."""
+    require_current_schema(app)
+    if app.config["AMANA_ENV"] != "production":
+        return
+    with app.app_context():
+        demo = db.session.execute(select(User.id).where(User.is_demo.is_(True)).limit(1)).first()
+        admin = db.session.execute(
+            select(User.id).where(User.role == Role.ADMIN.value, User.active.is_(True)).limit(1)
+        ).first()
+        db.session.remove()
+    if demo is not None:
+        raise ConfigError("Demo accounts exist in this database; production refuses to start. "
+                          "Use a fresh database.")
+    if admin is None:
+        raise ConfigError("No active admin account; create one with "
+                          "'flask --app app users create --role admin ...'.")

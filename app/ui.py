@@ -1,0 +1,64 @@
+"""Template helpers: the navigation a role sees, role names, dates in the user's language."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import Flask, current_app
+from flask_babel import format_datetime
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from app.auth.policy import Permission, has_permission
+
+ROLE_LABELS = {
+    "caseworker": _l("Caseworker"),
+    "supervisor": _l("Supervisor"),
+    "service_provider": _l("Service provider"),
+    "wgss_coordinator": _l("Safe-space coordinator"),
+    "program_manager": _l("Programme manager"),
+    "auditor": _l("Auditor"),
+    "admin": _l("Administrator"),
+}
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """One link in the main navigation."""
+
+    endpoint: str
+    label: object
+    permission: Permission
+
+
+NAV = (
+    NavItem("admin.users", _l("Users"), Permission.ADMIN_USERS),
+    NavItem("admin.directory", _l("Directory"), Permission.ADMIN_DIRECTORY),
+    NavItem("audit.events", _l("Audit trail"), Permission.AUDIT_READ),
+    NavItem("audit.alerts", _l("Alerts"), Permission.AUDIT_READ),
+)
+
+
+def nav_items() -> list[NavItem]:
+    """Links the current user's role may follow (and that exist in this build)."""
+    if not current_user.is_authenticated:
+        return []
+    return [i for i in NAV if i.endpoint in current_app.view_functions
+            and has_permission(current_user.role, i.permission)]
+
+
+def role_label(role: str) -> str:
+    """The translated name of a role."""
+    return str(ROLE_LABELS.get(role, role))
+
+
+def datetimeformat(value: datetime | None) -> str:
+    """A UTC timestamp in the user's language."""
+    return format_datetime(value, "medium") if value else ""
+
+
+def install_ui(app: Flask) -> None:
+    """Expose the helpers to templates."""
+    app.jinja_env.globals.update(nav_items=nav_items, role_label=role_label)
+    app.jinja_env.filters["datetimeformat"] = datetimeformat

@@ -1,0 +1,86 @@
+"""Test helpers: a known world of organisations, sites and accounts, and logging in as them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+import pyotp
+
+from app.admin.models import Organisation, SafeSpace, Service, Site
+from app.auth import mfa, passwords
+from app.auth.models import User
+from app.clock import utcnow
+from app.db import db
+
+PASSWORD = "correct horse battery staple"
+ROLES = ("caseworker", "supervisor", "service_provider", "wgss_coordinator", "program_manager",
+         "auditor", "admin")
+CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+
+
+@dataclass
+class World:
+    """Ids and secrets of the accounts every test database starts with."""
+
+    users: dict[str, str] = field(default_factory=dict)     # username -> id
+    secrets: dict[str, str] = field(default_factory=dict)   # username -> TOTP secret
+    ids: dict[str, str] = field(default_factory=dict)       # label -> record id
+
+
+def build_world() -> World:
+    """Two organisations with sites, a safe space, services and one account per role (plus a
+    second caseworker, an un-enrolled user and a deactivated one). Call in an app context."""
+    world = World()
+    org = Organisation(name="Test NGO")
+    other = Organisation(name="Partner Org")
+    db.session.add_all([org, other])
+    db.session.flush()
+    tripoli = Site(organisation_id=org.id, name="Tripoli", code="TRI")
+    benghazi = Site(organisation_id=org.id, name="Benghazi", code="BEN")
+    partner_site = Site(organisation_id=other.id, name="Partner Site", code="PAR")
+    db.session.add_all([tripoli, benghazi, partner_site])
+    db.session.flush()
+    space = SafeSpace(organisation_id=org.id, site_id=tripoli.id, name="Camp WGSS",
+                      opened_on=date(2024, 1, 1))
+    space2 = SafeSpace(organisation_id=org.id, site_id=benghazi.id, name="Benghazi WGSS",
+                       opened_on=date(2024, 1, 1))
+    mhpss = Service(organisation_id=org.id, name="MHPSS", service_type="mhpss")
+    legal = Service(organisation_id=other.id, name="Legal aid", service_type="legal")
+    db.session.add_all([space, space2, mhpss, legal])
+    db.session.flush()
+    pw_hash = passwords.hash_password(PASSWORD)
+    specs = [(role, role) for role in ROLES] + [("caseworker2", "caseworker"),
+                                                ("newbie", "caseworker"),
+                                                ("gone", "caseworker")]
+    for username, role in specs:
+        user = User(username=username, display_name=f"Test {username}", organisation_id=org.id,
+                    role=role, password_hash=pw_hash, password_changed_at=utcnow(),
+                    service_id=mhpss.id if role == "service_provider" else None,
+                    active=username != "gone")
+        if role in ("caseworker", "supervisor", "wgss_coordinator"):
+            user.sites = [tripoli]
+        if role == "wgss_coordinator":
+            user.safe_spaces = [space]
+        db.session.add(user)
+        db.session.flush()
+        if username != "newbie":
+            secret = pyotp.random_base32(32)
+            mfa.store_secret(user, secret)
+            user.mfa_enrolled_at = utcnow()
+            world.secrets[username] = secret
+        world.users[username] = str(user.id)
+    world.ids.update(org=str(org.id), other_org=str(other.id), tripoli=str(tripoli.id),
+                     benghazi=str(benghazi.id), partner_site=str(partner_site.id),
+                     safe_space=str(space.id), safe_space2=str(space2.id),
+                     mhpss=str(mhpss.id), legal=str(legal.id))
+    db.session.commit()
+    return world
+
+
+def csrf_from(html: str) -> str:
+    """The CSRF token in a rendered form."""
+    found = CSRF_RE.search(html)
+    assert found, "no CSRF token on the page"
+    return found.group(1)
