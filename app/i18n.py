@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_login import current_user
 
 from app.extensions import babel
@@ -13,6 +13,8 @@ RTL_LANGUAGES = frozenset({"ar"})
 def select_locale() -> str:
     """The language of this response."""
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return str(current_app.config["BABEL_DEFAULT_LOCALE"])
     if current_user and current_user.is_authenticated and current_user.language in languages:
         return str(current_user.language)
     chosen = session.get("lang")

@@ -7,7 +7,7 @@ the view's declared rule is checked against the role. A view with no rule is ref
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from flask import Flask, abort, current_app, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
@@ -32,10 +32,14 @@ TIMEOUT_REASONS = frozenset({"idle_timeout", "absolute_timeout"})
 
 def safe_next(target: str | None) -> str | None:
     """``target`` if it is a local path (no scheme, no host, no backslash tricks), else None."""
-    if not target or not target.startswith("/") or target.startswith("//"):
+    if not target or len(target) > 2000:
         return None
-    if "\\" in target or any(ord(c) < 32 for c in target):
-        return None
+    decoded = unquote(target)
+    for candidate in (target, decoded):
+        if not candidate.startswith("/") or candidate.startswith("//"):
+            return None
+        if "\\" in candidate or any(ord(c) < 32 or ord(c) == 127 for c in candidate):
+            return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:
         return None
@@ -60,8 +64,8 @@ def _to_login() -> Response:
 def check_request() -> Response | None:
     """Decide whether this request may reach its view."""
     endpoint = request.endpoint
-    if endpoint is None:
-        return None  # routing failed: the 404/405 handler answers
+    if endpoint == "static":
+        return None
     row, ended = sessions.load()
     if ended in TIMEOUT_REASONS:
         # The session is over; the audit row says why, attributed to its owner.
@@ -72,6 +76,9 @@ def check_request() -> Response | None:
                   "info")
     elif ended is not None:
         db.session.commit()
+    if endpoint is None:
+        db.session.commit()
+        return None  # routing failed: the 404/405 handler answers, in the user's layout
     if endpoint in PUBLIC_ENDPOINTS:
         return None
     if row is None:
