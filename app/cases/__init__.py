@@ -1,0 +1,1 @@
+"""GBV case management: survivors, consent, incidents, assessment, plans, notes, closure."""
