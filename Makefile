@@ -18,7 +18,7 @@ $(STAMP): setup.cfg pyproject.toml
 install: $(STAMP)
 
 translations: $(STAMP)
-	@$(VENV)/bin/pybabel compile --use-fuzzy -d app/translations 2>&1 | grep -v "^compiling" || true
+	$(VENV)/bin/pybabel compile --use-fuzzy -d app/translations
 
 extract-messages: $(STAMP)
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o app/translations/messages.pot app
