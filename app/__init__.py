@@ -52,8 +52,10 @@ def init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     from app import models as _models  # noqa: F401  (register every table)
+    from app.crypto.keyring import init_keyring
     from app.dbsetup import install_sqlite_pragmas
 
+    init_keyring(app)  # KEKs from instance/ or the environment; checked against the DB later
     with app.app_context():
         install_sqlite_pragmas(db.engine)
 

@@ -108,8 +108,12 @@ def users_create(username: str, display_name: str | None, role: str, org_name: s
 
 def register_cli(app: Flask) -> None:
     """Attach every command group."""
+    from app.audit.cli import audit_cli
+    from app.crypto.cli import keys_cli
     from app.demo import demo_cli
 
+    app.cli.add_command(keys_cli)
+    app.cli.add_command(audit_cli)
     app.cli.add_command(instance_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)

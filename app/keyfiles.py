@@ -4,6 +4,10 @@ A key file holds one line: ``amana-key v1 <environment> <base64url>``. Keys made
 development carry ``development``; production refuses those, so a demo instance folder copied to
 a server cannot start. ``AMANA_KEY_<NAME>`` in the environment (base64url of 32 random bytes)
 overrides the file; it always counts as a production value.
+
+Key-encryption keys are versioned: ``kek_1``, ``kek_2``, ... (files ``kek_<n>.key`` or
+``AMANA_KEY_KEK_<N>``). ``kek_versions`` finds them and ``create_key`` adds a new one (the
+keyring and ``flask keys rotate`` use these; nothing here knows what a key is for).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -19,6 +24,8 @@ KEY_BYTES = 32
 _PREFIX = "amana-key"
 # Values that show up in tutorials and must never protect survivor data.
 _WEAK = {b"\x00" * KEY_BYTES, b"dev" * 10 + b"de", b"changeme" * 4}
+_KEK_FILE = re.compile(r"kek_([1-9][0-9]{0,5})\.key")
+_KEK_ENV = re.compile(r"AMANA_KEY_KEK_([1-9][0-9]{0,5})")
 
 
 class KeyFileError(Exception):
@@ -67,9 +74,27 @@ def load_key(name: str, instance_path: Path, *, production: bool) -> bytes:
     return _decode(parts[3], str(path))
 
 
+def _label(environment: str) -> str:
+    return "production" if environment == "production" else "development"
+
+
+def _write_new(path: Path, label: str) -> bool:
+    """Write a fresh random key to ``path`` unless it exists; True when written."""
+    value = base64.urlsafe_b64encode(secrets.token_bytes(KEY_BYTES)).decode().rstrip("=")
+    try:
+        # O_EXCL: two set-ups racing can never overwrite each other's key.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        raise KeyFileError(f"Cannot write {path} ({exc.strerror}).") from None
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(f"{_PREFIX} v1 {label} {value}\n")
+    return True
+
+
 def ensure_instance(instance_path: Path, *, environment: str) -> list[str]:
     """Create the instance folder and any missing key file; never overwrite one. Returns new names."""
-    label = "production" if environment == "production" else "development"
     keys_dir = instance_path / "keys"
     try:
         instance_path.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -78,18 +103,42 @@ def ensure_instance(instance_path: Path, *, environment: str) -> list[str]:
         raise KeyFileError(f"Cannot create {keys_dir} ({exc.strerror}).") from None
     if not os.access(keys_dir, os.W_OK | os.X_OK):
         raise KeyFileError(f"Instance folder {keys_dir} is not writable.")
-    created = []
-    for name in KEY_NAMES:
-        path = key_path(name, instance_path)
-        value = base64.urlsafe_b64encode(secrets.token_bytes(KEY_BYTES)).decode().rstrip("=")
-        try:
-            # O_EXCL: two set-ups racing can never overwrite each other's key.
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise KeyFileError(f"Cannot write {path} ({exc.strerror}).") from None
-        with os.fdopen(fd, "w", encoding="ascii") as fh:
-            fh.write(f"{_PREFIX} v1 {label} {value}\n")
-        created.append(name)
-    return created
+    return [name for name in KEY_NAMES
+            if _write_new(key_path(name, instance_path), _label(environment))]
+
+
+def kek_name(version: int) -> str:
+    """The key name of KEK ``version`` (``kek_3``)."""
+    if version < 1:
+        raise ValueError("KEK versions start at 1")
+    return f"kek_{version}"
+
+
+def kek_versions(instance_path: Path) -> list[int]:
+    """Every KEK version present as a file in ``instance/keys`` or in the environment, sorted."""
+    found = {int(m.group(1)) for name, value in os.environ.items()
+             if value.strip() and (m := _KEK_ENV.fullmatch(name))}
+    try:
+        names = [p.name for p in (instance_path / "keys").iterdir()]
+    except FileNotFoundError:
+        names = []
+    except OSError as exc:
+        raise KeyFileError(f"Cannot list {instance_path / 'keys'} ({exc.strerror}).") from None
+    found.update(int(m.group(1)) for m in map(_KEK_FILE.fullmatch, names) if m)
+    return sorted(found)
+
+
+def load_keks(instance_path: Path, *, production: bool) -> dict[int, bytes]:
+    """Every KEK found by ``kek_versions``, read with the rules of ``load_key``."""
+    return {v: load_key(kek_name(v), instance_path, production=production)
+            for v in kek_versions(instance_path)}
+
+
+def create_key(name: str, instance_path: Path, *, environment: str) -> Path:
+    """Write a new random key file ``name`` (mode 0600); refuse if it exists. Returns its path."""
+    path = key_path(name, instance_path)
+    if not path.parent.is_dir():
+        raise KeyFileError(f"Key folder {path.parent} does not exist; run 'flask instance init'.")
+    if not _write_new(path, _label(environment)):
+        raise KeyFileError(f"Key file {path} already exists; keys are never overwritten.")
+    return path

@@ -58,6 +58,12 @@ class Action(enum.StrEnum):
     AUDIT_ALERTS_VIEW = "audit.alerts_view"
     # Operations
     DEMO_SEED = "system.demo_seed"
+    # Encryption
+    CRYPTO_DECRYPT_FAILED = "crypto.decrypt_failed"
+    KEYS_ROTATE = "keys.rotate"
+    KEYS_RETIRE = "keys.retire"
+    KEYS_VERIFY = "keys.verify"
+    KEYS_SHRED = "keys.shred"
 
 
 class Outcome(enum.StrEnum):

@@ -2,8 +2,11 @@
 
 A code is accepted only for a time step later than the last one accepted for the account, and
 only within one step of now (clock drift). TOTP secrets are sealed with AES-256-GCM, bound to
-the user's id. Recovery codes are random and long, so a SHA-256 digest is a safe way to keep
-them (a slow hash adds nothing for 50 bits of randomness drawn by the server).
+the user's id, under the "account-secrets" system data key (so KEK rotation re-wraps that key
+and no secret depends on a KEK directly; secrets sealed before, under a key derived from KEK 1,
+still open and are moved by ``flask keys rotate``). Recovery codes are random and long, so a
+SHA-256 digest is a safe way to keep them (a slow hash adds nothing for 50 bits of randomness
+drawn by the server).
 """
 
 from __future__ import annotations
@@ -16,10 +19,13 @@ import secrets
 import pyotp
 import segno
 from flask import current_app
+from sqlalchemy import select
 
 from app.auth.models import User
 from app.clock import utcnow
-from app.crypto.aead import derive_key, open_sealed, seal
+from app.crypto.aead import SealError, derive_key, open_sealed, seal
+from app.crypto.envelope import system_key
+from app.db import db
 
 ISSUER = "Amana"
 STEP_SECONDS = 30
@@ -27,8 +33,17 @@ RECOVERY_CODE_COUNT = 10
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed by hand
 
 
+SYSTEM_KEY = "account-secrets"
+
+
 def _key() -> bytes:
-    return derive_key(current_app.config["KEY_KEK_1"], "totp-secret")
+    return system_key(SYSTEM_KEY)
+
+
+def _legacy_key() -> bytes | None:
+    # Before envelope encryption, TOTP secrets were sealed under a key derived from KEK 1.
+    raw = current_app.config.get("KEY_KEK_1")
+    return derive_key(raw, "totp-secret") if raw else None
 
 
 def _aad(user: User) -> bytes:
@@ -49,7 +64,37 @@ def secret_of(user: User) -> str:
     """The account's TOTP secret (raises ``SealError`` if the stored value was tampered with)."""
     if user.totp_secret_sealed is None:
         raise LookupError("no TOTP secret")
-    return open_sealed(_key(), user.totp_secret_sealed, _aad(user)).decode()
+    try:
+        return open_sealed(_key(), user.totp_secret_sealed, _aad(user)).decode()
+    except SealError:
+        legacy = _legacy_key()
+        if legacy is None:
+            raise
+        # Raises SealError again if it was not sealed under the old key either.
+        return open_sealed(legacy, user.totp_secret_sealed, _aad(user)).decode()
+
+
+def reseal_legacy_secrets() -> int:
+    """Re-seal TOTP secrets still under the pre-envelope key onto the system data key.
+
+    Returns how many were moved (in the caller's transaction). A secret that opens under
+    neither key raises ``SealError``: it was tampered with and must not be re-sealed.
+    """
+    moved = 0
+    users = db.session.execute(select(User).where(User.totp_secret_sealed.is_not(None))).scalars()
+    for user in users:
+        assert user.totp_secret_sealed is not None
+        try:
+            open_sealed(_key(), user.totp_secret_sealed, _aad(user))
+            continue
+        except SealError:
+            pass  # not under the current key: try the old one below, which raises if tampered
+        legacy = _legacy_key()
+        if legacy is None:
+            raise SealError("TOTP secret opens under no known key")
+        store_secret(user, open_sealed(legacy, user.totp_secret_sealed, _aad(user)).decode())
+        moved += 1
+    return moved
 
 
 def provisioning_uri(user: User, secret: str) -> str:

@@ -28,18 +28,27 @@ def derive_key(root: bytes, purpose: str) -> bytes:
                 info=f"amana/{purpose}".encode()).derive(root)
 
 
+def seal_with(cipher: AESGCM, plaintext: bytes, aad: bytes) -> bytes:
+    """Encrypt ``plaintext`` bound to ``aad`` with a ready cipher (callers cache one per key)."""
+    nonce = os.urandom(NONCE_BYTES)
+    return FORMAT_V1 + nonce + cipher.encrypt(nonce, plaintext, FORMAT_V1 + aad)
+
+
+def open_with(cipher: AESGCM, blob: bytes, aad: bytes) -> bytes:
+    """Decrypt a value sealed by ``seal_with`` with the same ``aad``, or raise ``SealError``."""
+    if len(blob) < 1 + NONCE_BYTES + 16 or blob[:1] != FORMAT_V1:
+        raise SealError("sealed value has an unknown format")
+    try:
+        return cipher.decrypt(blob[1:1 + NONCE_BYTES], blob[1 + NONCE_BYTES:], FORMAT_V1 + aad)
+    except InvalidTag:
+        raise SealError("sealed value failed authentication") from None
+
+
 def seal(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
     """Encrypt ``plaintext`` bound to ``aad``."""
-    nonce = os.urandom(NONCE_BYTES)
-    return FORMAT_V1 + nonce + AESGCM(key).encrypt(nonce, plaintext, FORMAT_V1 + aad)
+    return seal_with(AESGCM(key), plaintext, aad)
 
 
 def open_sealed(key: bytes, blob: bytes, aad: bytes) -> bytes:
     """Decrypt a value sealed by ``seal`` with the same ``aad``, or raise ``SealError``."""
-    if len(blob) < 1 + NONCE_BYTES + 16 or blob[:1] != FORMAT_V1:
-        raise SealError("sealed value has an unknown format")
-    nonce, body = blob[1:1 + NONCE_BYTES], blob[1 + NONCE_BYTES:]
-    try:
-        return AESGCM(key).decrypt(nonce, body, FORMAT_V1 + aad)
-    except InvalidTag:
-        raise SealError("sealed value failed authentication") from None
+    return open_with(AESGCM(key), blob, aad)

@@ -1,0 +1,120 @@
+"""Blind indexes: exact-match search over sealed fields without decrypting them.
+
+An index value is HMAC-SHA256 over the normalised value (``app.crypto.normalise``), under a key
+derived with HKDF from ``KEY_INDEX_ROOT`` and the index name, so the same value gives unrelated
+digests in two indexes and nothing can be computed without the root key.
+
+Width. Digests are truncated to ``bits`` (16 by default): among N records a lookup returns the
+true matches plus about N / 2^16 others (1.5 at 100,000 records, 15 at a million), which are
+discarded after decryption. Truncation is deliberate: with the root key an attacker who guesses
+names still cannot tell which of the ~N/2^16 records sharing a digest holds the guess, while
+each search costs only a few decryptions.
+
+Entries live in ``blind_index_entries`` (index, digest, owner table, owner id, field, data key).
+Sealed fields declared with ``index=`` keep them up to date at flush (see ``app.crypto.fields``);
+``shred`` removes them with the data key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from flask import current_app
+from sqlalchemy import Select, delete, insert, select
+
+from app.crypto.aead import derive_key
+from app.crypto.models import BlindIndexEntry
+from app.crypto.normalise import normalise_code, normalise_phone, normalise_text
+from app.db import db
+
+DEFAULT_BITS = 16
+_KEYS = "amana_blind_index_keys"
+
+
+@dataclass(frozen=True)
+class BlindIndex:
+    """A named index: how values are normalised and how many digest bits are kept."""
+
+    name: str
+    normalise: Callable[[str], str] = field(default=normalise_text)
+    bits: int = DEFAULT_BITS
+
+    def __post_init__(self) -> None:
+        if not 8 <= self.bits <= 256 or self.bits % 8:
+            raise ValueError("blind index width must be a whole number of bytes, 8 to 256 bits")
+        if not self.name.isidentifier() or len(self.name) > 40:
+            raise ValueError("blind index names are short identifiers")
+
+    def _key(self) -> bytes:
+        keys: dict[str, bytes] = current_app.extensions.setdefault(_KEYS, {})
+        key = keys.get(self.name)
+        if key is None:
+            key = derive_key(current_app.config["KEY_INDEX_ROOT"], f"blind-index/{self.name}")
+            keys[self.name] = key
+        return key
+
+    def digest(self, value: str) -> bytes | None:
+        """The truncated digest of ``value`` (None when it normalises to nothing)."""
+        normal = self.normalise(value)
+        if not normal:
+            return None
+        full = hmac.new(self._key(), normal.encode("utf-8"), hashlib.sha256).digest()
+        return full[: self.bits // 8]
+
+    def same(self, a: str | None, b: str) -> bool:
+        """Whether ``a`` and ``b`` are equal once normalised (confirms a candidate)."""
+        return a is not None and bool(self.normalise(b)) and self.normalise(a) == self.normalise(b)
+
+
+# The indexes the case capability uses. Changing a normaliser or width means re-indexing.
+PERSON_NAME = BlindIndex("person_name")
+PHONE = BlindIndex("phone", normalise_phone)
+CASE_NUMBER = BlindIndex("case_number", normalise_code)
+
+
+def candidates_query(index: BlindIndex, value: str, owner_table: str) -> Select[uuid.UUID]:
+    """A subquery of the ids of ``owner_table`` records whose index entry matches ``value``."""
+    digest = index.digest(value)
+    stmt = select(BlindIndexEntry.owner_id).where(
+        BlindIndexEntry.index_name == index.name, BlindIndexEntry.owner_table == owner_table)
+    if digest is None:
+        return stmt.where(BlindIndexEntry.digest.is_(None))  # matches nothing
+    return stmt.where(BlindIndexEntry.digest == digest)
+
+
+def candidate_ids(index: BlindIndex, value: str, owner_table: str) -> list[uuid.UUID]:
+    """Ids of records that may hold ``value``: to be loaded through a scoped query and confirmed."""
+    return list(db.session.execute(candidates_query(index, value, owner_table).distinct())
+                .scalars())
+
+
+def entries_for(index: BlindIndex, value: str | None, *, owner_table: str,
+                owner_id: uuid.UUID, field_name: str, data_key_id: uuid.UUID) -> list[dict[str, object]]:
+    """Rows for ``blind_index_entries`` indexing ``value`` (none for None or an empty value)."""
+    digest = index.digest(value) if value is not None else None
+    if digest is None:
+        return []
+    return [{"index_name": index.name, "digest": digest, "owner_table": owner_table,
+             "owner_id": owner_id, "field": field_name, "data_key_id": data_key_id}]
+
+
+def set_index_values(index: BlindIndex, values: Iterable[str | None], *, owner_table: str,
+                     owner_id: uuid.UUID, field_name: str, data_key_id: uuid.UUID) -> None:
+    """Replace what ``index`` holds for ``owner_table.field_name`` of one record with ``values``
+    (several for a name and its aliases). Flushes first, so the record and its key exist."""
+    db.session.flush()
+    table = BlindIndexEntry.__table__
+    db.session.execute(delete(table).where(
+        table.c.index_name == index.name, table.c.owner_table == owner_table,
+        table.c.owner_id == owner_id, table.c.field == field_name))
+    rows: dict[object, dict[str, object]] = {}
+    for value in values:
+        for row in entries_for(index, value, owner_table=owner_table, owner_id=owner_id,
+                               field_name=field_name, data_key_id=data_key_id):
+            rows[row["digest"]] = row
+    if rows:
+        db.session.execute(insert(table), list(rows.values()))

@@ -1,0 +1,128 @@
+"""Envelope encryption: each record owns a random 256-bit data key, stored only wrapped.
+
+``new_data_key()`` makes one (wrapped under the active KEK, bound to its own id and the KEK
+version); sealed fields find the key through ``cipher(data_key_id)``, which unwraps once per
+request (or CLI command) and caches the cipher on the application context. ``shred()`` destroys
+a data key for good: its wrapped form becomes NULL and the owner's blind-index entries go, so
+no copy of the owner's sealed values can be read again.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from flask import g
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.exc import IntegrityError
+
+from app.audit.actions import Action, Outcome
+from app.audit.writer import record
+from app.clock import utcnow
+from app.crypto.aead import SealError
+from app.crypto.failures import failed
+from app.crypto.keyring import keyring
+from app.crypto.models import BlindIndexEntry, DataKey
+from app.db import db
+
+DATA_KEY_BYTES = 32
+_CACHE = "_amana_data_keys"
+
+
+def wrap_context(data_key_id: uuid.UUID) -> bytes:
+    """Associated data binding a wrapped data key to its id (the keyring adds the KEK version)."""
+    return b"amana/data-key|" + data_key_id.bytes
+
+
+def _cache() -> dict[uuid.UUID, tuple[bytes, AESGCM]]:
+    cache: dict[uuid.UUID, tuple[bytes, AESGCM]] = g.setdefault(_CACHE, {})
+    return cache
+
+
+def new_data_key(purpose: str, *, label: str | None = None) -> DataKey:
+    """A fresh data key wrapped under the active KEK, added to the session (not yet flushed)."""
+    raw = os.urandom(DATA_KEY_BYTES)
+    key_id = uuid.uuid4()
+    version, wrapped = keyring().wrap(raw, wrap_context(key_id))
+    data_key = DataKey(id=key_id, purpose=purpose, label=label, kek_version=version,
+                       wrapped=wrapped, created_at=utcnow())
+    db.session.add(data_key)
+    _cache()[key_id] = (raw, AESGCM(raw))
+    return data_key
+
+
+def _open(data_key_id: uuid.UUID) -> tuple[bytes, AESGCM]:
+    hit = _cache().get(data_key_id)
+    if hit is not None:
+        return hit
+    with db.session.no_autoflush:
+        row = db.session.execute(
+            select(DataKey.kek_version, DataKey.wrapped, DataKey.destroyed_at)
+            .where(DataKey.id == data_key_id)
+        ).one_or_none()
+    if row is None:
+        raise failed("data_key", data_key_id, "missing")
+    if row.wrapped is None:
+        raise failed("data_key", data_key_id, "destroyed", destroyed=True)
+    try:
+        raw = keyring().unwrap(row.kek_version, row.wrapped, wrap_context(data_key_id))
+    except SealError:
+        raise failed("data_key", data_key_id, "unwrap_failed") from None
+    entry = (raw, AESGCM(raw))
+    _cache()[data_key_id] = entry
+    return entry
+
+
+def cipher(data_key_id: uuid.UUID) -> AESGCM:
+    """The AES-256-GCM cipher of a data key (unwrapped once per request, then cached).
+
+    Raises ``DecryptionError`` (audited) when the key is missing or cannot be unwrapped, and
+    ``KeyDestroyedError`` when it was shredded.
+    """
+    return _open(data_key_id)[1]
+
+
+def unwrap(data_key: DataKey) -> bytes:
+    """The raw 256-bit data key (for code that seals something other than a model field)."""
+    return _open(data_key.id)[0]
+
+
+def system_key(label: str) -> bytes:
+    """The raw data key named ``label`` for small system secrets (made on first use).
+
+    System keys are data keys like any other, so rotation re-wraps them and no secret depends
+    directly on a KEK.
+    """
+    with db.session.no_autoflush:
+        found = db.session.execute(
+            select(DataKey).where(DataKey.label == label)).scalar_one_or_none()
+        if found is None:
+            try:
+                with db.session.begin_nested():
+                    found = new_data_key("system", label=label)
+            except IntegrityError:  # another process made it first: use theirs
+                found = db.session.execute(
+                    select(DataKey).where(DataKey.label == label)).scalar_one()
+    return unwrap(found)
+
+
+def shred(data_key: DataKey, *, object_type: str, object_id: object, reason: str,
+          action: Action = Action.KEYS_SHRED) -> None:
+    """Destroy ``data_key`` for good, drop its owner's blind-index entries, and audit a tombstone.
+
+    Runs in the caller's transaction. Afterwards no copy of the owner's sealed values can be
+    opened, with any KEK: the only wrapped copy of the key is gone. The event carries only
+    ``object_type``, ``object_id`` and the ``reason`` code (never survivor data).
+    """
+    if db.session.get_bind().dialect.name == "sqlite":
+        # Overwrite freed bytes in the file instead of leaving the old wrapped key in free space.
+        db.session.execute(text("PRAGMA secure_delete=ON"))
+    db.session.execute(
+        update(DataKey).where(DataKey.id == data_key.id)
+        .values(wrapped=None, destroyed_at=utcnow())
+        .execution_options(synchronize_session="fetch"))
+    db.session.execute(delete(BlindIndexEntry).where(BlindIndexEntry.data_key_id == data_key.id))
+    _cache().pop(data_key.id, None)
+    record(action, object_type=object_type, object_id=str(object_id), outcome=Outcome.ALLOWED,
+           reason=reason)

@@ -1,0 +1,140 @@
+"""Sealing one value: the core that sealed fields (``app.crypto.fields``) are built on.
+
+    blob = seal_value(TEXT, "Fatima", table="cases", field="full_name",
+                      record_id=case.id, data_key_id=case.data_key_id)
+    name = open_value(TEXT, blob, table="cases", field="full_name",
+                      record_id=case.id, data_key_id=case.data_key_id)
+
+Stored form: format byte 0x01, a fresh random 96-bit nonce, AES-256-GCM ciphertext and tag,
+under the record's data key. Associated data: format, table, field, record id and data key id,
+so a value copied to another row, field, table or key fails to open. ``None`` is stored as NULL.
+Text is padded to 32-byte blocks (long text to 256) so a ciphertext's length does not give a
+name's exact length away. ``open_value`` never returns raw bytes or "" for a value that does
+not open: it raises ``DecryptionError`` and notes the failure for the audit trail.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Generic, TypeVar
+
+from app.crypto.aead import SealError, open_with, seal_with
+from app.crypto.envelope import cipher
+from app.crypto.failures import failed
+
+T = TypeVar("T")
+AAD_PREFIX = b"amana/field|v1|"
+
+
+def _pad(raw: bytes, block: int) -> bytes:
+    body = raw + b"\x80"
+    return body + b"\x00" * (-len(body) % block)
+
+
+def _unpad(raw: bytes) -> bytes:
+    body = raw.rstrip(b"\x00")
+    if not body.endswith(b"\x80"):
+        raise ValueError("bad padding")
+    return body[:-1]
+
+
+class Codec(Generic[T]):
+    """How a value of one kind becomes plaintext bytes and back."""
+
+    def encode(self, value: T) -> bytes:
+        """Plaintext bytes of ``value``; ``TypeError``/``ValueError`` for bad input (the message
+        never repeats the value)."""
+        raise NotImplementedError
+
+    def decode(self, raw: bytes) -> T:
+        """The value of bytes made by ``encode`` (``ValueError`` if they are not)."""
+        raise NotImplementedError
+
+
+class Text(Codec[str]):
+    """Short text (names, phone numbers, places), at most ``max_length`` characters."""
+
+    def __init__(self, max_length: int = 500, block: int = 32) -> None:
+        self.max_length, self.block = max_length, block
+
+    def encode(self, value: str) -> bytes:
+        """UTF-8, padded to a block."""
+        if not isinstance(value, str):
+            raise TypeError("a sealed text field takes text")
+        if len(value) > self.max_length:
+            raise ValueError(f"text longer than {self.max_length} characters")
+        return _pad(value.encode("utf-8"), self.block)
+
+    def decode(self, raw: bytes) -> str:
+        """Unpadded UTF-8."""
+        return _unpad(raw).decode("utf-8")
+
+
+class LongText(Text):
+    """Long text (narratives, notes, plans)."""
+
+    def __init__(self, max_length: int = 100_000) -> None:
+        super().__init__(max_length=max_length, block=256)
+
+
+class DateCodec(Codec[date]):
+    """A calendar date."""
+
+    def encode(self, value: date) -> bytes:
+        """ISO 8601."""
+        if not isinstance(value, date) or hasattr(value, "hour"):
+            raise TypeError("a sealed date field takes a date")
+        return value.isoformat().encode("ascii")
+
+    def decode(self, raw: bytes) -> date:
+        """From ISO 8601."""
+        return date.fromisoformat(raw.decode("ascii"))
+
+
+class IntCodec(Codec[int]):
+    """A whole number."""
+
+    def encode(self, value: int) -> bytes:
+        """Decimal digits."""
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError("a sealed number field takes a whole number")
+        return str(value).encode("ascii")
+
+    def decode(self, raw: bytes) -> int:
+        """From decimal digits."""
+        return int(raw.decode("ascii"))
+
+
+TEXT, LONG_TEXT, DATE, INT = Text(), LongText(), DateCodec(), IntCodec()
+
+
+def aad(table: str, field: str, record_id: uuid.UUID, data_key_id: uuid.UUID) -> bytes:
+    """Associated data binding a value to its table, field, record and data key."""
+    return AAD_PREFIX + f"{table}|{field}|".encode() + record_id.bytes + data_key_id.bytes
+
+
+def seal_value(codec: Codec[T], value: T | None, *, table: str, field: str,
+               record_id: uuid.UUID, data_key_id: uuid.UUID) -> bytes | None:
+    """The stored form of ``value`` (None for None). ``record_id`` must be final: set it before
+    sealing (``Model(id=uuid.uuid4(), ...)``), as the id is part of the associated data."""
+    if value is None:
+        return None
+    if record_id is None or data_key_id is None:
+        raise ValueError("seal a value only once its record has an id and a data key")
+    return seal_with(cipher(data_key_id), codec.encode(value),
+                     aad(table, field, record_id, data_key_id))
+
+
+def open_value(codec: Codec[T], blob: bytes | None, *, table: str, field: str,
+               record_id: uuid.UUID, data_key_id: uuid.UUID) -> T | None:
+    """The value sealed in ``blob`` (None for NULL), or ``DecryptionError`` (audited)."""
+    if blob is None:
+        return None
+    key = cipher(data_key_id)
+    try:
+        return codec.decode(open_with(key, blob, aad(table, field, record_id, data_key_id)))
+    except SealError:
+        raise failed(table, record_id, f"{field}:auth_failed") from None
+    except ValueError:  # authentic, but not this field's kind of value
+        raise failed(table, record_id, f"{field}:decode_failed") from None

@@ -1,0 +1,76 @@
+"""Shared pieces for the encryption tests: a small sealed model (``Specimen``) on its own
+metadata, so no test table reaches the app's migrations, and an app with a private instance
+folder for the tests that add key files."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import MetaData, String, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from app.audit.models import AuditEvent
+from app.crypto.blind_index import PERSON_NAME, PHONE
+from app.crypto.fields import SealedDate, SealedInt, SealedLongText, SealedRecord, SealedText
+from app.db import UUIDPrimaryKey, db
+from tests.conftest import make_app
+
+
+class SpecimenBase(DeclarativeBase):
+    """A registry of its own: these tables exist only in the tests' databases."""
+
+    metadata = MetaData()
+
+
+class Specimen(SealedRecord, UUIDPrimaryKey, SpecimenBase):
+    """A record with one sealed field of every kind."""
+
+    __tablename__ = "specimens"
+
+    label: Mapped[str] = mapped_column(String(40), default="")
+    full_name = SealedText(max_length=200, index=PERSON_NAME)
+    phone = SealedText(max_length=40, index=PHONE)
+    date_of_birth = SealedDate()
+    narrative = SealedLongText()
+    visits = SealedInt()
+
+
+def create_tables(app: Flask) -> None:
+    """Create the specimen table in the app's (per-test) database."""
+    with app.app_context():
+        SpecimenBase.metadata.create_all(db.engine)
+
+
+def events(app: Flask, action: str) -> list[AuditEvent]:
+    """Audit events with ``action``, oldest first."""
+    with app.app_context():
+        rows = db.session.execute(select(AuditEvent).where(AuditEvent.action == action)
+                                  .order_by(AuditEvent.seq)).scalars().all()
+        db.session.expunge_all()
+        return list(rows)
+
+
+def with_tables(app: Flask) -> Flask:
+    """The app, with the specimen table created (body of each module's ``sapp`` fixture)."""
+    create_tables(app)
+    return app
+
+
+def copy_instance(instance_dir: Path, tmp_path: Path) -> Path:
+    """A copy of the session's instance folder (same keys) that a test may add keys to."""
+    target = tmp_path / "inst"
+    shutil.copytree(instance_dir, target)
+    return target
+
+
+def private_app(db_uri: str, instance: Path) -> Iterator[Flask]:
+    """An app on the per-test database with its own instance folder and the specimen table."""
+    application = make_app(db_uri, instance)
+    create_tables(application)
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
