@@ -1,7 +1,8 @@
 """Audit events and the chain head.
 
-Rows are append-only: the ORM refuses updates and deletes here, and database triggers (created
-in the migrations) refuse them below the ORM. The head row holds the last sequence number and
+Rows are append-only: the ORM refuses updates and deletes here (of loaded events, and bulk
+UPDATE or DELETE statements run through a session), and database triggers (created in the
+migrations) refuse them below the ORM. The head row holds the last sequence number and
 MAC; the writer locks it, so concurrent writers extend one chain without forks or gaps.
 """
 
@@ -11,8 +12,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, LargeBinary, String, Uuid, event
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import BigInteger, Delete, Integer, LargeBinary, String, Update, Uuid, event
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
 
 from app.db import UTCDateTime, db
 
@@ -61,3 +62,11 @@ def _refuse_update(*_: Any) -> None:
 @event.listens_for(AuditEvent, "before_delete")
 def _refuse_delete(*_: Any) -> None:
     raise AppendOnlyError("audit events are append-only")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk_change(state: ORMExecuteState) -> None:
+    statement = state.statement
+    table = getattr(statement, "table", None)
+    if isinstance(statement, Update | Delete) and getattr(table, "name", None) == "audit_events":
+        raise AppendOnlyError("audit events are append-only")

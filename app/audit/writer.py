@@ -2,52 +2,47 @@
 
 ``record()`` appends an event to the chain inside the caller's transaction: if the action's
 transaction rolls back, so does its event, and if the event cannot be written the action fails.
-Each event's MAC is HMAC-SHA256 over the previous MAC and the event's canonical form, under an
-audit key held outside the database.
+Each event's MAC is HMAC-SHA256 over the previous MAC and the event's canonical form
+(``app.audit.canonical``), under an audit key held outside the database.
+
+Concurrency: the first statement increments the head row and returns it, which takes the head's
+row lock (PostgreSQL) or runs under the write lock taken at BEGIN IMMEDIATE (SQLite). The lock is
+held until the transaction ends, so writers queue and extend one chain without forks or gaps.
+
+Every request writes here, so the two statements on the head row go straight to the driver's
+cursor (they are fixed SQL, the same on both databases); the event row itself is inserted
+through SQLAlchemy, which converts UUIDs and times for the backend.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import current_app, g, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import select, update
+from sqlalchemy import insert
 
 from app.audit.actions import Action, Outcome
-from app.audit.models import AuditEvent, AuditHead
+from app.audit.canonical import compute_mac
+from app.audit.models import AuditEvent
 from app.clock import utcnow
 from app.db import db
 
-GENESIS_MAC = b"\x00" * 32
-CANONICAL_FIELDS = (
-    "seq", "occurred_at", "actor_id", "actor_role", "organisation_id", "action", "object_type",
-    "object_id", "outcome", "reason", "request_id", "client_address",
-)
+_APPEND = insert(AuditEvent.__table__)  # built once; executed with a parameter dict
+_LOCK_HEAD = "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, mac"
+_SET_MAC = {"qmark": "UPDATE audit_head SET mac = ? WHERE id = 1",
+            "numeric": "UPDATE audit_head SET mac = :1 WHERE id = 1"}
+_SET_MAC_DEFAULT = "UPDATE audit_head SET mac = %s WHERE id = 1"  # format / pyformat drivers
 
 
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.isoformat(timespec="microseconds")
-    return str(value)
+class Recorded(NamedTuple):
+    """What ``record()`` appended: its place in the chain and its MAC."""
 
-
-def canonical(fields: dict[str, Any]) -> bytes:
-    """The bytes an event's MAC covers: its fields as sorted, compact JSON."""
-    data = {name: _text(fields.get(name)) for name in CANONICAL_FIELDS}
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
-
-
-def compute_mac(key: bytes, prev_mac: bytes, fields: dict[str, Any]) -> bytes:
-    """HMAC-SHA256 over the previous MAC followed by the canonical form."""
-    return hmac.new(key, prev_mac + canonical(fields), hashlib.sha256).digest()
+    seq: int
+    occurred_at: datetime
+    mac: bytes
 
 
 def _context(actor: Any) -> dict[str, Any]:
@@ -72,34 +67,34 @@ def record(
     outcome: Outcome = Outcome.ALLOWED,
     reason: str | None = None,
     actor: Any = None,
-) -> AuditEvent:
-    """Append one event to the chain in the current transaction and flush it.
+) -> Recorded:
+    """Append one event to the chain in the current transaction.
 
     ``reason`` is a short code or a staff-written justification; it must never carry survivor
-    data. Raises whatever the database raises: callers let it propagate so the action fails.
+    data. Raises whatever the database raises (and ``CanonicalError`` for a value holding NUL
+    or U+001F): callers let it propagate so the action fails.
     """
-    session = db.session
-    # Take the write lock on the head first (UPDATE before SELECT): on PostgreSQL concurrent
-    # writers queue on this row, on SQLite the write lock is taken before anything is read.
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1))
-    head = session.execute(
-        select(AuditHead.seq, AuditHead.mac).where(AuditHead.id == 1)
-    ).one_or_none()
-    if head is None:
-        raise RuntimeError("audit chain head is missing; run 'flask db upgrade'")
-    fields: dict[str, Any] = {
-        "seq": head.seq,
-        "occurred_at": utcnow(),
-        "action": str(action),
-        "object_type": object_type,
-        "object_id": str(object_id) if object_id is not None else None,
-        "outcome": str(outcome),
-        "reason": reason,
-        **_context(actor),
-    }
-    mac = compute_mac(current_app.config["KEY_AUDIT_HMAC"], head.mac, fields)
-    event = AuditEvent(prev_mac=head.mac, mac=mac, **fields)
-    session.add(event)
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(mac=mac))
-    session.flush()
-    return event
+    conn = db.session.connection()
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(_LOCK_HEAD)
+        head = cursor.fetchone()
+        if head is None:
+            raise RuntimeError("audit chain head is missing; run 'flask db upgrade'")
+        seq, prev_mac = int(head[0]), bytes(head[1])
+        fields: dict[str, Any] = {
+            "seq": seq,
+            "occurred_at": utcnow(),
+            "action": str(action),
+            "object_type": object_type,
+            "object_id": str(object_id) if object_id is not None else None,
+            "outcome": str(outcome),
+            "reason": reason,
+            **_context(actor),
+        }
+        mac = compute_mac(current_app.config["KEY_AUDIT_HMAC"], prev_mac, fields)
+        conn.execute(_APPEND, {"prev_mac": prev_mac, "mac": mac, **fields})
+        cursor.execute(_SET_MAC.get(conn.dialect.paramstyle, _SET_MAC_DEFAULT), (mac,))
+    finally:
+        cursor.close()
+    return Recorded(seq, fields["occurred_at"], mac)
