@@ -63,11 +63,14 @@ def init_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Mount every feature area."""
     from app.admin.routes import bp as admin_bp
+    from app.audit.routes import bp as audit_bp
     from app.auth.routes import bp as auth_bp
+    from app.cases import record_routes as _record_routes  # noqa: F401  (routes on cases_bp)
+    from app.cases.routes import bp as cases_bp
     from app.health import bp as health_bp
     from app.main import bp as main_bp
 
-    for bp in (health_bp, main_bp, auth_bp, admin_bp):
+    for bp in (health_bp, main_bp, auth_bp, admin_bp, cases_bp, audit_bp):
         app.register_blueprint(bp)
 
 

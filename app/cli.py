@@ -117,3 +117,6 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(instance_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    from app.cases.cli import cases_cli
+
+    app.cli.add_command(cases_cli)

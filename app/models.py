@@ -3,5 +3,7 @@
 from app.admin import models as admin_models
 from app.audit import models as audit_models
 from app.auth import models as auth_models
+from app.cases import models as case_models
+from app.crypto import models as crypto_models
 
-__all__ = ["admin_models", "audit_models", "auth_models"]
+__all__ = ["admin_models", "audit_models", "auth_models", "case_models", "crypto_models"]

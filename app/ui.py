@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import Flask, current_app
-from flask_babel import format_datetime
+from flask_babel import format_date, format_datetime
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -33,6 +33,8 @@ class NavItem:
 
 
 NAV = (
+    NavItem("cases.index", _l("Cases"), Permission.CASE_READ),
+    NavItem("cases.tasks", _l("My tasks"), Permission.CASE_READ),
     NavItem("admin.users", _l("Users"), Permission.ADMIN_USERS),
     NavItem("admin.directory", _l("Directory"), Permission.ADMIN_DIRECTORY),
     NavItem("audit.events", _l("Audit trail"), Permission.AUDIT_READ),
@@ -58,7 +60,21 @@ def datetimeformat(value: datetime | None) -> str:
     return format_datetime(value, "medium") if value else ""
 
 
+def dateformat(value: date | None) -> str:
+    """A calendar date in the user's language."""
+    return format_date(value, "medium") if value else ""
+
+
+def code_label(code: str | None) -> str:
+    """The translated label of a stored code."""
+    from app.cases.labels import label
+
+    return label(code)
+
+
 def install_ui(app: Flask) -> None:
     """Expose the helpers to templates."""
     app.jinja_env.globals.update(nav_items=nav_items, role_label=role_label)
     app.jinja_env.filters["datetimeformat"] = datetimeformat
+    app.jinja_env.filters["dateformat"] = dateformat
+    app.jinja_env.filters["code_label"] = code_label

@@ -38,6 +38,7 @@ class Row:
     data: dict[str, str] = field(default_factory=dict)
     ok: frozenset[int] = OK          # statuses an allowed role may get
     denied: int = 403                # status for everyone else
+    not_found: frozenset[str] = frozenset()  # roles with the permission but not the record: 404
 
 
 MATRIX: list[Row] = [
@@ -69,4 +70,58 @@ MATRIX: list[Row] = [
     Row("admin.directory_record", "GET", "/admin/directory/site/new", frozenset({"admin"})),
     Row("admin.directory_record", "GET", "/admin/directory/site/{id:tripoli}",
         frozenset({"admin"})),
+    # The auditor's workspace: auditors only.
+    Row("audit.events", "GET", "/audit/events", frozenset({"auditor"})),
+    Row("audit.record_history", "GET", "/audit/objects/user/{user:caseworker2}",
+        frozenset({"auditor"})),
+    Row("audit.user_activity", "GET", "/audit/users/{user:caseworker2}", frozenset({"auditor"})),
+    Row("audit.export", "POST", "/audit/export", frozenset({"auditor"})),
+    Row("audit.verify", "GET", "/audit/verify", frozenset({"auditor"})),
+    Row("audit.verify", "POST", "/audit/verify", frozenset({"auditor"})),
+    Row("audit.alerts", "GET", "/audit/alerts", frozenset({"auditor"})),
+]
+
+# Cases: caseworkers and supervisors hold the permissions; the record scope then decides.
+# {id:case_own} is the caseworker's case at Tripoli, {id:case_other} a colleague's at Tripoli
+# (the supervisor's site), {id:case_far} a case at Benghazi (outside everyone's scope here).
+CASE_ROLES = frozenset({"caseworker", "supervisor"})
+SUPERVISOR = frozenset({"supervisor"})
+MATRIX += [
+    Row("cases.index", "GET", "/cases/", CASE_ROLES),
+    Row("cases.tasks", "GET", "/cases/tasks", CASE_ROLES),
+    Row("cases.search_cases", "GET", "/cases/search", CASE_ROLES),
+    Row("cases.new", "GET", "/cases/new", CASE_ROLES),
+    Row("cases.break_glass", "GET", "/cases/break-glass", SUPERVISOR),
+]
+for _case, _allowed in (("{id:case_own}", CASE_ROLES), ("{id:case_other}", SUPERVISOR),
+                        ("{id:case_far}", frozenset())):
+    _scoped = CASE_ROLES - _allowed
+    MATRIX += [
+        Row("cases.view", "GET", f"/cases/{_case}", _allowed, not_found=_scoped),
+        Row("cases.edit", "GET", f"/cases/{_case}/edit", _allowed, not_found=_scoped),
+        Row("cases.consent", "POST", f"/cases/{_case}/consent", _allowed, not_found=_scoped),
+        Row("cases.incident", "GET", f"/cases/{_case}/incidents/new", _allowed, not_found=_scoped),
+        Row("cases.assessment", "GET", f"/cases/{_case}/assessment", _allowed, not_found=_scoped),
+        Row("cases.action_item", "GET", f"/cases/{_case}/actions/new", _allowed, not_found=_scoped),
+        Row("cases.follow_up", "POST", f"/cases/{_case}/follow-ups", _allowed, not_found=_scoped),
+        Row("cases.note", "POST", f"/cases/{_case}/notes", _allowed, not_found=_scoped),
+        Row("cases.status", "POST", f"/cases/{_case}/status", _allowed, not_found=_scoped),
+        Row("cases.closure_request", "POST", f"/cases/{_case}/closure", _allowed, not_found=_scoped),
+        Row("cases.closure_decision", "POST", f"/cases/{_case}/closure/decision", _allowed & SUPERVISOR,
+            not_found=_scoped & SUPERVISOR),
+        Row("cases.reopen", "POST", f"/cases/{_case}/reopen", _allowed, not_found=_scoped),
+        Row("cases.approve_plan", "POST", f"/cases/{_case}/plan/approve", _allowed & SUPERVISOR,
+            not_found=_scoped & SUPERVISOR),
+        Row("cases.assign", "GET", f"/cases/{_case}/assign", _allowed & SUPERVISOR,
+            not_found=_scoped & SUPERVISOR),
+        Row("cases.erase", "GET", f"/cases/{_case}/erase", _allowed & SUPERVISOR,
+            not_found=_scoped & SUPERVISOR),
+    ]
+
+MATRIX += [
+    Row("cases.incident", "GET", "/cases/{id:case_own}/incidents/{incident:case_own}", CASE_ROLES),
+    Row("cases.incident", "GET", "/cases/{id:case_other}/incidents/{incident:case_own}", SUPERVISOR,
+        ok=frozenset({404}), not_found=frozenset({"caseworker"})),  # not that case's incident
+    Row("cases.follow_up_done", "POST", "/cases/{id:case_own}/follow-ups/{uuid:random}/done",
+        CASE_ROLES, ok=frozenset({404})),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -27,6 +28,7 @@ class World:
     users: dict[str, str] = field(default_factory=dict)     # username -> id
     secrets: dict[str, str] = field(default_factory=dict)   # username -> TOTP secret
     ids: dict[str, str] = field(default_factory=dict)       # label -> record id
+    case_numbers: dict[str, str] = field(default_factory=dict)  # label -> case number
 
 
 def build_world() -> World:
@@ -53,14 +55,15 @@ def build_world() -> World:
     pw_hash = passwords.hash_password(PASSWORD)
     specs = [(role, role) for role in ROLES] + [("caseworker2", "caseworker"),
                                                 ("newbie", "caseworker"),
-                                                ("gone", "caseworker")]
+                                                ("gone", "caseworker"),
+                                                ("caseworker_b", "caseworker")]
     for username, role in specs:
         user = User(username=username, display_name=f"Test {username}", organisation_id=org.id,
                     role=role, password_hash=pw_hash, password_changed_at=utcnow(),
                     service_id=mhpss.id if role == "service_provider" else None,
                     active=username != "gone")
         if role in ("caseworker", "supervisor", "wgss_coordinator"):
-            user.sites = [tripoli]
+            user.sites = [benghazi] if username == "caseworker_b" else [tripoli]
         if role == "wgss_coordinator":
             user.safe_spaces = [space]
         db.session.add(user)
@@ -76,7 +79,51 @@ def build_world() -> World:
                      safe_space=str(space.id), safe_space2=str(space2.id),
                      mhpss=str(mhpss.id), legal=str(legal.id))
     db.session.commit()
+    build_cases(world)
     return world
+
+
+CANARY = {
+    "own_name": "Zainab Canaryqx",
+    "own_alias": "Zizi Canaryqx",
+    "own_narrative": "NarrativeCanary-7Q1X-unique",
+    "own_location": "LocationCanary-Block-Z9",
+    "other_name": "Huda Othercanary",
+    "far_name": "Mariam Farcanary",
+}
+
+
+def build_cases(world: World) -> None:
+    """Three cases: the caseworker's own (with consent and an incident), a colleague's at the
+    same site, and one at another site (outside the supervisor's sites). Call in app context."""
+    from datetime import date
+
+    from app.admin.models import Site
+    from app.auth.models import User
+    from app.cases import records, service
+
+    def user(name):
+        return db.session.get(User, uuid.UUID(world.users[name]))
+
+    tripoli = db.session.get(Site, uuid.UUID(world.ids["tripoli"]))
+    benghazi = db.session.get(Site, uuid.UUID(world.ids["benghazi"]))
+    base = {"sex": "female", "nationality_group": "national", "displacement_status": "idp",
+            "disability": "no", "estimated_age": 30}
+    own = service.open_case(user("caseworker"), tripoli, dict(
+        base, full_name=CANARY["own_name"], alias=CANARY["own_alias"], phone="+218 91 333 0202",
+        location=CANARY["own_location"]))
+    service.record_consent(user("caseworker"), own, kind="services", granted=True,
+                           given_by="survivor", method="verbal")
+    records.save_incident(user("caseworker"), own, {
+        "incident_date": date(2026, 11, 1), "reported_date": date(2026, 11, 20),
+        "location_type": "camp_settlement", "physical": True, "perpetrator_relationship": "armed_actor",
+        "perpetrator_count": "1", "perpetrator_age_group": "unknown", "time_of_day": "unknown",
+        "displacement_stage": "during_refuge", "narrative": CANARY["own_narrative"]})
+    other = service.open_case(user("caseworker2"), tripoli, dict(base, full_name=CANARY["other_name"]))
+    far = service.open_case(user("caseworker_b"), benghazi, dict(base, full_name=CANARY["far_name"]))
+    for label, case in (("case_own", own), ("case_other", other), ("case_far", far)):
+        world.ids[label] = str(case.id)
+        world.case_numbers[label] = case.case_number
 
 
 def csrf_from(html: str) -> str:

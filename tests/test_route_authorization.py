@@ -42,6 +42,14 @@ def _fill(path: str, app, world, username: str | None) -> str:
             return world.users[label]
         if kind == "id":
             return world.ids[label]
+        if kind == "uuid":
+            return str(uuid.uuid4())
+        if kind == "incident":
+            from app.cases.models import Incident
+
+            with app.app_context():
+                return str(db.session.execute(select(Incident.id).where(
+                    Incident.case_id == uuid.UUID(world.ids[label]))).scalars().first())
         if kind == "session":
             with app.app_context():
                 owner = world.users[username] if label == "own" and username else world.users["caseworker2"]
@@ -77,6 +85,8 @@ def test_matrix(row: Row, role: str, app, world, auth):
         assert resp.status_code in row.ok, (role, path, resp.status_code)
         assert "/auth/login" not in (resp.location or "") or row.endpoint in (
             "auth.logout", "auth.lock", "auth.end_session")
+    elif role in row.not_found:
+        assert resp.status_code == 404, (role, path, resp.status_code)
     else:
         assert resp.status_code == row.denied, (role, path, resp.status_code)
         if row.denied == 403:

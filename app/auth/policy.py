@@ -31,6 +31,13 @@ class Role(enum.StrEnum):
 class Permission(enum.StrEnum):
     """Every permission, named ``area:action``."""
 
+    CASE_CREATE = "case:create"
+    CASE_READ = "case:read"
+    CASE_EDIT = "case:edit"
+    CASE_ASSIGN = "case:assign"
+    CASE_APPROVE = "case:approve"
+    CASE_BREAK_GLASS = "case:break_glass"
+    CASE_ERASE = "case:erase"
     ADMIN_USERS = "admin:users"
     ADMIN_DIRECTORY = "admin:directory"
     AUDIT_READ = "audit:read"
@@ -39,8 +46,10 @@ class Permission(enum.StrEnum):
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.CASEWORKER: frozenset(),
-    Role.SUPERVISOR: frozenset(),
+    Role.CASEWORKER: frozenset({Permission.CASE_CREATE, Permission.CASE_READ, Permission.CASE_EDIT}),
+    Role.SUPERVISOR: frozenset({Permission.CASE_CREATE, Permission.CASE_READ, Permission.CASE_EDIT,
+                                Permission.CASE_ASSIGN, Permission.CASE_APPROVE,
+                                Permission.CASE_BREAK_GLASS, Permission.CASE_ERASE}),
     Role.SERVICE_PROVIDER: frozenset(),
     Role.WGSS_COORDINATOR: frozenset(),
     Role.PROGRAM_MANAGER: frozenset(),

@@ -1,0 +1,304 @@
+"""Forms of the case area. Every field is validated on the server; bad input saves nothing and
+is shown beside its field with what the user typed kept."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from app.cases import gbvims
+from app.cases.labels import choices
+from app.cases.models import NATIONALITY_GROUPS, RISK_LEVELS, SEXES, YES_NO_UNKNOWN
+from app.cases.workflow import CLOSURE_REASONS, REOPEN_REASONS
+from app.clock import utcnow
+from app.forms import CleanStringField, no_control_characters
+
+NAME_MAX = 120
+TEXT_MAX = 4000
+LONG_TEXT_MAX = 20000
+PHONE_RE = re.compile(r"^\+?[0-9٠-٩۰-۹ ()./-]{6,24}$")
+
+
+def today() -> date:
+    """Today's date in UTC (from the app clock, so tests can freeze it)."""
+    return utcnow().date()
+
+
+def not_in_future(_form: Any, field: Any) -> None:
+    """Refuse a date after today."""
+    if field.data and field.data > today():
+        raise ValidationError(_l("This date is in the future."))
+
+
+def not_too_old(_form: Any, field: Any) -> None:
+    """Refuse dates before 1900 (typos such as 0202)."""
+    if field.data and field.data.year < 1900:
+        raise ValidationError(_l("This date is too far in the past."))
+
+
+def phone_number(_form: Any, field: Any) -> None:
+    """A phone number: digits with an optional +, spaces, dots, dashes or brackets."""
+    if field.data and not PHONE_RE.match(field.data):
+        raise ValidationError(_l("Enter a phone number with digits only, for example +218 91 234 5678."))
+
+
+class LongText(TextAreaField):
+    """Free text: control characters refused, trimmed."""
+
+    def pre_validate(self, form: Any) -> None:
+        no_control_characters(form, self)
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata(valuelist)
+        value: Any = getattr(self, "data", None)
+        if isinstance(value, str):
+            self.data = value.strip()
+
+
+class SearchForm(FlaskForm):
+    """Search before create: name, phone or case number (sent by POST, never in a URL)."""
+
+    name = CleanStringField(_l("Name or alias"), validators=[Optional(), Length(max=NAME_MAX)])
+    phone = CleanStringField(_l("Phone"), validators=[Optional(), Length(max=24), phone_number])
+    case_number = CleanStringField(_l("Case number"), validators=[Optional(), Length(max=24)])
+    submit = SubmitField(_l("Search"))
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        if not (self.name.data or self.phone.data or self.case_number.data):
+            self.name.errors = [str(_l("Enter a name, a phone number or a case number."))]
+            return False
+        return True
+
+
+class IntakeForm(FlaskForm):
+    """Opening a case: identity (sealed) and categories (clear, for statistics)."""
+
+    site = SelectField(_l("Site"), validators=[DataRequired()])
+    full_name = CleanStringField(_l("Full name"), validators=[DataRequired(), Length(max=NAME_MAX)])
+    alias = CleanStringField(_l("Alias or name used"), validators=[Optional(), Length(max=NAME_MAX)])
+    date_of_birth = DateField(_l("Date of birth"), validators=[Optional(), not_in_future, not_too_old])
+    estimated_age = IntegerField(_l("Estimated age (if no date of birth)"),
+                                 validators=[Optional(), NumberRange(min=0, max=120)])
+    sex = SelectField(_l("Sex"), choices=choices(SEXES))
+    nationality_group = SelectField(_l("Nationality"), choices=choices(NATIONALITY_GROUPS))
+    displacement_status = SelectField(_l("Displacement status"), choices=choices(gbvims.DISPLACEMENT))
+    disability = SelectField(_l("Disability"), choices=choices(YES_NO_UNKNOWN))
+    phone = CleanStringField(_l("Phone"), validators=[Optional(), Length(max=24), phone_number])
+    location = LongText(_l("Address or location"), validators=[Optional(), Length(max=TEXT_MAX)])
+    safe_contact = LongText(_l("Safe contact instructions"),
+                            validators=[Optional(), Length(max=TEXT_MAX)])
+    version = HiddenField()
+    submit = SubmitField(_l("Save"))
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        ok = bool(super().validate(extra_validators))
+        if ok and self.date_of_birth.data is None and self.estimated_age.data is None:
+            self.estimated_age.errors = [str(_l("Give a date of birth or an estimated age."))]
+            return False
+        return ok
+
+
+class ConsentForm(FlaskForm):
+    """Record (or withdraw) one consent."""
+
+    kind = SelectField(_l("Consent to"), validators=[DataRequired()])
+    granted = RadioField(_l("Decision"), choices=[("yes", _l("Given")), ("no", _l("Withdrawn / refused"))],
+                         validators=[InputRequired()])
+    given_by = SelectField(_l("Given by"), choices=[
+        ("survivor", _l("Survivor")), ("caregiver", _l("Caregiver")),
+        ("both", _l("Child with caregiver"))])
+    method = SelectField(_l("How"), choices=[("verbal", _l("Verbal")), ("written", _l("Written")),
+                                            ("thumbprint", _l("Thumbprint"))])
+    child_assent = SelectField(_l("Child's assent (children only)"), validators=[Optional()],
+                               choices=[("", _l("Not a child")), ("yes", _l("Child assents")),
+                                        ("no", _l("Child does not assent"))])
+    caregiver_not_asked_reason = SelectField(
+        _l("If the caregiver was not asked, why"), validators=[Optional()],
+        choices=[("", _l("Caregiver was asked")),
+                 ("caregiver_alleged_perpetrator", _l("Caregiver is the alleged perpetrator")),
+                 ("no_caregiver", _l("No caregiver available")),
+                 ("not_in_best_interest", _l("Not in the child's best interest")),
+                 ("mature_minor", _l("Mature minor, consents alone"))])
+    submit = SubmitField(_l("Record consent"))
+
+
+class IncidentForm(FlaskForm):
+    """An incident, classified with the GBVIMS questions (the first yes decides)."""
+
+    incident_date = DateField(_l("Date of incident"), validators=[DataRequired(), not_in_future,
+                                                                   not_too_old])
+    date_is_approximate = BooleanField(_l("The date is approximate"))
+    reported_date = DateField(_l("Date reported"), validators=[DataRequired(), not_in_future,
+                                                                not_too_old])
+    location_type = SelectField(_l("Type of place"), choices=choices(gbvims.LOCATION_TYPES))
+    location_detail = LongText(_l("Area or place (sealed)"), validators=[Optional(), Length(max=TEXT_MAX)])
+    penetration = RadioField(choices=[("yes", _l("Yes")), ("no", _l("No"))], validators=[InputRequired()])
+    sexual_contact = RadioField(choices=[("yes", _l("Yes")), ("no", _l("No"))], validators=[Optional()])
+    physical = RadioField(choices=[("yes", _l("Yes")), ("no", _l("No"))], validators=[Optional()])
+    forced_marriage = RadioField(choices=[("yes", _l("Yes")), ("no", _l("No"))], validators=[Optional()])
+    denial = RadioField(choices=[("yes", _l("Yes")), ("no", _l("No"))], validators=[Optional()])
+    psychological = RadioField(choices=[("yes", _l("Yes")), ("no", _l("No"))], validators=[Optional()])
+    exchange = BooleanField(_l("Money, goods, benefits or services were exchanged"))
+    abducted = BooleanField(_l("The survivor was abducted or held"))
+    harmful_practice = BooleanField(_l("The act was a harmful traditional practice"))
+    survivor_age_at_incident = IntegerField(_l("Survivor's age at the incident"),
+                                            validators=[Optional(), NumberRange(min=0, max=120)])
+    perpetrator_relationship = SelectField(_l("Perpetrator's relationship to the survivor"),
+                                           choices=choices(gbvims.RELATIONSHIPS))
+    perpetrator_count = SelectField(_l("Number of perpetrators"), choices=choices(gbvims.PERPETRATOR_COUNTS))
+    perpetrator_age_group = SelectField(_l("Perpetrator's age group"), choices=choices(gbvims.AGE_GROUPS))
+    time_of_day = SelectField(_l("Time of day"), choices=choices(gbvims.TIMES_OF_DAY))
+    displacement_stage = SelectField(_l("Stage of displacement"), choices=choices(gbvims.DISPLACEMENT_STAGES))
+    narrative = LongText(_l("Account of the incident (sealed)"),
+                         validators=[Optional(), Length(max=LONG_TEXT_MAX)])
+    perpetrator_details = LongText(_l("Perpetrator details (sealed)"),
+                                   validators=[Optional(), Length(max=TEXT_MAX)])
+    version = HiddenField()
+    submit = SubmitField(_l("Save incident"))
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        ok = bool(super().validate(extra_validators))
+        if ok and self.reported_date.data < self.incident_date.data:
+            self.reported_date.errors = [str(_l("The report cannot come before the incident."))]
+            return False
+        return ok
+
+    def answers(self) -> dict[str, bool]:
+        """The classification answers, in order."""
+        return {q.key: getattr(self, q.key).data == "yes" for q in gbvims.CLASSIFICATION}
+
+
+class AssessmentForm(FlaskForm):
+    """Risk, needs, assessment notes and the safety plan."""
+
+    risk_level = SelectField(_l("Risk level"), choices=choices(RISK_LEVELS))
+    needs = SelectMultipleField(_l("Needs"), choices=choices(gbvims.SERVICE_TYPES), validators=[Optional()])
+    notes = LongText(_l("Assessment notes (sealed)"), validators=[Optional(), Length(max=LONG_TEXT_MAX)])
+    safety_plan = LongText(_l("Safety plan (sealed)"), validators=[Optional(), Length(max=LONG_TEXT_MAX)])
+    version = HiddenField()
+    submit = SubmitField(_l("Save assessment"))
+
+
+class ActionItemForm(FlaskForm):
+    """A goal of the action plan."""
+
+    goal = LongText(_l("Goal (sealed)"), validators=[DataRequired(), Length(max=TEXT_MAX)])
+    service_type = SelectField(_l("Service"), choices=choices(gbvims.SERVICE_TYPES))
+    due_on = DateField(_l("Due on"), validators=[DataRequired(), not_too_old])
+    status = SelectField(_l("Status"), choices=choices(("planned", "in_progress", "done", "cancelled")))
+    version = HiddenField()
+    submit = SubmitField(_l("Save goal"))
+
+
+class FollowUpForm(FlaskForm):
+    """A follow-up visit: planned (due date) or done (with notes)."""
+
+    due_on = DateField(_l("Planned for"), validators=[DataRequired(), not_too_old])
+    done_on = DateField(_l("Done on"), validators=[Optional(), not_in_future, not_too_old])
+    notes = LongText(_l("Notes (sealed)"), validators=[Optional(), Length(max=TEXT_MAX)])
+    submit = SubmitField(_l("Save follow-up"))
+
+
+class NoteForm(FlaskForm):
+    """A case note."""
+
+    body = LongText(_l("Note (sealed)"), validators=[DataRequired(), Length(max=LONG_TEXT_MAX)])
+    submit = SubmitField(_l("Add note"))
+
+
+class StatusForm(FlaskForm):
+    """Move the case to the next (or previous) stage."""
+
+    to_status = SelectField(_l("Move to"), validators=[DataRequired()])
+    version = HiddenField()
+    submit = SubmitField(_l("Change status"))
+
+
+class ClosureForm(FlaskForm):
+    """Ask for closure (caseworker) with a reason."""
+
+    reason = SelectField(_l("Reason for closure"), choices=list(CLOSURE_REASONS.items()))
+    details = LongText(_l("Details (sealed)"), validators=[Optional(), Length(max=TEXT_MAX)])
+    version = HiddenField()
+    submit = SubmitField(_l("Request closure"))
+
+
+class DecisionForm(FlaskForm):
+    """A supervisor's decision on a closure request or a plan."""
+
+    decision = RadioField(_l("Decision"), choices=[("approve", _l("Approve")), ("reject", _l("Send back"))],
+                          validators=[InputRequired()])
+    version = HiddenField()
+    submit = SubmitField(_l("Decide"))
+
+
+class ReopenForm(FlaskForm):
+    """Reopen a closed case with a reason."""
+
+    reason = SelectField(_l("Reason for reopening"), choices=list(REOPEN_REASONS.items()))
+    details = LongText(_l("Details (sealed)"), validators=[Optional(), Length(max=TEXT_MAX)])
+    version = HiddenField()
+    submit = SubmitField(_l("Reopen"))
+
+
+class AssignForm(FlaskForm):
+    """Assign or reassign the caseworkers of a case (supervisors)."""
+
+    primary = SelectField(_l("Primary caseworker"), validators=[DataRequired()])
+    secondary = SelectField(_l("Secondary caseworker"), validators=[Optional()])
+    version = HiddenField()
+    submit = SubmitField(_l("Assign"))
+
+
+class BreakGlassForm(FlaskForm):
+    """Emergency read-only access to a case outside one's sites."""
+
+    case_number = CleanStringField(_l("Case number"), validators=[DataRequired(), Length(max=24)])
+    justification = LongText(_l("Why you need this case now"), validators=[
+        DataRequired(), Length(min=20, max=480,
+                               message=_l("Write at least a full sentence (20 to 480 characters)."))])
+    submit = SubmitField(_l("Open with break-glass"))
+
+
+class EraseForm(FlaskForm):
+    """Erase a case at the survivor's request (crypto-shredding)."""
+
+    confirm_number = CleanStringField(_l("Type the case number to confirm"),
+                                      validators=[DataRequired(), Length(max=24)])
+    reason = SelectField(_l("Reason"), choices=[("survivor_request", _l("The survivor asked for erasure")),
+                                               ("recorded_in_error", _l("Recorded in error"))])
+    submit = SubmitField(_l("Erase this case for ever"))
+
+
+class CaseFilterForm(FlaskForm):
+    """Filters and sorting of case lists (GET; codes only, never personal data)."""
+
+    class Meta:
+        csrf = False
+
+    status = SelectField(_l("Status"), validators=[Optional()])
+    risk = SelectField(_l("Risk"), validators=[Optional()])
+    site = SelectField(_l("Site"), validators=[Optional()])
+    sort = SelectField(_l("Sort by"), validators=[Optional()], choices=[
+        ("-opened", _l("Newest first")), ("opened", _l("Oldest first")),
+        ("-updated", _l("Recently changed")), ("risk", _l("Highest risk first")),
+        ("number", _l("Case number"))])
+    page = IntegerField(validators=[Optional(), NumberRange(min=1, max=100000)])

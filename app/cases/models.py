@@ -1,0 +1,234 @@
+"""Survivor cases and everything recorded in them.
+
+Identifying data and free text live only in ``*_sealed`` columns, sealed under the case's own
+data key (see ``app/crypto``); categories that statistics need stay clear (shared/GBVIMS.md).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.admin.models import Site
+from app.auth.models import User
+from app.crypto.blind_index import BlindIndex
+from app.crypto.fields import SealedDate, SealedInt, SealedLongText, SealedRecord, SealedText
+from app.crypto.normalise import normalise_phone
+from app.db import Timestamps, UTCDateTime, UUIDPrimaryKey, Versioned, db
+
+# Names and aliases share one index, so a search by name finds either.
+PERSON_NAME = BlindIndex("person_name")
+PHONE = BlindIndex("phone", normalise=normalise_phone)
+TEXT_MAX = 4000
+LONG_TEXT_MAX = 20000
+
+STATUSES = ("open", "assessment", "action_plan", "implementation", "follow_up",
+            "closure_requested", "closed")
+RISK_LEVELS = ("unknown", "low", "medium", "high")
+SEXES = ("female", "male", "other", "unknown")
+NATIONALITY_GROUPS = ("national", "foreign", "stateless", "unknown")
+YES_NO_UNKNOWN = ("yes", "no", "unknown")
+
+
+class Case(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, db.Model):  # type: ignore[name-defined]
+    """A survivor's case. Lists and statistics read only the clear columns."""
+
+    __tablename__ = "cases"
+
+    case_number: Mapped[str] = mapped_column(String(24), unique=True, nullable=False)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"), index=True)
+    site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id"), index=True)
+    status: Mapped[str] = mapped_column(String(24), nullable=False, default="open", index=True)
+    risk_level: Mapped[str] = mapped_column(String(12), nullable=False, default="unknown")
+    primary_worker_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    secondary_worker_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"),
+                                                                  index=True)
+    opened_on: Mapped[date] = mapped_column(Date, nullable=False, index=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    plan_approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    plan_approved_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    # Categories for statistics (clear).
+    sex: Mapped[str] = mapped_column(String(12), nullable=False, default="unknown")
+    age_group: Mapped[str] = mapped_column(String(12), nullable=False, default="unknown")
+    nationality_group: Mapped[str] = mapped_column(String(12), nullable=False, default="unknown")
+    displacement_status: Mapped[str] = mapped_column(String(20), nullable=False, default="unknown")
+    disability: Mapped[str] = mapped_column(String(8), nullable=False, default="unknown")
+    is_child: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # Identity, sealed under the case's own data key (children share that key).
+    full_name = SealedText(max_length=200, index=PERSON_NAME)
+    alias = SealedText(max_length=200, index=PERSON_NAME)
+    date_of_birth = SealedDate()
+    estimated_age = SealedInt()
+    phone = SealedText(max_length=40, index=PHONE)
+    location = SealedLongText(max_length=TEXT_MAX)
+    safe_contact = SealedLongText(max_length=TEXT_MAX)
+
+    site: Mapped[Site] = relationship()
+    primary_worker: Mapped[User] = relationship(foreign_keys=[primary_worker_id])
+    secondary_worker: Mapped[User | None] = relationship(foreign_keys=[secondary_worker_id])
+
+
+class CaseSequence(db.Model):  # type: ignore[name-defined]
+    """The last case number issued per site and year (locked row, so numbers never repeat)."""
+
+    __tablename__ = "case_sequences"
+
+    site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_value: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class ConsentRecord(UUIDPrimaryKey, db.Model):  # type: ignore[name-defined]
+    """One consent decision (given or withdrawn). The newest per kind is in force; history stays."""
+
+    __tablename__ = "consent_records"
+    __table_args__ = (UniqueConstraint("case_id", "position"),)
+
+    # Order of decisions within the case (the newest per kind is in force); unique, so two
+    # decisions recorded at the same moment still have a definite order.
+    position: Mapped[int] = mapped_column(Integer, nullable=False)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"),
+                                               index=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)  # services | reporting | share
+    service_type: Mapped[str | None] = mapped_column(String(40))   # for kind == share
+    granted: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    given_by: Mapped[str] = mapped_column(String(24), nullable=False)  # survivor | caregiver | both
+    method: Mapped[str] = mapped_column(String(16), nullable=False)    # verbal | written | thumbprint
+    child_assent: Mapped[bool | None] = mapped_column(Boolean)
+    caregiver_not_asked_reason: Mapped[str | None] = mapped_column(String(32))
+    recorded_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class Incident(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, db.Model):  # type: ignore[name-defined]
+    """An incident, classified the GBVIMS way; narrative and perpetrator details sealed."""
+
+    __tablename__ = "incidents"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"),
+                                               index=True)
+    incident_date: Mapped[date] = mapped_column(Date, nullable=False)
+    date_is_approximate: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    reported_date: Mapped[date] = mapped_column(Date, nullable=False)
+    location_type: Mapped[str] = mapped_column(String(24), nullable=False)
+    answers: Mapped[str] = mapped_column(String(120), nullable=False, default="")
+    core_type: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
+    contexts: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    perpetrator_relationship: Mapped[str] = mapped_column(String(32), nullable=False)
+    perpetrator_count: Mapped[str] = mapped_column(String(12), nullable=False)
+    perpetrator_age_group: Mapped[str] = mapped_column(String(12), nullable=False,
+                                                       default="unknown")
+    time_of_day: Mapped[str] = mapped_column(String(16), nullable=False, default="unknown")
+    displacement_stage: Mapped[str] = mapped_column(String(20), nullable=False,
+                                                    default="not_displaced")
+    report_band: Mapped[str] = mapped_column(String(20), nullable=False)
+    survivor_age_at_incident: Mapped[int | None] = mapped_column(Integer)
+    urgent_clinical: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    recorded_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    narrative = SealedLongText(max_length=LONG_TEXT_MAX)
+    perpetrator_details = SealedLongText(max_length=TEXT_MAX)
+    location_detail = SealedLongText(max_length=TEXT_MAX)
+
+
+class Assessment(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, db.Model):  # type: ignore[name-defined]
+    """The case's current assessment and safety plan (one row per case, versioned)."""
+
+    __tablename__ = "assessments"
+    __table_args__ = (UniqueConstraint("case_id"),)
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    risk_level: Mapped[str] = mapped_column(String(12), nullable=False, default="unknown")
+    needs: Mapped[str] = mapped_column(String(400), nullable=False, default="")
+    assessed_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    notes = SealedLongText(max_length=LONG_TEXT_MAX)
+    safety_plan = SealedLongText(max_length=LONG_TEXT_MAX)
+
+
+class ActionItem(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, db.Model):  # type: ignore[name-defined]
+    """A goal of the action plan: a service with a due date and a status."""
+
+    __tablename__ = "action_items"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"),
+                                               index=True)
+    service_type: Mapped[str] = mapped_column(String(40), nullable=False)
+    due_on: Mapped[date] = mapped_column(Date, nullable=False, index=True)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="planned")
+    goal = SealedLongText(max_length=TEXT_MAX)
+
+
+class FollowUp(UUIDPrimaryKey, SealedRecord, Timestamps, db.Model):  # type: ignore[name-defined]
+    """A planned or completed follow-up visit."""
+
+    __tablename__ = "follow_ups"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"),
+                                               index=True)
+    due_on: Mapped[date] = mapped_column(Date, nullable=False, index=True)
+    done_on: Mapped[date | None] = mapped_column(Date)
+    recorded_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    notes = SealedLongText(max_length=TEXT_MAX)
+
+
+class CaseNote(UUIDPrimaryKey, SealedRecord, db.Model):  # type: ignore[name-defined]
+    """A case note (append-only in the UI)."""
+
+    __tablename__ = "case_notes"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"),
+                                               index=True)
+    author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    body = SealedLongText(max_length=LONG_TEXT_MAX)
+
+    author: Mapped[User] = relationship()
+
+
+class StatusChange(UUIDPrimaryKey, SealedRecord, db.Model):  # type: ignore[name-defined]
+    """Workflow history: every status move, who made it and the reason code."""
+
+    __tablename__ = "case_status_changes"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"),
+                                               index=True)
+    from_status: Mapped[str] = mapped_column(String(24), nullable=False)
+    to_status: Mapped[str] = mapped_column(String(24), nullable=False)
+    reason: Mapped[str | None] = mapped_column(String(32))
+    by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    reason_detail = SealedLongText(max_length=TEXT_MAX)
+
+    by: Mapped[User] = relationship()
+
+
+class BreakGlassGrant(UUIDPrimaryKey, db.Model):  # type: ignore[name-defined]
+    """Time-limited, read-only access of a supervisor to a case outside their sites."""
+
+    __tablename__ = "break_glass_grants"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"),
+                                               index=True)
+    supervisor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class CaseTombstone(UUIDPrimaryKey, db.Model):  # type: ignore[name-defined]
+    """What remains of an erased case: its number, who erased it, when and why (a code)."""
+
+    __tablename__ = "case_tombstones"
+
+    case_number: Mapped[str] = mapped_column(String(24), unique=True, nullable=False)
+    erased_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    erased_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    reason: Mapped[str] = mapped_column(String(32), nullable=False)

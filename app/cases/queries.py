@@ -1,0 +1,131 @@
+"""Reads of the case area that decrypt nothing: lists, filters, task lists.
+
+Lists show case number, status, risk, site, assigned worker and dates, never names; they run on
+clear, indexed columns, so a page of tens of thousands of cases costs one query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import case as sql_case
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
+
+from app.auth.models import User
+from app.cases.models import ActionItem, Case, FollowUp, Incident
+from app.cases.scopes import case_scope
+from app.db import db
+
+PAGE_SIZE = 50
+RISK_ORDER = sql_case({"high": 0, "medium": 1, "low": 2}, value=Case.risk_level, else_=3)
+SORTS: dict[str, Any] = {
+    "-opened": (Case.opened_on.desc(), Case.case_number.desc()),
+    "opened": (Case.opened_on.asc(), Case.case_number.asc()),
+    "-updated": (Case.updated_at.desc(), Case.case_number),
+    "risk": (RISK_ORDER, Case.opened_on.desc()),
+    "number": (Case.case_number,),
+}
+
+
+@dataclass
+class CaseRow:
+    """One line of a case list (no survivor data)."""
+
+    id: Any
+    case_number: str
+    status: str
+    risk_level: str
+    site: str
+    worker: str
+    opened_on: date
+    updated_at: Any
+
+
+def case_page(user: User, *, status: str | None = None, risk: str | None = None,
+              site_id: Any = None, sort: str = "-opened", page: int = 1) -> tuple[list[CaseRow], int]:
+    """One page of the user's cases and the total that match the filters."""
+    from app.admin.models import Site
+
+    worker = aliased(User)
+    stmt = (select(Case.id, Case.case_number, Case.status, Case.risk_level, Site.name,
+                   worker.display_name, Case.opened_on, Case.updated_at)
+            .join(Site, Site.id == Case.site_id)
+            .join(worker, worker.id == Case.primary_worker_id)
+            .where(case_scope(user)))
+    if status:
+        stmt = stmt.where(Case.status == status)
+    if risk:
+        stmt = stmt.where(Case.risk_level == risk)
+    if site_id:
+        stmt = stmt.where(Case.site_id == site_id)
+    total = int(db.session.execute(
+        select(func.count()).select_from(stmt.with_only_columns(Case.id).subquery())
+    ).scalar_one())
+    rows = db.session.execute(
+        stmt.order_by(*SORTS.get(sort, SORTS["-opened"]))
+        .limit(PAGE_SIZE).offset((max(page, 1) - 1) * PAGE_SIZE)
+    ).all()
+    return [CaseRow(*r) for r in rows], total
+
+
+@dataclass
+class Task:
+    """An item on a task list."""
+
+    case_id: Any
+    case_number: str
+    kind: str
+    due_on: date | None
+    hours_left: float | None = None
+
+
+def overdue_tasks(user: User, today: date) -> list[Task]:
+    """Overdue action-plan goals and follow-ups in the user's scope, oldest first."""
+    open_cases = (Case.status != "closed")
+    items = db.session.execute(
+        select(Case.id, Case.case_number, ActionItem.due_on)
+        .join(ActionItem, ActionItem.case_id == Case.id)
+        .where(case_scope(user), open_cases, ActionItem.due_on < today,
+               ActionItem.status.in_(("planned", "in_progress")))
+    ).all()
+    visits = db.session.execute(
+        select(Case.id, Case.case_number, FollowUp.due_on)
+        .join(FollowUp, FollowUp.case_id == Case.id)
+        .where(case_scope(user), open_cases, FollowUp.due_on < today, FollowUp.done_on.is_(None))
+    ).all()
+    tasks = [Task(r[0], r[1], "action_item", r[2]) for r in items]
+    tasks += [Task(r[0], r[1], "follow_up", r[2]) for r in visits]
+    return sorted(tasks, key=lambda t: (t.due_on or today, t.case_number))
+
+
+def urgent_incidents(user: User) -> list[tuple[Any, str, date]]:
+    """Incidents flagged for urgent clinical care in open cases of the user's scope."""
+    return [tuple(r) for r in db.session.execute(  # type: ignore[misc]
+        select(Case.id, Case.case_number, Incident.incident_date)
+        .join(Incident, Incident.case_id == Case.id)
+        .where(case_scope(user), Case.status != "closed", Incident.urgent_clinical.is_(True))
+    ).all()]
+
+
+def workers_for(user: User) -> list[User]:
+    """Active caseworkers a supervisor may assign (same organisation, sharing a site)."""
+    site_ids = [s.id for s in user.sites]
+    from app.auth.models import user_sites
+
+    return list(db.session.execute(
+        select(User).join(user_sites, user_sites.c.user_id == User.id)
+        .where(User.organisation_id == user.organisation_id, User.active.is_(True),
+               User.role.in_(("caseworker", "supervisor")), user_sites.c.site_id.in_(site_ids))
+        .distinct().order_by(User.display_name)
+    ).scalars())
+
+
+def closure_requests(user: User) -> list[tuple[Any, str]]:
+    """Cases of the supervisor's scope waiting for a closure decision."""
+    return [(r[0], r[1]) for r in db.session.execute(
+        select(Case.id, Case.case_number).where(case_scope(user), Case.status == "closure_requested")
+        .order_by(Case.updated_at)
+    ).all()]

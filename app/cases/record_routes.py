@@ -1,0 +1,136 @@
+"""Case screens for the records inside a case: incidents, assessment and safety plan, action
+plan, follow-ups and notes. Registered on the cases blueprint."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from app.audit.actions import Action
+from app.auth.policy import Permission, require
+from app.cases import forms, gbvims, records, service, views
+from app.cases.models import ActionItem, FollowUp, Incident
+from app.cases.routes import _audit, _child, _fail, bp
+from app.cases.scopes import load_case
+
+
+@bp.route("/<uuid:case_id>/incidents/new", methods=["GET", "POST"])
+@bp.route("/<uuid:case_id>/incidents/<uuid:incident_id>", methods=["GET", "POST"])
+@require(Permission.CASE_EDIT)
+def incident(case_id: uuid.UUID, incident_id: uuid.UUID | None = None) -> str | Response:
+    """Record or edit an incident with the GBVIMS classification questions."""
+    case = load_case(current_user, case_id, write=True, action=Action.INCIDENT_UPDATE).case
+    current = _child(Incident, case, incident_id) if incident_id else None
+    data = views.incident_values(case, current) if current and request.method == "GET" else None
+    form = forms.IncidentForm(data=data)
+    if request.method == "GET" and current is not None:
+        form.version.data = str(current.version)
+        _audit(Action.CASE_VIEW, "incident", current.id)
+    if form.validate_on_submit():
+        values = dict(form.data)
+        values.update(form.answers())
+        try:
+            service_incident = records.save_incident(current_user, case, values, current,
+                                                     form.version.data if current else None)
+        except service.CaseError as exc:
+            _fail(exc)
+        else:
+            if service_incident.urgent_clinical:
+                flash(_("Rape within the last 72 hours: refer for clinical care now "
+                        "(post-exposure prophylaxis, emergency contraception)."), "warning")
+            return redirect(url_for("cases.view", case_id=case.id, _anchor="incidents"))
+    return render_template("cases/incident.html", form=form, case=case, incident=current,
+                           classification=gbvims.CLASSIFICATION)
+
+
+@bp.route("/<uuid:case_id>/assessment", methods=["GET", "POST"])
+@require(Permission.CASE_EDIT)
+def assessment(case_id: uuid.UUID) -> str | Response:
+    """Risk level, needs, assessment notes and safety plan."""
+    case = load_case(current_user, case_id, write=True, action=Action.ASSESSMENT_UPDATE).case
+    current, data = views.assessment_values(case)
+    form = forms.AssessmentForm(data=data if request.method == "GET" else None)
+    if request.method == "GET":
+        form.version.data = str(current.version) if current else ""
+        _audit(Action.CASE_VIEW, "assessment", case.id)
+    elif form.validate_on_submit():
+        try:
+            records.save_assessment(current_user, case, form.data, form.version.data)
+        except service.CaseError as exc:
+            _fail(exc)
+        else:
+            return redirect(url_for("cases.view", case_id=case.id, _anchor="assessment"))
+    return render_template("cases/assessment.html", form=form, case=case)
+
+
+@bp.route("/<uuid:case_id>/actions/new", methods=["GET", "POST"])
+@bp.route("/<uuid:case_id>/actions/<uuid:item_id>", methods=["GET", "POST"])
+@require(Permission.CASE_EDIT)
+def action_item(case_id: uuid.UUID, item_id: uuid.UUID | None = None) -> str | Response:
+    """Add or change a goal of the action plan."""
+    case = load_case(current_user, case_id, write=True, action=Action.ACTION_ITEM_UPDATE).case
+    item = _child(ActionItem, case, item_id) if item_id else None
+    form = forms.ActionItemForm(data=views.action_values(case, item)
+                                if item and request.method == "GET" else None)
+    if request.method == "GET" and item is not None:
+        form.version.data = str(item.version)
+    if form.validate_on_submit():
+        try:
+            records.save_action_item(current_user, case, form.data, item,
+                                     form.version.data if item else None)
+        except service.CaseError as exc:
+            _fail(exc)
+        else:
+            return redirect(url_for("cases.view", case_id=case.id, _anchor="plan"))
+    return render_template("cases/action_item.html", form=form, case=case, item=item)
+
+
+@bp.post("/<uuid:case_id>/follow-ups")
+@require(Permission.CASE_EDIT)
+def follow_up(case_id: uuid.UUID) -> str | Response:
+    """Plan or record a follow-up visit."""
+    case = load_case(current_user, case_id, write=True, action=Action.FOLLOW_UP_CREATE).case
+    form = forms.FollowUpForm()
+    if form.validate_on_submit():
+        try:
+            records.add_follow_up(current_user, case, form.data)
+        except service.CaseError as exc:
+            _fail(exc)
+        return redirect(url_for("cases.view", case_id=case.id, _anchor="follow-ups"))
+    flash(_("The follow-up was not saved: %(e)s", e=views.first_error(form)), "error")
+    return redirect(url_for("cases.view", case_id=case.id, _anchor="follow-ups"))
+
+
+@bp.post("/<uuid:case_id>/follow-ups/<uuid:visit_id>/done")
+@require(Permission.CASE_EDIT)
+def follow_up_done(case_id: uuid.UUID, visit_id: uuid.UUID) -> Response:
+    """Mark a planned follow-up as done today."""
+    case = load_case(current_user, case_id, write=True, action=Action.FOLLOW_UP_UPDATE).case
+    visit = _child(FollowUp, case, visit_id)
+    form = forms.NoteForm()
+    try:
+        notes = form.body.data if form.validate_on_submit() else None
+        records.complete_follow_up(current_user, case, visit, notes)
+    except service.CaseError as exc:
+        _fail(exc)
+    return redirect(url_for("cases.view", case_id=case.id, _anchor="follow-ups"))
+
+
+@bp.post("/<uuid:case_id>/notes")
+@require(Permission.CASE_EDIT)
+def note(case_id: uuid.UUID) -> Response:
+    """Add a case note."""
+    case = load_case(current_user, case_id, write=True, action=Action.NOTE_CREATE).case
+    form = forms.NoteForm()
+    if form.validate_on_submit():
+        try:
+            records.add_note(current_user, case, form.body.data or "")
+        except service.CaseError as exc:
+            _fail(exc)
+    else:
+        flash(_("The note was not saved: %(e)s", e=views.first_error(form)), "error")
+    return redirect(url_for("cases.view", case_id=case.id, _anchor="notes"))

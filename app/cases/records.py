@@ -1,0 +1,158 @@
+"""Writes inside a case: incidents, assessment and safety plan, action plan, follow-ups, notes.
+Each is audited, refused on a closed case or without consent for services, and sealed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.audit.actions import Action
+from app.audit.writer import record
+from app.auth.models import User
+from app.cases import gbvims, sealing
+from app.cases.models import ActionItem, Assessment, Case, CaseNote, FollowUp, Incident
+from app.cases.service import CaseError, check_version, require_services_consent
+from app.clock import utcnow
+from app.db import db, transaction
+
+
+def writable(case: Case) -> None:
+    """Refuse changes to a closed case (read-only until reopened) or without consent."""
+    if case.status in ("closed",):
+        raise CaseError(str(_l("This case is closed and read-only. Reopen it to make changes.")))
+    require_services_consent(case)
+
+
+def _classify(values: Mapping[str, Any]) -> dict[str, Any]:
+    answers = {q.key: bool(values.get(q.key)) for q in gbvims.CLASSIFICATION}
+    core = gbvims.classify(answers)
+    contexts = gbvims.contexts(
+        core, survivor_age=values.get("survivor_age_at_incident"),
+        relationships=[values.get("perpetrator_relationship") or "unknown"],
+        exchange=bool(values.get("exchange")), abducted=bool(values.get("abducted")),
+        harmful_practice=bool(values.get("harmful_practice")))
+    incident_at = datetime(values["incident_date"].year, values["incident_date"].month,
+                           values["incident_date"].day, tzinfo=UTC)
+    return {
+        "answers": ",".join(k for k, v in answers.items() if v),
+        "core_type": core,
+        "contexts": ",".join(sorted(contexts)),
+        "report_band": gbvims.report_band(values["incident_date"], values["reported_date"]),
+        "urgent_clinical": gbvims.urgent_clinical(core, incident_at, utcnow()),
+    }
+
+
+CLEAR_INCIDENT_FIELDS = ("incident_date", "date_is_approximate", "reported_date", "location_type",
+                         "perpetrator_relationship", "perpetrator_count", "perpetrator_age_group",
+                         "time_of_day", "displacement_stage", "survivor_age_at_incident")
+SEALED_INCIDENT_FIELDS = ("narrative", "perpetrator_details", "location_detail")
+
+
+def save_incident(user: User, case: Case, values: Mapping[str, Any],
+                  incident: Incident | None = None, version: Any = None) -> Incident:
+    """Create or update an incident; the core type comes from the ordered questions."""
+    writable(case)
+    if incident is not None:
+        check_version(incident, version)
+    derived = _classify(values)
+    with transaction():
+        if incident is None:
+            incident = Incident(case_id=case.id, recorded_by_id=user.id, data_key=case.data_key)
+            db.session.add(incident)
+        for f in CLEAR_INCIDENT_FIELDS:
+            setattr(incident, f, values.get(f))
+        for f, v in derived.items():
+            setattr(incident, f, v)
+        db.session.flush()
+        for f in SEALED_INCIDENT_FIELDS:
+            setattr(incident, f, sealing.clean(values.get(f)))
+        case.updated_at = utcnow()
+        record(Action.INCIDENT_CREATE if version is None else Action.INCIDENT_UPDATE,
+               object_type="incident", object_id=incident.id)
+    return incident
+
+
+def save_assessment(user: User, case: Case, values: Mapping[str, Any], version: Any) -> Assessment:
+    """Save the case's assessment and safety plan; the risk level is copied to the case."""
+    writable(case)
+    current = db.session.execute(
+        select(Assessment).where(Assessment.case_id == case.id)).scalar_one_or_none()
+    if current is not None:
+        check_version(current, version)
+    with transaction():
+        if current is None:
+            current = Assessment(case_id=case.id, assessed_by_id=user.id, data_key=case.data_key)
+            db.session.add(current)
+        current.risk_level = values.get("risk_level") or "unknown"
+        current.needs = ",".join(values.get("needs") or [])
+        current.assessed_by_id = user.id
+        db.session.flush()
+        current.notes = sealing.clean(values.get("notes"))  # type: ignore[assignment]
+        current.safety_plan = sealing.clean(values.get("safety_plan"))  # type: ignore[assignment]
+        case.risk_level = current.risk_level
+        case.updated_at = utcnow()
+        record(Action.ASSESSMENT_UPDATE, object_type="case", object_id=case.id)
+    return current
+
+
+def save_action_item(user: User, case: Case, values: Mapping[str, Any],
+                     item: ActionItem | None = None, version: Any = None) -> ActionItem:
+    """Add or change a goal of the action plan."""
+    writable(case)
+    if item is not None:
+        check_version(item, version)
+    with transaction():
+        if item is None:
+            item = ActionItem(case_id=case.id, data_key=case.data_key)
+            db.session.add(item)
+        item.service_type = values["service_type"]
+        item.due_on = values["due_on"]
+        item.status = values.get("status") or "planned"
+        db.session.flush()
+        item.goal = sealing.clean(values.get("goal"))  # type: ignore[assignment]
+        case.updated_at = utcnow()
+        record(Action.ACTION_ITEM_CREATE if version is None else Action.ACTION_ITEM_UPDATE,
+               object_type="action_item", object_id=item.id)
+    return item
+
+
+def add_follow_up(user: User, case: Case, values: Mapping[str, Any]) -> FollowUp:
+    """Plan (or record) a follow-up visit."""
+    writable(case)
+    with transaction():
+        visit = FollowUp(case_id=case.id, due_on=values["due_on"], done_on=values.get("done_on"),
+                         recorded_by_id=user.id, data_key=case.data_key)
+        db.session.add(visit)
+        db.session.flush()
+        visit.notes = sealing.clean(values.get("notes"))  # type: ignore[assignment]
+        case.updated_at = utcnow()
+        record(Action.FOLLOW_UP_CREATE, object_type="follow_up", object_id=visit.id)
+    return visit
+
+
+def complete_follow_up(user: User, case: Case, visit: FollowUp, notes: str | None) -> None:
+    """Mark a planned visit as done today, with notes."""
+    writable(case)
+    with transaction():
+        visit.done_on = utcnow().date()
+        if notes:
+            visit.notes = notes
+        record(Action.FOLLOW_UP_UPDATE, object_type="follow_up", object_id=visit.id)
+
+
+def add_note(user: User, case: Case, body: str) -> CaseNote:
+    """Add a case note (notes are never edited, only added)."""
+    writable(case)
+    with transaction():
+        note = CaseNote(case_id=case.id, author_id=user.id, created_at=utcnow(),
+                        data_key=case.data_key)
+        db.session.add(note)
+        db.session.flush()
+        note.body = body
+        case.updated_at = utcnow()
+        record(Action.NOTE_CREATE, object_type="note", object_id=note.id)
+    return note

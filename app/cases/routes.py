@@ -1,0 +1,312 @@
+"""Case screens. Views stay thin: load through the scope, call a service, render.
+
+Record loaders answer 404 for a case outside the user's scope exactly as for a missing one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from app.admin.models import Site
+from app.audit.actions import Action
+from app.audit.writer import record
+from app.auth.policy import Permission, require
+from app.cases import forms, queries, records, search, service, views
+from app.cases.labels import choices
+from app.cases.models import STATUSES, Case
+from app.cases.scopes import load_case
+from app.cases.workflow import STATUS_LABELS, next_statuses
+from app.clock import utcnow
+from app.db import db, transaction
+
+bp = Blueprint("cases", __name__, url_prefix="/cases")
+SEARCH_VALID = timedelta(minutes=30)
+
+
+def _audit(action: Action, object_type: str, object_id: Any = None) -> None:
+    with transaction():
+        record(action, object_type=object_type, object_id=object_id)
+
+
+def _child(model: type, case: Case, child_id: uuid.UUID) -> Any:
+    obj = db.session.get(model, child_id)
+    if obj is None or obj.case_id != case.id:
+        abort(404)
+    return obj
+
+
+def _fail(exc: service.CaseError) -> None:
+    flash(str(exc), "error")
+
+
+@bp.get("/")
+@require(Permission.CASE_READ)
+def index() -> str:
+    """The user's cases: numbers, status, risk, site, worker and dates; never names."""
+    f = forms.CaseFilterForm(request.args)
+    f.status.choices = [("", _("Any"))] + [(s, STATUS_LABELS[s]) for s in STATUSES]
+    f.risk.choices = [("", _("Any"))] + choices(("high", "medium", "low", "unknown"))
+    f.site.choices = [("", _("Any"))] + [(str(s.id), s.name) for s in current_user.sites]
+    f.validate()
+    site_id = None
+    if f.site.data:
+        try:
+            site_id = uuid.UUID(f.site.data)
+        except ValueError:
+            abort(400)
+    page = f.page.data or 1
+    rows, total = queries.case_page(current_user, status=f.status.data or None,
+                                    risk=f.risk.data or None, site_id=site_id,
+                                    sort=f.sort.data or "-opened", page=page)
+    _audit(Action.CASE_LIST, "case")
+    return render_template("cases/list.html", rows=rows, total=total, page=page, filters=f,
+                           page_size=queries.PAGE_SIZE, status_labels=STATUS_LABELS)
+
+
+@bp.get("/tasks")
+@require(Permission.CASE_READ)
+def tasks() -> str:
+    """Overdue goals and follow-ups, and urgent clinical incidents, in the user's cases."""
+    _audit(Action.TASKS_VIEW, "case")
+    return render_template("cases/tasks.html", **views.task_context(current_user))
+
+
+@bp.route("/search", methods=["GET", "POST"])
+@require(Permission.CASE_READ)
+def search_cases() -> str:
+    """Search before create, by name, phone or case number (POST: nothing in the URL)."""
+    form = forms.SearchForm()
+    result = None
+    if form.validate_on_submit():
+        result = search.search(current_user, name=form.name.data, phone=form.phone.data,
+                               case_number=form.case_number.data)
+        session["case_searched_at"] = utcnow().timestamp()
+    return render_template("cases/search.html", form=form, result=result)
+
+
+def _searched_recently() -> bool:
+    at = session.get("case_searched_at")
+    return isinstance(at, float) and utcnow().timestamp() - at < SEARCH_VALID.total_seconds()
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@require(Permission.CASE_CREATE)
+def new() -> str | Response:
+    """Intake. Only after a search, so that duplicates are found first."""
+    if not _searched_recently():
+        flash(_("Search for an existing case before opening a new one."), "info")
+        return redirect(url_for("cases.search_cases"))
+    form = forms.IntakeForm()
+    form.site.choices = [(str(s.id), s.name) for s in current_user.sites]
+    if form.validate_on_submit():
+        site = db.session.get(Site, uuid.UUID(form.site.data))
+        if site is None:
+            abort(400)
+        try:
+            case = service.open_case(current_user, site, form.data)
+        except service.CaseError as exc:
+            _fail(exc)
+        else:
+            session.pop("case_searched_at", None)
+            flash(_("Case %(n)s opened. Record consent next.", n=case.case_number), "info")
+            return redirect(url_for("cases.view", case_id=case.id))
+    return render_template("cases/intake.html", form=form, case=None)
+
+
+@bp.get("/<uuid:case_id>")
+@require(Permission.CASE_READ)
+def view(case_id: uuid.UUID) -> str:
+    """The whole case, decrypted. Recorded as ``case.view`` before anything is shown."""
+    access = load_case(current_user, case_id)
+    _audit(Action.CASE_VIEW, "case", case_id)
+    return render_template("cases/view.html", **views.case_context(current_user, access))
+
+
+@bp.route("/<uuid:case_id>/edit", methods=["GET", "POST"])
+@require(Permission.CASE_EDIT)
+def edit(case_id: uuid.UUID) -> str | Response:
+    """Edit identity and categories (a second save from an old copy is refused)."""
+    case = load_case(current_user, case_id, write=True, action=Action.CASE_UPDATE).case
+    form = forms.IntakeForm(data=views.identity_values(case) if request.method == "GET" else None)
+    form.site.choices = [(str(case.site_id), case.site.name)]
+    if request.method == "GET":
+        form.site.data = str(case.site_id)
+        form.version.data = str(case.version)
+        _audit(Action.CASE_VIEW, "case", case.id)
+    elif form.validate_on_submit():
+        try:
+            records.writable(case) if case.status == "closed" else None
+            service.update_identity(current_user, case, form.data, form.version.data)
+        except service.CaseError as exc:
+            _fail(exc)
+        else:
+            flash(_("Saved."), "info")
+            return redirect(url_for("cases.view", case_id=case.id))
+    return render_template("cases/intake.html", form=form, case=case)
+
+
+@bp.post("/<uuid:case_id>/consent")
+@require(Permission.CASE_EDIT)
+def consent(case_id: uuid.UUID) -> Response:
+    """Record consent (or its withdrawal); it takes effect at once."""
+    case = load_case(current_user, case_id, write=True, action=Action.CONSENT_RECORD).case
+    form = forms.ConsentForm()
+    form.kind.choices = views.consent_kinds()
+    if case.status == "closed":
+        flash(_("This case is closed and read-only. Reopen it to make changes."), "error")
+    elif form.validate_on_submit():
+        try:
+            service.record_consent(
+                current_user, case, kind=form.kind.data, granted=form.granted.data == "yes",
+                given_by=form.given_by.data, method=form.method.data,
+                child_assent={"yes": True, "no": False}.get(form.child_assent.data or ""),
+                caregiver_not_asked_reason=form.caregiver_not_asked_reason.data or None)
+        except service.CaseError as exc:
+            _fail(exc)
+        else:
+            flash(_("Consent recorded."), "info")
+    else:
+        flash(_("Consent was not recorded: choose what it is for and the decision."), "error")
+    return redirect(url_for("cases.view", case_id=case.id, _anchor="consent"))
+
+
+@bp.post("/<uuid:case_id>/status")
+@require(Permission.CASE_EDIT)
+def status(case_id: uuid.UUID) -> Response:
+    """Move the case to the next or previous stage."""
+    case = load_case(current_user, case_id, write=True, action=Action.CASE_STATUS).case
+    form = forms.StatusForm()
+    form.to_status.choices = [(s, STATUS_LABELS[s]) for s in next_statuses(case.status)]
+    if form.validate_on_submit():
+        try:
+            service.change_status(current_user, case, form.to_status.data, form.version.data)
+        except service.CaseError as exc:
+            _fail(exc)
+    else:
+        flash(_("That status change is not possible."), "error")
+    return redirect(url_for("cases.view", case_id=case.id))
+
+
+@bp.post("/<uuid:case_id>/closure")
+@require(Permission.CASE_EDIT)
+def closure_request(case_id: uuid.UUID) -> Response:
+    """Ask for the case to be closed (a supervisor decides)."""
+    case = load_case(current_user, case_id, write=True, action=Action.CASE_CLOSURE_REQUEST).case
+    form = forms.ClosureForm()
+    if form.validate_on_submit():
+        try:
+            service.request_closure(current_user, case, form.reason.data, form.details.data,
+                                    form.version.data)
+        except service.CaseError as exc:
+            _fail(exc)
+        else:
+            flash(_("Closure requested. A supervisor will review it."), "info")
+    return redirect(url_for("cases.view", case_id=case.id))
+
+
+@bp.post("/<uuid:case_id>/closure/decision")
+@require(Permission.CASE_APPROVE)
+def closure_decision(case_id: uuid.UUID) -> Response:
+    """A supervisor approves or sends back a closure request."""
+    case = load_case(current_user, case_id, write=True, action=Action.CASE_CLOSURE_APPROVE).case
+    form = forms.DecisionForm()
+    if form.validate_on_submit():
+        try:
+            service.decide_closure(current_user, case, form.decision.data == "approve",
+                                   form.version.data)
+        except service.CaseError as exc:
+            _fail(exc)
+    return redirect(url_for("cases.view", case_id=case.id))
+
+
+@bp.post("/<uuid:case_id>/reopen")
+@require(Permission.CASE_EDIT)
+def reopen(case_id: uuid.UUID) -> Response:
+    """Reopen a closed case, with a reason."""
+    case = load_case(current_user, case_id, write=True, action=Action.CASE_REOPEN).case
+    form = forms.ReopenForm()
+    if form.validate_on_submit():
+        try:
+            service.reopen(current_user, case, form.reason.data, form.details.data, form.version.data)
+        except service.CaseError as exc:
+            _fail(exc)
+    return redirect(url_for("cases.view", case_id=case.id))
+
+
+@bp.post("/<uuid:case_id>/plan/approve")
+@require(Permission.CASE_APPROVE)
+def approve_plan(case_id: uuid.UUID) -> Response:
+    """A supervisor approves the action plan."""
+    case = load_case(current_user, case_id, write=True, action=Action.CASE_PLAN_APPROVE).case
+    form = forms.DecisionForm()
+    if form.validate_on_submit() and form.decision.data == "approve":
+        try:
+            service.approve_plan(current_user, case, form.version.data)
+        except service.CaseError as exc:
+            _fail(exc)
+    return redirect(url_for("cases.view", case_id=case.id, _anchor="plan"))
+
+
+@bp.route("/<uuid:case_id>/assign", methods=["GET", "POST"])
+@require(Permission.CASE_ASSIGN)
+def assign(case_id: uuid.UUID) -> str | Response:
+    """Assign or reassign the caseworkers of a case."""
+    case = load_case(current_user, case_id, write=True, action=Action.CASE_ASSIGN).case
+    workers = {str(w.id): w for w in queries.workers_for(current_user)}
+    form = forms.AssignForm()
+    form.primary.choices = [(i, w.display_name) for i, w in workers.items()]
+    form.secondary.choices = [("", _("None"))] + form.primary.choices
+    if request.method == "GET":
+        form.primary.data = str(case.primary_worker_id)
+        form.secondary.data = str(case.secondary_worker_id or "")
+        form.version.data = str(case.version)
+    elif form.validate_on_submit():
+        try:
+            service.assign(current_user, case, workers[form.primary.data],
+                           workers.get(form.secondary.data or ""), form.version.data)
+        except service.CaseError as exc:
+            _fail(exc)
+        else:
+            flash(_("Assignment saved."), "info")
+            return redirect(url_for("cases.view", case_id=case.id))
+    return render_template("cases/assign.html", form=form, case=case)
+
+
+@bp.route("/break-glass", methods=["GET", "POST"])
+@require(Permission.CASE_BREAK_GLASS)
+def break_glass() -> str | Response:
+    """Emergency read-only access to a case of the organisation outside one's sites."""
+    form = forms.BreakGlassForm()
+    if form.validate_on_submit():
+        try:
+            case = service.break_glass(current_user, form.case_number.data or "",
+                                       form.justification.data or "")
+        except service.CaseError as exc:
+            _fail(exc)
+        else:
+            return redirect(url_for("cases.view", case_id=case.id))
+    return render_template("cases/break_glass.html", form=form)
+
+
+@bp.route("/<uuid:case_id>/erase", methods=["GET", "POST"])
+@require(Permission.CASE_ERASE)
+def erase(case_id: uuid.UUID) -> str | Response:
+    """Erase a case at the survivor's request: its key is destroyed, a tombstone stays."""
+    case = load_case(current_user, case_id, write=True, action=Action.CASE_ERASE).case
+    form = forms.EraseForm()
+    if form.validate_on_submit():
+        if (form.confirm_number.data or "").strip().upper() != case.case_number:
+            form.confirm_number.errors = [_("The case number does not match.")]
+        else:
+            number = case.case_number
+            service.erase(current_user, case, form.reason.data)
+            flash(_("Case %(n)s has been erased.", n=number), "info")
+            return redirect(url_for("cases.index"))
+    return render_template("cases/erase.html", form=form, case=case)

@@ -1,0 +1,139 @@
+"""What the case pages show: context builders that decrypt only what a page displays."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+
+from app.auth.models import User
+from app.cases import forms, gbvims, queries
+from app.cases.labels import LABELS, label
+from app.cases.models import ActionItem, Assessment, Case, CaseNote, FollowUp, Incident, StatusChange
+from app.cases.scopes import CaseAccess
+from app.cases.service import IDENTITY_FIELDS, consent_state, last_change
+from app.cases.workflow import CLOSURE_REASONS, REOPEN_REASONS, STATUS_LABELS, next_statuses
+from app.clock import utcnow
+from app.db import db
+
+
+def consent_kinds() -> list[tuple[str, object]]:
+    """The kinds of consent a form can record."""
+    kinds: list[tuple[str, object]] = [("services", LABELS["services"]),
+                                       ("reporting", LABELS["reporting"])]
+    kinds += [(f"share:{t}", _l("Share with: %(s)s", s=label(t))) for t in gbvims.SERVICE_TYPES]
+    return kinds
+
+
+def identity_values(case: Case) -> dict[str, Any]:
+    """The decrypted identity of a case, plus its clear categories (for the edit form)."""
+    values = {f: getattr(case, f) for f in IDENTITY_FIELDS}
+    values.update(sex=case.sex, nationality_group=case.nationality_group,
+                  displacement_status=case.displacement_status, disability=case.disability)
+    return values
+
+
+def incident_values(case: Case, incident: Incident) -> dict[str, Any]:
+    """An incident's fields for its edit form."""
+    values: dict[str, Any] = {c: getattr(incident, c) for c in (
+        "incident_date", "date_is_approximate", "reported_date", "location_type",
+        "perpetrator_relationship", "perpetrator_count", "perpetrator_age_group", "time_of_day",
+        "displacement_stage", "survivor_age_at_incident")}
+    yes = set(incident.answers.split(",")) if incident.answers else set()
+    for q in gbvims.CLASSIFICATION:
+        values[q.key] = "yes" if q.key in yes else "no"
+    for f in ("narrative", "perpetrator_details", "location_detail"):
+        values[f] = getattr(incident, f)
+    ctx = set(incident.contexts.split(",")) if incident.contexts else set()
+    values.update(exchange="possible_sexual_exploitation" in ctx,
+                  abducted="possible_sexual_slavery" in ctx,
+                  harmful_practice="harmful_traditional_practice" in ctx)
+    return values
+
+
+def assessment_values(case: Case) -> tuple[Assessment | None, dict[str, Any]]:
+    """The current assessment (if any) and its form values."""
+    current = db.session.execute(
+        select(Assessment).where(Assessment.case_id == case.id)).scalar_one_or_none()
+    if current is None:
+        return None, {}
+    return current, {"risk_level": current.risk_level,
+                     "needs": [n for n in current.needs.split(",") if n],
+                     "notes": current.notes,
+                     "safety_plan": current.safety_plan}
+
+
+def action_values(case: Case, item: ActionItem) -> dict[str, Any]:
+    """An action-plan goal's form values."""
+    return {"goal": item.goal, "service_type": item.service_type,
+            "due_on": item.due_on, "status": item.status}
+
+
+def first_error(form: FlaskForm) -> str:
+    """The first validation message of a form (for a flash after a redirect)."""
+    for errors in form.errors.values():
+        if errors:
+            return str(errors[0])
+    return ""
+
+
+def _children(model: Any, case: Case, order: Any) -> list[Any]:
+    return list(db.session.execute(
+        select(model).where(model.case_id == case.id).order_by(order)).scalars())
+
+
+def case_context(user: User, access: CaseAccess) -> dict[str, Any]:
+    """Everything the case page shows, decrypted once."""
+    case = access.case
+    incidents = _children(Incident, case, Incident.incident_date)
+    items = _children(ActionItem, case, ActionItem.due_on)
+    visits = _children(FollowUp, case, FollowUp.due_on)
+    notes = _children(CaseNote, case, CaseNote.created_at.desc())
+    history = _children(StatusChange, case, StatusChange.at.desc())
+    current, assessment = assessment_values(case)
+    request = last_change(case, "closure_requested") if case.status == "closure_requested" else None
+    status_form = forms.StatusForm()
+    status_form.to_status.choices = [(s, STATUS_LABELS[s]) for s in next_statuses(case.status)]
+    consent_form = forms.ConsentForm()
+    consent_form.kind.choices = consent_kinds()
+    return {
+        "case": case, "access": access, "identity": identity_values(case),
+        "consent": consent_state(case),
+        "incidents": [(i, {f: getattr(i, f)
+                           for f in ("narrative", "perpetrator_details", "location_detail")})
+                      for i in incidents],
+        "assessment": current, "assessment_text": assessment,
+        "items": [(i, i.goal) for i in items],
+        "visits": [(v, v.notes) for v in visits],
+        "notes": [(n, n.body) for n in notes],
+        "history": history, "closure_request": request,
+        "closure_detail": request.reason_detail if request else None,
+        "label": label, "status_labels": STATUS_LABELS, "closure_reasons": CLOSURE_REASONS,
+        "reopen_reasons": REOPEN_REASONS, "status_form": status_form,
+        "consent_form": consent_form, "closure_form": forms.ClosureForm(),
+        "decision_form": forms.DecisionForm(), "reopen_form": forms.ReopenForm(),
+        "note_form": forms.NoteForm(), "follow_up_form": forms.FollowUpForm(),
+        "today": utcnow().date(), "can_approve": user.role == "supervisor",
+        "self_requested": request is not None and request.by_id == user.id,
+        "writable": not access.read_only and case.status != "closed",
+    }
+
+
+def task_context(user: User) -> dict[str, Any]:
+    """The task list: overdue items and urgent clinical incidents with hours left."""
+    now = utcnow()
+    urgent = []
+    for case_id, number, day in queries.urgent_incidents(user):
+        from datetime import UTC, datetime
+
+        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        left = gbvims.hours_left(start, now)
+        if left > 0:
+            urgent.append((case_id, number, int(left)))
+    closure = []
+    if user.role == "supervisor":
+        closure = queries.closure_requests(user)
+    return {"overdue": queries.overdue_tasks(user, now.date()), "urgent": urgent,
+            "closure": closure, "label": label}
