@@ -211,3 +211,20 @@ def test_canaries_absent_from_other_roles_pages(app, auth, world):
         for path in ("/", f"/cases/{world.ids['case_own']}", "/cases/", "/cases/tasks"):
             html = c.get(path).get_data(as_text=True)
             assert CANARY["own_name"] not in html and CANARY["own_narrative"] not in html, (role, path)
+
+
+def test_canaries_absent_from_pg_dump(app, auth, world, db_uri):
+    if not db_uri.startswith("postgresql"):
+        pytest.skip("PostgreSQL pass only (the SQLite file is checked above)")
+    import shutil
+    import subprocess
+
+    pg_dump = shutil.which("pg_dump")
+    assert pg_dump, "pg_dump is needed for the proof at rest"
+    url = sa.make_url(db_uri)
+    dump = subprocess.run([pg_dump, "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432),
+                           "-U", url.username or "postgres", url.database],
+                          capture_output=True, check=True, timeout=120).stdout
+    assert b"cases" in dump
+    for text in CANARY.values():
+        assert text.encode() not in dump
