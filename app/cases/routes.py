@@ -18,7 +18,7 @@ from app.admin.models import Site
 from app.audit.actions import Action
 from app.audit.writer import record
 from app.auth.policy import Permission, require
-from app.cases import forms, queries, records, search, service, views
+from app.cases import forms, queries, search, service, views
 from app.cases.labels import choices
 from app.cases.models import STATUSES, Case
 from app.cases.scopes import load_case
@@ -142,7 +142,9 @@ def edit(case_id: uuid.UUID) -> str | Response:
         _audit(Action.CASE_VIEW, "case", case.id)
     elif form.validate_on_submit():
         try:
-            records.writable(case) if case.status == "closed" else None
+            if case.status == "closed":
+                raise service.CaseError(_("This case is closed and read-only. Reopen it to make "
+                                          "changes."))
             service.update_identity(current_user, case, form.data, form.version.data)
         except service.CaseError as exc:
             _fail(exc)
