@@ -1,0 +1,94 @@
+"""Forms of the auditor's workspace.
+
+Filters travel in the query string (GET): they hold ids, codes and times only, never survivor
+data. To keep it so, a record id must look like an id (a UUID, or a code with a digit or a dot
+such as a case number or an endpoint name); free words are refused, so a name typed by mistake
+is neither searched for nor written to the trail.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateTimeLocalField, IntegerField, MultipleFileField, SelectField, SubmitField
+from wtforms.validators import Length, Optional, ValidationError
+
+from app.audit.actions import Action, Outcome
+from app.audit.queries import EventFilter
+from app.forms import CleanStringField
+
+# Record types named in events (``object_type``); areas add theirs here as they land.
+OBJECT_TYPES = (
+    "action_item", "audit_chain", "case", "case_number", "directory", "endpoint", "follow_up",
+    "incident", "kek", "note", "organisation", "referral", "safe_space", "service", "session",
+    "site", "user",
+)
+_CODE = re.compile(r"^(?=.*[0-9.])[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+OUTCOME_LABELS = {Outcome.ALLOWED.value: _l("Allowed"), Outcome.DENIED.value: _l("Denied"),
+                  Outcome.ERROR.value: _l("Error")}
+
+
+def record_id(text: str | None) -> str | None:
+    """``text`` as a record id (UUIDs in their stored form), or None if it is not one."""
+    if not text:
+        return None
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        return text if _CODE.match(text) else None
+
+
+class FilterForm(FlaskForm):
+    """Narrow the trail (GET; the paging keys ride along)."""
+
+    class Meta:
+        csrf = False  # a read in the query string; the export POST is CSRF-checked app-wide
+
+    actor = CleanStringField(_l("Account (id or username)"), validators=[Optional(), Length(max=64)])
+    object_type = SelectField(_l("Record type"), validators=[Optional()],
+                              choices=[("", _l("Any"))] + [(t, t) for t in OBJECT_TYPES])
+    object_id = CleanStringField(_l("Record id"), validators=[Optional(), Length(max=64)])
+    action = SelectField(_l("Action"), validators=[Optional()],
+                         choices=[("", _l("Any"))] + [(a.value, a.value) for a in Action])
+    outcome = SelectField(_l("Outcome"), validators=[Optional()],
+                          choices=[("", _l("Any"))] + list(OUTCOME_LABELS.items()))
+    since = DateTimeLocalField(_l("From (UTC)"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    until = DateTimeLocalField(_l("Before (UTC)"), format="%Y-%m-%dT%H:%M",
+                               validators=[Optional()])
+    before = IntegerField(validators=[Optional()])
+    after = IntegerField(validators=[Optional()])
+
+    def validate_object_id(self, field: CleanStringField) -> None:
+        """Only ids and codes (see the module docstring)."""
+        if field.data and record_id(field.data) is None:
+            raise ValidationError(_l("Enter a record id: a UUID, or a code such as a case number."))
+
+    def to_filter(self, actor_id: uuid.UUID | None) -> EventFilter:
+        """The validated filter (``actor_id`` already resolved from the actor field)."""
+        return EventFilter(
+            actor_id=actor_id, object_type=self.object_type.data or None,
+            object_id=record_id(self.object_id.data), action=self.action.data or None,
+            outcome=self.outcome.data or None,
+            since=self.since.data.replace(tzinfo=UTC) if self.since.data else None,
+            until=self.until.data.replace(tzinfo=UTC) if self.until.data else None,
+        )
+
+    def query_args(self) -> dict[str, str]:
+        """The filter as query-string arguments (for paging links and the export form)."""
+        values = {"actor": self.actor.data, "object_type": self.object_type.data,
+                  "object_id": self.object_id.data, "action": self.action.data,
+                  "outcome": self.outcome.data,
+                  "since": self.since.data.strftime("%Y-%m-%dT%H:%M") if self.since.data else None,
+                  "until": self.until.data.strftime("%Y-%m-%dT%H:%M") if self.until.data else None}
+        return {k: v for k, v in values.items() if v}
+
+
+class VerifyForm(FlaskForm):
+    """Run verification, optionally against signed checkpoints."""
+
+    checkpoints = MultipleFileField(_l("Signed checkpoints (optional)"))
+    submit = SubmitField(_l("Verify the audit trail"))

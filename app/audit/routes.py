@@ -1,0 +1,159 @@
+"""The auditor's workspace: search the trail, the history of one record, the activity of one
+account, CSV export, verification and alerts. Auditors only (the policy grants ``audit:*`` to
+no other role). Every view records what was looked at before showing it; pages hold ids and
+metadata, never survivor data.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Blueprint, Response, abort, flash, render_template, request, stream_with_context
+from flask_babel import gettext as _
+from werkzeug.datastructures import FileStorage
+
+from app.audit import alerts as audit_alerts
+from app.audit import forms, queries, service
+from app.audit.actions import Action
+from app.audit.checkpoint import CheckpointError
+from app.audit.export import csv_chunks
+from app.audit.verify import VerifyResult
+from app.auth.policy import Permission, require
+from app.clock import utcnow
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
+MAX_CHECKPOINT_BYTES = 16 * 1024
+
+
+@bp.app_template_global("audit_history_url")
+def history_url(object_type: str | None, object_id: str | None) -> str | None:
+    """Link to a record's access history, when the event names a record that can have one."""
+    from flask import url_for
+
+    if object_type in forms.OBJECT_TYPES and forms.record_id(object_id) == object_id:
+        return url_for("audit.record_history", object_type=object_type, object_id=object_id)
+    return None
+
+
+def _filter(form: forms.FilterForm) -> queries.EventFilter | None:
+    """The validated filter, or None (with the form's errors set) when it matches nothing."""
+    if not form.validate():
+        return None
+    actor_id = None
+    if form.actor.data:
+        actor_id = queries.resolve_actor(form.actor.data)
+        if actor_id is None:
+            form.actor.errors = [_("No account has this id or username.")]
+            return None
+    return form.to_filter(actor_id)
+
+
+def _page(f: queries.EventFilter | None) -> queries.Page:
+    if f is None:
+        return queries.Page([], None, None)
+    before, after = request.args.get("before", type=int), request.args.get("after", type=int)
+    return queries.events_page(f, before=before, after=after)
+
+
+@bp.get("/events")
+@require(Permission.AUDIT_READ)
+def events() -> str:
+    """Search and filter the trail, fifty events a page, newest first."""
+    form = forms.FilterForm(request.args)
+    f = _filter(form)
+    service.audited_read(Action.AUDIT_SEARCH,
+                         object_type="user" if f and f.actor_id else None,
+                         object_id=f.actor_id if f else None,
+                         reason=(f.summary() or "all") if f else "invalid_filter")
+    return render_template("audit/events.html", form=form, page=_page(f),
+                           args=form.query_args(), endpoint="audit.events",
+                           link_args=form.query_args())
+
+
+@bp.get("/objects/<object_type>/<object_id>")
+@require(Permission.AUDIT_READ)
+def record_history(object_type: str, object_id: str) -> str:
+    """Who touched one record, when, from where, and whether they were allowed."""
+    if object_type not in forms.OBJECT_TYPES or forms.record_id(object_id) != object_id:
+        abort(404)
+    service.audited_read(Action.AUDIT_VIEW, object_type=object_type, object_id=object_id,
+                         reason="record_history")
+    f = queries.EventFilter(object_type=object_type, object_id=object_id)
+    return render_template("audit/history.html", page=_page(f), object_type=object_type,
+                           object_id=object_id, endpoint="audit.record_history",
+                           link_args={"object_type": object_type, "object_id": object_id})
+
+
+@bp.get("/users/<uuid:user_id>")
+@require(Permission.AUDIT_READ)
+def user_activity(user_id: uuid.UUID) -> str:
+    """Everything one account did (events it is the actor of)."""
+    service.audited_read(Action.AUDIT_VIEW, object_type="user", object_id=user_id,
+                         reason="user_activity")
+    f = queries.EventFilter(actor_id=user_id)
+    return render_template("audit/user.html", page=_page(f), user_id=user_id,
+                           username=queries.username(user_id), endpoint="audit.user_activity",
+                           link_args={"user_id": user_id})
+
+
+@bp.post("/export")
+@require(Permission.AUDIT_EXPORT)
+def export() -> Response:
+    """Download the filtered trail as CSV (formula cells neutralised); the export is recorded."""
+    form = forms.FilterForm(request.form)
+    f = _filter(form)
+    if f is None:
+        abort(400)
+    service.audited_read(Action.AUDIT_EXPORT, object_type="user" if f.actor_id else None,
+                         object_id=f.actor_id, reason=f.summary() or "all")
+    name = f"amana-audit-{utcnow():%Y%m%dT%H%M%SZ}.csv"
+    return Response(stream_with_context(csv_chunks(queries.export_batches(f))),
+                    mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _uploaded(files: list[Any]) -> list[bytes]:
+    texts = []
+    for item in files:
+        if not isinstance(item, FileStorage) or not item.filename:
+            continue
+        data = item.stream.read(MAX_CHECKPOINT_BYTES + 1)
+        if len(data) > MAX_CHECKPOINT_BYTES:
+            raise CheckpointError("a checkpoint file is too large")
+        texts.append(data)
+    return texts
+
+
+@bp.route("/verify", methods=["GET", "POST"])
+@require(Permission.AUDIT_VERIFY)
+def verify() -> str:
+    """Verify the whole trail (optionally against uploaded checkpoints) and show the result."""
+    form = forms.VerifyForm()
+    result: VerifyResult | None = None
+    if form.validate_on_submit():
+        try:
+            checkpoints = service.read_checkpoints(_uploaded(form.checkpoints.data or []),
+                                                   via="web")
+        except CheckpointError as exc:
+            flash(_("Checkpoint refused: %(problem)s.", problem=str(exc)), "error")
+        else:
+            result = service.run_verification(checkpoints)
+            service.record_verification(result, via="web")
+    elif request.method == "POST":
+        abort(400)
+    else:
+        service.audited_read(Action.AUDIT_VIEW, object_type=service.CHAIN, reason="verify_page")
+    return render_template("audit/verify.html", form=form, result=result,
+                           runs=queries.recent_runs())
+
+
+@bp.get("/alerts")
+@require(Permission.AUDIT_READ)
+def alerts() -> str:
+    """Patterns worth a look: denial bursts, many cases opened, break-glass, after-hours work,
+    failed verification."""
+    service.audited_read(Action.AUDIT_ALERTS_VIEW, reason="alerts")
+    found = audit_alerts.compute()
+    return render_template("audit/alerts.html", found=found,
+                           settings={k: audit_alerts.setting(k) for k in audit_alerts.DEFAULTS})

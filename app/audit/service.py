@@ -1,0 +1,93 @@
+"""Writes for the audit area: each run of verification, each checkpoint and each read of the
+trail by an auditor is itself recorded, in its own transaction, before any result is shown.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from flask import current_app
+
+from app.audit.actions import Action, Outcome
+from app.audit.chain import Progress
+from app.audit.checkpoint import Checkpoint, CheckpointError, load, load_public_key, make
+from app.audit.checkpoint import signing_key as _signing_key
+from app.audit.verify import VerifyResult, verify_chain
+from app.audit.writer import record
+from app.clock import utcnow
+from app.db import db, transaction
+
+CHAIN = "audit_chain"
+
+
+def audited_read(action: Action, *, object_type: str | None = None,
+                 object_id: uuid.UUID | str | None = None, reason: str | None = None) -> None:
+    """Record that the current auditor is about to be shown part of the trail."""
+    with transaction():
+        record(action, object_type=object_type, object_id=object_id, reason=reason)
+
+
+def public_key() -> Ed25519PublicKey:
+    """This instance's checkpoint-verifying key."""
+    return _signing_key(current_app.config["KEY_AUDIT_SIGNING"]).public_key()
+
+
+def read_checkpoints(texts: Sequence[str | bytes], public_pem: bytes | None = None,
+                     *, via: str) -> list[Checkpoint]:
+    """Parse and check signed checkpoints; a bad one is recorded and raises ``CheckpointError``."""
+    key = load_public_key(public_pem) if public_pem else public_key()
+    try:
+        return [load(text, key) for text in texts]
+    except CheckpointError:
+        with transaction():
+            record(Action.AUDIT_VERIFY, object_type=CHAIN, outcome=Outcome.ERROR,
+                   reason=f"{via}:bad_checkpoint")
+        raise
+
+
+def run_verification(checkpoints: Sequence[Checkpoint] = (), *, jobs: int = 1,
+                     progress: Progress | None = None, on_start: Progress | None = None
+                     ) -> VerifyResult:
+    """Verify the whole trail (no recording; see ``record_verification``)."""
+    return verify_chain(db.engine, current_app.config["KEY_AUDIT_HMAC"], checkpoints=checkpoints,
+                        jobs=jobs, progress=progress, on_start=on_start)
+
+
+def record_verification(result: VerifyResult, *, via: str) -> None:
+    """Append the outcome of a verification run to the trail it checked."""
+    with transaction():
+        record(Action.AUDIT_VERIFY, object_type=CHAIN, object_id=str(result.end),
+               outcome=Outcome.ALLOWED if result.ok else Outcome.ERROR,
+               reason=f"{via}:{result.code()}")
+
+
+@dataclass(frozen=True)
+class Signed:
+    """A checkpoint that was written, or the verification that refused it."""
+
+    result: VerifyResult
+    document: str | None
+
+
+def write_checkpoint(*, jobs: int = 1, progress: Progress | None = None,
+                     on_start: Progress | None = None) -> Signed:
+    """Verify the trail and, only if it is intact, sign its last verified event.
+
+    Signing a broken trail would vouch for the tampering, so a broken one is refused (and the
+    refusal recorded).
+    """
+    result = run_verification(jobs=jobs, progress=progress, on_start=on_start)
+    if not result.ok:
+        with transaction():
+            record(Action.AUDIT_CHECKPOINT, object_type=CHAIN, outcome=Outcome.ERROR,
+                   reason=f"cli:refused:{result.code()}")
+        return Signed(result, None)
+    document = make(current_app.config["KEY_AUDIT_SIGNING"], result.end, result.last_mac,
+                    utcnow())
+    with transaction():
+        record(Action.AUDIT_CHECKPOINT, object_type=CHAIN, object_id=str(result.end),
+               reason="cli:signed")
+    return Signed(result, document)
