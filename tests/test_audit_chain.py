@@ -251,3 +251,19 @@ def test_writer_refuses_separator_characters(app):
     with app.app_context(), pytest.raises(CanonicalError), transaction():
         record(Action.AUDIT_SEARCH, reason="a\x1fb")
     assert verify(app).count == before
+
+
+def test_fast_hmac_states_equal_the_standard_hmac():
+    import hmac
+    import os
+
+    from app.audit.canonical import hmac_pads
+
+    for key in (os.urandom(32), os.urandom(64), os.urandom(100), b""):
+        inner, outer = hmac_pads(key)
+        for msg in (b"", os.urandom(1), os.urandom(300)):
+            h = inner()
+            h.update(msg)
+            o = outer()
+            o.update(h.digest())
+            assert o.digest() == hmac.digest(key, msg, "sha256")

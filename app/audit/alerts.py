@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import ColumnElement, and_, or_, select
 
+from app.audit.actions import Action
 from app.audit.models import AuditEvent
 from app.auth.models import User
 from app.clock import utcnow
@@ -40,8 +41,8 @@ DEFAULTS: dict[str, Any] = {
     "AUDIT_ALERT_TIMEZONE": "Africa/Tripoli",
     "AUDIT_ALERT_MAX_ROWS": 200,            # alerts listed per kind
 }
-CASE_VIEW = "case.view"
-BREAK_GLASS = "break_glass.open"
+CASE_VIEW = Action.CASE_VIEW.value
+BREAK_GLASS = Action.BREAK_GLASS_OPEN.value
 
 
 def setting(name: str) -> Any:
@@ -182,7 +183,8 @@ def compute() -> dict[str, list[Alert]]:
         "break_glass": _each("break_glass", recent, AuditEvent.action == BREAK_GLASS),
         "after_hours": _after_hours(since, now),
         "verification": _each("verification", recent, AuditEvent.outcome == "error",
-                              AuditEvent.action.in_(("audit.verify", "audit.checkpoint"))),
+                              AuditEvent.action.in_((Action.AUDIT_VERIFY.value,
+                                                     Action.AUDIT_CHECKPOINT.value))),
     }
     limit = int(setting("AUDIT_ALERT_MAX_ROWS"))
     return {kind: sorted(alerts, key=lambda a: a.seq, reverse=True)[:limit]

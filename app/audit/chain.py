@@ -13,8 +13,6 @@ This module imports no Flask code, so worker processes start quickly.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import multiprocessing
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -25,7 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from app.audit.canonical import GENESIS_MAC, PRESENT, SEP
+from app.audit.canonical import GENESIS_MAC, PRESENT, SEP, hmac_pads
 
 Row = tuple[Any, ...]  # seq, prev_mac, mac, then the eleven field texts in canonical order
 Progress = Callable[[int], None]
@@ -134,7 +132,7 @@ class Span:
 def scan_span(reader: RowReader, key: bytes, after: int, upto: int,
               progress: Progress | None = None) -> Span:
     """Check every event in ``after < seq <= upto``; stop at the first fault."""
-    fresh = hmac.new(key, digestmod=hashlib.sha256).copy
+    inner, outer = hmac_pads(key)
     join = SEP.join
     p = PRESENT
     count = 0
@@ -159,8 +157,11 @@ def scan_span(reader: RowReader, key: bytes, after: int, upto: int,
                              "" if ot is None else p + ot, "" if oi is None else p + oi,
                              p + out, "" if re is None else p + re,
                              "" if rq is None else p + rq, "" if ca is None else p + ca))
-                h = fresh()
+                h = inner()  # HMAC-SHA256(key, prev || canonical), inlined: this is the hot loop
                 h.update(prev + text.encode("utf-8"))
+                digest = h.digest()
+                h = outer()
+                h.update(digest)
             except (TypeError, UnicodeEncodeError):
                 h = None  # a value of the wrong type or not text: not what the writer wrote
             if h is None or h.digest() != mac:

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select, func, select
 
+from app.audit.actions import Action
 from app.audit.models import AuditEvent
 from app.auth.models import User
 from app.db import db
@@ -143,6 +144,6 @@ def username(user_id: uuid.UUID) -> str | None:
 def recent_runs(limit: int = 10) -> list[Row[Any]]:
     """The latest verification and checkpoint runs (newest first)."""
     stmt = _base(EventFilter()).where(
-        AuditEvent.action.in_(("audit.verify", "audit.checkpoint"))
+        AuditEvent.action.in_((Action.AUDIT_VERIFY.value, Action.AUDIT_CHECKPOINT.value))
     ).order_by(AuditEvent.seq.desc()).limit(limit)
     return list(db.session.execute(stmt))
