@@ -102,14 +102,14 @@ def test_interrupted_rotation_resumes(papp, inst, monkeypatch):
     real = rotation.rewrap_batch
     calls = []
 
-    def flaky(active, batch_size, skip):
+    def flaky(active, batch_size, after):
         calls.append(1)
         if len(calls) == 3:
             # Half a batch written, then the operator presses Ctrl+C: it must be rolled back.
             db.session.execute(update(DataKey).where(DataKey.kek_version == 1)
                                .values(kek_version=active, wrapped=b"half-done"))
             raise KeyboardInterrupt
-        return real(active, batch_size, skip)
+        return real(active, batch_size, after)
 
     monkeypatch.setattr(rotation, "rewrap_batch", flaky)
     result = keys(papp, "rotate", "--batch-size", "5")

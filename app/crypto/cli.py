@@ -25,6 +25,7 @@ from app.crypto.rotation import (
     plan_rotation,
     retire,
     rewrap_all,
+    stale_count,
     verify_all,
 )
 from app.db import db
@@ -92,15 +93,19 @@ def rotate_command(batch_size: int) -> None:
         raise click.ClickException("Interrupted; finished batches are kept. Run 'flask keys "
                                    "rotate' again to finish.") from None
     flush_failures()
+    left = stale_count(plan.version) - len(bad)
     record(Action.KEYS_ROTATE, object_type="kek", object_id=str(plan.version),
-           outcome=Outcome.ERROR if bad else Outcome.ALLOWED,
-           reason=f"unwrap_failed:{len(bad)}" if bad else "rewrapped")
+           outcome=Outcome.ERROR if bad or left else Outcome.ALLOWED,
+           reason=f"unwrap_failed:{len(bad)}" if bad else f"left:{left}" if left else "rewrapped")
     db.session.commit()
     ok, failed_count = _verify(batch_size, "Verifying data keys")
     if bad or failed_count:
         raise click.ClickException(f"{len(bad) + failed_count} data key(s) do not open (see the "
                                    "audit trail); the others are under version "
                                    f"{plan.version}.")
+    if left:
+        raise click.ClickException(f"{left} data key(s) were added under an older version during "
+                                   "the run; run 'flask keys rotate' again.")
     click.echo(f"Done: every data key ({ok}) opens under KEK version {plan.version}. Restart "
                "the app servers so they all wrap new keys under it.")
 

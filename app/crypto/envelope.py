@@ -13,7 +13,7 @@ import os
 import uuid
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from flask import g
+from flask.globals import _cv_app
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import IntegrityError
 
@@ -36,7 +36,15 @@ def wrap_context(data_key_id: uuid.UUID) -> bytes:
 
 
 def _cache() -> dict[uuid.UUID, tuple[bytes, AESGCM]]:
-    cache: dict[uuid.UUID, tuple[bytes, AESGCM]] = g.setdefault(_CACHE, {})
+    # The cache lives in the application context's ``g`` (one request or CLI command), reached
+    # without the ``g`` proxy, which costs about a microsecond per lookup.
+    ctx = _cv_app.get(None)
+    if ctx is None:
+        raise RuntimeError("data keys are used inside an application context")
+    store = ctx.g.__dict__
+    cache: dict[uuid.UUID, tuple[bytes, AESGCM]] | None = store.get(_CACHE)
+    if cache is None:
+        cache = store[_CACHE] = {}
     return cache
 
 
@@ -80,7 +88,8 @@ def cipher(data_key_id: uuid.UUID) -> AESGCM:
     Raises ``DecryptionError`` (audited) when the key is missing or cannot be unwrapped, and
     ``KeyDestroyedError`` when it was shredded.
     """
-    return _open(data_key_id)[1]
+    hit = _cache().get(data_key_id)
+    return hit[1] if hit is not None else _open(data_key_id)[1]
 
 
 def unwrap(data_key: DataKey) -> bytes:

@@ -75,9 +75,9 @@ class SealedField(Generic[T]):
     def __set__(self, record: Any, value: T | None) -> None:
         blob = seal_value(self.codec, value, table=self.table, field=self.name,
                           record_id=record.id, data_key_id=record.data_key_id)
-        setattr(record, self.column, blob)
         if blob is not None:
             record.__dict__.setdefault(_PLAIN, {})[self.name] = (blob, value)
+        setattr(record, self.column, blob)
         if self.index is not None:
             rows = entries_for(self.index, value if isinstance(value, str) else None,
                                owner_table=self.table, owner_id=record.id,

@@ -98,17 +98,19 @@ def plan_rotation(instance: Path, environment: str) -> Plan:
     return Plan(version, created=True, stale=stale_count(version))
 
 
-def rewrap_batch(active: int, batch_size: int, skip: set[uuid.UUID]) -> tuple[int, list[uuid.UUID]]:
-    """Re-wrap up to ``batch_size`` stale data keys under ``active`` and commit.
+def rewrap_batch(active: int, batch_size: int,
+                 after: uuid.UUID | None = None) -> tuple[uuid.UUID | None, int, list[uuid.UUID]]:
+    """Re-wrap up to ``batch_size`` stale data keys (ids above ``after``) under ``active``, commit.
 
-    Returns (how many were re-wrapped, ids that did not unwrap: audited and left alone).
+    Returns (the last id looked at, or None when there was nothing left; how many were
+    re-wrapped; ids that did not unwrap, which are audited and left as they are).
     """
     ring = keyring()
     stmt = (select(DataKey.id, DataKey.kek_version, DataKey.wrapped)
             .where(DataKey.kek_version != active, DataKey.wrapped.is_not(None))
             .order_by(DataKey.id).limit(batch_size))
-    if skip:
-        stmt = stmt.where(DataKey.id.not_in(skip))
+    if after is not None:
+        stmt = stmt.where(DataKey.id > after)
     rows = db.session.execute(stmt).all()
     params, bad = [], []
     for row in rows:
@@ -131,19 +133,29 @@ def rewrap_batch(active: int, batch_size: int, skip: set[uuid.UUID]) -> tuple[in
             .values(wrapped=bindparam("k_wrapped"), kek_version=active, rewrapped_at=utcnow()),
             params)
     db.session.commit()
-    return len(params), bad
+    return (rows[-1].id if rows else None), len(params), bad
 
 
 def rewrap_all(active: int, batch_size: int,
                progress: Callable[[int], None] = lambda n: None) -> list[uuid.UUID]:
-    """Re-wrap every stale data key; returns the ids that could not be unwrapped."""
-    skip: set[uuid.UUID] = set()
+    """Re-wrap every stale data key; returns the ids that could not be unwrapped.
+
+    Walks the keys in id order (keyset pagination, so each batch is an index range), then walks
+    again while keys made meanwhile by app servers still on the old version remain.
+    """
+    failed_ids: set[uuid.UUID] = set()
     while True:
-        done, bad = rewrap_batch(active, batch_size, skip)
-        skip.update(bad)
-        progress(done + len(bad))
-        if done + len(bad) == 0:
-            return sorted(skip)
+        after: uuid.UUID | None = None
+        moved = 0
+        while True:
+            after, done, bad = rewrap_batch(active, batch_size, after)
+            failed_ids.update(bad)
+            moved += done
+            progress(done + len(bad))
+            if after is None:
+                break
+        if moved == 0 or stale_count(active) <= len(failed_ids):
+            return sorted(failed_ids)
 
 
 def iter_live_keys(batch_size: int) -> Iterator[list[tuple[uuid.UUID, int, bytes]]]:
