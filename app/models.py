@@ -5,5 +5,8 @@ from app.audit import models as audit_models
 from app.auth import models as auth_models
 from app.cases import models as case_models
 from app.crypto import models as crypto_models
+from app.referrals import models as referral_models
+from app.safe_space import models as safe_space_models  # noqa: F401  (registers its tables)
 
-__all__ = ["admin_models", "audit_models", "auth_models", "case_models", "crypto_models"]
+__all__ = ["admin_models", "audit_models", "auth_models", "case_models", "crypto_models",
+           "referral_models"]

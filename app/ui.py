@@ -35,8 +35,11 @@ class NavItem:
 NAV = (
     NavItem("cases.index", _l("Cases"), Permission.CASE_READ),
     NavItem("cases.tasks", _l("My tasks"), Permission.CASE_READ),
+    NavItem("referrals.inbox", _l("Referrals received"), Permission.REFERRAL_RECEIVE),
     NavItem("admin.users", _l("Users"), Permission.ADMIN_USERS),
     NavItem("admin.directory", _l("Directory"), Permission.ADMIN_DIRECTORY),
+    NavItem("safe_space.index", _l("Safe spaces"), Permission.WGSS_SUMMARY),
+    NavItem("safe_space.activity_types", _l("Activity types"), Permission.WGSS_CONFIGURE),
     NavItem("audit.events", _l("Audit trail"), Permission.AUDIT_READ),
     NavItem("audit.alerts", _l("Alerts"), Permission.AUDIT_READ),
 )

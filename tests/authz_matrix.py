@@ -125,3 +125,60 @@ MATRIX += [
     Row("cases.follow_up_done", "POST", "/cases/{id:case_own}/follow-ups/{uuid:random}/done",
         CASE_ROLES, ok=frozenset({404})),
 ]
+
+# Referrals: senders reach referrals through the case scope; recipients only those addressed
+# to their own service and not revoked. {id:ref_mhpss} goes to the service_provider's service,
+# {id:ref_legal} to another organisation's service.
+PROVIDER = frozenset({"service_provider"})
+MATRIX += [
+    Row("referrals.new", "GET", "/referrals/new/{id:case_own}", CASE_ROLES),
+    Row("referrals.new", "GET", "/referrals/new/{id:case_other}", SUPERVISOR,
+        not_found=frozenset({"caseworker"})),
+    Row("referrals.new", "GET", "/referrals/new/{id:case_far}", frozenset(), not_found=CASE_ROLES),
+    Row("referrals.sent_view", "GET", "/referrals/{id:ref_mhpss}/sent", CASE_ROLES),
+    Row("referrals.revoke", "POST", "/referrals/{id:ref_mhpss}/revoke", CASE_ROLES,
+        data={"reason": "sent_in_error"}),
+    Row("referrals.inbox", "GET", "/referrals/inbox", PROVIDER),
+    Row("referrals.received", "GET", "/referrals/{id:ref_mhpss}", PROVIDER),
+    Row("referrals.received", "GET", "/referrals/{id:ref_legal}", frozenset(), not_found=PROVIDER),
+    Row("referrals.answer", "POST", "/referrals/{id:ref_mhpss}/accept", PROVIDER),
+    Row("referrals.answer", "POST", "/referrals/{id:ref_legal}/accept", frozenset(),
+        not_found=PROVIDER),
+]
+
+# Safe spaces: coordinators log and read the sessions of their own spaces ({id:safe_space};
+# {id:safe_space2} is another space of the same organisation), programme managers see the
+# summaries of their organisation's spaces and no session log, admins keep the activity types.
+# The world holds no session log, so session rows use a random id (404 for the coordinator;
+# tests/test_safe_space_scope.py covers own and other spaces' sessions).
+WGSS_LOG = frozenset({"wgss_coordinator"})
+WGSS_SUMMARY = frozenset({"wgss_coordinator", "program_manager"})
+WGSS_ADMIN = frozenset({"admin"})
+LIFE_SKILLS = "a2281e0f-63ba-589c-8169-8f802a1b694e"  # a default activity type (migration 0006)
+MATRIX += [
+    Row("safe_space.index", "GET", "/safe-spaces/", WGSS_SUMMARY),
+    Row("safe_space.sessions", "GET", "/safe-spaces/{id:safe_space}/sessions", WGSS_LOG),
+    Row("safe_space.sessions", "GET", "/safe-spaces/{id:safe_space2}/sessions", frozenset(),
+        not_found=WGSS_LOG),
+    Row("safe_space.new_session", "GET", "/safe-spaces/sessions/new", WGSS_LOG),
+    Row("safe_space.new_session", "POST", "/safe-spaces/sessions/new", WGSS_LOG,
+        ok=frozenset({200})),
+    Row("safe_space.view_session", "GET", "/safe-spaces/sessions/{uuid:random}", WGSS_LOG,
+        ok=frozenset({404})),
+    Row("safe_space.edit_session", "GET", "/safe-spaces/sessions/{uuid:random}/edit", WGSS_LOG,
+        ok=frozenset({404})),
+    Row("safe_space.edit_session", "POST", "/safe-spaces/sessions/{uuid:random}/edit", WGSS_LOG,
+        ok=frozenset({404})),
+    Row("safe_space.summary", "GET", "/safe-spaces/{id:safe_space}/summary", WGSS_SUMMARY),
+    Row("safe_space.summary", "GET", "/safe-spaces/{id:safe_space2}/summary?month=2026-10",
+        frozenset({"program_manager"}), not_found=WGSS_LOG),
+    Row("safe_space.summary_csv", "GET", "/safe-spaces/{id:safe_space}/summary.csv", WGSS_SUMMARY),
+    Row("safe_space.summary_csv", "GET", "/safe-spaces/{id:safe_space2}/summary.csv",
+        frozenset({"program_manager"}), not_found=WGSS_LOG),
+    Row("safe_space.activity_types", "GET", "/safe-spaces/activity-types", WGSS_ADMIN),
+    Row("safe_space.activity_type", "GET", "/safe-spaces/activity-types/new", WGSS_ADMIN),
+    Row("safe_space.activity_type", "POST", "/safe-spaces/activity-types/new", WGSS_ADMIN,
+        ok=frozenset({200})),
+    Row("safe_space.activity_type", "GET", f"/safe-spaces/activity-types/{LIFE_SKILLS}",
+        WGSS_ADMIN),
+]

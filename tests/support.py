@@ -90,6 +90,7 @@ CANARY = {
     "own_location": "LocationCanary-Block-Z9",
     "other_name": "Huda Othercanary",
     "far_name": "Mariam Farcanary",
+    "message": "MessageCanary-Referral-44",
 }
 
 
@@ -121,6 +122,19 @@ def build_cases(world: World) -> None:
         "displacement_stage": "during_refuge", "narrative": CANARY["own_narrative"]})
     other = service.open_case(user("caseworker2"), tripoli, dict(base, full_name=CANARY["other_name"]))
     far = service.open_case(user("caseworker_b"), benghazi, dict(base, full_name=CANARY["far_name"]))
+    # The survivor agreed to share her name with MHPSS; a referral to the world's MHPSS service
+    # (where the service_provider account works) shares it. A second referral goes to the
+    # partner's legal aid, under a supervisor override.
+    from app.referrals import service as referrals
+
+    service.record_consent(user("caseworker"), own, kind="share:mhpss", granted=True,
+                           given_by="survivor", method="verbal", share_fields=["full_name"])
+    to_mhpss = referrals.create(user("caseworker"), own, service_id=uuid.UUID(world.ids["mhpss"]),
+                                urgency="normal", chosen=["full_name"], message=CANARY["message"])
+    to_legal = referrals.create(user("supervisor"), own, service_id=uuid.UUID(world.ids["legal"]),
+                                urgency="high", chosen=[], message=None,
+                                override_reason="Survivor asked verbally, consent form to follow.")
+    world.ids["ref_mhpss"], world.ids["ref_legal"] = str(to_mhpss.id), str(to_legal.id)
     for label, case in (("case_own", own), ("case_other", other), ("case_far", far)):
         world.ids[label] = str(case.id)
         world.case_numbers[label] = case.case_number

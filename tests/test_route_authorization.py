@@ -76,8 +76,9 @@ def _request(client, row: Row, path: str, token: str | None):
 @pytest.mark.parametrize("row", MATRIX, ids=lambda r: f"{r.method} {r.path}")
 @pytest.mark.parametrize("role", ROLES)
 def test_matrix(row: Row, role: str, app, world, auth):
-    # A live session for another user, so "{session:other}" names something real.
-    auth.login("caseworker2" if role != "caseworker2" else "caseworker")
+    if "{session:other}" in row.path:
+        # A live session for another user, so "{session:other}" names something real.
+        auth.login("caseworker2" if role != "caseworker2" else "caseworker")
     client = auth.login(role)
     path = _fill(row.path, app, world, role)
     resp = _request(client, row, path, auth.csrf(client))

@@ -76,6 +76,15 @@ class Action(enum.StrEnum):
     NOTE_CREATE = "note.create"
     TASKS_VIEW = "tasks.view"
     BREAK_GLASS_OPEN = "break_glass.open"
+    # Referrals
+    REFERRAL_CREATE = "referral.create"
+    REFERRAL_OVERRIDE = "referral.consent_override"
+    REFERRAL_VIEW = "referral.view"
+    REFERRAL_LIST = "referral.list"
+    REFERRAL_ACCEPT = "referral.accept"
+    REFERRAL_DECLINE = "referral.decline"
+    REFERRAL_COMPLETE = "referral.complete"
+    REFERRAL_REVOKE = "referral.revoke"
     # Audit itself
     AUDIT_SEARCH = "audit.search"
     AUDIT_VIEW = "audit.view"
@@ -91,6 +100,17 @@ class Action(enum.StrEnum):
     KEYS_RETIRE = "keys.retire"
     KEYS_VERIFY = "keys.verify"
     KEYS_SHRED = "keys.shred"
+    # Safe spaces
+    SAFE_SPACE_LIST = "safe_space.list"
+    WGSS_SESSION_LIST = "wgss_session.list"
+    WGSS_SESSION_VIEW = "wgss_session.view"
+    WGSS_SESSION_CREATE = "wgss_session.create"
+    WGSS_SESSION_UPDATE = "wgss_session.update"
+    WGSS_SUMMARY_VIEW = "wgss_summary.view"
+    WGSS_SUMMARY_EXPORT = "wgss_summary.export"
+    ACTIVITY_TYPE_LIST = "activity_type.list"
+    ACTIVITY_TYPE_CREATE = "activity_type.create"
+    ACTIVITY_TYPE_UPDATE = "activity_type.update"
 
 
 class Outcome(enum.StrEnum):

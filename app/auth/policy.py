@@ -38,24 +38,31 @@ class Permission(enum.StrEnum):
     CASE_APPROVE = "case:approve"
     CASE_BREAK_GLASS = "case:break_glass"
     CASE_ERASE = "case:erase"
+    REFERRAL_CREATE = "referral:create"
+    REFERRAL_RECEIVE = "referral:receive"
     ADMIN_USERS = "admin:users"
     ADMIN_DIRECTORY = "admin:directory"
     AUDIT_READ = "audit:read"
     AUDIT_EXPORT = "audit:export"
     AUDIT_VERIFY = "audit:verify"
+    WGSS_LOG = "wgss:log"
+    WGSS_SUMMARY = "wgss:summary"
+    WGSS_CONFIGURE = "wgss:configure"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.CASEWORKER: frozenset({Permission.CASE_CREATE, Permission.CASE_READ, Permission.CASE_EDIT}),
+    Role.CASEWORKER: frozenset({Permission.CASE_CREATE, Permission.CASE_READ, Permission.CASE_EDIT,
+                                Permission.REFERRAL_CREATE}),
     Role.SUPERVISOR: frozenset({Permission.CASE_CREATE, Permission.CASE_READ, Permission.CASE_EDIT,
                                 Permission.CASE_ASSIGN, Permission.CASE_APPROVE,
-                                Permission.CASE_BREAK_GLASS, Permission.CASE_ERASE}),
-    Role.SERVICE_PROVIDER: frozenset(),
-    Role.WGSS_COORDINATOR: frozenset(),
-    Role.PROGRAM_MANAGER: frozenset(),
+                                Permission.CASE_BREAK_GLASS, Permission.CASE_ERASE,
+                                Permission.REFERRAL_CREATE}),
+    Role.SERVICE_PROVIDER: frozenset({Permission.REFERRAL_RECEIVE}),
+    Role.WGSS_COORDINATOR: frozenset({Permission.WGSS_LOG, Permission.WGSS_SUMMARY}),
+    Role.PROGRAM_MANAGER: frozenset({Permission.WGSS_SUMMARY}),
     Role.AUDITOR: frozenset({Permission.AUDIT_READ, Permission.AUDIT_EXPORT,
                              Permission.AUDIT_VERIFY}),
-    Role.ADMIN: frozenset({Permission.ADMIN_USERS, Permission.ADMIN_DIRECTORY}),
+    Role.ADMIN: frozenset({Permission.ADMIN_USERS, Permission.ADMIN_DIRECTORY, Permission.WGSS_CONFIGURE}),
 }
 
 # Endpoints reachable without a session. Keep this list short: each entry is attack surface.

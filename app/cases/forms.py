@@ -137,6 +137,8 @@ class ConsentForm(FlaskForm):
                  ("no_caregiver", _l("No caregiver available")),
                  ("not_in_best_interest", _l("Not in the child's best interest")),
                  ("mature_minor", _l("Mature minor, consents alone"))])
+    share_fields = SelectMultipleField(
+        _l("Fields the survivor agrees to share (sharing consents only)"), validators=[Optional()])
     submit = SubmitField(_l("Record consent"))
 
 

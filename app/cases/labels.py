@@ -47,6 +47,9 @@ LABELS: dict[str, object] = {
     "wgss": _l("Women and girls safe space"),
     "planned": _l("Planned"), "in_progress": _l("In progress"), "done": _l("Done"),
     "cancelled": _l("Cancelled"),
+    "sent": _l("Sent"), "accepted": _l("Accepted"), "declined": _l("Declined"),
+    "completed": _l("Completed"), "revoked": _l("Revoked"), "urgent": _l("Urgent"),
+    "normal": _l("Normal"),
     "services": _l("Case management services"), "reporting": _l("Non-identifying statistics"),
 }
 

@@ -101,6 +101,10 @@ class ConsentRecord(UUIDPrimaryKey, db.Model):  # type: ignore[name-defined]
                                                index=True)
     kind: Mapped[str] = mapped_column(String(16), nullable=False)  # services | reporting | share
     service_type: Mapped[str | None] = mapped_column(String(40))   # for kind == share
+    # For kind == share: the fields the survivor agreed to share with that type of service
+    # (codes from app.referrals.fields; the minimum set is always allowed).
+    share_fields: Mapped[str] = mapped_column(String(300), nullable=False, default="",
+                                              server_default="")
     granted: Mapped[bool] = mapped_column(Boolean, nullable=False)
     given_by: Mapped[str] = mapped_column(String(24), nullable=False)  # survivor | caregiver | both
     method: Mapped[str] = mapped_column(String(16), nullable=False)    # verbal | written | thumbprint

@@ -161,6 +161,7 @@ def consent(case_id: uuid.UUID) -> Response:
     case = load_case(current_user, case_id, write=True, action=Action.CONSENT_RECORD).case
     form = forms.ConsentForm()
     form.kind.choices = views.consent_kinds()
+    form.share_fields.choices = views.share_field_choices()
     if case.status == "closed":
         flash(_("This case is closed and read-only. Reopen it to make changes."), "error")
     elif form.validate_on_submit():
@@ -169,7 +170,8 @@ def consent(case_id: uuid.UUID) -> Response:
                 current_user, case, kind=form.kind.data, granted=form.granted.data == "yes",
                 given_by=form.given_by.data, method=form.method.data,
                 child_assent={"yes": True, "no": False}.get(form.child_assent.data or ""),
-                caregiver_not_asked_reason=form.caregiver_not_asked_reason.data or None)
+                caregiver_not_asked_reason=form.caregiver_not_asked_reason.data or None,
+                share_fields=list(form.share_fields.data or []))
         except service.CaseError as exc:
             _fail(exc)
         else:

@@ -131,7 +131,8 @@ def consent_state(case: Case) -> ConsentState:
 
 def record_consent(user: User, case: Case, *, kind: str, granted: bool, given_by: str,
                    method: str, child_assent: bool | None = None,
-                   caregiver_not_asked_reason: str | None = None) -> ConsentRecord:
+                   caregiver_not_asked_reason: str | None = None,
+                   share_fields: list[str] | None = None) -> ConsentRecord:
     """Record consent or its withdrawal; it takes effect at once (audited).
 
     ``kind`` is ``services``, ``reporting`` or ``share:<service type>``. For a child, consent
@@ -156,6 +157,7 @@ def record_consent(user: User, case: Case, *, kind: str, granted: bool, given_by
         ).scalar_one())
         rec = ConsentRecord(case_id=case.id, position=position, kind=kind,
                             service_type=service_type, granted=granted,
+                            share_fields=",".join(share_fields or []) if kind == "share" else "",
                             given_by=given_by, method=method, child_assent=child_assent,
                             caregiver_not_asked_reason=caregiver_not_asked_reason or None,
                             recorded_by_id=user.id, recorded_at=utcnow())
@@ -169,7 +171,11 @@ def record_consent(user: User, case: Case, *, kind: str, granted: bool, given_by
 
 
 def after_consent_change(case: Case, kind: str, service_type: str | None, granted: bool) -> None:
-    """Hook for other areas (referrals revoke on withdrawal); nothing to do for cases."""
+    """Withdrawing consent to share with a service type revokes its referrals at once."""
+    if kind == "share" and service_type and not granted:
+        from app.referrals.service import on_consent_withdrawn
+
+        on_consent_withdrawn(case, service_type)
 
 
 def require_services_consent(case: Case) -> None:
@@ -312,6 +318,9 @@ def erase(user: User | None, case: Case, reason: str) -> None:
     """Erase a case for ever (crypto-shredding); a tombstone keeps number, who, when and why."""
     with transaction():
         number, case_id = case.case_number, case.id
+        from app.referrals.service import shred_all
+
+        shred_all(case)
         sealing.shred_case(case, reason)
         db.session.add(CaseTombstone(case_number=number, erased_by_id=user.id if user else None,
                                      erased_at=utcnow(), reason=reason))

@@ -27,6 +27,13 @@ def consent_kinds() -> list[tuple[str, object]]:
     return kinds
 
 
+def share_field_choices() -> list[tuple[str, Any]]:
+    """Fields a sharing consent can allow beyond the minimum."""
+    from app.referrals.fields import optional_choices
+
+    return optional_choices()
+
+
 def identity_values(case: Case) -> dict[str, Any]:
     """The decrypted identity of a case, plus its clear categories (for the edit form)."""
     values = {f: getattr(case, f) for f in IDENTITY_FIELDS}
@@ -98,6 +105,8 @@ def case_context(user: User, access: CaseAccess) -> dict[str, Any]:
     status_form.to_status.choices = [(s, STATUS_LABELS[s]) for s in next_statuses(case.status)]
     consent_form = forms.ConsentForm()
     consent_form.kind.choices = consent_kinds()
+    consent_form.share_fields.choices = share_field_choices()
+    from app.referrals.queries import case_referrals
     return {
         "case": case, "access": access, "identity": identity_values(case),
         "consent": consent_state(case),
@@ -115,6 +124,7 @@ def case_context(user: User, access: CaseAccess) -> dict[str, Any]:
         "consent_form": consent_form, "closure_form": forms.ClosureForm(),
         "decision_form": forms.DecisionForm(), "reopen_form": forms.ReopenForm(),
         "note_form": forms.NoteForm(), "follow_up_form": forms.FollowUpForm(),
+        "referrals": case_referrals(case),
         "today": utcnow().date(), "can_approve": user.role == "supervisor",
         "self_requested": request is not None and request.by_id == user.id,
         "writable": not access.read_only and case.status != "closed",
@@ -135,5 +145,9 @@ def task_context(user: User) -> dict[str, Any]:
     closure = []
     if user.role == "supervisor":
         closure = queries.closure_requests(user)
+    from app.referrals import queries as referral_queries
+
     return {"overdue": queries.overdue_tasks(user, now.date()), "urgent": urgent,
+            "late_referrals": referral_queries.waiting_too_long(user),
+            "urgent_referrals": referral_queries.urgent_clinical(user),
             "closure": closure, "label": label}

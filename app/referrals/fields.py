@@ -1,0 +1,64 @@
+"""What a referral can share. The minimum (case number, age group, sex, the service requested)
+always goes; every other field only when the survivor's consent to share with that type of
+service lists it. Values are copied at sending time into the referral's sealed share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.cases.labels import label
+from app.cases.models import Case, Incident
+from app.db import db
+
+MINIMUM = ("case_number", "age_group", "sex", "service_requested")
+OPTIONAL = ("full_name", "alias", "date_of_birth", "phone", "safe_contact", "location",
+            "displacement_status", "disability", "risk_level", "incident_summary")
+LABELS: dict[str, Any] = {
+    "case_number": _l("Case number"), "age_group": _l("Age group"), "sex": _l("Sex"),
+    "service_requested": _l("Service requested"), "full_name": _l("Full name"),
+    "alias": _l("Alias"), "date_of_birth": _l("Date of birth"), "phone": _l("Phone"),
+    "safe_contact": _l("Safe contact instructions"), "location": _l("Address or location"),
+    "displacement_status": _l("Displacement status"), "disability": _l("Disability"),
+    "risk_level": _l("Risk level"), "incident_summary": _l("Incident type and date"),
+}
+
+
+def optional_choices() -> list[tuple[str, Any]]:
+    """(code, label) of the fields a consent may allow beyond the minimum."""
+    return [(c, LABELS[c]) for c in OPTIONAL]
+
+
+def parse(codes: str) -> list[str]:
+    """Field codes stored as a comma-separated list (unknown codes dropped)."""
+    return [c for c in codes.split(",") if c in OPTIONAL]
+
+
+def _incident_summary(case: Case) -> str | None:
+    latest = db.session.execute(
+        select(Incident).where(Incident.case_id == case.id)
+        .order_by(Incident.incident_date.desc())).scalars().first()
+    if latest is None:
+        return None
+    return f"{label(latest.core_type)}, {latest.incident_date.isoformat()}"
+
+
+def extract(case: Case, codes: list[str], service_type: str) -> dict[str, str]:
+    """The values to share: the minimum plus ``codes``, as display strings."""
+    values: dict[str, str | None] = {
+        "case_number": case.case_number, "age_group": label(case.age_group),
+        "sex": label(case.sex), "service_requested": label(service_type),
+    }
+    for code in codes:
+        if code in ("full_name", "alias", "phone", "safe_contact", "location"):
+            values[code] = getattr(case, code)
+        elif code == "date_of_birth":
+            dob = case.date_of_birth
+            values[code] = dob.isoformat() if dob else None
+        elif code in ("displacement_status", "disability", "risk_level"):
+            values[code] = label(getattr(case, code))
+        elif code == "incident_summary":
+            values[code] = _incident_summary(case)
+    return {k: v for k, v in values.items() if v}

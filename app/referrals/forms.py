@@ -1,0 +1,43 @@
+"""Forms for referrals."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectField, SelectMultipleField, SubmitField
+from wtforms.validators import DataRequired, Length, Optional
+
+from app.cases.forms import LongText
+
+URGENCY_CHOICES = [("normal", _l("Normal")), ("high", _l("High")), ("urgent", _l("Urgent"))]
+
+
+class ReferralForm(FlaskForm):
+    """Make a referral: service, urgency, fields beyond the minimum, message."""
+
+    service = SelectField(_l("Service"), validators=[DataRequired()])
+    urgency = SelectField(_l("Urgency"), choices=URGENCY_CHOICES)
+    fields = SelectMultipleField(_l("Also share (only what the survivor agreed to)"),
+                                 validators=[Optional()])
+    message = LongText(_l("Message to the service (sealed)"), validators=[Optional(), Length(max=4000)])
+    override_reason = LongText(_l("Supervisor override: why refer without consent"),
+                               validators=[Optional(), Length(max=480)])
+    submit = SubmitField(_l("Send referral"))
+
+
+class AnswerForm(FlaskForm):
+    """The recipient's answer; a note is required to decline and kept with the case."""
+
+    note = LongText(_l("Note (a reason to decline, or the outcome)"),
+                    validators=[Optional(), Length(max=4000)])
+    version = HiddenField()
+    submit = SubmitField(_l("Confirm"))
+
+
+class RevokeForm(FlaskForm):
+    """Revoke a referral."""
+
+    reason = SelectField(_l("Reason"), choices=[
+        ("no_longer_needed", _l("No longer needed")), ("sent_in_error", _l("Sent in error")),
+        ("survivor_request", _l("The survivor asked")), ("safety", _l("Safety concern"))])
+    submit = SubmitField(_l("Revoke and destroy the share"))

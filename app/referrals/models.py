@@ -1,0 +1,69 @@
+"""Referrals and their history.
+
+A referral's shared fields are a copy, sealed under the referral's own data key, so the
+recipient reads the referral and never the case, and revoking it destroys that key. Notes the
+recipient writes back (a reason for declining, an outcome) belong to the case and are sealed
+under the case's key in the referral's history.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.admin.models import Service
+from app.auth.models import User
+from app.crypto.fields import SealedLongText, SealedRecord
+from app.db import Timestamps, UTCDateTime, UUIDPrimaryKey, Versioned, db
+
+STATUSES = ("sent", "accepted", "declined", "completed", "revoked")
+URGENCIES = ("urgent", "high", "normal")
+
+
+class Referral(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, db.Model):  # type: ignore[name-defined]
+    """A referral of one case to one service."""
+
+    __tablename__ = "referrals"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"),
+                                               index=True)
+    service_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("services.id"), index=True)
+    service_type: Mapped[str] = mapped_column(String(40), nullable=False)
+    urgency: Mapped[str] = mapped_column(String(12), nullable=False, default="normal")
+    urgent_clinical: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    clinical_deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(12), nullable=False, default="sent", index=True)
+    shared_fields: Mapped[str] = mapped_column(String(300), nullable=False, default="")
+    consent_override: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    sent_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    respond_by: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
+    responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The share: a sealed JSON object of the chosen fields, and the sender's message.
+    share = SealedLongText(max_length=40_000)
+    message = SealedLongText(max_length=4000)
+
+    service: Mapped[Service] = relationship()
+    sent_by: Mapped[User] = relationship()
+
+
+class ReferralEvent(UUIDPrimaryKey, SealedRecord, db.Model):  # type: ignore[name-defined]
+    """One step of a referral's history; its note is sealed under the case's data key."""
+
+    __tablename__ = "referral_events"
+
+    referral_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("referrals.id", ondelete="CASCADE"),
+                                                   index=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"),
+                                               index=True)
+    to_status: Mapped[str] = mapped_column(String(12), nullable=False)
+    reason: Mapped[str | None] = mapped_column(String(40))
+    by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    note = SealedLongText(max_length=4000)
+
+    by: Mapped[User | None] = relationship()

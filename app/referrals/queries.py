@@ -1,0 +1,108 @@
+"""Reads for referrals: a case's referrals, a service's queue, overdue and urgent ones.
+
+The recipient's loader only finds referrals addressed to their own service that are not
+revoked: anything else answers 404, audited, exactly like a referral that does not exist.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import abort
+from sqlalchemy import case as sql_case
+from sqlalchemy import select
+
+from app.audit.actions import Action, Outcome
+from app.audit.writer import record
+from app.auth.models import User
+from app.cases.models import Case
+from app.cases.scopes import case_scope
+from app.clock import utcnow
+from app.db import db
+from app.referrals.models import Referral, ReferralEvent
+
+URGENCY_ORDER = sql_case({"urgent": 0, "high": 1}, value=Referral.urgency, else_=2)
+
+
+def _deny(referral_id: uuid.UUID, action: Action) -> None:
+    record(action, object_type="referral", object_id=referral_id, outcome=Outcome.DENIED,
+           reason="out_of_scope")
+    db.session.commit()
+    abort(404)
+
+
+def load_received(user: User, referral_id: uuid.UUID, action: Action = Action.REFERRAL_VIEW) -> Referral:
+    """A live referral addressed to the user's service, or 404 (audited)."""
+    found: Referral | None = None
+    if user.service_id is not None:
+        found = db.session.execute(
+            select(Referral).where(Referral.id == referral_id,
+                                   Referral.service_id == user.service_id,
+                                   Referral.status != "revoked")
+        ).scalar_one_or_none()
+    if found is None:
+        _deny(referral_id, action)
+    assert found is not None
+    return found
+
+
+def load_sent(user: User, referral_id: uuid.UUID, action: Action = Action.REFERRAL_VIEW) -> Referral:
+    """A referral of a case in the user's case scope, or 404 (audited)."""
+    found: Referral | None = db.session.execute(
+        select(Referral).join(Case, Case.id == Referral.case_id)
+        .where(Referral.id == referral_id, case_scope(user))
+    ).scalar_one_or_none()
+    if found is None:
+        _deny(referral_id, action)
+    assert found is not None
+    return found
+
+
+def inbox(user: User, include_closed: bool = False) -> list[Referral]:
+    """Referrals addressed to the user's service, most urgent and oldest deadline first."""
+    if user.service_id is None:
+        return []
+    stmt = select(Referral).where(Referral.service_id == user.service_id,
+                                  Referral.status != "revoked")
+    if not include_closed:
+        stmt = stmt.where(Referral.status.in_(("sent", "accepted")))
+    return list(db.session.execute(stmt.order_by(URGENCY_ORDER, Referral.respond_by)).scalars())
+
+
+def case_referrals(case: Case) -> list[Referral]:
+    """Every referral of a case, newest first."""
+    return list(db.session.execute(
+        select(Referral).where(Referral.case_id == case.id).order_by(Referral.sent_at.desc())
+    ).scalars())
+
+
+def history(referral: Referral) -> list[ReferralEvent]:
+    """A referral's steps, oldest first."""
+    return list(db.session.execute(
+        select(ReferralEvent).where(ReferralEvent.referral_id == referral.id)
+        .order_by(ReferralEvent.at, ReferralEvent.to_status)
+    ).scalars())
+
+
+def waiting_too_long(user: User) -> list[tuple[Any, str, str, Any]]:
+    """Sent referrals of the user's cases with no answer past their deadline."""
+    rows = db.session.execute(
+        select(Case.id, Case.case_number, Referral.service_type, Referral.respond_by)
+        .join(Referral, Referral.case_id == Case.id)
+        .where(case_scope(user), Referral.status == "sent", Referral.respond_by < utcnow())
+        .order_by(Referral.respond_by)
+    ).all()
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def urgent_clinical(user: User) -> list[tuple[Any, str, int]]:
+    """Open urgent clinical referrals of the user's cases, with the hours left in the window."""
+    now = utcnow()
+    rows = db.session.execute(
+        select(Case.id, Case.case_number, Referral.clinical_deadline_at)
+        .join(Referral, Referral.case_id == Case.id)
+        .where(case_scope(user), Referral.urgent_clinical.is_(True),
+               Referral.status.in_(("sent", "accepted")), Referral.clinical_deadline_at > now)
+    ).all()
+    return [(r[0], r[1], int((r[2] - now).total_seconds() // 3600)) for r in rows if r[2]]
