@@ -1,0 +1,804 @@
+"""Case area benchmark: prints one table per database, asserts only that both sides agree.
+
+With N cases (default 50,000) in a fresh database, what a supervisor does most:
+
+1. the first page of their case list: ``queries.case_page`` and the whole ``GET /cases/``;
+2. the case view ``GET /cases/<id>``: every sealed field of the case and its records opened, and
+   a ``case.view`` event appended to the audit chain before the page is served;
+3. search by name: ``search.search`` (blind index, then decryption to confirm, audited) and the
+   whole ``POST /cases/search`` page.
+
+Each is compared, in the same run and on the same database, with the same work done from
+plaintext: mirror tables (``plain_*``) hold the same rows with every sealed field in clear, plus
+normalised name, alias and phone columns with indexes; bench-only routes behind the same login
+guard read them and render the same templates, with no decryption and no audit event.
+
+Seeding bypasses the per-case audit and the ORM unit of work: cases are built as model objects,
+so the real sealed fields give each its own data key, ciphertexts and blind-index entries, and
+their rows are inserted in batches. Forty recent cases then get consent, incidents, an
+assessment, goals, follow-ups and notes through the real services (audited): those are viewed.
+Every measured operation goes through the real code, logged in with a real session (password,
+then a TOTP code). Only synthetic data is made or printed.
+
+    .venv/bin/python bench/bench_cases.py [--cases 50000] [--runs 40] [--pg-cases 50000] [--no-pg]
+
+PostgreSQL is measured too when TEST_DATABASE_URL (or postgresql://postgres@127.0.0.1:5432/test)
+is reachable: the benchmark creates its own database there and drops it afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import logging
+import math
+import os
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import pyotp  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+from flask import Blueprint, Flask, abort, render_template, request, session  # noqa: E402
+from flask_login import current_user  # noqa: E402
+from sqlalchemy import (  # noqa: E402
+    Column,
+    Date,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    delete,
+    event,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+)
+
+from app import clock, create_app  # noqa: E402
+from app.admin.models import Organisation, Site  # noqa: E402
+from app.auth import mfa, passwords  # noqa: E402
+from app.auth.models import User  # noqa: E402
+from app.auth.policy import Permission, Role, require  # noqa: E402
+from app.cases import (  # noqa: E402
+    forms,
+    gbvims,
+    queries,
+    records,
+    sealing,
+    search,
+    service,
+    views,
+)
+from app.cases.labels import choices, label  # noqa: E402
+from app.cases.models import (  # noqa: E402
+    STATUSES,
+    ActionItem,
+    Assessment,
+    Case,
+    CaseNote,
+    CaseSequence,
+    FollowUp,
+    Incident,
+    StatusChange,
+)
+from app.cases.workflow import CLOSURE_REASONS, REOPEN_REASONS, STATUS_LABELS, next_statuses  # noqa: E402
+from app.clock import utcnow  # noqa: E402
+from app.crypto.fields import _REINDEX, SealedDate, SealedInt  # noqa: E402
+from app.crypto.models import BlindIndexEntry, DataKey  # noqa: E402
+from app.crypto.normalise import normalise_phone, normalise_text  # noqa: E402
+from app.db import db  # noqa: E402
+
+try:  # the case page lists referrals where the app has them
+    from app.referrals.queries import case_referrals
+except ImportError:  # a tree without referrals
+    case_referrals = None
+
+PASSWORD = "bench horse battery staple"
+SITES = (("Tripoli", "TRI"), ("Benghazi", "BEN"), ("Misrata", "MIS"), ("Sabha", "SAB"))
+WORKERS_PER_SITE = 8
+TARGETS = 40  # cases given full records through the services; the ones viewed
+BATCH = 5000
+# Synthetic names (common given and family names, Arabic and Latin script), never real people.
+FIRST = (["فاطمة", "عائشة", "مريم", "خديجة", "زينب", "آمنة", "سلمى", "نور", "هدى", "ليلى",
+          "أسماء", "رحمة", "سارة", "منى", "هاجر", "إيمان", "رقية", "سعاد", "نجلاء", "وفاء"],
+         ["Fatima", "Aisha", "Mariam", "Khadija", "Zainab", "Amina", "Salma", "Noor", "Huda",
+          "Layla", "Asma", "Rahma", "Sara", "Mona", "Hajar", "Iman", "Ruqaya", "Suad", "Najla",
+          "Wafa"])
+FATHER = (["علي", "محمد", "أحمد", "إبراهيم", "حسن", "عمر", "يوسف", "مصطفى", "سالم", "خليل",
+           "عبدالله", "صالح", "منصور", "فرج", "ميلاد", "عادل", "جمعة", "رمضان", "بشير", "نوري"],
+          ["Ali", "Mohamed", "Ahmed", "Ibrahim", "Hassan", "Omar", "Youssef", "Mustafa", "Salem",
+           "Khalil", "Abdullah", "Saleh", "Mansour", "Faraj", "Milad", "Adel", "Juma", "Ramadan",
+           "Bashir", "Nouri"])
+FAMILY = (["الكيلاني", "الورفلي", "المصراتي", "الزاوي", "الترهوني", "الفيتوري", "البدري",
+           "الشريف", "بن سعود", "الفرجاني", "العبيدي", "الدرسي", "الشامي", "الجهاني", "الغرياني",
+           "البرعصي", "الحاسي", "التاجوري", "الزنتاني", "العريبي"],
+          ["Kilani", "Warfalli", "Misrati", "Zawi", "Tarhouni", "Fitouri", "Badri", "Sharif",
+           "Ben Saud", "Ferjani", "Obeidi", "Dersi", "Shami", "Jehani", "Ghariani", "Barasi",
+           "Hassi", "Tajouri", "Zintani", "Oraibi"])
+FILLER = ("Synthetic benchmark text, no real person: the worker met the survivor at the site, "
+          "agreed next steps and a safe way to keep in touch. ")
+
+# --- Plaintext mirror tables --------------------------------------------------------------
+
+PLAIN = MetaData()
+MIRRORED = (Case, Incident, Assessment, ActionItem, FollowUp, CaseNote, StatusChange)
+
+
+def _mirror(model: Any) -> Table:
+    """A table with the model's clear columns and its sealed fields in clear (no data key)."""
+    name = f"plain_{model.__tablename__}"
+    cols = [Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable,
+                   unique=bool(c.unique), index=bool(c.index) and not c.primary_key)
+            for c in model.__table__.columns
+            if c.name != "data_key_id" and not c.name.endswith("_sealed")]
+    for field_name, sealed in model.__sealed_fields__.items():
+        kind = Date if isinstance(sealed, SealedDate) else Integer if isinstance(sealed, SealedInt) \
+            else Text
+        cols.append(Column(field_name, kind))
+    if model is Case:
+        cols += [Column(n, String(200)) for n in ("name_norm", "alias_norm", "phone_norm")]
+    table = Table(name, PLAIN, *cols)
+    if model is Case:
+        for n in ("name_norm", "alias_norm", "phone_norm"):
+            Index(f"ix_{name}_{n}", table.c[n])
+    return table
+
+
+P = {m.__tablename__: _mirror(m) for m in MIRRORED}
+
+
+def plain_row(obj: Any) -> dict[str, Any]:
+    """The plaintext copy of a record: clear columns as they are, sealed fields opened."""
+    row = {c.name: getattr(obj, c.key) for c in obj.__table__.columns
+           if c.name != "data_key_id" and not c.name.endswith("_sealed")}
+    row.update({n: getattr(obj, n) for n in type(obj).__sealed_fields__})
+    if isinstance(obj, Case):
+        row.update(name_norm=normalise_text(obj.full_name or "") or None,
+                   alias_norm=normalise_text(obj.alias or "") or None,
+                   phone_norm=normalise_phone(obj.phone or "") or None)
+    return row
+
+
+# --- The same reads and pages, from plaintext ---------------------------------------------
+
+def plain_scope(user: User, t: Table) -> Any:
+    """``app.cases.scopes.case_scope`` over a plain table."""
+    if user.role == Role.CASEWORKER:
+        return or_(t.c.primary_worker_id == user.id, t.c.secondary_worker_id == user.id)
+    if user.role == Role.SUPERVISOR:
+        return and_(t.c.organisation_id == user.organisation_id,
+                    t.c.site_id.in_([s.id for s in user.sites]))
+    return false()
+
+
+def plain_case_page(user: User, page: int = 1) -> tuple[list[queries.CaseRow], int]:
+    """``queries.case_page`` (default sort, no filters) over the plain table."""
+    t = P["cases"]
+    worker = User.__table__.alias("worker")
+    stmt = (select(t.c.id, t.c.case_number, t.c.status, t.c.risk_level, Site.name,
+                   worker.c.display_name, t.c.opened_on, t.c.updated_at)
+            .join(Site, Site.id == t.c.site_id).join(worker, worker.c.id == t.c.primary_worker_id)
+            .where(plain_scope(user, t)))
+    total = int(db.session.execute(
+        select(func.count()).select_from(stmt.with_only_columns(t.c.id).subquery())).scalar_one())
+    rows = db.session.execute(stmt.order_by(t.c.opened_on.desc(), t.c.case_number.desc())
+                              .limit(queries.PAGE_SIZE).offset((page - 1) * queries.PAGE_SIZE)).all()
+    return [queries.CaseRow(*r) for r in rows], total
+
+
+def plain_search(user: User, name: str) -> search.SearchResult:
+    """``search.search`` by name over indexed clear columns: no decryption, no audit."""
+    t, wanted = P["cases"], normalise_text(name)
+    result = search.SearchResult()
+    if not wanted:
+        return result
+    rows = db.session.execute(
+        select(t.c.id, t.c.case_number, plain_scope(user, t).label("mine"))
+        .where(or_(t.c.name_norm == wanted, t.c.alias_norm == wanted))).all()
+    for r in rows:
+        if r.mine:
+            result.mine.append(SimpleNamespace(id=r.id, case_number=r.case_number))  # type: ignore[arg-type]
+        else:
+            result.elsewhere = True
+    result.mine.sort(key=lambda c: c.case_number)
+    return result
+
+
+def _children(table: str, case_id: uuid.UUID, order: Any) -> list[Any]:
+    t = P[table]
+    return list(db.session.execute(select(t).where(t.c.case_id == case_id).order_by(order)))
+
+
+def _with_person(row: Any, attr: str, user_id: Any) -> SimpleNamespace:
+    return SimpleNamespace(**row._mapping, **{attr: db.session.get(User, user_id)})
+
+
+def plain_case_context(user: User, case_id: uuid.UUID) -> dict[str, Any]:
+    """What ``views.case_context`` gives the case page, read from the plain tables."""
+    t = P["cases"]
+    row = db.session.execute(select(t).where(t.c.id == case_id, plain_scope(user, t))).first()
+    if row is None:
+        abort(404)
+    get = db.session.get
+    case = SimpleNamespace(**row._mapping, site=get(Site, row.site_id),
+                           primary_worker=get(User, row.primary_worker_id),
+                           secondary_worker=get(User, row.secondary_worker_id)
+                           if row.secondary_worker_id else None)
+    inc, items, visits = P["incidents"], P["action_items"], P["follow_ups"]
+    incidents = _children("incidents", case_id, inc.c.incident_date)
+    notes = [_with_person(n, "author", n.author_id)
+             for n in _children("case_notes", case_id, P["case_notes"].c.created_at.desc())]
+    history = [_with_person(h, "by", h.by_id) for h in
+               _children("case_status_changes", case_id, P["case_status_changes"].c.at.desc())]
+    a = P["assessments"]
+    current = db.session.execute(select(a).where(a.c.case_id == case_id)).first()
+    request_ = next((h for h in history if h.to_status == "closure_requested"), None) \
+        if case.status == "closure_requested" else None
+    status_form = forms.StatusForm()
+    status_form.to_status.choices = [(s, STATUS_LABELS[s]) for s in next_statuses(case.status)]
+    consent_form = forms.ConsentForm()
+    consent_form.kind.choices = views.consent_kinds()
+    extra: dict[str, Any] = {}
+    if hasattr(consent_form, "share_fields"):  # what a consent to share allows (referrals)
+        consent_form.share_fields.choices = views.share_field_choices()
+    if case_referrals is not None:  # clear metadata: read alike on both sides
+        extra["referrals"] = case_referrals(case)
+    return {**extra,
+        "case": case, "access": SimpleNamespace(read_only=False, break_glass=False),
+        "identity": {f: getattr(row, f) for f in service.IDENTITY_FIELDS},
+        "consent": service.consent_state(case),  # type: ignore[arg-type]  (clear table, shared)
+        "incidents": [(i, {f: getattr(i, f) for f in records.SEALED_INCIDENT_FIELDS})
+                      for i in incidents],
+        "assessment": current,
+        "assessment_text": {} if current is None else {
+            "risk_level": current.risk_level, "needs": [n for n in current.needs.split(",") if n],
+            "notes": current.notes, "safety_plan": current.safety_plan},
+        "items": [(i, i.goal) for i in _children("action_items", case_id, items.c.due_on)],
+        "visits": [(v, v.notes) for v in _children("follow_ups", case_id, visits.c.due_on)],
+        "notes": [(n, n.body) for n in notes],
+        "history": history, "closure_request": request_,
+        "closure_detail": request_.reason_detail if request_ else None,
+        "label": label, "status_labels": STATUS_LABELS, "closure_reasons": CLOSURE_REASONS,
+        "reopen_reasons": REOPEN_REASONS, "status_form": status_form,
+        "consent_form": consent_form, "closure_form": forms.ClosureForm(),
+        "decision_form": forms.DecisionForm(), "reopen_form": forms.ReopenForm(),
+        "note_form": forms.NoteForm(), "follow_up_form": forms.FollowUpForm(),
+        "today": utcnow().date(), "can_approve": user.role == "supervisor",
+        "self_requested": request_ is not None and request_.by_id == user.id,
+        "writable": case.status != "closed",
+    }
+
+
+plain_bp = Blueprint("benchplain", __name__, url_prefix="/bench-plain")
+
+
+@plain_bp.get("/cases/")
+@require(Permission.CASE_READ)
+def plain_index() -> str:
+    """``GET /cases/`` from the plain table, without the ``case.list`` audit event."""
+    f = forms.CaseFilterForm(request.args)
+    f.status.choices = [("", "Any")] + [(s, STATUS_LABELS[s]) for s in STATUSES]
+    f.risk.choices = [("", "Any")] + choices(("high", "medium", "low", "unknown"))
+    f.site.choices = [("", "Any")] + [(str(s.id), s.name) for s in current_user.sites]
+    f.validate()
+    rows, total = plain_case_page(current_user, page=f.page.data or 1)
+    return render_template("cases/list.html", rows=rows, total=total, page=f.page.data or 1,
+                           filters=f, page_size=queries.PAGE_SIZE, status_labels=STATUS_LABELS)
+
+
+@plain_bp.get("/cases/<uuid:case_id>")
+@require(Permission.CASE_READ)
+def plain_view(case_id: uuid.UUID) -> str:
+    """``GET /cases/<id>`` from the plain tables: nothing to open, no ``case.view`` event."""
+    return render_template("cases/view.html", **plain_case_context(current_user, case_id))
+
+
+@plain_bp.post("/search")
+@require(Permission.CASE_READ)
+def plain_search_page() -> str:
+    """``POST /cases/search`` over the plain columns, without the audit events."""
+    form = forms.SearchForm()
+    result = None
+    if form.validate_on_submit():
+        result = plain_search(current_user, form.name.data or "")
+        session["case_searched_at"] = utcnow().timestamp()
+    return render_template("cases/search.html", form=form, result=result)
+
+
+# --- Seeding --------------------------------------------------------------------------------
+
+def seed_directory() -> dict[str, Any]:
+    """One organisation, four sites, a supervisor of two of them, caseworkers everywhere."""
+    org = Organisation(name="Bench NGO")
+    db.session.add(org)
+    db.session.flush()
+    sites = [Site(organisation_id=org.id, name=n, code=c) for n, c in SITES]
+    db.session.add_all(sites)
+    db.session.flush()
+    pw, now = passwords.hash_password(PASSWORD), utcnow()
+
+    def person(username: str, role: str, where: list[Site]) -> User:
+        user = User(username=username, display_name=username.replace("-", " ").title(),
+                    organisation_id=org.id, role=role, password_hash=pw, password_changed_at=now,
+                    sites=where)
+        db.session.add(user)
+        db.session.flush()
+        return user
+
+    supervisor = person("bench-supervisor", "supervisor", sites[:2])
+    secret = pyotp.random_base32(32)
+    mfa.store_secret(supervisor, secret)
+    supervisor.mfa_enrolled_at = now
+    workers = {s.id: [person(f"worker-{s.code.lower()}-{i}", "caseworker", [s])
+                      for i in range(WORKERS_PER_SITE)] for s in sites}
+    db.session.commit()
+    return {"org": org.id, "supervisor": supervisor.id, "secret": secret,
+            "sites": [(s.id, s.code) for s in sites],
+            "workers": {k: [w.id for w in v] for k, v in workers.items()}}
+
+
+def _person(rnd: random.Random) -> tuple[str, str | None]:
+    script = rnd.randrange(2)
+    name = f"{rnd.choice(FIRST[script])} {rnd.choice(FATHER[script])} {rnd.choice(FAMILY[script])}"
+    alias = rnd.choice(FIRST[script]) if rnd.random() < 0.3 else None
+    return name, alias
+
+
+def seed_cases(n: int, d: dict[str, Any], rnd: random.Random) -> list[uuid.UUID]:
+    """``n`` cases through the real models (own data key, sealed fields, blind-index entries),
+    inserted in batches with their plaintext mirror rows; returns the ids of the viewed ones."""
+    today = utcnow().date()
+    span = 3 * 365
+    opened = sorted(today - timedelta(days=rnd.randrange(span)) for _ in range(n))
+    seq: dict[tuple[str, int], int] = defaultdict(int)
+    in_scope = {sid for sid, _ in d["sites"][:2]}
+    targets: list[uuid.UUID] = []
+    statuses = [s for s in STATUSES if s != "closed"]
+    for start in range(0, n, BATCH):
+        batch = []
+        for day in opened[start:start + BATCH]:
+            site_id, code = rnd.choice(d["sites"])
+            workers = d["workers"][site_id]
+            seq[(code, day.year)] += 1
+            target = site_id in in_scope and len(targets) < TARGETS and day > today - timedelta(30)
+            age = rnd.randint(18 if target else 12, 70)  # viewed cases: adults (consent rules)
+            status = "open" if target else rnd.choice(statuses + ["closed"] * 3)
+            at = datetime(day.year, day.month, day.day, 9, tzinfo=UTC)
+            case = Case(organisation_id=d["org"], site_id=site_id, primary_worker_id=workers[0]
+                        if target else rnd.choice(workers),
+                        secondary_worker_id=rnd.choice(workers) if rnd.random() < 0.2 else None,
+                        opened_on=day, status=status, closed_at=at if status == "closed" else None,
+                        risk_level=rnd.choice(("unknown", "low", "medium", "high")),
+                        case_number=f"{code}-{day.year}-{seq[(code, day.year)]:05d}",
+                        sex=rnd.choice(("female",) * 9 + ("male",)), age_group=gbvims.age_group(age),
+                        nationality_group=rnd.choice(("national", "foreign")),
+                        displacement_status=rnd.choice(gbvims.DISPLACEMENT),
+                        disability=rnd.choice(("yes", "no", "unknown")), is_child=age < 18,
+                        created_at=at, updated_at=at, version=1)
+            case.full_name, case.alias = _person(rnd)
+            if rnd.random() < 0.5:
+                case.date_of_birth = date(day.year - age, rnd.randint(1, 12), rnd.randint(1, 28))
+            else:
+                case.estimated_age = age
+            case.phone = f"+218 9{rnd.randint(1, 4)} {rnd.randint(100, 999)} {rnd.randint(1000, 9999)}"
+            case.location = f"Synthetic area {rnd.randint(1, 400)}, block {rnd.randint(1, 40)}"
+            case.safe_contact = "Call after 18:00; say it is the clinic." if rnd.random() < 0.5 else None
+            batch.append(case)
+            if target:
+                targets.append(case.id)
+        # The cases stay out of the session (no unit of work for 50,000 objects): their rows,
+        # sealed by the model fields, go in with one executemany per table, and so do their
+        # data keys (added to the session by the model) and blind-index entries.
+        keys = [{c.key: getattr(k, c.key) for c in DataKey.__table__.columns}
+                for k in db.session.new if isinstance(k, DataKey)]
+        db.session.expunge_all()
+        entries = [row for c in batch for rows in c.__dict__.get(_REINDEX, {}).values()
+                   for row in rows]
+        db.session.execute(insert(DataKey.__table__), keys)
+        db.session.execute(insert(Case.__table__),
+                           [{c.key: getattr(case, c.key) for c in Case.__table__.columns}
+                            for case in batch])
+        db.session.execute(insert(BlindIndexEntry.__table__), entries)
+        db.session.execute(insert(P["cases"]), [plain_row(c) for c in batch])
+        db.session.commit()
+    db.session.add_all([CaseSequence(site_id=next(s for s, c in d["sites"] if c == code),
+                                     year=year, last_value=value)
+                        for (code, year), value in seq.items()])
+    db.session.commit()
+    return targets
+
+
+def fill_targets(targets: list[uuid.UUID], rnd: random.Random) -> None:
+    """Give the viewed cases real records through the services (each audited), then mirror."""
+    today = utcnow().date()
+    for i, case_id in enumerate(targets):
+        case = db.session.get(Case, case_id)
+        worker = db.session.get(User, case.primary_worker_id)
+        service.record_consent(worker, case, kind="services", granted=True, given_by="survivor",
+                               method="verbal")
+        service.record_consent(worker, case, kind="reporting", granted=True, given_by="survivor",
+                               method="verbal")
+        for k in range(1 + i % 2):
+            records.save_incident(worker, case, {
+                "incident_date": today - timedelta(days=10 + k), "reported_date": today,
+                "location_type": "camp_settlement", "physical": True,
+                "perpetrator_relationship": "armed_actor", "perpetrator_count": "1",
+                "perpetrator_age_group": "unknown", "time_of_day": "unknown",
+                "displacement_stage": "during_refuge", "narrative": FILLER * 8,
+                "perpetrator_details": FILLER, "location_detail": "Synthetic place"})
+        records.save_assessment(worker, case, {"risk_level": "high", "needs": ["mhpss", "legal"],
+                                               "notes": FILLER * 4, "safety_plan": FILLER * 3}, None)
+        for k in range(2):
+            records.save_action_item(worker, case, {"service_type": "mhpss", "status": "planned",
+                                                    "due_on": today + timedelta(days=7 * (k + 1)),
+                                                    "goal": FILLER})
+            records.add_follow_up(worker, case, {"due_on": today + timedelta(days=5 * (k + 1)),
+                                                 "notes": FILLER})
+        for _k in range(3):
+            records.add_note(worker, case, FILLER * 2)
+        service.change_status(worker, case, "assessment", case.version)
+    db.session.expunge_all()
+    db.session.execute(delete(P["cases"]).where(P["cases"].c.id.in_(targets)))
+    for model in MIRRORED:
+        key = model.id if model is Case else model.case_id
+        rows = [plain_row(o) for o in db.session.execute(select(model).where(key.in_(targets)))
+                .scalars()]
+        db.session.execute(insert(P[model.__tablename__]), rows)
+    db.session.commit()
+
+
+# --- Measuring ------------------------------------------------------------------------------
+
+CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+
+
+def _csrf(html: str) -> str:
+    found = CSRF_RE.search(html)
+    assert found, "no CSRF token on the page"
+    return found.group(1)
+
+
+def login(app: Flask, username: str, secret: str) -> Any:
+    """A test client logged in as a person would: password, then the current TOTP code."""
+    client = app.test_client()
+    now = datetime.now(UTC)
+    clock.freeze(now)
+    try:
+        page = client.get("/auth/login")
+        resp = client.post("/auth/login", data={"username": username, "password": PASSWORD,
+                                                "csrf_token": _csrf(page.get_data(as_text=True))})
+        assert resp.status_code == 302 and resp.location.endswith("/auth/mfa"), resp.status_code
+        page = client.get("/auth/mfa")
+        resp = client.post("/auth/mfa", data={"code": pyotp.TOTP(secret).at(now),
+                                              "csrf_token": _csrf(page.get_data(as_text=True))})
+        assert resp.status_code == 302, resp.status_code
+    finally:
+        clock.freeze(None)
+    return client
+
+
+def stats(samples: list[float]) -> tuple[float, float]:
+    """Median and 95th percentile (nearest rank), in milliseconds."""
+    ordered = sorted(samples)
+    return (statistics.median(ordered) * 1000,
+            ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)] * 1000)
+
+
+Timer = Callable[[int], float]  # run number -> seconds taken
+
+
+def pair(runs: int, real: Timer, plain: Timer) -> tuple[list[float], list[float]]:
+    """Alternate the two sides run by run (after one warm-up each) so drift hits both alike."""
+    real(0), plain(0)
+    a: list[float] = []
+    b: list[float] = []
+    for i in range(runs):
+        for fn, out in ((real, a), (plain, b)) if i % 2 == 0 else ((plain, b), (real, a)):
+            out.append(fn(i))
+    return a, b
+
+
+def call(app: Flask, uid: uuid.UUID, fn: Callable[[User, int], Any], i: int) -> tuple[float, Any]:
+    """``fn(user, i)`` as a request would run it: a fresh app context, so an empty session and
+    data-key cache; only the call itself is timed (not loading the user)."""
+    with app.app_context():
+        user = db.session.get(User, uid)
+        _ = user.sites
+        t0 = time.perf_counter()
+        result = fn(user, i)
+        return time.perf_counter() - t0, result
+
+
+def timer(app: Flask, uid: uuid.UUID, fn: Callable[[User, int], Any]) -> Timer:
+    """A ``Timer`` for a function call (see ``call``)."""
+    return lambda i: call(app, uid, fn, i)[0]
+
+
+def http(fn: Callable[[int], Any]) -> Timer:
+    """A ``Timer`` for one whole request through the test client."""
+    def run(i: int) -> float:
+        t0 = time.perf_counter()
+        fn(i)
+        return time.perf_counter() - t0
+    return run
+
+
+def same_page(a: str, b: str) -> bool:
+    """Whether two renderings are identical apart from per-request nonces and CSRF tokens (and
+    the path the language switch returns to)."""
+    def norm(s: str) -> str:
+        s = re.sub(r'nonce="[^"]*"', "", s).replace('value="/bench-plain/', 'value="/')
+        s = re.sub(r'data-csrf="[^"]*"', "", s)
+        return re.sub(r'name="csrf_token" (type="hidden" )?value="[^"]*"', "", s)
+    return norm(a) == norm(b)
+
+
+def measure(app: Flask, d: dict[str, Any], targets: list[uuid.UUID], names: list[str],
+            runs: int) -> tuple[list[tuple[str, list[float], list[float]]], dict[str, Any]]:
+    """Time every operation on both sides; also check that both sides show the same thing.
+
+    On SQLite, the list and search calls are timed again once ``ANALYZE`` has given the query
+    planner statistics (the app never runs it, so a real SQLite deployment has none)."""
+    uid = d["supervisor"]
+    client = login(app, "bench-supervisor", d["secret"])
+    notes: dict[str, Any] = {}
+    rows = []
+
+    # 1. Case list, first page (neither side decrypts anything).
+    def real_page(user: User, _i: int) -> Any:
+        return queries.case_page(user)
+
+    def plain_page(user: User, _i: int) -> Any:
+        return plain_case_page(user)
+
+    r1, p1 = call(app, uid, real_page, 0)[1], call(app, uid, plain_page, 0)[1]
+    assert r1[1] == p1[1] and [r.case_number for r in r1[0]] == [r.case_number for r in p1[0]]
+    notes["scope"] = r1[1]
+    rows.append(("1. list, first page: queries.case_page",
+                 *pair(runs, timer(app, uid, real_page), timer(app, uid, plain_page))))
+
+    def get(path: str) -> str:
+        resp = client.get(path)
+        assert resp.status_code == 200, (path, resp.status_code)
+        return str(resp.get_data(as_text=True))
+
+    notes["list_same"] = same_page(get("/cases/"), get("/bench-plain/cases/"))
+    rows.append(("   list, first page: GET /cases/",
+                 *pair(runs, http(lambda i: get("/cases/")),
+                       http(lambda i: get("/bench-plain/cases/")))))
+
+    # 2. Case view: every sealed value opened, one audit event, against clear columns.
+    notes["view_same"] = all(same_page(get(f"/cases/{t}"), get(f"/bench-plain/cases/{t}"))
+                             for t in targets[:5])
+    rows.append(("2. case view: GET /cases/<id>",
+                 *pair(runs, http(lambda i: get(f"/cases/{targets[i % len(targets)]}")),
+                       http(lambda i: get(f"/bench-plain/cases/{targets[i % len(targets)]}")))))
+
+    # 3. Search by name: blind index + confirmation (audited) against indexed clear columns.
+    def real_search(user: User, i: int) -> Any:
+        return search.search(user, name=names[i % len(names)])
+
+    def plain_search_(user: User, i: int) -> Any:
+        return plain_search(user, names[i % len(names)])
+
+    found, elsewhere = [], 0
+    for i in range(len(names)):
+        a, b = call(app, uid, real_search, i)[1], call(app, uid, plain_search_, i)[1]
+        assert [c.case_number for c in a.mine] == [c.case_number for c in b.mine]
+        assert a.elsewhere == b.elsewhere
+        found.append(len(a.mine))
+        elsewhere += a.elsewhere
+    notes["found"], notes["elsewhere"] = statistics.mean(found), elsewhere
+    rows.append(("3. search by name: search.search",
+                 *pair(runs, timer(app, uid, real_search), timer(app, uid, plain_search_))))
+
+    token = _csrf(get("/cases/search"))
+
+    def post(path: str, i: int) -> str:
+        resp = client.post(path, data={"name": names[i % len(names)], "csrf_token": token})
+        assert resp.status_code == 200, (path, resp.status_code)
+        return str(resp.get_data(as_text=True))
+
+    notes["search_same"] = all(same_page(post("/cases/search", i), post("/bench-plain/search", i))
+                               for i in range(5))
+    rows.append(("   search by name: POST /cases/search",
+                 *pair(runs, http(lambda i: post("/cases/search", i)),
+                       http(lambda i: post("/bench-plain/search", i)))))
+
+    with app.app_context():
+        sqlite = db.engine.dialect.name == "sqlite"
+    if sqlite:
+        # The plans behind the figures, for the search with the most blind-index candidates.
+        with app.app_context():
+            most = max(range(len(names)), key=lambda i: len(sealing.candidates(name=names[i])))
+            notes["candidates"] = len(sealing.candidates(name=names[most]))
+        for when in ("before", "after"):
+            notes[f"plans_{when}"] = {"list": plans(app, uid, real_page, 0),
+                                      "search": plans(app, uid, real_search, most)}
+            if when == "before":
+                with app.app_context():
+                    db.session.execute(text("ANALYZE"))
+                    db.session.commit()
+        rows.append(("   after ANALYZE: queries.case_page",
+                     *pair(runs, timer(app, uid, real_page), timer(app, uid, plain_page))))
+        rows.append(("   after ANALYZE: search.search",
+                     *pair(runs, timer(app, uid, real_search), timer(app, uid, plain_search_))))
+    return rows, notes
+
+
+def plans(app: Flask, uid: uuid.UUID, fn: Callable[[User, int], Any], i: int) -> list[str]:
+    """How SQLite reads ``cases`` in each SELECT that ``fn(user, i)`` runs (EXPLAIN QUERY PLAN
+    of the statements captured with their parameters)."""
+    seen: list[tuple[str, Any]] = []
+
+    def grab(_conn: Any, _cur: Any, statement: str, params: Any, _ctx: Any, _many: bool) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and re.search(r"\bFROM cases\b", statement):
+            seen.append((statement, params))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", grab)
+    try:
+        call(app, uid, fn, i)
+    finally:
+        event.remove(engine, "before_cursor_execute", grab)
+    out = []
+    with engine.connect() as conn:
+        for statement, params in seen:
+            steps = [r[3] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)]
+            out.append("; ".join(s for s in steps if " cases " in f"{s} " or "TEMP B-TREE" in s))
+    return out
+
+
+def sealed_values_on_view(app: Flask, case_id: uuid.UUID) -> int:
+    """How many sealed values the case page opens for one viewed case (non-empty ones)."""
+    with app.app_context():
+        total = 0
+        for model in MIRRORED:
+            key = model.id if model is Case else model.case_id
+            for obj in db.session.execute(select(model).where(key == case_id)).scalars():
+                total += sum(1 for f in type(obj).__sealed_fields__
+                             if getattr(obj, f"{f}_sealed") is not None)
+        return total
+
+
+def run(uri: str, instance: Path, n: int, runs: int, label_: str) -> None:
+    """Seed a fresh database at ``uri``, measure, print the table."""
+    app = create_app({"AMANA_ENV": "testing", "INSTANCE_PATH": str(instance),
+                      "SQLALCHEMY_DATABASE_URI": uri, "RATELIMIT_STORAGE_URI": "memory://",
+                      "SERVER_NAME": None})
+    app.register_blueprint(plain_bp)
+    rnd = random.Random(50_000)
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+        PLAIN.create_all(db.engine)
+        d = seed_directory()
+        t0 = time.perf_counter()
+        targets = seed_cases(n, d, rnd)
+        seeded = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        fill_targets(targets, rnd)
+        filled = time.perf_counter() - t0
+        t = P["cases"]
+        names = [r[0] for r in db.session.execute(
+            select(t.c.full_name).order_by(t.c.id).limit(60).offset(n // 3))]
+        if db.engine.dialect.name == "postgresql":  # as autovacuum would soon after the load
+            db.session.execute(text("ANALYZE"))
+            db.session.commit()
+    sealed = sealed_values_on_view(app, targets[0])
+    rows, notes = measure(app, d, targets, names, runs)
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    print(f"\n{label_}: {n:,} cases (seeded in {seeded:.0f} s without per-case audit; "
+          f"{len(targets)} viewed cases filled through the services in {filled:.0f} s)")
+    print(f"  supervisor's scope: {notes['scope']:,} cases at 2 of 4 sites; {runs} runs per side, "
+          f"alternating; times in ms; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(f"  {'':<42} {'--- encrypted ---':>17} {'--- plaintext ---':>17} {'ratio':>8}")
+    print(f"  {'operation':<42} {'median':>8} {'p95':>8} {'median':>8} {'p95':>8} {'median':>8}")
+    for name, real, plain in rows:
+        rm, rp = stats(real)
+        pm, pp = stats(plain)
+        print(f"  {name:<42} {rm:>8.2f} {rp:>8.2f} {pm:>8.2f} {pp:>8.2f} {rm / pm:>7.2f}x")
+    print(f"  case view opens {sealed} sealed values (identity, incidents, assessment, goals, "
+          "follow-ups, notes) and appends one audit event; the list decrypts nothing")
+    print(f"  search: {len(names)} synthetic names from the seeded cases, {notes['found']:.1f} own "
+          f"matches on average, {notes['elsewhere']} with a match outside the scope; "
+          "each real search appends 1-2 audit events")
+    if label_ == "SQLite":
+        print("  main rows: no planner statistics (Amana never runs ANALYZE on SQLite); the "
+              "'after ANALYZE' rows repeat two calls once the planner has them")
+        print(f"  SQLite plans for the cases table (search with {notes['candidates']} "
+              "blind-index candidates):")
+        for when in ("before", "after"):
+            for what, steps in notes[f"plans_{when}"].items():
+                n = 0
+                for step, same in itertools.groupby(steps):
+                    k = len(list(same))
+                    which = f"query {n + 1}" if k == 1 else f"queries {n + 1}-{n + k}"
+                    print(f"    {when} ANALYZE, {what} {which}: {step}")
+                    n += k
+    else:
+        print("  ANALYZE was run after seeding, as autovacuum would do soon after such a load")
+    same = all(notes[k] for k in ("list_same", "view_same", "search_same"))
+    print("  pages identical on both sides apart from nonces and CSRF tokens: "
+          + ("yes" if same else "NO (" + ", ".join(k for k in ("list_same", "view_same",
+                                                               "search_same") if not notes[k]) + ")"))
+
+
+def _pg_base() -> tuple[str | None, str]:
+    """The PostgreSQL server URL to use, or None and why it cannot be reached."""
+    url = os.environ.get("TEST_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/test"
+    try:
+        engine = sa.create_engine(_pg(url, None), connect_args={"connect_timeout": 3})
+        with engine.connect():
+            pass
+        engine.dispose()
+    except Exception as exc:  # unreachable for whatever reason: skip the PostgreSQL part
+        return None, exc.__class__.__name__
+    return url, ""
+
+
+def _pg(url: str, name: str | None) -> str:
+    u = sa.make_url(url).set(drivername="postgresql+psycopg")
+    if name is not None:
+        u = u.set(database=name)
+    return u.render_as_string(hide_password=False)
+
+
+def _pg_admin(url: str, sql: str) -> None:
+    engine = sa.create_engine(_pg(url, None), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(sql)
+    engine.dispose()
+
+
+def main() -> None:
+    """Run on SQLite, then on PostgreSQL when it can be reached."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cases", type=int, default=50_000)
+    parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--pg-cases", type=int, default=50_000)
+    parser.add_argument("--no-pg", action="store_true")
+    args = parser.parse_args()
+    logging.disable(logging.INFO)  # the migrations log every step
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        instance = Path(tmp) / "instance"
+        run(f"sqlite:///{tmp}/bench.db", instance, args.cases, args.runs, "SQLite")
+        base, why = (None, "--no-pg") if args.no_pg else _pg_base()
+        if base is None:
+            print(f"\nPostgreSQL: skipped ({why}; set TEST_DATABASE_URL to a reachable server)")
+        else:
+            name = f"amana_bench_{uuid.uuid4().hex[:8]}"
+            _pg_admin(base, f"CREATE DATABASE {name}")
+            try:
+                run(_pg(base, name), instance, args.pg_cases, args.runs, "PostgreSQL")
+            finally:
+                _pg_admin(base, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    print(f"\nTotal {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
