@@ -289,8 +289,9 @@ def test_assessment_plan_follow_up_and_overdue_tasks(app, auth, world, frozen):
     c.post(f"/cases/{cid}/actions/new", data={"goal": "See a counsellor", "service_type": "mhpss",
                                              "due_on": (frozen.now.date() + timedelta(days=2)).isoformat(),
                                              "status": "planned", "csrf_token": csrf_from(page)})
-    c.post(f"/cases/{cid}/follow-ups", data={"due_on": (frozen.now.date() + timedelta(days=5)).isoformat(),
-                                            "notes": "", "csrf_token": csrf_from(page)})
+    due = (frozen.now.date() + timedelta(days=5)).isoformat()
+    c.post(f"/cases/{cid}/follow-ups", data={"follow_up-due_on": due, "follow_up-notes": "",
+                                            "follow_up-csrf_token": csrf_from(page)})
     assert "Nothing overdue" in c.get("/cases/tasks").get_data(as_text=True)
     frozen.advance(days=6)
     c = auth.login("caseworker")

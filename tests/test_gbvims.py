@@ -85,3 +85,11 @@ def test_urgent_clinical_window():
     assert not gbvims.urgent_clinical("rape", now - timedelta(hours=73), now)
     assert not gbvims.urgent_clinical("sexual_assault", now - timedelta(hours=1), now)
     assert round(gbvims.hours_left(now - timedelta(hours=10), now)) == 62
+
+
+def test_window_with_only_a_date_never_closes_early():
+    # Rape at 22:00 local on the 21st (date only known), now 14:00 UTC on the 24th: 64 hours.
+    now = datetime(2026, 11, 24, 14, tzinfo=UTC)
+    assert gbvims.urgent_clinical("rape", date(2026, 11, 21), now)
+    assert gbvims.hours_left(date(2026, 11, 21), now) == 10
+    assert not gbvims.urgent_clinical("rape", date(2026, 11, 20), now)

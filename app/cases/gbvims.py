@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 
@@ -145,15 +145,24 @@ def age_group(age: int | None) -> str:
     return "61_plus"
 
 
-def urgent_clinical(core_type: str, incident_at: datetime | date, now: datetime) -> bool:
-    """Rape reported within 72 hours needs clinical care now (PEP, emergency contraception)."""
-    if core_type != "rape":
-        return False
-    start = incident_at if isinstance(incident_at, datetime) else datetime(
-        incident_at.year, incident_at.month, incident_at.day, tzinfo=now.tzinfo)
-    return now - start <= URGENT_CLINICAL_WINDOW
+def clinical_window_end(incident: datetime | date) -> datetime:
+    """When the 72-hour window for post-exposure prophylaxis and emergency contraception closes.
+
+    With only a date, the incident may have happened as late as the end of that day, so the
+    window runs from the end of the day (UTC midnight, which is after the end of the day in
+    Libya): it may flag a case a few hours too long, never too short.
+    """
+    if isinstance(incident, datetime):
+        return incident + URGENT_CLINICAL_WINDOW
+    day_end = datetime(incident.year, incident.month, incident.day, tzinfo=UTC) + timedelta(days=1)
+    return day_end + URGENT_CLINICAL_WINDOW
 
 
-def hours_left(incident_at: datetime, now: datetime) -> float:
+def urgent_clinical(core_type: str, incident: datetime | date, now: datetime) -> bool:
+    """Rape within the last 72 hours needs clinical care now (PEP, emergency contraception)."""
+    return core_type == "rape" and now <= clinical_window_end(incident)
+
+
+def hours_left(incident: datetime | date, now: datetime) -> float:
     """Hours left in the 72-hour clinical window (negative once past)."""
-    return (incident_at + URGENT_CLINICAL_WINDOW - now).total_seconds() / 3600
+    return (clinical_window_end(incident) - now).total_seconds() / 3600

@@ -94,7 +94,7 @@ def action_item(case_id: uuid.UUID, item_id: uuid.UUID | None = None) -> str | R
 def follow_up(case_id: uuid.UUID) -> str | Response:
     """Plan or record a follow-up visit."""
     case = load_case(current_user, case_id, write=True, action=Action.FOLLOW_UP_CREATE).case
-    form = forms.FollowUpForm()
+    form = forms.FollowUpForm(prefix="follow_up")
     if form.validate_on_submit():
         try:
             records.add_follow_up(current_user, case, form.data)

@@ -4,7 +4,6 @@ Each is audited, refused on a closed case or without consent for services, and s
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -35,14 +34,12 @@ def _classify(values: Mapping[str, Any]) -> dict[str, Any]:
         relationships=[values.get("perpetrator_relationship") or "unknown"],
         exchange=bool(values.get("exchange")), abducted=bool(values.get("abducted")),
         harmful_practice=bool(values.get("harmful_practice")))
-    incident_at = datetime(values["incident_date"].year, values["incident_date"].month,
-                           values["incident_date"].day, tzinfo=UTC)
     return {
         "answers": ",".join(k for k, v in answers.items() if v),
         "core_type": core,
         "contexts": ",".join(sorted(contexts)),
         "report_band": gbvims.report_band(values["incident_date"], values["reported_date"]),
-        "urgent_clinical": gbvims.urgent_clinical(core, incident_at, utcnow()),
+        "urgent_clinical": gbvims.urgent_clinical(core, values["incident_date"], utcnow()),
     }
 
 

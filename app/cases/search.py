@@ -59,10 +59,12 @@ def search(user: User, *, name: str | None = None, phone: str | None = None,
             ids.add(found)
     result = SearchResult()
     if ids:
-        in_scope = set(db.session.execute(
-            select(Case.id).where(Case.id.in_(ids), case_scope(user))).scalars())
-        cases = db.session.execute(select(Case).where(Case.id.in_(ids))).scalars().all()
-        for case in cases:
+        # One query by primary key; the scope is evaluated per row (a filter on the scope would
+        # let the planner scan a whole organisation's cases instead of the few candidates).
+        rows = db.session.execute(
+            select(Case, case_scope(user).label("in_scope")).where(Case.id.in_(ids))).all()
+        in_scope = {case.id for case, mine in rows if mine}
+        for case, _mine in rows:
             by_number = bool(case_number) and case.case_number == (case_number or "").strip().upper()
             if not (by_number or _confirm(case, name, phone)):
                 continue

@@ -123,11 +123,14 @@ def case_context(user: User, access: CaseAccess) -> dict[str, Any]:
         "reopen_reasons": REOPEN_REASONS, "status_form": status_form,
         "consent_form": consent_form, "closure_form": forms.ClosureForm(),
         "decision_form": forms.DecisionForm(), "reopen_form": forms.ReopenForm(),
-        "note_form": forms.NoteForm(), "follow_up_form": forms.FollowUpForm(),
+        "note_form": forms.NoteForm(), "follow_up_form": forms.FollowUpForm(prefix="follow_up"),
         "referrals": case_referrals(case),
         "today": utcnow().date(), "can_approve": user.role == "supervisor",
         "self_requested": request is not None and request.by_id == user.id,
         "writable": not access.read_only and case.status != "closed",
+        # Beyond intake only with consent for services: do not offer forms the server refuses.
+        "can_act": (not access.read_only and case.status != "closed"
+                    and consent_state(case).has("services")),
     }
 
 
@@ -136,10 +139,7 @@ def task_context(user: User) -> dict[str, Any]:
     now = utcnow()
     urgent = []
     for case_id, number, day in queries.urgent_incidents(user):
-        from datetime import UTC, datetime
-
-        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        left = gbvims.hours_left(start, now)
+        left = gbvims.hours_left(day, now)
         if left > 0:
             urgent.append((case_id, number, int(left)))
     closure = []

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -61,8 +61,7 @@ def _clinical_deadline(case: Case) -> datetime | None:
         select(Incident.incident_date).where(Incident.case_id == case.id,
                                              Incident.core_type == "rape")).scalars()
     now = utcnow()
-    open_windows = [datetime(d.year, d.month, d.day, tzinfo=UTC) + gbvims.URGENT_CLINICAL_WINDOW
-                    for d in rapes]
+    open_windows = [gbvims.clinical_window_end(d) for d in rapes]
     live = [end for end in open_windows if end > now]
     return max(live) if live else None
 
