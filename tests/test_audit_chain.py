@@ -267,3 +267,18 @@ def test_fast_hmac_states_equal_the_standard_hmac():
             o = outer()
             o.update(h.digest())
             assert o.digest() == hmac.digest(key, msg, "sha256")
+
+
+def test_a_failed_append_that_is_committed_anyway_leaves_no_gap(app):
+    """Even if a caller swallows the error and commits, the head has not moved."""
+    from app.db import db
+
+    before = verify(app).count
+    with app.app_context():
+        try:
+            record(Action.AUDIT_SEARCH, reason="a\x1fb")
+        except CanonicalError:
+            db.session.commit()
+    fill(app, 2)
+    result = verify(app)
+    assert result.ok and result.count == before + 2

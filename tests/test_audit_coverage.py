@@ -38,6 +38,8 @@ KNOWN_GAPS = {
            ("cases.assign", "/cases/{case}/assign"), ("cases.erase", "/cases/{case}/erase"),
            ("cases.incident", "/cases/{case}/incidents/new"),
            ("cases.action_item", "/cases/{case}/actions/new"))},
+    **{("referrals.new", f"/referrals/new/{c}"): "shows a case's consent to share, by service, "
+       "without recording the access" for c in _CASES},
 }
 PAGES = [r for r in MATRIX if r.method == "GET" and r.allowed]
 

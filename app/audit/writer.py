@@ -5,13 +5,16 @@ transaction rolls back, so does its event, and if the event cannot be written th
 Each event's MAC is HMAC-SHA256 over the previous MAC and the event's canonical form
 (``app.audit.canonical``), under an audit key held outside the database.
 
-Concurrency: the first statement increments the head row and returns it, which takes the head's
-row lock (PostgreSQL) or runs under the write lock taken at BEGIN IMMEDIATE (SQLite). The lock is
-held until the transaction ends, so writers queue and extend one chain without forks or gaps.
+Concurrency: the first statement is a no-op UPDATE of the head row that returns it, which takes
+the head's row lock (PostgreSQL) and the database write lock (SQLite, where BEGIN IMMEDIATE has
+taken it already). The lock is held until the transaction ends, so writers queue and extend one
+chain without forks or gaps. The head moves only together with a written event: if anything
+fails in between and a caller still commits, the head is as it was and the chain stays whole.
 
-Every request writes here, so the two statements on the head row go straight to the driver's
-cursor (they are fixed SQL, the same on both databases); the event row itself is inserted
-through SQLAlchemy, which converts UUIDs and times for the backend.
+Every request writes here, so the statements are built once and the fixed SQL on the head row
+goes straight to the driver's cursor; the event row itself goes through SQLAlchemy, which
+converts UUIDs and times for the backend. On PostgreSQL the event and the head's new MAC are
+written by one statement, one round trip less while the head lock is held.
 """
 
 from __future__ import annotations
@@ -22,19 +25,26 @@ from typing import Any, NamedTuple
 
 from flask import current_app, g, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert, select, update
 
 from app.audit.actions import Action, Outcome
 from app.audit.canonical import compute_mac
-from app.audit.models import AuditEvent
+from app.audit.models import AuditEvent, AuditHead
 from app.clock import utcnow
 from app.db import db
 
-_APPEND = insert(AuditEvent.__table__)  # built once; executed with a parameter dict
-_LOCK_HEAD = "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, mac"
-_SET_MAC = {"qmark": "UPDATE audit_head SET mac = ? WHERE id = 1",
-            "numeric": "UPDATE audit_head SET mac = :1 WHERE id = 1"}
-_SET_MAC_DEFAULT = "UPDATE audit_head SET mac = %s WHERE id = 1"  # format / pyformat drivers
+_EVENTS = AuditEvent.__table__
+_LOCK_HEAD = "UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, mac"
+# SQLite: insert the event, then move the head (no INSERT inside WITH there).
+_APPEND = insert(_EVENTS)
+_SET_HEAD_SQLITE = "UPDATE audit_head SET seq = ?, mac = ? WHERE id = 1"
+# PostgreSQL: both in one statement.
+_APPENDED = (insert(_EVENTS).values({c.name: bindparam(f"ev_{c.name}", type_=c.type)
+                                     for c in _EVENTS.c})
+             .returning(_EVENTS.c.seq, _EVENTS.c.mac).cte("appended"))
+_APPEND_AND_ADVANCE = (update(AuditHead.__table__).where(AuditHead.__table__.c.id == 1)
+                       .values(seq=select(_APPENDED.c.seq).scalar_subquery(),
+                               mac=select(_APPENDED.c.mac).scalar_subquery()))
 
 
 class Recorded(NamedTuple):
@@ -81,7 +91,7 @@ def record(
         head = cursor.fetchone()
         if head is None:
             raise RuntimeError("audit chain head is missing; run 'flask db upgrade'")
-        seq, prev_mac = int(head[0]), bytes(head[1])
+        seq, prev_mac = int(head[0]) + 1, bytes(head[1])
         fields: dict[str, Any] = {
             "seq": seq,
             "occurred_at": utcnow(),
@@ -93,8 +103,12 @@ def record(
             **_context(actor),
         }
         mac = compute_mac(current_app.config["KEY_AUDIT_HMAC"], prev_mac, fields)
-        conn.execute(_APPEND, {"prev_mac": prev_mac, "mac": mac, **fields})
-        cursor.execute(_SET_MAC.get(conn.dialect.paramstyle, _SET_MAC_DEFAULT), (mac,))
+        row = {"prev_mac": prev_mac, "mac": mac, **fields}
+        if conn.dialect.name == "postgresql":
+            conn.execute(_APPEND_AND_ADVANCE, {f"ev_{k}": v for k, v in row.items()})
+        else:
+            conn.execute(_APPEND, row)
+            cursor.execute(_SET_HEAD_SQLITE, (seq, mac))
     finally:
         cursor.close()
     return Recorded(seq, fields["occurred_at"], mac)
