@@ -36,20 +36,25 @@ def parse(codes: str) -> list[str]:
     return [c for c in codes.split(",") if c in OPTIONAL]
 
 
+CODED = frozenset({"age_group", "sex", "service_requested", "displacement_status",
+                   "disability", "risk_level"})
+
+
 def _incident_summary(case: Case) -> str | None:
     latest = db.session.execute(
         select(Incident).where(Incident.case_id == case.id)
         .order_by(Incident.incident_date.desc())).scalars().first()
     if latest is None:
         return None
-    return f"{label(latest.core_type)}, {latest.incident_date.isoformat()}"
+    return f"{latest.core_type}|{latest.incident_date.isoformat()}"
 
 
 def extract(case: Case, codes: list[str], service_type: str) -> dict[str, str]:
-    """The values to share: the minimum plus ``codes``, as display strings."""
+    """The values to share: the minimum plus ``codes``. Categories are kept as codes so that
+    each reader sees them in their own language (see ``display``)."""
     values: dict[str, str | None] = {
-        "case_number": case.case_number, "age_group": label(case.age_group),
-        "sex": label(case.sex), "service_requested": label(service_type),
+        "case_number": case.case_number, "age_group": case.age_group, "sex": case.sex,
+        "service_requested": service_type,
     }
     for code in codes:
         if code in ("full_name", "alias", "phone", "safe_contact", "location"):
@@ -58,7 +63,20 @@ def extract(case: Case, codes: list[str], service_type: str) -> dict[str, str]:
             dob = case.date_of_birth
             values[code] = dob.isoformat() if dob else None
         elif code in ("displacement_status", "disability", "risk_level"):
-            values[code] = label(getattr(case, code))
+            values[code] = getattr(case, code)
         elif code == "incident_summary":
             values[code] = _incident_summary(case)
     return {k: v for k, v in values.items() if v}
+
+
+def display(shared: dict[str, str]) -> list[tuple[str, str]]:
+    """(label, value) pairs of a share in the reader's language."""
+    rows = []
+    for key, value in shared.items():
+        if key in CODED:
+            value = label(value)
+        elif key == "incident_summary" and "|" in value:
+            core, day = value.split("|", 1)
+            value = f"{label(core)}, {day}"
+        rows.append((str(LABELS.get(key, key)), value))
+    return rows

@@ -65,7 +65,7 @@ def sent_view(referral_id: uuid.UUID) -> str:
     """The sender's view: status, history and outcome (never re-reads a revoked share)."""
     referral = queries.load_sent(current_user, referral_id)
     _audit(Action.REFERRAL_VIEW, "referral", referral.id)
-    shared = service.shared_values(referral) if referral.status != "revoked" else {}
+    shared = fields.display(service.shared_values(referral)) if referral.status != "revoked" else []
     return render_template("referrals/sent.html", referral=referral, shared=shared,
                            history=queries.history(referral), labels=fields.LABELS,
                            label=label, form=forms.RevokeForm())
@@ -106,7 +106,8 @@ def received(referral_id: uuid.UUID) -> str:
     form = forms.AnswerForm()
     form.version.data = str(referral.version)
     return render_template("referrals/received.html", referral=referral,
-                           shared=service.shared_values(referral), labels=fields.LABELS,
+                           shared=fields.display(service.shared_values(referral)),
+                           labels=fields.LABELS,
                            label=label, form=form)
 
 

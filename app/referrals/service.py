@@ -36,6 +36,11 @@ TRANSITIONS = {"accept": ({"sent"}, "accepted"), "decline": ({"sent"}, "declined
 ACTIONS = {"accept": Action.REFERRAL_ACCEPT, "decline": Action.REFERRAL_DECLINE,
            "complete": Action.REFERRAL_COMPLETE}
 OVERRIDE_MIN_CHARS = 20
+WRONG_ORDER = {
+    "accept": _l("Only a referral that has just been sent can be accepted."),
+    "decline": _l("Only a referral that has just been sent can be declined."),
+    "complete": _l("Only an accepted referral can be completed."),
+}
 
 
 class ReferralError(CaseError):
@@ -141,8 +146,7 @@ def answer(user: User, referral: Referral, op: str, note: str | None, version: A
     allowed_from, to = TRANSITIONS[op]
     if referral.status not in allowed_from:
         _refuse(ACTIONS[op], "referral", referral.id, f"wrong_order:{referral.status}",
-                _l("This referral cannot be %(op)s now: it is %(status)s.", op=_l(op),
-                   status=_l(referral.status)))
+                WRONG_ORDER[op])
     if op == "decline" and not (note or "").strip():
         raise ReferralError(str(_l("Give a reason for declining.")))
     check_version(referral, version)
