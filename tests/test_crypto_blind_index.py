@@ -235,3 +235,17 @@ def test_set_index_values_holds_name_and_aliases(sapp):
                          field_name="identity", data_key_id=s.data_key_id)
         db.session.commit()
         assert candidate_ids(PERSON_NAME, "umm ali", "specimens") == []
+
+
+def test_rolled_back_value_leaves_no_index_entry_behind(sapp):
+    with sapp.app_context():
+        s = Specimen(full_name="Kept Name")
+        db.session.add(s)
+        db.session.commit()
+        s.full_name = "Abandoned Name"
+        db.session.rollback()
+        s.label = "touched later"
+        db.session.commit()
+        stmt = select(Specimen)
+        assert find(stmt, Specimen.full_name, "abandoned name") == []
+        assert [x.id for x in find(stmt, Specimen.full_name, "kept name")] == [s.id]

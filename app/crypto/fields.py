@@ -185,3 +185,10 @@ def _write_index_entries(session: Session, _ctx: Any) -> None:
             rows.extend(field_rows)
     if rows:
         conn.execute(insert(table), rows)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_pending_entries(session: Session, _previous: Any) -> None:
+    """Index rows computed for values that were rolled back must never be written later."""
+    for record in session.identity_map.values():
+        record.__dict__.pop(_REINDEX, None)
