@@ -111,6 +111,7 @@ class Action(enum.StrEnum):
     ACTIVITY_TYPE_LIST = "activity_type.list"
     ACTIVITY_TYPE_CREATE = "activity_type.create"
     ACTIVITY_TYPE_UPDATE = "activity_type.update"
+    ACTIVITY_TYPE_VIEW = "activity_type.view"
 
 
 class Outcome(enum.StrEnum):

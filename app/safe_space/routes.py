@@ -115,6 +115,8 @@ def new_session() -> str | BaseResponse:
             form.safe_space.data = wanted
         form.held_on.data = utcnow().date()
         form.facilitators.data = [str(current_user.id)]
+        # The form lists the user's safe spaces and the organisation's staff.
+        service.audited_read(Action.SAFE_SPACE_LIST, "safe_space", reason="session_form")
     elif form.validate_on_submit():
         try:
             entry = service.save_session(current_user, form.values())
@@ -218,6 +220,8 @@ def activity_type(type_id: uuid.UUID | None = None) -> str | BaseResponse:
     form = forms.ActivityTypeForm(obj=current if request.method == "GET" else None)
     if current is not None:
         del form.code  # codes are stable: stored on sessions' types and in exports
+    if request.method == "GET":
+        service.audited_read(Action.ACTIVITY_TYPE_VIEW, "activity_type", type_id)
     if form.validate_on_submit():
         try:
             service.save_activity_type(form.data, current, form.version.data)
