@@ -87,7 +87,13 @@ def _report(result: VerifyResult, out: IO[str] | None = None) -> None:
               help="Worker processes for long trails (default: CPUs, at most 4).")
 def verify(checkpoint_files: tuple[Path, ...], public_key_file: Path | None,
            jobs: int | None) -> None:
-    """Walk the whole trail and say whether it is intact, or where and how it is broken."""
+    """Walk the whole trail and say whether it is intact, or where and how it is broken.
+
+    \b
+    Exit status: 0 intact, 1 could not run or record the run, 2 usage,
+    3 edited, 4 deleted, 5 swapped, 6 forged, 7 truncated,
+    8 differs from a signed checkpoint, 9 invalid checkpoint, 10 head row altered.
+    """
     try:
         texts = [p.read_bytes() for p in checkpoint_files]
         pem = public_key_file.read_bytes() if public_key_file else None
