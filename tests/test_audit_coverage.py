@@ -28,19 +28,9 @@ NO_RECORD_SHOWN = {
     ("cases.new", "/cases/new"): "an empty intake form",
     ("cases.break_glass", "/cases/break-glass"): "the break-glass request form",
 }
-_CASES = ("{id:case_own}", "{id:case_other}")
-KNOWN_GAPS = {
-    ("admin.directory_record", "/admin/directory/site/{id:tripoli}"):
-        "shows a directory record (no survivor data) without recording the view",
-    **{(endpoint, path.format(case=c)): "shows the case number (and assignees) of a case "
-       "without recording the access"
-       for c in _CASES for endpoint, path in (
-           ("cases.assign", "/cases/{case}/assign"), ("cases.erase", "/cases/{case}/erase"),
-           ("cases.incident", "/cases/{case}/incidents/new"),
-           ("cases.action_item", "/cases/{case}/actions/new"))},
-    **{("referrals.new", f"/referrals/new/{c}"): "shows a case's consent to share, by service, "
-       "without recording the access" for c in _CASES},
-}
+# Pages that show a record without recording the access: none left. A new one goes here with
+# the reason, and the test expects it to fail until it is fixed.
+KNOWN_GAPS: dict[tuple[str, str], str] = {}
 PAGES = [r for r in MATRIX if r.method == "GET" and r.allowed]
 
 

@@ -215,6 +215,7 @@ def directory_record(kind: str, record_id: uuid.UUID | None = None) -> str | Res
     form = form_cls(obj=obj if request.method == "GET" else None)
     _fill_directory_choices(form)
     if request.method == "GET" and obj is not None:
+        _audit_read(Action.DIRECTORY_VIEW, kind, obj.id)
         for name in ("organisation", "site"):
             if hasattr(form, name):
                 getattr(form, name).data = str(getattr(obj, f"{name}_id"))

@@ -14,7 +14,7 @@ from app.audit.actions import Action
 from app.auth.policy import Permission, require
 from app.cases import forms, gbvims, records, service, views
 from app.cases.models import ActionItem, FollowUp, Incident
-from app.cases.routes import _audit, _child, _fail, bp
+from app.cases.routes import _child, _fail, bp
 from app.cases.scopes import load_case
 
 
@@ -29,7 +29,6 @@ def incident(case_id: uuid.UUID, incident_id: uuid.UUID | None = None) -> str | 
     form = forms.IncidentForm(data=data)
     if request.method == "GET" and current is not None:
         form.version.data = str(current.version)
-        _audit(Action.CASE_VIEW, "incident", current.id)
     if form.validate_on_submit():
         values = dict(form.data)
         values.update(form.answers())
@@ -56,7 +55,6 @@ def assessment(case_id: uuid.UUID) -> str | Response:
     form = forms.AssessmentForm(data=data if request.method == "GET" else None)
     if request.method == "GET":
         form.version.data = str(current.version) if current else ""
-        _audit(Action.CASE_VIEW, "assessment", case.id)
     elif form.validate_on_submit():
         try:
             records.save_assessment(current_user, case, form.data, form.version.data)

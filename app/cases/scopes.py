@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import abort
+from flask import abort, has_request_context, request
 from sqlalchemy import ColumnElement, and_, false, or_, select
 
 from app.audit.actions import Action, Outcome
@@ -64,7 +64,8 @@ def load_case(user: User, case_id: uuid.UUID, *, write: bool = False,
     """Load a case through the user's scope or answer 404 (audited as denied).
 
     With ``write=True`` a break-glass grant does not suffice (it is read-only) and a closed case
-    is refused unless the caller handles reopening. The caller records the allowed event.
+    is refused unless the caller handles reopening. A GET is recorded here as ``case.view``;
+    writes record their own event.
     """
     case = db.session.execute(
         select(Case).where(Case.id == case_id, case_scope(user))
@@ -81,6 +82,12 @@ def load_case(user: User, case_id: uuid.UUID, *, write: bool = False,
                outcome=Outcome.DENIED, reason="out_of_scope")
         db.session.commit()
         abort(404)
+    if has_request_context() and request.method == "GET":
+        # Every page that shows anything of a case is an access to it, recorded (and committed)
+        # before the page is built; the reason names the page, or flags break-glass.
+        record(Action.CASE_VIEW, object_type="case", object_id=case.id,
+               reason="break_glass" if glass else request.endpoint)
+        db.session.commit()
     return CaseAccess(case, read_only=read_only, break_glass=glass)
 
 
