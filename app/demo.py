@@ -110,6 +110,12 @@ def seed() -> str:
         with transaction():
             mfa.store_secret(user, mfa.new_secret())
             user.mfa_enrolled_at = utcnow()
+    from app.safe_space.demo import seed_sessions
+
+    coordinator = db.session.execute(
+        select(User).where(User.username == "demo-coordinator")).scalar_one()
+    assert isinstance(space, SafeSpace)
+    seed_sessions(space, coordinator)
     with transaction():
         record(Action.DEMO_SEED, object_type="organisation", object_id=org.id)
     return password
