@@ -137,3 +137,14 @@ def test_production_refuses_development_kek_files(tmp_path):
     create_key("kek_2", tmp_path / "inst", environment="development")
     proc = run(["keys", "status"], tmp_path, env=dict(keys, AMANA_ENV="production"))
     assert "kek_2.key holds a development key" in one_line_error(proc)
+
+
+def test_no_kek_at_all_is_refused(tmp_path):
+    from flask import Flask
+
+    from app.crypto.keyring import build_keyring
+
+    bare = Flask("bare", instance_path=str(tmp_path / "empty"))
+    bare.config["AMANA_ENV"] = "production"
+    with pytest.raises(ConfigError, match="No key-encryption key"):
+        build_keyring(bare)

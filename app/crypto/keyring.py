@@ -207,6 +207,8 @@ def build_keyring(app: Flask) -> Keyring:
         keys = load_keks(instance, production=production)
     except KeyFileError as exc:
         raise ConfigError(str(exc)) from None
+    if not keys:
+        raise ConfigError("No key-encryption key: set AMANA_KEY_KEK_1 or run 'flask instance init'.")
     return Keyring(LocalKeyProvider(keys), pinned=_pinned(app), instance_path=instance,
                    production=production)
 
