@@ -31,6 +31,7 @@ def install_sqlite_pragmas(engine: Engine) -> None:
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA secure_delete=ON")  # freed pages are zeroed: shredded keys leave no trace
         cur.close()
 
     @event.listens_for(engine, "begin")

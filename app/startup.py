@@ -15,6 +15,9 @@ from app.dbsetup import require_current_schema
 def check_ready(app: Flask) -> None:
     """Raise ``ConfigError`` (one line) when the app must not serve."""
     require_current_schema(app)
+    from app.crypto.keyring import check_keyring
+
+    check_keyring(app)  # a wrong or missing key-encryption key stops here, with one line
     if app.config["AMANA_ENV"] != "production":
         return
     with app.app_context():
