@@ -19,6 +19,7 @@ from app.audit.actions import Action
 from app.audit.models import AuditEvent
 from app.auth.models import User
 from app.db import db
+from app.ids import parse_uuid
 
 PAGE_SIZE = 50
 EXPORT_BATCH = 2_000
@@ -127,10 +128,9 @@ def export_batches(f: EventFilter, batch: int = EXPORT_BATCH) -> Iterator[list[R
 
 def resolve_actor(text: str) -> uuid.UUID | None:
     """An account id from what the auditor typed: an id, or an exact username."""
-    try:
-        return uuid.UUID(text)
-    except ValueError:
-        pass
+    parsed = parse_uuid(text)
+    if parsed is not None:
+        return parsed
     return db.session.execute(
         select(User.id).where(func.lower(User.username) == text.strip().casefold())
     ).scalar_one_or_none()

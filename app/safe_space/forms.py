@@ -26,6 +26,7 @@ from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 from app.admin.models import SafeSpace
 from app.clock import utcnow
 from app.forms import CleanStringField, no_control_characters
+from app.ids import parse_uuid
 from app.safe_space import rules
 from app.safe_space.models import AREA_MAX, NOTES_MAX, TOPIC_MAX
 
@@ -157,10 +158,7 @@ class SessionForm(FlaskForm):
         """The id given for a safe space outside the user's scope (to audit), if any."""
         if self.chosen_space() is not None:
             return None
-        try:
-            return uuid.UUID(self.safe_space.data or "")
-        except ValueError:
-            return None
+        return parse_uuid(self.safe_space.data)
 
 
 class ActivityTypeForm(FlaskForm):

@@ -22,6 +22,7 @@ from app.audit.writer import record
 from app.auth.models import User
 from app.clock import utcnow
 from app.db import db, transaction
+from app.ids import parse_uuid
 from app.safe_space import queries, rules
 from app.safe_space.models import ActivityType, WgssSession
 from app.safe_space.scopes import space_scope
@@ -70,10 +71,7 @@ def refuse_space(action: Action, space_id: uuid.UUID) -> None:
 
 
 def _uuid(value: Any) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
+    return parse_uuid(value)
 
 
 def _resolve(user: User, values: Mapping[str, Any], current: WgssSession | None
