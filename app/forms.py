@@ -6,7 +6,7 @@ import unicodedata
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import Field, StringField
+from wtforms import Field, StringField, TextAreaField
 from wtforms.validators import ValidationError
 
 ALLOWED_CONTROL = {"\n", "\r", "\t"}
@@ -34,3 +34,16 @@ class CleanStringField(StringField):
 
     def pre_validate(self, form: Any) -> None:
         no_control_characters(form, self)
+
+
+class LongText(TextAreaField):
+    """Free text (notes, narratives): trimmed, control characters refused."""
+
+    def pre_validate(self, form: Any) -> None:
+        no_control_characters(form, self)
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata(valuelist)
+        value: Any = getattr(self, "data", None)
+        if isinstance(value, str):
+            self.data = value.strip()

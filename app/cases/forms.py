@@ -18,7 +18,6 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     SubmitField,
-    TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
@@ -27,7 +26,7 @@ from app.cases.labels import choices
 from app.cases.models import NATIONALITY_GROUPS, RISK_LEVELS, SEXES, YES_NO_UNKNOWN
 from app.cases.workflow import CLOSURE_REASONS, REOPEN_REASONS
 from app.clock import utcnow
-from app.forms import CleanStringField, no_control_characters
+from app.forms import CleanStringField, LongText
 
 NAME_MAX = 120
 TEXT_MAX = 4000
@@ -56,19 +55,6 @@ def phone_number(_form: Any, field: Any) -> None:
     """A phone number: digits with an optional +, spaces, dots, dashes or brackets."""
     if field.data and not PHONE_RE.match(field.data):
         raise ValidationError(_l("Enter a phone number with digits only, for example +218 91 234 5678."))
-
-
-class LongText(TextAreaField):
-    """Free text: control characters refused, trimmed."""
-
-    def pre_validate(self, form: Any) -> None:
-        no_control_characters(form, self)
-
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        super().process_formdata(valuelist)
-        value: Any = getattr(self, "data", None)
-        if isinstance(value, str):
-            self.data = value.strip()
 
 
 class SearchForm(FlaskForm):

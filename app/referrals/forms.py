@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, SelectMultipleField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional
 
-from app.cases.forms import LongText
+from app.forms import LongText
 
 URGENCY_CHOICES = [("normal", _l("Normal")), ("high", _l("High")), ("urgent", _l("Urgent"))]
 

@@ -18,14 +18,13 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     SubmitField,
-    TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from app.admin.models import SafeSpace
 from app.clock import utcnow
-from app.forms import CleanStringField, no_control_characters
+from app.forms import CleanStringField, LongText
 from app.ids import parse_uuid
 from app.safe_space import rules
 from app.safe_space.models import AREA_MAX, NOTES_MAX, TOPIC_MAX
@@ -61,19 +60,6 @@ class CountField(Field):
 
     def _value(self) -> str:
         return self.raw if self.raw is not None else ("" if self.data is None else str(self.data))
-
-
-class LongText(TextAreaField):
-    """Free text: trimmed, control characters refused."""
-
-    def pre_validate(self, form: Any) -> None:
-        no_control_characters(form, self)
-
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        super().process_formdata(valuelist)
-        value: Any = getattr(self, "data", None)
-        if isinstance(value, str):
-            self.data = value.strip()
 
 
 class MultiCheckboxField(SelectMultipleField):
