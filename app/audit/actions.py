@@ -40,6 +40,11 @@ class Action(enum.StrEnum):
     USER_PASSWORD_RESET_ISSUED = "user.password_reset_issued"
     USER_MFA_RESET = "user.mfa_reset"
     USER_SESSIONS_REVOKED = "user.sessions_revoked"
+    USER_SCOPE_CHANGE = "user.scope_change"
+    USER_GRANT_REQUEST = "user.grant_request"
+    USER_GRANT_APPROVE = "user.grant_approve"
+    USER_GRANT_REFUSE = "user.grant_refuse"
+    USER_GRANT_EXPIRED = "user.grant_expired"
     DIRECTORY_VIEW = "directory.view"
     ORGANISATION_CREATE = "organisation.create"
     ORGANISATION_UPDATE = "organisation.update"
@@ -65,6 +70,8 @@ class Action(enum.StrEnum):
     CASE_ERASE = "case.erase"
     CASE_PURGE = "case.purge_expired"
     CASE_POSSIBLE_DUPLICATE = "case.possible_duplicate"
+    CASE_SEARCH_THROTTLED = "case.search_throttled"
+    CASE_UNASSIGN = "case.unassign"
     CONSENT_RECORD = "consent.record"
     INCIDENT_CREATE = "incident.create"
     INCIDENT_UPDATE = "incident.update"
@@ -112,6 +119,32 @@ class Action(enum.StrEnum):
     ACTIVITY_TYPE_CREATE = "activity_type.create"
     ACTIVITY_TYPE_UPDATE = "activity_type.update"
     ACTIVITY_TYPE_VIEW = "activity_type.view"
+
+
+class ObjectType(enum.StrEnum):
+    """Every kind of record an event can name (``object_type``); the auditor filters on these."""
+
+    ACTION_ITEM = "action_item"
+    ACTIVITY_TYPE = "activity_type"
+    AUDIT_CHAIN = "audit_chain"
+    BREAK_GLASS = "break_glass"
+    CASE = "case"
+    CASE_NUMBER = "case_number"
+    DIRECTORY = "directory"
+    ENDPOINT = "endpoint"
+    FOLLOW_UP = "follow_up"
+    INCIDENT = "incident"
+    KEK = "kek"
+    NOTE = "note"
+    ORGANISATION = "organisation"
+    REFERRAL = "referral"
+    ROLE_GRANT = "role_grant"
+    SAFE_SPACE = "safe_space"
+    SERVICE = "service"
+    SESSION = "session"
+    SITE = "site"
+    USER = "user"
+    WGSS_SESSION = "wgss_session"
 
 
 class Outcome(enum.StrEnum):
