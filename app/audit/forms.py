@@ -3,7 +3,8 @@
 Filters travel in the query string (GET): they hold ids, codes and times only, never survivor
 data. To keep it so, a record id must look like an id (a UUID, or a code with a digit or a dot
 such as a case number or an endpoint name); free words are refused, so a name typed by mistake
-is neither searched for nor written to the trail.
+is neither searched for nor written to the trail. A case number finds the events of that case
+(which name it by id). Record types are those of ``ObjectType``, the one list of them.
 """
 
 from __future__ import annotations
@@ -17,19 +18,21 @@ from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, IntegerField, MultipleFileField, SelectField, SubmitField
 from wtforms.validators import Length, Optional, ValidationError
 
-from app.audit.actions import Action, Outcome
+from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.queries import EventFilter
 from app.forms import CleanStringField
 
-# Record types named in events (``object_type``); areas add theirs here as they land.
-OBJECT_TYPES = (
-    "action_item", "audit_chain", "case", "case_number", "directory", "endpoint", "follow_up",
-    "incident", "kek", "note", "organisation", "referral", "safe_space", "service", "session",
-    "site", "user",
-)
 _CODE = re.compile(r"^(?=.*[0-9.])[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 OUTCOME_LABELS = {Outcome.ALLOWED.value: _l("Allowed"), Outcome.DENIED.value: _l("Denied"),
                   Outcome.ERROR.value: _l("Error")}
+
+
+def known_object_type(text: str | None) -> ObjectType | None:
+    """``text`` as a record type named in events, or None if ``ObjectType`` does not know it."""
+    try:
+        return ObjectType(text) if text else None
+    except ValueError:
+        return None
 
 
 def record_id(text: str | None) -> str | None:
@@ -50,7 +53,7 @@ class FilterForm(FlaskForm):
 
     actor = CleanStringField(_l("Account (id or username)"), validators=[Optional(), Length(max=64)])
     object_type = SelectField(_l("Record type"), validators=[Optional()],
-                              choices=[("", _l("Any"))] + [(t, t) for t in OBJECT_TYPES])
+                              choices=[("", _l("Any"))] + [(t.value, t.value) for t in ObjectType])
     object_id = CleanStringField(_l("Record id"), validators=[Optional(), Length(max=64)])
     action = SelectField(_l("Action"), validators=[Optional()],
                          choices=[("", _l("Any"))] + [(a.value, a.value) for a in Action])
@@ -67,11 +70,13 @@ class FilterForm(FlaskForm):
         if field.data and record_id(field.data) is None:
             raise ValidationError(_l("Enter a record id: a UUID, or a code such as a case number."))
 
-    def to_filter(self, actor_id: uuid.UUID | None) -> EventFilter:
-        """The validated filter (``actor_id`` already resolved from the actor field)."""
+    def to_filter(self, actor_id: uuid.UUID | None, same_as: tuple[str, ...] = ()) -> EventFilter:
+        """The validated filter (``actor_id`` resolved from the actor field, ``same_as`` the ids
+        the record id also stands for, e.g. the case of a case number)."""
         return EventFilter(
             actor_id=actor_id, object_type=self.object_type.data or None,
-            object_id=record_id(self.object_id.data), action=self.action.data or None,
+            object_id=record_id(self.object_id.data), same_as=same_as,
+            action=self.action.data or None,
             outcome=self.outcome.data or None,
             since=self.since.data.replace(tzinfo=UTC) if self.since.data else None,
             until=self.until.data.replace(tzinfo=UTC) if self.until.data else None,

@@ -9,13 +9,24 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, render_template, request, stream_with_context
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
+from werkzeug.wrappers import Response as BaseResponse
 
 from app.audit import alerts as audit_alerts
 from app.audit import forms, queries, service
-from app.audit.actions import Action
+from app.audit.actions import Action, ObjectType
 from app.audit.checkpoint import CheckpointError
 from app.audit.export import csv_chunks
 from app.audit.verify import VerifyResult
@@ -28,12 +39,16 @@ MAX_CHECKPOINT_BYTES = 16 * 1024
 
 @bp.app_template_global("audit_history_url")
 def history_url(object_type: str | None, object_id: str | None) -> str | None:
-    """Link to a record's access history, when the event names a record that can have one."""
-    from flask import url_for
+    """Link to a record's access history, when the event names a record that can have one.
 
-    if object_type in forms.OBJECT_TYPES and forms.record_id(object_id) == object_id:
-        return url_for("audit.record_history", object_type=object_type, object_id=object_id)
-    return None
+    Many events name a type but no record (``case.list``, a refused break-glass) or a type the
+    enum does not know (older rows): those get no link, and the page still shows them.
+    """
+    if not object_id or forms.known_object_type(object_type) is None:
+        return None
+    if forms.record_id(object_id) != object_id:
+        return None
+    return url_for("audit.record_history", object_type=object_type, object_id=object_id)
 
 
 def _filter(form: forms.FilterForm) -> queries.EventFilter | None:
@@ -46,7 +61,8 @@ def _filter(form: forms.FilterForm) -> queries.EventFilter | None:
         if actor_id is None:
             form.actor.errors = [_("No account has this id or username.")]
             return None
-    return form.to_filter(actor_id)
+    typed = forms.record_id(form.object_id.data)
+    return form.to_filter(actor_id, queries.case_ids(typed) if typed else ())
 
 
 def _page(f: queries.EventFilter | None) -> queries.Page:
@@ -73,15 +89,23 @@ def events() -> str:
 
 @bp.get("/objects/<object_type>/<object_id>")
 @require(Permission.AUDIT_READ)
-def record_history(object_type: str, object_id: str) -> str:
-    """Who touched one record, when, from where, and whether they were allowed."""
-    if object_type not in forms.OBJECT_TYPES or forms.record_id(object_id) != object_id:
+def record_history(object_type: str, object_id: str) -> str | BaseResponse:
+    """Who touched one record, when, from where, and whether they were allowed; for a case or
+    a record of a case, the case number beside the id."""
+    if forms.known_object_type(object_type) is None or forms.record_id(object_id) != object_id:
         abort(404)
+    if object_type == ObjectType.CASE:
+        # A case number in the address: the history of that case, under its id.
+        ids = queries.case_ids(object_id)
+        if len(ids) == 1:
+            return redirect(url_for("audit.record_history", object_type=object_type,
+                                    object_id=ids[0]))
     service.audited_read(Action.AUDIT_VIEW, object_type=object_type, object_id=object_id,
                          reason="record_history")
     f = queries.EventFilter(object_type=object_type, object_id=object_id)
     return render_template("audit/history.html", page=_page(f), object_type=object_type,
-                           object_id=object_id, endpoint="audit.record_history",
+                           object_id=object_id, case=queries.case_number_of(object_type, object_id),
+                           endpoint="audit.record_history",
                            link_args={"object_type": object_type, "object_id": object_id})
 
 
