@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from app.audit.actions import Action
+from app.audit.actions import Action, ObjectType
 from app.auth.policy import Permission, require
 from app.cases import forms, gbvims, records, service, views
 from app.cases.models import ActionItem, FollowUp, Incident
@@ -24,7 +24,8 @@ from app.cases.scopes import load_case
 def incident(case_id: uuid.UUID, incident_id: uuid.UUID | None = None) -> str | Response:
     """Record or edit an incident with the GBVIMS classification questions."""
     case = load_case(current_user, case_id, write=True, action=Action.INCIDENT_UPDATE).case
-    current = _child(Incident, case, incident_id) if incident_id else None
+    current = _child(Incident, case, incident_id, Action.INCIDENT_UPDATE,
+                     ObjectType.INCIDENT) if incident_id else None
     data = views.incident_values(case, current) if current and request.method == "GET" else None
     form = forms.IncidentForm(data=data)
     if request.method == "GET" and current is not None:
@@ -71,7 +72,8 @@ def assessment(case_id: uuid.UUID) -> str | Response:
 def action_item(case_id: uuid.UUID, item_id: uuid.UUID | None = None) -> str | Response:
     """Add or change a goal of the action plan."""
     case = load_case(current_user, case_id, write=True, action=Action.ACTION_ITEM_UPDATE).case
-    item = _child(ActionItem, case, item_id) if item_id else None
+    item = _child(ActionItem, case, item_id, Action.ACTION_ITEM_UPDATE,
+                  ObjectType.ACTION_ITEM) if item_id else None
     form = forms.ActionItemForm(data=views.action_values(case, item)
                                 if item and request.method == "GET" else None)
     if request.method == "GET" and item is not None:
@@ -108,7 +110,7 @@ def follow_up(case_id: uuid.UUID) -> str | Response:
 def follow_up_done(case_id: uuid.UUID, visit_id: uuid.UUID) -> Response:
     """Mark a planned follow-up as done today."""
     case = load_case(current_user, case_id, write=True, action=Action.FOLLOW_UP_UPDATE).case
-    visit = _child(FollowUp, case, visit_id)
+    visit = _child(FollowUp, case, visit_id, Action.FOLLOW_UP_UPDATE, ObjectType.FOLLOW_UP)
     form = forms.NoteForm()
     try:
         notes = form.body.data if form.validate_on_submit() else None

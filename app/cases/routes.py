@@ -21,7 +21,7 @@ from app.auth.policy import Permission, require
 from app.cases import forms, queries, search, service, views
 from app.cases.labels import choices
 from app.cases.models import STATUSES, Case
-from app.cases.scopes import load_case
+from app.cases.scopes import deny_out_of_scope, load_case
 from app.cases.workflow import STATUS_LABELS, next_statuses
 from app.clock import utcnow
 from app.db import db, transaction
@@ -35,10 +35,15 @@ def _audit(action: Action, object_type: str, object_id: Any = None) -> None:
         record(action, object_type=object_type, object_id=object_id)
 
 
-def _child(model: type, case: Case, child_id: uuid.UUID) -> Any:
+def _child(model: type, case: Case, child_id: uuid.UUID, action: Action, object_type: str) -> Any:
+    """The record ``child_id`` of ``case``, or 404 recorded as an out-of-scope denial.
+
+    A record of another case asked for through this case's URL is refused like a missing one,
+    and on the trail like any out-of-scope record (the scope was checked on ``case`` only).
+    """
     obj = db.session.get(model, child_id)
     if obj is None or obj.case_id != case.id:
-        abort(404)
+        deny_out_of_scope(action, object_type, child_id)
     return obj
 
 

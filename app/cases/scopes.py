@@ -9,7 +9,7 @@ answered exactly like a case that does not exist (404), and the attempt is audit
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import abort, has_request_context, request
 from sqlalchemy import ColumnElement, and_, false, or_, select
@@ -89,6 +89,19 @@ def load_case(user: User, case_id: uuid.UUID, *, write: bool = False,
                reason="break_glass" if glass else request.endpoint)
         db.session.commit()
     return CaseAccess(case, read_only=read_only, break_glass=glass)
+
+
+def deny_out_of_scope(action: Action, object_type: str, object_id: uuid.UUID) -> NoReturn:
+    """Record a refused record and answer 404, exactly as for a record that does not exist.
+
+    The same denial event ``load_case`` writes for a case (outcome denied, reason
+    ``out_of_scope``), for a record reached through a case: a sub-record (incident, goal,
+    follow-up ...) asked for through the URL of a case it does not belong to.
+    """
+    record(action, object_type=object_type, object_id=object_id, outcome=Outcome.DENIED,
+           reason="out_of_scope")
+    db.session.commit()
+    abort(404)
 
 
 def scoped_ids(user: User, ids: list[Any]) -> set[uuid.UUID]:
