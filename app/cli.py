@@ -13,6 +13,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from app.admin import grants
 from app.admin import service as admin_service
 from app.admin.models import Organisation, SafeSpace, Service, Site
 from app.auth import passwords
@@ -98,10 +99,21 @@ def users_create(username: str, display_name: str | None, role: str, org_name: s
         username=username, display_name=display_name or username, role=role, organisation=org,
         sites=sites, safe_spaces=spaces, service=service,  # type: ignore[arg-type]
     )
+    # Bootstrap: the first admin of an empty database, and a second admin while fewer than two
+    # exist (the two-admin rule for access needs two people). Everything else is approved by a
+    # second admin in the web interface (app/admin/grants.py).
+    second_admin = role == Role.ADMIN and grants.active_admins() < 2
     try:
-        user = admin_service.create_user(spec, password)
+        user = admin_service.create_user(spec, password, bootstrap=bootstrap or second_admin)
     except admin_service.AccountError as exc:
         raise click.ClickException(str(exc)) from None
+    if user.approval_pending:
+        click.echo(f"Created {user.role} '{user.username}', waiting for an admin to approve its "
+                   "access (Users → Access approvals) before it can sign in.")
+        return
+    if bootstrap or second_admin:
+        click.echo("Bootstrap: this admin account takes effect without a second admin's approval "
+                   "(only the first two admins are made this way).")
     click.echo(f"Created {user.role} '{user.username}'. They set up two-step verification at "
                "first login.")
 

@@ -106,7 +106,7 @@ def seed() -> str:
             service=services["Mental health and psychosocial support"]  # type: ignore[arg-type]
             if role == "service_provider" else None,
         )
-        user = admin_service.create_user(spec, password, is_demo=True)
+        user = admin_service.create_user(spec, password, is_demo=True, bootstrap=True)
         with transaction():
             mfa.store_secret(user, mfa.new_secret())
             user.mfa_enrolled_at = utcnow()

@@ -25,9 +25,31 @@ def _new_user(admin, auth, world, **over):
     return admin.post("/admin/users/new", data=data)
 
 
+def approve_pending(app, auth, username: str, approver: str = "admin2"):
+    """A second admin approves the account's pending grant through the web."""
+    from app.auth.models import RoleGrant
+
+    with app.app_context():
+        grant = db.session.execute(
+            select(RoleGrant).join(User, User.id == RoleGrant.user_id)
+            .where(User.username == username, RoleGrant.status == "pending")).scalar_one()
+        grant_id, version = grant.id, grant.version
+    second = auth.login(approver)
+    r = second.post(f"/admin/grants/{grant_id}/approve",
+                    data={"csrf_token": auth.csrf(second, "/admin/grants"), "version": version})
+    assert r.status_code == 302
+    return second
+
+
 def test_admin_creates_user_who_sets_own_password_and_enrols(app, auth, world, frozen):
     admin = auth.login("admin")
     r = _new_user(admin, auth, world)
+    assert r.status_code == 302  # a caseworker waits for a second admin; no code yet
+    second = approve_pending(app, auth, "fatima.k")
+    with app.app_context():
+        user_id = db.session.execute(select(User.id).where(User.username == "fatima.k")).scalar_one()
+    r = second.post(f"/admin/users/{user_id}/reset-password",
+                    data={"csrf_token": auth.csrf(second)})
     assert r.status_code == 200
     code = re.search(r'id="reset-code">([^<]+)<', r.get_data(as_text=True)).group(1)
     c = app.test_client()

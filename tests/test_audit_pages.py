@@ -249,12 +249,22 @@ def test_every_object_type_the_app_writes_is_in_the_enum(app):
 
 
 def test_decrypt_failures_name_record_types_of_the_enum(app):
-    """A failed decryption is recorded against the sealed record's table (``failed(table, ...)``
-    in app/crypto/sealed.py): that name is an event's object_type too, so it must be one the
-    auditor can filter on and open the history of."""
+    """A failed decryption names the sealed record's table (``failed(table, ...)`` in
+    app/crypto/sealed.py); the event must carry a record type the auditor can filter on and
+    open the history of, so every sealed table maps to one, and the event uses it."""
+    import uuid
+
+    from app.audit.actions import TABLE_TYPES
+    from app.crypto.failures import failed, flush_failures
     from app.crypto.fields import SEALED_MODELS
 
-    known = {t.value for t in ObjectType}
     tables = {m.__tablename__ for m in SEALED_MODELS if m.__module__.startswith("app.")}
-    assert "cases" in tables or "case" in tables
-    assert tables <= known, f"sealed tables missing from ObjectType: {sorted(tables - known)}"
+    assert "cases" in tables
+    assert tables <= set(TABLE_TYPES), f"sealed tables without a record type: {tables - set(TABLE_TYPES)}"
+    with app.test_request_context():
+        rid = uuid.uuid4()
+        failed("incidents", rid, "narrative:auth_failed")
+        flush_failures()
+        row = db.session.execute(select(AuditEvent.object_type).where(
+            AuditEvent.object_id == str(rid))).scalar_one()
+    assert row == "incident"

@@ -14,16 +14,17 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
-from app.admin import forms, queries
+from app.admin import forms, grants, queries
 from app.admin import service as svc
 from app.admin.models import Organisation, SafeSpace, Service, Site
-from app.audit.actions import Action
+from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
 from app.auth import service as auth_service
 from app.auth.forms import ActionForm
 from app.auth.models import User
 from app.auth.policy import Permission, require
 from app.db import db, transaction
+from app.forms import fall_back
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -75,12 +76,12 @@ def _spec(form: forms.UserForm) -> svc.AccountSpec:
 def users() -> str:
     """All accounts, filtered by role and status, fifty a page."""
     f = forms.UserFilterForm(request.args)
-    f.validate()
-    page = f.page.data if f.page.data and f.page.data > 0 else 1
+    fall_back(f)  # a refused filter is shown beside its field and not applied
+    page = f.page.page
     rows, total = queries.users_page(f.role.data or None, f.status.data or None, page)
     _audit_read(Action.USER_LIST, "user")
     return render_template("admin/users.html", rows=rows, total=total, page=page, filters=f,
-                           page_size=queries.PAGE_SIZE)
+                           page_size=queries.PAGE_SIZE, pending_grants=grants.pending_count())
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -92,10 +93,15 @@ def user_new() -> str | Response:
     _fill_user_choices(form)
     if form.validate_on_submit():
         try:
-            user = svc.create_user(_spec(form), secrets.token_urlsafe(32) + "Aa1!")
+            user = svc.create_user(_spec(form), secrets.token_urlsafe(32) + "Aa1!",
+                                   actor=current_user)
         except svc.AccountError as exc:
             flash(str(exc), "error")
         else:
+            if user.approval_pending:
+                flash(_("Account created. Its access waits for a second admin's approval; "
+                        "issue its one-time code after that."), "info")
+                return redirect(url_for("admin.user_edit", user_id=user.id))
             code = auth_service.issue_reset_token(current_user, user)
             return render_template("admin/reset_code.html", user=user, code=code)
     return render_template("admin/user_form.html", form=form, user=None)
@@ -117,13 +123,17 @@ def user_edit(user_id: uuid.UUID) -> str | Response:
         _audit_read(Action.USER_VIEW, "user", user.id)
     elif form.validate_on_submit():
         try:
-            svc.update_user(user, _spec(form), expected_version=int(form.version.data or 0))
+            grant = svc.update_user(user, _spec(form), expected_version=int(form.version.data or 0),
+                                    actor=current_user)
         except (svc.AccountError, ValueError) as exc:
             flash(str(exc), "error")
         else:
-            flash(_("Account saved."), "info")
+            flash(_("Account saved. The new access waits for a second admin's approval; "
+                    "anything removed is already gone.") if grant else _("Account saved."),
+                  "info")
             return redirect(url_for("admin.user_edit", user_id=user.id))
-    return render_template("admin/user_form.html", form=form, user=user, action_form=ActionForm())
+    return render_template("admin/user_form.html", form=form, user=user, action_form=ActionForm(),
+                           grant=grants.pending_for(user))
 
 
 @bp.post("/users/<uuid:user_id>/<any(deactivate, reactivate, reset_mfa, end_sessions):op>")
@@ -149,13 +159,60 @@ def user_action(user_id: uuid.UUID, op: str) -> Response:
 
 @bp.post("/users/<uuid:user_id>/reset-password")
 @require(Permission.ADMIN_USERS)
-def user_reset_password(user_id: uuid.UUID) -> str:
+def user_reset_password(user_id: uuid.UUID) -> str | Response:
     """Issue a one-time reset code (shown once) for the person to set a new password."""
     user = _load(User, user_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    code = auth_service.issue_reset_token(current_user, user)
+    try:
+        code = auth_service.issue_reset_token(current_user, user)
+    except auth_service.ResetRefused as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("admin.user_edit", user_id=user.id))
     return render_template("admin/reset_code.html", user=user, code=code)
+
+
+@bp.get("/grants")
+@require(Permission.ADMIN_USERS)
+def grant_list() -> str:
+    """Access waiting for a second admin, and recent decisions."""
+    pending, decided = grants.listing()
+    _audit_read(Action.USER_LIST, ObjectType.ROLE_GRANT)
+    return render_template("admin/grants.html", pending=pending, decided=decided,
+                           action_form=ActionForm(), sites=_site_names())
+
+
+def _site_names() -> dict[str, str]:
+    return {str(s.id): s.name for s in queries.all_of(Site)} | {
+        str(s.id): s.name for s in queries.all_of(SafeSpace)}
+
+
+@bp.post("/grants/<uuid:grant_id>/<any(approve, refuse):op>")
+@require(Permission.ADMIN_USERS)
+def grant_decide(grant_id: uuid.UUID, op: str) -> Response:
+    """Approve or refuse a pending grant (never one's own request, never about oneself)."""
+    grant = _load_grant(grant_id)
+    form = forms.GrantDecisionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        decide = grants.approve if op == "approve" else grants.refuse
+        decide(current_user, grant, expected_version=form.version.data or 0)
+    except grants.GrantError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(_("Approved: the access applies now.") if op == "approve" else _("Refused."), "info")
+    return redirect(url_for("admin.grant_list"))
+
+
+def _load_grant(grant_id: uuid.UUID) -> Any:
+    grant = grants.load(grant_id)
+    if grant is None:
+        with transaction():
+            record(Action.USER_GRANT_APPROVE, object_type=ObjectType.ROLE_GRANT,
+                   object_id=grant_id, outcome=Outcome.DENIED, reason="not_found")
+        abort(404)
+    return grant
 
 
 @bp.get("/directory")

@@ -10,13 +10,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
+from app.admin import grants, names
 from app.admin.models import Organisation, SafeSpace, Service, Site
-from app.audit.actions import Action
+from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
 from app.auth import passwords, sessions
-from app.auth.models import RecoveryCode, User
+from app.auth.models import RecoveryCode, RoleGrant, User
 from app.auth.policy import Role
 from app.clock import utcnow
 from app.db import db, transaction
@@ -42,21 +44,26 @@ class AccountSpec:
 
 
 def check_spec(spec: AccountSpec, *, existing: User | None = None) -> None:
-    """Refuse inconsistent accounts (role, places, service) with a clear message."""
+    """Refuse inconsistent accounts (role, places, service) and confusable names with a clear
+    message; the names are stored in the form ``clean_username``/``clean_display_name`` give."""
     try:
         role = Role(spec.role)
     except ValueError:
         raise AccountError(f"Unknown role '{spec.role}'.") from None
-    name = spec.username.strip()
-    if not name or len(name) > 64 or not all(c.isalnum() or c in "._-" for c in name):
-        raise AccountError("Username: 1 to 64 letters, digits, dots, dashes or underscores.")
+    try:
+        name = names.clean_username(spec.username)
+        display = names.clean_display_name(spec.display_name)
+    except names.NameRefused as exc:
+        raise AccountError(str(exc)) from None
     clash = db.session.execute(
-        select(User.id).where(User.username == name.casefold())
+        select(User.id).where(User.username == name)
     ).scalar_one_or_none()
     if clash is not None and (existing is None or clash != existing.id):
-        raise AccountError("That username is taken.")
-    if not spec.display_name.strip() or len(spec.display_name) > 120:
-        raise AccountError("Display name: 1 to 120 characters.")
+        raise AccountError(_("That username is taken."))
+    try:
+        names.check_unconfusable(name, display, existing=existing.id if existing else None)
+    except names.NameRefused as exc:
+        raise AccountError(str(exc)) from None
     for site in spec.sites:
         if site.organisation_id != spec.organisation.id:
             raise AccountError(f"Site '{site.name}' belongs to another organisation.")
@@ -78,48 +85,115 @@ def check_spec(spec: AccountSpec, *, existing: User | None = None) -> None:
         raise AccountError("Only service providers are given a service.")
 
 
-def create_user(spec: AccountSpec, password: str, *, must_change: bool = False,
-                is_demo: bool = False) -> User:
-    """Create an account (audited). Raises ``AccountError`` and changes nothing on bad input."""
+def create_user(spec: AccountSpec, password: str, *, actor: User | None = None,
+                must_change: bool = False, is_demo: bool = False,
+                bootstrap: bool = False) -> User:
+    """Create an account (audited). Raises ``AccountError`` and changes nothing on bad input.
+
+    A role in ``grants.GATED_ROLES`` makes the account wait for a second admin: it is created
+    without sites, safe spaces or service and cannot sign in, and a pending grant holds what was
+    asked. ``bootstrap`` (the command line's first admins, the demo seed) skips that.
+    """
     check_spec(spec)
     found = passwords.problems(password, username=spec.username)
     if found:
         raise AccountError("Password: " + " ".join(found))
+    gated = not bootstrap and grants.needs_approval(None, spec)
     with transaction():
         user = User(
-            username=spec.username.strip().casefold(), display_name=spec.display_name.strip(),
+            username=names.clean_username(spec.username),
+            display_name=names.clean_display_name(spec.display_name),
             organisation_id=spec.organisation.id, role=spec.role, language=spec.language,
-            service_id=spec.service.id if spec.service else None,
+            service_id=spec.service.id if spec.service and not gated else None,
             password_hash=passwords.hash_password(password), password_changed_at=utcnow(),
-            must_change_password=must_change, is_demo=is_demo,
+            must_change_password=must_change, is_demo=is_demo, approval_pending=gated,
         )
-        user.sites = list(spec.sites)
-        user.safe_spaces = list(spec.safe_spaces)
+        if not gated:
+            user.sites = list(spec.sites)
+            user.safe_spaces = list(spec.safe_spaces)
         db.session.add(user)
         db.session.flush()
-        record(Action.USER_CREATE, object_type="user", object_id=user.id, reason=spec.role)
+        record(Action.USER_CREATE, object_type=ObjectType.USER, object_id=user.id,
+               reason=f"{spec.role};bootstrap" if bootstrap and not is_demo else spec.role)
+        if gated:
+            grants.request(actor, user, spec, new_account=True)
     return user
 
 
-def update_user(user: User, spec: AccountSpec, *, expected_version: int) -> None:
-    """Change an account; a role change ends its sessions. Stale ``expected_version`` refuses."""
+def _scope_changed(user: User, org_id: uuid.UUID, sites: Sequence[Site],
+                   spaces: Sequence[SafeSpace], service: Service | None) -> bool:
+    return (org_id != user.organisation_id
+            or {s.id for s in sites} != {s.id for s in user.sites}
+            or {s.id for s in spaces} != {s.id for s in user.safe_spaces}
+            or (service.id if service else None) != user.service_id)
+
+
+def _set_scope(user: User, role: str, org_id: uuid.UUID, sites: Sequence[Site],
+               spaces: Sequence[SafeSpace], service: Service | None) -> None:
+    """Give ``user`` exactly this scope; a change of role or place ends every session and
+    every case assignment outside it (audited). Call inside a transaction."""
+    role_changed = role != user.role
+    moved = _scope_changed(user, org_id, sites, spaces, service)
+    user.role = role
+    user.organisation_id = org_id
+    user.service_id = service.id if service else None
+    user.sites = list(sites)
+    user.safe_spaces = list(spaces)
+    if not (role_changed or moved):
+        return
+    db.session.flush()
+    ended = sessions.revoke_all(user.id, "role_changed" if role_changed else "scope_changed")
+    if role_changed:
+        record(Action.USER_ROLE_CHANGE, object_type=ObjectType.USER, object_id=user.id,
+               reason=role)
+    if moved:
+        record(Action.USER_SCOPE_CHANGE, object_type=ObjectType.USER, object_id=user.id,
+               reason=f"sessions_ended={ended}")
+    from app.cases.service import unassign_outside_scope
+
+    unassign_outside_scope(user)
+
+
+def apply_scope(user: User, spec: AccountSpec) -> None:
+    """Give ``user`` the role and places of ``spec`` (see ``_set_scope``)."""
+    _set_scope(user, spec.role, spec.organisation.id, spec.sites, spec.safe_spaces, spec.service)
+
+
+def update_user(user: User, spec: AccountSpec, *, expected_version: int,
+                actor: User | None = None) -> RoleGrant | None:
+    """Change an account. Names and language apply at once; so does any narrowing of access.
+    Widening gated access waits for a second admin: the pending grant is returned. An admin
+    cannot change their own role, organisation or places. Stale ``expected_version`` refuses."""
     check_spec(spec, existing=user)
     if user.version != expected_version:
         raise AccountError("Someone else changed this account meanwhile. Reload and try again.")
-    role_changed = user.role != spec.role
+    if actor is not None and actor.id == user.id and (
+            spec.role != user.role
+            or _scope_changed(user, spec.organisation.id, spec.sites, spec.safe_spaces,
+                              spec.service)):
+        with transaction():
+            record(Action.USER_UPDATE, object_type=ObjectType.USER, object_id=user.id,
+                   outcome=Outcome.DENIED, reason="own_access")
+        raise AccountError(_("You cannot change your own role, organisation or sites; ask "
+                             "another admin."))
+    gated = grants.needs_approval(user, spec)
+    grant = None
     with transaction():
-        user.username = spec.username.strip().casefold()
-        user.display_name = spec.display_name.strip()
-        user.role = spec.role
+        user.username = names.clean_username(spec.username)
+        user.display_name = names.clean_display_name(spec.display_name)
         user.language = spec.language
-        user.service_id = spec.service.id if spec.service else None
-        user.sites = list(spec.sites)
-        user.safe_spaces = list(spec.safe_spaces)
-        record(Action.USER_UPDATE, object_type="user", object_id=user.id)
-        if role_changed:
-            sessions.revoke_all(user.id, "role_changed")
-            record(Action.USER_ROLE_CHANGE, object_type="user", object_id=user.id,
-                   reason=spec.role)
+        record(Action.USER_UPDATE, object_type=ObjectType.USER, object_id=user.id)
+        if gated:
+            sites, spaces, service = grants.narrowed(user, spec)
+            _set_scope(user, user.role, user.organisation_id, sites, spaces, service)
+            grant = grants.request(actor, user, spec, new_account=user.approval_pending)
+        else:
+            if spec.role != user.role or _scope_changed(
+                    user, spec.organisation.id, spec.sites, spec.safe_spaces, spec.service):
+                grants.supersede(user)  # an older request must not undo this change
+            user.approval_pending = False  # nothing left to approve
+            apply_scope(user, spec)
+    return grant
 
 
 def set_active(user: User, active: bool, actor: User | None = None) -> None:

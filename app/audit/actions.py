@@ -126,10 +126,14 @@ class ObjectType(enum.StrEnum):
 
     ACTION_ITEM = "action_item"
     ACTIVITY_TYPE = "activity_type"
+    ASSESSMENT = "assessment"
     AUDIT_CHAIN = "audit_chain"
     BREAK_GLASS = "break_glass"
     CASE = "case"
     CASE_NUMBER = "case_number"
+    CASE_STATUS_CHANGE = "case_status_change"
+    CONSENT = "consent"
+    DATA_KEY = "data_key"
     DIRECTORY = "directory"
     ENDPOINT = "endpoint"
     FOLLOW_UP = "follow_up"
@@ -138,6 +142,7 @@ class ObjectType(enum.StrEnum):
     NOTE = "note"
     ORGANISATION = "organisation"
     REFERRAL = "referral"
+    REFERRAL_EVENT = "referral_event"
     ROLE_GRANT = "role_grant"
     SAFE_SPACE = "safe_space"
     SERVICE = "service"
@@ -153,3 +158,15 @@ class Outcome(enum.StrEnum):
     ALLOWED = "allowed"
     DENIED = "denied"
     ERROR = "error"
+
+
+# Sealed tables (app/crypto/sealed.py names a failed decryption by its table) as record types.
+TABLE_TYPES: dict[str, ObjectType] = {
+    "cases": ObjectType.CASE, "incidents": ObjectType.INCIDENT,
+    "assessments": ObjectType.ASSESSMENT, "action_items": ObjectType.ACTION_ITEM,
+    "follow_ups": ObjectType.FOLLOW_UP, "case_notes": ObjectType.NOTE,
+    "case_status_changes": ObjectType.CASE_STATUS_CHANGE, "consent_records": ObjectType.CONSENT,
+    "break_glass_grants": ObjectType.BREAK_GLASS, "referrals": ObjectType.REFERRAL,
+    "referral_events": ObjectType.REFERRAL_EVENT, "wgss_sessions": ObjectType.WGSS_SESSION,
+    "data_keys": ObjectType.DATA_KEY,
+}

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from flask_login import UserMixin
 from sqlalchemy import (
+    JSON,
     Boolean,
     Column,
     ForeignKey,
@@ -60,6 +61,9 @@ class User(UUIDPrimaryKey, Timestamps, Versioned, UserMixin, db.Model):  # type:
     mfa_enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Demo accounts are refused by a production start.
     is_demo: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # A new account given a role that needs a second admin's approval: it cannot sign in, and
+    # no reset code is issued for it, until that approval (app/admin/grants.py).
+    approval_pending: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 
     organisation: Mapped[Organisation] = relationship()
     service: Mapped[Service | None] = relationship()
@@ -71,6 +75,11 @@ class User(UUIDPrimaryKey, Timestamps, Versioned, UserMixin, db.Model):  # type:
     @property
     def is_active(self) -> bool:  # type: ignore[override]
         return self.active
+
+    @property
+    def can_sign_in(self) -> bool:
+        """Active, and not waiting for a second admin to approve its access."""
+        return self.active and not self.approval_pending
 
     def get_id(self) -> str:
         return str(self.id)
@@ -115,3 +124,36 @@ class PasswordResetToken(UUIDPrimaryKey, db.Model):  # type: ignore[name-defined
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+GRANT_STATUSES = ("pending", "approved", "refused", "expired", "superseded")
+
+
+class RoleGrant(UUIDPrimaryKey, Versioned, db.Model):  # type: ignore[name-defined]
+    """Access asked for by one admin that takes effect only when a second admin approves it.
+
+    It names the whole requested scope (role, organisation, sites, safe spaces, service), so
+    approval applies exactly what was asked and seen, nothing added meanwhile.
+    """
+
+    __tablename__ = "role_grants"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    requested_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending", index=True)
+    new_account: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    role: Mapped[str] = mapped_column(String(32), nullable=False)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"))
+    site_ids: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    safe_space_ids: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    service_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("services.id"))
+    decided_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+    organisation: Mapped[Organisation] = relationship()
+    service: Mapped[Service | None] = relationship()

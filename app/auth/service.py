@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
 from app.audit.actions import Action, Outcome
@@ -53,9 +54,10 @@ def attempt_login(username: str, password: str) -> LoginResult:
     locked = throttle.is_locked(username)
     ok = passwords.verify_password(user.password_hash if user else None, password)
     with transaction():
-        if locked or user is None or not user.active or not ok:
+        if locked or user is None or not user.can_sign_in or not ok:
             reason = ("locked" if locked else "unknown_user" if user is None
-                      else "inactive" if not user.active else "bad_password")
+                      else "inactive" if not user.active
+                      else "awaiting_approval" if user.approval_pending else "bad_password")
             record(Action.AUTH_LOGIN_FAILED, object_type="user",
                    object_id=user.id if user else None, outcome=Outcome.DENIED, reason=reason)
             if not locked and throttle.register_failure(username):
@@ -203,8 +205,22 @@ def change_password(user: User, current: str, new: str) -> list[str]:
     return []
 
 
+class ResetRefused(ValueError):
+    """No reset code can be issued for this account now; the message is safe to show."""
+
+
 def issue_reset_token(admin: User, user: User) -> str:
-    """Make a single-use reset token for ``user`` (shown once to the admin, stored as a digest)."""
+    """Make a single-use reset token for ``user`` (shown once to the admin, stored as a digest).
+
+    Refused (audited) while the account waits for a second admin's approval: a code is how an
+    account is taken into use, so none exists before the access is approved.
+    """
+    if user.approval_pending:
+        with transaction():
+            record(Action.USER_PASSWORD_RESET_ISSUED, object_type="user", object_id=user.id,
+                   outcome=Outcome.DENIED, reason="awaiting_approval")
+        raise ResetRefused(_("This account waits for a second admin to approve its access; "
+                             "its one-time code can be issued after that."))
     token = secrets.token_urlsafe(24)
     now = utcnow()
     with transaction():
@@ -231,7 +247,7 @@ def reset_password(token: str, new: str) -> tuple[bool, list[str]]:
     ).scalar_one_or_none()
     user = db.session.get(User, row.user_id) if row else None
     if row is None or user is None or row.used_at is not None or row.expires_at < now \
-            or not user.active:
+            or not user.can_sign_in:
         with transaction():
             record(Action.AUTH_PASSWORD_RESET_FAILED, object_type="user",
                    object_id=row.user_id if row else None, outcome=Outcome.DENIED,

@@ -39,7 +39,7 @@ class CaseRow:
     status: str
     risk_level: str
     site: str
-    worker: str
+    worker: str | None
     opened_on: date
     updated_at: Any
 
@@ -53,7 +53,7 @@ def case_page(user: User, *, status: str | None = None, risk: str | None = None,
     stmt = (select(Case.id, Case.case_number, Case.status, Case.risk_level, Site.name,
                    worker.display_name, Case.opened_on, Case.updated_at)
             .join(Site, Site.id == Case.site_id)
-            .join(worker, worker.id == Case.primary_worker_id)
+            .outerjoin(worker, worker.id == Case.primary_worker_id)
             .where(case_scope(user)))
     if status:
         stmt = stmt.where(Case.status == status)
@@ -118,9 +118,19 @@ def workers_for(user: User) -> list[User]:
     return list(db.session.execute(
         select(User).join(user_sites, user_sites.c.user_id == User.id)
         .where(User.organisation_id == user.organisation_id, User.active.is_(True),
+               User.approval_pending.is_(False),
                User.role.in_(("caseworker", "supervisor")), user_sites.c.site_id.in_(site_ids))
         .distinct().order_by(User.display_name)
     ).scalars())
+
+
+def unassigned_cases(user: User) -> list[tuple[Any, str]]:
+    """Open cases of the user's scope left without a caseworker (after a move), oldest first."""
+    return [(r[0], r[1]) for r in db.session.execute(
+        select(Case.id, Case.case_number).where(case_scope(user), Case.primary_worker_id.is_(None),
+                                                Case.status != "closed")
+        .order_by(Case.opened_on)
+    ).all()]
 
 
 def closure_requests(user: User) -> list[tuple[Any, str]]:

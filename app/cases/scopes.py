@@ -1,6 +1,7 @@
 """Which cases a user may touch: the record scopes of the policy for cases.
 
-Caseworkers: cases assigned to them (primary or secondary). Supervisors: every case of their
+Caseworkers: cases assigned to them (primary or secondary) at their organisation's sites that
+they hold. Supervisors: every case of their
 organisation at their sites, and, through an unexpired break-glass grant, read-only access to
 one case of their organisation elsewhere. Every other role: none. A case outside the scope is
 answered exactly like a case that does not exist (404), and the attempt is audited.
@@ -31,7 +32,10 @@ def site_ids(user: User) -> list[uuid.UUID]:
 def case_scope(user: User) -> ColumnElement[bool]:
     """SQL condition selecting the cases ``user`` may see and change in lists and searches."""
     if user.role == Role.CASEWORKER:
-        return or_(Case.primary_worker_id == user.id, Case.secondary_worker_id == user.id)
+        # Assignment alone is not enough: a caseworker moved to another organisation or site
+        # loses the cases there even if an assignment was left behind.
+        return and_(Case.organisation_id == user.organisation_id, Case.site_id.in_(site_ids(user)),
+                    or_(Case.primary_worker_id == user.id, Case.secondary_worker_id == user.id))
     if user.role == Role.SUPERVISOR:
         return and_(Case.organisation_id == user.organisation_id, Case.site_id.in_(site_ids(user)))
     return false()

@@ -9,7 +9,8 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from app.auth.models import User
-from app.cases import forms, gbvims, queries
+from app.auth.policy import Permission, has_permission
+from app.cases import forms, gbvims, justifications, queries
 from app.cases.labels import LABELS, label
 from app.cases.models import ActionItem, Assessment, Case, CaseNote, FollowUp, Incident, StatusChange
 from app.cases.scopes import CaseAccess
@@ -125,6 +126,7 @@ def case_context(user: User, access: CaseAccess) -> dict[str, Any]:
         "decision_form": forms.DecisionForm(), "reopen_form": forms.ReopenForm(),
         "note_form": forms.NoteForm(), "follow_up_form": forms.FollowUpForm(prefix="follow_up"),
         "referrals": case_referrals(case),
+        "break_glass_grants": justifications.grants_for(user, case),
         "today": utcnow().date(), "can_approve": user.role == "supervisor",
         "self_requested": request is not None and request.by_id == user.id,
         "writable": not access.read_only and case.status != "closed",
@@ -142,12 +144,14 @@ def task_context(user: User) -> dict[str, Any]:
         left = gbvims.hours_left(day, now)
         if left > 0:
             urgent.append((case_id, number, int(left)))
-    closure = []
-    if user.role == "supervisor":
+    closure, unassigned = [], []
+    can_assign = has_permission(user.role, Permission.CASE_ASSIGN)
+    if can_assign:
         closure = queries.closure_requests(user)
+        unassigned = queries.unassigned_cases(user)
     from app.referrals import queries as referral_queries
 
     return {"overdue": queries.overdue_tasks(user, now.date()), "urgent": urgent,
             "late_referrals": referral_queries.waiting_too_long(user),
             "urgent_referrals": referral_queries.urgent_clinical(user),
-            "closure": closure, "label": label}
+            "closure": closure, "unassigned": unassigned, "can_assign": can_assign, "label": label}

@@ -18,7 +18,7 @@ from types import SimpleNamespace
 from flask import Flask, current_app, g, has_app_context, has_request_context
 from flask_login import current_user
 
-from app.audit.actions import Action, Outcome
+from app.audit.actions import TABLE_TYPES, Action, Outcome
 from app.audit.writer import record
 from app.crypto.errors import DecryptionError, KeyDestroyedError
 from app.db import db
@@ -47,6 +47,7 @@ def failed(object_type: str, object_id: object, reason: str, *,
            destroyed: bool = False) -> DecryptionError:
     """Note a failed decryption for the audit trail and return the error for the caller to raise."""
     oid = str(object_id)
+    object_type = str(TABLE_TYPES.get(object_type, object_type))  # auditors filter by type
     if has_app_context():
         pending: dict[tuple[str, str, str], _Failure] = g.setdefault(_PENDING, {})
         pending.setdefault((object_type, oid, reason),

@@ -1,0 +1,234 @@
+"""Access that needs two admins: pending grants, approval, refusal, expiry.
+
+No admin grants survivor data alone. Giving an account a role that can see case data
+(caseworker, supervisor, service provider) or that can approve such grants (admin), or widening
+such an account's organisation, sites or service, is recorded here as a *pending grant*; it takes
+effect only when a second admin (not the one who asked, and not the account itself) approves it
+within ``GRANT_APPROVAL_HOURS`` (72). Removing access never waits: narrowing applies at once.
+Every request, approval, refusal and expiry is audited and listed in the auditor's alerts.
+
+The one exception is bootstrap, done at the server's command line (``flask users create``): the
+first admin on an empty database, and a second admin while fewer than two active admins exist
+(a two-person rule needs two people). It says so when it happens.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from app.admin.models import Organisation, SafeSpace, Service, Site
+from app.audit.actions import Action, ObjectType, Outcome
+from app.audit.writer import record
+from app.auth.models import RoleGrant, User
+from app.auth.policy import Role
+from app.clock import utcnow
+from app.db import db, transaction
+
+if TYPE_CHECKING:
+    from app.admin.service import AccountSpec
+
+# Roles that read survivor data, or approve grants of it.
+GATED_ROLES = frozenset({Role.CASEWORKER, Role.SUPERVISOR, Role.SERVICE_PROVIDER, Role.ADMIN})
+
+
+class GrantError(ValueError):
+    """A grant cannot be decided; the message is safe to show."""
+
+
+def needs_approval(user: User | None, spec: AccountSpec) -> bool:
+    """Whether giving ``spec`` to ``user`` (None: a new account) widens gated access."""
+    if spec.role not in GATED_ROLES:
+        return False
+    if user is None or user.approval_pending:
+        return True
+    held_sites = {s.id for s in user.sites}
+    return (spec.role != user.role or spec.organisation.id != user.organisation_id
+            or not {s.id for s in spec.sites} <= held_sites
+            or (spec.service is not None and spec.service.id != user.service_id))
+
+
+def narrowed(user: User, spec: AccountSpec) -> tuple[list[Site], list[SafeSpace], Service | None]:
+    """What ``user`` keeps until a grant is decided: only what both the old scope and the
+    requested one allow (the role and organisation stay as they were)."""
+    wanted_sites = {s.id for s in spec.sites}
+    wanted_spaces = {s.id for s in spec.safe_spaces}
+    same_org = spec.organisation.id == user.organisation_id
+    sites = [s for s in user.sites if same_org and s.id in wanted_sites]
+    spaces = [s for s in user.safe_spaces if same_org and s.id in wanted_spaces]
+    service = user.service if spec.service is not None and user.service_id == spec.service.id \
+        else None
+    return sites, spaces, service
+
+
+def request(actor: User | None, user: User, spec: AccountSpec, *, new_account: bool) -> RoleGrant:
+    """Record a pending grant of ``spec`` for ``user`` (call inside the caller's transaction).
+
+    An older pending grant for the same account is superseded, so only the latest request can
+    be approved.
+    """
+    now = utcnow()
+    supersede(user)
+    grant = RoleGrant(
+        user_id=user.id, requested_by_id=actor.id if actor else None, created_at=now,
+        expires_at=now + timedelta(hours=int(current_app.config["GRANT_APPROVAL_HOURS"])),
+        status="pending", new_account=new_account, role=spec.role,
+        organisation_id=spec.organisation.id, site_ids=[str(s.id) for s in spec.sites],
+        safe_space_ids=[str(s.id) for s in spec.safe_spaces],
+        service_id=spec.service.id if spec.service else None)
+    db.session.add(grant)
+    db.session.flush()
+    record(Action.USER_GRANT_REQUEST, object_type=ObjectType.ROLE_GRANT, object_id=grant.id,
+           reason=f"{spec.role};user={user.id}")
+    return grant
+
+
+def supersede(user: User) -> None:
+    """End the account's pending grants because a newer change replaces them (audited; call
+    inside the caller's transaction)."""
+    for older in _pending_for(user.id):
+        older.status = "superseded"
+        older.decided_at = utcnow()
+        record(Action.USER_GRANT_REFUSE, object_type=ObjectType.ROLE_GRANT, object_id=older.id,
+               reason="superseded")
+
+
+def _pending_for(user_id: uuid.UUID) -> Sequence[RoleGrant]:
+    return db.session.execute(
+        select(RoleGrant).where(RoleGrant.user_id == user_id, RoleGrant.status == "pending")
+    ).scalars().all()
+
+
+def pending_for(user: User) -> RoleGrant | None:
+    """The account's pending grant, if any (expired ones are marked so first)."""
+    expire_due()
+    found = _pending_for(user.id)
+    return found[0] if found else None
+
+
+def expire_due() -> int:
+    """Mark pending grants past their time as expired (audited); returns how many."""
+    due = db.session.execute(
+        select(RoleGrant).where(RoleGrant.status == "pending", RoleGrant.expires_at <= utcnow())
+    ).scalars().all()
+    if not due:
+        return 0
+    with transaction():
+        for grant in due:
+            grant.status = "expired"
+            grant.decided_at = utcnow()
+            record(Action.USER_GRANT_EXPIRED, object_type=ObjectType.ROLE_GRANT,
+                   object_id=grant.id, reason=grant.role)
+    return len(due)
+
+
+def listing(limit: int = 100) -> tuple[list[RoleGrant], list[RoleGrant]]:
+    """Pending grants (oldest first) and the most recently decided ones."""
+    expire_due()
+    pending = db.session.execute(
+        select(RoleGrant).where(RoleGrant.status == "pending").order_by(RoleGrant.created_at)
+    ).scalars().all()
+    decided = db.session.execute(
+        select(RoleGrant).where(RoleGrant.status != "pending")
+        .order_by(RoleGrant.decided_at.desc()).limit(limit)
+    ).scalars().all()
+    return list(pending), list(decided)
+
+
+def pending_count() -> int:
+    """How many grants wait for a second admin (not counting expired ones)."""
+    return int(db.session.execute(
+        select(func.count()).select_from(RoleGrant)
+        .where(RoleGrant.status == "pending", RoleGrant.expires_at > utcnow())
+    ).scalar_one())
+
+
+def grant_spec(grant: RoleGrant) -> AccountSpec:
+    """The requested scope as an account spec, from the directory as it is now."""
+    from app.admin.service import AccountSpec
+
+    def load(model: type, ids: list[str]) -> list:  # type: ignore[type-arg]
+        return [obj for obj in (db.session.get(model, uuid.UUID(i)) for i in ids) if obj]
+
+    user = grant.user
+    org = db.session.get(Organisation, grant.organisation_id)
+    assert org is not None
+    return AccountSpec(username=user.username, display_name=user.display_name, role=grant.role,
+                       organisation=org, sites=load(Site, grant.site_ids),
+                       safe_spaces=load(SafeSpace, grant.safe_space_ids),
+                       service=db.session.get(Service, grant.service_id)
+                       if grant.service_id else None,
+                       language=user.language)
+
+
+def _decidable(actor: User, grant: RoleGrant, *, approving: bool) -> None:
+    if grant.status != "pending":
+        raise GrantError(_("This request has already been decided."))
+    if grant.expires_at <= utcnow():
+        expire_due()
+        raise GrantError(_("This request expired; ask for the change again."))
+    if actor.id == grant.user_id:
+        raise GrantError(_("You cannot decide a request about your own account."))
+    if approving and actor.id == grant.requested_by_id:
+        raise GrantError(_("A second admin must approve a change you asked for."))
+
+
+def approve(actor: User, grant: RoleGrant, *, expected_version: int) -> None:
+    """A second admin approves: the requested scope is applied exactly (audited)."""
+    from app.admin.service import AccountError, apply_scope, check_spec
+
+    if grant.version != expected_version:
+        raise GrantError(_("Someone else changed this request meanwhile. Reload and try again."))
+    try:
+        _decidable(actor, grant, approving=True)
+    except GrantError:
+        with transaction():
+            record(Action.USER_GRANT_APPROVE, object_type=ObjectType.ROLE_GRANT,
+                   object_id=grant.id, outcome=Outcome.DENIED, reason="not_decidable")
+        raise
+    spec = grant_spec(grant)
+    try:
+        check_spec(spec, existing=grant.user)
+    except AccountError as exc:
+        raise GrantError(str(exc)) from None
+    with transaction():
+        grant.status = "approved"
+        grant.decided_by_id = actor.id
+        grant.decided_at = utcnow()
+        user = grant.user
+        user.approval_pending = False
+        apply_scope(user, spec)
+        record(Action.USER_GRANT_APPROVE, object_type=ObjectType.ROLE_GRANT, object_id=grant.id,
+               reason=f"{grant.role};user={user.id}")
+
+
+def refuse(actor: User, grant: RoleGrant, *, expected_version: int) -> None:
+    """An admin refuses (or the requester withdraws) a pending grant; nothing is applied."""
+    if grant.version != expected_version:
+        raise GrantError(_("Someone else changed this request meanwhile. Reload and try again."))
+    _decidable(actor, grant, approving=False)
+    with transaction():
+        grant.status = "refused"
+        grant.decided_by_id = actor.id
+        grant.decided_at = utcnow()
+        record(Action.USER_GRANT_REFUSE, object_type=ObjectType.ROLE_GRANT, object_id=grant.id,
+               reason=f"{grant.role};user={grant.user_id}")
+
+
+def load(grant_id: uuid.UUID) -> RoleGrant | None:
+    """A grant by id (admins see all of them)."""
+    return db.session.get(RoleGrant, grant_id)
+
+
+def active_admins() -> int:
+    """How many active admin accounts exist (bootstrap needs two)."""
+    return int(db.session.execute(
+        select(func.count()).select_from(User)
+        .where(User.role == Role.ADMIN, User.active.is_(True), User.approval_pending.is_(False))
+    ).scalar_one())
