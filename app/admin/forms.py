@@ -13,11 +13,11 @@ from wtforms import (
     SelectMultipleField,
     SubmitField,
 )
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from app.admin.models import SAFE_SPACE_KINDS, SERVICE_TYPES
 from app.auth.policy import Role
-from app.forms import CleanStringField
+from app.forms import CleanStringField, PageField
 from app.ui import ROLE_LABELS
 
 SERVICE_TYPE_LABELS = {
@@ -40,7 +40,9 @@ class UserForm(FlaskForm):
 
     username = CleanStringField(_l("Username"), validators=[
         DataRequired(), Length(max=64),
-        Regexp(r"^[\w.-]+$", message=_l("Letters, digits, dots, dashes and underscores only."))])
+        Regexp(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$",
+               message=_l("Latin letters a-z, digits, dots, dashes and underscores only, "
+                          "starting and ending with a letter or digit."))])
     display_name = CleanStringField(_l("Display name"), validators=[DataRequired(), Length(max=120)])
     role = SelectField(_l("Role"), choices=[(r.value, ROLE_LABELS[r.value]) for r in Role])
     organisation = SelectField(_l("Organisation"), validators=[DataRequired()])
@@ -99,6 +101,12 @@ class ServiceForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
+class GrantDecisionForm(FlaskForm):
+    """Approve or refuse one pending grant; the version guards against deciding a stale copy."""
+
+    version = IntegerField(validators=[DataRequired(), NumberRange(min=1, max=2**31 - 1)])
+
+
 class UserFilterForm(FlaskForm):
     """Filters on the user list (GET, no personal data involved)."""
 
@@ -109,4 +117,4 @@ class UserFilterForm(FlaskForm):
                        choices=[("", _l("Any"))] + [(r.value, ROLE_LABELS[r.value]) for r in Role])
     status = SelectField(_l("Status"), choices=[("", _l("Any")), ("active", _l("Active")),
                                                 ("inactive", _l("Inactive"))], validators=[Optional()])
-    page = IntegerField(validators=[Optional()])
+    page = PageField()
