@@ -1,12 +1,16 @@
-"""Shared form pieces: text fields that refuse control characters and cap their length."""
+"""Shared form pieces: text fields that refuse control characters, and numbers read from query
+strings (page numbers, paging keys) that stay within what the database can hold."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Any
 
+from flask import flash
 from flask_babel import lazy_gettext as _l
-from wtforms import Field, StringField, TextAreaField
+from flask_wtf import FlaskForm
+from wtforms import Field, IntegerField, StringField, TextAreaField
 from wtforms.validators import ValidationError
 
 ALLOWED_CONTROL = {"\n", "\r", "\t"}
@@ -47,3 +51,86 @@ class LongText(TextAreaField):
         value: Any = getattr(self, "data", None)
         if isinstance(value, str):
             self.data = value.strip()
+
+
+# --- Numbers read from query strings (page numbers, paging keys) ---------------------------------
+
+PAGE_MAX = 10_000          # 500,000 rows at fifty a page: more than any list here holds
+BIGINT_MAX = 2 ** 63 - 1   # the largest key a PostgreSQL BIGINT (and SQLite INTEGER) can hold
+_WHOLE = re.compile(r"^\+?[0-9]{1,19}$")  # ASCII digits only: int() would take "1_0", "١٠"
+
+
+def parse_whole(text: object, minimum: int, maximum: int) -> int | None:
+    """``text`` as a whole number within [minimum, maximum], or None (never raises)."""
+    if not isinstance(text, str):
+        return None
+    text = text.strip()
+    if not _WHOLE.fullmatch(text):
+        return None
+    number = int(text)
+    return number if minimum <= number <= maximum else None
+
+
+class BoundedIntegerField(IntegerField):
+    """A whole number from a query string, within bounds the database can hold.
+
+    Anything else (too large, negative, a fraction, words, control characters) leaves ``data``
+    as None and puts ``message`` on the field; an empty value is simply absent.
+    """
+
+    def __init__(self, label: Any = None, validators: Any = None, *, minimum: int = 0,
+                 maximum: int = BIGINT_MAX, message: Any = None, **kwargs: Any) -> None:
+        super().__init__(label, validators, **kwargs)
+        self.minimum, self.maximum = minimum, maximum
+        self.message = message or _l("Enter a whole number from %(min)d to %(max)d.",
+                                     min=minimum, max=maximum)
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        self.data = None
+        if not valuelist or not str(valuelist[0]).strip():
+            return
+        self.data = parse_whole(valuelist[0], self.minimum, self.maximum)
+        if self.data is None:
+            raise ValueError(str(self.message))
+
+
+class PageField(BoundedIntegerField):
+    """A page number (``?page=N``) from 1 to ``PAGE_MAX``; the lists fall back to page 1."""
+
+    def __init__(self, label: Any = None, validators: Any = None, **kwargs: Any) -> None:
+        kwargs.setdefault("message", _l("Page numbers run from 1 to %(max)d; the first page "
+                                        "is shown.", max=PAGE_MAX))
+        super().__init__(label, validators, minimum=1, maximum=PAGE_MAX, **kwargs)
+
+    @property
+    def page(self) -> int:
+        """The page to show: the one asked for if valid, else the first."""
+        return self.data if isinstance(self.data, int) and not self.errors else 1
+
+
+class KeysetForm(FlaskForm):
+    """Keyset paging keys of a list read newest first: ``?before=N`` or ``?after=N``."""
+
+    class Meta:
+        csrf = False  # a read in the query string
+
+    before = BoundedIntegerField(minimum=0)
+    after = BoundedIntegerField(minimum=0)
+
+
+def fall_back(form: FlaskForm, *, announce: tuple[str, ...] = ("page",)) -> bool:
+    """Validate a GET filter form; every refused value falls back to its field's default.
+
+    The message stays on the field (shown beside it by the template); for fields the page does
+    not show (``announce``, the page number) it is flashed instead. Returns whether all was valid.
+    """
+    ok = bool(form.validate())
+    for field in form:
+        if not field.errors:
+            continue
+        field.data = field.default() if callable(field.default) else field.default
+        field.raw_data = None
+        if field.name in announce:
+            for message in field.errors:
+                flash(str(message), "error")
+    return ok

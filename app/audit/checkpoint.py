@@ -26,6 +26,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 FORMAT = "amana-audit-checkpoint/1"
+MAX_BYTES = 16 * 1024   # a checkpoint is a few hundred bytes
+MAX_SEQ = 2 ** 63 - 1   # event numbers are BIGINTs
 
 
 class CheckpointError(ValueError):
@@ -102,20 +104,26 @@ def _field(doc: dict[str, Any], name: str, kind: type) -> Any:
 
 def load(text: str | bytes, public: Ed25519PublicKey) -> Checkpoint:
     """Parse a checkpoint and check its signature; raises ``CheckpointError``."""
+    if len(text) > MAX_BYTES:
+        raise CheckpointError("the checkpoint file is too large")
     try:
         doc = json.loads(text)
     except (ValueError, UnicodeDecodeError):
         raise CheckpointError("the checkpoint is not JSON") from None
+    except RecursionError:  # deeply nested arrays or objects: certainly not a checkpoint
+        raise CheckpointError(f"the checkpoint is not in the {FORMAT} format") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise CheckpointError(f"the checkpoint is not in the {FORMAT} format")
     seq = _field(doc, "seq", int)
     try:
         mac = bytes.fromhex(_field(doc, "mac", str))
         at = datetime.fromisoformat(_field(doc, "time", str).replace("Z", "+00:00"))
+        if at.tzinfo is not None:
+            at.astimezone(UTC)  # year 1 east of UTC, or 9999 west of it, has no UTC time
         signature = base64.b64decode(_field(doc, "signature", str), validate=True)
-    except (ValueError, binascii.Error):
+    except (ValueError, OverflowError, binascii.Error):
         raise CheckpointError("the checkpoint has a malformed field") from None
-    if seq < 0 or len(mac) != 32 or at.tzinfo is None:
+    if not 0 <= seq <= MAX_SEQ or len(mac) != 32 or at.tzinfo is None:
         raise CheckpointError("the checkpoint has a malformed field")
     try:
         public.verify(signature, statement(seq, mac, at))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -19,7 +20,7 @@ from wtforms import (
     SelectMultipleField,
     SubmitField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from app.admin.models import SafeSpace
@@ -160,11 +161,28 @@ class ActivityTypeForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
+MONTH_MIN = date(1900, 1, 1)
+
+
+def month_max() -> date:
+    """The last month that can be shown: December of next year (later ones hold nothing)."""
+    return date(utcnow().year + 1, 12, 1)
+
+
+def month_in_range(_form: Any, field: Field) -> None:
+    """Refuse months before 1900 or after next year (year 1 or 9999 would break the month
+    arithmetic, and hold no sessions anyway)."""
+    if field.data is not None and not MONTH_MIN <= field.data <= month_max():
+        raise ValidationError(_l("Choose a month from %(first)s to %(last)s.",
+                                 first=MONTH_MIN.strftime("%Y-%m"),
+                                 last=month_max().strftime("%Y-%m")))
+
+
 class MonthForm(FlaskForm):
     """Which month to show (a GET form: a month is not personal data)."""
 
     class Meta:
         csrf = False
 
-    month = MonthField(_l("Month"), validators=[Optional()])
+    month = MonthField(_l("Month"), validators=[Optional(), month_in_range])
     show = SubmitField(_l("Show"))
