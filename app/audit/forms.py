@@ -15,7 +15,7 @@ from datetime import UTC
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, IntegerField, MultipleFileField, SelectField, SubmitField
+from wtforms import DateTimeLocalField, MultipleFileField, SelectField, SubmitField
 from wtforms.validators import Length, Optional, ValidationError
 
 from app.audit.actions import Action, ObjectType, Outcome
@@ -62,8 +62,8 @@ class FilterForm(FlaskForm):
     since = DateTimeLocalField(_l("From (UTC)"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
     until = DateTimeLocalField(_l("Before (UTC)"), format="%Y-%m-%dT%H:%M",
                                validators=[Optional()])
-    before = IntegerField(validators=[Optional()])
-    after = IntegerField(validators=[Optional()])
+    # The paging keys (``before``/``after``) ride along in the same query string; they are
+    # read and bounded by ``app.forms.KeysetForm``, so a bad key never empties the filter.
 
     def validate_object_id(self, field: CleanStringField) -> None:
         """Only ids and codes (see the module docstring)."""

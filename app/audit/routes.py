@@ -32,6 +32,7 @@ from app.audit.export import csv_chunks
 from app.audit.verify import VerifyResult
 from app.auth.policy import Permission, require
 from app.clock import utcnow
+from app.forms import KeysetForm
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 MAX_CHECKPOINT_BYTES = 16 * 1024
@@ -66,10 +67,14 @@ def _filter(form: forms.FilterForm) -> queries.EventFilter | None:
 
 
 def _page(f: queries.EventFilter | None) -> queries.Page:
+    """The page of ``f`` the paging keys ask for; keys out of range show the newest events."""
     if f is None:
         return queries.Page([], None, None)
-    before, after = request.args.get("before", type=int), request.args.get("after", type=int)
-    return queries.events_page(f, before=before, after=after)
+    keys = KeysetForm(request.args)
+    if not keys.validate():
+        flash(_("That page of the trail does not exist; the newest events are shown."), "error")
+        return queries.events_page(f)
+    return queries.events_page(f, before=keys.before.data, after=keys.after.data)
 
 
 @bp.get("/events")

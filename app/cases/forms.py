@@ -26,7 +26,7 @@ from app.cases.labels import choices
 from app.cases.models import NATIONALITY_GROUPS, RISK_LEVELS, SEXES, YES_NO_UNKNOWN
 from app.cases.workflow import CLOSURE_REASONS, REOPEN_REASONS
 from app.clock import utcnow
-from app.forms import CleanStringField, LongText
+from app.forms import CleanStringField, LongText, PageField
 
 NAME_MAX = 120
 TEXT_MAX = 4000
@@ -289,4 +289,4 @@ class CaseFilterForm(FlaskForm):
         ("-opened", _l("Newest first")), ("opened", _l("Oldest first")),
         ("-updated", _l("Recently changed")), ("risk", _l("Highest risk first")),
         ("number", _l("Case number"))])
-    page = IntegerField(validators=[Optional(), NumberRange(min=1, max=100000)])
+    page = PageField()

@@ -25,6 +25,8 @@ from app.cases.scopes import deny_out_of_scope, load_case
 from app.cases.workflow import STATUS_LABELS, next_statuses
 from app.clock import utcnow
 from app.db import db, transaction
+from app.forms import fall_back
+from app.ids import parse_uuid
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 SEARCH_VALID = timedelta(minutes=30)
@@ -59,16 +61,10 @@ def index() -> str:
     f.status.choices = [("", _("Any"))] + [(s, STATUS_LABELS[s]) for s in STATUSES]
     f.risk.choices = [("", _("Any"))] + choices(("high", "medium", "low", "unknown"))
     f.site.choices = [("", _("Any"))] + [(str(s.id), s.name) for s in current_user.sites]
-    f.validate()
-    site_id = None
-    if f.site.data:
-        try:
-            site_id = uuid.UUID(f.site.data)
-        except ValueError:
-            abort(400)
-    page = f.page.data or 1
+    fall_back(f)  # a refused filter is shown beside its field and not applied
+    page = f.page.page
     rows, total = queries.case_page(current_user, status=f.status.data or None,
-                                    risk=f.risk.data or None, site_id=site_id,
+                                    risk=f.risk.data or None, site_id=parse_uuid(f.site.data),
                                     sort=f.sort.data or "-opened", page=page)
     _audit(Action.CASE_LIST, "case")
     return render_template("cases/list.html", rows=rows, total=total, page=page, filters=f,
