@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from limits import parse as parse_limit
 
 from app.keyfiles import KEY_NAMES, KeyFileError, load_key
 
@@ -54,6 +55,19 @@ def _int_env(name: str, default: int) -> int:
     return value
 
 
+def _limit_env(name: str, default: str) -> str:
+    """A rate limit such as ``30 per 10 minutes`` (Flask-Limiter's notation), checked here so a
+    typo stops the start instead of the first request."""
+    raw = (os.environ.get(name) or "").strip() or default
+    try:
+        item = parse_limit(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a rate such as '30 per 10 minutes', not '{raw}'.") from None
+    if item.amount <= 0:
+        raise ConfigError(f"{name} must allow at least one request.")
+    return raw
+
+
 def build_config(env: str, instance_path: Path) -> dict[str, Any]:
     """Return the settings for ``env``, reading secrets from the environment or ``instance/``."""
     if env not in ENVIRONMENTS:
@@ -86,6 +100,7 @@ def build_config(env: str, instance_path: Path) -> dict[str, Any]:
         "LOGIN_ACCOUNT_MAX_FAILURES": _int_env("AMANA_LOGIN_MAX_FAILURES", 5),
         "LOGIN_LOCKOUT_MINUTES": _int_env("AMANA_LOGIN_LOCKOUT_MINUTES", 15),
         "LOGIN_ADDRESS_LIMIT": os.environ.get("AMANA_LOGIN_ADDRESS_LIMIT", "30 per 10 minutes"),
+        "CASE_SEARCH_LIMIT": _limit_env("AMANA_SEARCH_LIMIT", "30 per 10 minutes"),
         "PASSWORD_RESET_HOURS": _int_env("AMANA_PASSWORD_RESET_HOURS", 24),
         "BREAK_GLASS_MINUTES": _int_env("AMANA_BREAK_GLASS_MINUTES", 60),
         "CASE_RETENTION_DAYS": _int_env("AMANA_CASE_RETENTION_DAYS", 3650),

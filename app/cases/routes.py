@@ -81,13 +81,21 @@ def tasks() -> str:
 
 @bp.route("/search", methods=["GET", "POST"])
 @require(Permission.CASE_READ)
-def search_cases() -> str:
-    """Search before create, by name, phone or case number (POST: nothing in the URL)."""
+def search_cases() -> str | tuple[str, int]:
+    """Search before create, by name, phone or case number (POST: nothing in the URL).
+
+    Past the user's search limit nothing is searched: the form comes back with the message and
+    429, and the search does not count as done before an intake.
+    """
     form = forms.SearchForm()
     result = None
     if form.validate_on_submit():
-        result = search.search(current_user, name=form.name.data, phone=form.phone.data,
-                               case_number=form.case_number.data)
+        try:
+            result = search.search(current_user, name=form.name.data, phone=form.phone.data,
+                                   case_number=form.case_number.data)
+        except search.SearchLimited as exc:
+            flash(str(exc), "error")
+            return render_template("cases/search.html", form=form, result=None), 429
         session["case_searched_at"] = utcnow().timestamp()
     return render_template("cases/search.html", form=form, result=result)
 
