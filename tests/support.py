@@ -133,7 +133,7 @@ def build_cases(world: World) -> None:
                                 urgency="normal", chosen=["full_name"], message=CANARY["message"])
     to_legal = referrals.create(user("supervisor"), own, service_id=uuid.UUID(world.ids["legal"]),
                                 urgency="high", chosen=[], message=None,
-                                override_reason="Survivor asked verbally, consent form to follow.")
+                                override_code="risk_to_life")
     world.ids["ref_mhpss"], world.ids["ref_legal"] = str(to_mhpss.id), str(to_legal.id)
     for label, case in (("case_own", own), ("case_other", other), ("case_far", far)):
         world.ids[label] = str(case.id)

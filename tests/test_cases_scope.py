@@ -103,19 +103,21 @@ def test_break_glass_read_only_expires_and_is_flagged(app, auth, world, frozen):
     s = auth.login("supervisor")
     page = s.get("/cases/break-glass").get_data(as_text=True)
     short = s.post("/cases/break-glass", data={"case_number": world.case_numbers["case_far"],
-                                               "justification": "urgent", "csrf_token": csrf_from(page)})
+                                               "reason_code": "other", "justification": "urgent",
+                                               "csrf_token": csrf_from(page)})
     assert short.status_code == 200 and "full sentence" in short.get_data(as_text=True)
+    text = "Arrived at our clinic tonight."
     r = s.post("/cases/break-glass", data={
-        "case_number": world.case_numbers["case_far"],
-        "justification": "Survivor arrived at our clinic at night needing urgent care.",
-        "csrf_token": csrf_from(page)})
+        "case_number": world.case_numbers["case_far"], "reason_code": "medical_emergency",
+        "justification": text, "csrf_token": csrf_from(page)})
     assert r.status_code == 302
     view = s.get(f"/cases/{world.ids['case_far']}")
     assert view.status_code == 200 and 'id="break-glass-banner"' in view.get_data(as_text=True)
     # Read-only: no edit.
     assert s.get(f"/cases/{world.ids['case_far']}/edit").status_code == 404
     ev = _events(app, "break_glass.open")
-    assert ev and ev[-1].object_id == world.ids["case_far"] and "clinic" in ev[-1].reason
+    assert ev and ev[-1].object_id == world.ids["case_far"]
+    assert ev[-1].reason == f"medical_emergency;text={len(text)}"
     frozen.advance(minutes=61)
     s = auth.login("supervisor")
     assert s.get(f"/cases/{world.ids['case_far']}").status_code == 404
@@ -127,7 +129,7 @@ def test_break_glass_read_only_expires_and_is_flagged(app, auth, world, frozen):
 def test_break_glass_only_within_own_organisation(app, auth, world):
     s = auth.login("supervisor")
     page = s.get("/cases/break-glass").get_data(as_text=True)
-    r = s.post("/cases/break-glass", data={"case_number": "PAR-2026-00001",
+    r = s.post("/cases/break-glass", data={"case_number": "PAR-2026-00001", "reason_code": "other",
                                            "justification": "A long enough justification sentence here.",
                                            "csrf_token": csrf_from(page)})
     assert "No case with that number" in r.get_data(as_text=True)

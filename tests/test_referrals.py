@@ -29,7 +29,8 @@ def _events(app, action, outcome=None):
 
 def _refer(c, case_id, service_id, **over):
     page = c.get(f"/referrals/new/{case_id}").get_data(as_text=True)
-    data = {"service": service_id, "urgency": "normal", "message": "", "override_reason": "",
+    data = {"service": service_id, "urgency": "normal", "message": "", "override_code": "",
+            "override_reason": "",
             "csrf_token": csrf_from(page)}
     data.update(over)
     return c.post(f"/referrals/new/{case_id}", data=data)
@@ -53,17 +54,23 @@ def test_no_consent_refused_and_audited(app, auth, world):
 def test_caseworker_cannot_override_and_supervisor_override_is_flagged(app, auth, world):
     c = auth.login("caseworker")
     before = _count(app)
-    _refer(c, world.ids["case_own"], world.ids["legal"],
-           override_reason="A long enough reason written by a caseworker.")
-    assert _count(app) == before
-    s = auth.login("supervisor")
-    r = _refer(s, world.ids["case_own"], world.ids["legal"], override_reason="too short")
+    r = _refer(c, world.ids["case_own"], world.ids["legal"], override_code="risk_to_life",
+               override_reason="A long enough reason written by a caseworker.")
     assert _count(app) == before and "not consented" in r.get_data(as_text=True)
-    r = _refer(s, world.ids["case_own"], world.ids["legal"],
-               override_reason="Survivor in danger tonight; verbal consent, form to follow.")
+    s = auth.login("supervisor")
+    r = _refer(s, world.ids["case_own"], world.ids["legal"])
+    assert _count(app) == before and "not consented" in r.get_data(as_text=True)
+    r = _refer(s, world.ids["case_own"], world.ids["legal"], override_code="other",
+               override_reason="too short")
+    assert _count(app) == before and "full sentence" in r.get_data(as_text=True)
+    # Short free text: each run of words has a 1 in 65,536 chance of matching a name digest.
+    text = "Danger tonight; verbal consent only."
+    r = _refer(s, world.ids["case_own"], world.ids["legal"], override_code="risk_to_life",
+               override_reason=text)
     assert r.status_code == 302 and _count(app) == before + 1
     flagged = _events(app, "referral.consent_override")
-    assert any("danger tonight" in (e.reason or "") for e in flagged)
+    assert f"risk_to_life;text={len(text)}" in [e.reason for e in flagged]
+    assert not any("danger tonight" in (e.reason or "") for e in flagged)
 
 
 def test_fields_outside_consent_refused(app, auth, world):

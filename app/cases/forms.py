@@ -21,7 +21,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from app.cases import gbvims
+from app.cases import gbvims, justifications
 from app.cases.labels import choices
 from app.cases.models import NATIONALITY_GROUPS, RISK_LEVELS, SEXES, YES_NO_UNKNOWN
 from app.cases.workflow import CLOSURE_REASONS, REOPEN_REASONS
@@ -257,13 +257,33 @@ class AssignForm(FlaskForm):
 
 
 class BreakGlassForm(FlaskForm):
-    """Emergency read-only access to a case outside one's sites."""
+    """Emergency read-only access to a case outside one's sites: a reason code, and text that
+    must not name the survivor (required with "other")."""
 
     case_number = CleanStringField(_l("Case number"), validators=[DataRequired(), Length(max=24)])
-    justification = LongText(_l("Why you need this case now"), validators=[
-        DataRequired(), Length(min=20, max=480,
-                               message=_l("Write at least a full sentence (20 to 480 characters)."))])
+    reason_code = SelectField(_l("Why you need this case now"),
+                              choices=justifications.choices(justifications.BREAK_GLASS_REASONS),
+                              validators=[DataRequired(message=_l("Choose a reason from the list."))])
+    justification = LongText(_l("Explanation (required with “Other”; no names or phone numbers)"),
+                             validators=[Optional(), Length(max=justifications.TEXT_MAX)])
     submit = SubmitField(_l("Open with break-glass"))
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        ok = bool(super().validate(extra_validators))
+        return ok and justification_fields_ok(self, self.reason_code, self.justification,
+                                              justifications.BREAK_GLASS_REASONS)
+
+
+def justification_fields_ok(form: FlaskForm, code: Any, text: Any,
+                            reasons: dict[str, Any]) -> bool:
+    """Check a reason code and its text as the service will (``other`` needs a sentence) and
+    put the message beside the field it concerns."""
+    try:
+        justifications.parse(reasons, code.data, text.data)
+    except justifications.JustificationError as exc:
+        (code if exc.field == "code" else text).errors = [str(exc)]
+        return False
+    return True
 
 
 class EraseForm(FlaskForm):

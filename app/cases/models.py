@@ -215,8 +215,12 @@ class StatusChange(UUIDPrimaryKey, SealedRecord, db.Model):  # type: ignore[name
     by: Mapped[User] = relationship()
 
 
-class BreakGlassGrant(UUIDPrimaryKey, db.Model):  # type: ignore[name-defined]
-    """Time-limited, read-only access of a supervisor to a case outside their sites."""
+class BreakGlassGrant(UUIDPrimaryKey, SealedRecord, db.Model):  # type: ignore[name-defined]
+    """Time-limited, read-only access of a supervisor to a case outside their sites.
+
+    Why: a reason code (clear, ``app.cases.justifications``) and the supervisor's explanation,
+    sealed under the case's data key (so it dies with the case) and shown only to supervisors.
+    """
 
     __tablename__ = "break_glass_grants"
 
@@ -225,6 +229,10 @@ class BreakGlassGrant(UUIDPrimaryKey, db.Model):  # type: ignore[name-defined]
     supervisor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    reason_code: Mapped[str] = mapped_column(String(32), nullable=False)
+    justification = SealedText(max_length=500)
+
+    supervisor: Mapped[User] = relationship()
 
 
 class CaseTombstone(UUIDPrimaryKey, db.Model):  # type: ignore[name-defined]

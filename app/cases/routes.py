@@ -19,6 +19,7 @@ from app.audit.actions import Action
 from app.audit.writer import record
 from app.auth.policy import Permission, require
 from app.cases import forms, queries, search, service, views
+from app.cases.justifications import JustificationError
 from app.cases.labels import choices
 from app.cases.models import STATUSES, Case
 from app.cases.scopes import deny_out_of_scope, load_case
@@ -298,7 +299,10 @@ def break_glass() -> str | Response:
     if form.validate_on_submit():
         try:
             case = service.break_glass(current_user, form.case_number.data or "",
-                                       form.justification.data or "")
+                                       form.reason_code.data, form.justification.data)
+        except JustificationError as exc:
+            # Beside the field, with nothing saved; the text stays in the form to be edited.
+            (form.reason_code if exc.field == "code" else form.justification).errors = [str(exc)]
         except service.CaseError as exc:
             _fail(exc)
         else:

@@ -18,7 +18,7 @@ from app.audit.actions import Action, Outcome
 from app.audit.writer import record
 from app.auth.models import User
 from app.auth.policy import Role
-from app.cases import gbvims, sealing
+from app.cases import gbvims, justifications, sealing
 from app.cases.models import (
     BreakGlassGrant,
     Case,
@@ -27,13 +27,21 @@ from app.cases.models import (
     StatusChange,
 )
 from app.cases.numbering import next_case_number
-from app.cases.workflow import WorkflowError, beyond_intake, check_move
+from app.cases.workflow import (
+    CLOSURE_REASONS,
+    REOPEN_REASONS,
+    WorkflowError,
+    beyond_intake,
+    check_move,
+)
 from app.clock import utcnow
 from app.db import db, transaction
 
 IDENTITY_FIELDS = ("full_name", "alias", "date_of_birth", "estimated_age", "phone", "location",
                    "safe_contact")
 CATEGORY_FIELDS = ("sex", "nationality_group", "displacement_status", "disability")
+# Why a case is erased (codes: they go to the tombstone and the audit trail).
+ERASE_REASONS = ("survivor_request", "recorded_in_error", "retention_expired")
 
 
 class CaseError(ValueError):
@@ -200,6 +208,12 @@ def _status(user: User, case: Case, to: str, reason: str | None, action: Action,
     record(action, object_type="case", object_id=case.id, reason=f"{reason or to}")
 
 
+def _known_reason(reason: str, known: Mapping[str, Any] | tuple[str, ...]) -> None:
+    """Reasons reach the audit trail: only codes from the list, never typed text."""
+    if reason not in known:
+        raise CaseError(str(_l("Choose a reason from the list.")))
+
+
 def change_status(user: User, case: Case, to: str, version: Any) -> None:
     """Move a case one stage forward or back (consent for services needed past intake)."""
     check_version(case, version)
@@ -216,6 +230,7 @@ def change_status(user: User, case: Case, to: str, version: Any) -> None:
 def request_closure(user: User, case: Case, reason: str, detail: str | None, version: Any) -> None:
     """Ask a supervisor to close the case."""
     check_version(case, version)
+    _known_reason(reason, CLOSURE_REASONS)
     if case.status in ("closure_requested", "closed"):
         raise CaseError(str(_l("Closure has already been requested or the case is closed.")))
     with transaction():
@@ -254,6 +269,7 @@ def decide_closure(user: User, case: Case, approve: bool, version: Any) -> None:
 def reopen(user: User, case: Case, reason: str, detail: str | None, version: Any) -> None:
     """Reopen a closed case into assessment, with a reason."""
     check_version(case, version)
+    _known_reason(reason, REOPEN_REASONS)
     if case.status != "closed":
         raise CaseError(str(_l("Only a closed case can be reopened.")))
     with transaction():
@@ -287,14 +303,19 @@ def assign(user: User, case: Case, primary: User, secondary: User | None, versio
         record(Action.CASE_ASSIGN, object_type="case", object_id=case.id)
 
 
-def break_glass(user: User, case_number: str, justification: str) -> Case:
+def break_glass(user: User, case_number: str, reason_code: str | None,
+                text: str | None) -> Case:
     """Grant a supervisor time-limited read-only access to a case of their organisation.
 
-    The justification is written to the audit trail (staff are told to keep survivor details
-    out of it); the grant expires after ``BREAK_GLASS_MINUTES`` (default 60).
+    The reason is a code from ``justifications.BREAK_GLASS_REASONS`` with optional text
+    (required with ``other``); the trail gets only the code and the text's length, the text is
+    sealed with the grant under the case's key. Text naming the survivor is refused
+    (``JustificationError``, audited, nothing saved). The grant expires after
+    ``BREAK_GLASS_MINUTES`` (default 60).
     """
     if user.role != Role.SUPERVISOR:
         raise CaseError(str(_l("Only supervisors can use break-glass access.")))
+    why = justifications.parse(justifications.BREAK_GLASS_REASONS, reason_code, text)
     case = db.session.execute(
         select(Case).where(Case.case_number == case_number.strip().upper(),
                            Case.organisation_id == user.organisation_id)
@@ -304,18 +325,23 @@ def break_glass(user: User, case_number: str, justification: str) -> Case:
             record(Action.BREAK_GLASS_OPEN, object_type="case_number", outcome=Outcome.DENIED,
                    reason="no_such_case_in_organisation")
         raise CaseError(str(_l("No case with that number in your organisation.")))
+    justifications.check(Action.BREAK_GLASS_OPEN, case, why)
     minutes = int(current_app.config.get("BREAK_GLASS_MINUTES", 60))
     with transaction():
         now = utcnow()
-        db.session.add(BreakGlassGrant(case_id=case.id, supervisor_id=user.id, opened_at=now,
-                                       expires_at=now + timedelta(minutes=minutes)))
+        grant = BreakGlassGrant(data_key=case.data_key, case_id=case.id, supervisor_id=user.id,
+                                opened_at=now, expires_at=now + timedelta(minutes=minutes),
+                                reason_code=why.code)
+        grant.justification = why.text  # type: ignore[assignment]
+        db.session.add(grant)
         record(Action.BREAK_GLASS_OPEN, object_type="case", object_id=case.id,
-               reason=justification.strip()[:480])
+               reason=why.audit_reason())
     return case
 
 
 def erase(user: User | None, case: Case, reason: str) -> None:
     """Erase a case for ever (crypto-shredding); a tombstone keeps number, who, when and why."""
+    _known_reason(reason, ERASE_REASONS)
     with transaction():
         number, case_id = case.case_number, case.id
         from app.referrals.service import shred_all

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, SelectMultipleField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional
 
+from app.cases import justifications
+from app.cases.forms import justification_fields_ok
 from app.forms import LongText
 
 URGENCY_CHOICES = [("normal", _l("Normal")), ("high", _l("High")), ("urgent", _l("Urgent"))]
@@ -20,9 +24,21 @@ class ReferralForm(FlaskForm):
     fields = SelectMultipleField(_l("Also share (only what the survivor agreed to)"),
                                  validators=[Optional()])
     message = LongText(_l("Message to the service (sealed)"), validators=[Optional(), Length(max=4000)])
-    override_reason = LongText(_l("Supervisor override: why refer without consent"),
-                               validators=[Optional(), Length(max=480)])
+    override_code = SelectField(_l("Supervisor override: why refer without consent"),
+                                choices=justifications.choices(justifications.OVERRIDE_REASONS),
+                                validators=[Optional()])
+    override_reason = LongText(
+        _l("Override explanation (required with “Other”; no names or phone numbers)"),
+        validators=[Optional(), Length(max=justifications.TEXT_MAX)])
     submit = SubmitField(_l("Send referral"))
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        ok = bool(super().validate(extra_validators))
+        if ok and (self.override_code.data or self.override_reason.data):
+            # Text without a code is refused too: it would otherwise be silently dropped.
+            return justification_fields_ok(self, self.override_code, self.override_reason,
+                                           justifications.OVERRIDE_REASONS)
+        return ok
 
 
 class AnswerForm(FlaskForm):

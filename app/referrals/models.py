@@ -3,7 +3,8 @@
 A referral's shared fields are a copy, sealed under the referral's own data key, so the
 recipient reads the referral and never the case, and revoking it destroys that key. Notes the
 recipient writes back (a reason for declining, an outcome) belong to the case and are sealed
-under the case's key in the referral's history.
+under the case's key in the referral's history, as is a supervisor's explanation for sending
+without consent.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.admin.models import Service
 from app.auth.models import User
-from app.crypto.fields import SealedLongText, SealedRecord
+from app.crypto.fields import SealedLongText, SealedRecord, SealedText
 from app.db import Timestamps, UTCDateTime, UUIDPrimaryKey, Versioned, db
 
 STATUSES = ("sent", "accepted", "declined", "completed", "revoked")
@@ -38,6 +39,9 @@ class Referral(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, db.Model):  
     status: Mapped[str] = mapped_column(String(12), nullable=False, default="sent", index=True)
     shared_fields: Mapped[str] = mapped_column(String(300), nullable=False, default="")
     consent_override: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # Why consent was overridden: a code (app.cases.justifications.OVERRIDE_REASONS); the
+    # supervisor's explanation is sealed under the case's key on the "sent" history step.
+    override_code: Mapped[str | None] = mapped_column(String(32))
     sent_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     respond_by: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
@@ -65,5 +69,8 @@ class ReferralEvent(UUIDPrimaryKey, SealedRecord, db.Model):  # type: ignore[nam
     by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     note = SealedLongText(max_length=4000)
+    # On the "sent" step of a referral made under a consent override: the supervisor's
+    # explanation (never shown to the recipient or to auditors).
+    justification = SealedText(max_length=500)
 
     by: Mapped[User | None] = relationship()

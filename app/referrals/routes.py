@@ -14,6 +14,7 @@ from app.admin.models import Service
 from app.audit.actions import Action
 from app.audit.writer import record
 from app.auth.policy import Permission, require
+from app.cases.justifications import OVERRIDE_REASONS, JustificationError, may_read_text
 from app.cases.labels import label
 from app.cases.scopes import load_case
 from app.cases.service import CaseError, consent_state
@@ -49,7 +50,12 @@ def new(case_id: uuid.UUID) -> str | Response:
             referral = service.create(
                 current_user, case, service_id=uuid.UUID(form.service.data),
                 urgency=form.urgency.data or "normal", chosen=list(form.fields.data or []),
-                message=form.message.data, override_reason=form.override_reason.data)
+                message=form.message.data, override_code=form.override_code.data or None,
+                override_text=form.override_reason.data)
+        except JustificationError as exc:
+            # Beside the field, nothing saved (the refusal itself is audited, without the text).
+            field = form.override_code if exc.field == "code" else form.override_reason
+            field.errors = [str(exc)]
         except CaseError as exc:
             flash(str(exc), "error")
         else:
@@ -66,9 +72,12 @@ def sent_view(referral_id: uuid.UUID) -> str:
     referral = queries.load_sent(current_user, referral_id)
     _audit(Action.REFERRAL_VIEW, "referral", referral.id)
     shared = fields.display(service.shared_values(referral)) if referral.status != "revoked" else []
+    # The override's explanation is case data for supervisors; others see only the reason.
+    why = service.override_justification(referral) if may_read_text(current_user) else None
     return render_template("referrals/sent.html", referral=referral, shared=shared,
                            history=queries.history(referral), labels=fields.LABELS,
-                           label=label, form=forms.RevokeForm())
+                           label=label, form=forms.RevokeForm(),
+                           override_reasons=OVERRIDE_REASONS, override_text=why)
 
 
 @bp.post("/<uuid:referral_id>/revoke")

@@ -19,7 +19,7 @@ from app.audit.actions import Action, Outcome
 from app.audit.writer import record
 from app.auth.models import User
 from app.auth.policy import Role
-from app.cases import gbvims
+from app.cases import gbvims, justifications
 from app.cases.models import Case, Incident
 from app.cases.records import writable
 from app.cases.service import CaseError, check_version, consent_state
@@ -35,7 +35,9 @@ TRANSITIONS = {"accept": ({"sent"}, "accepted"), "decline": ({"sent"}, "declined
                "complete": ({"accepted"}, "completed")}
 ACTIONS = {"accept": Action.REFERRAL_ACCEPT, "decline": Action.REFERRAL_DECLINE,
            "complete": Action.REFERRAL_COMPLETE}
-OVERRIDE_MIN_CHARS = 20
+# Why a referral is revoked: the sender's choices (forms.RevokeForm), then the automatic ones.
+REVOKE_REASONS = ("no_longer_needed", "sent_in_error", "survivor_request", "safety",
+                  "consent_withdrawn", "case_erased")
 WRONG_ORDER = {
     "accept": _l("Only a referral that has just been sent can be accepted."),
     "decline": _l("Only a referral that has just been sent can be declined."),
@@ -72,12 +74,16 @@ def _clinical_deadline(case: Case) -> datetime | None:
 
 
 def create(user: User, case: Case, *, service_id: uuid.UUID, urgency: str, chosen: list[str],
-           message: str | None, override_reason: str | None = None) -> Referral:
+           message: str | None, override_code: str | None = None,
+           override_text: str | None = None) -> Referral:
     """Send a referral of ``case`` to a service, sharing the minimum plus ``chosen`` fields.
 
     Refused (audited, nothing saved) when the service is unknown or inactive, when there is no
-    consent to share with that type of service (unless a supervisor overrides with a written
-    reason, which is flagged), or when a chosen field is outside what the consent allows.
+    consent to share with that type of service (unless a supervisor overrides with a reason
+    code from ``justifications.OVERRIDE_REASONS``, which is flagged), or when a chosen field is
+    outside what the consent allows. The override's text is sealed under the case's key; the
+    trail gets only its code and length, and text naming the survivor is refused
+    (``JustificationError``, audited, nothing saved).
     """
     writable(case)
     service = db.session.get(Service, service_id)
@@ -88,14 +94,15 @@ def create(user: User, case: Case, *, service_id: uuid.UUID, urgency: str, chose
     if urgency not in RESPONSE_HOURS:
         _refuse(Action.REFERRAL_CREATE, "case", case.id, "bad_urgency", _l("Choose an urgency."))
     consent = consent_state(case).share.get(service.service_type)
-    override = False
+    why = None
     if consent is None or not consent.granted:
-        reason = (override_reason or "").strip()
-        if user.role != Role.SUPERVISOR or len(reason) < OVERRIDE_MIN_CHARS:
+        if user.role != Role.SUPERVISOR or not override_code:
             _refuse(Action.REFERRAL_CREATE, "case", case.id, "no_consent_for_service_type",
                     _l("The survivor has not consented to share with this type of service. "
-                       "Record consent first (a supervisor may override with a written reason)."))
-        override = True
+                       "Record consent first (a supervisor may override with a reason)."))
+        why = justifications.parse(justifications.OVERRIDE_REASONS, override_code,
+                                   override_text)
+        justifications.check(Action.REFERRAL_OVERRIDE, case, why)
     allowed = set(fields.parse(consent.share_fields)) if consent and consent.granted else set()
     outside = [c for c in chosen if c not in allowed]
     if outside:
@@ -111,28 +118,43 @@ def create(user: User, case: Case, *, service_id: uuid.UUID, urgency: str, chose
                             service_type=service.service_type, urgency=urgency,
                             urgent_clinical=deadline is not None, clinical_deadline_at=deadline,
                             status="sent", shared_fields=",".join(chosen),
-                            consent_override=override, sent_by_id=user.id, sent_at=now,
+                            consent_override=why is not None,
+                            override_code=why.code if why else None, sent_by_id=user.id, sent_at=now,
                             respond_by=now + timedelta(hours=response_hours(urgency)))
         referral.share = json.dumps(fields.extract(case, chosen, service.service_type),
                                     ensure_ascii=False)  # type: ignore[assignment]
         referral.message = (message or "").strip() or None  # type: ignore[assignment]
         db.session.add(referral)
         db.session.flush()
-        _event(referral, case, "sent", user, None, None)
+        sent = _event(referral, case, "sent", user, None, None)
+        if why is not None:
+            sent.justification = why.text  # type: ignore[assignment]
         record(Action.REFERRAL_CREATE, object_type="referral", object_id=referral.id,
                reason=f"{service.service_type}:{urgency}")
-        if override:
+        if why is not None:
             record(Action.REFERRAL_OVERRIDE, object_type="referral", object_id=referral.id,
-                   reason=(override_reason or "").strip()[:480])
+                   reason=why.audit_reason())
     return referral
 
 
 def _event(referral: Referral, case: Case, to: str, user: User | None, reason: str | None,
-           note: str | None) -> None:
+           note: str | None) -> ReferralEvent:
     ev = ReferralEvent(referral_id=referral.id, case_id=case.id, to_status=to, reason=reason,
                        by_id=user.id if user else None, at=utcnow(), data_key=case.data_key)
     ev.note = (note or "").strip() or None  # type: ignore[assignment]
     db.session.add(ev)
+    return ev
+
+
+def override_justification(referral: Referral) -> str | None:
+    """The supervisor's explanation for a referral sent without consent (sealed under the
+    case's key; callers show it to supervisors of the case only)."""
+    if not referral.consent_override:
+        return None
+    sent: ReferralEvent | None = db.session.execute(
+        select(ReferralEvent).where(ReferralEvent.referral_id == referral.id,
+                                    ReferralEvent.to_status == "sent")).scalars().first()
+    return sent.justification if sent is not None else None
 
 
 def shared_values(referral: Referral) -> dict[str, str]:
@@ -165,6 +187,8 @@ def answer(user: User, referral: Referral, op: str, note: str | None, version: A
 
 def revoke(user: User | None, referral: Referral, reason: str) -> None:
     """End the recipient's access at once and destroy the share (crypto-shredding)."""
+    if reason not in REVOKE_REASONS:  # the reason goes to the trail: codes only
+        raise ReferralError(str(_l("Choose a reason from the list.")))
     if referral.status == "revoked":
         raise ReferralError(str(_l("This referral is already revoked.")))
     case = db.session.get(Case, referral.case_id)
