@@ -4,8 +4,8 @@ A username is what people type and what the audit trail shows, so it is limited 
 ASCII set that looks the same in every font: lower-case Latin letters, digits, ``.``, ``-`` and
 ``_``, starting and ending with a letter or digit (``dеmo-admin`` with a Cyrillic "е" is refused).
 
-A display name may be written in Arabic or Latin script (letters, their combining marks, spaces,
-``.``, ``-`` and ``'``). Two accounts may not have names that look alike: each name is reduced
+A display name may be written in Arabic or Latin script (letters, their combining marks, digits,
+spaces, ``.``, ``-`` and ``'``). Two accounts may not have names that look alike: each name is reduced
 to its confusable *skeleton* (Unicode TR39 section 4, computed by ICU's SpoofChecker, the
 reference implementation) after NFKC and case folding and whitespace collapsing, and a name whose
 skeleton equals another account's username or display-name skeleton is refused. ``Amal`` and
@@ -41,9 +41,12 @@ def _checker() -> icu.SpoofChecker:
 
 def skeleton(text: str) -> str:
     """The TR39 confusable skeleton of ``text`` after NFKC, case folding and space collapsing."""
-    folded = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
-    # Skeletons are not idempotent under folding ("I" -> "l"), so fold once more after.
-    return str(_checker().getSkeleton(0, folded)).casefold()
+    text = " ".join(unicodedata.normalize("NFKC", text).split())
+    # Case matters to how a letter looks (a capital "I" is an "l", a small "i" is not), so the
+    # skeleton comes first; folding it and taking the skeleton again then makes "AMAL", "Amal"
+    # and "AmaI" one name.
+    first = str(_checker().getSkeleton(0, text)).casefold()
+    return str(_checker().getSkeleton(0, first))
 
 
 def clean_username(name: str) -> str:
@@ -59,6 +62,9 @@ def _script_ok(ch: str) -> bool:
     if ch in DISPLAY_PUNCTUATION:
         return True
     category = unicodedata.category(ch)
+    if category == "Nd":  # "Team 2", in European or Arabic-Indic digits
+        return ch.isascii() or unicodedata.name(ch, "").startswith(
+            ("ARABIC-INDIC", "EXTENDED ARABIC-INDIC"))
     if category[0] not in "LM":
         return False
     label = unicodedata.name(ch, "")
@@ -73,8 +79,8 @@ def clean_display_name(name: str) -> str:
         raise NameRefused(_("Display name: 1 to 120 characters."))
     if not all(_script_ok(c) for c in text) or not any(unicodedata.category(c)[0] == "L"
                                                        for c in text):
-        raise NameRefused(_("Display name: Arabic or Latin letters, spaces, dots, dashes and "
-                           "apostrophes only."))
+        raise NameRefused(_("Display name: Arabic or Latin letters, digits, spaces, dots, "
+                            "dashes and apostrophes only."))
     return text
 
 

@@ -4,6 +4,9 @@
 - one account opening many distinct cases within an hour;
 - every break-glass access;
 - activity outside working hours (in the programme's time zone);
+- every change of access: grant requests, approvals, refusals and expiries, role and scope
+  changes, password-reset codes and two-step resets issued by admins;
+- every case search refused for going past the per-user limit (someone guessing names);
 - verification runs that found the trail broken, and refused checkpoints.
 
 Thresholds are settings (``app.config``); ``DEFAULTS`` holds their values when unset. Only the
@@ -42,6 +45,12 @@ DEFAULTS: dict[str, Any] = {
     "AUDIT_ALERT_MAX_ROWS": 200,            # alerts listed per kind
 }
 CASE_VIEW = Action.CASE_VIEW.value
+# Changes to who can reach survivor data: every grant step, role change and credential reset
+# (an admin who resets someone's password and two-step verification can sign in as them).
+ACCESS_ACTIONS = tuple(a.value for a in (
+    Action.USER_GRANT_REQUEST, Action.USER_GRANT_APPROVE, Action.USER_GRANT_REFUSE,
+    Action.USER_GRANT_EXPIRED, Action.USER_ROLE_CHANGE, Action.USER_SCOPE_CHANGE,
+    Action.USER_PASSWORD_RESET_ISSUED, Action.USER_MFA_RESET))
 BREAK_GLASS = Action.BREAK_GLASS_OPEN.value
 
 
@@ -182,6 +191,9 @@ def compute() -> dict[str, list[Alert]]:
                               distinct=True),
         "break_glass": _each("break_glass", recent, AuditEvent.action == BREAK_GLASS),
         "after_hours": _after_hours(since, now),
+        "access": _each("access", recent, AuditEvent.action.in_(ACCESS_ACTIONS)),
+        "searches": _each("searches", recent,
+                          AuditEvent.action == Action.CASE_SEARCH_THROTTLED.value),
         "verification": _each("verification", recent, AuditEvent.outcome == "error",
                               AuditEvent.action.in_((Action.AUDIT_VERIFY.value,
                                                      Action.AUDIT_CHECKPOINT.value))),
