@@ -3,7 +3,8 @@
 The browser's signed cookie carries only the token. Every request checks the row: revoked,
 idle past its limit, older than the absolute limit, or belonging to an inactive user means
 the session is over. A new token is issued at login, so a token planted before login
-(session fixation) is worthless.
+(session fixation) is worthless, and again at every privilege step (``elevate``), so a token
+seen before the second factor never carries it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sqlalchemy import select, update
 
 from app.auth.models import AuthSession, User
 from app.clock import utcnow
-from app.db import db
+from app.db import db, transaction
 
 SESSION_KEY = "sid"
 TOUCH_EVERY = timedelta(seconds=15)
@@ -48,6 +49,29 @@ def start(user: User) -> AuthSession:
         session["lang"] = lang
     g.auth_session = row
     return row
+
+
+def elevate() -> None:
+    """Replace this session's token at a privilege step; the old token is refused from now on.
+
+    Call it whenever a session gains a privilege: when the second factor is accepted at login
+    (a code or a recovery code, and at enrolment), and at any later step-up (re-entering a
+    password or a code for a sensitive action) added in future. A token seen before the step
+    (planted, left on a shared device, read from a log) then never carries what the step grants.
+    The row stays the same session (same id and start time, so its limits still count from the
+    login); only the digest it is found by changes. The CSRF token is replaced too, since it
+    lived in the same cookie. Commits its own small transaction.
+    """
+    row = current()
+    if row is None:
+        return
+    token = secrets.token_urlsafe(32)
+    with transaction():
+        row.token_hash = token_digest(token)
+    # Only once the new digest is stored does the browser get the new token.
+    session[SESSION_KEY] = token
+    session.pop("csrf_token", None)
+    g.pop("csrf_token", None)
 
 
 def _expired_reason(row: AuthSession) -> str | None:
