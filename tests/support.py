@@ -56,7 +56,8 @@ def build_world() -> World:
     specs = [(role, role) for role in ROLES] + [("caseworker2", "caseworker"),
                                                 ("newbie", "caseworker"),
                                                 ("gone", "caseworker"),
-                                                ("caseworker_b", "caseworker")]
+                                                ("caseworker_b", "caseworker"),
+                                                ("admin2", "admin")]
     for username, role in specs:
         user = User(username=username, display_name=f"Test {username}", organisation_id=org.id,
                     role=role, password_hash=pw_hash, password_changed_at=utcnow(),

@@ -79,7 +79,7 @@ def _expired_reason(row: AuthSession) -> str | None:
     now = utcnow()
     if row.revoked_at is not None:
         return "revoked"
-    if not row.user.active:
+    if not row.user.can_sign_in:
         return "deactivated"
     if now - row.created_at > timedelta(hours=cfg["SESSION_ABSOLUTE_HOURS"]):
         return "absolute_timeout"

@@ -50,7 +50,9 @@ class Case(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, db.Model):  # ty
     site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id"), index=True)
     status: Mapped[str] = mapped_column(String(24), nullable=False, default="open", index=True)
     risk_level: Mapped[str] = mapped_column(String(12), nullable=False, default="unknown")
-    primary_worker_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    # None when the caseworker left the case's organisation or site: the supervisor reassigns.
+    primary_worker_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"),
+                                                                index=True)
     secondary_worker_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"),
                                                                   index=True)
     opened_on: Mapped[date] = mapped_column(Date, nullable=False, index=True)
@@ -74,7 +76,7 @@ class Case(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, db.Model):  # ty
     safe_contact = SealedLongText(max_length=TEXT_MAX)
 
     site: Mapped[Site] = relationship()
-    primary_worker: Mapped[User] = relationship(foreign_keys=[primary_worker_id])
+    primary_worker: Mapped[User | None] = relationship(foreign_keys=[primary_worker_id])
     secondary_worker: Mapped[User | None] = relationship(foreign_keys=[secondary_worker_id])
 
 

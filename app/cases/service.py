@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, false, func, not_, or_, select
 
 from app.admin.models import Site
 from app.audit.actions import Action, Outcome
@@ -290,7 +290,7 @@ def assign(user: User, case: Case, primary: User, secondary: User | None, versio
     """A supervisor assigns or reassigns the case's caseworkers (same organisation and site)."""
     check_version(case, version)
     for worker in filter(None, (primary, secondary)):
-        if (worker.organisation_id != case.organisation_id or not worker.active
+        if (worker.organisation_id != case.organisation_id or not worker.can_sign_in
                 or worker.role not in (Role.CASEWORKER, Role.SUPERVISOR)
                 or case.site_id not in {s.id for s in worker.sites}):
             raise CaseError(str(_l("Choose active caseworkers of this case's site.")))
@@ -301,6 +301,29 @@ def assign(user: User, case: Case, primary: User, secondary: User | None, versio
         case.secondary_worker_id = secondary.id if secondary else None
         case.updated_at = utcnow()
         record(Action.CASE_ASSIGN, object_type="case", object_id=case.id)
+
+
+def unassign_outside_scope(worker: User) -> int:
+    """Take ``worker`` off every case they can no longer reach after a change of role,
+    organisation or sites (call inside the transaction of that change). A case whose primary
+    caseworker goes keeps its secondary one as primary, or is left without a caseworker for its
+    supervisor to assign (``queries.unassigned_cases``). Each change is audited."""
+    site_ids = [s.id for s in worker.sites]
+    in_scope = and_(Case.organisation_id == worker.organisation_id, Case.site_id.in_(site_ids)) \
+        if worker.role in (Role.CASEWORKER, Role.SUPERVISOR) and site_ids else false()
+    cases = db.session.execute(
+        select(Case).where(or_(Case.primary_worker_id == worker.id,
+                               Case.secondary_worker_id == worker.id), not_(in_scope))
+    ).scalars().all()
+    for case in cases:
+        if case.secondary_worker_id == worker.id:
+            case.secondary_worker_id = None
+        if case.primary_worker_id == worker.id:
+            case.primary_worker_id, case.secondary_worker_id = case.secondary_worker_id, None
+        case.updated_at = utcnow()
+        record(Action.CASE_UNASSIGN, object_type="case", object_id=case.id,
+               reason="worker_scope_changed")
+    return len(cases)
 
 
 def break_glass(user: User, case_number: str, reason_code: str | None,
