@@ -37,6 +37,7 @@ NAV = (
     NavItem("cases.tasks", _l("My tasks"), Permission.CASE_READ),
     NavItem("referrals.inbox", _l("Referrals received"), Permission.REFERRAL_RECEIVE),
     NavItem("admin.users", _l("Users"), Permission.ADMIN_USERS),
+    NavItem("admin.grant_list", _l("Access approvals"), Permission.ADMIN_USERS),
     NavItem("admin.directory", _l("Directory"), Permission.ADMIN_DIRECTORY),
     NavItem("safe_space.index", _l("Safe spaces"), Permission.WGSS_SUMMARY),
     NavItem("safe_space.activity_types", _l("Activity types"), Permission.WGSS_CONFIGURE),

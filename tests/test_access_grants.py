@@ -161,13 +161,11 @@ def test_new_account_works_once_a_second_admin_approves_and_is_alerted(app, auth
     grant = _grant(app, "new.super")
     admin2 = auth.login("admin2")
     assert "new.super" in admin2.get("/admin/grants").get_data(as_text=True)
-    assert _decide(auth, admin2, grant, "approve").status_code == 302
+    r = _decide(auth, admin2, grant, "approve")
+    assert r.status_code == 200  # the approving admin receives the first one-time code
     with app.app_context():
         new = db.session.execute(select(User).where(User.username == "new.super")).scalar_one()
         assert not new.approval_pending and [s.name for s in new.sites] == ["Tripoli"]
-        new_id = new.id
-    r = admin2.post(f"/admin/users/{new_id}/reset-password",
-                    data={"csrf_token": auth.csrf(admin2)})
     code = re.search(r'id="reset-code">([^<]+)<', r.get_data(as_text=True)).group(1)
     c, r = _sign_in_with_code(app, auth, code, "new.super")
     assert r.location.endswith("/auth/mfa/enrol")
@@ -271,3 +269,42 @@ def test_command_line_needs_approval_once_two_admins_exist(app):
         pending = db.session.execute(select(User.username).where(
             User.approval_pending.is_(True))).scalars().all()
     assert sorted(pending) == ["cli.admin", "cli.super"]
+
+
+def test_takeover_by_credential_resets_needs_a_second_admin(app, auth, world):
+    """The third path: reset a supervisor's password and two-step verification, then sign in
+    as her. Alone, an admin gets neither a code nor a reset; with a second admin, the code goes
+    to the approving admin, not to the one who asked."""
+    admin = auth.login("admin")
+    target = world.users["supervisor"]
+    r = admin.post(f"/admin/users/{target}/reset-password", data={"csrf_token": auth.csrf(admin)})
+    assert r.status_code == 302
+    assert "reset-code" not in admin.get(r.location).get_data(as_text=True)
+    admin.post(f"/admin/users/{target}/reset_mfa", data={"csrf_token": auth.csrf(admin)})
+    with app.app_context():
+        sup = db.session.get(User, uuid.UUID(target))
+        assert sup.mfa_enrolled_at is not None and sup.totp_secret_sealed is not None
+        kinds = sorted(db.session.execute(select(RoleGrant.kind).where(
+            RoleGrant.user_id == sup.id, RoleGrant.status == "pending")).scalars())
+    assert kinds == ["mfa_reset", "password_reset"]
+    assert not _events(app, "user.password_reset_issued", outcome="allowed")
+    # The asking admin cannot approve either.
+    with app.app_context():
+        grants = db.session.execute(select(RoleGrant).where(
+            RoleGrant.user_id == uuid.UUID(target))).scalars().all()
+    for grant in grants:
+        r = _decide(auth, admin, grant, "approve")
+        assert r.status_code == 302 and "reset-code" not in r.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(User, uuid.UUID(target)).mfa_enrolled_at is not None
+    # A second admin approves the password reset and is the one who sees the code.
+    admin2 = auth.login("admin2")
+    password_grant = next(g for g in grants if g.kind == "password_reset")
+    r = _decide(auth, admin2, password_grant, "approve")
+    assert r.status_code == 200 and 'id="reset-code"' in r.get_data(as_text=True)
+    issued = _events(app, "user.password_reset_issued", outcome="allowed")
+    assert [e.actor_id for e in issued] == [uuid.UUID(world.users["admin2"])]
+    # Non-case roles are reset by one admin, as before.
+    r = admin.post(f"/admin/users/{world.users['wgss_coordinator']}/reset-password",
+                   data={"csrf_token": auth.csrf(admin)})
+    assert r.status_code == 200 and 'id="reset-code"' in r.get_data(as_text=True)

@@ -35,21 +35,37 @@ def approve_pending(app, auth, username: str, approver: str = "admin2"):
             .where(User.username == username, RoleGrant.status == "pending")).scalar_one()
         grant_id, version = grant.id, grant.version
     second = auth.login(approver)
+    return second.post(f"/admin/grants/{grant_id}/approve",
+                       data={"csrf_token": auth.csrf(second, "/admin/grants"), "version": version})
+
+
+def reset_code_for(app, auth, world, username: str) -> str:
+    """A password reset for an account with case data needs two admins: admin asks, admin2
+    approves and receives the one-time code."""
+    from app.auth.models import RoleGrant
+
+    admin = auth.login("admin")
+    r = admin.post(f"/admin/users/{world.users[username]}/reset-password",
+                   data={"csrf_token": auth.csrf(admin)})
+    assert r.status_code == 302 and "reset-code" not in admin.get(r.location).get_data(as_text=True)
+    with app.app_context():
+        grant = db.session.execute(select(RoleGrant).where(
+            RoleGrant.user_id == uuid.UUID(world.users[username]),
+            RoleGrant.kind == "password_reset", RoleGrant.status == "pending")).scalar_one()
+        grant_id, version = grant.id, grant.version
+    second = auth.login("admin2")
     r = second.post(f"/admin/grants/{grant_id}/approve",
                     data={"csrf_token": auth.csrf(second, "/admin/grants"), "version": version})
-    assert r.status_code == 302
-    return second
+    assert r.status_code == 200
+    return re.search(r'id="reset-code">([^<]+)<', r.get_data(as_text=True)).group(1)
 
 
 def test_admin_creates_user_who_sets_own_password_and_enrols(app, auth, world, frozen):
     admin = auth.login("admin")
     r = _new_user(admin, auth, world)
     assert r.status_code == 302  # a caseworker waits for a second admin; no code yet
-    second = approve_pending(app, auth, "fatima.k")
-    with app.app_context():
-        user_id = db.session.execute(select(User.id).where(User.username == "fatima.k")).scalar_one()
-    r = second.post(f"/admin/users/{user_id}/reset-password",
-                    data={"csrf_token": auth.csrf(second)})
+    # The approving admin receives the one-time code to hand over.
+    r = approve_pending(app, auth, "fatima.k")
     assert r.status_code == 200
     code = re.search(r'id="reset-code">([^<]+)<', r.get_data(as_text=True)).group(1)
     c = app.test_client()
@@ -86,11 +102,7 @@ def test_bad_user_input_changes_nothing(app, auth, world):
 
 def test_reset_code_expires_and_revokes_sessions(app, auth, world, frozen):
     victim = auth.login("caseworker2")
-    admin = auth.login("admin")
-    r = admin.post(f"/admin/users/{world.users['caseworker2']}/reset-password",
-                   data={"csrf_token": auth.csrf(admin)})
-    code = re.search(r'id="reset-code">([^<]+)<', r.get_data(as_text=True)).group(1)
-    assert code not in (r.headers.get("Location") or "")
+    code = reset_code_for(app, auth, world, "caseworker2")
     frozen.advance(hours=app.config["PASSWORD_RESET_HOURS"], seconds=1)
     c = app.test_client()
     page = c.get("/auth/reset").get_data(as_text=True)
@@ -98,10 +110,7 @@ def test_reset_code_expires_and_revokes_sessions(app, auth, world, frozen):
                                     "confirm": "fresh passphrase one", "csrf_token": csrf_from(page)})
     assert "not valid" in r.get_data(as_text=True)
     # A fresh code works and ends every session of the account.
-    admin = auth.login("admin")
-    r = admin.post(f"/admin/users/{world.users['caseworker2']}/reset-password",
-                   data={"csrf_token": auth.csrf(admin)})
-    code = re.search(r'id="reset-code">([^<]+)<', r.get_data(as_text=True)).group(1)
+    code = reset_code_for(app, auth, world, "caseworker2")
     victim = auth.login("caseworker2")
     page = c.get("/auth/reset").get_data(as_text=True)
     r = c.post("/auth/reset", data={"token": code, "new": "fresh passphrase two",
@@ -115,10 +124,7 @@ def test_reset_code_expires_and_revokes_sessions(app, auth, world, frozen):
 
 
 def test_reset_refuses_weak_password_and_keeps_code_usable(app, auth, world):
-    admin = auth.login("admin")
-    r = admin.post(f"/admin/users/{world.users['caseworker2']}/reset-password",
-                   data={"csrf_token": auth.csrf(admin)})
-    code = re.search(r'id="reset-code">([^<]+)<', r.get_data(as_text=True)).group(1)
+    code = reset_code_for(app, auth, world, "caseworker2")
     c = app.test_client()
     page = c.get("/auth/reset").get_data(as_text=True)
     r = c.post("/auth/reset", data={"token": code, "new": "password1234", "confirm": "password1234",

@@ -108,6 +108,11 @@ def test_admin_mfa_reset_forces_new_enrolment(app, auth, world):
     admin = auth.login("admin")
     admin.post(f"/admin/users/{world.users['caseworker2']}/reset_mfa",
                data={"csrf_token": auth.csrf(admin)})
+    assert victim.get("/").status_code == 200  # a second admin must approve first
+    from tests.test_access_grants import _decide, _grant
+
+    admin2 = auth.login("admin2")
+    assert _decide(auth, admin2, _grant(app, "caseworker2"), "approve").status_code == 302
     assert victim.get("/").status_code == 302
     c = app.test_client()
     r = _password_step(c, "caseworker2")

@@ -7,6 +7,10 @@ effect only when a second admin (not the one who asked, and not the account itse
 within ``GRANT_APPROVAL_HOURS`` (72). Removing access never waits: narrowing applies at once.
 Every request, approval, refusal and expiry is audited and listed in the auditor's alerts.
 
+Resetting the password or the two-step verification of such an account also waits for a second
+admin: an admin who could do both alone could sign in as the person. The approving admin
+receives the one-time code to hand over (for a new account too, once its access is approved).
+
 The one exception is bootstrap, done at the server's command line (``flask users create``): the
 first admin on an empty database, and a second admin while fewer than two active admins exist
 (a two-person rule needs two people). It says so when it happens.
@@ -21,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from app.admin.models import Organisation, SafeSpace, Service, Site
@@ -36,6 +41,17 @@ if TYPE_CHECKING:
 
 # Roles that read survivor data, or approve grants of it.
 GATED_ROLES = frozenset({Role.CASEWORKER, Role.SUPERVISOR, Role.SERVICE_PROVIDER, Role.ADMIN})
+
+
+KIND_LABELS = {"access": _l("Access"), "password_reset": _l("Password reset"),
+               "mfa_reset": _l("Two-step verification reset")}
+
+
+def kind_label(grant: RoleGrant) -> str:
+    """What a request is about, translated (a new account's access says so)."""
+    if grant.kind == "access" and grant.new_account:
+        return str(_("Access for a new account"))
+    return str(KIND_LABELS.get(grant.kind, grant.kind))
 
 
 class GrantError(ValueError):
@@ -67,49 +83,72 @@ def narrowed(user: User, spec: AccountSpec) -> tuple[list[Site], list[SafeSpace]
     return sites, spaces, service
 
 
-def request(actor: User | None, user: User, spec: AccountSpec, *, new_account: bool) -> RoleGrant:
+def request(actor: User | None, user: User, spec: AccountSpec, *, new_account: bool,
+            kind: str = "access") -> RoleGrant:
     """Record a pending grant of ``spec`` for ``user`` (call inside the caller's transaction).
 
-    An older pending grant for the same account is superseded, so only the latest request can
-    be approved.
+    An older pending grant of the same kind for the same account is superseded, so only the
+    latest request can be approved.
     """
     now = utcnow()
-    supersede(user)
+    supersede(user, kind)
     grant = RoleGrant(
         user_id=user.id, requested_by_id=actor.id if actor else None, created_at=now,
         expires_at=now + timedelta(hours=int(current_app.config["GRANT_APPROVAL_HOURS"])),
-        status="pending", new_account=new_account, role=spec.role,
+        status="pending", kind=kind, new_account=new_account, role=spec.role,
         organisation_id=spec.organisation.id, site_ids=[str(s.id) for s in spec.sites],
         safe_space_ids=[str(s.id) for s in spec.safe_spaces],
         service_id=spec.service.id if spec.service else None)
     db.session.add(grant)
     db.session.flush()
     record(Action.USER_GRANT_REQUEST, object_type=ObjectType.ROLE_GRANT, object_id=grant.id,
-           reason=f"{spec.role};user={user.id}")
+           reason=f"{kind}:{spec.role};user={user.id}")
     return grant
 
 
-def supersede(user: User) -> None:
-    """End the account's pending grants because a newer change replaces them (audited; call
-    inside the caller's transaction)."""
-    for older in _pending_for(user.id):
+def credential_reset_needs_approval(user: User) -> bool:
+    """Whether resetting ``user``'s password or two-step verification needs a second admin:
+    for an account that reads case data or approves access, a reset by one admin of both
+    would let that admin sign in as the person."""
+    return user.role in GATED_ROLES and not user.approval_pending
+
+
+def request_credential_reset(actor: User, user: User, kind: str) -> RoleGrant:
+    """Ask a second admin to approve a password (``password_reset``) or two-step
+    (``mfa_reset``) reset of ``user``; audited."""
+    from app.admin.service import AccountSpec
+
+    assert kind in ("password_reset", "mfa_reset")
+    if actor.id == user.id:
+        raise GrantError(_("You cannot reset your own account here; use My account."))
+    spec = AccountSpec(username=user.username, display_name=user.display_name, role=user.role,
+                       organisation=user.organisation, sites=list(user.sites),
+                       safe_spaces=list(user.safe_spaces), service=user.service)
+    with transaction():
+        return request(actor, user, spec, new_account=False, kind=kind)
+
+
+def supersede(user: User, kind: str = "access") -> None:
+    """End the account's pending grants of ``kind`` because a newer change replaces them
+    (audited; call inside the caller's transaction)."""
+    for older in _pending_for(user.id, kind):
         older.status = "superseded"
         older.decided_at = utcnow()
         record(Action.USER_GRANT_REFUSE, object_type=ObjectType.ROLE_GRANT, object_id=older.id,
                reason="superseded")
 
 
-def _pending_for(user_id: uuid.UUID) -> Sequence[RoleGrant]:
-    return db.session.execute(
-        select(RoleGrant).where(RoleGrant.user_id == user_id, RoleGrant.status == "pending")
-    ).scalars().all()
+def _pending_for(user_id: uuid.UUID, kind: str | None = "access") -> Sequence[RoleGrant]:
+    stmt = select(RoleGrant).where(RoleGrant.user_id == user_id, RoleGrant.status == "pending")
+    if kind is not None:
+        stmt = stmt.where(RoleGrant.kind == kind)
+    return db.session.execute(stmt.order_by(RoleGrant.created_at)).scalars().all()
 
 
-def pending_for(user: User) -> RoleGrant | None:
-    """The account's pending grant, if any (expired ones are marked so first)."""
+def pending_for(user: User) -> list[RoleGrant]:
+    """The account's pending requests of every kind (expired ones are marked so first)."""
     expire_due()
-    found = _pending_for(user.id)
-    return found[0] if found else None
+    return list(_pending_for(user.id, None))
 
 
 def expire_due() -> int:
@@ -179,9 +218,12 @@ def _decidable(actor: User, grant: RoleGrant, *, approving: bool) -> None:
         raise GrantError(_("A second admin must approve a change you asked for."))
 
 
-def approve(actor: User, grant: RoleGrant, *, expected_version: int) -> None:
-    """A second admin approves: the requested scope is applied exactly (audited)."""
-    from app.admin.service import AccountError, apply_scope, check_spec
+def approve(actor: User, grant: RoleGrant, *, expected_version: int) -> str | None:
+    """A second admin approves: the requested scope is applied exactly, or the reset is done
+    (audited). Returns the one-time code the approving admin hands over, when there is one
+    (a password reset, or a new account's first code)."""
+    from app.admin.service import AccountError, apply_scope, check_spec, reset_mfa
+    from app.auth.service import issue_reset_token
 
     if grant.version != expected_version:
         raise GrantError(_("Someone else changed this request meanwhile. Reload and try again."))
@@ -192,20 +234,28 @@ def approve(actor: User, grant: RoleGrant, *, expected_version: int) -> None:
             record(Action.USER_GRANT_APPROVE, object_type=ObjectType.ROLE_GRANT,
                    object_id=grant.id, outcome=Outcome.DENIED, reason="not_decidable")
         raise
+    user = grant.user
     spec = grant_spec(grant)
-    try:
-        check_spec(spec, existing=grant.user)
-    except AccountError as exc:
-        raise GrantError(str(exc)) from None
+    if grant.kind == "access":
+        try:
+            check_spec(spec, existing=user)
+        except AccountError as exc:
+            raise GrantError(str(exc)) from None
     with transaction():
         grant.status = "approved"
         grant.decided_by_id = actor.id
         grant.decided_at = utcnow()
-        user = grant.user
-        user.approval_pending = False
-        apply_scope(user, spec)
+        if grant.kind == "access":
+            user.approval_pending = False
+            apply_scope(user, spec)
         record(Action.USER_GRANT_APPROVE, object_type=ObjectType.ROLE_GRANT, object_id=grant.id,
-               reason=f"{grant.role};user={user.id}")
+               reason=f"{grant.kind}:{grant.role};user={user.id}")
+    if grant.kind == "mfa_reset":
+        reset_mfa(user)
+        return None
+    if grant.kind == "password_reset" or grant.new_account:
+        return issue_reset_token(actor, user)
+    return None
 
 
 def refuse(actor: User, grant: RoleGrant, *, expected_version: int) -> None:
@@ -218,7 +268,7 @@ def refuse(actor: User, grant: RoleGrant, *, expected_version: int) -> None:
         grant.decided_by_id = actor.id
         grant.decided_at = utcnow()
         record(Action.USER_GRANT_REFUSE, object_type=ObjectType.ROLE_GRANT, object_id=grant.id,
-               reason=f"{grant.role};user={grant.user_id}")
+               reason=f"{grant.kind}:{grant.role};user={grant.user_id}")
 
 
 def load(grant_id: uuid.UUID) -> RoleGrant | None:

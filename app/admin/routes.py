@@ -133,7 +133,7 @@ def user_edit(user_id: uuid.UUID) -> str | Response:
                   "info")
             return redirect(url_for("admin.user_edit", user_id=user.id))
     return render_template("admin/user_form.html", form=form, user=user, action_form=ActionForm(),
-                           grant=grants.pending_for(user))
+                           pending=grants.pending_for(user))
 
 
 @bp.post("/users/<uuid:user_id>/<any(deactivate, reactivate, reset_mfa, end_sessions):op>")
@@ -146,11 +146,16 @@ def user_action(user_id: uuid.UUID, op: str) -> Response:
     try:
         if op in ("deactivate", "reactivate"):
             svc.set_active(user, op == "reactivate", actor=current_user)
+        elif op == "reset_mfa" and grants.credential_reset_needs_approval(user):
+            grants.request_credential_reset(current_user, user, "mfa_reset")
+            flash(_("A second admin must approve this reset; it is listed under Access "
+                    "approvals."), "info")
+            return redirect(url_for("admin.user_edit", user_id=user.id))
         elif op == "reset_mfa":
             svc.reset_mfa(user)
         else:
             svc.end_sessions(user)
-    except svc.AccountError as exc:
+    except (svc.AccountError, grants.GrantError) as exc:
         flash(str(exc), "error")
     else:
         flash(_("Done."), "info")
@@ -165,11 +170,19 @@ def user_reset_password(user_id: uuid.UUID) -> str | Response:
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
+        if grants.credential_reset_needs_approval(user):
+            grants.request_credential_reset(current_user, user, "password_reset")
+            flash(_("A second admin must approve this reset; the one-time code is shown to the "
+                    "admin who approves it."), "info")
+            return redirect(url_for("admin.user_edit", user_id=user.id))
         code = auth_service.issue_reset_token(current_user, user)
-    except auth_service.ResetRefused as exc:
+    except (auth_service.ResetRefused, grants.GrantError) as exc:
         flash(str(exc), "error")
         return redirect(url_for("admin.user_edit", user_id=user.id))
     return render_template("admin/reset_code.html", user=user, code=code)
+
+
+bp.add_app_template_global(grants.kind_label, "grant_kind_label")
 
 
 @bp.get("/grants")
@@ -189,19 +202,24 @@ def _site_names() -> dict[str, str]:
 
 @bp.post("/grants/<uuid:grant_id>/<any(approve, refuse):op>")
 @require(Permission.ADMIN_USERS)
-def grant_decide(grant_id: uuid.UUID, op: str) -> Response:
+def grant_decide(grant_id: uuid.UUID, op: str) -> str | Response:
     """Approve or refuse a pending grant (never one's own request, never about oneself)."""
     grant = _load_grant(grant_id)
     form = forms.GrantDecisionForm()
     if not form.validate_on_submit():
         abort(400)
+    code = None
     try:
-        decide = grants.approve if op == "approve" else grants.refuse
-        decide(current_user, grant, expected_version=form.version.data or 0)
+        if op == "approve":
+            code = grants.approve(current_user, grant, expected_version=form.version.data or 0)
+        else:
+            grants.refuse(current_user, grant, expected_version=form.version.data or 0)
     except grants.GrantError as exc:
         flash(str(exc), "error")
-    else:
-        flash(_("Approved: the access applies now.") if op == "approve" else _("Refused."), "info")
+        return redirect(url_for("admin.grant_list"))
+    if code is not None:
+        return render_template("admin/reset_code.html", user=grant.user, code=code)
+    flash(_("Approved: it applies now.") if op == "approve" else _("Refused."), "info")
     return redirect(url_for("admin.grant_list"))
 
 

@@ -127,6 +127,7 @@ class PasswordResetToken(UUIDPrimaryKey, db.Model):  # type: ignore[name-defined
 
 
 GRANT_STATUSES = ("pending", "approved", "refused", "expired", "superseded")
+GRANT_KINDS = ("access", "password_reset", "mfa_reset")
 
 
 class RoleGrant(UUIDPrimaryKey, Versioned, db.Model):  # type: ignore[name-defined]
@@ -143,6 +144,9 @@ class RoleGrant(UUIDPrimaryKey, Versioned, db.Model):  # type: ignore[name-defin
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending", index=True)
+    # "access" (a role or places), or a reset of the account's password or two-step
+    # verification: whoever resets both can sign in as the person.
+    kind: Mapped[str] = mapped_column(String(16), nullable=False, default="access")
     new_account: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     role: Mapped[str] = mapped_column(String(32), nullable=False)
     organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"))

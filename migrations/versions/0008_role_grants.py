@@ -51,6 +51,7 @@ def upgrade():
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("expires_at", UTCDateTime(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("new_account", sa.Boolean(), nullable=False),
         sa.Column("role", sa.String(length=32), nullable=False),
         sa.Column("organisation_id", sa.Uuid(), nullable=False),
