@@ -55,9 +55,11 @@ PHONE_DIGITS = range(6, 18)  # 6 (the shortest phone the intake form takes) to 1
 # Digits joined by what people put inside a phone number: spaces, dots, dashes, slashes, brackets.
 _DIGIT_RUN = re.compile(r"\+?[0-9]+(?:[ \t().\-/]{1,3}[0-9]+)*", re.ASCII)
 _CASE_FIELDS = ("full_name", "alias", "phone")
-IDENTIFYING = _l("Remove the survivor's name, alias or phone number from the explanation. "
-                 "Nothing was saved. The case number and the reason chosen above are enough "
-                 "to identify the case for the record.")
+# The check is probabilistic (16-bit digests): a clean text is now and then refused, so the
+# message says "seems to" and offers rephrasing rather than accusing the writer.
+IDENTIFYING = _l("The explanation seems to contain the survivor's name, alias or phone number. "
+                 "Remove it (or, if it does not, rephrase). Nothing was saved. The case number "
+                 "and the reason chosen above are enough to identify the case for the record.")
 
 
 class JustificationError(ValueError):
