@@ -1,7 +1,12 @@
 """WSGI entry point (gunicorn ``wsgi:app``) and ``python wsgi.py`` for the local demo server.
 
 Start-up problems (bad settings, missing keys, a database behind on migrations, demo accounts
-in production) end the process with one line on standard error and exit status 2.
+in production, no ``AMANA_ALLOWED_HOSTS`` in production) end the process with one line on
+standard error and exit status 2.
+
+Neither server announces its version: the development server here sends no ``Server`` header,
+and gunicorn sends ``Server: gunicorn`` without one (a TLS proxy in front, such as nginx, drops
+the upstream's ``Server`` header by default; set ``server_tokens off`` there for its own).
 """
 
 from __future__ import annotations
@@ -11,11 +16,13 @@ import sys
 
 from app import create_app
 from app.config import ConfigError
+from app.security import QuietRequestHandler, require_hosts
 from app.startup import check_ready
 
 try:
     app = create_app()
     check_ready(app)
+    require_hosts(app)
 except ConfigError as exc:
     sys.stderr.write(f"amana: {exc.message}\n")
     sys.exit(2)
@@ -24,4 +31,5 @@ if __name__ == "__main__":
     host = os.environ.get("AMANA_HOST", "127.0.0.1")
     port = int(os.environ.get("AMANA_PORT", "5000"))
     print(f"Amana is serving on http://{host}:{port}/  (Ctrl+C to stop)", flush=True)
-    app.run(host=host, port=port, threaded=True, use_reloader=False, debug=False)
+    app.run(host=host, port=port, threaded=True, use_reloader=False, debug=False,
+            request_handler=QuietRequestHandler)

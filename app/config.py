@@ -8,6 +8,7 @@ clear line, when a secret is missing or is a development value, or when a settin
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,22 @@ def _limit_env(name: str, default: str) -> str:
     return raw
 
 
+# A DNS name (ASCII; IDNA-encode others), optionally with a leading dot for "and every
+# subdomain", or an IPv4 address, or an IPv6 address in brackets. No scheme, port or path.
+_HOST_RE = re.compile(r"\.?[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*"
+                      r"|\[[0-9a-f:.]+\]")
+
+
+def _hosts_env(name: str) -> list[str]:
+    """Comma-separated host names, e.g. ``amana.example.org,www.amana.example.org``."""
+    hosts = [h.strip().lower() for h in (os.environ.get(name) or "").split(",") if h.strip()]
+    for host in hosts:
+        if not _HOST_RE.fullmatch(host):
+            raise ConfigError(f"{name}: '{host}' is not a host name (give names such as "
+                              "amana.example.org, comma-separated, without scheme, port or path).")
+    return hosts
+
+
 def build_config(env: str, instance_path: Path) -> dict[str, Any]:
     """Return the settings for ``env``, reading secrets from the environment or ``instance/``."""
     if env not in ENVIRONMENTS:
@@ -110,6 +127,9 @@ def build_config(env: str, instance_path: Path) -> dict[str, Any]:
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         "HSTS": production,
         "TRUST_PROXY_HOPS": _int_env("AMANA_TRUST_PROXY_HOPS", 1) if production else 0,
+        # The host names served (checked in app.security); required in production, where
+        # wsgi.py refuses to start without them and the app answers 400 to everything.
+        "ALLOWED_HOSTS": _hosts_env("AMANA_ALLOWED_HOSTS"),
     }
     for name in KEY_NAMES:
         try:

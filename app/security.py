@@ -1,11 +1,25 @@
-"""Response hardening: a per-request CSP nonce, security headers and no-store caching."""
+"""Response hardening: only the configured host names are served, a per-request CSP nonce,
+security headers and no-store caching; and a development server that does not announce its
+software versions.
+
+Host names: a request whose ``Host`` is not in ``ALLOWED_HOSTS`` (``AMANA_ALLOWED_HOSTS``) gets
+400 before anything else runs, so nothing built from the request's host (Werkzeug's redirect for
+``//`` paths, an external URL) can carry a forged one. Production requires the setting:
+``wsgi.py`` refuses to start without it, and an app built without it refuses every request.
+Flask's own ``TRUSTED_HOSTS`` is not used: its refusal happens before a URL adapter exists, so
+the error page in the layout cannot be built and the answer becomes a 500.
+"""
 
 from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Sequence
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, abort, g, request
+from werkzeug.serving import WSGIRequestHandler
+
+from app.config import ConfigError
 
 STATIC_MAX_AGE = 3600
 
@@ -32,12 +46,51 @@ def _csp() -> str:
     ))
 
 
+def host_allowed(host: str, allowed: Sequence[str]) -> bool:
+    """Whether ``host`` (a ``Host`` header value, port and case ignored) is one of ``allowed``;
+    an entry with a leading dot also allows every subdomain."""
+    name = host.strip().lower()
+    name = name.partition("]")[0] + "]" if name.startswith("[") else name.partition(":")[0]
+    name = name.rstrip(".")
+    if not name:
+        return False
+    return any(name == ref or (ref.startswith(".") and (name.endswith(ref) or name == ref[1:]))
+               for ref in allowed)
+
+
+def require_hosts(app: Flask) -> None:
+    """Refuse to serve production without its host names (``ConfigError``, one line)."""
+    if app.config["AMANA_ENV"] == "production" and not app.config.get("ALLOWED_HOSTS"):
+        raise ConfigError("AMANA_ALLOWED_HOSTS is required in production: the host names this "
+                          "server answers to, comma-separated (e.g. amana.example.org).")
+
+
+class QuietRequestHandler(WSGIRequestHandler):
+    """Werkzeug's development request handler without the ``Server`` header, which names the
+    Werkzeug and Python versions (``python wsgi.py`` serves with it)."""
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        """As in ``http.server``, less the ``Server`` header."""
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Date", self.date_time_string())
+
+
 def install_security(app: Flask) -> None:
-    """Give every request an id and every response the security headers."""
+    """Refuse unknown host names; give every request an id and every response the security
+    headers."""
 
     @app.before_request
     def _request_id() -> None:
         g.request_id = str(uuid.uuid4())
+
+    @app.before_request
+    def _known_host() -> None:
+        # Runs before routing's redirects are raised and before the session guard.
+        allowed = app.config.get("ALLOWED_HOSTS") or []
+        if (allowed or app.config.get("AMANA_ENV") == "production") \
+                and not host_allowed(request.host, allowed):
+            abort(400)
 
     @app.after_request
     def _headers(response: Response) -> Response:
