@@ -29,7 +29,7 @@ from app.audit.forms import FilterForm
 from app.cases.forms import CaseFilterForm
 from app.forms import BIGINT_MAX, PAGE_MAX, KeysetForm, parse_whole
 from app.safe_space.forms import MonthForm
-from tests.authz_matrix import MATRIX, ROLES, Row
+from tests.authz_matrix import MATRIX, PUBLIC, ROLES, Row
 from tests.test_route_authorization import _fill
 
 
@@ -41,8 +41,9 @@ def fields_of(form: type) -> tuple[str, ...]:
 
 KEYSET = fields_of(KeysetForm)
 
-# What each GET endpoint of the matrix reads from the query string, checked against its view.
-# An endpoint that reads nothing is listed with (). A route missing here fails the suite.
+# What each GET endpoint of the matrix reads from the query string (forms give their fields).
+# An endpoint that reads nothing is listed with (). A route missing here fails the suite, and
+# the fuzz test checks each entry against the names the view really looks up (``ArgsSeen``).
 PARAMS: dict[str, tuple[str, ...]] = {
     "main.home": (),
     "auth.mfa": (),
@@ -87,7 +88,7 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "safe_space.activity_types": (),
     "safe_space.activity_type": (),
 }
-# Sent to every route at once: names lists commonly read, which a route must ignore or refuse.
+# Sent to every route too: names that lists commonly read, which a route must ignore or refuse.
 GENERIC = ("page", "before", "after", "month", "q", "next", "sort", "status", "id", "lang")
 
 HUGE = "99999999999999999999"
@@ -105,7 +106,7 @@ ALONE = (HUGE, "\x00", "a" * 20000, "9999-12")
 # Raw query strings: bytes that are not UTF-8, bare keys, odd separators, repeated keys.
 RAW = ("{p}=%ff%fe%00",)
 RAW_ALL = ("{p}=%C0%AF", "&&{p}=1&&", "{p}=1;{p}=2", "{p}=%25%25%25", "{p}=",
-           "{p}[]=1&={p}&{p}", "{p}=" + HUGE + "&{p}=1")
+           "{p}[]=1&={p}&{p}", "{p}=" + HUGE + "&{p}=1", "{p}=1&{p}=" + HUGE)
 
 
 def in_layout(body: str) -> bool:
@@ -225,6 +226,27 @@ def test_no_query_parameter_reaches_a_500(role: str, app, world, auth):
         assert ArgsSeen.seen <= set(PARAMS.get(endpoint, ())), (
             f"{endpoint} reads {sorted(ArgsSeen.seen)}: list them in PARAMS")
     assert sent >= 3 * len(targets()[role]) > 0  # every route of the role was really fuzzed
+
+
+# The routes open to anyone (``PUBLIC`` in the matrix) and what they read.
+PUBLIC_PARAMS: dict[str, tuple[str, ...]] = {
+    "static": (), "health.healthz": (), "auth.login": ("next",), "auth.reset_password": (),
+    "main.set_language": (),  # POST only: a GET answers 405
+}
+
+
+def test_public_routes_and_anonymous_redirects(app, client):
+    """Without an account: the public pages, and a protected page (sent to the login page with
+    the hostile query string in ``next``)."""
+    assert set(PUBLIC_PARAMS) == set(PUBLIC), "list the public routes' parameters here"
+    app.request_class = type("SeenRequest", (app.request_class,),
+                             {"parameter_storage_class": ArgsSeen})
+    for endpoint, path in PUBLIC.items():
+        ArgsSeen.seen.clear()
+        _fuzz(client, path, PUBLIC_PARAMS[endpoint])
+        assert ArgsSeen.seen <= set(PUBLIC_PARAMS[endpoint]), (endpoint, sorted(ArgsSeen.seen))
+    for value in (HUGE, "\x00", "a" * 20000, "//evil.example/", "\\evil", "%2F%2Fevil"):
+        check(client.get("/cases/", query_string={"page": value, "next": value}), "anonymous")
 
 
 def test_page_numbers_too_large_fall_back_to_the_first_page(auth):
