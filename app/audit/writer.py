@@ -81,8 +81,9 @@ def record(
     """Append one event to the chain in the current transaction.
 
     ``reason`` is a short code (a justification is recorded as its reason code and the length of
-    its text, never the text); it must never carry survivor data. Raises whatever the database raises (and ``CanonicalError`` for a value holding NUL
-    or U+001F): callers let it propagate so the action fails.
+    its text, never the text); it must never carry survivor data. Raises whatever the database
+    raises (and ``CanonicalError`` for a value holding NUL or U+001F): callers let it propagate
+    so the action fails.
     """
     conn = db.session.connection()
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
