@@ -13,8 +13,10 @@ verification. The clock moves forward between steps, so the trail spans the mont
 
 Forms are filled from the pages themselves (``Page.form``): the fields a page offers keep the
 values it shows unless a step says otherwise, as a person's browser would send them. A step
-that does not do what it should stops the seeding with the step's name and the status (never
-page content), so the crawl never runs on a month that silently did not happen.
+that does not do what it should stops the seeding with the account, the request, the status
+and the names of the fields refused (never page content), so the crawl never runs on a month
+that silently did not happen. A page that answers 500 on the way is noted instead (``broken``)
+and reported by the crawl under the role that met it.
 """
 
 from __future__ import annotations
@@ -39,7 +41,6 @@ from werkzeug.test import TestResponse
 from app import demo
 from tests.support import PASSWORD, World
 
-UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 NEW_PASSWORD = "violet lantern orchard ripple 42"
 # The demo seed's sites under other case-number prefixes: site codes are unique across
 # organisations and the test world already uses BEN and TRI.
@@ -75,11 +76,10 @@ class _Select:
 
 
 class _Parser(HTMLParser):
-    """Links and forms of a page (stdlib only: the app's own markup is simple and valid)."""
+    """The forms of a page (stdlib only: the app's own markup is simple and valid)."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.links: list[str] = []
         self.forms: list[Form] = []
         self._form: Form | None = None
         self._select: _Select | None = None
@@ -88,8 +88,6 @@ class _Parser(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
-        if tag == "a" and a.get("href"):
-            self.links.append(a["href"] or "")
         if tag == "form":
             self._form = Form(a.get("action"), (a.get("method") or "get").lower())
             self.forms.append(self._form)
@@ -148,22 +146,23 @@ class _Parser(HTMLParser):
 
 @dataclass
 class Page:
-    """A fetched page: its URL, status, headers, links and forms."""
+    """A fetched page: its URL, the response and its forms."""
 
     url: str
     response: TestResponse
-    links: list[str]
     forms: list[Form]
 
     @classmethod
     def of(cls, url: str, response: TestResponse) -> Page:
+        """The page of ``response`` (forms are read from HTML only)."""
         parser = _Parser()
         if (response.mimetype or "") == "text/html":
             parser.feed(response.get_data(as_text=True))
-        return cls(url, response, parser.links, parser.forms)
+        return cls(url, response, parser.forms)
 
     @property
     def html(self) -> str:
+        """The page's text."""
         return self.response.get_data(as_text=True)
 
     def form(self, action: str, button: str | None = None) -> tuple[str, Form, Button | None]:
@@ -226,6 +225,7 @@ class Person:
         self.client.environ_base["HTTP_USER_AGENT"] = "Mozilla/5.0 (journey)"
 
     def get(self, path: str, expect: Iterable[int] = (200,)) -> Page:
+        """Open a page (a 500 is noted for the crawl; any other unexpected status stops)."""
         resp = self.client.get(path)
         if resp.status_code >= 500:
             # A page that breaks during the month is the crawl's finding, not a seeding error:
@@ -258,6 +258,7 @@ class Person:
         return resp
 
     def code(self) -> str:
+        """The authenticator's current code."""
         assert self.secret, f"{self.username} has no authenticator"
         self.month.clock.advance(seconds=31)  # past the last used time step: never a replay
         return pyotp.TOTP(self.secret).at(self.month.clock.now)
@@ -289,9 +290,11 @@ class Person:
         return self
 
     def logout(self) -> None:
+        """The "Log out" button of the header."""
         self.submit("/", "/auth/logout")
 
     def lock(self) -> None:
+        """The "Lock now" button of the header (a shared device)."""
         self.submit("/", "/auth/lock")
 
     def walk_away(self) -> None:
@@ -320,6 +323,7 @@ class Month:
         return f"<Month: {len(self.ids)} records, clock at {self.clock.now:%Y-%m-%d %H:%M}>"
 
     def role_of(self, username: str) -> str:
+        """An account's role (``anonymous`` for a name no account has)."""
         from app.auth.models import User
 
         role = self.scalar(select(User.role).where(User.username == username))
@@ -332,15 +336,19 @@ class Month:
             self.clock.advance(seconds=(target - self.clock.now).total_seconds())
 
     def later(self, minutes: float = 3) -> None:
+        """A few minutes pass."""
         self.clock.advance(minutes=minutes)
 
     def person(self, username: str, n: int, **kw: Any) -> Person:
+        """Someone at a new browser; ``n`` picks their network (each has its own address)."""
         return Person(self, username, address=f"10.{n}.{len(self.ids) % 250}.7", **kw)
 
     def today(self) -> date:
+        """The month's current date."""
         return self.clock.now.date()
 
     def scalar(self, stmt: Any) -> Any:
+        """The first value a query returns (to learn the id of what a step created)."""
         from app.db import db
 
         with self.app.app_context():
