@@ -79,9 +79,32 @@ def test_role_change_ends_sessions(app, auth, world):
                 "service": "", "version": str(user.version), "csrf_token": csrf_from(page)}
     r = admin.post(f"/admin/users/{world.users['caseworker2']}", data=data)
     assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    # A wider role waits for a second admin; the session ends when the change takes effect.
+    assert victim.get("/").status_code == 200
+    from tests.test_access_grants import _decide, _grant
+
+    admin2 = auth.login("admin2")
+    assert _decide(auth, admin2, _grant(app, "caseworker2"), "approve").status_code == 302
     assert victim.get("/").status_code == 302
     with app.app_context():
         assert db.session.get(User, uuid.UUID(world.users["caseworker2"])).role == "supervisor"
+
+
+def test_narrowing_role_change_ends_sessions_at_once(app, auth, world):
+    victim = auth.login("caseworker2")
+    admin = auth.login("admin")
+    page = admin.get(f"/admin/users/{world.users['caseworker2']}").get_data(as_text=True)
+    with app.app_context():
+        user = db.session.get(User, uuid.UUID(world.users["caseworker2"]))
+        data = {"username": user.username, "display_name": user.display_name,
+                "role": "program_manager", "organisation": str(user.organisation_id),
+                "language": "en", "service": "", "version": str(user.version),
+                "csrf_token": csrf_from(page)}
+    r = admin.post(f"/admin/users/{world.users['caseworker2']}", data=data)
+    assert r.status_code == 302
+    assert victim.get("/").status_code == 302
+    with app.app_context():
+        assert db.session.get(User, uuid.UUID(world.users["caseworker2"])).role == "program_manager"
 
 
 def test_password_change_ends_other_sessions_keeps_this_one(app, auth, world):
