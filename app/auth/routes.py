@@ -83,7 +83,6 @@ def mfa() -> str | Response:
     if form.validate_on_submit():
         ok, ended = service.verify_code(user, form.code.data or "")  # type: ignore[arg-type]
         if ok:
-            sessions.elevate()  # the pre-code token stops working
             return _after_mfa()
         if ended:
             flash(_("Too many wrong codes. Log in again later."), "error")
@@ -105,7 +104,6 @@ def mfa_enrol() -> str | Response:
     if form.validate_on_submit():
         codes, ended = service.confirm_enrolment(user, form.code.data or "")  # type: ignore[arg-type]
         if codes is not None:
-            sessions.elevate()  # the pre-code token stops working
             return render_template("auth/recovery_codes.html", codes=codes,
                                    next_url=safe_next(session.pop("next", None))
                                    or url_for("main.home"))

@@ -89,6 +89,7 @@ def _mark_mfa_done(user: User) -> None:
     row = sessions.current()
     assert row is not None
     row.mfa_at = utcnow()
+    sessions.elevate()  # in this transaction: the pre-code token stops working with it
     throttle.clear(user.username)
 
 

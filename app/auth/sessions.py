@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 
 from app.auth.models import AuthSession, User
 from app.clock import utcnow
-from app.db import db, transaction
+from app.db import db
 
 SESSION_KEY = "sid"
 TOUCH_EVERY = timedelta(seconds=15)
@@ -54,21 +54,21 @@ def start(user: User) -> AuthSession:
 def elevate() -> None:
     """Replace this session's token at a privilege step; the old token is refused from now on.
 
-    Call it whenever a session gains a privilege: when the second factor is accepted at login
-    (a code or a recovery code, and at enrolment), and at any later step-up (re-entering a
-    password or a code for a sensitive action) added in future. A token seen before the step
-    (planted, left on a shared device, read from a log) then never carries what the step grants.
-    The row stays the same session (same id and start time, so its limits still count from the
-    login); only the digest it is found by changes. The CSRF token is replaced too, since it
-    lived in the same cookie. Commits its own small transaction.
+    Call it inside the transaction that grants the privilege: when the second factor is accepted
+    at login (a code or a recovery code, and at enrolment; ``service._mark_mfa_done``), and at
+    any later step-up (re-entering a password or a code for a sensitive action) added in future.
+    A token seen before the step (planted, left on a shared device, read from a log) then never
+    carries what the step grants. The new digest commits with the privilege, or not at all: if
+    that transaction fails, the browser's new token matches nothing and the person signs in
+    again (fail closed). The row stays the same session (same id and start time, so its limits
+    still count from the login). The CSRF token is replaced too, since it lived in the same
+    cookie.
     """
     row = current()
     if row is None:
         return
     token = secrets.token_urlsafe(32)
-    with transaction():
-        row.token_hash = token_digest(token)
-    # Only once the new digest is stored does the browser get the new token.
+    row.token_hash = token_digest(token)
     session[SESSION_KEY] = token
     session.pop("csrf_token", None)
     g.pop("csrf_token", None)
