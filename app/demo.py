@@ -54,6 +54,16 @@ USERS = (
 )
 
 
+def _free_code(code: str) -> str:
+    """``code``, or ``code`` with a digit when another organisation's site already has it
+    (case-number prefixes are unique across organisations)."""
+    taken = set(db.session.execute(select(Site.code).where(Site.code.like(f"{code}%"))).scalars())
+    for candidate in [code] + [f"{code}{i}" for i in range(2, 100)]:
+        if candidate not in taken:
+            return candidate
+    raise click.ClickException(f"No free site code like '{code}'.")
+
+
 def _by_name(model: type, name: str) -> object | None:
     return db.session.execute(select(model).where(model.name == name)).scalar_one_or_none()  # type: ignore[attr-defined]
 
@@ -81,7 +91,7 @@ def seed() -> str:
     for name, code in SITES:
         site = db.session.execute(
             select(Site).where(Site.organisation_id == org.id, Site.name == name)
-        ).scalar_one_or_none() or admin_service.create_site(org, name, code)
+        ).scalar_one_or_none() or admin_service.create_site(org, name, _free_code(code))
         sites[name] = site
     space = _by_name(SafeSpace, SAFE_SPACE) or admin_service.create_safe_space(
         org, sites["Tripoli"], SAFE_SPACE, "static", date(2024, 3, 1))

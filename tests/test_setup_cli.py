@@ -140,3 +140,20 @@ def test_production_with_demo_accounts_or_no_admin_refuses(tmp_path):
     assert "Demo accounts exist" in one_line_error(run([], tmp_path, env=prod, module=("wsgi.py",)))
     refused = run(["demo", "seed"], tmp_path, env=prod)
     assert "production" in one_line_error(refused)
+
+
+def test_demo_seed_picks_free_site_codes_when_another_organisation_has_them(app):
+    """The test world's organisation already uses TRI and BEN: the demo organisation gets other
+    prefixes instead of an unhandled UNIQUE error."""
+    from sqlalchemy import select
+
+    from app.admin.models import Organisation, Site
+    from app.db import db
+
+    result = app.test_cli_runner().invoke(args=["demo", "seed"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        demo = db.session.execute(select(Organisation).where(
+            Organisation.name == "Amana Demo Medical NGO")).scalar_one()
+        codes = sorted(s.code for s in demo.sites)
+    assert codes == ["BEN2", "MIS", "SAB", "TRI2"]
