@@ -119,6 +119,7 @@ def build_config(env: str, instance_path: Path) -> dict[str, Any]:
         "LOGIN_ADDRESS_LIMIT": os.environ.get("AMANA_LOGIN_ADDRESS_LIMIT", "30 per 10 minutes"),
         "CASE_SEARCH_LIMIT": _limit_env("AMANA_SEARCH_LIMIT", "30 per 10 minutes"),
         "PASSWORD_RESET_HOURS": _int_env("AMANA_PASSWORD_RESET_HOURS", 24),
+        "GRANT_APPROVAL_HOURS": _int_env("AMANA_GRANT_APPROVAL_HOURS", 72),
         "BREAK_GLASS_MINUTES": _int_env("AMANA_BREAK_GLASS_MINUTES", 60),
         "CASE_RETENTION_DAYS": _int_env("AMANA_CASE_RETENTION_DAYS", 3650),
         "BABEL_DEFAULT_LOCALE": "en",
