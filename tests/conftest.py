@@ -22,6 +22,7 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 from app import clock, create_app
+from app.auth import passwords as _passwords
 from app.db import db
 from tests.support import PASSWORD, World, build_world, csrf_from
 
@@ -63,6 +64,32 @@ def make_app(db_uri: str, instance: Path, **extra: Any) -> Flask:
            "SERVER_NAME": None}
     cfg.update(extra)
     return create_app(cfg)
+
+
+# The production hasher, kept before the suite swaps in a cheap one (``real_argon2`` restores it).
+PRODUCTION_HASHER = (_passwords.hasher, _passwords._DUMMY_HASH)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def light_argon2() -> Iterator[None]:
+    """Cheap Argon2 for the suite: at the real cost (m=64 MiB, t=3, about 0.2 s a hash here)
+    thousands of logins dominated the run. Tests about the real parameters and their cost
+    (test_passwords, the equal-time login test) use ``real_argon2``; subprocess tests run them."""
+    from argon2 import PasswordHasher
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(_passwords, "hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1,
+                                                    hash_len=32, salt_len=16))
+    mp.setattr(_passwords, "_DUMMY_HASH", _passwords.hasher.hash("amana-timing-equaliser"))
+    yield
+    mp.undo()
+
+
+@pytest.fixture
+def real_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The module's own production hasher (m=64 MiB, t=3, p=4), for tests about it."""
+    monkeypatch.setattr(_passwords, "hasher", PRODUCTION_HASHER[0])
+    monkeypatch.setattr(_passwords, "_DUMMY_HASH", PRODUCTION_HASHER[1])
 
 
 @pytest.fixture(scope="session")

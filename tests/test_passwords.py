@@ -14,7 +14,7 @@ from app.db import db
 from tests.support import PASSWORD
 
 
-def test_hash_is_argon2id_with_strong_parameters():
+def test_hash_is_argon2id_with_strong_parameters(real_argon2):
     h = passwords.hash_password("a long enough passphrase")
     assert h.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
     # At or above ASVS 5.0 appendix C / OWASP: m >= 19 MiB, t >= 2 (with p = 1).
@@ -60,7 +60,7 @@ def test_nfkc_normalisation_makes_equivalent_input_match():
     assert passwords.verify_password(h, "finally a passphrase")
 
 
-def test_rehash_on_login_when_parameters_rise(app, auth, world):
+def test_rehash_on_login_when_parameters_rise(app, auth, world, real_argon2):
     weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
     uid = uuid.UUID(world.users["caseworker"])
     with app.app_context():
