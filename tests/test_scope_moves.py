@@ -118,3 +118,16 @@ def test_pending_account_cannot_be_assigned(app, auth, world):
     supervisor = auth.login("supervisor")
     page = supervisor.get(f"/cases/{world.ids['case_own']}/assign").get_data(as_text=True)
     assert "Pending Worker" not in page
+
+
+def test_move_ends_break_glass_access(app, auth, world):
+    from app.cases import service
+
+    with app.app_context():
+        supervisor = db.session.get(User, uuid.UUID(world.users["supervisor"]))
+        service.break_glass(supervisor, world.case_numbers["case_far"], "imminent_risk", None)
+    far = f"/cases/{world.ids['case_far']}"
+    assert auth.login("supervisor").get(far).status_code == 200
+    admin = auth.login("admin")
+    _edit_user(app, admin, world, "supervisor", sites=[world.ids["benghazi"]])
+    assert auth.login("supervisor").get(far).status_code == 404

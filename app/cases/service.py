@@ -305,7 +305,8 @@ def assign(user: User, case: Case, primary: User, secondary: User | None, versio
 
 def unassign_outside_scope(worker: User) -> int:
     """Take ``worker`` off every case they can no longer reach after a change of role,
-    organisation or sites (call inside the transaction of that change). A case whose primary
+    organisation or sites, and end their break-glass grants (call inside the transaction of
+    that change). A case whose primary
     caseworker goes keeps its secondary one as primary, or is left without a caseworker for its
     supervisor to assign (``queries.unassigned_cases``). Each change is audited."""
     site_ids = [s.id for s in worker.sites]
@@ -323,6 +324,14 @@ def unassign_outside_scope(worker: User) -> int:
         case.updated_at = utcnow()
         record(Action.CASE_UNASSIGN, object_type="case", object_id=case.id,
                reason="worker_scope_changed")
+    # Break-glass access was granted for the old role and places: it ends with them.
+    now = utcnow()
+    for grant in db.session.execute(select(BreakGlassGrant).where(
+            BreakGlassGrant.supervisor_id == worker.id, BreakGlassGrant.expires_at > now)
+    ).scalars().all():
+        grant.expires_at = now
+        record(Action.CASE_UNASSIGN, object_type="case", object_id=grant.case_id,
+               reason="break_glass_ended")
     return len(cases)
 
 
