@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.auth.models import AuthSession, User
 from app.db import db
-from tests.support import PASSWORD, csrf_from
+from tests.support import PASSWORD
 
 
 def _live(app, username, world):
@@ -68,21 +68,13 @@ def test_deactivation_ends_a_live_session_on_its_next_request(app, auth, world):
 
 
 def test_role_change_ends_sessions(app, auth, world):
+    from tests.test_access_grants import _decide, _edit_user, _grant
+
     victim = auth.login("caseworker2")
-    admin = auth.login("admin")
-    page = admin.get(f"/admin/users/{world.users['caseworker2']}").get_data(as_text=True)
-    with app.app_context():
-        user = db.session.get(User, uuid.UUID(world.users["caseworker2"]))
-        data = {"username": user.username, "display_name": user.display_name,
-                "role": "supervisor", "organisation": str(user.organisation_id),
-                "sites": [str(s.id) for s in user.sites], "language": "en",
-                "service": "", "version": str(user.version), "csrf_token": csrf_from(page)}
-    r = admin.post(f"/admin/users/{world.users['caseworker2']}", data=data)
+    r = _edit_user(app, auth.login("admin"), world, "caseworker2", role="supervisor")
     assert r.status_code == 302, r.get_data(as_text=True)[:2000]
     # A wider role waits for a second admin; the session ends when the change takes effect.
     assert victim.get("/").status_code == 200
-    from tests.test_access_grants import _decide, _grant
-
     admin2 = auth.login("admin2")
     assert _decide(auth, admin2, _grant(app, "caseworker2"), "approve").status_code == 302
     assert victim.get("/").status_code == 302
@@ -91,16 +83,11 @@ def test_role_change_ends_sessions(app, auth, world):
 
 
 def test_narrowing_role_change_ends_sessions_at_once(app, auth, world):
+    from tests.test_access_grants import _edit_user
+
     victim = auth.login("caseworker2")
-    admin = auth.login("admin")
-    page = admin.get(f"/admin/users/{world.users['caseworker2']}").get_data(as_text=True)
-    with app.app_context():
-        user = db.session.get(User, uuid.UUID(world.users["caseworker2"]))
-        data = {"username": user.username, "display_name": user.display_name,
-                "role": "program_manager", "organisation": str(user.organisation_id),
-                "language": "en", "service": "", "version": str(user.version),
-                "csrf_token": csrf_from(page)}
-    r = admin.post(f"/admin/users/{world.users['caseworker2']}", data=data)
+    r = _edit_user(app, auth.login("admin"), world, "caseworker2", role="program_manager",
+                   sites=[])
     assert r.status_code == 302
     assert victim.get("/").status_code == 302
     with app.app_context():
