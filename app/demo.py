@@ -51,6 +51,8 @@ USERS = (
     ("demo-coordinator", "Demo WGSS Coordinator", "wgss_coordinator"),
     ("demo-manager", "Demo Programme Manager", "program_manager"),
     ("demo-auditor", "Demo Auditor", "auditor"),
+    # A second admin, so the demo can show access that waits for another admin's approval.
+    ("demo-admin2", "Demo Second Administrator", "admin"),
 )
 
 
