@@ -76,9 +76,16 @@ def code_label(code: str | None) -> str:
     return label(code)
 
 
+def can(permission: Permission) -> bool:
+    """Whether the signed-in user's role holds ``permission`` (templates ask this, never a
+    role name)."""
+    return bool(current_user.is_authenticated and has_permission(current_user.role, permission))
+
+
 def install_ui(app: Flask) -> None:
     """Expose the helpers to templates."""
-    app.jinja_env.globals.update(nav_items=nav_items, role_label=role_label)
+    app.jinja_env.globals.update(nav_items=nav_items, role_label=role_label, can=can,
+                                 Permission=Permission)
     app.jinja_env.filters["datetimeformat"] = datetimeformat
     app.jinja_env.filters["dateformat"] = dateformat
     app.jinja_env.filters["code_label"] = code_label

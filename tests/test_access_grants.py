@@ -308,3 +308,10 @@ def test_takeover_by_credential_resets_needs_a_second_admin(app, auth, world):
     r = admin.post(f"/admin/users/{world.users['wgss_coordinator']}/reset-password",
                    data={"csrf_token": auth.csrf(admin)})
     assert r.status_code == 200 and 'id="reset-code"' in r.get_data(as_text=True)
+
+
+def test_gated_roles_come_from_the_policy():
+    """Every role that reads cases or referrals, or approves access, needs a second admin."""
+    from app.admin.grants import GATED_ROLES
+
+    assert GATED_ROLES == {"caseworker", "supervisor", "service_provider", "admin"}

@@ -32,15 +32,16 @@ from app.admin.models import Organisation, SafeSpace, Service, Site
 from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
 from app.auth.models import RoleGrant, User
-from app.auth.policy import Role
+from app.auth.policy import Permission, Role, roles_with
 from app.clock import utcnow
 from app.db import db, transaction
 
 if TYPE_CHECKING:
     from app.admin.service import AccountSpec
 
-# Roles that read survivor data, or approve grants of it.
-GATED_ROLES = frozenset({Role.CASEWORKER, Role.SUPERVISOR, Role.SERVICE_PROVIDER, Role.ADMIN})
+# Roles that read survivor data (cases or referrals), or approve grants of it: derived from the
+# policy, so a role given case access later is gated without a change here.
+GATED_ROLES = roles_with(Permission.CASE_READ, Permission.REFERRAL_RECEIVE, Permission.ADMIN_USERS)
 
 
 KIND_LABELS = {"access": _l("Access"), "password_reset": _l("Password reset"),

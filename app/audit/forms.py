@@ -27,12 +27,12 @@ OUTCOME_LABELS = {Outcome.ALLOWED.value: _l("Allowed"), Outcome.DENIED.value: _l
                   Outcome.ERROR.value: _l("Error")}
 
 
+_OBJECT_TYPES = {t.value: t for t in ObjectType}
+
+
 def known_object_type(text: str | None) -> ObjectType | None:
     """``text`` as a record type named in events, or None if ``ObjectType`` does not know it."""
-    try:
-        return ObjectType(text) if text else None
-    except ValueError:
-        return None
+    return _OBJECT_TYPES.get(text or "")
 
 
 def record_id(text: str | None) -> str | None:

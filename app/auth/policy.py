@@ -40,6 +40,7 @@ class Permission(enum.StrEnum):
     CASE_ERASE = "case:erase"
     REFERRAL_CREATE = "referral:create"
     REFERRAL_RECEIVE = "referral:receive"
+    REFERRAL_OVERRIDE = "referral:override_consent"
     ADMIN_USERS = "admin:users"
     ADMIN_DIRECTORY = "admin:directory"
     AUDIT_READ = "audit:read"
@@ -56,7 +57,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SUPERVISOR: frozenset({Permission.CASE_CREATE, Permission.CASE_READ, Permission.CASE_EDIT,
                                 Permission.CASE_ASSIGN, Permission.CASE_APPROVE,
                                 Permission.CASE_BREAK_GLASS, Permission.CASE_ERASE,
-                                Permission.REFERRAL_CREATE}),
+                                Permission.REFERRAL_CREATE, Permission.REFERRAL_OVERRIDE}),
     Role.SERVICE_PROVIDER: frozenset({Permission.REFERRAL_RECEIVE}),
     Role.WGSS_COORDINATOR: frozenset({Permission.WGSS_LOG, Permission.WGSS_SUMMARY}),
     Role.PROGRAM_MANAGER: frozenset({Permission.WGSS_SUMMARY}),
@@ -92,6 +93,12 @@ def has_permission(role: str, permission: Permission) -> bool:
         return permission in ROLE_PERMISSIONS[Role(role)]
     except ValueError:
         return False
+
+
+def roles_with(*permissions: Permission) -> frozenset[str]:
+    """The roles that hold any of ``permissions`` (for SQL filters on ``User.role``)."""
+    return frozenset(role.value for role, held in ROLE_PERMISSIONS.items()
+                     if held.intersection(permissions))
 
 
 def require(permission: Permission) -> Callable[[F], F]:

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from app.auth.models import User
+from app.auth.policy import Permission, roles_with
 from app.cases.models import ActionItem, Case, FollowUp, Incident
 from app.cases.scopes import case_scope
 from app.db import db
@@ -119,7 +120,8 @@ def workers_for(user: User) -> list[User]:
         select(User).join(user_sites, user_sites.c.user_id == User.id)
         .where(User.organisation_id == user.organisation_id, User.active.is_(True),
                User.approval_pending.is_(False),
-               User.role.in_(("caseworker", "supervisor")), user_sites.c.site_id.in_(site_ids))
+               User.role.in_(roles_with(Permission.CASE_EDIT)),
+               user_sites.c.site_id.in_(site_ids))
         .distinct().order_by(User.display_name)
     ).scalars())
 

@@ -17,7 +17,7 @@ from app.admin.models import Site
 from app.audit.actions import Action, Outcome
 from app.audit.writer import record
 from app.auth.models import User
-from app.auth.policy import Role
+from app.auth.policy import Permission, has_permission
 from app.cases import gbvims, justifications, sealing
 from app.cases.models import (
     BreakGlassGrant,
@@ -250,7 +250,7 @@ def last_change(case: Case, to_status: str) -> StatusChange | None:
 def decide_closure(user: User, case: Case, approve: bool, version: Any) -> None:
     """A supervisor approves or sends back a closure request (never their own request)."""
     check_version(case, version)
-    if user.role != Role.SUPERVISOR:
+    if not has_permission(user.role, Permission.CASE_APPROVE):
         raise CaseError(str(_l("Only a supervisor can decide on closure.")))
     if case.status != "closure_requested":
         raise CaseError(str(_l("There is no closure request to decide on.")))
@@ -291,7 +291,7 @@ def assign(user: User, case: Case, primary: User, secondary: User | None, versio
     check_version(case, version)
     for worker in filter(None, (primary, secondary)):
         if (worker.organisation_id != case.organisation_id or not worker.can_sign_in
-                or worker.role not in (Role.CASEWORKER, Role.SUPERVISOR)
+                or not has_permission(worker.role, Permission.CASE_EDIT)
                 or case.site_id not in {s.id for s in worker.sites}):
             raise CaseError(str(_l("Choose active caseworkers of this case's site.")))
     if secondary is not None and secondary.id == primary.id:
@@ -311,7 +311,7 @@ def unassign_outside_scope(worker: User) -> int:
     supervisor to assign (``queries.unassigned_cases``). Each change is audited."""
     site_ids = [s.id for s in worker.sites]
     in_scope = and_(Case.organisation_id == worker.organisation_id, Case.site_id.in_(site_ids)) \
-        if worker.role in (Role.CASEWORKER, Role.SUPERVISOR) and site_ids else false()
+        if has_permission(worker.role, Permission.CASE_EDIT) and site_ids else false()
     cases = db.session.execute(
         select(Case).where(or_(Case.primary_worker_id == worker.id,
                                Case.secondary_worker_id == worker.id), not_(in_scope))
@@ -345,7 +345,7 @@ def break_glass(user: User, case_number: str, reason_code: str | None,
     (``JustificationError``, audited, nothing saved). The grant expires after
     ``BREAK_GLASS_MINUTES`` (default 60).
     """
-    if user.role != Role.SUPERVISOR:
+    if not has_permission(user.role, Permission.CASE_BREAK_GLASS):
         raise CaseError(str(_l("Only supervisors can use break-glass access.")))
     why = justifications.parse(justifications.BREAK_GLASS_REASONS, reason_code, text)
     case = db.session.execute(

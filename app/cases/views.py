@@ -127,7 +127,7 @@ def case_context(user: User, access: CaseAccess) -> dict[str, Any]:
         "note_form": forms.NoteForm(), "follow_up_form": forms.FollowUpForm(prefix="follow_up"),
         "referrals": case_referrals(case),
         "break_glass_grants": justifications.grants_for(user, case),
-        "today": utcnow().date(), "can_approve": user.role == "supervisor",
+        "today": utcnow().date(), "can_approve": has_permission(user.role, Permission.CASE_APPROVE),
         "self_requested": request is not None and request.by_id == user.id,
         "writable": not access.read_only and case.status != "closed",
         # Beyond intake only with consent for services: do not offer forms the server refuses.

@@ -18,7 +18,7 @@ from app.admin.models import Service
 from app.audit.actions import Action, Outcome
 from app.audit.writer import record
 from app.auth.models import User
-from app.auth.policy import Role
+from app.auth.policy import Permission, has_permission
 from app.cases import gbvims, justifications
 from app.cases.models import Case, Incident
 from app.cases.records import writable
@@ -96,7 +96,7 @@ def create(user: User, case: Case, *, service_id: uuid.UUID, urgency: str, chose
     consent = consent_state(case).share.get(service.service_type)
     why = None
     if consent is None or not consent.granted:
-        if user.role != Role.SUPERVISOR or not override_code:
+        if not has_permission(user.role, Permission.REFERRAL_OVERRIDE) or not override_code:
             _refuse(Action.REFERRAL_CREATE, "case", case.id, "no_consent_for_service_type",
                     _l("The survivor has not consented to share with this type of service. "
                        "Record consent first (a supervisor may override with a reason)."))
