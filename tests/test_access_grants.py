@@ -314,4 +314,4 @@ def test_gated_roles_come_from_the_policy():
     """Every role that reads cases or referrals, or approves access, needs a second admin."""
     from app.admin.grants import GATED_ROLES
 
-    assert GATED_ROLES == {"caseworker", "supervisor", "service_provider", "admin"}
+    assert {"caseworker", "supervisor", "service_provider", "admin"} == GATED_ROLES
