@@ -103,3 +103,41 @@ def test_shred_is_in_the_callers_transaction(sapp):
     with sapp.app_context():
         assert db.session.get(Specimen, victim).full_name == "Rolled Back"
     assert events(sapp, "keys.shred") == []
+
+
+@pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite's write-ahead log")
+def test_shred_leaves_no_wrapped_key_in_the_main_file_while_the_server_runs(sapp):
+    """A running server keeps its connections open, so the WAL is not checkpointed by closing
+    them: the shred itself must move the new page into the main file and empty the log."""
+    victim = _make(sapp, CANARY, None)
+    with sapp.app_context():
+        path = Path(sa.make_url(str(db.engine.url)).database)
+        s = db.session.get(Specimen, victim)
+        wrapped = s.data_key.wrapped
+        db.session.remove()
+        with db.engine.connect() as conn:  # the key is in the main file, as after any checkpoint
+            conn.exec_driver_sql("COMMIT")
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        assert wrapped in path.read_bytes()
+        s = db.session.get(Specimen, victim)
+        shred(s.data_key, object_type="specimen", object_id=s.id, reason="erasure_request")
+        db.session.commit()
+        # No dispose(): the pool's connections stay open, as in a server.
+        assert wrapped not in path.read_bytes()
+        wal = path.with_name(path.name + "-wal")
+        assert not wal.exists() or wrapped not in wal.read_bytes()
+        db.session.remove()
+
+
+def test_a_rolled_back_shred_does_not_checkpoint_later_commits(sapp, monkeypatch):
+    from app.crypto import envelope
+
+    calls = []
+    monkeypatch.setattr(envelope, "checkpoint_wal", lambda engine: calls.append(1) or True)
+    victim = _make(sapp, "Kept Record", None)
+    with sapp.app_context():
+        s = db.session.get(Specimen, victim)
+        shred(s.data_key, object_type="specimen", object_id=s.id, reason="erasure_request")
+        db.session.rollback()
+        db.session.commit()
+    assert calls == []

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import os
 import uuid
+from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from flask import current_app
 from flask.globals import _cv_app
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import Engine, delete, event, select, text, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from app.audit.actions import Action, Outcome
 from app.audit.writer import record
@@ -28,6 +31,7 @@ from app.db import db
 
 DATA_KEY_BYTES = 32
 _CACHE = "_amana_data_keys"
+_CHECKPOINT_PENDING = "amana_wal_checkpoint"
 
 
 def wrap_context(data_key_id: uuid.UUID) -> bytes:
@@ -127,6 +131,7 @@ def shred(data_key: DataKey, *, object_type: str, object_id: object, reason: str
     if db.session.get_bind().dialect.name == "sqlite":
         # Overwrite freed bytes in the file instead of leaving the old wrapped key in free space.
         db.session.execute(text("PRAGMA secure_delete=ON"))
+        _checkpoint_after_commit(db.session())
     db.session.execute(
         update(DataKey).where(DataKey.id == data_key.id)
         .values(wrapped=None, destroyed_at=utcnow())
@@ -135,3 +140,40 @@ def shred(data_key: DataKey, *, object_type: str, object_id: object, reason: str
     _cache().pop(data_key.id, None)
     record(action, object_type=object_type, object_id=str(object_id), outcome=Outcome.ALLOWED,
            reason=reason)
+
+
+def checkpoint_wal(engine: Engine) -> bool:
+    """SQLite: copy the write-ahead log into the main file and truncate the log.
+
+    Until a checkpoint, the main file still holds the page as it was before a shred (with the
+    wrapped key) and only the log holds the new one; a running server checkpoints on its own
+    only every thousand pages. Returns whether the checkpoint completed (a long-running reader
+    can hold it back; the next one finishes the job). Runs outside any transaction.
+    """
+    if engine.dialect.name != "sqlite":
+        return True
+    raw = engine.raw_connection()
+    try:
+        driver: Any = raw.driver_connection
+        busy, _log, _done = driver.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    finally:
+        raw.close()
+    return not busy
+
+
+def _checkpoint_after_commit(session: Session) -> None:
+    """Once the shredding transaction commits, checkpoint so the main file forgets the key."""
+    session.info[_CHECKPOINT_PENDING] = session.get_bind()
+
+
+@event.listens_for(Session, "after_commit")
+def _checkpoint_if_shredded(session: Session) -> None:
+    engine = session.info.pop(_CHECKPOINT_PENDING, None)
+    if engine is not None and not checkpoint_wal(engine):
+        current_app.logger.warning("WAL checkpoint after a shred was held back by a reader; "
+                                   "the next checkpoint completes it")
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _no_checkpoint_after_rollback(session: Session, _previous: object) -> None:
+    session.info.pop(_CHECKPOINT_PENDING, None)
