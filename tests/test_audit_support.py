@@ -52,18 +52,22 @@ def verify(app: Flask, **kwargs: Any) -> VerifyResult:
 
 @contextmanager
 def unlocked(app: Flask) -> Iterator[sa.Connection]:
-    """A connection on which the append-only triggers do not fire (test databases only)."""
+    """A connection on which the append-only and head triggers do not fire, as the tables'
+    owner could arrange (test databases only)."""
     with app.app_context():
         engine = db.engine
         with engine.begin() as conn:
             if engine.dialect.name == "sqlite":
-                conn.exec_driver_sql("DROP TRIGGER IF EXISTS audit_events_no_update")
-                conn.exec_driver_sql("DROP TRIGGER IF EXISTS audit_events_no_delete")
+                for name in ("audit_events_no_update", "audit_events_no_delete",
+                             "audit_head_forward", "audit_head_no_delete"):
+                    conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
             else:
                 conn.exec_driver_sql("ALTER TABLE audit_events DISABLE TRIGGER USER")
+                conn.exec_driver_sql("ALTER TABLE audit_head DISABLE TRIGGER USER")
             yield conn
             if engine.dialect.name == "postgresql":
                 conn.exec_driver_sql("ALTER TABLE audit_events ENABLE TRIGGER USER")
+                conn.exec_driver_sql("ALTER TABLE audit_head ENABLE TRIGGER USER")
 
 
 def row(conn: sa.Connection, seq: int) -> dict[str, Any]:
