@@ -7,6 +7,7 @@ from app.cases import models as case_models
 from app.crypto import models as crypto_models
 from app.referrals import models as referral_models
 from app.safe_space import models as safe_space_models  # noqa: F401  (registers its tables)
+from app.submissions import models as submission_models  # noqa: F401  (registers its table)
 
 __all__ = ["admin_models", "audit_models", "auth_models", "case_models", "crypto_models",
            "referral_models"]
