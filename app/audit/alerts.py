@@ -7,6 +7,7 @@
 - every change of access: grant requests, approvals, refusals and expiries, role and scope
   changes, password-reset codes and two-step resets issued by admins;
 - every case search refused for going past the per-user limit (someone guessing names);
+- every record that failed to decrypt (damaged or altered in the database), once per record;
 - verification runs that found the trail broken, and refused checkpoints.
 
 Thresholds are settings (``app.config``); ``DEFAULTS`` holds their values when unset. Only the
@@ -173,6 +174,24 @@ def _each(kind: str, *conditions: ColumnElement[bool]) -> list[Alert]:
             for r in _events(*conditions)]
 
 
+def _decryption_failures(recent: ColumnElement[bool]) -> list[Alert]:
+    """Records that did not decrypt (damaged, altered, or their key would not unwrap): one
+    alert per record and reason, with how often and from when to when it was met. Reading an
+    erased record (its key destroyed on purpose) is not a failure and raises nothing."""
+    by_record: dict[tuple[Any, Any, Any], Alert] = {}
+    for r in _events(recent, AuditEvent.action == Action.CRYPTO_DECRYPT_FAILED.value,
+                     or_(AuditEvent.reason.is_(None), AuditEvent.reason != "destroyed")):
+        seen = by_record.get((r.object_type, r.object_id, r.reason))
+        if seen is None:
+            by_record[(r.object_type, r.object_id, r.reason)] = Alert(
+                "decryption", r.seq, r.occurred_at, r.occurred_at, actor_id=r.actor_id,
+                username=r.username, client_address=r.client_address,
+                object_type=r.object_type, object_id=r.object_id, reason=r.reason)
+        else:
+            seen.last, seen.count = r.occurred_at, seen.count + 1
+    return list(by_record.values())
+
+
 def compute() -> dict[str, list[Alert]]:
     """Every alert in the look-back window, newest first within each kind."""
     now = utcnow()
@@ -192,6 +211,7 @@ def compute() -> dict[str, list[Alert]]:
         "break_glass": _each("break_glass", recent, AuditEvent.action == BREAK_GLASS),
         "after_hours": _after_hours(since, now),
         "access": _each("access", recent, AuditEvent.action.in_(ACCESS_ACTIONS)),
+        "decryption": _decryption_failures(recent),
         "searches": _each("searches", recent,
                           AuditEvent.action == Action.CASE_SEARCH_THROTTLED.value),
         "verification": _each("verification", recent, AuditEvent.outcome == "error",

@@ -30,6 +30,7 @@ from app.auth.policy import Permission, has_permission
 from app.cases.models import PERSON_NAME, PHONE, BreakGlassGrant, Case
 from app.crypto.models import BlindIndexEntry
 from app.crypto.normalise import normalise_text
+from app.crypto.readable import readable
 from app.db import db, transaction
 
 # Stable codes (stored in the trail and on grants and referrals; never renamed). Labels translate.
@@ -202,5 +203,5 @@ def grants_for(user: User, case: Case) -> list[GrantView]:
     grants = db.session.execute(
         select(BreakGlassGrant).where(BreakGlassGrant.case_id == case.id)
         .order_by(BreakGlassGrant.opened_at.desc())).scalars()
-    return [GrantView(g, BREAK_GLASS_REASONS.get(g.reason_code, g.reason_code), g.justification)
-            for g in grants]
+    return [GrantView(g, BREAK_GLASS_REASONS.get(g.reason_code, g.reason_code), v["justification"])
+            for g, v in readable(grants, ("justification",))]

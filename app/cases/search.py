@@ -18,6 +18,7 @@ import math
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask import current_app
 from flask_babel import ngettext
@@ -32,6 +33,7 @@ from app.cases.models import Case
 from app.cases.scopes import case_scope
 from app.crypto.normalise import normalise_phone
 from app.crypto.normalise import normalise_text as normalise_name
+from app.crypto.readable import readable
 from app.db import db, transaction
 from app.extensions import limiter
 
@@ -49,18 +51,25 @@ class SearchResult:
 
     mine: list[Case] = field(default_factory=list)
     elsewhere: bool = False
+    # Candidates that could not be read (left out; each failure is audited and alerted).
+    unreadable: int = 0
 
 
-def _confirm(case: Case, name: str | None, phone: str | None) -> bool:
-    """Decrypt and compare normalised values (rules out index false positives)."""
+def _fields(name: str | None, phone: str | None) -> tuple[str, ...]:
+    """The sealed fields a search by ``name`` and/or ``phone`` compares."""
+    return (("full_name", "alias") if name else ()) + (("phone",) if phone else ())
+
+
+def _confirm(values: dict[str, Any], name: str | None, phone: str | None) -> bool:
+    """Compare decrypted, normalised values (rules out index false positives)."""
     if name:
         wanted = normalise_name(name)
         for f in ("full_name", "alias"):
-            value = getattr(case, f)
+            value = values.get(f)
             if value and normalise_name(value) == wanted:
                 return True
     if phone:
-        value = case.phone
+        value = values.get("phone")
         if value and normalise_phone(value) == normalise_phone(phone):
             return True
     return False
@@ -110,16 +119,23 @@ def search(user: User, *, name: str | None = None, phone: str | None = None,
             select(Case, case_scope(user).label("in_scope"))
             .where(Case.id.in_(ids), Case.organisation_id == user.organisation_id)).all()
         in_scope = {case.id for case, mine in rows if mine}
-        for case, _mine in rows:
-            by_number = bool(case_number) and case.case_number == (case_number or "").strip().upper()
-            if not (by_number or _confirm(case, name, phone)):
-                continue
+        number = (case_number or "").strip().upper()
+        # A case found by its number needs no decryption; the others are confirmed by their
+        # values. A candidate that does not open is left out and counted (its failure is
+        # audited): one damaged record must not stop every search, and with it every intake.
+        matched = [case for case, _mine in rows if number and case.case_number == number]
+        opened = readable([case for case, _mine in rows if case not in matched],
+                          _fields(name, phone), notice=False)
+        matched += [case for case, values in opened if _confirm(values, name, phone)]
+        result.unreadable = opened.skipped
+        for case in matched:
             if case.id in in_scope:
                 result.mine.append(case)
             else:
                 result.elsewhere = True
     with transaction():
-        record(Action.CASE_SEARCH, object_type="case", reason=f"matches:{len(result.mine)}")
+        record(Action.CASE_SEARCH, object_type="case", reason=f"matches:{len(result.mine)}"
+               + (f";unreadable:{result.unreadable}" if result.unreadable else ""))
         if result.elsewhere:
             record(Action.CASE_POSSIBLE_DUPLICATE, object_type="case", outcome=Outcome.DENIED,
                    reason="match_outside_scope")

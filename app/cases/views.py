@@ -17,7 +17,10 @@ from app.cases.scopes import CaseAccess
 from app.cases.service import IDENTITY_FIELDS, consent_state, last_change
 from app.cases.workflow import CLOSURE_REASONS, REOPEN_REASONS, STATUS_LABELS, next_statuses
 from app.clock import utcnow
+from app.crypto.readable import readable
 from app.db import db
+
+INCIDENT_TEXT = ("narrative", "perpetrator_details", "location_detail")
 
 
 def consent_kinds() -> list[tuple[str, object]]:
@@ -52,7 +55,7 @@ def incident_values(case: Case, incident: Incident) -> dict[str, Any]:
     yes = set(incident.answers.split(",")) if incident.answers else set()
     for q in gbvims.CLASSIFICATION:
         values[q.key] = "yes" if q.key in yes else "no"
-    for f in ("narrative", "perpetrator_details", "location_detail"):
+    for f in INCIDENT_TEXT:
         values[f] = getattr(incident, f)
     ctx = set(incident.contexts.split(",")) if incident.contexts else set()
     values.update(exchange="possible_sexual_exploitation" in ctx,
@@ -92,16 +95,31 @@ def _children(model: Any, case: Case, order: Any) -> list[Any]:
         select(model).where(model.case_id == case.id).order_by(order)).scalars())
 
 
+def _opened(record: Any, fields: tuple[str, ...]) -> dict[str, Any] | None:
+    """The values of one record's ``fields``, or None when it does not open (left out with the
+    page's notice, like a damaged record in a list; see ``app.crypto.readable``)."""
+    if record is None:
+        return None
+    found = readable([record], fields)
+    return found[0][1] if found else None
+
+
 def case_context(user: User, access: CaseAccess) -> dict[str, Any]:
-    """Everything the case page shows, decrypted once."""
+    """Everything the case page shows, decrypted once.
+
+    Every record of the page opens on its own: one that does not (damaged, or its key gone) is
+    left out with a notice and audited, and the rest of the case is still shown.
+    """
     case = access.case
-    incidents = _children(Incident, case, Incident.incident_date)
-    items = _children(ActionItem, case, ActionItem.due_on)
-    visits = _children(FollowUp, case, FollowUp.due_on)
-    notes = _children(CaseNote, case, CaseNote.created_at.desc())
+    incidents = readable(_children(Incident, case, Incident.incident_date), INCIDENT_TEXT)
+    items = readable(_children(ActionItem, case, ActionItem.due_on), ("goal",))
+    visits = readable(_children(FollowUp, case, FollowUp.due_on), ("notes",))
+    notes = readable(_children(CaseNote, case, CaseNote.created_at.desc()), ("body",))
     history = _children(StatusChange, case, StatusChange.at.desc())
-    current, assessment = assessment_values(case)
+    current = db.session.execute(
+        select(Assessment).where(Assessment.case_id == case.id)).scalar_one_or_none()
     request = last_change(case, "closure_requested") if case.status == "closure_requested" else None
+    closure_detail = _opened(request, ("reason_detail",))
     status_form = forms.StatusForm()
     status_form.to_status.choices = [(s, STATUS_LABELS[s]) for s in next_statuses(case.status)]
     consent_form = forms.ConsentForm()
@@ -109,17 +127,16 @@ def case_context(user: User, access: CaseAccess) -> dict[str, Any]:
     consent_form.share_fields.choices = share_field_choices()
     from app.referrals.queries import case_referrals
     return {
-        "case": case, "access": access, "identity": identity_values(case),
+        "case": case, "access": access, "identity": _opened(case, IDENTITY_FIELDS),
         "consent": consent_state(case),
-        "incidents": [(i, {f: getattr(i, f)
-                           for f in ("narrative", "perpetrator_details", "location_detail")})
-                      for i in incidents],
-        "assessment": current, "assessment_text": assessment,
-        "items": [(i, i.goal) for i in items],
-        "visits": [(v, v.notes) for v in visits],
-        "notes": [(n, n.body) for n in notes],
+        "incidents": incidents,
+        "assessment": current,
+        "assessment_text": _opened(current, ("notes", "safety_plan")) or {},
+        "items": [(i, v["goal"]) for i, v in items],
+        "visits": [(v, t["notes"]) for v, t in visits],
+        "notes": [(n, t["body"]) for n, t in notes],
         "history": history, "closure_request": request,
-        "closure_detail": request.reason_detail if request else None,
+        "closure_detail": closure_detail["reason_detail"] if closure_detail else None,
         "label": label, "status_labels": STATUS_LABELS, "closure_reasons": CLOSURE_REASONS,
         "reopen_reasons": REOPEN_REASONS, "status_form": status_form,
         "consent_form": consent_form, "closure_form": forms.ClosureForm(),

@@ -5,7 +5,12 @@ decryption fails, so its transaction is rolled back: an event written there woul
 it. Instead ``failed()`` notes the failure on the application context and returns the error to
 raise; nothing is served. When the request (or CLI command) ends, a teardown hook rolls back
 what is left of its transaction and writes the noted events in a short transaction of their own
-(``flush_failures``). Callers that want the events written earlier call ``flush_failures``.
+(``flush_failures``). Callers that want the events written earlier call ``flush_failures``
+(it rolls back the current transaction: never call it with work still to commit).
+
+A list or search may catch the error, leave the record out and go on (``app.crypto.readable``).
+Such a request commits its own work in its own ``transaction()`` as usual, before it ends; the
+teardown then finds nothing left to roll back and writes the noted failures after it.
 
 Events carry the object type and id, a reason code and the actor; never a value or a key.
 """
@@ -90,7 +95,11 @@ def _at_teardown(_exc: BaseException | None) -> None:
 
 
 def install_failure_audit(app: Flask) -> None:
-    """Write noted failures when each request, and each app context (CLI), ends."""
+    """Write noted failures when each request, and each app context (CLI), ends; and tell the
+    user when a list left unreadable records out (``app.crypto.readable``)."""
+    from app.crypto.readable import install_unreadable_notice
+
+    install_unreadable_notice(app)
     # Request teardown runs while the user and request id are still known; the app-context
     # teardown catches the CLI and anything else that ran outside a request.
     app.teardown_request(_at_teardown)

@@ -18,6 +18,7 @@ from app.cases.justifications import OVERRIDE_REASONS, JustificationError, may_r
 from app.cases.labels import label
 from app.cases.scopes import load_case
 from app.cases.service import CaseError, consent_state
+from app.crypto.readable import readable
 from app.db import db, transaction
 from app.referrals import fields, forms, queries, service
 
@@ -75,7 +76,8 @@ def sent_view(referral_id: uuid.UUID) -> str:
     # The override's explanation is case data for supervisors; others see only the reason.
     why = service.override_justification(referral) if may_read_text(current_user) else None
     return render_template("referrals/sent.html", referral=referral, shared=shared,
-                           history=queries.history(referral), labels=fields.LABELS,
+                           history=readable(queries.history(referral), ("note",)),
+                           labels=fields.LABELS,
                            label=label, form=forms.RevokeForm(),
                            override_reasons=OVERRIDE_REASONS, override_text=why)
 
