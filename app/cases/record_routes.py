@@ -37,7 +37,7 @@ def incident(case_id: uuid.UUID, incident_id: uuid.UUID | None = None) -> str | 
             service_incident = records.save_incident(current_user, case, values, current,
                                                      form.version.data if current else None)
         except service.CaseError as exc:
-            _fail(exc)
+            _fail(exc, form)
         else:
             if service_incident.urgent_clinical:
                 flash(_("Rape within the last 72 hours: refer for clinical care now "
@@ -60,7 +60,7 @@ def assessment(case_id: uuid.UUID) -> str | Response:
         try:
             records.save_assessment(current_user, case, form.data, form.version.data)
         except service.CaseError as exc:
-            _fail(exc)
+            _fail(exc, form)
         else:
             return redirect(url_for("cases.view", case_id=case.id, _anchor="assessment"))
     return render_template("cases/assessment.html", form=form, case=case)
@@ -83,7 +83,7 @@ def action_item(case_id: uuid.UUID, item_id: uuid.UUID | None = None) -> str | R
             records.save_action_item(current_user, case, form.data, item,
                                      form.version.data if item else None)
         except service.CaseError as exc:
-            _fail(exc)
+            _fail(exc, form)
         else:
             return redirect(url_for("cases.view", case_id=case.id, _anchor="plan"))
     return render_template("cases/action_item.html", form=form, case=case, item=item)

@@ -14,9 +14,9 @@ from app.audit.writer import record
 from app.auth.models import User
 from app.cases import gbvims, sealing
 from app.cases.models import ActionItem, Assessment, Case, CaseNote, FollowUp, Incident
-from app.cases.service import CaseError, check_version, require_services_consent
+from app.cases.service import CaseError, check_version, require_services_consent, saving
 from app.clock import utcnow
-from app.db import db, transaction
+from app.db import db
 
 
 def writable(case: Case) -> None:
@@ -56,7 +56,7 @@ def save_incident(user: User, case: Case, values: Mapping[str, Any],
     if incident is not None:
         check_version(incident, version)
     derived = _classify(values)
-    with transaction():
+    with saving(incident):
         if incident is None:
             incident = Incident(case_id=case.id, recorded_by_id=user.id, data_key=case.data_key)
             db.session.add(incident)
@@ -80,7 +80,7 @@ def save_assessment(user: User, case: Case, values: Mapping[str, Any], version: 
         select(Assessment).where(Assessment.case_id == case.id)).scalar_one_or_none()
     if current is not None:
         check_version(current, version)
-    with transaction():
+    with saving(current):
         if current is None:
             current = Assessment(case_id=case.id, assessed_by_id=user.id, data_key=case.data_key)
             db.session.add(current)
@@ -102,7 +102,7 @@ def save_action_item(user: User, case: Case, values: Mapping[str, Any],
     writable(case)
     if item is not None:
         check_version(item, version)
-    with transaction():
+    with saving(item):
         if item is None:
             item = ActionItem(case_id=case.id, data_key=case.data_key)
             db.session.add(item)
@@ -120,7 +120,7 @@ def save_action_item(user: User, case: Case, values: Mapping[str, Any],
 def add_follow_up(user: User, case: Case, values: Mapping[str, Any]) -> FollowUp:
     """Plan (or record) a follow-up visit."""
     writable(case)
-    with transaction():
+    with saving(case):
         visit = FollowUp(case_id=case.id, due_on=values["due_on"], done_on=values.get("done_on"),
                          recorded_by_id=user.id, data_key=case.data_key)
         db.session.add(visit)
@@ -134,7 +134,7 @@ def add_follow_up(user: User, case: Case, values: Mapping[str, Any]) -> FollowUp
 def complete_follow_up(user: User, case: Case, visit: FollowUp, notes: str | None) -> None:
     """Mark a planned visit as done today, with notes."""
     writable(case)
-    with transaction():
+    with saving(case):
         visit.done_on = utcnow().date()
         if notes:
             visit.notes = notes
@@ -144,7 +144,7 @@ def complete_follow_up(user: User, case: Case, visit: FollowUp, notes: str | Non
 def add_note(user: User, case: Case, body: str) -> CaseNote:
     """Add a case note (notes are never edited, only added)."""
     writable(case)
-    with transaction():
+    with saving(case):
         note = CaseNote(case_id=case.id, author_id=user.id, created_at=utcnow(),
                         data_key=case.data_key)
         db.session.add(note)

@@ -50,8 +50,14 @@ def _child(model: type, case: Case, child_id: uuid.UUID, action: Action, object_
     return obj
 
 
-def _fail(exc: service.CaseError) -> None:
+def _fail(exc: service.CaseError, form: Any = None) -> None:
+    """Show a refusal. A save that lost to someone else's (``service.StaleError``) keeps the
+    input in ``form`` and takes the record's version now, so saving again, on purpose, works."""
     flash(str(exc), "error")
+    version = getattr(form, "version", None)
+    if isinstance(exc, service.StaleError) and version is not None \
+            and exc.current_version is not None:
+        version.data = str(exc.current_version)
 
 
 @bp.get("/")
@@ -155,7 +161,7 @@ def edit(case_id: uuid.UUID) -> str | Response:
                                           "changes."))
             service.update_identity(current_user, case, form.data, form.version.data)
         except service.CaseError as exc:
-            _fail(exc)
+            _fail(exc, form)
         else:
             flash(_("Saved."), "info")
             return redirect(url_for("cases.view", case_id=case.id))
@@ -284,7 +290,7 @@ def assign(case_id: uuid.UUID) -> str | Response:
             service.assign(current_user, case, workers[form.primary.data],
                            workers.get(form.secondary.data or ""), form.version.data)
         except service.CaseError as exc:
-            _fail(exc)
+            _fail(exc, form)
         else:
             flash(_("Assignment saved."), "info")
             return redirect(url_for("cases.view", case_id=case.id))
@@ -321,7 +327,11 @@ def erase(case_id: uuid.UUID) -> str | Response:
             form.confirm_number.errors = [_("The case number does not match.")]
         else:
             number = case.case_number
-            service.erase(current_user, case, form.reason.data)
-            flash(_("Case %(n)s has been erased.", n=number), "info")
-            return redirect(url_for("cases.index"))
+            try:
+                service.erase(current_user, case, form.reason.data)
+            except service.CaseError as exc:  # someone saved the case meanwhile: try again
+                _fail(exc)
+            else:
+                flash(_("Case %(n)s has been erased.", n=number), "info")
+                return redirect(url_for("cases.index"))
     return render_template("cases/erase.html", form=form, case=case)

@@ -5,6 +5,7 @@ workflow, assignment, closure, break-glass and erasure. Views only call these.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -13,6 +14,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, delete, false, func, not_, or_, select
 
+from app import versioning
 from app.admin.models import Site
 from app.audit.actions import Action, Outcome
 from app.audit.writer import record
@@ -36,6 +38,7 @@ from app.cases.workflow import (
 )
 from app.clock import utcnow
 from app.db import db, transaction
+from app.versioning import Stale
 
 IDENTITY_FIELDS = ("full_name", "alias", "date_of_birth", "estimated_age", "phone", "location",
                    "safe_contact")
@@ -48,19 +51,22 @@ class CaseError(ValueError):
     """A refused case action; the message is safe to show."""
 
 
-class StaleError(CaseError):
-    """Someone else saved the record since this form was loaded."""
+class StaleError(CaseError, Stale):
+    """Someone else saved the record since this form was loaded (``app.versioning``)."""
+
+    message = _l("Someone else saved this case while you were editing. Nothing was saved; your "
+                 "input is kept below: check the current record, then save again.")
 
 
 def check_version(obj: Any, expected: str | int | None) -> None:
     """Refuse a save based on an old copy (optimistic locking across requests)."""
-    try:
-        ok = int(expected or 0) == obj.version
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise StaleError(str(_l("Someone else saved this case while you were editing. Your input "
-                                "is kept below: check the current record, then save again.")))
+    versioning.check_version(obj, expected, StaleError)
+
+
+def saving(obj: Any) -> AbstractContextManager[Any]:
+    """The transaction of every save in the case area: a save that loses the race to the
+    UPDATE of ``obj`` (or of the case it touches) raises ``StaleError``, never a 500 page."""
+    return versioning.saving(obj, StaleError)
 
 
 def _age_from(values: Mapping[str, Any]) -> int | None:
@@ -95,7 +101,7 @@ def update_identity(user: User, case: Case, values: Mapping[str, Any], version: 
     """Change a case's identity and categories (optimistic lock; audited)."""
     check_version(case, version)
     age = _age_from(values)
-    with transaction():
+    with saving(case):
         for f in CATEGORY_FIELDS:
             setattr(case, f, values.get(f) or "unknown")
         case.age_group = gbvims.age_group(age)
@@ -159,7 +165,7 @@ def record_consent(user: User, case: Case, *, kind: str, granted: bool, given_by
         if given_by == "survivor" and not caregiver_not_asked_reason:
             raise CaseError(str(_l("For a child, record the caregiver's consent or why the "
                                    "caregiver was not asked.")))
-    with transaction():
+    with saving(case):
         position = 1 + int(db.session.execute(
             select(func.count()).select_from(ConsentRecord).where(ConsentRecord.case_id == case.id)
         ).scalar_one())
@@ -223,7 +229,7 @@ def change_status(user: User, case: Case, to: str, version: Any) -> None:
         raise CaseError(str(exc)) from None
     if beyond_intake(to):
         require_services_consent(case)
-    with transaction():
+    with saving(case):
         _status(user, case, to, None, Action.CASE_STATUS)
 
 
@@ -233,7 +239,7 @@ def request_closure(user: User, case: Case, reason: str, detail: str | None, ver
     _known_reason(reason, CLOSURE_REASONS)
     if case.status in ("closure_requested", "closed"):
         raise CaseError(str(_l("Closure has already been requested or the case is closed.")))
-    with transaction():
+    with saving(case):
         _status(user, case, "closure_requested", reason, Action.CASE_CLOSURE_REQUEST, detail)
 
 
@@ -257,7 +263,7 @@ def decide_closure(user: User, case: Case, approve: bool, version: Any) -> None:
     request = last_change(case, "closure_requested")
     if request is not None and request.by_id == user.id:
         raise CaseError(str(_l("You cannot approve your own closure request.")))
-    with transaction():
+    with saving(case):
         if approve:
             _status(user, case, "closed", request.reason if request else None,
                     Action.CASE_CLOSURE_APPROVE)
@@ -272,7 +278,7 @@ def reopen(user: User, case: Case, reason: str, detail: str | None, version: Any
     _known_reason(reason, REOPEN_REASONS)
     if case.status != "closed":
         raise CaseError(str(_l("Only a closed case can be reopened.")))
-    with transaction():
+    with saving(case):
         case.closed_at = None
         _status(user, case, "assessment", reason, Action.CASE_REOPEN, detail)
 
@@ -280,7 +286,7 @@ def reopen(user: User, case: Case, reason: str, detail: str | None, version: Any
 def approve_plan(user: User, case: Case, version: Any) -> None:
     """A supervisor approves the action plan."""
     check_version(case, version)
-    with transaction():
+    with saving(case):
         case.plan_approved_at = utcnow()
         case.plan_approved_by_id = user.id
         record(Action.CASE_PLAN_APPROVE, object_type="case", object_id=case.id)
@@ -296,7 +302,7 @@ def assign(user: User, case: Case, primary: User, secondary: User | None, versio
             raise CaseError(str(_l("Choose active caseworkers of this case's site.")))
     if secondary is not None and secondary.id == primary.id:
         secondary = None
-    with transaction():
+    with saving(case):
         case.primary_worker_id = primary.id
         case.secondary_worker_id = secondary.id if secondary else None
         case.updated_at = utcnow()
@@ -374,7 +380,7 @@ def break_glass(user: User, case_number: str, reason_code: str | None,
 def erase(user: User | None, case: Case, reason: str) -> None:
     """Erase a case for ever (crypto-shredding); a tombstone keeps number, who, when and why."""
     _known_reason(reason, ERASE_REASONS)
-    with transaction():
+    with saving(case):
         number, case_id = case.case_number, case.id
         from app.referrals.service import shred_all
 

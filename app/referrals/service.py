@@ -22,12 +22,13 @@ from app.auth.policy import Permission, has_permission
 from app.cases import gbvims, justifications
 from app.cases.models import Case, Incident
 from app.cases.records import writable
-from app.cases.service import CaseError, check_version, consent_state
+from app.cases.service import CaseError, consent_state
 from app.clock import utcnow
 from app.crypto.envelope import shred
 from app.db import db, transaction
 from app.referrals import fields
 from app.referrals.models import Referral, ReferralEvent
+from app.versioning import Stale, check_version, saving
 
 RESPONSE_HOURS = {"urgent": 4, "high": 24, "normal": 72}
 # Which answer moves a referral from which status to which.
@@ -47,6 +48,13 @@ WRONG_ORDER = {
 
 class ReferralError(CaseError):
     """A refused referral step (message safe to show)."""
+
+
+class ReferralStale(ReferralError, Stale):
+    """Someone else changed the referral first (``app.versioning``); nothing was saved."""
+
+    message = _l("Someone else changed this referral meanwhile. Nothing was saved: check its "
+                 "status, then try again.")
 
 
 def _refuse(action: Action, object_type: str, object_id: Any, reason: str, message: Any) -> None:
@@ -171,10 +179,10 @@ def answer(user: User, referral: Referral, op: str, note: str | None, version: A
                 WRONG_ORDER[op])
     if op == "decline" and not (note or "").strip():
         raise ReferralError(str(_l("Give a reason for declining.")))
-    check_version(referral, version)
+    check_version(referral, version, ReferralStale)
     case = db.session.get(Case, referral.case_id)
     assert case is not None
-    with transaction():
+    with saving(referral, ReferralStale):
         referral.status = to
         now = utcnow()
         if op in ("accept", "decline"):
@@ -193,7 +201,7 @@ def revoke(user: User | None, referral: Referral, reason: str) -> None:
         raise ReferralError(str(_l("This referral is already revoked.")))
     case = db.session.get(Case, referral.case_id)
     assert case is not None
-    with transaction():
+    with saving(referral, ReferralStale):
         _revoke(user, referral, case, reason)
 
 

@@ -14,8 +14,8 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
+from app import versioning
 from app.admin.models import SafeSpace
 from app.audit.actions import Action, Outcome
 from app.audit.writer import record
@@ -26,6 +26,7 @@ from app.ids import parse_uuid
 from app.safe_space import queries, rules
 from app.safe_space.models import ActivityType, WgssSession
 from app.safe_space.scopes import space_scope
+from app.versioning import Stale
 
 
 class SessionInvalid(ValueError):
@@ -36,24 +37,13 @@ class SessionInvalid(ValueError):
         self.errors = dict(errors)
 
 
-class StaleError(ValueError):
-    """Someone else saved the record since this form was loaded."""
-
-    def __init__(self, current_version: int) -> None:
-        super().__init__(str(_l("Someone else saved this record while you were editing. Nothing "
-                                "was saved; your input is kept below. Check the saved version, "
-                                "then save again to replace it.")))
-        self.current_version = current_version
+class StaleError(Stale):
+    """Someone else saved the record since this form was loaded (``app.versioning``)."""
 
 
 def check_version(obj: WgssSession | ActivityType, expected: Any) -> None:
     """Refuse a save based on an old copy (optimistic locking across requests)."""
-    try:
-        ok = int(expected) == obj.version
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise StaleError(obj.version)
+    versioning.check_version(obj, expected, StaleError)
 
 
 def audited_read(action: Action, object_type: str, object_id: Any = None,
@@ -110,24 +100,20 @@ def save_session(user: User, values: Mapping[str, Any], current: WgssSession | N
         refuse_space(action, space_id)
     if errors or space is None or kind is None:
         raise SessionInvalid(errors)
-    try:
-        with transaction():
-            entry = current or WgssSession(recorded_by_id=user.id)
-            entry.safe_space_id, entry.activity_type_id = space.id, kind.id
-            entry.held_on = values["held_on"]
-            entry.topic = values["topic"].strip()
-            entry.duration_minutes = int(values["duration_minutes"])
-            entry.outreach_area = (values.get("outreach_area") or "").strip() or None
-            for name in rules.ALL_COUNTS:
-                setattr(entry, name, int(values[name]))
-            entry.facilitators = people
-            entry.notes = (values.get("notes") or "").strip() or None  # type: ignore[assignment]
-            db.session.add(entry)
-            db.session.flush()
-            record(action, object_type="wgss_session", object_id=entry.id)
-    except StaleDataError:
-        db.session.expire_all()
-        raise StaleError(current.version if current else 0) from None
+    with versioning.saving(current, StaleError):
+        entry = current or WgssSession(recorded_by_id=user.id)
+        entry.safe_space_id, entry.activity_type_id = space.id, kind.id
+        entry.held_on = values["held_on"]
+        entry.topic = values["topic"].strip()
+        entry.duration_minutes = int(values["duration_minutes"])
+        entry.outreach_area = (values.get("outreach_area") or "").strip() or None
+        for name in rules.ALL_COUNTS:
+            setattr(entry, name, int(values[name]))
+        entry.facilitators = people
+        entry.notes = (values.get("notes") or "").strip() or None  # type: ignore[assignment]
+        db.session.add(entry)
+        db.session.flush()
+        record(action, object_type="wgss_session", object_id=entry.id)
     return entry
 
 
@@ -138,7 +124,7 @@ def save_activity_type(values: Mapping[str, Any], current: ActivityType | None =
         check_version(current, version)
     label = str(values.get("label") or "").strip()
     try:
-        with transaction():
+        with versioning.saving(current, StaleError):
             kind = current or ActivityType(code=str(values["code"]).strip())
             kind.label = label
             kind.active = bool(values.get("active"))
@@ -148,7 +134,4 @@ def save_activity_type(values: Mapping[str, Any], current: ActivityType | None =
                    object_type="activity_type", object_id=kind.id)
     except IntegrityError:
         raise SessionInvalid({"code": str(_l("Another activity type has this code."))}) from None
-    except StaleDataError:
-        db.session.expire_all()
-        raise StaleError(current.version if current else 0) from None
     return kind

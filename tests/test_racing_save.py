@@ -1,0 +1,151 @@
+"""A save that loses the race to someone else's is refused like a stale form, never with the
+500 page: the "changed by someone else" message, the input kept, nothing changed.
+
+The race is the one a version check cannot close: the other save commits after this request
+checked the form's version (or loaded the record) and before its UPDATE. It is reproduced by
+moving the row's version on in the database just before this request's flush writes it, so the
+UPDATE ... WHERE version = <read> matches no row (SQLAlchemy's ``StaleDataError``).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Table, event, func, select
+from sqlalchemy.orm import Session
+
+from app.audit.models import AuditEvent
+from app.cases.models import Case, Incident
+from app.db import db
+
+STALE = "Someone else saved this case while you were editing"
+
+
+def _hidden(html: str, action: str | None = None) -> dict[str, str]:
+    """The hidden inputs (CSRF token, version, one-time token...) of a page, or of its form
+    posting to ``action``."""
+    if action is not None:
+        form = re.search(r'<form[^>]*action="' + re.escape(action) + r'".*?</form>', html, re.S)
+        assert form, f"no form posting to {action}"
+        html = form.group(0)
+    found = {}
+    for tag in re.findall(r"<input[^>]*>", html):
+        if 'type="hidden"' in tag:
+            name = re.search(r'name="([^"]+)"', tag)
+            value = re.search(r'value="([^"]*)"', tag)
+            if name:
+                found[name.group(1)] = value.group(1) if value else ""
+    return found
+
+
+@contextmanager
+def someone_saves_first(table: Table, row_id: str) -> Iterator[list[int]]:
+    """While open, the first flush that writes row ``row_id`` of ``table`` finds that another
+    save moved its version on (in the same transaction, so a rollback undoes it too)."""
+    fired: list[int] = []
+    rid = uuid.UUID(row_id)
+
+    def _bump(session: Session, _ctx: Any, _instances: Any) -> None:
+        if fired:
+            return
+        for obj in list(session.dirty) + list(session.deleted):
+            if getattr(obj, "__table__", None) is table and obj.id == rid:
+                session.connection().execute(
+                    table.update().where(table.c.id == rid).values(version=table.c.version + 1))
+                fired.append(1)
+                return
+
+    event.listen(Session, "before_flush", _bump)
+    try:
+        yield fired
+    finally:
+        event.remove(Session, "before_flush", _bump)
+
+
+def _row(app, model: Any, row_id: str) -> Any:
+    with app.app_context():
+        obj = db.session.get(model, uuid.UUID(row_id))
+        db.session.expunge(obj)
+        return obj
+
+
+def _count(app, action: str) -> int:
+    with app.app_context():
+        return db.session.execute(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == action)).scalar_one()
+
+
+def _identity_form(page: str, world, **values: str) -> dict[str, str]:
+    base = {"full_name": "Edited Namezq", "alias": "", "date_of_birth": "", "estimated_age": "30",
+            "sex": "female", "nationality_group": "national", "displacement_status": "idp",
+            "disability": "no", "phone": "", "location": "", "safe_contact": "",
+            "site": world.ids["tripoli"]}
+    return {**_hidden(page), **base, **values}
+
+
+def test_a_racing_case_edit_shows_the_conflict_with_the_input_kept(app, auth, world):
+    cid = world.ids["case_own"]
+    before = _row(app, Case, cid)
+    c = auth.login("caseworker")
+    page = c.get(f"/cases/{cid}/edit").get_data(as_text=True)
+    updates = _count(app, "case.update")
+    with someone_saves_first(Case.__table__, cid) as fired:
+        r = c.post(f"/cases/{cid}/edit",
+                   data=_identity_form(page, world, location="Typed while racing"))
+    html = r.get_data(as_text=True)
+    assert fired and r.status_code == 200
+    assert STALE in html and "Typed while racing" in html
+    after = _row(app, Case, cid)
+    assert (after.version, after.updated_at) == (before.version, before.updated_at)
+    with app.app_context():
+        assert db.session.get(Case, uuid.UUID(cid)).location != "Typed while racing"
+    assert _count(app, "case.update") == updates
+    # Having seen the message, the person saves again on purpose: the kept form goes through.
+    again = c.post(f"/cases/{cid}/edit",
+                   data=_identity_form(html, world, location="Typed while racing"))
+    assert again.status_code == 302
+    with app.app_context():
+        assert db.session.get(Case, uuid.UUID(cid)).location == "Typed while racing"
+
+
+def test_a_racing_incident_edit_changes_nothing(app, auth, world):
+    cid = world.ids["case_own"]
+    with app.app_context():
+        iid = str(db.session.execute(select(Incident.id).where(
+            Incident.case_id == uuid.UUID(cid))).scalars().first())
+    before = _row(app, Incident, iid)
+    c = auth.login("caseworker")
+    page = c.get(f"/cases/{cid}/incidents/{iid}").get_data(as_text=True)
+    data = {**_hidden(page), "incident_date": "2026-11-01", "reported_date": "2026-11-20",
+            "location_type": "camp_settlement", "perpetrator_relationship": "armed_actor",
+            "perpetrator_count": "1", "perpetrator_age_group": "unknown",
+            "time_of_day": "unknown", "displacement_stage": "during_refuge",
+            "penetration": "no", "sexual_contact": "no", "physical": "yes",
+            "narrative": "Narrative typed while racing"}
+    with someone_saves_first(Incident.__table__, iid) as fired:
+        r = c.post(f"/cases/{cid}/incidents/{iid}", data=data)
+    html = r.get_data(as_text=True)
+    assert fired and r.status_code == 200
+    assert STALE in html and "Narrative typed while racing" in html
+    after = _row(app, Incident, iid)
+    assert (after.version, after.updated_at) == (before.version, before.updated_at)
+
+
+def test_a_note_racing_another_save_of_its_case_is_refused_not_a_500(app, auth, world):
+    """A note moves its case's "last change": that UPDATE can lose the race too."""
+    cid = world.ids["case_own"]
+    c = auth.login("caseworker")
+    page = c.get(f"/cases/{cid}").get_data(as_text=True)
+    notes = _count(app, "note.create")
+    with someone_saves_first(Case.__table__, cid) as fired:
+        r = c.post(f"/cases/{cid}/notes", data={**_hidden(page, f"/cases/{cid}/notes"),
+                                                "body": "Racing note"},
+                   follow_redirects=True)
+    assert fired and r.status_code == 200
+    html = r.get_data(as_text=True)
+    assert STALE in html and "Racing note" not in html
+    assert _count(app, "note.create") == notes
