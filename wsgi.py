@@ -1,8 +1,10 @@
 """WSGI entry point (gunicorn ``wsgi:app``) and ``python wsgi.py`` for the local demo server.
 
-Start-up problems (bad settings, missing keys, a database behind on migrations, demo accounts
-in production, no ``AMANA_ALLOWED_HOSTS`` in production) end the process with one line on
-standard error and exit status 2.
+Start-up problems (bad settings, missing keys, an unreachable database, a database behind on
+migrations, a database role that could get round the audit triggers, demo accounts in
+production, no ``AMANA_ALLOWED_HOSTS`` in production) end the process with one line on
+standard error and exit status 2 (``app/boot.py``). Under gunicorn, ``gunicorn.conf.py`` runs
+the same checks in the master first, so the master itself exits with that line.
 
 Neither server announces its version: the development server here sends no ``Server`` header,
 and gunicorn sends ``Server: gunicorn`` without one (a TLS proxy in front, such as nginx, drops
@@ -12,20 +14,15 @@ the upstream's ``Server`` header by default; set ``server_tokens off`` there for
 from __future__ import annotations
 
 import os
-import sys
 
-from app import create_app
+from app.boot import checked_app, refusal_status, refuse
 from app.config import ConfigError
-from app.security import QuietRequestHandler, require_hosts
-from app.startup import check_ready
+from app.security import QuietRequestHandler
 
 try:
-    app = create_app()
-    check_ready(app)
-    require_hosts(app)
+    app = checked_app()
 except ConfigError as exc:
-    sys.stderr.write(f"amana: {exc.message}\n")
-    sys.exit(2)
+    refuse(exc, refusal_status())
 
 if __name__ == "__main__":
     host = os.environ.get("AMANA_HOST", "127.0.0.1")

@@ -44,20 +44,29 @@ def configure(app: Flask, overrides: Mapping[str, Any]) -> None:
 
 def init_extensions(app: Flask) -> None:
     """Bind the database, migrations, login, CSRF and rate limiting."""
+    from app.dbsetup import engine_options
+    from app.dependencies import install_dependencies, limiter_storage_uri
     from app.extensions import csrf, db, limiter, login_manager, migrate
 
+    cfg = app.config
+    cfg["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(  # connect timeouts (PostgreSQL)
+        cfg["SQLALCHEMY_DATABASE_URI"], cfg.get("SQLALCHEMY_ENGINE_OPTIONS") or {},
+        int(cfg["DB_CONNECT_TIMEOUT"]))
+    # Redis goes through the in-process fallback (app/dependencies.py)
+    cfg["RATELIMIT_STORAGE_URI"] = limiter_storage_uri(cfg["RATELIMIT_STORAGE_URI"])
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    install_dependencies(app)
     from app import models as _models  # noqa: F401  (register every table)
     from app.crypto.keyring import init_keyring
     from app.dbsetup import install_sqlite_pragmas
 
     init_keyring(app)  # KEKs from instance/ or the environment; checked against the DB later
     with app.app_context():
-        install_sqlite_pragmas(db.engine)
+        install_sqlite_pragmas(db.engine, production=cfg["AMANA_ENV"] == "production")
 
 
 def register_blueprints(app: Flask) -> None:

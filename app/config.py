@@ -43,6 +43,30 @@ def database_uri(url: str | None, instance_path: Path) -> str:
     )
 
 
+def _owner_url_env(name: str) -> str | None:
+    """The owner's connection for migrations, or None; PostgreSQL only (SQLite has no roles)."""
+    raw = (os.environ.get(name) or "").strip()
+    if not raw:
+        return None
+    if raw.partition("://")[0].lower() not in ("postgres", "postgresql", "postgresql+psycopg"):
+        raise ConfigError(f"{name} must be a postgresql:// URL (SQLite has no database roles).")
+    return database_uri(raw, Path("."))
+
+
+_ROLE_RE = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def _role_env(name: str) -> str | None:
+    """A PostgreSQL role name (lower case letters, digits and underscores), or None."""
+    raw = (os.environ.get(name) or "").strip()
+    if not raw:
+        return None
+    if not _ROLE_RE.fullmatch(raw):
+        raise ConfigError(f"{name} must be a role name of lower-case letters, digits and "
+                          "underscores (at most 63).")
+    return raw
+
+
 def _int_env(name: str, default: int) -> int:
     raw = os.environ.get(name)
     if raw is None or raw == "":
@@ -131,6 +155,12 @@ def build_config(env: str, instance_path: Path) -> dict[str, Any]:
         # The host names served (checked in app.security); required in production, where
         # wsgi.py refuses to start without them and the app answers 400 to everything.
         "ALLOWED_HOSTS": _hosts_env("AMANA_ALLOWED_HOSTS"),
+        # Least privilege (app/dbroles.py): 'flask db upgrade' connects as the owner when this
+        # is set, then grants the runtime role exactly what it needs. PostgreSQL only.
+        "DATABASE_OWNER_URL": _owner_url_env("DATABASE_OWNER_URL"),
+        "DB_RUNTIME_ROLE": _role_env("AMANA_DB_RUNTIME_ROLE"),
+        # Seconds to wait for the database server to answer a connection (PostgreSQL).
+        "DB_CONNECT_TIMEOUT": _int_env("AMANA_DB_CONNECT_TIMEOUT", 5),
     }
     for name in KEY_NAMES:
         try:

@@ -20,6 +20,9 @@ def check_ready(app: Flask) -> None:
     check_keyring(app)  # a wrong or missing key-encryption key stops here, with one line
     if app.config["AMANA_ENV"] != "production":
         return
+    from app.dbroles import check_runtime_role
+
+    check_runtime_role(app)  # PostgreSQL: a role that could get round the audit triggers stops here
     with app.app_context():
         demo = db.session.execute(select(User.id).where(User.is_demo.is_(True)).limit(1)).first()
         admin = db.session.execute(

@@ -1,4 +1,6 @@
-"""Alembic environment: runs migrations on the app's own engine (Flask-Migrate)."""
+"""Alembic environment: runs migrations on the app's own engine (Flask-Migrate), or as the
+owner role when ``DATABASE_OWNER_URL`` is set, and then grants the runtime role exactly its
+privileges (app/dbroles.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,10 @@ from logging.config import fileConfig
 
 from alembic import context
 from flask import current_app
+from sqlalchemy.exc import OperationalError
+
+from app.dbroles import grant_runtime, migration_engine, runtime_role
+from app.dbsetup import make_sqlite_folder, unreachable
 
 config = context.config
 if config.config_file_name:
@@ -17,15 +23,22 @@ target_db = current_app.extensions["migrate"].db
 
 
 def run_migrations_online() -> None:
-    """Migrate through the application's engine (so SQLite pragmas apply too)."""
+    """Migrate through the application's engine (so SQLite pragmas apply too), or the owner's."""
 
     def skip_empty(context_, revision, directives):  # type: ignore[no-untyped-def]
         if getattr(config.cmd_opts, "autogenerate", False) and directives[0].upgrade_ops.is_empty():
             directives[:] = []
             logger.info("No changes in schema detected.")
 
-    engine = target_db.engine
-    with engine.connect() as connection:
+    settings = current_app.config
+    engine = migration_engine(settings, target_db.engine)
+    make_sqlite_folder(engine)
+    role = runtime_role(settings)
+    try:
+        connection = engine.connect()
+    except OperationalError as exc:
+        raise unreachable(exc, engine.url.render_as_string(hide_password=False)) from None
+    with connection:
         context.configure(
             connection=connection,
             target_metadata=target_db.metadata,
@@ -35,6 +48,11 @@ def run_migrations_online() -> None:
         )
         with context.begin_transaction():
             context.run_migrations()
+            if role:  # in the same transaction: new tables are never left without grants
+                grant_runtime(connection, role)
+                logger.info("Granted the runtime role %s its privileges.", role)
+    if engine is not target_db.engine:
+        engine.dispose()
 
 
 if context.is_offline_mode():

@@ -22,6 +22,7 @@ from app.config import ConfigError, build_config
 from app.keyfiles import KEY_NAMES
 from app.security import host_allowed, require_hosts
 from tests.conftest import make_app
+from tests.roles_support import runtime_role_uri
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "amana.example.org"
@@ -128,8 +129,16 @@ def _raw(port: int, request: bytes) -> bytes:
     return b"".join(chunks)
 
 
-def test_wsgi_server_in_production_refuses_forged_hosts_and_names_no_version(db_uri, instance_dir):
-    url = sa.make_url(db_uri)
+@pytest.fixture
+def runtime_uri(db_uri):
+    """The test database as a least-privilege role (production refuses a superuser)."""
+    with runtime_role_uri(db_uri) as uri:
+        yield uri
+
+
+def test_wsgi_server_in_production_refuses_forged_hosts_and_names_no_version(runtime_uri,
+                                                                             instance_dir):
+    url = sa.make_url(runtime_uri)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AMANA_", "DATABASE_URL"))}
     env.update(_key_env(instance_dir), AMANA_ENV="production",
                AMANA_INSTANCE_PATH=str(instance_dir),

@@ -101,6 +101,7 @@ class Action(enum.StrEnum):
     AUDIT_ALERTS_VIEW = "audit.alerts_view"
     # Operations
     DEMO_SEED = "system.demo_seed"
+    RATE_LIMIT_FALLBACK = "system.rate_limit_fallback"  # store unreachable: counting in-process
     # Encryption
     CRYPTO_DECRYPT_FAILED = "crypto.decrypt_failed"
     KEYS_ROTATE = "keys.rotate"

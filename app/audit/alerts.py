@@ -9,6 +9,7 @@
 - every case search refused for going past the per-user limit (someone guessing names);
 - every record that failed to decrypt (damaged or altered in the database), once per record;
 - verification runs that found the trail broken, and refused checkpoints.
+- outages of the rate-limit store (logins counted per server until it was back).
 
 Thresholds are settings (``app.config``); ``DEFAULTS`` holds their values when unset. Only the
 recent past (``AUDIT_ALERT_LOOKBACK_HOURS``) is examined, read through the time index.
@@ -192,6 +193,12 @@ def _decryption_failures(recent: ColumnElement[bool]) -> list[Alert]:
     return list(by_record.values())
 
 
+def _outages(recent: ColumnElement[bool]) -> list[Alert]:
+    """Each start of a rate-limit store outage: a server counted logins in its own memory, so
+    the lockout held per server only (app/dependencies.py)."""
+    return _each("outages", recent, AuditEvent.action == Action.RATE_LIMIT_FALLBACK.value)
+
+
 def compute() -> dict[str, list[Alert]]:
     """Every alert in the look-back window, newest first within each kind."""
     now = utcnow()
@@ -217,6 +224,7 @@ def compute() -> dict[str, list[Alert]]:
         "verification": _each("verification", recent, AuditEvent.outcome == "error",
                               AuditEvent.action.in_((Action.AUDIT_VERIFY.value,
                                                      Action.AUDIT_CHECKPOINT.value))),
+        "outages": _outages(recent),
     }
     limit = int(setting("AUDIT_ALERT_MAX_ROWS"))
     return {kind: sorted(alerts, key=lambda a: a.seq, reverse=True)[:limit]

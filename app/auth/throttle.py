@@ -2,7 +2,9 @@
 
 Counters live in Flask-Limiter's storage (memory by default, Redis when
 ``RATELIMIT_STORAGE_URI`` says so), keyed by a digest of the submitted username whether or not
-such an account exists, so the lockout reveals nothing about which accounts are real.
+such an account exists, so the lockout reveals nothing about which accounts are real. When Redis
+cannot be reached the counting goes on in this process's memory (``app.dependencies``), so a
+login still answers and a burst of failures still locks the account.
 """
 
 from __future__ import annotations

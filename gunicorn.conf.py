@@ -1,0 +1,38 @@
+"""Gunicorn settings for Amana: ``gunicorn -c gunicorn.conf.py wsgi:app`` (gunicorn also reads
+this file by itself when started from this folder).
+
+Before any worker starts, the master runs Amana's start-up checks (``python -m app.boot``: the
+settings and keys, the database reachable and migrated, its role unable to get round the audit
+triggers, an admin, the host names). When one fails the master exits with status 2 and the one
+line saying why, instead of starting workers that fail and are restarted forever. The checks run
+in a separate process, so the master loads none of the app and a reload (HUP) still loads new
+code in the workers.
+
+Workers, bind address and the like stay on the command line (``-w 4 -b 127.0.0.1:8000``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+CHECK_TIMEOUT_SECONDS = 300
+
+
+def on_starting(server):  # type: ignore[no-untyped-def]
+    """Gunicorn hook, in the master before it binds or forks: refuse to start when Amana may not."""
+    try:
+        done = subprocess.run([sys.executable, "-m", "app.boot"], check=False,
+                              timeout=CHECK_TIMEOUT_SECONDS)
+        status = done.returncode
+    except subprocess.TimeoutExpired:
+        sys.stderr.write(f"amana: the start-up checks did not finish within "
+                         f"{CHECK_TIMEOUT_SECONDS} seconds.\n")
+        status = 2
+    if status != 0:
+        sys.stderr.flush()
+        if server.pidfile is not None:
+            server.pidfile.unlink()
+        raise SystemExit(status if status > 0 else 2)
+    os.environ["AMANA_STARTUP_CHECKED"] = "1"  # app.boot.CHECKED_ENV, inherited by the workers
