@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from app.db import db
@@ -14,6 +15,9 @@ MESSAGES = {
     403: (_l("Not allowed"), _l("Your account does not have access to this page.")),
     404: (_l("Not found"), _l("There is nothing here, or you do not have access to it.")),
     405: (_l("Not allowed"), _l("That action is not possible on this page.")),
+    409: (_l("Changed by someone else"),
+          _l("Someone else saved this record at the same moment. Nothing was saved: go back, "
+             "check the record and try again.")),
     413: (_l("Too large"), _l("What you sent is larger than Amana accepts.")),
     429: (_l("Too many attempts"), _l("Please wait a few minutes before trying again.")),
     500: (_l("Something went wrong"),
@@ -41,6 +45,13 @@ def register_error_handlers(app: Flask) -> None:
         if code not in MESSAGES:
             return exc
         return _page(code)
+
+    @app.errorhandler(StaleDataError)
+    def _lost_race(_: StaleDataError) -> tuple[str, int]:
+        # A save that lost the race to another and that its area did not turn into its own
+        # message (``app.versioning.saving``): nothing was saved, and that is what to say.
+        db.session.rollback()
+        return _page(409)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> tuple[str, int]:

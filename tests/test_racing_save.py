@@ -149,3 +149,38 @@ def test_a_note_racing_another_save_of_its_case_is_refused_not_a_500(app, auth, 
     html = r.get_data(as_text=True)
     assert STALE in html and "Racing note" not in html
     assert _count(app, "note.create") == notes
+
+
+def test_a_racing_account_edit_is_refused_not_a_500(app, auth, world):
+    """Accounts are versioned too, and a sign-in moves an account's row: an admin's save can
+    lose that race."""
+    from app.auth.models import User
+
+    uid = world.users["caseworker2"]
+    before = _row(app, User, uid)
+    admin = auth.login("admin")
+    page = admin.get(f"/admin/users/{uid}").get_data(as_text=True)
+    data = {**_hidden(page), "username": before.username, "display_name": "Renamed racing",
+            "role": "caseworker", "organisation": str(before.organisation_id),
+            "sites": [world.ids["tripoli"]], "language": "en", "service": ""}
+    with someone_saves_first(User.__table__, uid) as fired:
+        r = admin.post(f"/admin/users/{uid}", data=data)
+    assert fired and r.status_code == 200
+    assert "Someone else changed this record meanwhile" in r.get_data(as_text=True)
+    assert _row(app, User, uid).display_name == before.display_name
+
+
+def test_any_other_racing_save_gets_a_plain_conflict_page_not_a_500(app, auth, world):
+    """A save no area turned into its own message (here: deactivating an account) still says
+    what happened, with nothing saved."""
+    from app.auth.models import User
+
+    uid = world.users["caseworker2"]
+    admin = auth.login("admin")
+    page = admin.get(f"/admin/users/{uid}").get_data(as_text=True)
+    with someone_saves_first(User.__table__, uid) as fired:
+        r = admin.post(f"/admin/users/{uid}/deactivate",
+                       data=_hidden(page, f"/admin/users/{uid}/deactivate"))
+    assert fired and r.status_code == 409
+    assert "Someone else saved this record at the same moment" in r.get_data(as_text=True)
+    assert _row(app, User, uid).active

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.admin import grants, names
@@ -22,10 +23,18 @@ from app.auth.models import RecoveryCode, RoleGrant, User
 from app.auth.policy import Role
 from app.clock import utcnow
 from app.db import db, transaction
+from app.versioning import Stale, saving
 
 
 class AccountError(ValueError):
     """Bad input for an account; the message names the field and is safe to show."""
+
+
+class AccountStale(AccountError, Stale):
+    """Someone else saved the account or record first (``app.versioning``); nothing saved."""
+
+    message = _l("Someone else changed this record meanwhile. Nothing was saved: reload and "
+                 "try again.")
 
 
 @dataclass
@@ -178,7 +187,7 @@ def update_user(user: User, spec: AccountSpec, *, expected_version: int,
                              "another admin."))
     gated = grants.needs_approval(user, spec)
     grant = None
-    with transaction():
+    with saving(user, AccountStale):
         user.username = names.clean_username(spec.username)
         user.display_name = names.clean_display_name(spec.display_name)
         user.language = spec.language
@@ -280,7 +289,7 @@ def update_record(obj: Any, values: dict[str, Any], *, expected_version: int, ac
     """Apply admin edits to a directory record with an optimistic-lock check."""
     if obj.version != expected_version:
         raise AccountError("Someone else changed this record meanwhile. Reload and try again.")
-    with transaction():
+    with saving(obj, AccountStale):
         for key, value in values.items():
             setattr(obj, key, value)
         record(action, object_type=object_type, object_id=obj.id)
