@@ -9,8 +9,9 @@ from logging.config import fileConfig
 
 from alembic import context
 from flask import current_app
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from app.config import ConfigError
 from app.dbroles import grant_runtime, migration_engine, runtime_role
 from app.dbsetup import make_sqlite_folder, unreachable
 
@@ -20,6 +21,11 @@ if config.config_file_name:
 logger = logging.getLogger("alembic.env")
 
 target_db = current_app.extensions["migrate"].db
+INSUFFICIENT_PRIVILEGE = "42501"
+
+
+def _first_line(exc: Exception) -> str:
+    return str(getattr(exc, "orig", exc)).strip().splitlines()[0][:160]
 
 
 def run_migrations_online() -> None:
@@ -46,11 +52,19 @@ def run_migrations_online() -> None:
             compare_type=True,
             render_as_batch=connection.dialect.name == "sqlite",
         )
-        with context.begin_transaction():
-            context.run_migrations()
-            if role:  # in the same transaction: new tables are never left without grants
-                grant_runtime(connection, role)
-                logger.info("Granted the runtime role %s its privileges.", role)
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+                if role:  # in the same transaction: new tables are never left without grants
+                    grant_runtime(connection, role)
+                    logger.info("Granted the runtime role %s its privileges.", role)
+        except ProgrammingError as exc:  # rolled back: nothing changed
+            if getattr(exc.orig, "sqlstate", None) != INSUFFICIENT_PRIVILEGE:
+                raise
+            raise ConfigError(
+                f"The database role '{engine.url.username}' may not change the schema "
+                f"({_first_line(exc)}); run migrations as the owner: set DATABASE_OWNER_URL."
+            ) from None
     if engine is not target_db.engine:
         engine.dispose()
 

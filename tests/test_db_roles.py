@@ -139,6 +139,24 @@ def test_migrating_again_keeps_the_grants(roles):
 
 
 @postgresql_only
+def test_migrating_as_the_runtime_role_is_refused_with_one_line_and_changes_nothing(roles,
+                                                                                   instance_dir):
+    from flask_migrate import downgrade
+
+    from app.dbsetup import schema_status
+
+    app = make_app(roles.runtime_url, instance_dir)  # no DATABASE_OWNER_URL
+    before = schema_status(app)
+    with app.app_context(), pytest.raises(ConfigError) as err:
+        downgrade(revision="-1")
+    assert f"'{roles.runtime}' may not change the schema" in err.value.message
+    assert "DATABASE_OWNER_URL" in err.value.message and "\n" not in err.value.message
+    assert schema_status(app) == before
+    with app.app_context():
+        db.engine.dispose()
+
+
+@postgresql_only
 def test_production_refuses_a_role_that_owns_a_table_or_is_a_superuser(roles, instance_dir):
     from app.startup import check_ready
 
