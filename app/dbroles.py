@@ -127,8 +127,7 @@ def privilege_problems(conn: Connection) -> list[str]:
         problems.append(f"it owns {owned} of the app's tables (or may act as their owner)")
     if _scalar(conn, "SELECT pg_has_role(current_user, nspowner, 'MEMBER') FROM pg_namespace "
                      "WHERE nspname = current_schema()"):
-        problems.append("it owns the schema (and so may drop its tables); give the database "
-                        "to the owner role")
+        problems.append("it owns the schema (and so may drop its tables)")
     if int(_scalar(conn, "SHOW server_version_num")) >= 150000 and _scalar(
             conn, "SELECT has_parameter_privilege('session_replication_role', 'SET')"):
         problems.append("it may set session_replication_role (which switches triggers off)")
