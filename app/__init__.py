@@ -24,18 +24,47 @@ def _instance_path(overrides: Mapping[str, Any]) -> Path:
     return Path(__file__).resolve().parent.parent / "instance"
 
 
+# app.extensions: the key problem a ``flask`` command other than ``instance`` will report.
+KEY_PROBLEM = "amana_key_problem"
+
+
+def _flask_command_resolving() -> bool:
+    """Whether the ``flask`` command is loading the app to look up one of the app's commands
+    (not to run a server or shell): a key problem then waits until the command is known, so
+    ``instance init`` can create the keys (``app.cli.AppCommands`` reports it to the others)."""
+    import click
+    from flask.cli import FlaskGroup
+
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return False
+    root = ctx.find_root()
+    return isinstance(root.command, FlaskGroup) and root.invoked_subcommand is None
+
+
 def configure(app: Flask, overrides: Mapping[str, Any]) -> None:
-    """Load settings for the environment, creating local keys in development and testing."""
+    """Load settings for the environment, creating local keys in development and testing
+    (never one the database already has data under: ``app.crypto.keychecks``)."""
+    from app.config import database_uri
+    from app.crypto.keychecks import refuse_recorded
     from app.keyfiles import KeyFileError, ensure_instance
 
     env = str(overrides.get("AMANA_ENV") or os.environ.get("AMANA_ENV") or "development")
     instance = Path(app.instance_path)
     if env != "production":
+        uri = (overrides.get("SQLALCHEMY_DATABASE_URI")
+               or database_uri(os.environ.get("DATABASE_URL"), instance))
         try:
-            ensure_instance(instance, environment=env)
+            ensure_instance(instance, environment=env, refuse=refuse_recorded(uri, instance))
         except KeyFileError as exc:
             raise ConfigError(str(exc)) from None
-    app.config.update(build_config(env, instance))
+    try:
+        app.config.update(build_config(env, instance))
+    except ConfigError as exc:
+        if not _flask_command_resolving():
+            raise
+        app.config.update(build_config(env, instance, keys=False))
+        app.extensions[KEY_PROBLEM] = exc
     app.config.update({k: v for k, v in overrides.items() if k != "INSTANCE_PATH"})
     if app.config["TRUST_PROXY_HOPS"]:
         hops = int(app.config["TRUST_PROXY_HOPS"])
@@ -64,7 +93,8 @@ def init_extensions(app: Flask) -> None:
     from app.crypto.keyring import init_keyring
     from app.dbsetup import install_sqlite_pragmas
 
-    init_keyring(app)  # KEKs from instance/ or the environment; checked against the DB later
+    if KEY_PROBLEM not in app.extensions:
+        init_keyring(app)  # KEKs from instance/ or the environment; checked against the DB later
     with app.app_context():
         install_sqlite_pragmas(db.engine, production=cfg["AMANA_ENV"] == "production")
 

@@ -18,22 +18,48 @@ from app.admin import service as admin_service
 from app.admin.models import Organisation, SafeSpace, Service, Site
 from app.auth import passwords
 from app.auth.policy import Role
+from app.config import load_keys
+from app.crypto.keychecks import compare_keys, refuse_recorded
 from app.db import db
 from app.dbsetup import require_current_schema
-from app.keyfiles import KeyFileError, ensure_instance
+from app.keyfiles import KeyFileError, check_present_keys, ensure_instance
 
 instance_cli = AppGroup("instance", help="Set up the instance folder (keys and secrets).")
 users_cli = AppGroup("users", help="Create accounts.")
 
 
+class AppCommands(AppGroup):
+    """The app's commands while a key problem is pending: the ``flask`` command loaded an app
+    whose keys are missing or refused (``app.KEY_PROBLEM``). ``instance`` still works (it makes
+    the keys); every other command stops with the problem's one line."""
+
+    def __init__(self, problem: click.ClickException, name: str | None) -> None:
+        super().__init__(name)
+        self.problem = problem
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The command, unless a key problem stops it."""
+        if cmd_name != instance_cli.name:
+            raise self.problem
+        return super().get_command(ctx, cmd_name)
+
+
 @instance_cli.command("init")
 def instance_init() -> None:
-    """Create instance/ and any missing key (mode 0600); existing keys are never replaced."""
+    """Create instance/ (0700) and any missing key (0600), labelled for this environment.
+
+    Existing keys are never replaced, and a key the database already has data under is never
+    made anew (restore it instead). Works in production before any key exists.
+    """
+    env = current_app.config["AMANA_ENV"]
+    instance = Path(current_app.instance_path)
     try:
-        created = ensure_instance(Path(current_app.instance_path),
-                                  environment=current_app.config["AMANA_ENV"])
+        check_present_keys(instance, production=env == "production")
+        created = ensure_instance(instance, environment=env, refuse=refuse_recorded(
+            current_app.config["SQLALCHEMY_DATABASE_URI"], instance))
     except KeyFileError as exc:
         raise click.ClickException(str(exc)) from None
+    load_keys(env, instance)  # every key present reads under this environment's rules
     click.echo(f"Instance folder ready ({len(created)} new key(s)).")
 
 
@@ -73,6 +99,7 @@ def users_create(username: str, display_name: str | None, role: str, org_name: s
     (this is how the first admin is made).
     """
     require_current_schema(current_app._get_current_object())  # type: ignore[attr-defined]
+    compare_keys(current_app._get_current_object())  # type: ignore[attr-defined]
     org = db.session.execute(
         select(Organisation).where(Organisation.name == org_name)
     ).scalar_one_or_none()
@@ -119,7 +146,14 @@ def users_create(username: str, display_name: str | None, role: str, org_name: s
 
 
 def register_cli(app: Flask) -> None:
-    """Attach every command group."""
+    """Attach every command group (behind ``AppCommands`` while a key problem is pending)."""
+    from app import KEY_PROBLEM
+
+    problem = app.extensions.get(KEY_PROBLEM)
+    if problem is not None:
+        guarded = AppCommands(problem, app.cli.name)
+        guarded.commands.update(app.cli.commands)
+        app.cli = guarded
     from app.audit.cli import audit_cli
     from app.crypto.cli import keys_cli
     from app.demo import demo_cli

@@ -15,7 +15,7 @@ from typing import Any
 import click
 from limits import parse as parse_limit
 
-from app.keyfiles import KEY_NAMES, KeyFileError, load_key
+from app.keyfiles import SECRET_NAMES, KeyFileError, kek_versions, load_keks, load_key
 
 ENVIRONMENTS = ("development", "testing", "production")
 
@@ -109,8 +109,35 @@ def _hosts_env(name: str) -> list[str]:
     return hosts
 
 
-def build_config(env: str, instance_path: Path) -> dict[str, Any]:
-    """Return the settings for ``env``, reading secrets from the environment or ``instance/``."""
+def load_keys(env: str, instance_path: Path) -> dict[str, Any]:
+    """The keys as settings (``KEY_<NAME>``, ``SECRET_KEY``), from the environment or ``instance/``.
+
+    Every secret is required; of the key-encryption keys, those present are read (with the same
+    rules) and at least one must be, but which versions are needed is the keyring's question
+    (only enrolled, unretired ones): a retired KEK's file may be gone. ``KEY_KEK_1`` is kept
+    when present, for account secrets sealed before envelope encryption.
+    """
+    production = env == "production"
+    cfg: dict[str, Any] = {}
+    try:
+        for name in SECRET_NAMES:
+            cfg[f"KEY_{name.upper()}"] = load_key(name, instance_path, production=production)
+        keks = load_keks(instance_path, production=production) if kek_versions(instance_path) else {}
+    except KeyFileError as exc:
+        raise ConfigError(str(exc)) from None
+    if not keks:
+        hint = ("set AMANA_KEY_KEK_<N> or run 'AMANA_ENV=production flask --app app instance init'"
+                if production else "run 'flask --app app instance init'")
+        raise ConfigError(f"No key-encryption key (AMANA_KEY_KEK_<N> or {instance_path}/keys/"
+                          f"kek_<N>.key); {hint}.")
+    if 1 in keks:
+        cfg["KEY_KEK_1"] = keks[1]
+    cfg["SECRET_KEY"] = cfg["KEY_SECRET_KEY"]
+    return cfg
+
+
+def build_config(env: str, instance_path: Path, *, keys: bool = True) -> dict[str, Any]:
+    """Return the settings for ``env``, with the keys (``load_keys``) unless ``keys`` is false."""
     if env not in ENVIRONMENTS:
         raise ConfigError(f"AMANA_ENV must be one of {', '.join(ENVIRONMENTS)}, not '{env}'.")
     production = env == "production"
@@ -162,10 +189,6 @@ def build_config(env: str, instance_path: Path) -> dict[str, Any]:
         # Seconds to wait for the database server to answer a connection (PostgreSQL).
         "DB_CONNECT_TIMEOUT": _int_env("AMANA_DB_CONNECT_TIMEOUT", 5),
     }
-    for name in KEY_NAMES:
-        try:
-            cfg[f"KEY_{name.upper()}"] = load_key(name, instance_path, production=production)
-        except KeyFileError as exc:
-            raise ConfigError(str(exc)) from None
-    cfg["SECRET_KEY"] = cfg["KEY_SECRET_KEY"]
+    if keys:
+        cfg.update(load_keys(env, instance_path))
     return cfg

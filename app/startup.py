@@ -18,6 +18,9 @@ def check_ready(app: Flask) -> None:
     from app.crypto.keyring import check_keyring
 
     check_keyring(app)  # a wrong or missing key-encryption key stops here, with one line
+    from app.crypto.keychecks import check_keys
+
+    check_keys(app)  # so does any other key that does not match its check value
     if app.config["AMANA_ENV"] != "production":
         return
     from app.dbroles import check_runtime_role

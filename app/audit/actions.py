@@ -108,6 +108,7 @@ class Action(enum.StrEnum):
     KEYS_RETIRE = "keys.retire"
     KEYS_VERIFY = "keys.verify"
     KEYS_SHRED = "keys.shred"
+    KEYS_ENROL = "keys.enrol"
     # Safe spaces
     SAFE_SPACE_LIST = "safe_space.list"
     WGSS_SESSION_LIST = "wgss_session.list"
@@ -140,6 +141,7 @@ class ObjectType(enum.StrEnum):
     FOLLOW_UP = "follow_up"
     INCIDENT = "incident"
     KEK = "kek"
+    KEY = "key"
     NOTE = "note"
     ORGANISATION = "organisation"
     REFERRAL = "referral"

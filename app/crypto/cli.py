@@ -1,4 +1,5 @@
-"""``flask keys``: status, rotate, retire and verify the key-encryption keys.
+"""``flask keys``: status, rotate, retire and verify the key-encryption keys; enrol the check
+value of another key.
 
 Every command ends with one clear line on failure and a non-zero status; rotation, retirement
 and verification are audited. Keys are never printed.
@@ -13,10 +14,11 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from app.audit.actions import Action, Outcome
+from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
 from app.crypto import models as _models  # noqa: F401  (the tables exist for the commands)
 from app.crypto.failures import flush_failures
+from app.crypto.keychecks import CHECKED, KeyCheckError, compare_keys, enrol
 from app.crypto.keyring import keyring
 from app.crypto.models import KekVersion
 from app.crypto.rotation import (
@@ -35,8 +37,10 @@ keys_cli = AppGroup("keys", help="Key-encryption keys: status, rotation, retirem
 
 
 def _ready() -> None:
-    require_current_schema(current_app._get_current_object())  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    require_current_schema(app)
     keyring().verify()
+    compare_keys(app)
 
 
 @keys_cli.command("status")
@@ -92,6 +96,8 @@ def rotate_command(batch_size: int) -> None:
         db.session.rollback()
         raise click.ClickException("Interrupted; finished batches are kept. Run 'flask keys "
                                    "rotate' again to finish.") from None
+    except RotationError as exc:
+        raise click.ClickException(str(exc)) from None
     flush_failures()
     left = stale_count(plan.version) - len(bad)
     record(Action.KEYS_ROTATE, object_type="kek", object_id=str(plan.version),
@@ -106,8 +112,9 @@ def rotate_command(batch_size: int) -> None:
     if left:
         raise click.ClickException(f"{left} data key(s) were added under an older version during "
                                    "the run; run 'flask keys rotate' again.")
-    click.echo(f"Done: every data key ({ok}) opens under KEK version {plan.version}. Restart "
-               "the app servers so they all wrap new keys under it.")
+    click.echo(f"Done: every data key ({ok}) opens under KEK version {plan.version}; running "
+               "servers already wrap new keys under it. Next: 'flask --app app keys retire "
+               "<old version>'.")
 
 
 @keys_cli.command("retire")
@@ -120,7 +127,31 @@ def retire_command(version: int) -> None:
     except RotationError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"KEK version {version} retired. Nothing needs it now: destroy "
-               f"instance/keys/kek_{version}.key (or AMANA_KEY_KEK_{version}) and its copies.")
+               f"instance/keys/kek_{version}.key (or AMANA_KEY_KEK_{version}) and its copies on "
+               "every host; servers start without it.")
+
+
+@keys_cli.command("enrol")
+@click.argument("name", type=click.Choice(CHECKED))
+@click.option("--replace", is_flag=True, help="Accept a new secret_key (every session ends).")
+def enrol_command(name: str, replace: bool) -> None:
+    """Record the check value of a key that has none (or, with --replace, a new secret_key)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    require_current_schema(app)
+    keyring().verify()
+    compare_keys(app, skip=name)  # the audit event below is written under the right keys
+    try:
+        changed = enrol(name, replace=replace)
+    except KeyCheckError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    if not changed:
+        click.echo(f"Key '{name}' already matches its check value.")
+        return
+    record(Action.KEYS_ENROL, object_type=ObjectType.KEY, object_id=name,
+           reason="replaced" if replace else "enrolled")
+    db.session.commit()
+    click.echo(f"Check value of key '{name}' recorded; it is checked at every start.")
 
 
 @keys_cli.command("verify")

@@ -8,8 +8,12 @@ or ``AMANA_KEY_KEK_<N>``; a KMS provider would implement the same three methods)
 Each KEK version known to the database has a row in ``kek_versions`` whose check value is a
 constant wrapped under that key. ``verify`` opens every check value: a key that is missing or
 different from the one recorded stops the app with one line (``ConfigError``), before any data
-key is touched. Retired versions are never used. The active version is the highest enrolled,
-unretired version, unless ``KEK_ACTIVE_VERSION`` / ``AMANA_KEK_ACTIVE`` pins one.
+key is touched. Retired versions are never used, and their keys are not needed. The active
+version is the highest enrolled, unretired version, unless ``KEK_ACTIVE_VERSION`` /
+``AMANA_KEK_ACTIVE`` pins one; ``wrap`` reads it from the database in the transaction that
+stores the new data key (locking the row against a concurrent ``keys retire``), so servers that
+keep running through ``keys rotate`` and ``keys retire`` follow at once. An active version
+whose key this server lacks fails closed with one line.
 
 Versions are enrolled (check value written) by migration 0003 for the keys present when it runs,
 and by ``flask keys rotate`` for new ones; a key that is present but not enrolled is not used.
@@ -34,6 +38,7 @@ from app.db import db
 from app.keyfiles import KeyFileError, kek_name, load_keks, load_key
 
 EXTENSION = "amana_keyring"
+_TX_ACTIVE = "amana_kek_active"  # session.info: (transaction, version) of the last wrap
 CHECK_CONSTANT = hashlib.sha256(b"amana/kek-check/v1").digest()
 
 
@@ -82,31 +87,34 @@ class LocalKeyProvider:
 
 
 class Keyring:
-    """The KEK versions of one application: which exist, which is active, and the checks."""
+    """The KEK versions of one application: which exist, which is active, and the checks.
+
+    Which version is active is the database's answer, read in the transaction that uses it
+    (``wrap``), never remembered for the life of the process: a server started before a
+    rotation wraps under the new version from its next transaction. What this process keeps is
+    only which versions' key material it has already compared with their check values.
+    """
 
     def __init__(self, provider: KeyProvider, *, pinned: int | None = None,
                  instance_path: Path | None = None, production: bool = True) -> None:
         self.provider, self.pinned = provider, pinned
         self._instance, self._production = instance_path, production
-        self._active: int | None = None
+        self._verified = False
         self._usable: frozenset[int] = frozenset()
 
     @property
     def verified(self) -> bool:
         """Whether the check values have been compared with the keys in this process."""
-        return self._active is not None
+        return self._verified
 
     @property
     def active_version(self) -> int:
-        """The version new data keys are wrapped under (verifying the keyring first if needed)."""
-        if self._active is None:
-            self.verify()
-        assert self._active is not None
-        return self._active
+        """The version new data keys are wrapped under, read from the database now (no lock)."""
+        return self._select_active(lock=False)
 
     def usable_versions(self) -> frozenset[int]:
         """Enrolled, unretired versions whose key is present and correct."""
-        if self._active is None:
+        if not self._verified:
             self.verify()
         return self._usable
 
@@ -132,46 +140,93 @@ class Keyring:
         return True
 
     def verify(self) -> None:
-        """Compare every enrolled, unretired version with its check value; pick the active one.
+        """Compare every enrolled, unretired version with its check value.
 
         Raises ``ConfigError`` (one line) when a key is missing or wrong, when nothing is
         enrolled, or when the pinned version cannot be used. Reads ``kek_versions`` only.
         """
         try:
             with db.session.no_autoflush:
-                rows = db.session.execute(select(KekVersion)).scalars().all()
+                rows = db.session.execute(
+                    select(KekVersion.version, KekVersion.check_value)
+                    .where(KekVersion.retired_at.is_(None))).all()
         except SQLAlchemyError:
             raise ConfigError("The encryption keyring cannot be checked: the database is not "
                               "reachable or not migrated (run 'flask --app app db upgrade').") from None
-        usable = set()
-        for row in rows:
-            if row.retired_at is not None:
-                continue
-            v = row.version
-            if v not in self.provider.versions() and not self._late_load(v):
-                raise ConfigError(f"Key-encryption key version {v} is in use but missing "
-                                  f"(AMANA_KEY_KEK_{v} or instance/keys/{kek_name(v)}.key).")
-            if not self._opens(v, row.check_value):
-                raise ConfigError(f"Key-encryption key version {v} does not match this database "
-                                  f"(wrong AMANA_KEY_KEK_{v} or instance/keys/{kek_name(v)}.key).")
-            usable.add(v)
+        for version, check in rows:
+            self._check(version, check, missing="is in use but missing")
+        usable = frozenset(v for v, _ in rows)
         if not usable:
             raise ConfigError("No usable key-encryption key is recorded in this database; run "
                               "'flask --app app db upgrade' or 'flask --app app keys rotate'.")
         if self.pinned is not None and self.pinned not in usable:
             raise ConfigError(f"AMANA_KEK_ACTIVE names version {self.pinned}, which is not an "
                               "enrolled, unretired key here.")
-        self._usable = frozenset(usable)
-        self._active = self.pinned if self.pinned is not None else max(usable)
+        self._usable, self._verified = usable, True
+
+    def _check(self, version: int, check: bytes, *, missing: str) -> None:
+        """Load (late if need be) and compare one version's key with its check value."""
+        if version in self._usable:
+            return
+        if version not in self.provider.versions() and not self._late_load(version):
+            raise ConfigError(f"Key-encryption key version {version} {missing} "
+                              f"(AMANA_KEY_KEK_{version} or instance/keys/{kek_name(version)}.key).")
+        if not self._opens(version, check):
+            raise ConfigError(f"Key-encryption key version {version} does not match this database "
+                              f"(wrong AMANA_KEY_KEK_{version} or instance/keys/{kek_name(version)}.key).")
+        self._usable = self._usable | {version}
+
+    def _select_active(self, *, lock: bool) -> int:
+        """The pinned, or highest enrolled unretired, version, read in the current transaction.
+
+        With ``lock`` (PostgreSQL) the unretired rows are locked FOR SHARE until the
+        transaction ends, so ``keys retire`` (which locks the row to update it) waits for every
+        transaction that wrapped under that version to commit, then counts what they wrote.
+        SQLite takes the write lock at BEGIN, which serialises the same way.
+        """
+        stmt = select(KekVersion.version, KekVersion.check_value).where(
+            KekVersion.retired_at.is_(None))
+        if self.pinned is not None:
+            stmt = stmt.where(KekVersion.version == self.pinned)
+        if lock:
+            stmt = stmt.with_for_update(read=True)
+        with db.session.no_autoflush:
+            rows = db.session.execute(stmt).all()
+        if not rows:
+            if self.pinned is not None:
+                raise ConfigError(f"AMANA_KEK_ACTIVE names version {self.pinned}, which is not an "
+                                  "enrolled, unretired key here.")
+            raise ConfigError("No usable key-encryption key is recorded in this database; run "
+                              "'flask --app app db upgrade' or 'flask --app app keys rotate'.")
+        version, check = max(rows)
+        self._check(version, check, missing="is active in the database but missing here; give "
+                    "this server the key and restart it")
+        return int(version)
 
     def forget(self) -> None:
         """Drop the verification so the next use checks again (after enrolling or retiring)."""
-        self._active, self._usable = None, frozenset()
+        self._usable, self._verified = frozenset(), False
 
     def wrap(self, plaintext: bytes, context: bytes) -> tuple[int, bytes]:
-        """Wrap under the active version; the version is bound into the associated data."""
-        version = self.active_version
+        """Wrap under the version the database says is active, read (and locked against
+        retirement) in the current transaction; the version is bound into the associated data.
+
+        The answer is kept for the rest of the transaction only (one small query per
+        transaction that makes data keys).
+        """
+        version = self._active_in_transaction()
         return version, self.provider.wrap(version, plaintext, context + b"|kek%d" % version)
+
+    def _active_in_transaction(self) -> int:
+        session = db.session()
+        current = session.get_nested_transaction() or session.get_transaction()
+        cached = session.info.get(_TX_ACTIVE)
+        if current is not None and cached is not None and cached[0] is current:
+            return int(cached[1])
+        version = self._select_active(lock=True)
+        session.info[_TX_ACTIVE] = (session.get_nested_transaction() or session.get_transaction(),
+                                    version)
+        return version
 
     def unwrap(self, version: int, blob: bytes, context: bytes) -> bytes:
         """Unwrap a value made by ``wrap``; ``SealError`` if it does not open or the version is

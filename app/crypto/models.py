@@ -1,9 +1,10 @@
-"""Tables of the encryption layer: KEK versions, wrapped data keys and blind-index entries.
+"""Tables of the encryption layer: KEK versions, key checks, wrapped data keys, blind indexes.
 
 None of them holds a secret in the clear. ``kek_versions`` keeps, per key-encryption key, a
 check value (a known constant wrapped under that key) so a wrong or swapped key is caught at
-start-up. ``data_keys`` keeps each record's data key wrapped under one KEK version; shredding
-sets ``wrapped`` to NULL for good. ``blind_index_entries`` maps truncated keyed digests of
+start-up; ``key_checks`` does the same for the other keys (secret, audit and index keys).
+``data_keys`` keeps each record's data key wrapped under one KEK version; shredding sets
+``wrapped`` to NULL for good. ``blind_index_entries`` maps truncated keyed digests of
 normalised values to the records that hold them.
 """
 
@@ -64,3 +65,14 @@ class BlindIndexEntry(db.Model):  # type: ignore[name-defined]
     field: Mapped[str] = mapped_column(String(40), primary_key=True)
     data_key_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("data_keys.id"), nullable=False,
                                                    index=True)
+
+
+class KeyCheck(db.Model):  # type: ignore[name-defined]
+    """The check value of one key other than the KEKs (``app.crypto.keychecks``): a keyed digest
+    of a constant naming the key, or the Ed25519 public key's fingerprint. Never the key."""
+
+    __tablename__ = "key_checks"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    check_value: Mapped[bytes] = mapped_column(LargeBinary(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)

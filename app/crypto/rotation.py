@@ -122,7 +122,10 @@ def rewrap_batch(active: int, batch_size: int,
             bad.append(row.id)
             continue
         version, wrapped = ring.wrap(raw, context)
-        assert version == active
+        if version != active:
+            db.session.rollback()
+            raise RotationError(f"KEK version {version} became active during the run (another "
+                                "rotation?); run 'flask --app app keys rotate' again.")
         params.append({"k_id": row.id, "k_old": row.kek_version, "k_wrapped": wrapped})
     if params:
         table = DataKey.__table__
@@ -190,24 +193,46 @@ def verify_all(batch_size: int, progress: Callable[[int], None] = lambda n: None
 
 
 def retire(version: int) -> None:
-    """Mark ``version`` retired, refusing while it is active or anything is wrapped under it."""
+    """Mark ``version`` retired, refusing while it is active or anything is wrapped under it.
+
+    Race-safe with servers wrapping at the same moment: the row is locked first (PostgreSQL:
+    FOR NO KEY UPDATE, which waits for every transaction holding it FOR SHARE, i.e. every
+    transaction that wrapped a data key under it, to end; SQLite: the write lock taken at
+    BEGIN), and only then are the data keys under it counted, so a key committed meanwhile is
+    seen and the retirement refused. Nothing changes on a refusal but the audit event.
+    """
     ring = keyring()
     ring.forget()
-    row = db.session.get(KekVersion, version)
-    if row is None:
-        raise RotationError(f"KEK version {version} is not known to this database.")
-    if row.retired_at is not None:
-        raise RotationError(f"KEK version {version} is already retired.")
-    if version == ring.active_version:
-        raise RotationError(f"KEK version {version} is the active version; rotate first.")
-    left = counts_by_version().get(version, 0)
-    if left:
-        record(Action.KEYS_RETIRE, object_type="kek", object_id=str(version),
-               outcome=Outcome.DENIED, reason="still_in_use")
-        db.session.commit()
-        raise RotationError(f"KEK version {version} still wraps {left} data key(s); run "
-                            "'flask keys rotate' to finish re-wrapping them first.")
-    row.retired_at = utcnow()
+    table = KekVersion.__table__
+    found = db.session.execute(
+        select(table.c.retired_at).where(table.c.version == version)
+        .with_for_update(key_share=True)).one_or_none()
+    refusal, in_use = None, False
+    if found is None:
+        refusal = f"KEK version {version} is not known to this database."
+    elif found.retired_at is not None:
+        refusal = f"KEK version {version} is already retired."
+    else:
+        active = ring.active_version
+        left = counts_by_version().get(version, 0)
+        if version == active:
+            refusal = (f"KEK version {version} is the active version; run 'flask --app app keys "
+                       "rotate' first.")
+        elif left:
+            in_use = True
+            refusal = (f"KEK version {version} still wraps {left} data key(s); run 'flask --app "
+                       f"app keys rotate' to re-wrap them under version {active}, then retire "
+                       f"{version} again.")
+    if refusal is not None:
+        db.session.rollback()  # releases the lock; nothing was changed
+        if in_use:
+            record(Action.KEYS_RETIRE, object_type="kek", object_id=str(version),
+                   outcome=Outcome.DENIED, reason="still_in_use")
+            db.session.commit()
+        raise RotationError(refusal)
+    db.session.execute(update(table).where(table.c.version == version,
+                                           table.c.retired_at.is_(None))
+                       .values(retired_at=utcnow()))
     record(Action.KEYS_RETIRE, object_type="kek", object_id=str(version), reason="retired")
     db.session.commit()
     ring.forget()
