@@ -101,6 +101,11 @@ class Keyring:
         self._instance, self._production = instance_path, production
         self._verified = False
         self._usable: frozenset[int] = frozenset()
+        table = KekVersion.__table__
+        stmt = select(table.c.version, table.c.check_value).where(table.c.retired_at.is_(None))
+        if pinned is not None:
+            stmt = stmt.where(table.c.version == pinned)
+        self._unlocked, self._locked = stmt, stmt.with_for_update(read=True)
 
     @property
     def verified(self) -> bool:
@@ -184,14 +189,9 @@ class Keyring:
         transaction that wrapped under that version to commit, then counts what they wrote.
         SQLite takes the write lock at BEGIN, which serialises the same way.
         """
-        stmt = select(KekVersion.version, KekVersion.check_value).where(
-            KekVersion.retired_at.is_(None))
-        if self.pinned is not None:
-            stmt = stmt.where(KekVersion.version == self.pinned)
-        if lock:
-            stmt = stmt.with_for_update(read=True)
-        with db.session.no_autoflush:
-            rows = db.session.execute(stmt).all()
+        # Core on the session's connection (no ORM layer, no autoflush): this runs once in
+        # every transaction that makes a data key (bench/bench_keys.py).
+        rows = db.session.connection().execute(self._locked if lock else self._unlocked).all()
         if not rows:
             if self.pinned is not None:
                 raise ConfigError(f"AMANA_KEK_ACTIVE names version {self.pinned}, which is not an "
