@@ -25,6 +25,7 @@ from app.audit.writer import record
 from app.auth import mfa
 from app.auth.models import User
 from app.clock import utcnow
+from app.crypto.keychecks import compare_keys
 from app.db import db, transaction
 from app.dbsetup import require_current_schema
 
@@ -139,6 +140,7 @@ def seed_command() -> None:
     if current_app.config["AMANA_ENV"] == "production":
         raise click.ClickException("Refusing to create demo accounts in production.")
     require_current_schema(current_app._get_current_object())  # type: ignore[attr-defined]
+    compare_keys(current_app._get_current_object())  # type: ignore[attr-defined]
     password = seed()
     click.echo("")
     click.echo("Demo organisation ready. Accounts (one per role):")

@@ -134,3 +134,24 @@ def test_instance_init_refuses_and_a_made_up_key_is_refused_at_start(tmp_path):
     served = run([], tmp_path, module=("wsgi.py",))
     assert served.returncode == 2
     assert one_line_error(served).startswith("amana: Key 'audit_signing' (read from ")
+
+
+@pytest.mark.parametrize("args", [["demo", "seed"], ["cases", "purge-expired", "--apply"]])
+def test_commands_that_write_refuse_a_wrong_key_before_writing(db_uri, inst, frozen, args):
+    """A command run with a wrong audit key would extend the chain under that key (and a wrong
+    index key would file new records where no search finds them): it stops first."""
+    _replace(inst, "audit_hmac")
+    app = make_app(db_uri, inst)
+    try:
+        with app.app_context():
+            before = db.session.execute(select(db.func.count()).select_from(
+                db.metadata.tables["audit_events"])).scalar_one()
+        result = app.test_cli_runner().invoke(args=args)
+        assert result.exit_code == 2, result.output
+        assert "Key 'audit_hmac'" in result.output and "does not match" in result.output
+        with app.app_context():
+            after = db.session.execute(select(db.func.count()).select_from(
+                db.metadata.tables["audit_events"])).scalar_one()
+        assert after == before
+    finally:
+        _stop(app)

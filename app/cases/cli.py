@@ -21,6 +21,7 @@ from app.audit.writer import record
 from app.cases.models import Case
 from app.cases.service import erase
 from app.clock import utcnow
+from app.crypto.keychecks import compare_keys
 from app.db import db, transaction
 from app.dbsetup import require_current_schema
 
@@ -43,6 +44,7 @@ def expired_case_ids(days: int) -> list[object]:
 def purge_expired(days: int | None, apply_: bool) -> None:
     """Erase closed cases past the retention period (crypto-shredding; tombstones stay)."""
     require_current_schema(current_app._get_current_object())  # type: ignore[attr-defined]
+    compare_keys(current_app._get_current_object())  # type: ignore[attr-defined]
     days = days or int(current_app.config.get("CASE_RETENTION_DAYS", 3650))
     ids = expired_case_ids(days)
     if not apply_:
