@@ -141,4 +141,7 @@ def create_app(config: Mapping[str, Any] | str | None = None) -> Flask:
     from app.auth.guard import install_guard
 
     install_guard(app)
+    from app.audit.autocheckpoint import install as install_checkpoints
+
+    install_checkpoints(app)  # signed audit checkpoints outside the database, every T minutes
     return app

@@ -99,6 +99,15 @@ _HOST_RE = re.compile(r"\.?[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[
                       r"|\[[0-9a-f:.]+\]")
 
 
+def _mirror_env(name: str) -> str:
+    """Where audit checkpoints are copied besides the instance folder: nothing, ``syslog`` or
+    an absolute file path (best on another volume)."""
+    raw = (os.environ.get(name) or "").strip()
+    if raw and raw != "syslog" and not os.path.isabs(raw):
+        raise ConfigError(f"{name} must be 'syslog' or an absolute file path, not '{raw}'.")
+    return raw
+
+
 def _hosts_env(name: str) -> list[str]:
     """Comma-separated host names, e.g. ``amana.example.org,www.amana.example.org``."""
     hosts = [h.strip().lower() for h in (os.environ.get(name) or "").split(",") if h.strip()]
@@ -173,6 +182,12 @@ def build_config(env: str, instance_path: Path, *, keys: bool = True) -> dict[st
         "GRANT_APPROVAL_HOURS": _int_env("AMANA_GRANT_APPROVAL_HOURS", 72),
         "BREAK_GLASS_MINUTES": _int_env("AMANA_BREAK_GLASS_MINUTES", 60),
         "CASE_RETENTION_DAYS": _int_env("AMANA_CASE_RETENTION_DAYS", 3650),
+        # Signed checkpoints of the audit trail's head, kept outside the database
+        # (app.audit.autocheckpoint): every N events and every T minutes, whichever first.
+        "AUDIT_CHECKPOINT_EVENTS": _int_env("AMANA_AUDIT_CHECKPOINT_EVENTS", 1000),
+        "AUDIT_CHECKPOINT_MINUTES": _int_env("AMANA_AUDIT_CHECKPOINT_MINUTES", 15),
+        "AUDIT_CHECKPOINT_FILE": str(instance_path / "audit" / "checkpoints.jsonl"),
+        "AUDIT_CHECKPOINT_MIRROR": _mirror_env("AMANA_AUDIT_CHECKPOINT_MIRROR"),
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "LANGUAGES": {"en": "English", "ar": "العربية"},

@@ -6,6 +6,7 @@ on PostgreSQL, cloning a template database per test. The clock is frozen at a kn
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import uuid
@@ -60,11 +61,17 @@ def _pg_admin(sql: str) -> None:
     engine.dispose()
 
 
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def make_app(db_uri: str, instance: Path, **extra: Any) -> Flask:
     """An app in testing mode on ``db_uri`` with keys from ``instance``."""
     cfg = {"AMANA_ENV": "testing", "INSTANCE_PATH": str(instance),
            "SQLALCHEMY_DATABASE_URI": db_uri, "RATELIMIT_STORAGE_URI": "memory://",
-           "SERVER_NAME": None}
+           "SERVER_NAME": None,
+           # One audit checkpoint log per test database (the instance folder is shared).
+           "AUDIT_CHECKPOINT_FILE": str(instance / "audit" / f"{_digest(db_uri)}.jsonl")}
     cfg.update(extra)
     return create_app(cfg)
 

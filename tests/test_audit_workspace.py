@@ -180,7 +180,7 @@ def test_verify_with_an_uploaded_checkpoint(app, auth):
     page = client.post("/audit/verify", content_type="multipart/form-data", data={
         "csrf_token": token, "checkpoints": [(io.BytesIO(good), "cp.json")]}).get_data(
             as_text=True)
-    assert "It matches 1 signed checkpoint." in page
+    assert "It matches 2 signed checkpoints." in page  # and the one signed after the login
     page = client.post("/audit/verify", content_type="multipart/form-data", data={
         "csrf_token": token, "checkpoints": [(io.BytesIO(forged), "cp.json")]}).get_data(
             as_text=True)

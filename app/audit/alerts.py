@@ -8,7 +8,8 @@
   changes, password-reset codes and two-step resets issued by admins;
 - every case search refused for going past the per-user limit (someone guessing names);
 - every record that failed to decrypt (damaged or altered in the database), once per record;
-- verification runs that found the trail broken, and refused checkpoints.
+- verification runs that found the trail broken, and refused checkpoints;
+- no checkpoint outside the database, or none for more than twice the checkpoint interval;
 - outages of the rate-limit store (logins counted per server until it was back).
 
 Thresholds are settings (``app.config``); ``DEFAULTS`` holds their values when unset. Only the
@@ -199,6 +200,19 @@ def _outages(recent: ColumnElement[bool]) -> list[Alert]:
     return _each("outages", recent, AuditEvent.action == Action.RATE_LIMIT_FALLBACK.value)
 
 
+def _checkpoint(now: datetime) -> list[Alert]:
+    """The newest checkpoint outside the database is missing or stale (app.audit.autocheckpoint):
+    the end of the trail could be cut off unseen."""
+    from app.audit.autocheckpoint import status
+
+    found = status()
+    if found.state == "ok":
+        return []
+    newest = found.newest
+    return [Alert("checkpoint", newest.seq if newest else 0, newest.time if newest else now, now,
+                  reason=found.state)]
+
+
 def compute() -> dict[str, list[Alert]]:
     """Every alert in the look-back window, newest first within each kind."""
     now = utcnow()
@@ -218,6 +232,7 @@ def compute() -> dict[str, list[Alert]]:
         "break_glass": _each("break_glass", recent, AuditEvent.action == BREAK_GLASS),
         "after_hours": _after_hours(since, now),
         "access": _each("access", recent, AuditEvent.action.in_(ACCESS_ACTIONS)),
+        "checkpoint": _checkpoint(now),
         "decryption": _decryption_failures(recent),
         "searches": _each("searches", recent,
                           AuditEvent.action == Action.CASE_SEARCH_THROTTLED.value),

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -103,6 +103,24 @@ class RowReader:
         finally:
             cur.close()
         return bytes(found[0]) if found and isinstance(found[0], bytes | memoryview) else None
+
+    def macs_at(self, seqs: Sequence[int], chunk: int = 500) -> dict[int, bytes]:
+        """The stored MACs of the events ``seqs`` that exist (the genesis value for 0)."""
+        found: dict[int, bytes] = {0: GENESIS_MAC} if 0 in seqs else {}
+        wanted = sorted({s for s in seqs if s > 0})
+        mark = "?" if self.dialect == "sqlite" else "%s"
+        for i in range(0, len(wanted), chunk):
+            part = wanted[i:i + chunk]
+            cur = self.conn.cursor()
+            try:
+                cur.execute(f"SELECT seq, mac FROM audit_events WHERE seq IN "  # noqa: S608
+                            f"({', '.join([mark] * len(part))})", tuple(part))
+                rows = cur.fetchall()
+            finally:
+                cur.close()
+            found.update((int(seq), bytes(mac)) for seq, mac in rows
+                         if isinstance(mac, bytes | memoryview))
+        return found
 
     def bounds(self) -> tuple[int, bytes, int]:
         """(head sequence, head MAC, highest stored sequence), read in one statement."""

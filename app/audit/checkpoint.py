@@ -8,7 +8,10 @@ a checkpoint without the application's secrets.
 
 File format (JSON): ``format``, ``seq``, ``mac`` (hex), ``time`` (ISO 8601 UTC), ``key_id``
 (first 16 hex digits of SHA-256 over the raw public key) and ``signature`` (base64 of the
-Ed25519 signature over the statement bytes, see ``statement``).
+Ed25519 signature over the statement bytes, see ``statement``). ``make`` writes one document
+(indented); ``make_line`` writes it on one line for the append-only checkpoint log
+(``app.audit.checkpoint_log``), where checkpoints are also made automatically
+(``app.audit.autocheckpoint``). ``load`` reads either.
 """
 
 from __future__ import annotations
@@ -81,10 +84,9 @@ def statement(seq: int, mac: bytes, at: datetime) -> bytes:
     return f"{FORMAT}\nseq={seq}\nmac={mac.hex()}\ntime={_time_text(at)}\n".encode("ascii")
 
 
-def make(seed: bytes, seq: int, mac: bytes, at: datetime) -> str:
-    """A signed checkpoint document (JSON text) for event ``seq`` with MAC ``mac``."""
+def _document(seed: bytes, seq: int, mac: bytes, at: datetime) -> dict[str, Any]:
     key = signing_key(seed)
-    doc = {
+    return {
         "format": FORMAT,
         "seq": seq,
         "mac": mac.hex(),
@@ -92,7 +94,17 @@ def make(seed: bytes, seq: int, mac: bytes, at: datetime) -> str:
         "key_id": key_id(key.public_key()),
         "signature": base64.b64encode(key.sign(statement(seq, mac, at))).decode("ascii"),
     }
-    return json.dumps(doc, indent=2, sort_keys=True) + "\n"
+
+
+def make(seed: bytes, seq: int, mac: bytes, at: datetime) -> str:
+    """A signed checkpoint document (JSON text) for event ``seq`` with MAC ``mac``."""
+    return json.dumps(_document(seed, seq, mac, at), indent=2, sort_keys=True) + "\n"
+
+
+def make_line(seed: bytes, seq: int, mac: bytes, at: datetime) -> str:
+    """The same document on one line (ending in a newline), for the checkpoint log."""
+    return json.dumps(_document(seed, seq, mac, at), sort_keys=True,
+                      separators=(",", ":")) + "\n"
 
 
 def _field(doc: dict[str, Any], name: str, kind: type) -> Any:

@@ -1,10 +1,15 @@
 """``flask audit``: verify the trail, sign checkpoints of its head, export the verifying key.
 
-``flask audit verify`` exit status: 0 intact; 1 could not run (or the run could not be
-recorded); 2 usage; 3 an event was edited; 4 an event was deleted; 5 two events were swapped;
-6 a forged event; 7 the end was cut off (truncated); 8 the trail differs from a signed
-checkpoint; 9 a checkpoint file is invalid or not signed by the expected key; 10 the head row
-was altered. Every run of ``verify`` and ``checkpoint`` is itself recorded in the trail.
+``flask audit verify`` compares the trail with every checkpoint in the instance's checkpoint
+log (``instance/audit/checkpoints.jsonl``, written automatically; ``--no-checkpoint-file``
+skips it) and with any ``--checkpoint`` given (a checkpoint, or a log such as the mirror). A
+missing log is said, not an error. Exit status: 0 intact; 1 could not run (or the run could not
+be recorded); 2 usage; 3 an event was edited; 4 an event was deleted; 5 two events were
+swapped; 6 a forged event; 7 the end was cut off (truncated, or the head moved back below a
+checkpoint); 8 the trail differs from a signed checkpoint; 9 a checkpoint file, or a line of a
+checkpoint log, is invalid or not signed by the expected key (when the trail is otherwise
+intact); 10 the head row was altered. Every run of ``verify`` and ``checkpoint`` is itself
+recorded in the trail.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.audit import service
 from app.audit.checkpoint import CheckpointError, public_pem
+from app.audit.checkpoint_log import LogRead, looks_like_log
 from app.audit.verify import EXIT_BAD_CHECKPOINT, VerifyResult
 
 audit_cli = AppGroup("audit", help="Verify the audit trail, sign checkpoints, export the key.")
@@ -76,34 +82,77 @@ def _report(result: VerifyResult, out: IO[str] | None = None) -> None:
                    f"{result.count:,} events before it verified.", file=out)
 
 
+MAX_BAD_LINES_SHOWN = 10
+
+
+def _describe_log(read: LogRead) -> int:
+    """Say what a checkpoint log holds; returns how many of its lines did not verify."""
+    if not read.exists:
+        click.echo(f"No checkpoint file at {read.path}: nothing outside the database vouches "
+                   "for the end of the trail.")
+        return 0
+    newest = read.newest()
+    if newest is None:
+        click.echo(f"Checkpoint file {read.path}: no valid checkpoint.")
+    else:
+        click.echo(f"Checkpoint file {read.path}: {len(read.checkpoints):,} checkpoint(s); the "
+                   f"newest, signed {newest.time:%Y-%m-%d %H:%M} UTC, names event {newest.seq}.")
+    for bad in read.bad[:MAX_BAD_LINES_SHOWN]:
+        click.echo(f"Checkpoint file {read.path} line {bad.number} refused: {bad.problem}.",
+                   err=True)
+    if len(read.bad) > MAX_BAD_LINES_SHOWN:
+        click.echo(f"... and {len(read.bad) - MAX_BAD_LINES_SHOWN:,} more line(s) refused.",
+                   err=True)
+    return len(read.bad)
+
+
 @audit_cli.command("verify")
 @click.option("--checkpoint", "checkpoint_files", multiple=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A signed checkpoint to compare with (repeatable).")
+              help="A signed checkpoint, or a checkpoint log such as the mirror, to compare with "
+                   "as well (repeatable).")
+@click.option("--no-checkpoint-file", "skip_log", is_flag=True, default=False,
+              help="Do not compare with the instance's checkpoint log "
+                   "(instance/audit/checkpoints.jsonl).")
 @click.option("--public-key", "public_key_file", default=None,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Check checkpoint signatures with this exported key, not the instance's.")
 @click.option("--jobs", type=click.IntRange(1, 16), default=None,
               help="Worker processes for long trails (default: CPUs, at most 4).")
-def verify(checkpoint_files: tuple[Path, ...], public_key_file: Path | None,
+def verify(checkpoint_files: tuple[Path, ...], skip_log: bool, public_key_file: Path | None,
            jobs: int | None) -> None:
     """Walk the whole trail and say whether it is intact, or where and how it is broken.
+
+    By default the trail is also compared with every checkpoint in the instance's checkpoint
+    log, so an end cut off (or a head moved back) after a checkpoint is named.
 
     \b
     Exit status: 0 intact, 1 could not run or record the run, 2 usage,
     3 edited, 4 deleted, 5 swapped, 6 forged, 7 truncated,
-    8 differs from a signed checkpoint, 9 invalid checkpoint, 10 head row altered.
+    8 differs from a signed checkpoint, 9 invalid checkpoint (a file, or a
+    line of a checkpoint log), 10 head row altered.
     """
     try:
-        texts = [p.read_bytes() for p in checkpoint_files]
+        given = [(p, p.read_bytes()) for p in checkpoint_files]
         pem = public_key_file.read_bytes() if public_key_file else None
     except OSError as exc:
         raise click.ClickException(f"Cannot read a file ({exc.strerror}).") from None
+    logs = [(p, data) for p, data in given if looks_like_log(data)]
     try:
-        checkpoints = service.read_checkpoints(texts, pem, via="cli")
+        checkpoints = service.read_checkpoints(
+            [data for _p, data in given if not looks_like_log(data)], pem, via="cli")
+        reads = [service.parse_log(data, p, pem) for p, data in logs]
+        if not skip_log:
+            reads.insert(0, service.read_log(pem))
     except CheckpointError as exc:
         click.echo(f"Checkpoint refused: {exc}.", err=True)
         sys.exit(EXIT_BAD_CHECKPOINT)
+    except OSError as exc:
+        raise click.ClickException(f"Cannot read the checkpoint file ({exc.strerror}).") \
+            from None
+    bad_lines = sum(_describe_log(read) for read in reads)
+    for read in reads:
+        checkpoints += read.checkpoints
     bar = _Bar("Verifying")
     try:
         result = service.run_verification(checkpoints, jobs=jobs or _default_jobs(),
@@ -114,13 +163,17 @@ def verify(checkpoint_files: tuple[Path, ...], public_key_file: Path | None,
     finally:
         bar.finish()
     _report(result)
+    code = result.exit_code or (EXIT_BAD_CHECKPOINT if bad_lines else 0)
+    if result.ok and bad_lines:
+        click.echo(f"{bad_lines:,} line(s) of the checkpoint file(s) did not verify; see above.",
+                   err=True)
     try:
-        service.record_verification(result, via="cli")
+        service.record_verification(result, via="cli", bad_lines=bad_lines)
     except SQLAlchemyError as exc:
         click.echo(f"This run could not be recorded in the trail ({exc.__class__.__name__}).",
                    err=True)
-        sys.exit(result.exit_code or 1)
-    sys.exit(result.exit_code)
+        sys.exit(code or 1)
+    sys.exit(code)
 
 
 @audit_cli.command("checkpoint")
@@ -129,7 +182,11 @@ def verify(checkpoint_files: tuple[Path, ...], public_key_file: Path | None,
 @click.option("--jobs", type=click.IntRange(1, 16), default=None,
               help="Worker processes for the verification that comes first.")
 def checkpoint(out: Path | None, jobs: int | None) -> None:
-    """Verify the trail, then sign a statement of its last event (sequence, MAC, time)."""
+    """Verify the trail, then sign a statement of its last event (sequence, MAC, time).
+
+    The checkpoint is also added to the instance's checkpoint log (and its mirror), where
+    checkpoints are otherwise made automatically every N events and T minutes.
+    """
     if out is not None and out.exists():
         raise click.ClickException(f"{out} already exists; choose another name.")
     bar = _Bar("Verifying before signing")
@@ -148,6 +205,9 @@ def checkpoint(out: Path | None, jobs: int | None) -> None:
     _write(out, signed.document)
     click.echo(f"Checkpoint of event {signed.result.end} signed"
                + (f" and written to {out}." if out else "."), err=True)
+    if signed.log_error:
+        click.echo(f"It could not be added to the checkpoint log ({signed.log_error}).", err=True)
+        sys.exit(1)
 
 
 @audit_cli.command("export-key")

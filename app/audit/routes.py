@@ -1,7 +1,9 @@
 """The auditor's workspace: search the trail, the history of one record, the activity of one
 account, CSV export, verification and alerts. Auditors only (the policy grants ``audit:*`` to
 no other role). Every view records what was looked at before showing it; pages hold ids and
-metadata, never survivor data.
+metadata, never survivor data. Verification compares the trail with the checkpoint log kept
+outside the database; its page and the alerts apply the checkpoint time rule first, then show
+how old the newest checkpoint is (``app.audit.autocheckpoint``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -21,13 +24,14 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.audit import alerts as audit_alerts
-from app.audit import forms, queries, service
+from app.audit import autocheckpoint, forms, queries, service
 from app.audit.actions import Action, ObjectType
-from app.audit.checkpoint import CheckpointError
+from app.audit.checkpoint import Checkpoint, CheckpointError
 from app.audit.export import csv_chunks
 from app.audit.verify import VerifyResult
 from app.auth.policy import Permission, require
@@ -154,10 +158,28 @@ def _uploaded(files: list[Any]) -> list[bytes]:
     return texts
 
 
+def _logged() -> tuple[list[Checkpoint], int]:
+    """The checkpoints in the instance's checkpoint log, and how many of its lines do not
+    verify (the auditor is told)."""
+    try:
+        read = service.read_log()
+    except OSError:
+        flash(_("The checkpoint file cannot be read; the trail was verified without it."),
+              "error")
+        return [], 0
+    if read.bad:
+        flash(ngettext("%(num)d line of the checkpoint file is not a valid checkpoint (first: "
+                       "line %(line)d).",
+                       "%(num)d lines of the checkpoint file are not valid checkpoints (first: "
+                       "line %(line)d).", len(read.bad), line=read.bad[0].number), "error")
+    return read.checkpoints, len(read.bad)
+
+
 @bp.route("/verify", methods=["GET", "POST"])
 @require(Permission.AUDIT_VERIFY)
 def verify() -> str:
-    """Verify the whole trail (optionally against uploaded checkpoints) and show the result."""
+    """Verify the whole trail, against the checkpoint log and any uploaded checkpoints, and
+    show the result; the page also shows how old the newest checkpoint is."""
     form = forms.VerifyForm()
     result: VerifyResult | None = None
     if form.validate_on_submit():
@@ -167,22 +189,25 @@ def verify() -> str:
         except CheckpointError as exc:
             flash(_("Checkpoint refused: %(problem)s.", problem=str(exc)), "error")
         else:
-            result = service.run_verification(checkpoints)
-            service.record_verification(result, via="web")
+            logged, bad_lines = _logged()
+            result = service.run_verification(checkpoints + logged)
+            service.record_verification(result, via="web", bad_lines=bad_lines)
     elif request.method == "POST":
         abort(400)
     else:
         service.audited_read(Action.AUDIT_VIEW, object_type=service.CHAIN, reason="verify_page")
     return render_template("audit/verify.html", form=form, result=result,
-                           runs=queries.recent_runs())
+                           runs=queries.recent_runs(), checkpoint=autocheckpoint.refresh(),
+                           every=current_app.config["AUDIT_CHECKPOINT_EVENTS"])
 
 
 @bp.get("/alerts")
 @require(Permission.AUDIT_READ)
 def alerts() -> str:
     """Patterns worth a look: denial bursts, many cases opened, break-glass, after-hours work,
-    failed verification."""
+    failed verification, a missing or stale checkpoint."""
     service.audited_read(Action.AUDIT_ALERTS_VIEW, reason="alerts")
+    autocheckpoint.on_time(current_app._get_current_object())  # type: ignore[attr-defined]
     found = audit_alerts.compute()
     return render_template("audit/alerts.html", found=found,
                            settings={k: audit_alerts.setting(k) for k in audit_alerts.DEFAULTS})

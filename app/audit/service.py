@@ -1,5 +1,10 @@
 """Writes for the audit area: each run of verification, each checkpoint and each read of the
 trail by an auditor is itself recorded, in its own transaction, before any result is shown.
+
+Verification compares the trail with the checkpoint log outside the database
+(``app.audit.checkpoint_log``; ``read_log``) as well as with any checkpoint given; a line of the
+log that does not verify is counted in the recorded run. A checkpoint signed by hand
+(``write_checkpoint``) is added to the log too.
 """
 
 from __future__ import annotations
@@ -7,14 +12,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import current_app
 
+from app.audit import autocheckpoint, checkpoint_log
 from app.audit.actions import Action, Outcome
 from app.audit.chain import Progress
 from app.audit.checkpoint import Checkpoint, CheckpointError, load, load_public_key, make
 from app.audit.checkpoint import signing_key as _signing_key
+from app.audit.checkpoint_log import LogRead
 from app.audit.verify import VerifyResult, verify_chain
 from app.audit.writer import record
 from app.clock import utcnow
@@ -48,6 +56,19 @@ def read_checkpoints(texts: Sequence[str | bytes], public_pem: bytes | None = No
         raise
 
 
+def read_log(public_pem: bytes | None = None, path: Path | None = None) -> LogRead:
+    """Every checkpoint in this instance's log (or the log at ``path``); raises ``OSError`` when
+    it exists but cannot be read, ``CheckpointError`` for an unusable public key."""
+    key = load_public_key(public_pem) if public_pem else public_key()
+    return checkpoint_log.read(path or autocheckpoint.log_path(), key)
+
+
+def parse_log(data: bytes, path: Path, public_pem: bytes | None = None) -> LogRead:
+    """The checkpoints in a copy of a log (the mirror, say) given as bytes."""
+    key = load_public_key(public_pem) if public_pem else public_key()
+    return checkpoint_log.parse(data, key, path)
+
+
 def run_verification(checkpoints: Sequence[Checkpoint] = (), *, jobs: int = 1,
                      progress: Progress | None = None, on_start: Progress | None = None
                      ) -> VerifyResult:
@@ -56,38 +77,53 @@ def run_verification(checkpoints: Sequence[Checkpoint] = (), *, jobs: int = 1,
                         jobs=jobs, progress=progress, on_start=on_start)
 
 
-def record_verification(result: VerifyResult, *, via: str) -> None:
-    """Append the outcome of a verification run to the trail it checked."""
+def record_verification(result: VerifyResult, *, via: str, bad_lines: int = 0) -> None:
+    """Append the outcome of a verification run to the trail it checked (``bad_lines``: lines
+    of checkpoint logs that did not verify, which make the run an error too)."""
+    reason = f"{via}:{result.code()}" + (f",bad_checkpoint_lines:{bad_lines}" if bad_lines else "")
     with transaction():
         record(Action.AUDIT_VERIFY, object_type=CHAIN, object_id=str(result.end),
-               outcome=Outcome.ALLOWED if result.ok else Outcome.ERROR,
-               reason=f"{via}:{result.code()}")
+               outcome=Outcome.ALLOWED if result.ok and not bad_lines else Outcome.ERROR,
+               reason=reason)
 
 
 @dataclass(frozen=True)
 class Signed:
-    """A checkpoint that was written, or the verification that refused it."""
+    """A checkpoint that was written, or the verification that refused it; ``log_error`` says
+    why it could not be added to the checkpoint log, if it could not."""
 
     result: VerifyResult
     document: str | None
+    log_error: str | None = None
 
 
 def write_checkpoint(*, jobs: int = 1, progress: Progress | None = None,
                      on_start: Progress | None = None) -> Signed:
-    """Verify the trail and, only if it is intact, sign its last verified event.
+    """Verify the trail (against the checkpoint log too) and, only if it is intact, sign its
+    last verified event and add the checkpoint to the log.
 
     Signing a broken trail would vouch for the tampering, so a broken one is refused (and the
-    refusal recorded).
+    refusal recorded). Lines of the log that do not verify are left to ``flask audit verify``.
     """
-    result = run_verification(jobs=jobs, progress=progress, on_start=on_start)
+    try:
+        logged = read_log().checkpoints
+    except OSError:
+        logged = []
+    result = run_verification(logged, jobs=jobs, progress=progress, on_start=on_start)
     if not result.ok:
         with transaction():
             record(Action.AUDIT_CHECKPOINT, object_type=CHAIN, outcome=Outcome.ERROR,
                    reason=f"cli:refused:{result.code()}")
         return Signed(result, None)
-    document = make(current_app.config["KEY_AUDIT_SIGNING"], result.end, result.last_mac,
-                    utcnow())
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    at = utcnow()
+    document = make(app.config["KEY_AUDIT_SIGNING"], result.end, result.last_mac, at)
+    log_error = None
+    try:
+        autocheckpoint.append_signed(app, result.end, result.last_mac, at)
+    except OSError as exc:
+        log_error = exc.strerror or exc.__class__.__name__
     with transaction():
         record(Action.AUDIT_CHECKPOINT, object_type=CHAIN, object_id=str(result.end),
                reason="cli:signed")
-    return Signed(result, document)
+    return Signed(result, document, log_error)

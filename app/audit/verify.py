@@ -8,12 +8,16 @@ reads a few events around it and names what most plausibly happened there:
 - ``deleted``: the event that belongs here is missing (a gap, or later events renumbered);
 - ``swapped``: the event that belongs here is stored further on (two events exchanged places);
 - ``forged``: a row whose MAC was not made with the audit key, which nothing continues from;
-- ``truncated``: the end was cut off (the head row or a signed checkpoint names a later event);
+- ``truncated``: the end was cut off (the head row or a signed checkpoint names a later event),
+  or the head row was moved back below a signed checkpoint;
 - ``diverged``: the stored chain differs from a signed checkpoint at that event (rewritten by
   someone holding the key, or the checkpoint belongs to another trail);
 - ``head``: every event checks out but the head row was altered.
 
-The sequence number reported is exact; the kind is the best explanation of the evidence. At the
+Every checkpoint given is compared (one per distinct event and MAC): a checkpoint log signs
+the head every few minutes, and ``flask audit verify`` reads the whole log by default
+(``app.audit.checkpoint_log``). The sequence number reported is exact; the kind is the best
+explanation of the evidence. At the
 very end of the chain an edited event and a forged one look alike when the head row was changed
 to match; signed checkpoints settle that.
 """
@@ -135,27 +139,45 @@ def diagnose(reader: RowReader, key: bytes, k: int, head: tuple[int, bytes]) -> 
                  "it does not follow the previous event and its MAC was not made with the key")
 
 
-def _checkpoint_breaks(reader: RowReader, checkpoints: Sequence[Checkpoint], end: int,
+def _signed(cp: Checkpoint) -> str:
+    return f"the checkpoint signed {cp.time:%Y-%m-%d %H:%M} UTC"
+
+
+def distinct(checkpoints: Sequence[Checkpoint]) -> list[Checkpoint]:
+    """One checkpoint per (event, MAC), the earliest signed, highest event first (a log signs
+    the same head again while the trail is not written)."""
+    first: dict[tuple[int, bytes], Checkpoint] = {}
+    for cp in sorted(checkpoints, key=lambda c: c.time):
+        first.setdefault((cp.seq, cp.mac), cp)
+    return sorted(first.values(), key=lambda c: (-c.seq, c.time))
+
+
+def _checkpoint_breaks(checkpoints: Sequence[Checkpoint], stored: dict[int, bytes], end: int,
                        limit: int | None) -> list[Break]:
     found: list[Break] = []
     for cp in checkpoints:
         if cp.seq > end:
             if limit is None:
+                ends = f"the trail ends at {end}" if end else "the trail is empty"
                 found.append(Break(end + 1, BreakKind.TRUNCATED,
-                                   f"a checkpoint signed {cp.time:%Y-%m-%d %H:%M} UTC names event "
-                                   f"{cp.seq}, but the trail ends at {end}"))
-        elif (limit is None or cp.seq < limit) and reader.mac_at(cp.seq) != cp.mac:
-            found.append(Break(cp.seq, BreakKind.DIVERGED,
-                               f"the event differs from the checkpoint signed "
-                               f"{cp.time:%Y-%m-%d %H:%M} UTC"))
+                                   f"{_signed(cp)} names event {cp.seq}, but {ends}"))
+        elif (limit is None or cp.seq < limit) and stored.get(cp.seq) != cp.mac:
+            found.append(Break(cp.seq, BreakKind.DIVERGED, f"the event differs from {_signed(cp)}"))
     return found
 
 
-def _head_break(head_seq: int, head_mac: bytes, end: int, last_mac: bytes) -> Break | None:
+def _head_break(head_seq: int, head_mac: bytes, end: int, last_mac: bytes,
+                vouched: Checkpoint | None) -> Break | None:
+    """What is wrong with the head row when every event checks out; ``vouched`` is the highest
+    checkpoint the stored events match."""
     if head_seq > end:
         return Break(end + 1, BreakKind.TRUNCATED,
                      f"the head names event {head_seq}, but the trail ends at {end}")
     if head_seq < end:
+        if vouched is not None and vouched.seq > head_seq:
+            return Break(head_seq + 1, BreakKind.TRUNCATED,
+                         f"the head was moved back to event {head_seq}, but {_signed(vouched)} "
+                         f"names event {vouched.seq}")
         return Break(head_seq + 1, BreakKind.FORGED,
                      f"events after the head ({head_seq}) were added outside the writer")
     if head_mac != last_mac:
@@ -179,18 +201,21 @@ def verify_chain(engine: sa.Engine, key: bytes, *, checkpoints: Sequence[Checkpo
         if on_start is not None:
             on_start(end)
         scan = scan_chain(engine, reader, key, end, jobs=jobs, progress=progress)
+        signed = distinct(checkpoints)
+        stored = reader.macs_at([cp.seq for cp in signed if cp.seq <= end])
         breaks: list[Break] = []
         if scan.fault is not None:
             breaks.append(diagnose(reader, key, scan.fault, (head_seq, head_mac)))
         else:
-            head_break = _head_break(head_seq, head_mac, end, scan.last_mac)
+            vouched = next((cp for cp in signed if stored.get(cp.seq) == cp.mac), None)
+            head_break = _head_break(head_seq, head_mac, end, scan.last_mac, vouched)
             if head_break is not None:
                 breaks.append(head_break)
-        breaks += _checkpoint_breaks(reader, checkpoints, end, scan.fault)
+        breaks += _checkpoint_breaks(signed, stored, end, scan.fault)
     finally:
         raw.close()
     priority = list(BreakKind)
     first = min(breaks, key=lambda b: (b.seq, priority.index(b.kind)), default=None)
     return VerifyResult(count=scan.count, end=end, last_mac=scan.last_mac, head_seq=head_seq,
-                        checkpoints=len(checkpoints), broken=first,
+                        checkpoints=len(signed), broken=first,
                         seconds=time.perf_counter() - started)

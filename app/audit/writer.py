@@ -15,6 +15,9 @@ Every request writes here, so the statements are built once and the fixed SQL on
 goes straight to the driver's cursor; the event row itself goes through SQLAlchemy, which
 converts UUIDs and times for the backend. On PostgreSQL the event and the head's new MAC are
 written by one statement, one round trip less while the head lock is held.
+
+Each appended sequence number is passed to ``app.audit.autocheckpoint``, which signs the head
+outside the database every N events and every T minutes.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from flask_login import current_user
 from sqlalchemy import bindparam, insert, select, update
 
 from app.audit.actions import Action, Outcome
+from app.audit.autocheckpoint import appended
 from app.audit.canonical import compute_mac
 from app.audit.models import AuditEvent, AuditHead
 from app.clock import utcnow
@@ -112,4 +116,5 @@ def record(
             cursor.execute(_SET_HEAD_SQLITE, (seq, mac))
     finally:
         cursor.close()
+    appended(seq)  # every N events, a signed checkpoint once this commits
     return Recorded(seq, fields["occurred_at"], mac)
