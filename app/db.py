@@ -2,21 +2,25 @@
 
 Every record that can appear in a URL has a random UUID primary key, so ids reveal neither
 counts nor order. Editable records carry a version counter that SQLAlchemy checks on every
-UPDATE (optimistic locking): a save based on a stale copy fails instead of overwriting.
+UPDATE (optimistic locking): a save based on a stale copy fails instead of overwriting. The
+version a write will give a record is decided here, before the flush (1 when inserted, the
+committed version + 1 when changed), so sealed fields can be bound to it (``app.crypto.fields``
+registers itself with ``on_versioned_write``).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Integer, MetaData, TypeDecorator, Uuid
+from sqlalchemy import DateTime, Integer, MetaData, TypeDecorator, Uuid, event
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column
+from sqlalchemy.orm.attributes import instance_state
 
 from app.clock import utcnow
 
@@ -74,13 +78,61 @@ class Timestamps:
 
 
 class Versioned:
-    """A version counter checked on every UPDATE (optimistic locking)."""
+    """A version counter checked on every UPDATE (optimistic locking).
+
+    SQLAlchemy still adds ``WHERE version = <committed>`` to each UPDATE (a stale copy raises
+    ``StaleDataError``), but takes the new value from ``_assign_versions`` below rather than
+    counting itself, so that value is known before the row is written.
+    """
 
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
     @declared_attr.directive
     def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805 - SQLAlchemy passes the class
-        return {"version_id_col": cls.version}  # type: ignore[attr-defined]
+        return {"version_id_col": cls.version,  # type: ignore[attr-defined]
+                "version_id_generator": False}
+
+
+WriteHook = Callable[[Session, list[tuple[Versioned, int]]], None]
+_WRITE_HOOKS: list[WriteHook] = []
+
+
+def on_versioned_write(hook: WriteHook) -> WriteHook:
+    """Call ``hook(session, [(record, new_version), ...])`` at every flush that inserts or
+    changes versioned records, after their new versions are set and before they are written."""
+    _WRITE_HOOKS.append(hook)
+    return hook
+
+
+def committed_version(record: Versioned) -> int | None:
+    """The version the database holds for ``record`` (None if it was never flushed)."""
+    state = instance_state(record)
+    if state.key is None:
+        return None
+    if "version" in state.committed_state:  # changed in memory since it was loaded
+        return int(state.committed_state["version"])
+    return record.version
+
+
+@event.listens_for(Session, "before_flush")
+def _assign_versions(session: Session, _ctx: Any, _instances: Any) -> None:
+    """Give every new versioned record version 1 and every changed one its committed version + 1
+    (what SQLAlchemy's own counter would do, decided before the flush)."""
+    written: list[tuple[Versioned, int]] = []
+    for record in session.new:
+        if isinstance(record, Versioned):
+            record.version = 1
+            written.append((record, 1))
+    for record in session.dirty:
+        if isinstance(record, Versioned) and session.is_modified(record,
+                                                                 include_collections=False):
+            before = committed_version(record)
+            if before is None:
+                continue
+            record.version = before + 1
+            written.append((record, before + 1))
+    for hook in _WRITE_HOOKS:  # also with nothing written: hooks reset what they noted
+        hook(session, written)
 
 
 @contextmanager

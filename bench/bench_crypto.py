@@ -33,15 +33,15 @@ from sqlalchemy.orm import DeclarativeBase  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.crypto import rotation  # noqa: E402
-from app.crypto.aead import open_with, seal_with  # noqa: E402
+from app.crypto.aead import seal_with  # noqa: E402
 from app.crypto.blind_index import PERSON_NAME  # noqa: E402
 from app.crypto.envelope import new_data_key, wrap_context  # noqa: E402
 from app.crypto.fields import SealedLongText, SealedRecord, SealedText, find  # noqa: E402
 from app.crypto.keyring import keyring  # noqa: E402
 from app.crypto.models import BlindIndexEntry, DataKey  # noqa: E402
 from app.crypto.normalise import normalise_text  # noqa: E402
-from app.crypto.sealed import TEXT, aad, open_value, seal_value  # noqa: E402
-from app.db import UUIDPrimaryKey, db  # noqa: E402
+from app.crypto.sealed import FORMAT, TEXT, aad, open_value, seal_value  # noqa: E402
+from app.db import UUIDPrimaryKey, Versioned, db  # noqa: E402
 
 NAME = "فاطمة الزهراء علي"
 FIRST = ["فاطمة", "عائشة", "مريم", "خديجة", "زينب", "آمنة", "سلمى", "نور", "هدى", "ليلى",
@@ -56,7 +56,7 @@ class BenchBase(DeclarativeBase):
     metadata = MetaData()
 
 
-class BenchCase(SealedRecord, UUIDPrimaryKey, BenchBase):
+class BenchCase(SealedRecord, UUIDPrimaryKey, Versioned, BenchBase):
     """A case-like record: an indexed sealed name and an unindexed sealed text."""
 
     __tablename__ = "bench_cases"
@@ -81,7 +81,7 @@ def field_rows(n: int) -> list[tuple[str, float, str]]:
     rec = BenchCase()
     rid, kid = rec.id, rec.data_key_id
     cipher_ = AESGCM(os.urandom(32))
-    where = aad("bench_cases", "full_name", rid, kid)
+    where = aad("bench_cases", "full_name", rid, kid, 1, b"full_name")
     plain = TEXT.encode(NAME)
     blob_bare = seal_with(cipher_, plain, where)
     bare_seal = per_call(lambda: cipher_.encrypt(os.urandom(12), plain, where), n)
@@ -91,7 +91,8 @@ def field_rows(n: int) -> list[tuple[str, float, str]]:
     built_seal = per_call(lambda: AESGCM(key).encrypt(os.urandom(12), plain, where), n)
     blob_built = AESGCM(key).encrypt(nonce, plain, where)
     built_open = per_call(lambda: AESGCM(key).decrypt(nonce, blob_built, where), n)
-    kw = {"table": "bench_cases", "field": "full_name", "record_id": rid, "data_key_id": kid}
+    kw = {"table": "bench_cases", "field": "full_name", "record_id": rid, "data_key_id": kid,
+          "version": 1, "present": b"full_name"}
     ours_seal = per_call(lambda: seal_value(TEXT, NAME, **kw), n)
     blob = seal_value(TEXT, NAME, **kw)
     ours_open = per_call(lambda: open_value(TEXT, blob, **kw), n)
@@ -132,6 +133,11 @@ def field_rows(n: int) -> list[tuple[str, float, str]]:
     return rows
 
 
+def _aad(rid: uuid.UUID, kid: uuid.UUID) -> bytes:
+    """The associated data of a new record's name (version 1, the only value present)."""
+    return aad("bench_cases", "full_name", rid, kid, 1, b"full_name")
+
+
 def populate(n: int, target: str) -> None:
     """N records, each with its own data key, inserted in bulk (same crypto as the models)."""
     ring, rnd = keyring(), random.Random(5)
@@ -143,8 +149,10 @@ def populate(n: int, target: str) -> None:
         version, wrapped = ring.wrap(raw, wrap_context(kid))
         keys.append({"id": kid, "purpose": "bench_cases", "kek_version": version,
                      "wrapped": wrapped, "created_at": None})
-        cases.append({"id": rid, "data_key_id": kid, "full_name_sealed": seal_with(
-            AESGCM(raw), TEXT.encode(name), aad("bench_cases", "full_name", rid, kid))})
+        nonce = os.urandom(12)
+        cases.append({"id": rid, "data_key_id": kid, "version": 1,
+                      "full_name_sealed": FORMAT + nonce + AESGCM(raw).encrypt(
+                          nonce, TEXT.encode(name), FORMAT + _aad(rid, kid))})
         digest = PERSON_NAME.digest(name)
         entries.append({"index_name": PERSON_NAME.name, "digest": digest,
                         "owner_table": "bench_cases", "owner_id": rid, "field": "full_name",
@@ -170,7 +178,7 @@ def scan(target: str) -> list[uuid.UUID]:
         .join(DataKey, DataKey.id == BenchCase.data_key_id))
     for rid, kid, blob, version, wrapped in rows:
         raw = ring.unwrap(version, wrapped, wrap_context(kid))
-        name = TEXT.decode(open_with(AESGCM(raw), blob, aad("bench_cases", "full_name", rid, kid)))
+        name = TEXT.decode(AESGCM(raw).decrypt(blob[1:13], blob[13:], FORMAT + _aad(rid, kid)))
         if normalise_text(name) == wanted:
             found.append(rid)
     return found

@@ -158,12 +158,10 @@ def test_erasure_shreds_and_leaves_a_tombstone(app, auth, world, db_uri):
         assert tomb.case_number == number and tomb.reason == "survivor_request"
         assert db.session.get(Case, uuid.UUID(cid)) is None
         # A copy of the row taken before can no longer be opened, with every key the app has.
-        from app.crypto.sealed import open_value
+        from app.crypto.fields import open_saved
 
         with pytest.raises(DecryptionError):
-            open_value(Case.full_name.codec, saved["full_name_sealed"], table="cases", field="full_name",
-                       record_id=uuid.UUID(str(saved["id"])),
-                       data_key_id=uuid.UUID(str(saved["data_key_id"])))
+            open_saved(Case, "full_name", saved)
     assert _events(app, "case.erase")
 
 

@@ -61,7 +61,7 @@ def test_text_round_trip(sapp, text):
     sid = _make(sapp, full_name=text)
     assert _read(sapp, sid, "full_name") == text  # a fresh app context: unwrapped again
     blob = _raw(sapp, sid, "full_name_sealed")
-    assert blob[:1] == b"\x01"
+    assert blob[:1] == b"\x02"
     if text:
         assert text.encode() not in blob
 
@@ -120,7 +120,8 @@ def test_nonces_are_unique_over_10000_seals(sapp):
         nonces = set()
         for _ in range(10_000):
             blob = sealed.seal_value(sealed.TEXT, "same value", table="specimens",
-                                     field="full_name", record_id=s.id, data_key_id=s.data_key_id)
+                                     field="full_name", record_id=s.id, data_key_id=s.data_key_id,
+                                     version=1, present=b"full_name")
             nonces.add(blob[1:13])
         db.session.rollback()
     assert len(nonces) == 10_000
@@ -131,7 +132,8 @@ def _flip(blob: bytes, at: int) -> bytes:
 
 
 TAMPER = {
-    "format": lambda b: b"\x02" + b[1:],
+    "format": lambda b: b"\x03" + b[1:],
+    "old_format": lambda b: b"\x01" + b[1:],  # the format before versions: refused
     "nonce": lambda b: _flip(b, 5),
     "ciphertext": lambda b: _flip(b, 20),
     "tag": lambda b: _flip(b, len(b) - 1),
@@ -151,7 +153,8 @@ def test_tampered_value_fails_closed_and_is_audited(sapp, how):
         assert "Canary" not in str(err.value) and str(sid) in str(err.value)
     # The context is gone: its teardown wrote the event in a transaction of its own.
     found = events(sapp, "crypto.decrypt_failed")
-    reason = "unknown_format" if how in ("format", "truncated") else "auth_failed"
+    reason = {"format": "unknown_format", "truncated": "unknown_format",
+              "old_format": "old_format"}.get(how, "auth_failed")
     assert [(e.object_type, e.object_id, e.outcome, e.reason) for e in found] == [
         ("specimens", str(sid), "error", f"full_name:{reason}")]
 
@@ -188,7 +191,8 @@ def test_value_swapped_between_fields_and_tables_fails(sapp):
         blob = s.full_name_sealed
         with pytest.raises(DecryptionError):
             sealed.open_value(sealed.TEXT, blob, table="other_table", field="full_name",
-                              record_id=s.id, data_key_id=s.data_key_id)
+                              record_id=s.id, data_key_id=s.data_key_id, version=s.version,
+                              present=b"full_name,phone")
 
 
 def test_value_moved_to_another_data_key_fails(sapp):
@@ -252,8 +256,9 @@ def test_failure_in_a_request_is_audited_although_the_request_fails(sapp, auth, 
 
 def test_missing_data_key_row_fails_closed(sapp):
     with sapp.app_context(), pytest.raises(DecryptionError):
-        sealed.open_value(sealed.TEXT, b"\x01" + b"\x00" * 40, table="specimens", field="x",
-                          record_id=uuid.uuid4(), data_key_id=uuid.uuid4())
+        sealed.open_value(sealed.TEXT, b"\x02" + b"\x00" * 40, table="specimens", field="x",
+                          record_id=uuid.uuid4(), data_key_id=uuid.uuid4(), version=1,
+                          present=b"x")
     assert [e.reason for e in events(sapp, "crypto.decrypt_failed")] == ["missing"]
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from app.audit.models import AuditEvent
 from app.crypto.blind_index import PERSON_NAME, PHONE
 from app.crypto.fields import SealedDate, SealedInt, SealedLongText, SealedRecord, SealedText
-from app.db import UUIDPrimaryKey, db
+from app.db import UUIDPrimaryKey, Versioned, db
 from tests.conftest import make_app
 
 
@@ -25,8 +25,8 @@ class SpecimenBase(DeclarativeBase):
     metadata = MetaData()
 
 
-class Specimen(SealedRecord, UUIDPrimaryKey, SpecimenBase):
-    """A record with one sealed field of every kind."""
+class Specimen(SealedRecord, UUIDPrimaryKey, Versioned, SpecimenBase):
+    """A record with one sealed field of every kind (versioned, as every sealed record is)."""
 
     __tablename__ = "specimens"
 

@@ -63,7 +63,8 @@ def test_shred_makes_a_saved_copy_unreadable_even_with_every_kek(sapp):
         ring = keyring()
         for version in ring.provider.versions():
             for field in ("full_name", "narrative"):
-                where = aad("specimens", field, victim, copy["data_key_id"])
+                where = aad("specimens", field, victim, copy["data_key_id"], copy["version"],
+                            b"full_name,narrative,phone")
                 with pytest.raises(SealError):
                     ring.provider.unwrap(version, copy[f"{field}_sealed"], where)
         # ... and the blind index forgets the record; other records are untouched.

@@ -185,11 +185,10 @@ def test_revocation_ends_access_at_once_and_shreds_the_share(app, auth, world):
                                                  "csrf_token": auth.csrf(p)})
     assert r.status_code == 404
     assert rid not in p.get("/referrals/inbox").get_data(as_text=True)
-    from app.crypto.sealed import open_value
+    from app.crypto.fields import open_saved
 
     with app.app_context(), pytest.raises(DecryptionError):
-        open_value(Referral.share.codec, saved["share_sealed"], table="referrals", field="share",
-                   record_id=uuid.UUID(rid), data_key_id=saved["data_key_id"])
+        open_saved(Referral, "share", saved)
     sent = c.get(f"/referrals/{rid}/sent").get_data(as_text=True)
     assert "Revoked" in sent and CANARY["own_name"] not in sent
 

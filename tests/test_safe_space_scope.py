@@ -123,7 +123,7 @@ def test_notes_are_sealed_and_kept_out_of_the_audit_trail(app, auth, world):
     assert CANARY in c.get(resp.location).get_data(as_text=True)  # readable through the app
     with app.app_context():
         raw = db.session.execute(sa.text("SELECT notes_sealed FROM wgss_sessions")).scalar_one()
-        assert raw[:1] == b"\x01" and CANARY.encode() not in bytes(raw)
+        assert raw[:1] == b"\x02" and CANARY.encode() not in bytes(raw)
         events = db.session.execute(select(AuditEvent)).scalars().all()
         text = " ".join(str(getattr(e, col.name)) for e in events for col in AuditEvent.__table__.columns)
     assert CANARY not in text and "Stress management" not in text

@@ -108,6 +108,10 @@ class Action(enum.StrEnum):
     KEYS_RETIRE = "keys.retire"
     KEYS_VERIFY = "keys.verify"
     KEYS_SHRED = "keys.shred"
+    # A sealed record inserted or changed (reason "v<version>"; app/crypto/fields.py), and a
+    # record whose version disagrees with its last recorded write (``keys verify --deep``)
+    RECORD_WRITE = "record.write"
+    RECORD_VERSION_MISMATCH = "record.version_mismatch"
     KEYS_ENROL = "keys.enrol"
     # Safe spaces
     SAFE_SPACE_LIST = "safe_space.list"

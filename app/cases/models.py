@@ -173,7 +173,7 @@ class ActionItem(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, db.Model):
     goal = SealedLongText(max_length=TEXT_MAX)
 
 
-class FollowUp(UUIDPrimaryKey, SealedRecord, Timestamps, db.Model):  # type: ignore[name-defined]
+class FollowUp(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, db.Model):  # type: ignore[name-defined]
     """A planned or completed follow-up visit."""
 
     __tablename__ = "follow_ups"
@@ -186,7 +186,7 @@ class FollowUp(UUIDPrimaryKey, SealedRecord, Timestamps, db.Model):  # type: ign
     notes = SealedLongText(max_length=TEXT_MAX)
 
 
-class CaseNote(UUIDPrimaryKey, SealedRecord, db.Model):  # type: ignore[name-defined]
+class CaseNote(UUIDPrimaryKey, SealedRecord, Versioned, db.Model):  # type: ignore[name-defined]
     """A case note (append-only in the UI)."""
 
     __tablename__ = "case_notes"
@@ -200,7 +200,7 @@ class CaseNote(UUIDPrimaryKey, SealedRecord, db.Model):  # type: ignore[name-def
     author: Mapped[User] = relationship()
 
 
-class StatusChange(UUIDPrimaryKey, SealedRecord, db.Model):  # type: ignore[name-defined]
+class StatusChange(UUIDPrimaryKey, SealedRecord, Versioned, db.Model):  # type: ignore[name-defined]
     """Workflow history: every status move, who made it and the reason code."""
 
     __tablename__ = "case_status_changes"
@@ -217,7 +217,7 @@ class StatusChange(UUIDPrimaryKey, SealedRecord, db.Model):  # type: ignore[name
     by: Mapped[User] = relationship()
 
 
-class BreakGlassGrant(UUIDPrimaryKey, SealedRecord, db.Model):  # type: ignore[name-defined]
+class BreakGlassGrant(UUIDPrimaryKey, SealedRecord, Versioned, db.Model):  # type: ignore[name-defined]
     """Time-limited, read-only access of a supervisor to a case outside their sites.
 
     Why: a reason code (clear, ``app.cases.justifications``) and the supervisor's explanation,

@@ -13,27 +13,51 @@ id and a new data key, or the one passed (``Note(data_key=case.data_key, ...)`` 
 that share their parent's key). Reading a value that does not open raises ``DecryptionError``
 and audits it. Fields declared with ``index=`` keep their blind-index entries current at flush,
 and ``find`` searches them.
+
+Every sealed record is ``Versioned``, and each value is bound to the version the record has
+once the write is flushed (and to which of its fields hold a value): at every flush that inserts
+or changes a record, all its values are sealed again under its new version (from the plaintext
+already known, or opened under the old one), and one ``record.write`` event with the new version
+goes to the audit trail. A value put back from an older version of the record then fails to
+open; ``flask keys verify --deep`` compares each record's version with its last recorded write.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import date
 from typing import Any, ClassVar, Generic, Self, TypeVar, overload
 
 from sqlalchemy import ForeignKey, LargeBinary, Select, delete, event, insert
-from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, relationship
+from sqlalchemy.orm import NO_VALUE, Mapped, Session, declared_attr, mapped_column, relationship
+from sqlalchemy.orm.attributes import instance_state
 
+from app.audit.actions import TABLE_TYPES, Action
+from app.audit.writer import record as audit
 from app.crypto.blind_index import BlindIndex, candidates_query, entries_for
 from app.crypto.envelope import new_data_key
 from app.crypto.models import BlindIndexEntry, DataKey
-from app.crypto.sealed import Codec, DateCodec, IntCodec, LongText, Text, open_value, seal_value
-from app.db import db
+from app.crypto.sealed import (
+    Codec,
+    DateCodec,
+    IntCodec,
+    LongText,
+    Text,
+    open_bytes,
+    open_value,
+    seal_bytes,
+    seal_value,
+)
+from app.db import Versioned, committed_version, db, on_versioned_write
 
 T = TypeVar("T")
 M = TypeVar("M")
-_PLAIN = "_amana_plain"      # instance dict: field -> (sealed blob, value) last read or written
+# Instance dict: field -> (sealed blob, value, version and presence it is sealed under), for the
+# values last read or written.
+_PLAIN = "_amana_plain"
 _REINDEX = "_amana_reindex"  # instance dict: field -> blind-index rows to write at flush
+_WRITTEN = "_amana_sealed_written"  # session.info: (table, id, version) of records being written
 SEALED_MODELS: list[type[SealedRecord]] = []
 
 
@@ -63,20 +87,28 @@ class SealedField(Generic[T]):
         blob: bytes | None = getattr(record, self.column)
         if blob is None:
             return None
-        plain: dict[str, tuple[bytes, Any]] = record.__dict__.setdefault(_PLAIN, {})
+        plain: dict[str, tuple[bytes, Any, int, bytes]] = record.__dict__.setdefault(_PLAIN, {})
         seen = plain.get(self.name)
         if seen is not None and seen[0] is blob:
             return seen[1]  # type: ignore[no-any-return]
+        # Not written in this transaction: sealed under the version the database holds.
+        version, present = _committed(record)
         value = open_value(self.codec, blob, table=self.table, field=self.name,
-                           record_id=record.id, data_key_id=record.data_key_id)  # type: ignore[attr-defined]
-        plain[self.name] = (blob, value)
+                           record_id=record.id, data_key_id=record.data_key_id,  # type: ignore[attr-defined]
+                           version=version, present=present)
+        plain[self.name] = (blob, value, version, present)
         return value
 
     def __set__(self, record: Any, value: T | None) -> None:
+        # Sealed under the version the next flush will give the record; if that guess is
+        # overtaken (another field emptied or filled, a flush in between), the flush seals again.
+        version = _next_version(record)
+        present = _presence(record, self.name, value is not None)
         blob = seal_value(self.codec, value, table=self.table, field=self.name,
-                          record_id=record.id, data_key_id=record.data_key_id)
+                          record_id=record.id, data_key_id=record.data_key_id,
+                          version=version, present=present)
         if blob is not None:
-            record.__dict__.setdefault(_PLAIN, {})[self.name] = (blob, value)
+            record.__dict__.setdefault(_PLAIN, {})[self.name] = (blob, value, version, present)
         setattr(record, self.column, blob)
         if self.index is not None:
             rows = entries_for(self.index, value if isinstance(value, str) else None,
@@ -114,9 +146,12 @@ class SealedInt(SealedField[int]):
 
 
 class SealedRecord:
-    """Mixin for models with sealed fields; the model needs a UUID ``id`` (``UUIDPrimaryKey``)."""
+    """Mixin for models with sealed fields; the model needs a UUID ``id`` (``UUIDPrimaryKey``)
+    and a version (``Versioned``): each value is bound to the record's version."""
 
     __sealed_fields__: ClassVar[dict[str, SealedField[Any]]] = {}
+    # (field name, column) of every sealed field, in name order (the presence order).
+    __sealed_order__: ClassVar[tuple[tuple[str, str], ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         found = {n: v for n, v in vars(cls).items() if isinstance(v, SealedField)}
@@ -124,11 +159,16 @@ class SealedRecord:
             table = cls.__dict__.get("__tablename__")
             if not isinstance(table, str):
                 raise TypeError(f"{cls.__name__} declares sealed fields but no __tablename__")
+            if not issubclass(cls, Versioned):
+                raise TypeError(f"{cls.__name__} declares sealed fields but is not Versioned: "
+                                "its values are bound to its version")
             for sealed in found.values():
                 sealed.bind(cls, table)
                 if sealed.column not in cls.__dict__:
                     setattr(cls, sealed.column, mapped_column(sealed.column, LargeBinary))
             cls.__sealed_fields__ = {**cls.__sealed_fields__, **found}
+            cls.__sealed_order__ = tuple(sorted((n, f.column)
+                                                for n, f in cls.__sealed_fields__.items()))
             SEALED_MODELS.append(cls)
         super().__init_subclass__(**kwargs)
 
@@ -148,6 +188,124 @@ class SealedRecord:
         key = data_key or new_data_key(self.__tablename__)  # type: ignore[attr-defined]
         self.data_key, self.data_key_id = key, key.id
         super().__init__(**kwargs)
+
+
+def _column(record: Any, column: str) -> Any:
+    found = record.__dict__.get(column, NO_VALUE)
+    return getattr(record, column) if found is NO_VALUE else found
+
+
+def _presence(record: Any, changing: str | None = None, has_value: bool = False) -> bytes:
+    """Which sealed fields of ``record`` hold a value now (``changing`` as ``has_value`` says)."""
+    return ",".join(name for name, column in record.__sealed_order__
+                    if (has_value if name == changing else _column(record, column) is not None)
+                    ).encode()
+
+
+def _committed(record: Any) -> tuple[int, bytes]:
+    """The version and presence the database holds for ``record`` (what its stored values are
+    sealed under); for a record never flushed, those its first write will have."""
+    version = committed_version(record)
+    if version is None:
+        return 1, _presence(record)
+    changed = instance_state(record).committed_state
+    names = []
+    for name, column in record.__sealed_order__:
+        old = changed.get(column, NO_VALUE)
+        if old is NO_VALUE:
+            old = _column(record, column)
+        if old is not None:
+            names.append(name)
+    return version, ",".join(names).encode()
+
+
+def _next_version(record: Any) -> int:
+    """The version the record's next write will give it (see ``app.db._assign_versions``)."""
+    version = committed_version(record)
+    return 1 if version is None else version + 1
+
+
+def _key_destroyed(record: Any) -> bool:
+    key: DataKey = record.data_key
+    return key.wrapped is None
+
+
+def _reseal(record: Any, version: int) -> None:
+    """Seal every value of ``record`` under ``version`` and its presence now, unless it already is.
+
+    A value not written in this transaction is opened under the committed version first; one
+    that does not open fails the flush (``DecryptionError``, audited): a damaged or spliced value
+    is never sealed again as if it were genuine. A record whose data key was destroyed (a revoked
+    referral) keeps its unreadable values as they are.
+    """
+    present = _presence(record)
+    plain: dict[str, tuple[bytes, Any, int, bytes]] = record.__dict__.setdefault(_PLAIN, {})
+    where = {"record_id": record.id, "data_key_id": record.data_key_id, "version": version,
+             "present": present}
+    before: tuple[int, bytes] | None = None
+    for name, column in record.__sealed_order__:
+        blob = _column(record, column)
+        if blob is None:
+            continue
+        seen = plain.get(name)
+        if seen is not None and seen[0] is blob:
+            if seen[2] == version and seen[3] == present:
+                continue
+            if _key_destroyed(record):
+                return
+            field = record.__sealed_fields__[name]
+            new = seal_value(field.codec, seen[1], table=field.table, field=name, **where)
+            plain[name] = (new, seen[1], version, present)  # type: ignore[assignment]
+        else:
+            if _key_destroyed(record):
+                return
+            before = before or _committed(record)
+            table = record.__sealed_fields__[name].table
+            raw = open_bytes(blob, table=table, field=name, record_id=record.id,
+                             data_key_id=record.data_key_id, version=before[0],
+                             present=before[1])
+            new = seal_bytes(raw, table=table, field=name, **where)
+            plain.pop(name, None)
+        setattr(record, column, new)
+
+
+@on_versioned_write
+def _seal_under_new_versions(session: Session, written: list[tuple[Any, int]]) -> None:
+    """Before a flush writes sealed records: bind their values to their new versions and note
+    the writes for the audit trail (written by ``_audit_writes`` once the rows are)."""
+    notes: list[tuple[str, uuid.UUID, int]] = []
+    with session.no_autoflush:
+        for record, version in written:
+            if isinstance(record, SealedRecord):
+                _reseal(record, version)
+                notes.append((record.__tablename__, record.id, version))  # type: ignore[attr-defined]
+    session.info[_WRITTEN] = notes
+
+
+@event.listens_for(Session, "after_flush")
+def _audit_writes(session: Session, _ctx: Any) -> None:
+    """One ``record.write`` event per sealed record written, naming its new version: the trail
+    then knows each record's current version (``flask keys verify --deep`` checks it)."""
+    notes: list[tuple[str, uuid.UUID, int]] = session.info.pop(_WRITTEN, [])
+    if not notes:
+        return
+    if session is not db.session.registry():
+        raise RuntimeError("sealed records are written through db.session (the audited session)")
+    for table, record_id, version in notes:
+        audit(Action.RECORD_WRITE, object_type=str(TABLE_TYPES.get(table, table)),
+              object_id=record_id, reason=f"v{version}")
+
+
+def open_saved(model: type[SealedRecord], name: str, row: Mapping[str, Any]) -> Any:
+    """The value of field ``name`` in a saved row of ``model`` (column name -> stored value, as a
+    raw SELECT or a backup gives it), opened under that row's own id, data key, version and
+    presence; ``DecryptionError`` (audited) if it does not open."""
+    field = model.__sealed_fields__[name]
+    present = ",".join(n for n, column in model.__sealed_order__ if row[column] is not None)
+    return open_value(field.codec, row[field.column], table=field.table, field=name,
+                      record_id=uuid.UUID(str(row["id"])),
+                      data_key_id=uuid.UUID(str(row["data_key_id"])),
+                      version=int(row["version"]), present=present.encode())
 
 
 def find(stmt: Select[M], field: SealedField[str], value: str) -> list[M]:
@@ -192,3 +350,4 @@ def _forget_pending_entries(session: Session, _previous: Any) -> None:
     """Index rows computed for values that were rolled back must never be written later."""
     for record in session.identity_map.values():
         record.__dict__.pop(_REINDEX, None)
+    session.info.pop(_WRITTEN, None)

@@ -1,13 +1,19 @@
 """Sealing one value: the core that sealed fields (``app.crypto.fields``) are built on.
 
-    blob = seal_value(TEXT, "Fatima", table="cases", field="full_name",
-                      record_id=case.id, data_key_id=case.data_key_id)
-    name = open_value(TEXT, blob, table="cases", field="full_name",
-                      record_id=case.id, data_key_id=case.data_key_id)
+    where = dict(table="cases", field="full_name", record_id=case.id,
+                 data_key_id=case.data_key_id, version=2, present=b"full_name,phone")
+    blob = seal_value(TEXT, "Fatima", **where)
+    name = open_value(TEXT, blob, **where)
 
-Stored form: format byte 0x01, a fresh random 96-bit nonce, AES-256-GCM ciphertext and tag,
-under the record's data key. Associated data: format, table, field, record id and data key id,
-so a value copied to another row, field, table or key fails to open. ``None`` is stored as NULL.
+Stored form: format byte 0x02, a fresh random 96-bit nonce, AES-256-GCM ciphertext and tag,
+under the record's data key. Associated data: format, table, field, record id, data key id, the
+record's version and the names of the record's sealed fields that hold a value at that version
+(``presence``). So a value copied to another row, field, table or key fails to open; so does a
+value put back from an older version of its own record (a previous phone number restored from a
+backup), and removing a value (setting it to NULL) makes the record's other values fail. Only a
+whole row put back with its version passes here: ``flask keys verify --deep`` catches that
+against the audit trail (``app.crypto.deep``). Format 0x01 (no version; before migration 0011)
+is refused. ``None`` is stored as NULL.
 Text is padded to 32-byte blocks (long text to 256) so a ciphertext's length does not give a
 name's exact length away. ``open_value`` never returns raw bytes or "" for a value that does
 not open: it raises ``DecryptionError`` and notes the failure for the audit trail.
@@ -17,17 +23,19 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterable
 from datetime import date
 from typing import Generic, TypeVar
 
 from cryptography.exceptions import InvalidTag
 
-from app.crypto.aead import FORMAT_V1, NONCE_BYTES
+from app.crypto.aead import NONCE_BYTES
 from app.crypto.envelope import cipher
 from app.crypto.failures import failed
 
 T = TypeVar("T")
-AAD_PREFIX = b"amana/field|v1|"
+FORMAT = b"\x02"  # 0x01 (no version in the associated data) is refused since migration 0011
+AAD_PREFIX = b"amana/field|v2|"
 _MIN_LEN = 1 + NONCE_BYTES + 16
 
 
@@ -117,46 +125,83 @@ def head(table: str, field: str) -> bytes:
     """The constant start of the GCM associated data of ``table.field`` (format byte included)."""
     found = _HEADS.get((table, field))
     if found is None:
-        found = _HEADS[(table, field)] = FORMAT_V1 + AAD_PREFIX + f"{table}|{field}|".encode()
+        found = _HEADS[(table, field)] = FORMAT + AAD_PREFIX + f"{table}|{field}|".encode()
     return found
 
 
-def aad(table: str, field: str, record_id: uuid.UUID, data_key_id: uuid.UUID) -> bytes:
-    """Associated data binding a value to its table, field, record and data key (the format
-    byte is prepended when sealing, as ``app.crypto.aead`` does)."""
-    return head(table, field)[1:] + record_id.bytes + data_key_id.bytes
+def presence(names: Iterable[str]) -> bytes:
+    """The part of the associated data naming which sealed fields of a record hold a value."""
+    return ",".join(sorted(names)).encode()
 
 
-# seal_value and open_value inline what app.crypto.aead.seal_with/open_with do (same stored
+def _version(version: int) -> bytes:
+    # Eight bytes, big-endian; anything else (negative, huge, not a number) is not a version.
+    return version.to_bytes(8, "big")
+
+
+def aad(table: str, field: str, record_id: uuid.UUID, data_key_id: uuid.UUID, version: int,
+        present: bytes) -> bytes:
+    """Associated data binding a value to its table, field, record, data key, the record's
+    version and which of its fields hold a value (the format byte is prepended when sealing,
+    as ``app.crypto.aead`` does)."""
+    return (head(table, field)[1:] + record_id.bytes + data_key_id.bytes + _version(version)
+            + present)
+
+
+# seal_bytes and open_bytes inline what app.crypto.aead.seal_with/open_with do (same stored
 # form): they run for every field of every record shown, so each step here is measured.
 
 
-def seal_value(codec: Codec[T], value: T | None, *, table: str, field: str,
-               record_id: uuid.UUID, data_key_id: uuid.UUID) -> bytes | None:
-    """The stored form of ``value`` (None for None). ``record_id`` must be final: set it before
-    sealing (``Model(id=uuid.uuid4(), ...)``), as the id is part of the associated data."""
-    if value is None:
-        return None
+def seal_bytes(plain: bytes, *, table: str, field: str, record_id: uuid.UUID,
+               data_key_id: uuid.UUID, version: int, present: bytes) -> bytes:
+    """The stored form of plaintext bytes (what ``seal_value`` does after encoding)."""
     if record_id is None or data_key_id is None:
         raise ValueError("seal a value only once its record has an id and a data key")
     nonce = os.urandom(NONCE_BYTES)
-    return FORMAT_V1 + nonce + cipher(data_key_id).encrypt(
-        nonce, codec.encode(value), head(table, field) + record_id.bytes + data_key_id.bytes)
+    return FORMAT + nonce + cipher(data_key_id).encrypt(
+        nonce, plain, head(table, field) + record_id.bytes + data_key_id.bytes
+        + _version(version) + present)
+
+
+def open_bytes(blob: bytes, *, table: str, field: str, record_id: uuid.UUID,
+               data_key_id: uuid.UUID, version: int, present: bytes) -> bytes:
+    """The plaintext bytes sealed in ``blob``, or ``DecryptionError`` (audited)."""
+    key = cipher(data_key_id)
+    if len(blob) < _MIN_LEN or blob[0] != 2:
+        # 0x01 is the format before values were bound to versions: refused (a downgrade).
+        reason = "old_format" if blob[:1] == b"\x01" else "unknown_format"
+        raise failed(table, record_id, f"{field}:{reason}")
+    try:
+        tail = _version(version)
+    except (AttributeError, OverflowError, TypeError):
+        raise failed(table, record_id, f"{field}:bad_version") from None
+    try:
+        return key.decrypt(blob[1:13], blob[13:], head(table, field) + record_id.bytes
+                           + data_key_id.bytes + tail + present)
+    except InvalidTag:
+        raise failed(table, record_id, f"{field}:auth_failed") from None
+
+
+def seal_value(codec: Codec[T], value: T | None, *, table: str, field: str,
+               record_id: uuid.UUID, data_key_id: uuid.UUID, version: int,
+               present: bytes) -> bytes | None:
+    """The stored form of ``value`` (None for None). ``record_id`` must be final: set it before
+    sealing (``Model(id=uuid.uuid4(), ...)``), as the id is part of the associated data; so are
+    ``version`` (the record's version once this write is flushed) and ``present``."""
+    if value is None:
+        return None
+    return seal_bytes(codec.encode(value), table=table, field=field, record_id=record_id,
+                      data_key_id=data_key_id, version=version, present=present)
 
 
 def open_value(codec: Codec[T], blob: bytes | None, *, table: str, field: str,
-               record_id: uuid.UUID, data_key_id: uuid.UUID) -> T | None:
+               record_id: uuid.UUID, data_key_id: uuid.UUID, version: int,
+               present: bytes) -> T | None:
     """The value sealed in ``blob`` (None for NULL), or ``DecryptionError`` (audited)."""
     if blob is None:
         return None
-    key = cipher(data_key_id)
-    if len(blob) < _MIN_LEN or blob[0] != 1:
-        raise failed(table, record_id, f"{field}:unknown_format")
-    try:
-        plain = key.decrypt(blob[1:13], blob[13:],
-                            head(table, field) + record_id.bytes + data_key_id.bytes)
-    except InvalidTag:
-        raise failed(table, record_id, f"{field}:auth_failed") from None
+    plain = open_bytes(blob, table=table, field=field, record_id=record_id,
+                       data_key_id=data_key_id, version=version, present=present)
     try:
         return codec.decode(plain)
     except ValueError:  # authentic, but not this field's kind of value

@@ -55,7 +55,7 @@ class Referral(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, db.Model):  
     sent_by: Mapped[User] = relationship()
 
 
-class ReferralEvent(UUIDPrimaryKey, SealedRecord, db.Model):  # type: ignore[name-defined]
+class ReferralEvent(UUIDPrimaryKey, SealedRecord, Versioned, db.Model):  # type: ignore[name-defined]
     """One step of a referral's history; its note is sealed under the case's data key."""
 
     __tablename__ = "referral_events"
