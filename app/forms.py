@@ -1,17 +1,25 @@
-"""Shared form pieces: text fields that refuse control characters, and numbers read from query
-strings (page numbers, paging keys) that stay within what the database can hold."""
+"""Shared form pieces: text fields that refuse control characters, numbers read from query
+strings (page numbers, paging keys) that stay within what the database can hold, and the
+one-time submission token of forms that create records."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any
+import uuid
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from flask import flash
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import Field, IntegerField, StringField, TextAreaField
+from wtforms import Field, HiddenField, IntegerField, StringField, TextAreaField
 from wtforms.validators import ValidationError
+
+if TYPE_CHECKING:
+    from app.submissions.models import SubmissionToken
+    from app.submissions.service import Submission
 
 ALLOWED_CONTROL = {"\n", "\r", "\t"}
 
@@ -134,3 +142,81 @@ def fall_back(form: FlaskForm, *, announce: tuple[str, ...] = ("page",)) -> bool
             for message in field.errors:
                 flash(str(message), "error")
     return ok
+
+
+# --- One-time submission tokens (app.submissions) ------------------------------------------
+
+class SubmissionTokenField(HiddenField):
+    """The hidden one-time token of a form that creates a record. Only the first value sent
+    counts, and nothing longer than a token is kept."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        self.data = str(valuelist[0])[:200] if valuelist else None
+
+
+class OneTimeSubmission(FlaskForm):
+    """A form whose POST creates a record: it carries a one-time submission token.
+
+    Subclasses name ``submission_kind`` (the audit action of the create). The token is issued
+    when the form is built for showing (not on a POST), bound to the user, the kind and
+    ``context`` (the case, for records inside one). A view calls ``replayed()`` first: on a
+    retry it gives the earlier claim, so the view shows that record instead of creating
+    another; a token of another account, form or case answers 400. Validation refuses a
+    missing or expired token (beside the form, with a fresh token to send again) and sets
+    ``submission``, which the service claims in the create's transaction.
+    """
+
+    submission_kind: ClassVar[str] = ""
+    submission_token = SubmissionTokenField()
+
+    def __init__(self, *args: Any, context: uuid.UUID | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.submission_context = context
+        self.submission: Submission | None = None
+        if not self.is_submitted():
+            self._fresh_token()
+
+    def _fresh_token(self) -> None:
+        from app.submissions.service import issue
+
+        if current_user.is_authenticated:
+            self.submission_token.data = issue(current_user.id, self.submission_kind,
+                                               self.submission_context)
+
+    def _read(self) -> Submission:
+        from app.submissions.service import read
+
+        return read(self.submission_token.data or "", current_user.id, self.submission_kind,
+                    self.submission_context)
+
+    def replayed(self) -> SubmissionToken | None:
+        """On a POST with this form's token: the claim of an earlier POST of it (a retry), or
+        None. A token that is not this user's for this form and context: a 400 page."""
+        from app.submissions.service import Refused, prior, refuse
+
+        if not self.is_submitted() or not self.submission_token.data:
+            return None
+        try:
+            return prior(self._read())
+        except Refused as exc:
+            refuse(exc.reason)
+
+    def validate_submission_token(self, field: Field) -> None:
+        """A create needs its token, readable and within its lifetime."""
+        from app.submissions.service import Refused, expired, lifetime
+
+        try:
+            submission = self._read()
+        except Refused:
+            self._fresh_token()
+            raise ValidationError(_l("This form was sent without its one-time code, so nothing "
+                                     "was saved. Check it and send it again.")) from None
+        if expired(submission):
+            self._fresh_token()
+            hours = int(lifetime().total_seconds() // 3600)
+            raise ValidationError(ngettext(
+                "This form was opened more than %(num)d hour ago, so nothing was saved. Check "
+                "that it was not saved already, then send it again.",
+                "This form was opened more than %(num)d hours ago, so nothing was saved. Check "
+                "that it was not saved already, then send it again.", hours))
+        self.submission = submission

@@ -102,6 +102,9 @@ class Action(enum.StrEnum):
     # Operations
     DEMO_SEED = "system.demo_seed"
     RATE_LIMIT_FALLBACK = "system.rate_limit_fallback"  # store unreachable: counting in-process
+    # One-time submission tokens (app/submissions): a retried create, a refused token
+    SUBMISSION_REPLAYED = "submission.replayed"
+    SUBMISSION_REFUSED = "submission.refused"
     # Encryption
     CRYPTO_DECRYPT_FAILED = "crypto.decrypt_failed"
     KEYS_ROTATE = "keys.rotate"
@@ -155,6 +158,7 @@ class ObjectType(enum.StrEnum):
     SERVICE = "service"
     SESSION = "session"
     SITE = "site"
+    SUBMISSION = "submission"
     USER = "user"
     WGSS_SESSION = "wgss_session"
 
