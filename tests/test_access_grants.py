@@ -16,7 +16,7 @@ from app.audit.models import AuditEvent
 from app.auth import passwords
 from app.auth.models import RoleGrant, User
 from app.db import db
-from tests.support import CANARY, csrf_from
+from tests.support import CANARY, csrf_from, form_tokens
 
 NEW_PASSWORD = "a passphrase of my own choosing"
 
@@ -28,7 +28,7 @@ def _user_form(admin, path):
 def _post_user(admin, world, path, **over):
     data = {"username": "new.super", "display_name": "Nadia Supervisor", "role": "supervisor",
             "organisation": world.ids["org"], "sites": [world.ids["tripoli"]], "service": "",
-            "language": "en", "csrf_token": _user_form(admin, path)}
+            "language": "en", **form_tokens(admin.get(path).get_data(as_text=True))}
     data.update(over)
     return admin.post(path, data=data)
 

@@ -13,14 +13,14 @@ from app.audit.models import AuditEvent
 from app.auth.models import User
 from app.auth.policy import ROLE_PERMISSIONS, Role
 from app.db import db
-from tests.support import PASSWORD, csrf_from
+from tests.support import PASSWORD, csrf_from, form_tokens
 
 
 def _new_user(admin, auth, world, **over):
     page = admin.get("/admin/users/new").get_data(as_text=True)
     data = {"username": "fatima.k", "display_name": "Fatima K", "role": "caseworker",
             "organisation": world.ids["org"], "sites": [world.ids["tripoli"]], "service": "",
-            "language": "ar", "csrf_token": csrf_from(page)}
+            "language": "ar", **form_tokens(page)}
     data.update(over)
     return admin.post("/admin/users/new", data=data)
 
@@ -166,10 +166,11 @@ def test_stale_edit_is_refused(app, auth, world):
 def test_directory_site_create_and_duplicate(app, auth, world):
     admin = auth.login("admin")
     page = admin.get("/admin/directory/site/new").get_data(as_text=True)
-    data = {"organisation": world.ids["org"], "name": "Misrata", "code": "mis", "active": "y",
-            "csrf_token": csrf_from(page)}
-    assert admin.post("/admin/directory/site/new", data=data).status_code == 302
-    r = admin.post("/admin/directory/site/new", data=data)
+    data = {"organisation": world.ids["org"], "name": "Misrata", "code": "mis", "active": "y"}
+    assert admin.post("/admin/directory/site/new",
+                      data={**data, **form_tokens(page)}).status_code == 302
+    page = admin.get("/admin/directory/site/new").get_data(as_text=True)  # a second form
+    r = admin.post("/admin/directory/site/new", data={**data, **form_tokens(page)})
     assert "already has this name or code" in r.get_data(as_text=True)
     with app.app_context():
         sites = db.session.execute(select(Site).where(Site.name == "Misrata")).scalars().all()

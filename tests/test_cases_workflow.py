@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app.audit.models import AuditEvent
 from app.cases.models import Case, ConsentRecord, Incident
 from app.db import db
-from tests.support import csrf_from
+from tests.support import csrf_from, form_tokens, mint_token
 
 
 def _search(c, **fields):
@@ -31,7 +31,7 @@ INTAKE = {"full_name": "Amira Test", "alias": "", "date_of_birth": "1995-03-02",
 def open_case(c, world, **over):
     _search(c, name=over.get("full_name", INTAKE["full_name"]))
     page = c.get("/cases/new").get_data(as_text=True)
-    data = dict(INTAKE, site=world.ids["tripoli"], csrf_token=csrf_from(page))
+    data = dict(INTAKE, site=world.ids["tripoli"], **form_tokens(page))
     data.update(over)
     return c.post("/cases/new", data=data)
 
@@ -43,7 +43,8 @@ def case_id_from(resp) -> str:
 def give_consent(c, case_id, kind="services", granted="yes", **extra):
     page = c.get(f"/cases/{case_id}").get_data(as_text=True)
     data = {"kind": kind, "granted": granted, "given_by": "survivor", "method": "verbal",
-            "child_assent": "", "caregiver_not_asked_reason": "", "csrf_token": csrf_from(page)}
+            "child_assent": "", "caregiver_not_asked_reason": "",
+            **form_tokens(page, f"/cases/{case_id}/consent")}
     data.update(extra)
     return c.post(f"/cases/{case_id}/consent", data=data)
 
@@ -105,8 +106,11 @@ def test_without_consent_only_intake(app, auth, world):
     assert r.status_code == 302
     with app.app_context():
         assert db.session.get(Case, uuid.UUID(cid)).status == "open"
-    r = c.post(f"/cases/{cid}/notes", data={"body": "a note", "csrf_token": csrf_from(page)},
-               follow_redirects=True)
+    # The page offers no note form without consent; a note sent anyway (with a token the app
+    # issued) is refused by the service.
+    token = mint_token(app, world.users["caseworker"], "note.create", cid)
+    r = c.post(f"/cases/{cid}/notes", data={"body": "a note", "csrf_token": csrf_from(page),
+                                           "submission_token": token}, follow_redirects=True)
     assert "consent for services first" in r.get_data(as_text=True)
     give_consent(c, cid)
     page = c.get(f"/cases/{cid}").get_data(as_text=True)
@@ -120,9 +124,10 @@ def test_consent_withdrawal_takes_effect_at_once(app, auth, world):
     c = auth.login("caseworker")
     cid = case_id_from(open_case(c, world))
     give_consent(c, cid)
+    page = c.get(f"/cases/{cid}").get_data(as_text=True)  # a note form opened with consent...
     give_consent(c, cid, granted="no")
-    page = c.get(f"/cases/{cid}").get_data(as_text=True)
-    r = c.post(f"/cases/{cid}/notes", data={"body": "after withdrawal", "csrf_token": csrf_from(page)},
+    r = c.post(f"/cases/{cid}/notes", data={"body": "after withdrawal",  # ...sent after it ended
+                                           **form_tokens(page, f"/cases/{cid}/notes")},
                follow_redirects=True)
     assert "consent for services first" in r.get_data(as_text=True)
     with app.app_context():
@@ -159,7 +164,7 @@ def _incident(c, cid, **over):
             "survivor_age_at_incident": "30", "perpetrator_relationship": "armed_actor",
             "perpetrator_count": "2", "perpetrator_age_group": "26_40", "time_of_day": "evening_night",
             "displacement_stage": "during_refuge", "narrative": "Narrative text", "perpetrator_details": "",
-            "csrf_token": csrf_from(page)}
+            **form_tokens(page)}
     data.update(over)
     return c.post(f"/cases/{cid}/incidents/new", data=data)
 
@@ -231,7 +236,8 @@ def test_closure_needs_another_supervisor_and_closed_is_read_only(app, auth, wor
     with app.app_context():
         case = db.session.get(Case, uuid.UUID(cid))
         assert case.status == "closed" and case.closed_at is not None
-    r = c.post(f"/cases/{cid}/notes", data={"body": "late note", "csrf_token": csrf_from(page)},
+    r = c.post(f"/cases/{cid}/notes", data={"body": "late note",
+                                           **form_tokens(page, f"/cases/{cid}/notes")},
                follow_redirects=True)
     assert "closed and read-only" in r.get_data(as_text=True)
     c.post(f"/cases/{cid}/reopen", data={"reason": "new_incident", "details": "",
@@ -283,15 +289,16 @@ def test_assessment_plan_follow_up_and_overdue_tasks(app, auth, world, frozen):
     page = c.get(f"/cases/{cid}/assessment").get_data(as_text=True)
     r = c.post(f"/cases/{cid}/assessment", data={"risk_level": "high", "needs": ["mhpss", "legal"],
                                                 "notes": "assessment notes", "safety_plan": "plan",
-                                                "version": "", "csrf_token": csrf_from(page)})
+                                                "version": "", **form_tokens(page)})
     assert r.status_code == 302
     page = c.get(f"/cases/{cid}/actions/new").get_data(as_text=True)
     c.post(f"/cases/{cid}/actions/new", data={"goal": "See a counsellor", "service_type": "mhpss",
                                              "due_on": (frozen.now.date() + timedelta(days=2)).isoformat(),
-                                             "status": "planned", "csrf_token": csrf_from(page)})
+                                             "status": "planned", **form_tokens(page)})
     due = (frozen.now.date() + timedelta(days=5)).isoformat()
+    page = c.get(f"/cases/{cid}").get_data(as_text=True)
     c.post(f"/cases/{cid}/follow-ups", data={"follow_up-due_on": due, "follow_up-notes": "",
-                                            "follow_up-csrf_token": csrf_from(page)})
+                                            **form_tokens(page, f"/cases/{cid}/follow-ups")})
     assert "Nothing overdue" in c.get("/cases/tasks").get_data(as_text=True)
     frozen.advance(days=6)
     c = auth.login("caseworker")

@@ -23,7 +23,7 @@ from app.audit.models import AuditEvent
 from app.cases.models import BreakGlassGrant, Case
 from app.db import db
 from app.referrals.models import Referral
-from tests.support import CANARY, csrf_from
+from tests.support import CANARY, csrf_from, form_tokens
 
 ALIAS = "أم أميرة"          # stored with hamza on the alef and a taa marbuta...
 ALIAS_VARIANT = "ام اميره"  # ...written without: the normaliser folds both to one form
@@ -81,15 +81,14 @@ def _denied(app, action: str) -> list[AuditEvent]:
 def _break_glass(s, number: str, code: str, text: str):
     page = s.get("/cases/break-glass").get_data(as_text=True)
     return s.post("/cases/break-glass", data={"case_number": number, "reason_code": code,
-                                              "justification": text,
-                                              "csrf_token": csrf_from(page)})
+                                              "justification": text, **form_tokens(page)})
 
 
 def _refer(s, case_id: str, service_id: str, code: str, text: str):
     page = s.get(f"/referrals/new/{case_id}").get_data(as_text=True)
     return s.post(f"/referrals/new/{case_id}", data={
         "service": service_id, "urgency": "normal", "message": "", "override_code": code,
-        "override_reason": text, "csrf_token": csrf_from(page)})
+        "override_reason": text, **form_tokens(page)})
 
 
 def test_break_glass_text_naming_the_survivor_is_refused(app, auth, world):

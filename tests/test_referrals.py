@@ -16,7 +16,7 @@ from app.cases.models import Case
 from app.crypto.errors import DecryptionError
 from app.db import db
 from app.referrals.models import Referral
-from tests.support import CANARY, csrf_from
+from tests.support import CANARY, csrf_from, form_tokens
 
 
 def _events(app, action, outcome=None):
@@ -31,7 +31,7 @@ def _refer(c, case_id, service_id, **over):
     page = c.get(f"/referrals/new/{case_id}").get_data(as_text=True)
     data = {"service": service_id, "urgency": "normal", "message": "", "override_code": "",
             "override_reason": "",
-            "csrf_token": csrf_from(page)}
+            **form_tokens(page)}
     data.update(over)
     return c.post(f"/referrals/new/{case_id}", data=data)
 
@@ -198,7 +198,8 @@ def test_consent_withdrawal_revokes(app, auth, world):
     page = c.get(f"/cases/{world.ids['case_own']}").get_data(as_text=True)
     c.post(f"/cases/{world.ids['case_own']}/consent", data={
         "kind": "share:mhpss", "granted": "no", "given_by": "survivor", "method": "verbal",
-        "child_assent": "", "caregiver_not_asked_reason": "", "csrf_token": csrf_from(page)})
+        "child_assent": "", "caregiver_not_asked_reason": "",
+        **form_tokens(page, f"/cases/{world.ids['case_own']}/consent")})
     assert _status(app, world.ids["ref_mhpss"]) == "revoked"
     assert _status(app, world.ids["ref_legal"]) == "sent"  # other service types untouched
     p = auth.login("service_provider")
@@ -214,10 +215,11 @@ def test_clinical_referral_for_recent_rape_is_urgent_with_hours_left(app, auth, 
         "incident_date": (today - timedelta(days=1)).isoformat(), "reported_date": today.isoformat(),
         "location_type": "home_survivor", "penetration": "yes", "perpetrator_relationship": "unknown",
         "perpetrator_count": "1", "perpetrator_age_group": "unknown", "time_of_day": "unknown",
-        "displacement_stage": "not_displaced", "csrf_token": csrf_from(page)})
+        "displacement_stage": "not_displaced", **form_tokens(page)})
+    page = c.get(f"/cases/{cid}").get_data(as_text=True)
     c.post(f"/cases/{cid}/consent", data={"kind": "share:health_medical", "granted": "yes",
                                          "given_by": "survivor", "method": "verbal",
-                                         "csrf_token": csrf_from(page)})
+                                         **form_tokens(page, f"/cases/{cid}/consent")})
     from app.admin.models import Service
 
     with app.app_context():

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from app.auth.models import User
 from app.db import db
 from app.safe_space.models import ActivityType, WgssSession
-from tests.support import csrf_from
+from tests.support import form_tokens
 
 COORDINATOR = "wgss_coordinator"
 # A valid session: 15 attended (girls 3 + 2, women 1 + 4 + 5), 5 new and 10 returning.
@@ -43,9 +43,9 @@ def form_data(app, world, **over: Any) -> dict[str, Any]:
 
 
 def post_session(client, app, world, path: str = "/safe-spaces/sessions/new", **over: Any):
-    """Post the session form (fetching a CSRF token from ``path`` first)."""
-    token = csrf_from(client.get(path).get_data(as_text=True))
-    return client.post(path, data={**form_data(app, world, **over), "csrf_token": token})
+    """Post the session form (fetching its tokens from ``path`` first, as a browser would)."""
+    tokens = form_tokens(client.get(path).get_data(as_text=True))
+    return client.post(path, data={**form_data(app, world, **over), **tokens})
 
 
 def session_count(app) -> int:

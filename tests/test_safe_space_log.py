@@ -14,7 +14,7 @@ from app.admin.models import SafeSpace
 from app.audit.models import AuditEvent
 from app.db import db
 from app.safe_space.models import ActivityType, WgssSession
-from tests.support import csrf_from
+from tests.support import csrf_from, form_tokens
 from tests.test_safe_space_fixtures import (
     COORDINATOR,
     form_data,
@@ -193,15 +193,16 @@ def test_admin_adds_renames_and_switches_off_activity_types(app, auth, world):
                   "Awareness or information session", "Skills or vocational training",
                   "Literacy and numeracy", "Mobile outreach", "Other"):
         assert label in listing
-    token = csrf_from(admin.get("/safe-spaces/activity-types/new").get_data(as_text=True))
+    def new_form() -> dict[str, str]:
+        return form_tokens(admin.get("/safe-spaces/activity-types/new").get_data(as_text=True))
+
     assert admin.post("/safe-spaces/activity-types/new", data={
-        "code": "first_aid", "label": "First aid", "active": "y",
-        "csrf_token": token}).status_code == 302
+        "code": "first_aid", "label": "First aid", "active": "y", **new_form()}).status_code == 302
     dup = admin.post("/safe-spaces/activity-types/new", data={
-        "code": "first_aid", "label": "Again", "active": "y", "csrf_token": token})
+        "code": "first_aid", "label": "Again", "active": "y", **new_form()})
     assert "Another activity type has this code." in dup.get_data(as_text=True)
     bad = admin.post("/safe-spaces/activity-types/new", data={
-        "code": "First Aid!", "label": "x", "csrf_token": token})
+        "code": "First Aid!", "label": "x", **new_form()})
     assert "Lower-case letters" in bad.get_data(as_text=True)
     recreation = type_id(app, "recreation")
     session_id = insert_session(app, world, code="recreation")

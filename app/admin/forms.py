@@ -16,8 +16,9 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from app.admin.models import SAFE_SPACE_KINDS, SERVICE_TYPES
+from app.audit.actions import Action
 from app.auth.policy import Role
-from app.forms import CleanStringField, PageField
+from app.forms import CleanStringField, OneTimeSubmission, PageField
 from app.ui import ROLE_LABELS
 
 SERVICE_TYPE_LABELS = {
@@ -99,6 +100,39 @@ class ServiceForm(FlaskForm):
     active = BooleanField(_l("Active"), default=True)
     version = HiddenField()
     submit = SubmitField(_l("Save"))
+
+
+# Forms that create a record carry a one-time token (app.submissions): a retried POST shows the
+# record the first one made instead of making another.
+
+class NewUserForm(OneTimeSubmission, UserForm):
+    """Create an account."""
+
+    submission_kind = Action.USER_CREATE
+
+
+class NewOrganisationForm(OneTimeSubmission, OrganisationForm):
+    """Add an organisation."""
+
+    submission_kind = Action.ORGANISATION_CREATE
+
+
+class NewSiteForm(OneTimeSubmission, SiteForm):
+    """Add a site."""
+
+    submission_kind = Action.SITE_CREATE
+
+
+class NewSafeSpaceForm(OneTimeSubmission, SafeSpaceForm):
+    """Add a safe space."""
+
+    submission_kind = Action.SAFE_SPACE_CREATE
+
+
+class NewServiceForm(OneTimeSubmission, ServiceForm):
+    """Add a service."""
+
+    submission_kind = Action.SERVICE_CREATE
 
 
 class GrantDecisionForm(FlaskForm):

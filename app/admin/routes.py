@@ -25,6 +25,7 @@ from app.auth.models import User
 from app.auth.policy import Permission, require
 from app.db import db, transaction
 from app.forms import fall_back
+from app.submissions.service import AlreadySaved, already_saved, claim
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -88,13 +89,20 @@ def users() -> str:
 @require(Permission.ADMIN_USERS)
 def user_new() -> str | Response:
     """Create an account. The admin never sets its password: a one-time reset code is shown
-    instead, to hand to the person, who chooses their own password with it."""
-    form = forms.UserForm()
+    instead, to hand to the person, who chooses their own password with it. A second POST of
+    the same form shows the account the first one created (a new one-time code is issued from
+    there if the first was lost with the answer)."""
+    form = forms.NewUserForm()
+    if (prior := form.replayed()) is not None:
+        return already_saved(prior, url_for("admin.user_edit", user_id=prior.object_id))
     _fill_user_choices(form)
     if form.validate_on_submit():
         try:
             user = svc.create_user(_spec(form), secrets.token_urlsafe(32) + "Aa1!",
-                                   actor=current_user)
+                                   actor=current_user, once=form.submission)
+        except AlreadySaved as done:
+            return already_saved(done.claim, url_for("admin.user_edit",
+                                                     user_id=done.claim.object_id))
         except svc.AccountError as exc:
             flash(str(exc), "error")
         else:
@@ -241,6 +249,11 @@ def directory() -> str:
     return render_template("admin/directory.html", **queries.directory())
 
 
+# The forms that add a directory record, with their one-time token.
+NEW_FORMS: dict[str, type] = {
+    "organisation": forms.NewOrganisationForm, "site": forms.NewSiteForm,
+    "safe_space": forms.NewSafeSpaceForm, "service": forms.NewServiceForm,
+}
 KINDS: dict[str, tuple[type, type, Action, Action]] = {
     "organisation": (Organisation, forms.OrganisationForm, Action.ORGANISATION_CREATE,
                      Action.ORGANISATION_UPDATE),
@@ -287,7 +300,9 @@ def directory_record(kind: str, record_id: uuid.UUID | None = None) -> str | Res
     """Create or edit one directory record (optimistic locking on edit)."""
     model, form_cls, create_action, update_action = KINDS[kind]
     obj = _load(model, record_id) if record_id else None
-    form = form_cls(obj=obj if request.method == "GET" else None)
+    form = form_cls(obj=obj if request.method == "GET" else None) if obj else NEW_FORMS[kind]()
+    if obj is None and (prior := form.replayed()) is not None:
+        return already_saved(prior, url_for("admin.directory"))
     _fill_directory_choices(form)
     if request.method == "GET" and obj is not None:
         _audit_read(Action.DIRECTORY_VIEW, kind, obj.id)
@@ -308,9 +323,12 @@ def directory_record(kind: str, record_id: uuid.UUID | None = None) -> str | Res
                     db.session.add(new)
                     db.session.flush()
                     record(create_action, object_type=kind, object_id=new.id)
+                    claim(form.submission, kind, new.id)
             else:
                 svc.update_record(obj, values, expected_version=int(form.version.data or 0),
                                   action=update_action, object_type=kind)
+        except AlreadySaved as done:
+            return already_saved(done.claim, url_for("admin.directory"))
         except svc.AccountError as exc:
             flash(str(exc), "error")
         except IntegrityError:

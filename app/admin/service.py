@@ -23,6 +23,7 @@ from app.auth.models import RecoveryCode, RoleGrant, User
 from app.auth.policy import Role
 from app.clock import utcnow
 from app.db import db, transaction
+from app.submissions.service import Submission, claim
 from app.versioning import Stale, saving
 
 
@@ -96,12 +97,13 @@ def check_spec(spec: AccountSpec, *, existing: User | None = None) -> None:
 
 def create_user(spec: AccountSpec, password: str, *, actor: User | None = None,
                 must_change: bool = False, is_demo: bool = False,
-                bootstrap: bool = False) -> User:
+                bootstrap: bool = False, once: Submission | None = None) -> User:
     """Create an account (audited). Raises ``AccountError`` and changes nothing on bad input.
 
     A role in ``grants.GATED_ROLES`` makes the account wait for a second admin: it is created
     without sites, safe spaces or service and cannot sign in, and a pending grant holds what was
     asked. ``bootstrap`` (the command line's first admins, the demo seed) skips that.
+    ``once``, the form's one-time token, is claimed with the account (``AlreadySaved``).
     """
     check_spec(spec)
     found = passwords.problems(password, username=spec.username)
@@ -126,6 +128,7 @@ def create_user(spec: AccountSpec, password: str, *, actor: User | None = None,
                reason=f"{spec.role};bootstrap" if bootstrap and not is_demo else spec.role)
         if gated:
             grants.request(actor, user, spec, new_account=True)
+        claim(once, ObjectType.USER, user.id)
     return user
 
 

@@ -21,12 +21,13 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from app.audit.actions import Action
 from app.cases import gbvims, justifications
 from app.cases.labels import choices
 from app.cases.models import NATIONALITY_GROUPS, RISK_LEVELS, SEXES, YES_NO_UNKNOWN
 from app.cases.workflow import CLOSURE_REASONS, REOPEN_REASONS
 from app.clock import utcnow
-from app.forms import CleanStringField, LongText, PageField
+from app.forms import CleanStringField, LongText, OneTimeSubmission, PageField
 
 NAME_MAX = 120
 TEXT_MAX = 4000
@@ -102,8 +103,16 @@ class IntakeForm(FlaskForm):
         return ok
 
 
-class ConsentForm(FlaskForm):
-    """Record (or withdraw) one consent."""
+class NewCaseForm(OneTimeSubmission, IntakeForm):
+    """Intake of a new case, with its one-time token (the edit form has none)."""
+
+    submission_kind = Action.CASE_CREATE
+
+
+class ConsentForm(OneTimeSubmission):
+    """Record (or withdraw) one consent (each POST adds a record: one-time token)."""
+
+    submission_kind = Action.CONSENT_RECORD
 
     kind = SelectField(_l("Consent to"), validators=[DataRequired()])
     granted = RadioField(_l("Decision"), choices=[("yes", _l("Given")), ("no", _l("Withdrawn / refused"))],
@@ -174,8 +183,17 @@ class IncidentForm(FlaskForm):
         return {q.key: getattr(self, q.key).data == "yes" for q in gbvims.CLASSIFICATION}
 
 
-class AssessmentForm(FlaskForm):
-    """Risk, needs, assessment notes and the safety plan."""
+class NewIncidentForm(OneTimeSubmission, IncidentForm):
+    """A new incident, with its one-time token."""
+
+    submission_kind = Action.INCIDENT_CREATE
+
+
+class AssessmentForm(OneTimeSubmission):
+    """Risk, needs, assessment notes and the safety plan. The first save creates the
+    assessment, so every save carries a one-time token (a retried save is shown as saved)."""
+
+    submission_kind = Action.ASSESSMENT_UPDATE
 
     risk_level = SelectField(_l("Risk level"), choices=choices(RISK_LEVELS))
     needs = SelectMultipleField(_l("Needs"), choices=choices(gbvims.SERVICE_TYPES), validators=[Optional()])
@@ -196,8 +214,16 @@ class ActionItemForm(FlaskForm):
     submit = SubmitField(_l("Save goal"))
 
 
-class FollowUpForm(FlaskForm):
-    """A follow-up visit: planned (due date) or done (with notes)."""
+class NewActionItemForm(OneTimeSubmission, ActionItemForm):
+    """A new goal of the action plan, with its one-time token."""
+
+    submission_kind = Action.ACTION_ITEM_CREATE
+
+
+class FollowUpForm(OneTimeSubmission):
+    """A follow-up visit: planned (due date) or done (with notes). Creates one: one-time token."""
+
+    submission_kind = Action.FOLLOW_UP_CREATE
 
     due_on = DateField(_l("Planned for"), validators=[DataRequired(), not_too_old])
     done_on = DateField(_l("Done on"), validators=[Optional(), not_in_future, not_too_old])
@@ -210,6 +236,12 @@ class NoteForm(FlaskForm):
 
     body = LongText(_l("Note (sealed)"), validators=[DataRequired(), Length(max=LONG_TEXT_MAX)])
     submit = SubmitField(_l("Add note"))
+
+
+class NewNoteForm(OneTimeSubmission, NoteForm):
+    """A new case note, with its one-time token."""
+
+    submission_kind = Action.NOTE_CREATE
 
 
 class StatusForm(FlaskForm):
@@ -256,9 +288,11 @@ class AssignForm(FlaskForm):
     submit = SubmitField(_l("Assign"))
 
 
-class BreakGlassForm(FlaskForm):
+class BreakGlassForm(OneTimeSubmission):
     """Emergency read-only access to a case outside one's sites: a reason code, and text that
-    must not name the survivor (required with "other")."""
+    must not name the survivor (required with "other"). Creates a grant: one-time token."""
+
+    submission_kind = Action.BREAK_GLASS_OPEN
 
     case_number = CleanStringField(_l("Case number"), validators=[DataRequired(), Length(max=24)])
     reason_code = SelectField(_l("Why you need this case now"),

@@ -16,6 +16,7 @@ from app.cases import forms, gbvims, records, service, views
 from app.cases.models import ActionItem, FollowUp, Incident
 from app.cases.routes import _child, _fail, bp
 from app.cases.scopes import load_case
+from app.submissions.service import AlreadySaved, already_saved
 
 
 @bp.route("/<uuid:case_id>/incidents/new", methods=["GET", "POST"])
@@ -27,15 +28,21 @@ def incident(case_id: uuid.UUID, incident_id: uuid.UUID | None = None) -> str | 
     current = _child(Incident, case, incident_id, Action.INCIDENT_UPDATE,
                      ObjectType.INCIDENT) if incident_id else None
     data = views.incident_values(case, current) if current and request.method == "GET" else None
-    form = forms.IncidentForm(data=data)
+    form = forms.IncidentForm(data=data) if current else forms.NewIncidentForm(context=case.id)
+    back = url_for("cases.view", case_id=case.id, _anchor="incidents")
+    if isinstance(form, forms.NewIncidentForm) and (prior := form.replayed()) is not None:
+        return already_saved(prior, back)
     if request.method == "GET" and current is not None:
         form.version.data = str(current.version)
     if form.validate_on_submit():
         values = dict(form.data)
         values.update(form.answers())
         try:
-            service_incident = records.save_incident(current_user, case, values, current,
-                                                     form.version.data if current else None)
+            service_incident = records.save_incident(
+                current_user, case, values, current, form.version.data if current else None,
+                once=form.submission if isinstance(form, forms.NewIncidentForm) else None)
+        except AlreadySaved as done:
+            return already_saved(done.claim, back)
         except service.CaseError as exc:
             _fail(exc, form)
         else:
@@ -53,12 +60,18 @@ def assessment(case_id: uuid.UUID) -> str | Response:
     """Risk level, needs, assessment notes and safety plan."""
     case = load_case(current_user, case_id, write=True, action=Action.ASSESSMENT_UPDATE).case
     current, data = views.assessment_values(case)
-    form = forms.AssessmentForm(data=data if request.method == "GET" else None)
+    form = forms.AssessmentForm(data=data if request.method == "GET" else None, context=case.id)
+    back = url_for("cases.view", case_id=case.id, _anchor="assessment")
+    if (prior := form.replayed()) is not None:  # a retried save (the first one may create it)
+        return already_saved(prior, back)
     if request.method == "GET":
         form.version.data = str(current.version) if current else ""
     elif form.validate_on_submit():
         try:
-            records.save_assessment(current_user, case, form.data, form.version.data)
+            records.save_assessment(current_user, case, form.data, form.version.data,
+                                    form.submission)
+        except AlreadySaved as done:
+            return already_saved(done.claim, back)
         except service.CaseError as exc:
             _fail(exc, form)
         else:
@@ -74,14 +87,22 @@ def action_item(case_id: uuid.UUID, item_id: uuid.UUID | None = None) -> str | R
     case = load_case(current_user, case_id, write=True, action=Action.ACTION_ITEM_UPDATE).case
     item = _child(ActionItem, case, item_id, Action.ACTION_ITEM_UPDATE,
                   ObjectType.ACTION_ITEM) if item_id else None
-    form = forms.ActionItemForm(data=views.action_values(case, item)
-                                if item and request.method == "GET" else None)
+    form = (forms.ActionItemForm(data=views.action_values(case, item)
+                                 if request.method == "GET" else None)
+            if item else forms.NewActionItemForm(context=case.id))
+    back = url_for("cases.view", case_id=case.id, _anchor="plan")
+    if isinstance(form, forms.NewActionItemForm) and (prior := form.replayed()) is not None:
+        return already_saved(prior, back)
     if request.method == "GET" and item is not None:
         form.version.data = str(item.version)
     if form.validate_on_submit():
         try:
             records.save_action_item(current_user, case, form.data, item,
-                                     form.version.data if item else None)
+                                     form.version.data if item else None,
+                                     once=form.submission
+                                     if isinstance(form, forms.NewActionItemForm) else None)
+        except AlreadySaved as done:
+            return already_saved(done.claim, back)
         except service.CaseError as exc:
             _fail(exc, form)
         else:
@@ -94,13 +115,18 @@ def action_item(case_id: uuid.UUID, item_id: uuid.UUID | None = None) -> str | R
 def follow_up(case_id: uuid.UUID) -> str | Response:
     """Plan or record a follow-up visit."""
     case = load_case(current_user, case_id, write=True, action=Action.FOLLOW_UP_CREATE).case
-    form = forms.FollowUpForm(prefix="follow_up")
+    form = forms.FollowUpForm(prefix="follow_up", context=case.id)
+    back = url_for("cases.view", case_id=case.id, _anchor="follow-ups")
+    if (prior := form.replayed()) is not None:
+        return already_saved(prior, back)
     if form.validate_on_submit():
         try:
-            records.add_follow_up(current_user, case, form.data)
+            records.add_follow_up(current_user, case, form.data, form.submission)
+        except AlreadySaved as done:
+            return already_saved(done.claim, back)
         except service.CaseError as exc:
             _fail(exc)
-        return redirect(url_for("cases.view", case_id=case.id, _anchor="follow-ups"))
+        return redirect(back)
     flash(_("The follow-up was not saved: %(e)s", e=views.first_error(form)), "error")
     return redirect(url_for("cases.view", case_id=case.id, _anchor="follow-ups"))
 
@@ -125,10 +151,15 @@ def follow_up_done(case_id: uuid.UUID, visit_id: uuid.UUID) -> Response:
 def note(case_id: uuid.UUID) -> Response:
     """Add a case note."""
     case = load_case(current_user, case_id, write=True, action=Action.NOTE_CREATE).case
-    form = forms.NoteForm()
+    form = forms.NewNoteForm(context=case.id)
+    back = url_for("cases.view", case_id=case.id, _anchor="notes")
+    if (prior := form.replayed()) is not None:
+        return already_saved(prior, back)
     if form.validate_on_submit():
         try:
-            records.add_note(current_user, case, form.body.data or "")
+            records.add_note(current_user, case, form.body.data or "", form.submission)
+        except AlreadySaved as done:
+            return already_saved(done.claim, back)
         except service.CaseError as exc:
             _fail(exc)
     else:

@@ -9,7 +9,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from app.audit.actions import Action
+from app.audit.actions import Action, ObjectType
 from app.audit.writer import record
 from app.auth.models import User
 from app.cases import gbvims, sealing
@@ -17,6 +17,7 @@ from app.cases.models import ActionItem, Assessment, Case, CaseNote, FollowUp, I
 from app.cases.service import CaseError, check_version, require_services_consent, saving
 from app.clock import utcnow
 from app.db import db
+from app.submissions.service import Submission, claim
 
 
 def writable(case: Case) -> None:
@@ -50,8 +51,10 @@ SEALED_INCIDENT_FIELDS = ("narrative", "perpetrator_details", "location_detail")
 
 
 def save_incident(user: User, case: Case, values: Mapping[str, Any],
-                  incident: Incident | None = None, version: Any = None) -> Incident:
-    """Create or update an incident; the core type comes from the ordered questions."""
+                  incident: Incident | None = None, version: Any = None,
+                  once: Submission | None = None) -> Incident:
+    """Create or update an incident; the core type comes from the ordered questions. ``once``
+    (a new incident's one-time form token) is claimed with it."""
     writable(case)
     if incident is not None:
         check_version(incident, version)
@@ -70,11 +73,14 @@ def save_incident(user: User, case: Case, values: Mapping[str, Any],
         case.updated_at = utcnow()
         record(Action.INCIDENT_CREATE if version is None else Action.INCIDENT_UPDATE,
                object_type="incident", object_id=incident.id)
+        claim(once, ObjectType.INCIDENT, incident.id)
     return incident
 
 
-def save_assessment(user: User, case: Case, values: Mapping[str, Any], version: Any) -> Assessment:
-    """Save the case's assessment and safety plan; the risk level is copied to the case."""
+def save_assessment(user: User, case: Case, values: Mapping[str, Any], version: Any,
+                    once: Submission | None = None) -> Assessment:
+    """Save the case's assessment and safety plan; the risk level is copied to the case.
+    ``once`` (the form's one-time token) is claimed with the save."""
     writable(case)
     current = db.session.execute(
         select(Assessment).where(Assessment.case_id == case.id)).scalar_one_or_none()
@@ -93,12 +99,14 @@ def save_assessment(user: User, case: Case, values: Mapping[str, Any], version: 
         case.risk_level = current.risk_level
         case.updated_at = utcnow()
         record(Action.ASSESSMENT_UPDATE, object_type="case", object_id=case.id)
+        claim(once, ObjectType.ASSESSMENT, current.id)
     return current
 
 
 def save_action_item(user: User, case: Case, values: Mapping[str, Any],
-                     item: ActionItem | None = None, version: Any = None) -> ActionItem:
-    """Add or change a goal of the action plan."""
+                     item: ActionItem | None = None, version: Any = None,
+                     once: Submission | None = None) -> ActionItem:
+    """Add or change a goal of the action plan (``once``: a new goal's one-time form token)."""
     writable(case)
     if item is not None:
         check_version(item, version)
@@ -114,11 +122,13 @@ def save_action_item(user: User, case: Case, values: Mapping[str, Any],
         case.updated_at = utcnow()
         record(Action.ACTION_ITEM_CREATE if version is None else Action.ACTION_ITEM_UPDATE,
                object_type="action_item", object_id=item.id)
+        claim(once, ObjectType.ACTION_ITEM, item.id)
     return item
 
 
-def add_follow_up(user: User, case: Case, values: Mapping[str, Any]) -> FollowUp:
-    """Plan (or record) a follow-up visit."""
+def add_follow_up(user: User, case: Case, values: Mapping[str, Any],
+                  once: Submission | None = None) -> FollowUp:
+    """Plan (or record) a follow-up visit (``once``: the form's one-time token)."""
     writable(case)
     with saving(case):
         visit = FollowUp(case_id=case.id, due_on=values["due_on"], done_on=values.get("done_on"),
@@ -128,6 +138,7 @@ def add_follow_up(user: User, case: Case, values: Mapping[str, Any]) -> FollowUp
         visit.notes = sealing.clean(values.get("notes"))  # type: ignore[assignment]
         case.updated_at = utcnow()
         record(Action.FOLLOW_UP_CREATE, object_type="follow_up", object_id=visit.id)
+        claim(once, ObjectType.FOLLOW_UP, visit.id)
     return visit
 
 
@@ -141,8 +152,8 @@ def complete_follow_up(user: User, case: Case, visit: FollowUp, notes: str | Non
         record(Action.FOLLOW_UP_UPDATE, object_type="follow_up", object_id=visit.id)
 
 
-def add_note(user: User, case: Case, body: str) -> CaseNote:
-    """Add a case note (notes are never edited, only added)."""
+def add_note(user: User, case: Case, body: str, once: Submission | None = None) -> CaseNote:
+    """Add a case note (notes are never edited, only added; ``once``: the form's token)."""
     writable(case)
     with saving(case):
         note = CaseNote(case_id=case.id, author_id=user.id, created_at=utcnow(),
@@ -152,4 +163,5 @@ def add_note(user: User, case: Case, body: str) -> CaseNote:
         note.body = body
         case.updated_at = utcnow()
         record(Action.NOTE_CREATE, object_type="note", object_id=note.id)
+        claim(once, ObjectType.NOTE, note.id)
     return note

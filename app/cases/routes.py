@@ -21,13 +21,14 @@ from app.auth.policy import Permission, require
 from app.cases import forms, queries, search, service, views
 from app.cases.justifications import JustificationError
 from app.cases.labels import choices
-from app.cases.models import STATUSES, Case
+from app.cases.models import STATUSES, BreakGlassGrant, Case
 from app.cases.scopes import deny_out_of_scope, load_case
 from app.cases.workflow import STATUS_LABELS, next_statuses
 from app.clock import utcnow
 from app.db import db, transaction
 from app.forms import fall_back
 from app.ids import parse_uuid
+from app.submissions.service import AlreadySaved, already_saved
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 SEARCH_VALID = timedelta(minutes=30)
@@ -115,18 +116,23 @@ def _searched_recently() -> bool:
 @bp.route("/new", methods=["GET", "POST"])
 @require(Permission.CASE_CREATE)
 def new() -> str | Response:
-    """Intake. Only after a search, so that duplicates are found first."""
+    """Intake. Only after a search, so that duplicates are found first. A second POST of the
+    same form (a retry after a lost answer) shows the case the first one opened."""
+    form = forms.NewCaseForm()
+    if (prior := form.replayed()) is not None:
+        return already_saved(prior, url_for("cases.view", case_id=prior.object_id))
     if not _searched_recently():
         flash(_("Search for an existing case before opening a new one."), "info")
         return redirect(url_for("cases.search_cases"))
-    form = forms.IntakeForm()
     form.site.choices = [(str(s.id), s.name) for s in current_user.sites]
     if form.validate_on_submit():
         site = db.session.get(Site, uuid.UUID(form.site.data))
         if site is None:
             abort(400)
         try:
-            case = service.open_case(current_user, site, form.data)
+            case = service.open_case(current_user, site, form.data, form.submission)
+        except AlreadySaved as done:  # the same form, sent twice at once: the other one won
+            return already_saved(done.claim, url_for("cases.view", case_id=done.claim.object_id))
         except service.CaseError as exc:
             _fail(exc)
         else:
@@ -173,7 +179,9 @@ def edit(case_id: uuid.UUID) -> str | Response:
 def consent(case_id: uuid.UUID) -> Response:
     """Record consent (or its withdrawal); it takes effect at once."""
     case = load_case(current_user, case_id, write=True, action=Action.CONSENT_RECORD).case
-    form = forms.ConsentForm()
+    form = forms.ConsentForm(context=case.id)
+    if (prior := form.replayed()) is not None:
+        return already_saved(prior, url_for("cases.view", case_id=case.id, _anchor="consent"))
     form.kind.choices = views.consent_kinds()
     form.share_fields.choices = views.share_field_choices()
     if case.status == "closed":
@@ -185,11 +193,16 @@ def consent(case_id: uuid.UUID) -> Response:
                 given_by=form.given_by.data, method=form.method.data,
                 child_assent={"yes": True, "no": False}.get(form.child_assent.data or ""),
                 caregiver_not_asked_reason=form.caregiver_not_asked_reason.data or None,
-                share_fields=list(form.share_fields.data or []))
+                share_fields=list(form.share_fields.data or []), once=form.submission)
+        except AlreadySaved as done:
+            return already_saved(done.claim, url_for("cases.view", case_id=case.id,
+                                                     _anchor="consent"))
         except service.CaseError as exc:
             _fail(exc)
         else:
             flash(_("Consent recorded."), "info")
+    elif form.submission_token.errors:
+        flash(str(form.submission_token.errors[0]), "error")
     else:
         flash(_("Consent was not recorded: choose what it is for and the decision."), "error")
     return redirect(url_for("cases.view", case_id=case.id, _anchor="consent"))
@@ -302,10 +315,15 @@ def assign(case_id: uuid.UUID) -> str | Response:
 def break_glass() -> str | Response:
     """Emergency read-only access to a case of the organisation outside one's sites."""
     form = forms.BreakGlassForm()
+    if (prior := form.replayed()) is not None:
+        return already_saved(prior, _granted_case_url(prior.object_id))
     if form.validate_on_submit():
         try:
             case = service.break_glass(current_user, form.case_number.data or "",
-                                       form.reason_code.data, form.justification.data)
+                                       form.reason_code.data, form.justification.data,
+                                       form.submission)
+        except AlreadySaved as done:
+            return already_saved(done.claim, _granted_case_url(done.claim.object_id))
         except JustificationError as exc:
             # Beside the field, with nothing saved; the text stays in the form to be edited.
             (form.reason_code if exc.field == "code" else form.justification).errors = [str(exc)]
@@ -314,6 +332,13 @@ def break_glass() -> str | Response:
         else:
             return redirect(url_for("cases.view", case_id=case.id))
     return render_template("cases/break_glass.html", form=form)
+
+
+def _granted_case_url(grant_id: uuid.UUID) -> str:
+    """Where a retried break-glass request goes: the case its grant opened (the list if the
+    grant is gone: the case was erased since)."""
+    grant = db.session.get(BreakGlassGrant, grant_id)
+    return url_for("cases.view", case_id=grant.case_id) if grant else url_for("cases.index")
 
 
 @bp.route("/<uuid:case_id>/erase", methods=["GET", "POST"])

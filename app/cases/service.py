@@ -16,7 +16,7 @@ from sqlalchemy import and_, delete, false, func, not_, or_, select
 
 from app import versioning
 from app.admin.models import Site
-from app.audit.actions import Action, Outcome
+from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
 from app.auth.models import User
 from app.auth.policy import Permission, has_permission
@@ -38,6 +38,7 @@ from app.cases.workflow import (
 )
 from app.clock import utcnow
 from app.db import db, transaction
+from app.submissions.service import Submission, claim
 from app.versioning import Stale
 
 IDENTITY_FIELDS = ("full_name", "alias", "date_of_birth", "estimated_age", "phone", "location",
@@ -78,8 +79,10 @@ def _age_from(values: Mapping[str, Any]) -> int | None:
     return int(age) if age is not None else None
 
 
-def open_case(user: User, site: Site, values: Mapping[str, Any]) -> Case:
-    """Open a case at one of the user's sites with its own data key (audited)."""
+def open_case(user: User, site: Site, values: Mapping[str, Any],
+              once: Submission | None = None) -> Case:
+    """Open a case at one of the user's sites with its own data key (audited). ``once``, the
+    intake form's one-time token, is claimed with it (``AlreadySaved`` if it already was)."""
     if site.id not in {s.id for s in user.sites} or site.organisation_id != user.organisation_id:
         raise CaseError(str(_l("You can only open cases at your own sites.")))
     age = _age_from(values)
@@ -94,6 +97,7 @@ def open_case(user: User, site: Site, values: Mapping[str, Any]) -> Case:
         db.session.add(case)
         db.session.flush()
         record(Action.CASE_CREATE, object_type="case", object_id=case.id)
+        claim(once, ObjectType.CASE, case.id)
     return case
 
 
@@ -146,11 +150,13 @@ def consent_state(case: Case) -> ConsentState:
 def record_consent(user: User, case: Case, *, kind: str, granted: bool, given_by: str,
                    method: str, child_assent: bool | None = None,
                    caregiver_not_asked_reason: str | None = None,
-                   share_fields: list[str] | None = None) -> ConsentRecord:
+                   share_fields: list[str] | None = None,
+                   once: Submission | None = None) -> ConsentRecord:
     """Record consent or its withdrawal; it takes effect at once (audited).
 
     ``kind`` is ``services``, ``reporting`` or ``share:<service type>``. For a child, consent
     needs the child's assent and either the caregiver's consent or the reason it was not sought.
+    ``once``, the form's one-time token, is claimed with the record.
     """
     service_type = None
     if kind.startswith("share:"):
@@ -181,6 +187,7 @@ def record_consent(user: User, case: Case, *, kind: str, granted: bool, given_by
                reason=f"{kind}{':' + service_type if service_type else ''}:"
                       f"{'given' if granted else 'withdrawn'}")
         after_consent_change(case, kind, service_type, granted)
+        claim(once, ObjectType.CONSENT, rec.id)
     return rec
 
 
@@ -342,14 +349,15 @@ def unassign_outside_scope(worker: User) -> int:
 
 
 def break_glass(user: User, case_number: str, reason_code: str | None,
-                text: str | None) -> Case:
+                text: str | None, once: Submission | None = None) -> Case:
     """Grant a supervisor time-limited read-only access to a case of their organisation.
 
     The reason is a code from ``justifications.BREAK_GLASS_REASONS`` with optional text
     (required with ``other``); the trail gets only the code and the text's length, the text is
     sealed with the grant under the case's key. Text naming the survivor is refused
     (``JustificationError``, audited, nothing saved). The grant expires after
-    ``BREAK_GLASS_MINUTES`` (default 60).
+    ``BREAK_GLASS_MINUTES`` (default 60). ``once``, the form's one-time token, is claimed
+    with the grant.
     """
     if not has_permission(user.role, Permission.CASE_BREAK_GLASS):
         raise CaseError(str(_l("Only supervisors can use break-glass access.")))
@@ -374,6 +382,7 @@ def break_glass(user: User, case_number: str, reason_code: str | None,
         db.session.add(grant)
         record(Action.BREAK_GLASS_OPEN, object_type="case", object_id=case.id,
                reason=why.audit_reason())
+        claim(once, ObjectType.BREAK_GLASS, grant.id)
     return case
 
 

@@ -122,7 +122,7 @@ def case_context(user: User, access: CaseAccess) -> dict[str, Any]:
     closure_detail = _opened(request, ("reason_detail",))
     status_form = forms.StatusForm()
     status_form.to_status.choices = [(s, STATUS_LABELS[s]) for s in next_statuses(case.status)]
-    consent_form = forms.ConsentForm()
+    consent_form = forms.ConsentForm(context=case.id)  # one-time token bound to this case
     consent_form.kind.choices = consent_kinds()
     consent_form.share_fields.choices = share_field_choices()
     from app.referrals.queries import case_referrals
@@ -141,7 +141,8 @@ def case_context(user: User, access: CaseAccess) -> dict[str, Any]:
         "reopen_reasons": REOPEN_REASONS, "status_form": status_form,
         "consent_form": consent_form, "closure_form": forms.ClosureForm(),
         "decision_form": forms.DecisionForm(), "reopen_form": forms.ReopenForm(),
-        "note_form": forms.NoteForm(), "follow_up_form": forms.FollowUpForm(prefix="follow_up"),
+        "note_form": forms.NewNoteForm(context=case.id),
+        "follow_up_form": forms.FollowUpForm(prefix="follow_up", context=case.id),
         "referrals": case_referrals(case),
         "break_glass_grants": justifications.grants_for(user, case),
         "today": utcnow().date(), "can_approve": has_permission(user.role, Permission.CASE_APPROVE),

@@ -9,15 +9,19 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, SelectMultipleField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional
 
+from app.audit.actions import Action
 from app.cases import justifications
 from app.cases.forms import justification_fields_ok
-from app.forms import LongText
+from app.forms import LongText, OneTimeSubmission
 
 URGENCY_CHOICES = [("normal", _l("Normal")), ("high", _l("High")), ("urgent", _l("Urgent"))]
 
 
-class ReferralForm(FlaskForm):
-    """Make a referral: service, urgency, fields beyond the minimum, message."""
+class ReferralForm(OneTimeSubmission):
+    """Make a referral: service, urgency, fields beyond the minimum, message (with a one-time
+    token bound to the case: a retried send shows the referral already sent)."""
+
+    submission_kind = Action.REFERRAL_CREATE
 
     service = SelectField(_l("Service"), validators=[DataRequired()])
     urgency = SelectField(_l("Urgency"), choices=URGENCY_CHOICES)

@@ -21,6 +21,7 @@ from app.cases.service import CaseError, consent_state
 from app.crypto.readable import readable
 from app.db import db, transaction
 from app.referrals import fields, forms, queries, service
+from app.submissions.service import AlreadySaved, already_saved
 
 bp = Blueprint("referrals", __name__, url_prefix="/referrals")
 
@@ -33,12 +34,15 @@ def _audit(action: Action, object_type: str, object_id: uuid.UUID | None = None)
 @bp.route("/new/<uuid:case_id>", methods=["GET", "POST"])
 @require(Permission.REFERRAL_CREATE)
 def new(case_id: uuid.UUID) -> str | Response:
-    """Refer a case: choose the service, urgency and what to share (within the consent)."""
+    """Refer a case: choose the service, urgency and what to share (within the consent). A
+    second POST of the same form shows the referral the first one sent."""
     case = load_case(current_user, case_id, write=True, action=Action.REFERRAL_CREATE).case
+    form = forms.ReferralForm(context=case.id)
+    if (prior := form.replayed()) is not None:
+        return already_saved(prior, url_for("referrals.sent_view", referral_id=prior.object_id))
     consent = consent_state(case)
     services = list(db.session.execute(
         select(Service).where(Service.active.is_(True)).order_by(Service.name)).scalars())
-    form = forms.ReferralForm()
     form.service.choices = [
         (str(s.id), f"{s.name} ({s.organisation.name}) — {label(s.service_type)} — "
          + (_("consent given") if consent.has("share", s.service_type) else _("no consent")))
@@ -52,7 +56,10 @@ def new(case_id: uuid.UUID) -> str | Response:
                 current_user, case, service_id=uuid.UUID(form.service.data),
                 urgency=form.urgency.data or "normal", chosen=list(form.fields.data or []),
                 message=form.message.data, override_code=form.override_code.data or None,
-                override_text=form.override_reason.data)
+                override_text=form.override_reason.data, once=form.submission)
+        except AlreadySaved as done:
+            return already_saved(done.claim, url_for("referrals.sent_view",
+                                                     referral_id=done.claim.object_id))
         except JustificationError as exc:
             # Beside the field, nothing saved (the refusal itself is audited, without the text).
             field = form.override_code if exc.field == "code" else form.override_reason

@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.admin.models import Service
-from app.audit.actions import Action, Outcome
+from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
 from app.auth.models import User
 from app.auth.policy import Permission, has_permission
@@ -28,6 +28,7 @@ from app.crypto.envelope import shred
 from app.db import db, transaction
 from app.referrals import fields
 from app.referrals.models import Referral, ReferralEvent
+from app.submissions.service import Submission, claim
 from app.versioning import Stale, check_version, saving
 
 RESPONSE_HOURS = {"urgent": 4, "high": 24, "normal": 72}
@@ -83,7 +84,7 @@ def _clinical_deadline(case: Case) -> datetime | None:
 
 def create(user: User, case: Case, *, service_id: uuid.UUID, urgency: str, chosen: list[str],
            message: str | None, override_code: str | None = None,
-           override_text: str | None = None) -> Referral:
+           override_text: str | None = None, once: Submission | None = None) -> Referral:
     """Send a referral of ``case`` to a service, sharing the minimum plus ``chosen`` fields.
 
     Refused (audited, nothing saved) when the service is unknown or inactive, when there is no
@@ -91,7 +92,8 @@ def create(user: User, case: Case, *, service_id: uuid.UUID, urgency: str, chose
     code from ``justifications.OVERRIDE_REASONS``, which is flagged), or when a chosen field is
     outside what the consent allows. The override's text is sealed under the case's key; the
     trail gets only its code and length, and text naming the survivor is refused
-    (``JustificationError``, audited, nothing saved).
+    (``JustificationError``, audited, nothing saved). ``once``, the form's one-time token, is
+    claimed with the referral (``AlreadySaved`` if an earlier POST of it already sent one).
     """
     writable(case)
     service = db.session.get(Service, service_id)
@@ -142,6 +144,7 @@ def create(user: User, case: Case, *, service_id: uuid.UUID, urgency: str, chose
         if why is not None:
             record(Action.REFERRAL_OVERRIDE, object_type="referral", object_id=referral.id,
                    reason=why.audit_reason())
+        claim(once, ObjectType.REFERRAL, referral.id)
     return referral
 
 

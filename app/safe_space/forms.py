@@ -24,8 +24,9 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Re
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from app.admin.models import SafeSpace
+from app.audit.actions import Action
 from app.clock import utcnow
-from app.forms import CleanStringField, LongText
+from app.forms import CleanStringField, LongText, OneTimeSubmission
 from app.ids import parse_uuid
 from app.safe_space import rules
 from app.safe_space.models import AREA_MAX, NOTES_MAX, TOPIC_MAX
@@ -148,6 +149,12 @@ class SessionForm(FlaskForm):
         return parse_uuid(self.safe_space.data)
 
 
+class NewSessionForm(OneTimeSubmission, SessionForm):
+    """Log a new session, with its one-time token (a retried POST shows the session logged)."""
+
+    submission_kind = Action.WGSS_SESSION_CREATE
+
+
 class ActivityTypeForm(FlaskForm):
     """Add or rename an activity type, or switch it off (it stays on old sessions)."""
 
@@ -159,6 +166,12 @@ class ActivityTypeForm(FlaskForm):
     active = BooleanField(_l("Offered for new sessions"), default=True)
     version = HiddenField()
     submit = SubmitField(_l("Save"))
+
+
+class NewActivityTypeForm(OneTimeSubmission, ActivityTypeForm):
+    """Add an activity type, with its one-time token."""
+
+    submission_kind = Action.ACTIVITY_TYPE_CREATE
 
 
 MONTH_MIN = date(1900, 1, 1)

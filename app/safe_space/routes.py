@@ -27,6 +27,7 @@ from app.safe_space import summary as charts
 from app.safe_space.labels import kind_label, type_label
 from app.safe_space.models import ActivityType, WgssSession
 from app.safe_space.scopes import load_session, load_space, spaces_for
+from app.submissions.service import AlreadySaved, already_saved
 
 bp = Blueprint("safe_space", __name__, url_prefix="/safe-spaces")
 HELPERS = {"type_label": type_label, "kind_label": kind_label, "bands": rules.BANDS}
@@ -106,8 +107,11 @@ def sessions(space_id: uuid.UUID) -> str:
 @bp.route("/sessions/new", methods=["GET", "POST"])
 @require(Permission.WGSS_LOG)
 def new_session() -> str | BaseResponse:
-    """Log a session: what, when, who facilitated, and how many came (never who)."""
-    form = forms.SessionForm()
+    """Log a session: what, when, who facilitated, and how many came (never who). A second
+    POST of the same form shows the session the first one logged."""
+    form = forms.NewSessionForm()
+    if (prior := form.replayed()) is not None:
+        return already_saved(prior, url_for("safe_space.view_session", session_id=prior.object_id))
     _prepare(form)
     if request.method == "GET":
         wanted = request.args.get("space", "")
@@ -119,7 +123,10 @@ def new_session() -> str | BaseResponse:
         service.audited_read(Action.SAFE_SPACE_LIST, "safe_space", reason="session_form")
     elif form.validate_on_submit():
         try:
-            entry = service.save_session(current_user, form.values())
+            entry = service.save_session(current_user, form.values(), once=form.submission)
+        except AlreadySaved as done:
+            return already_saved(done.claim, url_for("safe_space.view_session",
+                                                     session_id=done.claim.object_id))
         except service.SessionInvalid as exc:
             _show(form, exc.errors)
         else:
@@ -217,14 +224,21 @@ def activity_types() -> str:
 def activity_type(type_id: uuid.UUID | None = None) -> str | BaseResponse:
     """Add an activity type, or rename or switch one off (its code stays)."""
     current = db.get_or_404(ActivityType, type_id) if type_id else None
-    form = forms.ActivityTypeForm(obj=current if request.method == "GET" else None)
+    form = (forms.ActivityTypeForm(obj=current if request.method == "GET" else None)
+            if current else forms.NewActivityTypeForm())
+    if isinstance(form, forms.NewActivityTypeForm) and (prior := form.replayed()) is not None:
+        return already_saved(prior, url_for("safe_space.activity_types"))
     if current is not None:
         del form.code  # codes are stable: stored on sessions' types and in exports
     if request.method == "GET":
         service.audited_read(Action.ACTIVITY_TYPE_VIEW, "activity_type", type_id)
     if form.validate_on_submit():
         try:
-            service.save_activity_type(form.data, current, form.version.data)
+            service.save_activity_type(
+                form.data, current, form.version.data,
+                once=form.submission if isinstance(form, forms.NewActivityTypeForm) else None)
+        except AlreadySaved as done:
+            return already_saved(done.claim, url_for("safe_space.activity_types"))
         except service.SessionInvalid as exc:
             _show(form, exc.errors)
         except service.StaleError as exc:

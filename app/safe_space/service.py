@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app import versioning
 from app.admin.models import SafeSpace
-from app.audit.actions import Action, Outcome
+from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
 from app.auth.models import User
 from app.clock import utcnow
@@ -26,6 +26,7 @@ from app.ids import parse_uuid
 from app.safe_space import queries, rules
 from app.safe_space.models import ActivityType, WgssSession
 from app.safe_space.scopes import space_scope
+from app.submissions.service import Submission, claim
 from app.versioning import Stale
 
 
@@ -79,8 +80,9 @@ def _resolve(user: User, values: Mapping[str, Any], current: WgssSession | None
 
 
 def save_session(user: User, values: Mapping[str, Any], current: WgssSession | None = None,
-                 version: Any = None) -> WgssSession:
+                 version: Any = None, once: Submission | None = None) -> WgssSession:
     """Log a new session, or correct ``current`` (refused if ``version`` is stale). Audited.
+    ``once``, a new session's one-time form token, is claimed with it (``AlreadySaved``).
 
     Raises ``SessionInvalid`` with every broken rule (nothing saved; an out-of-scope safe space
     is audited as denied) or ``StaleError``.
@@ -114,12 +116,14 @@ def save_session(user: User, values: Mapping[str, Any], current: WgssSession | N
         db.session.add(entry)
         db.session.flush()
         record(action, object_type="wgss_session", object_id=entry.id)
+        claim(once, ObjectType.WGSS_SESSION, entry.id)
     return entry
 
 
 def save_activity_type(values: Mapping[str, Any], current: ActivityType | None = None,
-                       version: Any = None) -> ActivityType:
-    """Add an activity type, or rename or switch off ``current`` (its code never changes)."""
+                       version: Any = None, once: Submission | None = None) -> ActivityType:
+    """Add an activity type, or rename or switch off ``current`` (its code never changes).
+    ``once``: a new type's one-time form token, claimed with it."""
     if current is not None:
         check_version(current, version)
     label = str(values.get("label") or "").strip()
@@ -132,6 +136,7 @@ def save_activity_type(values: Mapping[str, Any], current: ActivityType | None =
             db.session.flush()
             record(Action.ACTIVITY_TYPE_CREATE if current is None else Action.ACTIVITY_TYPE_UPDATE,
                    object_type="activity_type", object_id=kind.id)
+            claim(once, ObjectType.ACTIVITY_TYPE, kind.id)
     except IntegrityError:
         raise SessionInvalid({"code": str(_l("Another activity type has this code."))}) from None
     return kind
