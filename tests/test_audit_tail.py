@@ -139,6 +139,15 @@ def test_a_command_that_writes_events_applies_the_time_rule(app, frozen):
     assert [c.seq for c in _log(app).checkpoints] == [_head(app)[0]]
 
 
+def test_a_checkpoint_signed_by_hand_goes_to_the_log_too(app, tmp_path):
+    last = fill(app, 3)
+    out = tmp_path / "cp.json"
+    assert app.test_cli_runner().invoke(args=["audit", "checkpoint", "--out", str(out)]
+                                        ).exit_code == 0
+    assert [(c.seq, c.mac.hex()) for c in _log(app).checkpoints][:1] == [
+        (last, json.loads(out.read_text())["mac"])]
+
+
 def test_the_log_is_private_and_only_appended_to(app):
     _every(app, 2)
     fill(app, 4)

@@ -31,7 +31,7 @@ from app.audit.checkpoint import Checkpoint, CheckpointError, load
 
 SYSLOG = "syslog"
 SYSLOG_IDENT = "amana-audit"
-TAIL_BYTES = 64 * 1024  # the last few hundred lines: enough to find the newest checkpoint
+TAIL_BYTES = 16 * 1024  # the last fifty lines or so: enough to find the newest checkpoint
 
 
 @dataclass(frozen=True)
