@@ -159,6 +159,18 @@ def _audit_mismatches(findings: list[Finding]) -> None:
     db.session.commit()
 
 
+def _snapshot() -> None:
+    """Start a transaction in which the rows and their recorded writes are read consistently.
+
+    The app keeps writing while the check runs; a write committed between reading a row and
+    reading its last recorded write would otherwise show as a rollback. SQLite's transactions
+    (BEGIN IMMEDIATE) already see one state; PostgreSQL needs REPEATABLE READ for that.
+    """
+    db.session.commit()
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
 def check_model(model: Any, batch_size: int, result: DeepResult,
                 on_finding: Callable[[Finding], None],
                 progress: Callable[[int], None]) -> None:
@@ -168,12 +180,14 @@ def check_model(model: Any, batch_size: int, result: DeepResult,
     columns = [table.c[c] for _n, c in model.__sealed_order__]
     last: uuid.UUID | None = None
     while True:
+        _snapshot()
         stmt = (select(table.c.id, table.c.data_key_id, table.c.version, *columns)
                 .order_by(table.c.id).limit(batch_size))
         if last is not None:
             stmt = stmt.where(table.c.id > last)
         rows = db.session.execute(stmt).all()
         if not rows:
+            db.session.commit()
             return
         last = rows[-1][0]
         audited = last_writes(kind, [r[0] for r in rows])
@@ -185,6 +199,7 @@ def check_model(model: Any, batch_size: int, result: DeepResult,
                     found.append(finding)
                     result.found[finding.kind] += 1
                     on_finding(finding)
+        db.session.commit()  # end the snapshot before writing events
         result.records += len(rows)
         flush_failures()  # the values that did not open, audited batch by batch
         _audit_mismatches(found)
