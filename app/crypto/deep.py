@@ -27,13 +27,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import g
 from sqlalchemy import func, select
 
 from app.audit.actions import TABLE_TYPES, Action, Outcome
 from app.audit.models import AuditEvent
 from app.audit.writer import record
-from app.crypto import envelope
+from app.crypto.envelope import forget_unwrapped
 from app.crypto.errors import DecryptionError, KeyDestroyedError
 from app.crypto.failures import flush_failures
 from app.crypto.fields import SEALED_MODELS, SealedRecord
@@ -69,11 +68,6 @@ class DeepResult:
     def clean(self) -> bool:
         """Whether nothing was found."""
         return not self.found
-
-
-def forget_data_keys() -> None:
-    """Drop the data keys unwrapped so far in this app context (long runs keep memory flat)."""
-    g.pop(envelope._CACHE, None)  # noqa: SLF001 - the cache is the envelope module's own
 
 
 def sealed_models() -> list[type[SealedRecord]]:
@@ -203,7 +197,7 @@ def check_model(model: Any, batch_size: int, result: DeepResult,
         result.records += len(rows)
         flush_failures()  # the values that did not open, audited batch by batch
         _audit_mismatches(found)
-        forget_data_keys()
+        forget_unwrapped()
         progress(len(rows))
 
 

@@ -52,6 +52,16 @@ def _cache() -> dict[uuid.UUID, tuple[bytes, AESGCM]]:
     return cache
 
 
+def is_unwrapped(data_key_id: uuid.UUID) -> bool:
+    """Whether the data key is unwrapped in this app context already (a shredded one never is)."""
+    return data_key_id in _cache()
+
+
+def forget_unwrapped() -> None:
+    """Drop the data keys unwrapped so far in this app context (long runs keep memory flat)."""
+    _cache().clear()
+
+
 def new_data_key(purpose: str, *, label: str | None = None) -> DataKey:
     """A fresh data key wrapped under the active KEK, added to the session (not yet flushed)."""
     raw = os.urandom(DATA_KEY_BYTES)

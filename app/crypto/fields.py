@@ -36,7 +36,7 @@ from sqlalchemy.orm.attributes import instance_state
 from app.audit.actions import TABLE_TYPES, Action
 from app.audit.writer import record as audit
 from app.crypto.blind_index import BlindIndex, candidates_query, entries_for
-from app.crypto.envelope import new_data_key
+from app.crypto.envelope import is_unwrapped, new_data_key
 from app.crypto.models import BlindIndexEntry, DataKey
 from app.crypto.sealed import (
     Codec,
@@ -226,7 +226,12 @@ def _next_version(record: Any) -> int:
 
 
 def _key_destroyed(record: Any) -> bool:
-    key: DataKey = record.data_key
+    key: DataKey | None = record.__dict__.get("data_key")
+    if key is None:
+        if is_unwrapped(record.data_key_id):  # in use in this request: not shredded
+            return False
+        key = record.data_key
+        assert key is not None
     return key.wrapped is None
 
 

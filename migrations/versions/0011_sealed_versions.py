@@ -89,8 +89,7 @@ def _reseal_table(conn, name, fields):
     Returns (records, values resealed, [(record id, field) that did not open])."""
     from app.audit.actions import TABLE_TYPES, Action
     from app.audit.writer import record
-    from app.crypto.deep import forget_data_keys
-    from app.crypto.envelope import cipher
+    from app.crypto.envelope import cipher, forget_unwrapped
     from app.crypto.failures import failed
     from app.crypto.sealed import presence, seal_bytes
 
@@ -138,7 +137,7 @@ def _reseal_table(conn, name, fields):
             record(Action.RECORD_WRITE, object_type=kind, object_id=rid, reason=f"v{version}")
         conn.execute(change, params)
         records += len(rows)
-        forget_data_keys()
+        forget_unwrapped()
     return records, resealed, bad
 
 
