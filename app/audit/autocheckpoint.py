@@ -9,7 +9,8 @@ Two rules, whichever comes first (``AUDIT_CHECKPOINT_EVENTS``, default 1000, and
 - at the end of any request or command that appended to the trail, the head is signed if the
   newest checkpoint is older than T. The time of the newest checkpoint is kept in this process's
   memory, so the usual answer costs a comparison; only when it looks stale is the log's tail
-  read again (another process may have written one since).
+  read again (another process may have written one since). If another process is appending
+  right then, the time rule does not wait for it.
 
 Automatic checkpoints do not walk the chain (``flask audit checkpoint`` verifies the whole trail
 first). They read the committed head fresh and sign it only if it is stored as an event, is not
@@ -27,6 +28,7 @@ the checkpoint that records it).
 from __future__ import annotations
 
 import logging
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -152,7 +154,11 @@ def write(app: Flask, rule: str) -> Checkpoint | None:
     seed = app.config["KEY_AUDIT_SIGNING"]
     public = signing_key(seed).public_key()
     known = _known.setdefault(str(path), _Known())
-    with checkpoint_log.locked(path) as locked:
+    with ExitStack() as stack:
+        try:
+            locked = stack.enter_context(checkpoint_log.locked(path, wait=rule != "time"))
+        except BlockingIOError:
+            return None  # another process is writing one right now
         tail = checkpoint_log.parse(locked.tail(), public, path)
         newest = tail.newest()
         known.newest = newest.time if newest else None

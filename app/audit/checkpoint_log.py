@@ -108,12 +108,13 @@ class Locked:
 
 
 @contextmanager
-def locked(path: Path) -> Iterator[Locked]:
-    """Open the log for appending under an exclusive lock (released on exit)."""
+def locked(path: Path, *, wait: bool = True) -> Iterator[Locked]:
+    """Open the log for appending under an exclusive lock (released on exit). Without
+    ``wait``, raises ``BlockingIOError`` at once if another process holds the lock."""
     created = not path.exists()
     fd = _open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         if created:
             _sync_folder(path)
         yield Locked(fd)
