@@ -17,7 +17,9 @@ from app.dbsetup import make_sqlite_folder, unreachable
 
 config = context.config
 if config.config_file_name:
-    fileConfig(config.config_file_name)
+    # Keep the loggers that exist already (the app's audit and checkpoint loggers, when
+    # migrations run in-process as in the tests): fileConfig would silence them.
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 target_db = current_app.extensions["migrate"].db
