@@ -7,7 +7,8 @@ audit trail. Only its SHA-256 digest is stored, when a create claims it.
 
 - ``issue``: a new token for a form being rendered (nothing is written).
 - ``read``: the token sent back, checked against the account, kind and case (``Refused``).
-- ``replayed``: the record an earlier POST of this token made, if any (a retry).
+- ``prior``: the claim an earlier POST of this token made, if any (a retry); the form's
+  ``replayed()`` (``app.forms.OneTimeSubmission``) asks it before anything else.
 - ``claim``: inside the create's transaction, records which record the token made. Two POSTs
   at once both reach it; the digest is the primary key, so one insert fails, that request's
   whole create rolls back and it answers like a retry (``AlreadySaved``).
@@ -37,7 +38,6 @@ from app.clock import utcnow
 from app.db import db, transaction
 from app.submissions.models import SubmissionToken
 
-FIELD = "submission_token"
 DEFAULT_HOURS = 24
 _NONCE, _TIME, _MAC = 16, 8, 32
 _LENGTH = _NONCE + _TIME + _MAC
