@@ -176,6 +176,12 @@ def _each(kind: str, *conditions: ColumnElement[bool]) -> list[Alert]:
             for r in _events(*conditions)]
 
 
+def _outages(recent: ColumnElement[bool]) -> list[Alert]:
+    """Each start of a rate-limit store outage: a server counted logins in its own memory, so
+    the lockout held per server only (app/dependencies.py)."""
+    return _each("outages", recent, AuditEvent.action == Action.RATE_LIMIT_FALLBACK.value)
+
+
 def _decryption_failures(recent: ColumnElement[bool]) -> list[Alert]:
     """Records that did not decrypt (damaged, altered, or their key would not unwrap): one
     alert per record and reason, with how often and from when to when it was met. Reading an
@@ -192,12 +198,6 @@ def _decryption_failures(recent: ColumnElement[bool]) -> list[Alert]:
         else:
             seen.last, seen.count = r.occurred_at, seen.count + 1
     return list(by_record.values())
-
-
-def _outages(recent: ColumnElement[bool]) -> list[Alert]:
-    """Each start of a rate-limit store outage: a server counted logins in its own memory, so
-    the lockout held per server only (app/dependencies.py)."""
-    return _each("outages", recent, AuditEvent.action == Action.RATE_LIMIT_FALLBACK.value)
 
 
 def _checkpoint(now: datetime) -> list[Alert]:
