@@ -201,7 +201,9 @@ def object_types_in_source(root: Path = APP) -> dict[str, set[str]]:
         for fn in ast.walk(tree):
             if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
                 names = [a.arg for a in fn.args.posonlyargs + fn.args.args]
-                if "object_type" in names:  # a method's callers do not pass ``self``
+                # ``__init__`` is skipped: a class is called by its own name, and every
+                # ``super().__init__(message)`` would otherwise look like one passing a type.
+                if "object_type" in names and fn.name != "__init__":  # callers pass no ``self``
                     skip = 1 if names[0] in ("self", "cls") else 0
                     positions[fn.name] = names.index("object_type") - skip
     found: dict[str, set[str]] = {}

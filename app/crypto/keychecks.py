@@ -159,8 +159,11 @@ def recorded_keys(uri: str, what: str) -> tuple[set[str], list[int]]:
                                             .where(keks.c.retired_at.is_(None))).scalars())
                         if inspector.has_table("kek_versions") else [])
     except SQLAlchemyError as exc:
-        raise ConfigError(f"Cannot ask the database whether {what} already in use "
-                          f"({exc.__class__.__name__}); no key was created.") from None
+        from app.dbsetup import unreachable
+
+        reason = unreachable(exc, uri).message.rstrip(".")  # where and why, no password
+        raise ConfigError(f"{reason}; cannot tell whether {what} already in use, so no key "
+                          "was created.") from None
     finally:
         engine.dispose()
     return names, versions
