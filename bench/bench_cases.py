@@ -102,7 +102,7 @@ from app.cases.models import (  # noqa: E402
 )
 from app.cases.workflow import CLOSURE_REASONS, REOPEN_REASONS, STATUS_LABELS, next_statuses  # noqa: E402
 from app.clock import utcnow  # noqa: E402
-from app.crypto.fields import _REINDEX, SealedDate, SealedInt  # noqa: E402
+from app.crypto.fields import _REINDEX, SealedDate, SealedInt, seal_now  # noqa: E402
 from app.crypto.models import BlindIndexEntry, DataKey  # noqa: E402
 from app.crypto.normalise import normalise_phone, normalise_text  # noqa: E402
 from app.db import db  # noqa: E402
@@ -407,7 +407,10 @@ def seed_cases(n: int, d: dict[str, Any], rnd: random.Random) -> list[uuid.UUID]
                 targets.append(case.id)
         # The cases stay out of the session (no unit of work for 50,000 objects): their rows,
         # sealed by the model fields, go in with one executemany per table, and so do their
-        # data keys (added to the session by the model) and blind-index entries.
+        # data keys (added to the session by the model) and blind-index entries. seal_now
+        # binds each case's values to its version and final set of values, as a flush would.
+        for case in batch:
+            seal_now(case)
         keys = [{c.key: getattr(k, c.key) for c in DataKey.__table__.columns}
                 for k in db.session.new if isinstance(k, DataKey)]
         db.session.expunge_all()
