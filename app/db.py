@@ -111,7 +111,8 @@ def committed_version(record: Versioned) -> int | None:
         return None
     if "version" in state.committed_state:  # changed in memory since it was loaded
         return int(state.committed_state["version"])
-    return record.version
+    loaded = record.__dict__.get("version")  # as read, without SQLAlchemy's attribute lookup
+    return int(loaded) if loaded is not None else record.version
 
 
 @event.listens_for(Session, "before_flush")

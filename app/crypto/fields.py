@@ -195,11 +195,25 @@ def _column(record: Any, column: str) -> Any:
     return getattr(record, column) if found is NO_VALUE else found
 
 
+# These run for every sealed value read or written, so they read the instance dict directly
+# (an attribute lookup through SQLAlchemy costs several times more).
+
+
 def _presence(record: Any, changing: str | None = None, has_value: bool = False) -> bytes:
     """Which sealed fields of ``record`` hold a value now (``changing`` as ``has_value`` says)."""
-    return ",".join(name for name, column in record.__sealed_order__
-                    if (has_value if name == changing else _column(record, column) is not None)
-                    ).encode()
+    d = record.__dict__
+    names = []
+    for name, column in record.__sealed_order__:
+        if name == changing:
+            if has_value:
+                names.append(name)
+            continue
+        value = d.get(column, NO_VALUE)
+        if value is NO_VALUE:
+            value = getattr(record, column)
+        if value is not None:
+            names.append(name)
+    return ",".join(names).encode()
 
 
 def _committed(record: Any) -> tuple[int, bytes]:
@@ -209,11 +223,16 @@ def _committed(record: Any) -> tuple[int, bytes]:
     if version is None:
         return 1, _presence(record)
     changed = instance_state(record).committed_state
+    if not changed:  # nothing changed in memory: the committed values are the current ones
+        return version, _presence(record)
+    d = record.__dict__
     names = []
     for name, column in record.__sealed_order__:
         old = changed.get(column, NO_VALUE)
         if old is NO_VALUE:
-            old = _column(record, column)
+            old = d.get(column, NO_VALUE)
+            if old is NO_VALUE:
+                old = getattr(record, column)
         if old is not None:
             names.append(name)
     return version, ",".join(names).encode()
