@@ -19,7 +19,7 @@ from sqlalchemy import Table, event, func, select
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEvent
-from app.cases.models import Case, Incident
+from app.cases.models import Case, CaseNote, Incident
 from app.db import db
 
 STALE = "Someone else saved this case while you were editing"
@@ -135,20 +135,39 @@ def test_a_racing_incident_edit_changes_nothing(app, auth, world):
     assert (after.version, after.updated_at) == (before.version, before.updated_at)
 
 
-def test_a_note_racing_another_save_of_its_case_is_refused_not_a_500(app, auth, world):
-    """A note moves its case's "last change": that UPDATE can lose the race too."""
+def test_a_note_written_while_a_colleague_saves_the_case_is_kept(app, auth, world):
+    """A note does not change the case itself, so a colleague saving the case's identity
+    between the page load and the note's POST must not cost the caseworker the typed note: the
+    note moves the case's "last change" outside the case's version."""
     cid = world.ids["case_own"]
     c = auth.login("caseworker")
     page = c.get(f"/cases/{cid}").get_data(as_text=True)
     notes = _count(app, "note.create")
-    with someone_saves_first(Case.__table__, cid) as fired:
+    before = _row(app, Case, cid)
+    bumped: list[int] = []
+
+    def _colleague_saves(session: Session, _ctx: Any, _instances: Any) -> None:
+        # The colleague's save lands after this request loaded the case, before it writes.
+        if not bumped and any(isinstance(o, CaseNote) for o in session.new):
+            table = Case.__table__
+            session.connection().execute(table.update().where(table.c.id == uuid.UUID(cid))
+                                         .values(version=table.c.version + 1))
+            bumped.append(1)
+
+    event.listen(Session, "before_flush", _colleague_saves)
+    try:
         r = c.post(f"/cases/{cid}/notes", data={**_hidden(page, f"/cases/{cid}/notes"),
-                                                "body": "Racing note"},
-                   follow_redirects=True)
-    assert fired and r.status_code == 200
+                                                "body": "Note kept"}, follow_redirects=True)
+    finally:
+        event.remove(Session, "before_flush", _colleague_saves)
+    assert bumped
     html = r.get_data(as_text=True)
-    assert STALE in html and "Racing note" not in html
-    assert _count(app, "note.create") == notes
+    assert r.status_code == 200 and STALE not in html and "Note kept" in html
+    assert _count(app, "note.create") == notes + 1
+    after = _row(app, Case, cid)
+    assert after.version == before.version + 1  # the colleague's save only: the note did not
+    #                                             rewrite the case
+    assert after.updated_at >= before.updated_at
 
 
 def test_a_racing_account_edit_is_refused_not_a_500(app, auth, world):

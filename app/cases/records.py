@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.audit.actions import Action, ObjectType
 from app.audit.writer import record
@@ -18,6 +19,20 @@ from app.cases.service import CaseError, check_version, require_services_consent
 from app.clock import utcnow
 from app.db import db
 from app.submissions.service import Submission, claim
+
+
+def touch(case: Case) -> None:
+    """Move the case's "last change" for a record added or changed under it.
+
+    A plain UPDATE of that one clear column, outside the case's version: a note, incident, goal
+    or visit does not change the case itself, so it must not collide with a colleague saving
+    the case's identity at the same moment (the typed note would be lost), nor re-seal the
+    case's identity under a new version. The case's own saves still check its version.
+    """
+    now = utcnow()
+    db.session.execute(update(Case).where(Case.id == case.id).values(updated_at=now)
+                       .execution_options(synchronize_session=False))
+    set_committed_value(case, "updated_at", now)
 
 
 def writable(case: Case) -> None:
@@ -70,7 +85,7 @@ def save_incident(user: User, case: Case, values: Mapping[str, Any],
         db.session.flush()
         for f in SEALED_INCIDENT_FIELDS:
             setattr(incident, f, sealing.clean(values.get(f)))
-        case.updated_at = utcnow()
+        touch(case)
         record(Action.INCIDENT_CREATE if version is None else Action.INCIDENT_UPDATE,
                object_type="incident", object_id=incident.id)
         claim(once, ObjectType.INCIDENT, incident.id)
@@ -119,7 +134,7 @@ def save_action_item(user: User, case: Case, values: Mapping[str, Any],
         item.status = values.get("status") or "planned"
         db.session.flush()
         item.goal = sealing.clean(values.get("goal"))  # type: ignore[assignment]
-        case.updated_at = utcnow()
+        touch(case)
         record(Action.ACTION_ITEM_CREATE if version is None else Action.ACTION_ITEM_UPDATE,
                object_type="action_item", object_id=item.id)
         claim(once, ObjectType.ACTION_ITEM, item.id)
@@ -136,7 +151,7 @@ def add_follow_up(user: User, case: Case, values: Mapping[str, Any],
         db.session.add(visit)
         db.session.flush()
         visit.notes = sealing.clean(values.get("notes"))  # type: ignore[assignment]
-        case.updated_at = utcnow()
+        touch(case)
         record(Action.FOLLOW_UP_CREATE, object_type="follow_up", object_id=visit.id)
         claim(once, ObjectType.FOLLOW_UP, visit.id)
     return visit
@@ -161,7 +176,7 @@ def add_note(user: User, case: Case, body: str, once: Submission | None = None) 
         db.session.add(note)
         db.session.flush()
         note.body = body
-        case.updated_at = utcnow()
+        touch(case)
         record(Action.NOTE_CREATE, object_type="note", object_id=note.id)
         claim(once, ObjectType.NOTE, note.id)
     return note
