@@ -169,6 +169,23 @@ def form_tokens(html: str, action: str | None = None) -> dict[str, str]:
     return tokens
 
 
+def hidden_inputs(html: str, action: str | None = None) -> dict[str, str]:
+    """Every hidden input (CSRF token, version, one-time token...) of a page, or of its form
+    posting to ``action``: what a browser sends back unchanged."""
+    if action is not None:
+        form = re.search(r'<form[^>]*action="' + re.escape(action) + r'".*?</form>', html, re.S)
+        assert form, f"no form posting to {action}"
+        html = form.group(0)
+    found = {}
+    for tag in re.findall(r"<input[^>]*>", html):
+        if 'type="hidden"' in tag:
+            name = re.search(r'name="([^"]+)"', tag)
+            value = re.search(r'value="([^"]*)"', tag)
+            if name:
+                found[name.group(1)] = value.group(1) if value else ""
+    return found
+
+
 def mint_token(app, user_id: str, kind: str, context: str | None = None) -> str:
     """A one-time token as the app issues it with a form, for a POST a test makes without
     opening a page that shows that form (the server must refuse it for another reason)."""

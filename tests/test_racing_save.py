@@ -9,7 +9,6 @@ UPDATE ... WHERE version = <read> matches no row (SQLAlchemy's ``StaleDataError`
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,25 +20,9 @@ from sqlalchemy.orm import Session
 from app.audit.models import AuditEvent
 from app.cases.models import Case, CaseNote, Incident
 from app.db import db
+from tests.support import hidden_inputs
 
 STALE = "Someone else saved this case while you were editing"
-
-
-def _hidden(html: str, action: str | None = None) -> dict[str, str]:
-    """The hidden inputs (CSRF token, version, one-time token...) of a page, or of its form
-    posting to ``action``."""
-    if action is not None:
-        form = re.search(r'<form[^>]*action="' + re.escape(action) + r'".*?</form>', html, re.S)
-        assert form, f"no form posting to {action}"
-        html = form.group(0)
-    found = {}
-    for tag in re.findall(r"<input[^>]*>", html):
-        if 'type="hidden"' in tag:
-            name = re.search(r'name="([^"]+)"', tag)
-            value = re.search(r'value="([^"]*)"', tag)
-            if name:
-                found[name.group(1)] = value.group(1) if value else ""
-    return found
 
 
 @contextmanager
@@ -84,7 +67,7 @@ def _identity_form(page: str, world, **values: str) -> dict[str, str]:
             "sex": "female", "nationality_group": "national", "displacement_status": "idp",
             "disability": "no", "phone": "", "location": "", "safe_contact": "",
             "site": world.ids["tripoli"]}
-    return {**_hidden(page), **base, **values}
+    return {**hidden_inputs(page), **base, **values}
 
 
 def test_a_racing_case_edit_shows_the_conflict_with_the_input_kept(app, auth, world):
@@ -120,7 +103,7 @@ def test_a_racing_incident_edit_changes_nothing(app, auth, world):
     before = _row(app, Incident, iid)
     c = auth.login("caseworker")
     page = c.get(f"/cases/{cid}/incidents/{iid}").get_data(as_text=True)
-    data = {**_hidden(page), "incident_date": "2026-11-01", "reported_date": "2026-11-20",
+    data = {**hidden_inputs(page), "incident_date": "2026-11-01", "reported_date": "2026-11-20",
             "location_type": "camp_settlement", "perpetrator_relationship": "armed_actor",
             "perpetrator_count": "1", "perpetrator_age_group": "unknown",
             "time_of_day": "unknown", "displacement_stage": "during_refuge",
@@ -156,7 +139,7 @@ def test_a_note_written_while_a_colleague_saves_the_case_is_kept(app, auth, worl
 
     event.listen(Session, "before_flush", _colleague_saves)
     try:
-        r = c.post(f"/cases/{cid}/notes", data={**_hidden(page, f"/cases/{cid}/notes"),
+        r = c.post(f"/cases/{cid}/notes", data={**hidden_inputs(page, f"/cases/{cid}/notes"),
                                                 "body": "Note kept"}, follow_redirects=True)
     finally:
         event.remove(Session, "before_flush", _colleague_saves)
@@ -179,7 +162,7 @@ def test_a_racing_account_edit_is_refused_not_a_500(app, auth, world):
     before = _row(app, User, uid)
     admin = auth.login("admin")
     page = admin.get(f"/admin/users/{uid}").get_data(as_text=True)
-    data = {**_hidden(page), "username": before.username, "display_name": "Renamed racing",
+    data = {**hidden_inputs(page), "username": before.username, "display_name": "Renamed racing",
             "role": "caseworker", "organisation": str(before.organisation_id),
             "sites": [world.ids["tripoli"]], "language": "en", "service": ""}
     with someone_saves_first(User.__table__, uid) as fired:
@@ -199,7 +182,7 @@ def test_any_other_racing_save_gets_a_plain_conflict_page_not_a_500(app, auth, w
     page = admin.get(f"/admin/users/{uid}").get_data(as_text=True)
     with someone_saves_first(User.__table__, uid) as fired:
         r = admin.post(f"/admin/users/{uid}/deactivate",
-                       data=_hidden(page, f"/admin/users/{uid}/deactivate"))
+                       data=hidden_inputs(page, f"/admin/users/{uid}/deactivate"))
     assert fired and r.status_code == 409
     assert "Someone else saved this record at the same moment" in r.get_data(as_text=True)
     assert _row(app, User, uid).active

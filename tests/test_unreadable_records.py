@@ -7,7 +7,6 @@ would: one byte of a stored ciphertext changed (fails under any sealing format).
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 
 from sqlalchemy import select, update
@@ -21,22 +20,10 @@ from app.cases.models import Case, CaseNote
 from app.crypto.envelope import shred
 from app.db import db
 from app.referrals.models import Referral, ReferralEvent
-from tests.support import CANARY
+from tests.support import CANARY, hidden_inputs
 
 TWIN = "Amal Twinnameqz"  # two cases of the caseworker share this name; one gets damaged
 NOTICE = "1 record could not be read"
-
-
-def _hidden(html: str) -> dict[str, str]:
-    """Every hidden input of a page (CSRF token, version, one-time token...)."""
-    found = {}
-    for tag in re.findall(r"<input[^>]*>", html):
-        if 'type="hidden"' in tag:
-            name = re.search(r'name="([^"]+)"', tag)
-            value = re.search(r'value="([^"]*)"', tag)
-            if name:
-                found[name.group(1)] = value.group(1) if value else ""
-    return found
 
 
 def _user(world, name: str) -> User:
@@ -74,7 +61,7 @@ def _failures(app) -> list[AuditEvent]:
 
 def _search(c, name: str):
     page = c.get("/cases/search").get_data(as_text=True)
-    return c.post("/cases/search", data={**_hidden(page), "name": name, "phone": "",
+    return c.post("/cases/search", data={**hidden_inputs(page), "name": name, "phone": "",
                                          "case_number": ""})
 
 
@@ -106,7 +93,7 @@ def test_a_damaged_candidate_is_left_out_of_the_intake_search(app, auth, world, 
     page = c.get("/cases/new")
     assert page.status_code == 200
     opened = c.post("/cases/new", data={
-        **_hidden(page.get_data(as_text=True)), "full_name": "Another Survivorqz", "alias": "",
+        **hidden_inputs(page.get_data(as_text=True)), "full_name": "Another Survivorqz", "alias": "",
         "date_of_birth": "", "estimated_age": "40", "sex": "female",
         "nationality_group": "national", "displacement_status": "idp", "disability": "no",
         "phone": "", "location": "", "safe_contact": "", "site": world.ids["tripoli"]})
