@@ -26,7 +26,7 @@ from sqlalchemy import URL, Connection, Engine, create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
 from app.config import ConfigError
-from app.dbsetup import engine_options
+from app.dbsetup import engine_options, server
 
 ROW_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE"
 # Tables whose runtime privileges are narrower than reading and writing rows.
@@ -53,7 +53,7 @@ def runtime_role(config: Mapping[str, Any]) -> str | None:
 
 
 def _where(url: URL) -> tuple[str, int, str | None]:
-    return (url.host or str(url.query.get("host") or "localhost"), url.port or 5432, url.database)
+    return (*server(url), url.database)
 
 
 def migration_engine(config: Mapping[str, Any], engine: Engine) -> Engine:

@@ -13,7 +13,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask
-from sqlalchemy import Engine, event, make_url
+from sqlalchemy import URL, Engine, event, make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from app.config import ConfigError
@@ -38,8 +38,13 @@ def database_location(uri: str) -> str:
     url = make_url(uri)
     if url.get_backend_name() == "sqlite":
         return url.database or ":memory:"
-    host = url.host or str(url.query.get("host") or "localhost")
-    return f"{host}:{url.port or 5432}"
+    host, port = server(url)
+    return f"{host}:{port}"
+
+
+def server(url: URL) -> tuple[str, int]:
+    """(host, port) of a PostgreSQL URL, with libpq's defaults (a ``?host=`` socket counts)."""
+    return url.host or str(url.query.get("host") or "localhost"), url.port or 5432
 
 
 def _reason(exc: SQLAlchemyError, uri: str) -> str:

@@ -171,7 +171,8 @@ def database_ok() -> bool:
     """One ``SELECT 1`` (PostgreSQL: under a short statement timeout); False on any error."""
     try:
         if db.engine.dialect.name == "postgresql":
-            db.session.execute(text(f"SET LOCAL statement_timeout = {HEALTH_STATEMENT_TIMEOUT_MS}"))
+            db.session.execute(text("SELECT set_config('statement_timeout', :ms, true)"),
+                               {"ms": str(HEALTH_STATEMENT_TIMEOUT_MS)})
         db.session.execute(text("SELECT 1"))
     except SQLAlchemyError:
         return False
