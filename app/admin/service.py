@@ -161,7 +161,7 @@ def _set_scope(user: User, role: str, org_id: uuid.UUID, sites: Sequence[Site],
     if moved:
         record(Action.USER_SCOPE_CHANGE, object_type=ObjectType.USER, object_id=user.id,
                reason=f"sessions_ended={ended}")
-    from app.cases.service import unassign_outside_scope
+    from app.cases.assignment import unassign_outside_scope
 
     unassign_outside_scope(user)
 

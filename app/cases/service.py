@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, delete, false, func, not_, or_, select
+from sqlalchemy import delete, func, select
 
 from app import versioning
 from app.admin.models import Site
@@ -314,38 +314,6 @@ def assign(user: User, case: Case, primary: User, secondary: User | None, versio
         case.secondary_worker_id = secondary.id if secondary else None
         case.updated_at = utcnow()
         record(Action.CASE_ASSIGN, object_type="case", object_id=case.id)
-
-
-def unassign_outside_scope(worker: User) -> int:
-    """Take ``worker`` off every case they can no longer reach after a change of role,
-    organisation or sites, and end their break-glass grants (call inside the transaction of
-    that change). A case whose primary
-    caseworker goes keeps its secondary one as primary, or is left without a caseworker for its
-    supervisor to assign (``queries.unassigned_cases``). Each change is audited."""
-    site_ids = [s.id for s in worker.sites]
-    in_scope = and_(Case.organisation_id == worker.organisation_id, Case.site_id.in_(site_ids)) \
-        if has_permission(worker.role, Permission.CASE_EDIT) and site_ids else false()
-    cases = db.session.execute(
-        select(Case).where(or_(Case.primary_worker_id == worker.id,
-                               Case.secondary_worker_id == worker.id), not_(in_scope))
-    ).scalars().all()
-    for case in cases:
-        if case.secondary_worker_id == worker.id:
-            case.secondary_worker_id = None
-        if case.primary_worker_id == worker.id:
-            case.primary_worker_id, case.secondary_worker_id = case.secondary_worker_id, None
-        case.updated_at = utcnow()
-        record(Action.CASE_UNASSIGN, object_type="case", object_id=case.id,
-               reason="worker_scope_changed")
-    # Break-glass access was granted for the old role and places: it ends with them.
-    now = utcnow()
-    for grant in db.session.execute(select(BreakGlassGrant).where(
-            BreakGlassGrant.supervisor_id == worker.id, BreakGlassGrant.expires_at > now)
-    ).scalars().all():
-        grant.expires_at = now
-        record(Action.CASE_UNASSIGN, object_type="case", object_id=grant.case_id,
-               reason="break_glass_ended")
-    return len(cases)
 
 
 def break_glass(user: User, case_number: str, reason_code: str | None,
