@@ -15,13 +15,14 @@ from sqlalchemy import select
 
 from app.admin import grants
 from app.admin import service as admin_service
-from app.admin.models import Organisation, SafeSpace, Service, Site
 from app.auth import passwords
 from app.auth.policy import Role
 from app.config import load_keys
 from app.crypto.keychecks import compare_keys, refuse_recorded
 from app.db import db
 from app.dbsetup import require_current_schema
+from app.directory import service as directory
+from app.directory.models import Organisation, SafeSpace, Service, Site
 from app.keyfiles import KeyFileError, check_present_keys, ensure_instance
 
 instance_cli = AppGroup("instance", help="Set up the instance folder (keys and secrets).")
@@ -114,10 +115,10 @@ def users_create(username: str, display_name: str | None, role: str, org_name: s
     if bootstrap and role != Role.ADMIN:
         raise click.ClickException("The first account on a new database must be an admin.")
     if bootstrap:
-        org = admin_service.create_organisation(org_name)
+        org = directory.create_organisation(org_name)
         for i, name in enumerate(site_names, start=1):
             code = "".join(c for c in name.upper() if c.isascii() and c.isalpha())[:3] or f"S{i:02d}"
-            admin_service.create_site(org, name, code)
+            directory.create_site(org, name, code)
     assert org is not None
     sites = [_one(Site, org, n, "site") for n in site_names]
     spaces = [_one(SafeSpace, org, n, "safe space") for n in space_names]

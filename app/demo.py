@@ -19,7 +19,6 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from app.admin import service as admin_service
-from app.admin.models import Organisation, SafeSpace, Service, Site
 from app.audit.actions import Action
 from app.audit.writer import record
 from app.auth import mfa
@@ -28,6 +27,8 @@ from app.clock import utcnow
 from app.crypto.keychecks import compare_keys
 from app.db import db, transaction
 from app.dbsetup import require_current_schema
+from app.directory import service as directory
+from app.directory.models import Organisation, SafeSpace, Service, Site
 
 demo_cli = AppGroup("demo", help="Demo organisation for trying Amana out (never in production).")
 
@@ -88,24 +89,24 @@ def _password() -> str:
 
 def seed() -> str:
     """Create whatever of the demo organisation is missing; returns the demo password."""
-    org = _by_name(Organisation, ORG) or admin_service.create_organisation(ORG)
+    org = _by_name(Organisation, ORG) or directory.create_organisation(ORG)
     assert isinstance(org, Organisation)
     sites = {}
     for name, code in SITES:
         site = db.session.execute(
             select(Site).where(Site.organisation_id == org.id, Site.name == name)
-        ).scalar_one_or_none() or admin_service.create_site(org, name, _free_code(code))
+        ).scalar_one_or_none() or directory.create_site(org, name, _free_code(code))
         sites[name] = site
-    space = _by_name(SafeSpace, SAFE_SPACE) or admin_service.create_safe_space(
+    space = _by_name(SafeSpace, SAFE_SPACE) or directory.create_safe_space(
         org, sites["Tripoli"], SAFE_SPACE, "static", date(2024, 3, 1))
     services = {}
     for name, kind in OWN_SERVICES:
-        services[name] = _by_name(Service, name) or admin_service.create_service(
+        services[name] = _by_name(Service, name) or directory.create_service(
             org, name, kind, list(sites.values()))
     for org_name, service_name, kind in PARTNERS:
-        partner = _by_name(Organisation, org_name) or admin_service.create_organisation(org_name)
+        partner = _by_name(Organisation, org_name) or directory.create_organisation(org_name)
         assert isinstance(partner, Organisation)
-        _by_name(Service, service_name) or admin_service.create_service(
+        _by_name(Service, service_name) or directory.create_service(
             partner, service_name, kind, [sites["Tripoli"], sites["Benghazi"]])
     password = _password()
     for username, display, role in USERS:

@@ -49,7 +49,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(StaleDataError)
     def _lost_race(_: StaleDataError) -> tuple[str, int]:
         # A save that lost the race to another and that its area did not turn into its own
-        # message (``app.versioning.saving``): nothing was saved, and that is what to say.
+        # message (``app.core.versioning.saving``): nothing was saved, and that is what to say.
         db.session.rollback()
         return _page(409)
 

@@ -1,13 +1,13 @@
 """Imports every model module so that the metadata (and Alembic) sees every table."""
 
-from app.admin import models as admin_models
 from app.audit import models as audit_models
 from app.auth import models as auth_models
 from app.cases import models as case_models
 from app.crypto import models as crypto_models
+from app.directory import models as directory_models
 from app.referrals import models as referral_models
 from app.safe_space import models as safe_space_models  # noqa: F401  (registers its tables)
 from app.submissions import models as submission_models  # noqa: F401  (registers its table)
 
-__all__ = ["admin_models", "audit_models", "auth_models", "case_models", "crypto_models",
+__all__ = ["directory_models", "audit_models", "auth_models", "case_models", "crypto_models",
            "referral_models"]

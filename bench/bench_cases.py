@@ -74,7 +74,6 @@ from sqlalchemy import (  # noqa: E402
 )
 
 from app import clock, create_app  # noqa: E402
-from app.admin.models import Organisation, Site  # noqa: E402
 from app.auth import mfa, passwords  # noqa: E402
 from app.auth.models import User  # noqa: E402
 from app.auth.policy import Permission, Role, has_permission, require  # noqa: E402
@@ -106,6 +105,7 @@ from app.crypto.fields import _REINDEX, SealedDate, SealedInt, seal_now  # noqa:
 from app.crypto.models import BlindIndexEntry, DataKey  # noqa: E402
 from app.crypto.normalise import normalise_phone, normalise_text  # noqa: E402
 from app.db import db  # noqa: E402
+from app.directory.models import Organisation, Site  # noqa: E402
 
 try:  # the case page lists referrals where the app has them
     from app.referrals.queries import case_referrals

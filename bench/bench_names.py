@@ -44,11 +44,11 @@ def main() -> None:
     from sqlalchemy import insert, select
 
     from app import create_app
-    from app.admin.models import Organisation
     from app.admin.names import check_unconfusable, skeleton
     from app.auth.models import User
     from app.clock import utcnow
     from app.db import db
+    from app.directory.models import Organisation
 
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app({"AMANA_ENV": "testing", "INSTANCE_PATH": tmp,

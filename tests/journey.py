@@ -456,9 +456,9 @@ def _reset_code(month: Month, admin: Person, admin2: Person, user_id: str) -> st
 
 def seed_month(app: Flask, world: World, clock: Any, errors: list[str]) -> Month:
     """The demo seed plus a month of work on the test world; returns what it created."""
-    from app.admin.models import Service
     from app.auth.models import User
     from app.db import db
+    from app.directory.models import Service
     from app.safe_space.models import ActivityType
 
     month = Month(app, world, clock, clock.now, errors=errors)

@@ -9,11 +9,11 @@ from datetime import date
 
 import pyotp
 
-from app.admin.models import Organisation, SafeSpace, Service, Site
 from app.auth import mfa, passwords
 from app.auth.models import User
 from app.clock import utcnow
 from app.db import db
+from app.directory.models import Organisation, SafeSpace, Service, Site
 
 PASSWORD = "correct horse battery staple"
 ROLES = ("caseworker", "supervisor", "service_provider", "wgss_coordinator", "program_manager",
@@ -100,9 +100,9 @@ def build_cases(world: World) -> None:
     same site, and one at another site (outside the supervisor's sites). Call in app context."""
     from datetime import date
 
-    from app.admin.models import Site
     from app.auth.models import User
     from app.cases import records, service
+    from app.directory.models import Site
 
     def user(name):
         return db.session.get(User, uuid.UUID(world.users[name]))

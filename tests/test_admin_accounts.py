@@ -8,11 +8,11 @@ import uuid
 
 from sqlalchemy import select
 
-from app.admin.models import Site
 from app.audit.models import AuditEvent
 from app.auth.models import User
 from app.auth.policy import ROLE_PERMISSIONS, Role
 from app.db import db
+from app.directory.models import Site
 from tests.support import PASSWORD, csrf_from, form_tokens
 
 

@@ -9,11 +9,11 @@ import uuid
 
 from sqlalchemy import select
 
-from app.admin.models import Site
 from app.auth.models import User
 from app.cases import service
 from app.cases.models import Case
 from app.db import db
+from app.directory.models import Site
 from tests.support import csrf_from
 
 

@@ -154,12 +154,12 @@ def _real_ids(month: Month) -> tuple[dict[str, list[str]], list[str], list[str]]
     """The month's records: ids for the matrix, URLs for every role, URLs for the auditor."""
     from sqlalchemy import func, select
 
-    from app.admin.models import Organisation, SafeSpace, Service, Site
     from app.audit.actions import ObjectType
     from app.audit.models import AuditEvent
     from app.auth.models import User
     from app.cases.models import STATUSES, ActionItem, Case, Incident
     from app.db import db
+    from app.directory.models import Organisation, SafeSpace, Service, Site
     from app.referrals.models import Referral
     from app.safe_space.models import ActivityType, WgssSession
 

@@ -91,7 +91,7 @@ def test_fields_outside_consent_refused(app, auth, world):
 
 
 def test_unknown_or_inactive_service_refused(app, auth, world):
-    from app.admin.models import Service
+    from app.directory.models import Service
 
     with app.app_context():
         db.session.get(Service, uuid.UUID(world.ids["mhpss"])).active = False
@@ -220,7 +220,7 @@ def test_clinical_referral_for_recent_rape_is_urgent_with_hours_left(app, auth, 
     c.post(f"/cases/{cid}/consent", data={"kind": "share:health_medical", "granted": "yes",
                                          "given_by": "survivor", "method": "verbal",
                                          **form_tokens(page, f"/cases/{cid}/consent")})
-    from app.admin.models import Service
+    from app.directory.models import Service
 
     with app.app_context():
         clinic = Service(organisation_id=uuid.UUID(world.ids["org"]), name="Clinic",

@@ -10,9 +10,9 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from app.admin.models import SafeSpace
 from app.audit.models import AuditEvent
 from app.db import db
+from app.directory.models import SafeSpace
 from app.safe_space.models import ActivityType, WgssSession
 from tests.support import csrf_from, form_tokens
 from tests.test_safe_space_fixtures import (

@@ -14,9 +14,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import select
 
-from app.admin.models import Organisation, SafeSpace, Site
 from app.audit.models import AuditEvent
 from app.db import db
+from app.directory.models import Organisation, SafeSpace, Site
 from tests.conftest import BACKEND
 from tests.test_safe_space_fixtures import COORDINATOR, insert_session, post_session, session_count
 

@@ -11,10 +11,10 @@ from datetime import date
 
 from sqlalchemy import select
 
-from app.admin.models import SafeSpace
 from app.audit.models import AuditEvent
 from app.auth.models import User
 from app.db import db
+from app.directory.models import SafeSpace
 from app.safe_space.models import ActivityType
 from tests.test_safe_space_fixtures import COORDINATOR, insert_session
 

@@ -11,11 +11,11 @@ import uuid
 
 from sqlalchemy import select
 
-from app.admin.models import Site
 from app.audit.models import AuditEvent
 from app.auth.models import User
 from app.cases.models import Case
 from app.db import db
+from app.directory.models import Site
 from tests.test_access_grants import _decide, _edit_user, _grant
 
 

@@ -14,12 +14,12 @@ import limits.storage.memory as limits_memory
 import pytest
 from sqlalchemy import func, select
 
-from app.admin.models import Site
 from app.audit.models import AuditEvent
 from app.auth.models import User
 from app.cases import service
 from app.config import ConfigError, build_config
 from app.db import db
+from app.directory.models import Site
 from app.extensions import limiter
 from tests.conftest import make_app
 from tests.support import CANARY, csrf_from

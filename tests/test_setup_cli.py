@@ -147,8 +147,8 @@ def test_demo_seed_picks_free_site_codes_when_another_organisation_has_them(app)
     prefixes instead of an unhandled UNIQUE error."""
     from sqlalchemy import select
 
-    from app.admin.models import Organisation
     from app.db import db
+    from app.directory.models import Organisation
 
     result = app.test_cli_runner().invoke(args=["demo", "seed"])
     assert result.exit_code == 0, result.output

@@ -21,7 +21,6 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import func, select
 
-from app.admin.models import Site
 from app.audit.models import AuditEvent
 from app.auth.models import User
 from app.cases.models import (
@@ -35,6 +34,7 @@ from app.cases.models import (
     Incident,
 )
 from app.db import db
+from app.directory.models import Site
 from app.referrals.models import Referral
 from app.safe_space.models import ActivityType, WgssSession
 from app.submissions.models import SubmissionToken

@@ -11,7 +11,6 @@ import uuid
 
 from sqlalchemy import select, update
 
-from app.admin.models import Site
 from app.audit import alerts
 from app.audit.models import AuditEvent
 from app.auth.models import User
@@ -19,6 +18,7 @@ from app.cases import records, service
 from app.cases.models import Case, CaseNote
 from app.crypto.envelope import shred
 from app.db import db
+from app.directory.models import Site
 from app.referrals.models import Referral, ReferralEvent
 from tests.support import CANARY, hidden_inputs
 

@@ -15,9 +15,9 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
-from app.admin.models import SAFE_SPACE_KINDS, SERVICE_TYPES
 from app.audit.actions import Action
 from app.auth.policy import Role
+from app.directory.models import SAFE_SPACE_KINDS, SERVICE_TYPES
 from app.forms import CleanStringField, OneTimeSubmission, PageField
 from app.ui import ROLE_LABELS
 

@@ -28,13 +28,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from app.admin.models import Organisation, SafeSpace, Service, Site
 from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
 from app.auth.models import RoleGrant, User
 from app.auth.policy import Permission, Role, roles_with
 from app.clock import utcnow
 from app.db import db, transaction
+from app.directory.models import Organisation, SafeSpace, Service, Site
 
 if TYPE_CHECKING:
     from app.admin.service import AccountSpec

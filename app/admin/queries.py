@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import func, select
 
-from app.admin.models import Organisation, SafeSpace, Service, Site
 from app.auth.models import User
 from app.db import db
 
@@ -27,14 +24,3 @@ def users_page(role: str | None, status: str | None, page: int) -> tuple[list[Us
         stmt.order_by(User.username).limit(PAGE_SIZE).offset(max(page - 1, 0) * PAGE_SIZE)
     ).scalars().all()
     return list(rows), total
-
-
-def all_of(model: type) -> list[Any]:
-    """Every record of a directory model, by name."""
-    return list(db.session.execute(select(model).order_by(model.name)).scalars())  # type: ignore[attr-defined]
-
-
-def directory() -> dict[str, list[Any]]:
-    """Everything the directory page lists."""
-    return {"organisations": all_of(Organisation), "sites": all_of(Site),
-            "safe_spaces": all_of(SafeSpace), "services": all_of(Service)}

@@ -16,7 +16,6 @@ from werkzeug.wrappers import Response
 
 from app.admin import forms, grants, queries
 from app.admin import service as svc
-from app.admin.models import Organisation, SafeSpace, Service, Site
 from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
 from app.auth import service as auth_service
@@ -24,8 +23,11 @@ from app.auth.forms import ActionForm
 from app.auth.models import User
 from app.auth.policy import Permission, require
 from app.db import db, transaction
+from app.directory import service as directory_service
+from app.directory.models import Organisation, SafeSpace, Service, Site
+from app.directory.queries import all_of, everything
 from app.forms import fall_back
-from app.submissions.service import AlreadySaved, already_saved, claim
+from app.submissions.service import AlreadySaved, already_saved
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -43,11 +45,11 @@ def _load(model: type, record_id: uuid.UUID) -> Any:
 
 
 def _fill_user_choices(form: forms.UserForm) -> None:
-    form.organisation.choices = [(str(o.id), o.name) for o in queries.all_of(Organisation)]
-    form.sites.choices = [(str(s.id), f"{s.name} ({s.organisation.name})") for s in queries.all_of(Site)]
-    form.safe_spaces.choices = [(str(s.id), s.name) for s in queries.all_of(SafeSpace)]
+    form.organisation.choices = [(str(o.id), o.name) for o in all_of(Organisation)]
+    form.sites.choices = [(str(s.id), f"{s.name} ({s.organisation.name})") for s in all_of(Site)]
+    form.safe_spaces.choices = [(str(s.id), s.name) for s in all_of(SafeSpace)]
     form.service.choices = [("", _("None"))] + [
-        (str(s.id), f"{s.name} ({s.organisation.name})") for s in queries.all_of(Service)]
+        (str(s.id), f"{s.name} ({s.organisation.name})") for s in all_of(Service)]
 
 
 def _ids(values: list[str] | None) -> list[uuid.UUID]:
@@ -204,8 +206,8 @@ def grant_list() -> str:
 
 
 def _site_names() -> dict[str, str]:
-    return {str(s.id): s.name for s in queries.all_of(Site)} | {
-        str(s.id): s.name for s in queries.all_of(SafeSpace)}
+    return {str(s.id): s.name for s in all_of(Site)} | {
+        str(s.id): s.name for s in all_of(SafeSpace)}
 
 
 @bp.post("/grants/<uuid:grant_id>/<any(approve, refuse):op>")
@@ -246,7 +248,7 @@ def _load_grant(grant_id: uuid.UUID) -> Any:
 def directory() -> str:
     """Organisations, sites, safe spaces and services."""
     _audit_read(Action.DIRECTORY_VIEW, "directory")
-    return render_template("admin/directory.html", **queries.directory())
+    return render_template("admin/directory.html", **everything())
 
 
 # The forms that add a directory record, with their one-time token.
@@ -266,13 +268,13 @@ KINDS: dict[str, tuple[type, type, Action, Action]] = {
 
 def _fill_directory_choices(form: Any) -> None:
     if hasattr(form, "organisation"):
-        form.organisation.choices = [(str(o.id), o.name) for o in queries.all_of(Organisation)]
+        form.organisation.choices = [(str(o.id), o.name) for o in all_of(Organisation)]
     if hasattr(form, "site"):
         form.site.choices = [(str(s.id), f"{s.name} ({s.organisation.name})")
-                             for s in queries.all_of(Site)]
+                             for s in all_of(Site)]
     if hasattr(form, "sites"):
         form.sites.choices = [(str(s.id), f"{s.name} ({s.organisation.name})")
-                              for s in queries.all_of(Site)]
+                              for s in all_of(Site)]
 
 
 def _directory_values(kind: str, form: Any) -> dict[str, Any]:
@@ -316,20 +318,14 @@ def directory_record(kind: str, record_id: uuid.UUID | None = None) -> str | Res
         values = _directory_values(kind, form)
         try:
             if obj is None:
-                new = model(**{k: v for k, v in values.items() if k != "sites"})
-                if "sites" in values:
-                    new.sites = values["sites"]
-                with transaction():
-                    db.session.add(new)
-                    db.session.flush()
-                    record(create_action, object_type=kind, object_id=new.id)
-                    claim(form.submission, kind, new.id)
+                directory_service.create_record(model, values, action=create_action, object_type=kind,
+                                        submission=form.submission)
             else:
-                svc.update_record(obj, values, expected_version=int(form.version.data or 0),
-                                  action=update_action, object_type=kind)
+                directory_service.update_record(obj, values, expected_version=form.version.data,
+                                        action=update_action, object_type=kind)
         except AlreadySaved as done:
             return already_saved(done.claim, url_for("admin.directory"))
-        except svc.AccountError as exc:
+        except directory_service.DirectoryError as exc:
             flash(str(exc), "error")
         except IntegrityError:
             flash(_("Another record already has this name or code."), "error")

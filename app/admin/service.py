@@ -15,16 +15,16 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.admin import grants, names
-from app.admin.models import Organisation, SafeSpace, Service, Site
 from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
 from app.auth import passwords, sessions
 from app.auth.models import RecoveryCode, RoleGrant, User
 from app.auth.policy import Role
 from app.clock import utcnow
+from app.core.versioning import Stale, saving
 from app.db import db, transaction
+from app.directory.models import Organisation, SafeSpace, Service, Site
 from app.submissions.service import Submission, claim
-from app.versioning import Stale, saving
 
 
 class AccountError(ValueError):
@@ -32,7 +32,7 @@ class AccountError(ValueError):
 
 
 class AccountStale(AccountError, Stale):
-    """Someone else saved the account or record first (``app.versioning``); nothing saved."""
+    """Someone else saved the account or record first (``app.core.versioning``); nothing saved."""
 
     message = _l("Someone else changed this record meanwhile. Nothing was saved: reload and "
                  "try again.")
@@ -242,62 +242,3 @@ def end_sessions(user: User) -> int:
         record(Action.USER_SESSIONS_REVOKED, object_type="user", object_id=user.id,
                reason=str(count))
     return count
-
-
-# --- Directory ---------------------------------------------------------------------------
-
-def _audited_save(obj: Any, action: Action, object_type: str) -> None:
-    with transaction():
-        db.session.add(obj)
-        db.session.flush()
-        record(action, object_type=object_type, object_id=obj.id)
-
-
-def create_organisation(name: str) -> Organisation:
-    """Add an organisation."""
-    org = Organisation(name=name.strip())
-    _audited_save(org, Action.ORGANISATION_CREATE, "organisation")
-    return org
-
-
-def create_site(org: Organisation, name: str, code: str) -> Site:
-    """Add a site of ``org``; ``code`` prefixes its case numbers."""
-    site = Site(organisation_id=org.id, name=name.strip(), code=code.strip().upper())
-    _audited_save(site, Action.SITE_CREATE, "site")
-    return site
-
-
-def create_safe_space(org: Organisation, site: Site, name: str, kind: str = "static",
-                      opened_on: Any = None) -> SafeSpace:
-    """Add a safe space at one of ``org``'s sites."""
-    if site.organisation_id != org.id:
-        raise AccountError("The site belongs to another organisation.")
-    space = SafeSpace(organisation_id=org.id, site_id=site.id, name=name.strip(), kind=kind,
-                      opened_on=opened_on)
-    _audited_save(space, Action.SAFE_SPACE_CREATE, "safe_space")
-    return space
-
-
-def create_service(org: Organisation, name: str, service_type: str,
-                   sites: Sequence[Site] = ()) -> Service:
-    """Add a service to the referral directory."""
-    service = Service(organisation_id=org.id, name=name.strip(), service_type=service_type)
-    service.sites = list(sites)
-    _audited_save(service, Action.SERVICE_CREATE, "service")
-    return service
-
-
-def update_record(obj: Any, values: dict[str, Any], *, expected_version: int, action: Action,
-                  object_type: str) -> None:
-    """Apply admin edits to a directory record with an optimistic-lock check."""
-    if obj.version != expected_version:
-        raise AccountError("Someone else changed this record meanwhile. Reload and try again.")
-    with saving(obj, AccountStale):
-        for key, value in values.items():
-            setattr(obj, key, value)
-        record(action, object_type=object_type, object_id=obj.id)
-
-
-def get(model: type, record_id: uuid.UUID) -> Any:
-    """Load a directory record or account by id (admins see all of them)."""
-    return db.session.get(model, record_id)

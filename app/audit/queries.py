@@ -24,8 +24,8 @@ from app.audit.actions import Action, ObjectType
 from app.audit.models import AuditEvent
 from app.auth.models import User
 from app.cases.models import ActionItem, Case, CaseNote, CaseTombstone, FollowUp, Incident
+from app.core.ids import parse_uuid
 from app.db import db
-from app.ids import parse_uuid
 from app.referrals.models import Referral
 
 PAGE_SIZE = 50

@@ -23,8 +23,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.admin.models import Organisation, SafeSpace, Service, Site
 from app.db import Base, Timestamps, UTCDateTime, UUIDPrimaryKey, Versioned, db
+from app.directory.models import Organisation, SafeSpace, Service, Site
 
 user_sites = Table(
     "user_sites",

@@ -10,9 +10,9 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.admin.models import Site
 from app.cases.models import CaseSequence
 from app.db import db
+from app.directory.models import Site
 
 
 def next_case_number(site: Site, year: int) -> str:

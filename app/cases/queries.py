@@ -48,7 +48,7 @@ class CaseRow:
 def case_page(user: User, *, status: str | None = None, risk: str | None = None,
               site_id: Any = None, sort: str = "-opened", page: int = 1) -> tuple[list[CaseRow], int]:
     """One page of the user's cases and the total that match the filters."""
-    from app.admin.models import Site
+    from app.directory.models import Site
 
     worker = aliased(User)
     stmt = (select(Case.id, Case.case_number, Case.status, Case.risk_level, Site.name,

@@ -12,10 +12,11 @@ from werkzeug.wrappers import Response
 
 from app.audit.actions import Action, ObjectType
 from app.auth.policy import Permission, require
-from app.cases import forms, gbvims, records, service, views
+from app.cases import forms, gbvims, records, views
 from app.cases.models import ActionItem, FollowUp, Incident
 from app.cases.routes import _child, _fail, bp
 from app.cases.scopes import load_case
+from app.core.errors import CaseError
 from app.submissions.service import AlreadySaved, already_saved
 
 
@@ -43,7 +44,7 @@ def incident(case_id: uuid.UUID, incident_id: uuid.UUID | None = None) -> str | 
                 once=form.submission if isinstance(form, forms.NewIncidentForm) else None)
         except AlreadySaved as done:
             return already_saved(done.claim, back)
-        except service.CaseError as exc:
+        except CaseError as exc:
             _fail(exc, form)
         else:
             if service_incident.urgent_clinical:
@@ -72,7 +73,7 @@ def assessment(case_id: uuid.UUID) -> str | Response:
                                     form.submission)
         except AlreadySaved as done:
             return already_saved(done.claim, back)
-        except service.CaseError as exc:
+        except CaseError as exc:
             _fail(exc, form)
         else:
             return redirect(url_for("cases.view", case_id=case.id, _anchor="assessment"))
@@ -103,7 +104,7 @@ def action_item(case_id: uuid.UUID, item_id: uuid.UUID | None = None) -> str | R
                                      if isinstance(form, forms.NewActionItemForm) else None)
         except AlreadySaved as done:
             return already_saved(done.claim, back)
-        except service.CaseError as exc:
+        except CaseError as exc:
             _fail(exc, form)
         else:
             return redirect(url_for("cases.view", case_id=case.id, _anchor="plan"))
@@ -124,7 +125,7 @@ def follow_up(case_id: uuid.UUID) -> str | Response:
             records.add_follow_up(current_user, case, form.data, form.submission)
         except AlreadySaved as done:
             return already_saved(done.claim, back)
-        except service.CaseError as exc:
+        except CaseError as exc:
             _fail(exc)
         return redirect(back)
     flash(_("The follow-up was not saved: %(e)s", e=views.first_error(form)), "error")
@@ -141,7 +142,7 @@ def follow_up_done(case_id: uuid.UUID, visit_id: uuid.UUID) -> Response:
     try:
         notes = form.body.data if form.validate_on_submit() else None
         records.complete_follow_up(current_user, case, visit, notes)
-    except service.CaseError as exc:
+    except CaseError as exc:
         _fail(exc)
     return redirect(url_for("cases.view", case_id=case.id, _anchor="follow-ups"))
 
@@ -160,7 +161,7 @@ def note(case_id: uuid.UUID) -> Response:
             records.add_note(current_user, case, form.body.data or "", form.submission)
         except AlreadySaved as done:
             return already_saved(done.claim, back)
-        except service.CaseError as exc:
+        except CaseError as exc:
             _fail(exc)
     else:
         flash(_("The note was not saved: %(e)s", e=views.first_error(form)), "error")

@@ -15,8 +15,9 @@ from app.audit.writer import record
 from app.auth.models import User
 from app.cases import gbvims, sealing
 from app.cases.models import ActionItem, Assessment, Case, CaseNote, FollowUp, Incident
-from app.cases.service import CaseError, check_version, require_services_consent, saving
+from app.cases.service import check_version, require_services_consent, saving
 from app.clock import utcnow
+from app.core.errors import CaseError
 from app.db import db
 from app.submissions.service import Submission, claim
 

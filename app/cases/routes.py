@@ -14,7 +14,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from app.admin.models import Site
 from app.audit.actions import Action
 from app.audit.writer import record
 from app.auth.policy import Permission, require
@@ -25,9 +24,11 @@ from app.cases.models import STATUSES, BreakGlassGrant, Case
 from app.cases.scopes import deny_out_of_scope, load_case
 from app.cases.workflow import STATUS_LABELS, next_statuses
 from app.clock import utcnow
+from app.core.errors import CaseError, StaleError
+from app.core.ids import parse_uuid
 from app.db import db, transaction
+from app.directory.models import Site
 from app.forms import fall_back
-from app.ids import parse_uuid
 from app.submissions.service import AlreadySaved, already_saved
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
@@ -51,12 +52,12 @@ def _child(model: type, case: Case, child_id: uuid.UUID, action: Action, object_
     return obj
 
 
-def _fail(exc: service.CaseError, form: Any = None) -> None:
-    """Show a refusal. A save that lost to someone else's (``service.StaleError``) keeps the
+def _fail(exc: CaseError, form: Any = None) -> None:
+    """Show a refusal. A save that lost to someone else's (``StaleError``) keeps the
     input in ``form`` and takes the record's version now, so saving again, on purpose, works."""
     flash(str(exc), "error")
     version = getattr(form, "version", None)
-    if isinstance(exc, service.StaleError) and version is not None \
+    if isinstance(exc, StaleError) and version is not None \
             and exc.current_version is not None:
         version.data = str(exc.current_version)
 
@@ -133,7 +134,7 @@ def new() -> str | Response:
             case = service.open_case(current_user, site, form.data, form.submission)
         except AlreadySaved as done:  # the same form, sent twice at once: the other one won
             return already_saved(done.claim, url_for("cases.view", case_id=done.claim.object_id))
-        except service.CaseError as exc:
+        except CaseError as exc:
             _fail(exc)
         else:
             session.pop("case_searched_at", None)
@@ -163,10 +164,10 @@ def edit(case_id: uuid.UUID) -> str | Response:
     elif form.validate_on_submit():
         try:
             if case.status == "closed":
-                raise service.CaseError(_("This case is closed and read-only. Reopen it to make "
+                raise CaseError(_("This case is closed and read-only. Reopen it to make "
                                           "changes."))
             service.update_identity(current_user, case, form.data, form.version.data)
-        except service.CaseError as exc:
+        except CaseError as exc:
             _fail(exc, form)
         else:
             flash(_("Saved."), "info")
@@ -197,7 +198,7 @@ def consent(case_id: uuid.UUID) -> Response:
         except AlreadySaved as done:
             return already_saved(done.claim, url_for("cases.view", case_id=case.id,
                                                      _anchor="consent"))
-        except service.CaseError as exc:
+        except CaseError as exc:
             _fail(exc)
         else:
             flash(_("Consent recorded."), "info")
@@ -218,7 +219,7 @@ def status(case_id: uuid.UUID) -> Response:
     if form.validate_on_submit():
         try:
             service.change_status(current_user, case, form.to_status.data, form.version.data)
-        except service.CaseError as exc:
+        except CaseError as exc:
             _fail(exc)
     else:
         flash(_("That status change is not possible."), "error")
@@ -235,7 +236,7 @@ def closure_request(case_id: uuid.UUID) -> Response:
         try:
             service.request_closure(current_user, case, form.reason.data, form.details.data,
                                     form.version.data)
-        except service.CaseError as exc:
+        except CaseError as exc:
             _fail(exc)
         else:
             flash(_("Closure requested. A supervisor will review it."), "info")
@@ -252,7 +253,7 @@ def closure_decision(case_id: uuid.UUID) -> Response:
         try:
             service.decide_closure(current_user, case, form.decision.data == "approve",
                                    form.version.data)
-        except service.CaseError as exc:
+        except CaseError as exc:
             _fail(exc)
     return redirect(url_for("cases.view", case_id=case.id))
 
@@ -266,7 +267,7 @@ def reopen(case_id: uuid.UUID) -> Response:
     if form.validate_on_submit():
         try:
             service.reopen(current_user, case, form.reason.data, form.details.data, form.version.data)
-        except service.CaseError as exc:
+        except CaseError as exc:
             _fail(exc)
     return redirect(url_for("cases.view", case_id=case.id))
 
@@ -280,7 +281,7 @@ def approve_plan(case_id: uuid.UUID) -> Response:
     if form.validate_on_submit() and form.decision.data == "approve":
         try:
             service.approve_plan(current_user, case, form.version.data)
-        except service.CaseError as exc:
+        except CaseError as exc:
             _fail(exc)
     return redirect(url_for("cases.view", case_id=case.id, _anchor="plan"))
 
@@ -302,7 +303,7 @@ def assign(case_id: uuid.UUID) -> str | Response:
         try:
             service.assign(current_user, case, workers[form.primary.data],
                            workers.get(form.secondary.data or ""), form.version.data)
-        except service.CaseError as exc:
+        except CaseError as exc:
             _fail(exc, form)
         else:
             flash(_("Assignment saved."), "info")
@@ -327,7 +328,7 @@ def break_glass() -> str | Response:
         except JustificationError as exc:
             # Beside the field, with nothing saved; the text stays in the form to be edited.
             (form.reason_code if exc.field == "code" else form.justification).errors = [str(exc)]
-        except service.CaseError as exc:
+        except CaseError as exc:
             _fail(exc)
         else:
             return redirect(url_for("cases.view", case_id=case.id))
@@ -354,7 +355,7 @@ def erase(case_id: uuid.UUID) -> str | Response:
             number = case.case_number
             try:
                 service.erase(current_user, case, form.reason.data)
-            except service.CaseError as exc:  # someone saved the case meanwhile: try again
+            except CaseError as exc:  # someone saved the case meanwhile: try again
                 _fail(exc)
             else:
                 flash(_("Case %(n)s has been erased.", n=number), "info")

@@ -14,8 +14,6 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
 
-from app import versioning
-from app.admin.models import Site
 from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
 from app.auth.models import User
@@ -37,26 +35,17 @@ from app.cases.workflow import (
     check_move,
 )
 from app.clock import utcnow
+from app.core import versioning
+from app.core.errors import CaseError, StaleError
 from app.db import db, transaction
+from app.directory.models import Site
 from app.submissions.service import Submission, claim
-from app.versioning import Stale
 
 IDENTITY_FIELDS = ("full_name", "alias", "date_of_birth", "estimated_age", "phone", "location",
                    "safe_contact")
 CATEGORY_FIELDS = ("sex", "nationality_group", "displacement_status", "disability")
 # Why a case is erased (codes: they go to the tombstone and the audit trail).
 ERASE_REASONS = ("survivor_request", "recorded_in_error", "retention_expired")
-
-
-class CaseError(ValueError):
-    """A refused case action; the message is safe to show."""
-
-
-class StaleError(CaseError, Stale):
-    """Someone else saved the record since this form was loaded (``app.versioning``)."""
-
-    message = _l("Someone else saved this case while you were editing. Nothing was saved; your "
-                 "input is kept below: check the current record, then save again.")
 
 
 def check_version(obj: Any, expected: str | int | None) -> None:

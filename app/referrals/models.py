@@ -15,10 +15,10 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.admin.models import Service
 from app.auth.models import User
 from app.crypto.fields import SealedLongText, SealedRecord, SealedText
 from app.db import Timestamps, UTCDateTime, UUIDPrimaryKey, Versioned, db
+from app.directory.models import Service
 
 STATUSES = ("sent", "accepted", "declined", "completed", "revoked")
 URGENCIES = ("urgent", "high", "normal")

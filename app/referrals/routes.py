@@ -10,16 +10,17 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from app.admin.models import Service
 from app.audit.actions import Action
 from app.audit.writer import record
 from app.auth.policy import Permission, require
 from app.cases.justifications import OVERRIDE_REASONS, JustificationError, may_read_text
 from app.cases.labels import label
 from app.cases.scopes import load_case
-from app.cases.service import CaseError, consent_state
+from app.cases.service import consent_state
+from app.core.errors import CaseError
 from app.crypto.readable import readable
 from app.db import db, transaction
+from app.directory.models import Service
 from app.referrals import fields, forms, queries, service
 from app.submissions.service import AlreadySaved, already_saved
 

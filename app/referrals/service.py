@@ -14,7 +14,6 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from app.admin.models import Service
 from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
 from app.auth.models import User
@@ -22,14 +21,16 @@ from app.auth.policy import Permission, has_permission
 from app.cases import gbvims, justifications
 from app.cases.models import Case, Incident
 from app.cases.records import writable
-from app.cases.service import CaseError, consent_state
+from app.cases.service import consent_state
 from app.clock import utcnow
+from app.core.errors import CaseError
+from app.core.versioning import Stale, check_version, saving
 from app.crypto.envelope import shred
 from app.db import db, transaction
+from app.directory.models import Service
 from app.referrals import fields
 from app.referrals.models import Referral, ReferralEvent
 from app.submissions.service import Submission, claim
-from app.versioning import Stale, check_version, saving
 
 RESPONSE_HOURS = {"urgent": 4, "high": 24, "normal": 72}
 # Which answer moves a referral from which status to which.
@@ -52,7 +53,7 @@ class ReferralError(CaseError):
 
 
 class ReferralStale(ReferralError, Stale):
-    """Someone else changed the referral first (``app.versioning``); nothing was saved."""
+    """Someone else changed the referral first (``app.core.versioning``); nothing was saved."""
 
     message = _l("Someone else changed this referral meanwhile. Nothing was saved: check its "
                  "status, then try again.")

@@ -8,10 +8,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from app.admin.models import SafeSpace
 from app.auth.models import User
 from app.clock import utcnow
 from app.db import db
+from app.directory.models import SafeSpace
 from app.safe_space import service
 from app.safe_space.models import ActivityType, WgssSession
 

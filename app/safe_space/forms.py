@@ -23,11 +23,11 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
-from app.admin.models import SafeSpace
 from app.audit.actions import Action
 from app.clock import utcnow
+from app.core.ids import parse_uuid
+from app.directory.models import SafeSpace
 from app.forms import CleanStringField, LongText, OneTimeSubmission
-from app.ids import parse_uuid
 from app.safe_space import rules
 from app.safe_space.models import AREA_MAX, NOTES_MAX, TOPIC_MAX
 

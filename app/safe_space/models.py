@@ -28,10 +28,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.admin.models import SafeSpace
 from app.auth.models import User
 from app.crypto.fields import SealedLongText, SealedRecord
 from app.db import Base, Timestamps, UUIDPrimaryKey, Versioned, db
+from app.directory.models import SafeSpace
 
 NOTES_MAX = 4000
 TOPIC_MAX = 120

@@ -9,10 +9,10 @@ from datetime import date
 
 from sqlalchemy import Integer, func, or_, select
 
-from app.admin.models import SafeSpace
 from app.auth.models import User
 from app.auth.policy import Role
 from app.db import db
+from app.directory.models import SafeSpace
 from app.safe_space import rules
 from app.safe_space.models import ActivityType, WgssSession
 

@@ -31,7 +31,7 @@ from typing import Any, cast
 from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 
-from app.admin.models import SafeSpace
+from app.directory.models import SafeSpace
 
 MAX_COUNT = 500
 DURATION_MIN, DURATION_MAX = 10, 480

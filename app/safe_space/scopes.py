@@ -15,12 +15,12 @@ from typing import NoReturn
 from flask import abort
 from sqlalchemy import ColumnElement, and_, false, select
 
-from app.admin.models import SafeSpace
 from app.audit.actions import Action, Outcome
 from app.audit.writer import record
 from app.auth.models import User
 from app.auth.policy import Role
 from app.db import db
+from app.directory.models import SafeSpace
 from app.safe_space.models import WgssSession
 
 

@@ -15,19 +15,19 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app import versioning
-from app.admin.models import SafeSpace
 from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
 from app.auth.models import User
 from app.clock import utcnow
+from app.core import versioning
+from app.core.ids import parse_uuid
+from app.core.versioning import Stale
 from app.db import db, transaction
-from app.ids import parse_uuid
+from app.directory.models import SafeSpace
 from app.safe_space import queries, rules
 from app.safe_space.models import ActivityType, WgssSession
 from app.safe_space.scopes import space_scope
 from app.submissions.service import Submission, claim
-from app.versioning import Stale
 
 
 class SessionInvalid(ValueError):
@@ -39,7 +39,7 @@ class SessionInvalid(ValueError):
 
 
 class StaleError(Stale):
-    """Someone else saved the record since this form was loaded (``app.versioning``)."""
+    """Someone else saved the record since this form was loaded (``app.core.versioning``)."""
 
 
 def check_version(obj: WgssSession | ActivityType, expected: Any) -> None:

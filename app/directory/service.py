@@ -1,0 +1,101 @@
+"""Writes to the shared directory: organisations, sites, safe spaces and services.
+
+Each write is audited and commits. The admin screens call these; the demo and the set-up
+command do too.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+
+from app.audit.actions import Action
+from app.audit.writer import record
+from app.core.versioning import Stale, check_version, saving
+from app.db import db, transaction
+from app.directory.models import Organisation, SafeSpace, Service, Site
+from app.submissions.service import Submission, claim
+
+
+class DirectoryError(ValueError):
+    """Bad input for a directory record; the message is safe to show."""
+
+
+class DirectoryStale(DirectoryError, Stale):
+    """Someone else saved the record first (``app.core.versioning``); nothing was saved."""
+
+    message = _l("Someone else changed this record meanwhile. Nothing was saved: reload and "
+                 "try again.")
+
+
+def _audited_save(obj: Any, action: Action, object_type: str,
+                  submission: Submission | None = None) -> None:
+    with transaction():
+        db.session.add(obj)
+        db.session.flush()
+        record(action, object_type=object_type, object_id=obj.id)
+        if submission is not None:
+            claim(submission, object_type, obj.id)
+
+
+def create_organisation(name: str) -> Organisation:
+    """Add an organisation."""
+    org = Organisation(name=name.strip())
+    _audited_save(org, Action.ORGANISATION_CREATE, "organisation")
+    return org
+
+
+def create_site(org: Organisation, name: str, code: str) -> Site:
+    """Add a site of ``org``; ``code`` prefixes its case numbers."""
+    site = Site(organisation_id=org.id, name=name.strip(), code=code.strip().upper())
+    _audited_save(site, Action.SITE_CREATE, "site")
+    return site
+
+
+def create_safe_space(org: Organisation, site: Site, name: str, kind: str = "static",
+                      opened_on: Any = None) -> SafeSpace:
+    """Add a safe space at one of ``org``'s sites."""
+    if site.organisation_id != org.id:
+        raise DirectoryError(str(_l("The site belongs to another organisation.")))
+    space = SafeSpace(organisation_id=org.id, site_id=site.id, name=name.strip(), kind=kind,
+                      opened_on=opened_on)
+    _audited_save(space, Action.SAFE_SPACE_CREATE, "safe_space")
+    return space
+
+
+def create_service(org: Organisation, name: str, service_type: str,
+                   sites: Sequence[Site] = ()) -> Service:
+    """Add a service to the referral directory."""
+    service = Service(organisation_id=org.id, name=name.strip(), service_type=service_type)
+    service.sites = list(sites)
+    _audited_save(service, Action.SERVICE_CREATE, "service")
+    return service
+
+
+def create_record(model: type, values: Mapping[str, Any], *, action: Action, object_type: str,
+                  submission: Submission | None = None) -> Any:
+    """Add a directory record from a screen's values (``sites``: a service's sites), claiming
+    the form's one-time ``submission`` in the same transaction."""
+    new = model(**{k: v for k, v in values.items() if k != "sites"})
+    if "sites" in values:
+        new.sites = list(values["sites"])
+    _audited_save(new, action, object_type, submission)
+    return new
+
+
+def update_record(obj: Any, values: Mapping[str, Any], *, expected_version: Any, action: Action,
+                  object_type: str) -> None:
+    """Apply edits to a directory record, refused when someone else saved it first."""
+    check_version(obj, expected_version, DirectoryStale)
+    with saving(obj, DirectoryStale):
+        for key, value in values.items():
+            setattr(obj, key, value)
+        record(action, object_type=object_type, object_id=obj.id)
+
+
+def get(model: type, record_id: uuid.UUID) -> Any:
+    """Load a directory record by id (admins see all of them)."""
+    return db.session.get(model, record_id)
