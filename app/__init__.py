@@ -1,7 +1,7 @@
 """Amana: case management for GBV response teams.
 
 ``create_app`` builds the application as a list of steps: settings and secrets, extensions,
-language, blueprints, error pages, command-line tools, security headers and the guard.
+language, blueprints, hooks, error pages, command-line tools, security headers and the guard.
 """
 
 from __future__ import annotations
@@ -116,6 +116,15 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(bp)
 
 
+def connect_hooks() -> None:
+    """Load every module that answers a hook (``app.core.hooks``), then refuse to start when a
+    required hook has no subscriber: a feature that was not loaded must not silently skip work."""
+    from app.cases import assignment as _assignment  # noqa: F401  (answers scope_narrowed)
+    from app.core.hooks import check_subscribed
+
+    check_subscribed()
+
+
 def create_app(config: Mapping[str, Any] | str | None = None) -> Flask:
     """Build the Amana application; ``config`` is an environment name or a mapping of settings."""
     overrides: Mapping[str, Any] = {"AMANA_ENV": config} if isinstance(config, str) else (config or {})
@@ -129,6 +138,7 @@ def create_app(config: Mapping[str, Any] | str | None = None) -> Flask:
 
     install_ui(app)
     register_blueprints(app)
+    connect_hooks()
     from app.errors import register_error_handlers
 
     register_error_handlers(app)

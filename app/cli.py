@@ -16,7 +16,7 @@ from sqlalchemy import select
 from app.admin import grants
 from app.admin import service as admin_service
 from app.auth import passwords
-from app.auth.policy import Role
+from app.auth.policy import Permission, Role, roles_with
 from app.config import load_keys
 from app.crypto.keychecks import compare_keys, refuse_recorded
 from app.db import db
@@ -112,7 +112,8 @@ def users_create(username: str, display_name: str | None, role: str, org_name: s
     found = passwords.problems(password, username=username)
     if found:
         raise click.ClickException("Password refused: " + " ".join(found))
-    if bootstrap and role != Role.ADMIN:
+    administers = role in roles_with(Permission.ADMIN_USERS)  # the policy's admins
+    if bootstrap and not administers:
         raise click.ClickException("The first account on a new database must be an admin.")
     if bootstrap:
         org = directory.create_organisation(org_name)
@@ -130,7 +131,7 @@ def users_create(username: str, display_name: str | None, role: str, org_name: s
     # Bootstrap: the first admin of an empty database, and a second admin while fewer than two
     # exist (the two-admin rule for access needs two people). Everything else is approved by a
     # second admin in the web interface (app/admin/grants.py).
-    second_admin = role == Role.ADMIN and grants.active_admins() < 2
+    second_admin = administers and grants.active_admins() < 2
     try:
         user = admin_service.create_user(spec, password, bootstrap=bootstrap or second_admin)
     except admin_service.AccountError as exc:

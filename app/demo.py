@@ -23,6 +23,7 @@ from app.audit.actions import Action
 from app.audit.writer import record
 from app.auth import mfa
 from app.auth.models import User
+from app.auth.policy import Place, Role, places_needed
 from app.clock import utcnow
 from app.crypto.keychecks import compare_keys
 from app.db import db, transaction
@@ -45,16 +46,18 @@ PARTNERS = (
     ("Legal Aid Partner (demo)", "Legal aid", "legal"),
     ("Safe Shelter Partner (demo)", "Emergency shelter", "shelter_safe_house"),
 )
-USERS = (
-    ("demo-admin", "Demo Administrator", "admin"),
-    ("demo-caseworker", "Demo Caseworker", "caseworker"),
-    ("demo-supervisor", "Demo Supervisor", "supervisor"),
-    ("demo-provider", "Demo MHPSS Provider", "service_provider"),
-    ("demo-coordinator", "Demo WGSS Coordinator", "wgss_coordinator"),
-    ("demo-manager", "Demo Programme Manager", "program_manager"),
-    ("demo-auditor", "Demo Auditor", "auditor"),
+# One account per role. This table only assigns roles; which places each account gets is asked
+# of the policy (``places_needed``), never decided here by role.
+USERS: tuple[tuple[str, str, Role], ...] = (
+    ("demo-admin", "Demo Administrator", Role.ADMIN),
+    ("demo-caseworker", "Demo Caseworker", Role.CASEWORKER),
+    ("demo-supervisor", "Demo Supervisor", Role.SUPERVISOR),
+    ("demo-provider", "Demo MHPSS Provider", Role.SERVICE_PROVIDER),
+    ("demo-coordinator", "Demo WGSS Coordinator", Role.WGSS_COORDINATOR),
+    ("demo-manager", "Demo Programme Manager", Role.PROGRAM_MANAGER),
+    ("demo-auditor", "Demo Auditor", Role.AUDITOR),
     # A second admin, so the demo can show access that waits for another admin's approval.
-    ("demo-admin2", "Demo Second Administrator", "admin"),
+    ("demo-admin2", "Demo Second Administrator", Role.ADMIN),
 )
 
 
@@ -112,13 +115,15 @@ def seed() -> str:
     for username, display, role in USERS:
         if db.session.execute(select(User.id).where(User.username == username)).first():
             continue
+        # A coordinator works at the demo safe space's site; other site-bound roles at every site.
+        needs = places_needed(role)
         spec = admin_service.AccountSpec(
             username=username, display_name=display, role=role, organisation=org,
-            sites=list(sites.values()) if role in ("caseworker", "supervisor") else
-            [sites["Tripoli"]] if role == "wgss_coordinator" else [],
-            safe_spaces=[space] if role == "wgss_coordinator" else [],  # type: ignore[list-item]
+            sites=[sites["Tripoli"]] if Place.SAFE_SPACES in needs else
+            list(sites.values()) if Place.SITES in needs else [],
+            safe_spaces=[space] if Place.SAFE_SPACES in needs else [],  # type: ignore[list-item]
             service=services["Mental health and psychosocial support"]  # type: ignore[arg-type]
-            if role == "service_provider" else None,
+            if Place.SERVICE in needs else None,
         )
         user = admin_service.create_user(spec, password, is_demo=True, bootstrap=True)
         with transaction():

@@ -6,7 +6,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from app.auth.models import User
-from app.auth.policy import Role
+from app.auth.policy import Permission, roles_with
 from app.config import ConfigError
 from app.db import db
 from app.dbsetup import require_current_schema
@@ -29,7 +29,8 @@ def check_ready(app: Flask) -> None:
     with app.app_context():
         demo = db.session.execute(select(User.id).where(User.is_demo.is_(True)).limit(1)).first()
         admin = db.session.execute(
-            select(User.id).where(User.role == Role.ADMIN.value, User.active.is_(True)).limit(1)
+            select(User.id).where(User.role.in_(roles_with(Permission.ADMIN_USERS)),
+                                  User.active.is_(True)).limit(1)
         ).first()
         db.session.remove()
     if demo is not None:

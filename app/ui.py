@@ -10,17 +10,8 @@ from flask_babel import format_date, format_datetime
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from app.auth.policy import Permission, has_permission
-
-ROLE_LABELS = {
-    "caseworker": _l("Caseworker"),
-    "supervisor": _l("Supervisor"),
-    "service_provider": _l("Service provider"),
-    "wgss_coordinator": _l("Safe-space coordinator"),
-    "program_manager": _l("Programme manager"),
-    "auditor": _l("Auditor"),
-    "admin": _l("Administrator"),
-}
+from app.auth import policy
+from app.auth.policy import Permission, role_label
 
 
 @dataclass(frozen=True)
@@ -51,12 +42,7 @@ def nav_items() -> list[NavItem]:
     if not current_user.is_authenticated:
         return []
     return [i for i in NAV if i.endpoint in current_app.view_functions
-            and has_permission(current_user.role, i.permission)]
-
-
-def role_label(role: str) -> str:
-    """The translated name of a role."""
-    return str(ROLE_LABELS.get(role, role))
+            and policy.can(current_user, i.permission)]
 
 
 def datetimeformat(value: datetime | None) -> str:
@@ -79,7 +65,7 @@ def code_label(code: str | None) -> str:
 def can(permission: Permission) -> bool:
     """Whether the signed-in user's role holds ``permission`` (templates ask this, never a
     role name)."""
-    return bool(current_user.is_authenticated and has_permission(current_user.role, permission))
+    return policy.can(current_user, permission)
 
 
 def install_ui(app: Flask) -> None:

@@ -319,10 +319,13 @@ def _same_site(base: str, href: str) -> str | None:
 
 
 def _permitted(app: Flask, role: str, endpoint: str) -> bool:
-    from app.auth.policy import AUTHENTICATED, has_permission, rule_for
+    from types import SimpleNamespace
+
+    from app.auth.policy import AUTHENTICATED, Permission, can, rule_for
 
     rule = rule_for(app.view_functions.get(endpoint))
-    return rule == AUTHENTICATED or (rule is not None and has_permission(role, rule))  # type: ignore[arg-type]
+    return rule == AUTHENTICATED or (isinstance(rule, Permission)
+                                     and can(SimpleNamespace(role=role), rule))
 
 
 def _crawl_one(month: Month, errors: list[str], role: str, seeds: list[str], crawl: Crawl,

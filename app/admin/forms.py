@@ -16,10 +16,9 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from app.audit.actions import Action
-from app.auth.policy import Role
+from app.auth.policy import ROLE_LABELS, Role
 from app.directory.models import SAFE_SPACE_KINDS, SERVICE_TYPES
 from app.forms import CleanStringField, OneTimeSubmission, PageField
-from app.ui import ROLE_LABELS
 
 SERVICE_TYPE_LABELS = {
     "health_medical": _l("Health / medical (incl. clinical care for rape)"),
@@ -45,7 +44,7 @@ class UserForm(FlaskForm):
                message=_l("Latin letters a-z, digits, dots, dashes and underscores only, "
                           "starting and ending with a letter or digit."))])
     display_name = CleanStringField(_l("Display name"), validators=[DataRequired(), Length(max=120)])
-    role = SelectField(_l("Role"), choices=[(r.value, ROLE_LABELS[r.value]) for r in Role])
+    role = SelectField(_l("Role"), choices=[(r.value, ROLE_LABELS[r]) for r in Role])
     organisation = SelectField(_l("Organisation"), validators=[DataRequired()])
     sites = SelectMultipleField(_l("Sites"), validators=[Optional()])
     safe_spaces = SelectMultipleField(_l("Safe spaces (coordinators only)"), validators=[Optional()])
@@ -148,7 +147,7 @@ class UserFilterForm(FlaskForm):
         csrf = False
 
     role = SelectField(_l("Role"), validators=[Optional()],
-                       choices=[("", _l("Any"))] + [(r.value, ROLE_LABELS[r.value]) for r in Role])
+                       choices=[("", _l("Any"))] + [(r.value, ROLE_LABELS[r]) for r in Role])
     status = SelectField(_l("Status"), choices=[("", _l("Any")), ("active", _l("Active")),
                                                 ("inactive", _l("Inactive"))], validators=[Optional()])
     page = PageField()

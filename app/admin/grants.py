@@ -31,7 +31,7 @@ from sqlalchemy import func, select
 from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
 from app.auth.models import RoleGrant, User
-from app.auth.policy import Permission, Role, roles_with
+from app.auth.policy import Permission, can, roles_with
 from app.clock import utcnow
 from app.db import db, transaction
 from app.directory.models import Organisation, SafeSpace, Service, Site
@@ -39,9 +39,15 @@ from app.directory.models import Organisation, SafeSpace, Service, Site
 if TYPE_CHECKING:
     from app.admin.service import AccountSpec
 
-# Roles that read survivor data (cases or referrals), or approve grants of it: derived from the
-# policy, so a role given case access later is gated without a change here.
-GATED_ROLES = roles_with(Permission.CASE_READ, Permission.REFERRAL_RECEIVE, Permission.ADMIN_USERS)
+# Access that reads survivor data (cases or referrals), or approves grants of it: a role holding
+# any of these is gated, so a role given case access later is gated without a change here.
+GATED_PERMISSIONS = (Permission.CASE_READ, Permission.REFERRAL_RECEIVE, Permission.ADMIN_USERS)
+GATED_ROLES = roles_with(*GATED_PERMISSIONS)
+
+
+def gated(account: object) -> bool:
+    """Whether ``account`` (a user or an ``AccountSpec``) has a role whose access is gated."""
+    return any(can(account, p) for p in GATED_PERMISSIONS)
 
 
 KIND_LABELS = {"access": _l("Access"), "password_reset": _l("Password reset"),
@@ -61,7 +67,7 @@ class GrantError(ValueError):
 
 def needs_approval(user: User | None, spec: AccountSpec) -> bool:
     """Whether giving ``spec`` to ``user`` (None: a new account) widens gated access."""
-    if spec.role not in GATED_ROLES:
+    if not gated(spec):
         return False
     if user is None or user.approval_pending:
         return True
@@ -111,7 +117,7 @@ def credential_reset_needs_approval(user: User) -> bool:
     """Whether resetting ``user``'s password or two-step verification needs a second admin:
     for an account that reads case data or approves access, a reset by one admin of both
     would let that admin sign in as the person."""
-    return user.role in GATED_ROLES and not user.approval_pending
+    return gated(user) and not user.approval_pending
 
 
 def request_credential_reset(actor: User, user: User, kind: str) -> RoleGrant:
@@ -278,8 +284,10 @@ def load(grant_id: uuid.UUID) -> RoleGrant | None:
 
 
 def active_admins() -> int:
-    """How many active admin accounts exist (bootstrap needs two)."""
+    """How many active admin accounts (accounts that administer users) exist (bootstrap needs
+    two)."""
     return int(db.session.execute(
         select(func.count()).select_from(User)
-        .where(User.role == Role.ADMIN, User.active.is_(True), User.approval_pending.is_(False))
+        .where(User.role.in_(roles_with(Permission.ADMIN_USERS)), User.active.is_(True),
+               User.approval_pending.is_(False))
     ).scalar_one())

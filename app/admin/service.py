@@ -19,8 +19,9 @@ from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
 from app.auth import passwords, sessions
 from app.auth.models import RecoveryCode, RoleGrant, User
-from app.auth.policy import Role
+from app.auth.policy import Place, Role, places_needed
 from app.clock import utcnow
+from app.core.hooks import scope_narrowed
 from app.core.versioning import Stale, saving
 from app.db import db, transaction
 from app.directory.models import Organisation, SafeSpace, Service, Site
@@ -57,7 +58,7 @@ def check_spec(spec: AccountSpec, *, existing: User | None = None) -> None:
     """Refuse inconsistent accounts (role, places, service) and confusable names with a clear
     message; the names are stored in the form ``clean_username``/``clean_display_name`` give."""
     try:
-        role = Role(spec.role)
+        Role(spec.role)
     except ValueError:
         raise AccountError(f"Unknown role '{spec.role}'.") from None
     try:
@@ -80,13 +81,14 @@ def check_spec(spec: AccountSpec, *, existing: User | None = None) -> None:
     for space in spec.safe_spaces:
         if space.organisation_id != spec.organisation.id:
             raise AccountError(f"Safe space '{space.name}' belongs to another organisation.")
-    if role in (Role.CASEWORKER, Role.SUPERVISOR, Role.WGSS_COORDINATOR) and not spec.sites:
+    needs = places_needed(spec.role)  # the policy says which places each role needs
+    if Place.SITES in needs and not spec.sites:
         raise AccountError("This role needs at least one site.")
-    if role is Role.WGSS_COORDINATOR and not spec.safe_spaces:
+    if Place.SAFE_SPACES in needs and not spec.safe_spaces:
         raise AccountError("A safe-space coordinator needs at least one safe space.")
-    if role is not Role.WGSS_COORDINATOR and spec.safe_spaces:
+    if Place.SAFE_SPACES not in needs and spec.safe_spaces:
         raise AccountError("Only safe-space coordinators are given safe spaces.")
-    if role is Role.SERVICE_PROVIDER:
+    if Place.SERVICE in needs:
         if spec.service is None:
             raise AccountError("A service provider needs a service.")
         if spec.service.organisation_id != spec.organisation.id:
@@ -143,7 +145,8 @@ def _scope_changed(user: User, org_id: uuid.UUID, sites: Sequence[Site],
 def _set_scope(user: User, role: str, org_id: uuid.UUID, sites: Sequence[Site],
                spaces: Sequence[SafeSpace], service: Service | None) -> None:
     """Give ``user`` exactly this scope; a change of role or place ends every session and
-    every case assignment outside it (audited). Call inside a transaction."""
+    (through the ``scope_narrowed`` hook, answered by cases) every case assignment outside it
+    (audited). Call inside a transaction."""
     role_changed = role != user.role
     moved = _scope_changed(user, org_id, sites, spaces, service)
     user.role = role
@@ -161,9 +164,7 @@ def _set_scope(user: User, role: str, org_id: uuid.UUID, sites: Sequence[Site],
     if moved:
         record(Action.USER_SCOPE_CHANGE, object_type=ObjectType.USER, object_id=user.id,
                reason=f"sessions_ended={ended}")
-    from app.cases.assignment import unassign_outside_scope
-
-    unassign_outside_scope(user)
+    scope_narrowed.emit(user=user)
 
 
 def apply_scope(user: User, spec: AccountSpec) -> None:

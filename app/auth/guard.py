@@ -20,7 +20,8 @@ from app.auth.policy import (
     AUTHENTICATED,
     MFA_STEP_ENDPOINTS,
     PUBLIC_ENDPOINTS,
-    has_permission,
+    Permission,
+    can,
     rule_for,
 )
 from app.db import db
@@ -92,7 +93,7 @@ def check_request() -> Response | None:
     rule = rule_for(current_app.view_functions.get(endpoint))
     if rule is None:
         deny("no_rule")
-    elif rule != AUTHENTICATED and not has_permission(row.user.role, rule):  # type: ignore[arg-type]
+    elif rule != AUTHENTICATED and not (isinstance(rule, Permission) and can(row.user, rule)):
         deny("role")
     db.session.commit()  # keep last_seen_at
     return None

@@ -13,6 +13,8 @@ import enum
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from flask_babel import lazy_gettext as _l
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -26,6 +28,39 @@ class Role(enum.StrEnum):
     PROGRAM_MANAGER = "program_manager"
     AUDITOR = "auditor"
     ADMIN = "admin"
+
+
+#: The translated name of each role (shown, never compared: ``role_label``).
+ROLE_LABELS: dict[Role, Any] = {
+    Role.CASEWORKER: _l("Caseworker"),
+    Role.SUPERVISOR: _l("Supervisor"),
+    Role.SERVICE_PROVIDER: _l("Service provider"),
+    Role.WGSS_COORDINATOR: _l("Safe-space coordinator"),
+    Role.PROGRAM_MANAGER: _l("Programme manager"),
+    Role.AUDITOR: _l("Auditor"),
+    Role.ADMIN: _l("Administrator"),
+}
+
+
+class Place(enum.StrEnum):
+    """What an account is given besides its role: where (and for what) it works."""
+
+    SITES = "sites"
+    SAFE_SPACES = "safe_spaces"
+    SERVICE = "service"
+
+
+#: The places each role needs. A role needs at least one of each place listed; safe spaces and
+#: a service are given only to the roles that need them (sites may be given to any role).
+ROLE_PLACES: dict[Role, frozenset[Place]] = {
+    Role.CASEWORKER: frozenset({Place.SITES}),
+    Role.SUPERVISOR: frozenset({Place.SITES}),
+    Role.SERVICE_PROVIDER: frozenset({Place.SERVICE}),
+    Role.WGSS_COORDINATOR: frozenset({Place.SITES, Place.SAFE_SPACES}),
+    Role.PROGRAM_MANAGER: frozenset(),
+    Role.AUDITOR: frozenset(),
+    Role.ADMIN: frozenset(),
+}
 
 
 class Permission(enum.StrEnum):
@@ -66,6 +101,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset({Permission.ADMIN_USERS, Permission.ADMIN_DIRECTORY, Permission.WGSS_CONFIGURE}),
 }
 
+#: Roles whose accounts take part in programme work (may be named as a safe-space session's
+#: facilitators): every role except those kept apart from it (admins, auditors).
+PROGRAMME_STAFF: frozenset[Role] = frozenset(Role) - {Role.ADMIN, Role.AUDITOR}
+
 # Endpoints reachable without a session. Keep this list short: each entry is attack surface.
 PUBLIC_ENDPOINTS = frozenset({
     "static",
@@ -87,18 +126,51 @@ AUTHENTICATED = "authenticated"
 _RULE_ATTR = "_amana_rule"
 
 
-def has_permission(role: str, permission: Permission) -> bool:
-    """Whether ``role`` holds ``permission``."""
+def _role_of(user: object | None) -> Role | None:
+    """The role of a signed-in account (or of an ``AccountSpec``), None for anyone else."""
+    if user is None or getattr(user, "is_authenticated", True) is False:
+        return None  # Flask-Login's anonymous user, or nobody
+    role = getattr(user, "role", None)
     try:
-        return permission in ROLE_PERMISSIONS[Role(role)]
+        return Role(role) if isinstance(role, str) else None
     except ValueError:
-        return False
+        return None  # no role, or one the policy does not know: it holds nothing
+
+
+def can(user: object | None, permission: Permission) -> bool:
+    """The one authorization question: whether ``user`` (anything with a ``.role``: an account,
+    an ``AccountSpec``) may do what ``permission`` names. None, an anonymous user and an unknown
+    role may do nothing. Templates ask the same through the ``can(permission)`` global."""
+    role = _role_of(user)
+    return role is not None and permission in ROLE_PERMISSIONS[role]
 
 
 def roles_with(*permissions: Permission) -> frozenset[str]:
-    """The roles that hold any of ``permissions`` (for SQL filters on ``User.role``)."""
+    """The roles that hold any of ``permissions``: for SQL filters on ``User.role``, and for a
+    role that is not on an account yet (a command-line argument)."""
     return frozenset(role.value for role, held in ROLE_PERMISSIONS.items()
                      if held.intersection(permissions))
+
+
+def places_needed(role: str) -> frozenset[Place]:
+    """The places an account of ``role`` needs (``ROLE_PLACES``); none for an unknown role."""
+    try:
+        return ROLE_PLACES[Role(role)]
+    except ValueError:
+        return frozenset()
+
+
+def programme_staff() -> frozenset[str]:
+    """The roles that may be named as facilitators (for SQL filters on ``User.role``)."""
+    return frozenset(r.value for r in PROGRAMME_STAFF)
+
+
+def role_label(role: str) -> str:
+    """The translated name of a role (its code when the policy does not know it)."""
+    try:
+        return str(ROLE_LABELS[Role(role)])
+    except ValueError:
+        return role
 
 
 def require(permission: Permission) -> Callable[[F], F]:

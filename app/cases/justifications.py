@@ -26,7 +26,7 @@ from sqlalchemy import select
 from app.audit.actions import Action, Outcome
 from app.audit.writer import record
 from app.auth.models import User
-from app.auth.policy import Permission, has_permission
+from app.auth.policy import Permission, can
 from app.cases.models import PERSON_NAME, PHONE, BreakGlassGrant, Case
 from app.crypto.models import BlindIndexEntry
 from app.crypto.normalise import normalise_text
@@ -184,7 +184,7 @@ def check(action: Action, case: Case, justification: Justification) -> None:
 
 def may_read_text(user: User) -> bool:
     """Supervisors read justification texts (never auditors, never the recipient service)."""
-    return has_permission(user.role, Permission.CASE_APPROVE)
+    return can(user, Permission.CASE_APPROVE)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, select
 from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
 from app.auth.models import User
-from app.auth.policy import Permission, has_permission
+from app.auth.policy import Permission, can
 from app.cases import gbvims, justifications, sealing
 from app.cases.models import (
     BreakGlassGrant,
@@ -252,7 +252,7 @@ def last_change(case: Case, to_status: str) -> StatusChange | None:
 def decide_closure(user: User, case: Case, approve: bool, version: Any) -> None:
     """A supervisor approves or sends back a closure request (never their own request)."""
     check_version(case, version)
-    if not has_permission(user.role, Permission.CASE_APPROVE):
+    if not can(user, Permission.CASE_APPROVE):
         raise CaseError(str(_l("Only a supervisor can decide on closure.")))
     if case.status != "closure_requested":
         raise CaseError(str(_l("There is no closure request to decide on.")))
@@ -293,7 +293,7 @@ def assign(user: User, case: Case, primary: User, secondary: User | None, versio
     check_version(case, version)
     for worker in filter(None, (primary, secondary)):
         if (worker.organisation_id != case.organisation_id or not worker.can_sign_in
-                or not has_permission(worker.role, Permission.CASE_EDIT)
+                or not can(worker, Permission.CASE_EDIT)
                 or case.site_id not in {s.id for s in worker.sites}):
             raise CaseError(str(_l("Choose active caseworkers of this case's site.")))
     if secondary is not None and secondary.id == primary.id:
@@ -316,7 +316,7 @@ def break_glass(user: User, case_number: str, reason_code: str | None,
     ``BREAK_GLASS_MINUTES`` (default 60). ``once``, the form's one-time token, is claimed
     with the grant.
     """
-    if not has_permission(user.role, Permission.CASE_BREAK_GLASS):
+    if not can(user, Permission.CASE_BREAK_GLASS):
         raise CaseError(str(_l("Only supervisors can use break-glass access.")))
     why = justifications.parse(justifications.BREAK_GLASS_REASONS, reason_code, text)
     case = db.session.execute(

@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from app.auth.models import User
-from app.auth.policy import Permission, has_permission
+from app.auth.policy import Permission, can
 from app.cases import forms, gbvims, justifications, queries
 from app.cases.labels import LABELS, label
 from app.cases.models import ActionItem, Assessment, Case, CaseNote, FollowUp, Incident, StatusChange
@@ -145,7 +145,7 @@ def case_context(user: User, access: CaseAccess) -> dict[str, Any]:
         "follow_up_form": forms.FollowUpForm(prefix="follow_up", context=case.id),
         "referrals": case_referrals(case),
         "break_glass_grants": justifications.grants_for(user, case),
-        "today": utcnow().date(), "can_approve": has_permission(user.role, Permission.CASE_APPROVE),
+        "today": utcnow().date(), "can_approve": can(user, Permission.CASE_APPROVE),
         "self_requested": request is not None and request.by_id == user.id,
         "writable": not access.read_only and case.status != "closed",
         # Beyond intake only with consent for services: do not offer forms the server refuses.
@@ -163,7 +163,7 @@ def task_context(user: User) -> dict[str, Any]:
         if left > 0:
             urgent.append((case_id, number, int(left)))
     closure, unassigned = [], []
-    can_assign = has_permission(user.role, Permission.CASE_ASSIGN)
+    can_assign = can(user, Permission.CASE_ASSIGN)
     if can_assign:
         closure = queries.closure_requests(user)
         unassigned = queries.unassigned_cases(user)

@@ -48,13 +48,18 @@ class Hook:
 #: A consent of a case was withdrawn: ``case``, ``kind`` (consent kind code) and
 #: ``service_type`` (None for consent to refer to any service). Called in the transaction
 #: that records the withdrawal.
-consent_withdrawn = Hook("consent_withdrawn", required=True)
+consent_withdrawn = Hook("consent_withdrawn")
 
 #: A case is being erased (crypto-shredded): ``case``. Called in the erasing transaction,
 #: before the case's own keys are destroyed.
-case_erased = Hook("case_erased", required=True)
+case_erased = Hook("case_erased")
 
-ALL: tuple[Hook, ...] = (consent_withdrawn, case_erased)
+#: An admin changed an account's role, organisation or places (its access may have narrowed):
+#: ``user``. Called in the transaction of that change, after its sessions ended, so cases can
+#: take the worker off what they can no longer reach (``app.cases.assignment``).
+scope_narrowed = Hook("scope_narrowed", required=True)
+
+ALL: tuple[Hook, ...] = (consent_withdrawn, case_erased, scope_narrowed)
 
 
 def check_subscribed() -> None:

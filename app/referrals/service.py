@@ -17,7 +17,7 @@ from sqlalchemy import select
 from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
 from app.auth.models import User
-from app.auth.policy import Permission, has_permission
+from app.auth.policy import Permission, can
 from app.cases import gbvims, justifications
 from app.cases.models import Case, Incident
 from app.cases.records import writable
@@ -107,7 +107,7 @@ def create(user: User, case: Case, *, service_id: uuid.UUID, urgency: str, chose
     consent = consent_state(case).share.get(service.service_type)
     why = None
     if consent is None or not consent.granted:
-        if not has_permission(user.role, Permission.REFERRAL_OVERRIDE) or not override_code:
+        if not can(user, Permission.REFERRAL_OVERRIDE) or not override_code:
             _refuse(Action.REFERRAL_CREATE, "case", case.id, "no_consent_for_service_type",
                     _l("The survivor has not consented to share with this type of service. "
                        "Record consent first (a supervisor may override with a reason)."))

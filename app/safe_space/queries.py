@@ -10,15 +10,12 @@ from datetime import date
 from sqlalchemy import Integer, func, or_, select
 
 from app.auth.models import User
-from app.auth.policy import Role
+from app.auth.policy import programme_staff
 from app.db import db
 from app.directory.models import SafeSpace
 from app.safe_space import rules
 from app.safe_space.models import ActivityType, WgssSession
 
-# Staff who may be named as facilitators: every active account of the organisation except
-# those whose role keeps them away from programme work.
-NOT_FACILITATORS = (Role.ADMIN.value, Role.AUDITOR.value)
 SUMMED = rules.ALL_COUNTS + ("duration_minutes",)
 
 
@@ -40,12 +37,13 @@ def activity_types(*, include: uuid.UUID | None = None, active_only: bool = True
 
 
 def facilitators(user: User, *, include: list[User] | None = None) -> list[User]:
-    """Accounts the user may name as facilitators (``include``: already named ones stay)."""
+    """Accounts the user may name as facilitators (``include``: already named ones stay): every
+    active account of the organisation whose role the policy counts as programme staff."""
     keep = [u.id for u in include or []]
     rows = db.session.execute(
         select(User).where(User.organisation_id == user.organisation_id,
                            or_(User.id.in_(keep),
-                               User.active.is_(True) & User.role.not_in(NOT_FACILITATORS)))
+                               User.active.is_(True) & User.role.in_(programme_staff())))
         .order_by(User.display_name)).scalars()
     return list(rows)
 

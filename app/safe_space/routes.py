@@ -18,7 +18,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.audit.actions import Action
-from app.auth.policy import Permission, has_permission, require
+from app.auth.policy import Permission, can, require
 from app.clock import utcnow
 from app.db import db
 from app.i18n import RTL_LANGUAGES, select_locale
@@ -84,7 +84,7 @@ def _values_of(entry: WgssSession) -> dict[str, Any]:
 @require(Permission.WGSS_SUMMARY)
 def index() -> str:
     """The safe spaces in the user's scope, with their logs (coordinators) and summaries."""
-    can_log = has_permission(current_user.role, Permission.WGSS_LOG)
+    can_log = can(current_user, Permission.WGSS_LOG)
     spaces = spaces_for(current_user, logs=can_log)
     service.audited_read(Action.SAFE_SPACE_LIST, "safe_space")
     return render_template("safe_space/index.html", spaces=spaces, can_log=can_log, **HELPERS)
@@ -180,7 +180,7 @@ def edit_session(session_id: uuid.UUID) -> str | BaseResponse:
 @require(Permission.WGSS_SUMMARY)
 def summary(space_id: uuid.UUID) -> str:
     """A safe space's month in figures, with a chart beside the table (aggregates only)."""
-    can_log = has_permission(current_user.role, Permission.WGSS_LOG)
+    can_log = can(current_user, Permission.WGSS_LOG)
     space = load_space(current_user, space_id, logs=can_log, action=Action.WGSS_SUMMARY_VIEW)
     month_form, month = _month()
     result = queries.summary(space, month) if month else None
@@ -196,7 +196,7 @@ def summary(space_id: uuid.UUID) -> str:
 @require(Permission.WGSS_SUMMARY)
 def summary_csv(space_id: uuid.UUID) -> BaseResponse:
     """The monthly summary as CSV (aggregates only; formula-like cells neutralised)."""
-    can_log = has_permission(current_user.role, Permission.WGSS_LOG)
+    can_log = can(current_user, Permission.WGSS_LOG)
     space = load_space(current_user, space_id, logs=can_log, action=Action.WGSS_SUMMARY_EXPORT)
     _form, month = _month()
     if month is None:
