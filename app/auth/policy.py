@@ -1,5 +1,11 @@
 """The access policy: every permission, which role holds it, and which routes need none.
 
+Everything that depends on a role is answered here: ``can(user, Permission.X)`` is the one
+question services, views and templates ask (templates through the ``can(permission)`` global);
+SQL filters use ``roles_with``; which places an account needs (``ROLE_PLACES``) and what a role
+is called (``ROLE_LABELS``) are here too. Only the scope modules (``app/*/scopes.py``) branch on
+a role besides, and ``tests/test_policy_literals.py`` fails on any other place that does.
+
 Denial is the default. A view declares what it needs with ``@require(Permission.X)`` or
 ``@authenticated`` (any logged-in, MFA-verified user acting on their own account). The guard
 refuses a view that declares nothing, so forgetting a rule closes the route instead of opening

@@ -1,9 +1,10 @@
 """In-process hooks: how one feature reacts to another's event without importing it.
 
-Cases announce "consent withdrawn" and "case erased"; referrals subscribe. The announcing
+Cases announce "consent withdrawn" and "case erased"; referrals subscribe. Admin announces
+"scope narrowed" (an account's role or places changed); cases subscribe. The announcing
 feature does not know who listens, so the import graph stays one-way (referrals → cases, never
-back). Subscribers run synchronously, in the announcer's transaction: if one raises, the whole
-change rolls back, as if the work were written inline.
+back; admin never imports cases). Subscribers run synchronously, in the announcer's
+transaction: if one raises, the whole change rolls back, as if the work were written inline.
 
 A hook that must have a listener (withdrawing consent must close the referrals it covered)
 is declared ``required``; ``check_subscribed()`` runs when the app starts and refuses to start
