@@ -2,7 +2,8 @@
 
 The KEKs carry their check values in ``kek_versions`` (``app.crypto.keyring``). The other keys
 (``secret_key``, ``audit_hmac``, ``audit_signing``, ``index_root``) have one row each in
-``key_checks``, written by migration 0010 for the keys present when it ran:
+``key_checks``, written by migration 0010 (with a frozen copy of ``check_value``) for the keys
+present when it ran:
 
 - ``audit_signing`` (an Ed25519 seed): SHA-256 of its public key, which is public anyway;
 - the others: HMAC-SHA256 under the key of a constant naming it, truncated to 128 bits. The
@@ -25,7 +26,6 @@ import hashlib
 import hmac
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 from cryptography.hazmat.primitives import serialization
@@ -61,15 +61,6 @@ def _key(app: Flask, name: str) -> bytes:
     value = app.config[f"KEY_{name.upper()}"]
     assert isinstance(value, bytes)
     return value
-
-
-def initial_checks(app: Flask) -> list[dict[str, Any]]:
-    """Rows for ``key_checks`` for every checked key the app has now (migration 0010)."""
-    from app.clock import utcnow
-
-    return [{"name": name, "check_value": check_value(name, _key(app, name)),
-             "created_at": utcnow()}
-            for name in CHECKED if app.config.get(f"KEY_{name.upper()}")]
 
 
 def check_keys(app: Flask) -> None:

@@ -58,13 +58,17 @@ def upgrade():
         batch_op.create_index('ix_blind_index_entries_owner', ['owner_table', 'owner_id'], unique=False)
 
     # Enrol the KEKs this instance has now (check values only; the keys stay outside the DB).
+    # One of the two imports of app code in a migration (the other is 0011; the test in
+    # tests/test_migrations.py names both): the check values are made with the KEKs, which
+    # only the instance's key provider holds. The rows' times are UTC (app.clock), which a
+    # plain timezone-aware column stores as the app's UTC columns do (as 0006 does).
     from app.crypto.keyring import initial_enrolment
-    from app.db import UTCDateTime
 
     rows = initial_enrolment(current_app)
     table = sa.table('kek_versions', sa.column('version', sa.Integer()),
                      sa.column('check_value', sa.LargeBinary()),
-                     sa.column('created_at', UTCDateTime()), sa.column('retired_at', UTCDateTime()))
+                     sa.column('created_at', sa.DateTime(timezone=True)),
+                     sa.column('retired_at', sa.DateTime(timezone=True)))
     if rows:
         op.bulk_insert(table, rows)
 

@@ -9,8 +9,6 @@ Create Date: 2026-12-02 06:10:00
 import sqlalchemy as sa
 from alembic import op
 
-from app.db import UTCDateTime
-
 revision = "0008"
 down_revision = "0007"
 branch_labels = None
@@ -48,8 +46,8 @@ def upgrade():
         "role_grants",
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("requested_by_id", sa.Uuid(), nullable=True),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.Column("expires_at", UTCDateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("new_account", sa.Boolean(), nullable=False),
@@ -59,7 +57,7 @@ def upgrade():
         sa.Column("safe_space_ids", sa.JSON(), nullable=False),
         sa.Column("service_id", sa.Uuid(), nullable=True),
         sa.Column("decided_by_id", sa.Uuid(), nullable=True),
-        sa.Column("decided_at", UTCDateTime(), nullable=True),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"],

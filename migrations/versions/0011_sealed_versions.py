@@ -12,6 +12,12 @@ holds everything: if anything fails, nothing has changed. A value that does not 
 or under a destroyed data key, as a revoked referral's share is) is left exactly as it was: it
 stays unreadable, its failure is audited, and ``keys verify --deep`` lists it by record id.
 
+Unlike the other migrations it runs app code (imported inside ``upgrade``, listed in
+tests/test_migrations.py): the values open and seal with the instance's data keys, unwrapped by
+its KEKs, and each baseline goes into the audit chain through the app's writer, which must not
+exist twice. What the migration itself decides (the tables and fields, the format 0x01 it
+opens) is frozen here.
+
 There is no downgrade: the app before this migration cannot read format 0x02, and writing values
 back in the old, unbound form is what this migration exists to prevent. Restore the backup
 taken before upgrading instead.

@@ -8,8 +8,6 @@ Create Date: 2026-12-02 09:30:00
 import sqlalchemy as sa
 from alembic import op
 
-from app.db import UTCDateTime
-
 revision = "0012"
 down_revision = "0011"
 branch_labels = None
@@ -22,7 +20,7 @@ def upgrade():
         sa.Column("digest", sa.LargeBinary(length=32), nullable=False),
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("kind", sa.String(length=40), nullable=False),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("object_type", sa.String(length=32), nullable=False),
         sa.Column("object_id", sa.Uuid(), nullable=False),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE",
