@@ -13,7 +13,8 @@ from app.auth.models import User
 from app.auth.policy import ROLE_PERMISSIONS, Role
 from app.db import db
 from app.directory.models import Site
-from tests.support import PASSWORD, csrf_from, form_tokens
+from tests.helpers.forms import csrf_from, form_tokens
+from tests.helpers.login import PASSWORD
 
 
 def _new_user(admin, auth, world, **over):

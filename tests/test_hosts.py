@@ -21,8 +21,8 @@ import sqlalchemy as sa
 from app.config import ConfigError, build_config
 from app.keyfiles import KEY_NAMES
 from app.security import host_allowed, require_hosts
-from tests.conftest import make_app
-from tests.roles_support import runtime_role_uri
+from tests.helpers.apps import make_app
+from tests.helpers.roles import runtime_role_uri
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "amana.example.org"

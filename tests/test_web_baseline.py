@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from app.audit.models import AuditEvent
 from app.db import db
-from tests.conftest import make_app
-from tests.support import csrf_from
+from tests.helpers.apps import make_app
+from tests.helpers.forms import csrf_from
 
 CSP_PARTS = ("default-src 'none'", "frame-ancestors 'none'", "object-src 'none'", "base-uri 'none'",
              "style-src 'self'", "form-action 'self'")
