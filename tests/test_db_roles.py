@@ -130,12 +130,29 @@ def test_the_runtime_role_writes_events_but_cannot_rewind_the_head(roles):
     assert "moves only forward" in message, message
 
 
+def _privileges(url: str) -> dict[str, set[str]]:
+    """What ``url``'s role may do on each table of the public schema."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            tables = conn.exec_driver_sql(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'").scalars().all()
+            return {t: {p for p in ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "TRIGGER")
+                        if conn.exec_driver_sql(f"SELECT has_table_privilege('{t}', '{p}')").scalar()}
+                    for t in tables}
+    finally:
+        engine.dispose()
+
+
 @postgresql_only
 def test_migrating_again_keeps_the_grants(roles):
+    before = _privileges(roles.runtime_url)
     with roles.app.app_context():
         upgrade()  # idempotent: grants re-applied from scratch
-        check_runtime_role(roles.app)  # still nothing to refuse
+        check_runtime_role(roles.app)  # still nothing to refuse (raises ConfigError otherwise)
         db.session.remove()
+    after = _privileges(roles.runtime_url)
+    assert after == before and after["audit_events"] == {"SELECT", "INSERT"}
 
 
 @postgresql_only
