@@ -80,6 +80,32 @@ def _int_env(name: str, default: int) -> int:
     return value
 
 
+# Argon2id password hashing (app/auth/passwords.py): RFC 9106's second recommended option,
+# above the ASVS 5.0 / OWASP minimum. Each can be set with AMANA_<NAME> (e.g. a lighter cost
+# on a small demo machine); production refuses anything below the floor.
+DEFAULT_ARGON2 = {"ARGON2_TIME_COST": 3, "ARGON2_MEMORY_KIB": 64 * 1024, "ARGON2_PARALLELISM": 4}
+# OWASP's minimum for Argon2id: m = 19 MiB, t = 2, p = 1.
+ARGON2_FLOOR = {"ARGON2_TIME_COST": 2, "ARGON2_MEMORY_KIB": 19 * 1024, "ARGON2_PARALLELISM": 1}
+
+
+def check_argon2(params: dict[str, int], *, production: bool) -> None:
+    """Refuse Argon2 parameters Argon2 cannot use, and in production any below the floor."""
+    if params["ARGON2_MEMORY_KIB"] < 8 * params["ARGON2_PARALLELISM"]:
+        raise ConfigError("AMANA_ARGON2_MEMORY_KIB must be at least 8 KiB per lane "
+                          "(8 x AMANA_ARGON2_PARALLELISM).")
+    if production:
+        for name, floor in ARGON2_FLOOR.items():
+            if params[name] < floor:
+                raise ConfigError(f"AMANA_{name} is {params[name]}, below the safe minimum "
+                                  f"{floor} for production (OWASP: m=19 MiB, t=2, p=1).")
+
+
+def _argon2_env(production: bool) -> dict[str, int]:
+    params = {name: _int_env(f"AMANA_{name}", default) for name, default in DEFAULT_ARGON2.items()}
+    check_argon2(params, production=production)
+    return params
+
+
 def _limit_env(name: str, default: str) -> str:
     """A rate limit such as ``30 per 10 minutes`` (Flask-Limiter's notation), checked here so a
     typo stops the start instead of the first request."""
@@ -178,6 +204,7 @@ def build_config(env: str, instance_path: Path, *, keys: bool = True) -> dict[st
         "LOGIN_LOCKOUT_MINUTES": _int_env("AMANA_LOGIN_LOCKOUT_MINUTES", 15),
         "LOGIN_ADDRESS_LIMIT": os.environ.get("AMANA_LOGIN_ADDRESS_LIMIT", "30 per 10 minutes"),
         "CASE_SEARCH_LIMIT": _limit_env("AMANA_SEARCH_LIMIT", "30 per 10 minutes"),
+        **_argon2_env(production),
         "PASSWORD_RESET_HOURS": _int_env("AMANA_PASSWORD_RESET_HOURS", 24),
         "GRANT_APPROVAL_HOURS": _int_env("AMANA_GRANT_APPROVAL_HOURS", 72),
         "BREAK_GLASS_MINUTES": _int_env("AMANA_BREAK_GLASS_MINUTES", 60),

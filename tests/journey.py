@@ -39,7 +39,8 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.test import TestResponse
 
 from app import demo
-from tests.support import PASSWORD, World
+from tests.helpers.factories import World
+from tests.helpers.login import PASSWORD
 
 NEW_PASSWORD = "violet lantern orchard ripple 42"
 # The demo seed's sites under other case-number prefixes: site codes are unique across

@@ -12,62 +12,15 @@ import uuid
 
 from sqlalchemy import select
 
-from app.audit.models import AuditEvent
 from app.auth import passwords
 from app.auth.models import RoleGrant, User
 from app.db import db
-from tests.support import CANARY, csrf_from, form_tokens
+from tests.helpers.accounts import decide, edit_user, grant_of, post_user
+from tests.helpers.audit import events
+from tests.helpers.factories import CANARY
+from tests.helpers.forms import csrf_from
 
 NEW_PASSWORD = "a passphrase of my own choosing"
-
-
-def _user_form(admin, path):
-    return csrf_from(admin.get(path).get_data(as_text=True))
-
-
-def _post_user(admin, world, path, **over):
-    data = {"username": "new.super", "display_name": "Nadia Supervisor", "role": "supervisor",
-            "organisation": world.ids["org"], "sites": [world.ids["tripoli"]], "service": "",
-            "language": "en", **form_tokens(admin.get(path).get_data(as_text=True))}
-    data.update(over)
-    return admin.post(path, data=data)
-
-
-def _edit_user(app, admin, world, username, **over):
-    with app.app_context():
-        user = db.session.execute(select(User).where(User.username == username)).scalar_one()
-        values = {"username": user.username, "display_name": user.display_name,
-                  "role": user.role, "organisation": str(user.organisation_id),
-                  "sites": [str(s.id) for s in user.sites],
-                  "safe_spaces": [str(s.id) for s in user.safe_spaces],
-                  "service": str(user.service_id or ""), "language": user.language,
-                  "version": str(user.version)}
-        path = f"/admin/users/{user.id}"
-    values.update(over)
-    values["csrf_token"] = _user_form(admin, path)
-    return admin.post(path, data=values)
-
-
-def _grant(app, username, status="pending"):
-    with app.app_context():
-        return db.session.execute(
-            select(RoleGrant).join(User, User.id == RoleGrant.user_id)
-            .where(User.username == username, RoleGrant.status == status)
-        ).scalar_one_or_none()
-
-
-def _decide(auth, client, grant, op):
-    return client.post(f"/admin/grants/{grant.id}/{op}",
-                       data={"csrf_token": auth.csrf(client, "/admin/grants"),
-                             "version": grant.version})
-
-
-def _events(app, action, **where):
-    with app.app_context():
-        stmt = select(AuditEvent).where(AuditEvent.action == action)
-        for key, value in where.items():
-            stmt = stmt.where(getattr(AuditEvent, key) == value)
-        return db.session.execute(stmt).scalars().all()
 
 
 def _sign_in_with_code(app, auth, code, username):
@@ -87,14 +40,14 @@ def test_admin_cannot_change_own_role_org_or_sites(app, auth, world):
     for change in ({"role": "supervisor", "sites": [world.ids["tripoli"]]},
                    {"organisation": world.ids["other_org"]},
                    {"sites": [world.ids["tripoli"]]}):
-        r = _edit_user(app, admin, world, "admin", **change)
+        r = edit_user(app, admin, world, "admin", **change)
         assert r.status_code == 200
         assert "cannot change your own role" in r.get_data(as_text=True)
     with app.app_context():
         me = db.session.get(User, uuid.UUID(world.users["admin"]))
         assert me.role == "admin" and me.sites == []
         assert db.session.execute(select(RoleGrant)).first() is None
-    assert len(_events(app, "user.update", outcome="denied", reason="own_access")) == 3
+    assert len(events(app, "user.update", outcome="denied", reason="own_access")) == 3
     # Still no case: the policy refuses the whole area.
     assert admin.get(f"/cases/{world.ids['case_own']}").status_code == 403
 
@@ -103,33 +56,33 @@ def test_escalation_by_role_change_needs_a_third_admin(app, auth, world):
     """admin2 asks to make admin a supervisor: admin cannot approve a request about himself and
     admin2 cannot approve her own request, so nothing applies and no case is read."""
     admin2 = auth.login("admin2")
-    r = _edit_user(app, admin2, world, "admin", role="supervisor", sites=[world.ids["tripoli"]])
+    r = edit_user(app, admin2, world, "admin", role="supervisor", sites=[world.ids["tripoli"]])
     assert r.status_code == 302
-    grant = _grant(app, "admin")
+    grant = grant_of(app, "admin")
     assert grant is not None and grant.role == "supervisor"
     admin = auth.login("admin")
-    r = _decide(auth, admin, grant, "approve")
+    r = decide(auth, admin, grant, "approve")
     assert r.status_code == 302
     assert "own account" in admin.get("/admin/grants").get_data(as_text=True)
-    r = _decide(auth, admin2, grant, "approve")
+    r = decide(auth, admin2, grant, "approve")
     assert "second admin must approve" in admin2.get("/admin/grants").get_data(as_text=True)
-    assert _grant(app, "admin").status == "pending"
+    assert grant_of(app, "admin").status == "pending"
     with app.app_context():
         assert db.session.get(User, uuid.UUID(world.users["admin"])).role == "admin"
     admin = auth.login("admin")
     assert admin.get(f"/cases/{world.ids['case_own']}").status_code == 403
     page = admin.get(f"/cases/{world.ids['case_own']}").get_data(as_text=True)
     assert CANARY["own_name"] not in page
-    assert _events(app, "user.grant_approve", outcome="denied")
+    assert events(app, "user.grant_approve", outcome="denied")
 
 
 def test_escalation_by_new_account_refused_without_second_admin(app, auth, world):
     admin = auth.login("admin")
-    r = _post_user(admin, world, "/admin/users/new")
+    r = post_user(admin, world, "/admin/users/new")
     assert r.status_code == 302  # no one-time code page
     page = admin.get(r.location).get_data(as_text=True)
     assert "reset-code" not in page and "awaiting approval" in page
-    grant = _grant(app, "new.super")
+    grant = grant_of(app, "new.super")
     with app.app_context():
         new = db.session.execute(select(User).where(User.username == "new.super")).scalar_one()
         new_id = new.id
@@ -138,7 +91,7 @@ def test_escalation_by_new_account_refused_without_second_admin(app, auth, world
     r = admin.post(f"/admin/users/{new_id}/reset-password", data={"csrf_token": auth.csrf(admin)})
     assert r.status_code == 302
     assert "reset-code" not in admin.get(r.location).get_data(as_text=True)
-    assert _events(app, "user.password_reset_issued", outcome="denied",
+    assert events(app, "user.password_reset_issued", outcome="denied",
                    reason="awaiting_approval")
     # ...and even a known password does not sign it in (say the admin set one in the database).
     with app.app_context():
@@ -149,19 +102,19 @@ def test_escalation_by_new_account_refused_without_second_admin(app, auth, world
     r = c.post("/auth/login", data={"username": "new.super", "password": NEW_PASSWORD,
                                     "csrf_token": csrf_from(page)})
     assert r.status_code == 200 and c.get(f"/cases/{world.ids['case_own']}").status_code == 302
-    assert _events(app, "auth.login_failed", reason="awaiting_approval")
+    assert events(app, "auth.login_failed", reason="awaiting_approval")
     # The creator cannot approve it.
-    _decide(auth, admin, grant, "approve")
-    assert _grant(app, "new.super").status == "pending"
+    decide(auth, admin, grant, "approve")
+    assert grant_of(app, "new.super").status == "pending"
 
 
 def test_new_account_works_once_a_second_admin_approves_and_is_alerted(app, auth, world, frozen):
     admin = auth.login("admin")
-    _post_user(admin, world, "/admin/users/new")
-    grant = _grant(app, "new.super")
+    post_user(admin, world, "/admin/users/new")
+    grant = grant_of(app, "new.super")
     admin2 = auth.login("admin2")
     assert "new.super" in admin2.get("/admin/grants").get_data(as_text=True)
-    r = _decide(auth, admin2, grant, "approve")
+    r = decide(auth, admin2, grant, "approve")
     assert r.status_code == 200  # the approving admin receives the first one-time code
     with app.app_context():
         new = db.session.execute(select(User).where(User.username == "new.super")).scalar_one()
@@ -170,8 +123,8 @@ def test_new_account_works_once_a_second_admin_approves_and_is_alerted(app, auth
     c, r = _sign_in_with_code(app, auth, code, "new.super")
     assert r.location.endswith("/auth/mfa/enrol")
     # Audited: request by admin, approval by admin2; both on the auditor's alerts.
-    request = _events(app, "user.grant_request", object_id=str(grant.id))
-    approval = _events(app, "user.grant_approve", object_id=str(grant.id), outcome="allowed")
+    request = events(app, "user.grant_request", object_id=str(grant.id))
+    approval = events(app, "user.grant_approve", object_id=str(grant.id), outcome="allowed")
     assert request[0].actor_id == uuid.UUID(world.users["admin"])
     assert approval[0].actor_id == uuid.UUID(world.users["admin2"])
     auditor = auth.login("auditor")
@@ -183,10 +136,10 @@ def test_new_account_works_once_a_second_admin_approves_and_is_alerted(app, auth
 
 def test_admin_cannot_mint_a_second_admin_alone(app, auth, world):
     admin = auth.login("admin")
-    r = _post_user(admin, world, "/admin/users/new", username="helper.admin", role="admin",
+    r = post_user(admin, world, "/admin/users/new", username="helper.admin", role="admin",
                    sites=[], display_name="Helper Admin")
     assert r.status_code == 302
-    assert _grant(app, "helper.admin").role == "admin"
+    assert grant_of(app, "helper.admin").role == "admin"
     with app.app_context():
         assert db.session.execute(select(User.approval_pending).where(
             User.username == "helper.admin")).scalar_one()
@@ -194,39 +147,39 @@ def test_admin_cannot_mint_a_second_admin_alone(app, auth, world):
 
 def test_roles_without_case_data_apply_at_once(app, auth, world):
     admin = auth.login("admin")
-    r = _post_user(admin, world, "/admin/users/new", username="new.auditor", role="auditor",
+    r = post_user(admin, world, "/admin/users/new", username="new.auditor", role="auditor",
                    sites=[], display_name="Samira Auditor")
     assert r.status_code == 200 and "reset-code" in r.get_data(as_text=True)
-    assert _grant(app, "new.auditor") is None
+    assert grant_of(app, "new.auditor") is None
 
 
 def test_widening_waits_narrowing_does_not(app, auth, world):
     admin = auth.login("admin")
-    _edit_user(app, admin, world, "caseworker2", sites=[world.ids["tripoli"], world.ids["benghazi"]])
+    edit_user(app, admin, world, "caseworker2", sites=[world.ids["tripoli"], world.ids["benghazi"]])
     with app.app_context():
         cw2 = db.session.get(User, uuid.UUID(world.users["caseworker2"]))
         assert [s.name for s in cw2.sites] == ["Tripoli"]  # Benghazi waits
-    grant = _grant(app, "caseworker2")
+    grant = grant_of(app, "caseworker2")
     assert sorted(grant.site_ids) == sorted([world.ids["tripoli"], world.ids["benghazi"]])
     # A newer, narrower change applies at once and replaces the pending request.
-    _edit_user(app, admin, world, "caseworker2", role="wgss_coordinator",
+    edit_user(app, admin, world, "caseworker2", role="wgss_coordinator",
                safe_spaces=[world.ids["safe_space"]])
-    assert _grant(app, "caseworker2") is None
-    assert _grant(app, "caseworker2", "superseded") is not None
+    assert grant_of(app, "caseworker2") is None
+    assert grant_of(app, "caseworker2", "superseded") is not None
     with app.app_context():
         assert db.session.get(User, uuid.UUID(world.users["caseworker2"])).role == "wgss_coordinator"
 
 
 def test_grant_expires(app, auth, world, frozen):
     admin = auth.login("admin")
-    _post_user(admin, world, "/admin/users/new")
-    grant = _grant(app, "new.super")
+    post_user(admin, world, "/admin/users/new")
+    grant = grant_of(app, "new.super")
     frozen.advance(hours=app.config["GRANT_APPROVAL_HOURS"], seconds=1)
     admin2 = auth.login("admin2")
-    r = _decide(auth, admin2, grant, "approve")
+    r = decide(auth, admin2, grant, "approve")
     assert r.status_code == 302
-    assert _grant(app, "new.super", "expired") is not None
-    assert _events(app, "user.grant_expired", object_id=str(grant.id))
+    assert grant_of(app, "new.super", "expired") is not None
+    assert events(app, "user.grant_expired", object_id=str(grant.id))
     with app.app_context():
         assert db.session.execute(select(User.approval_pending).where(
             User.username == "new.super")).scalar_one()
@@ -234,18 +187,18 @@ def test_grant_expires(app, auth, world, frozen):
 
 def test_stale_or_refused_grant_cannot_be_approved(app, auth, world):
     admin = auth.login("admin")
-    _post_user(admin, world, "/admin/users/new")
-    grant = _grant(app, "new.super")
+    post_user(admin, world, "/admin/users/new")
+    grant = grant_of(app, "new.super")
     admin2 = auth.login("admin2")
     r = admin2.post(f"/admin/grants/{grant.id}/approve",
                     data={"csrf_token": auth.csrf(admin2, "/admin/grants"),
                           "version": grant.version + 1})
-    assert r.status_code == 302 and _grant(app, "new.super").status == "pending"
-    assert _decide(auth, admin2, grant, "refuse").status_code == 302
-    assert _events(app, "user.grant_refuse", object_id=str(grant.id))
-    refused = _grant(app, "new.super", "refused")
-    _decide(auth, admin2, refused, "approve")
-    assert _grant(app, "new.super", "refused") is not None
+    assert r.status_code == 302 and grant_of(app, "new.super").status == "pending"
+    assert decide(auth, admin2, grant, "refuse").status_code == 302
+    assert events(app, "user.grant_refuse", object_id=str(grant.id))
+    refused = grant_of(app, "new.super", "refused")
+    decide(auth, admin2, refused, "approve")
+    assert grant_of(app, "new.super", "refused") is not None
     with app.app_context():
         assert db.session.execute(select(User.approval_pending).where(
             User.username == "new.super")).scalar_one()
@@ -287,22 +240,22 @@ def test_takeover_by_credential_resets_needs_a_second_admin(app, auth, world):
         kinds = sorted(db.session.execute(select(RoleGrant.kind).where(
             RoleGrant.user_id == sup.id, RoleGrant.status == "pending")).scalars())
     assert kinds == ["mfa_reset", "password_reset"]
-    assert not _events(app, "user.password_reset_issued", outcome="allowed")
+    assert not events(app, "user.password_reset_issued", outcome="allowed")
     # The asking admin cannot approve either.
     with app.app_context():
         grants = db.session.execute(select(RoleGrant).where(
             RoleGrant.user_id == uuid.UUID(target))).scalars().all()
     for grant in grants:
-        r = _decide(auth, admin, grant, "approve")
+        r = decide(auth, admin, grant, "approve")
         assert r.status_code == 302 and "reset-code" not in r.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(User, uuid.UUID(target)).mfa_enrolled_at is not None
     # A second admin approves the password reset and is the one who sees the code.
     admin2 = auth.login("admin2")
     password_grant = next(g for g in grants if g.kind == "password_reset")
-    r = _decide(auth, admin2, password_grant, "approve")
+    r = decide(auth, admin2, password_grant, "approve")
     assert r.status_code == 200 and 'id="reset-code"' in r.get_data(as_text=True)
-    issued = _events(app, "user.password_reset_issued", outcome="allowed")
+    issued = events(app, "user.password_reset_issued", outcome="allowed")
     assert [e.actor_id for e in issued] == [uuid.UUID(world.users["admin2"])]
     # Non-case roles are reset by one admin, as before.
     r = admin.post(f"/admin/users/{world.users['wgss_coordinator']}/reset-password",

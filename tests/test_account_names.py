@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from app.admin.names import NameRefused, clean_display_name, clean_username, skeleton
 from app.auth.models import User
 from app.db import db
-from tests.test_access_grants import _edit_user, _post_user
+from tests.helpers.accounts import edit_user, post_user
 
 
 @pytest.mark.parametrize("name", [
@@ -73,14 +73,14 @@ def test_admin_screens_refuse_confusable_accounts(app, auth, world):
                  {"display_name": "Test casewοrker"},              # Greek omicron
                  {"display_name": "Test Caseworker"},              # differs only in case
                  {"display_name": "Test adrnin"}):
-        r = _post_user(admin, world, "/admin/users/new", role="auditor", sites=[], **over)
+        r = post_user(admin, world, "/admin/users/new", role="auditor", sites=[], **over)
         assert r.status_code == 200, over
         body = r.get_data(as_text=True)
         assert "reset-code" not in body, over
         assert ("looks like another account" in body or "Latin letters" in body), over
     assert _count(app) == before
     # Editing into a confusable name is refused too, and changes nothing.
-    r = _edit_user(app, admin, world, "auditor", display_name="Test supervisοr")
+    r = edit_user(app, admin, world, "auditor", display_name="Test supervisοr")
     assert "looks like another account" in r.get_data(as_text=True)
     assert _count(app, display_name="Test auditor") == 1
 

@@ -13,7 +13,8 @@ from app.auth.models import User
 from app.auth.policy import ROLE_PERMISSIONS, Role
 from app.db import db
 from app.directory.models import Site
-from tests.support import PASSWORD, csrf_from, form_tokens
+from tests.helpers.forms import csrf_from, form_tokens
+from tests.helpers.login import PASSWORD
 
 
 def _new_user(admin, auth, world, **over):
@@ -143,9 +144,25 @@ def test_admin_cannot_deactivate_self(app, auth, world):
 
 
 def test_reactivated_user_can_log_in_again(app, auth, world):
+    def password_accepted() -> bool:
+        c = app.test_client()
+        page = c.get("/auth/login").get_data(as_text=True)
+        r = c.post("/auth/login", data={"username": "gone", "password": PASSWORD,
+                                        "csrf_token": csrf_from(page)})
+        return r.status_code == 302 and r.location.endswith("/auth/mfa")
+
+    assert not password_accepted()  # deactivated: the right password is refused
     admin = auth.login("admin")
-    admin.post(f"/admin/users/{world.users['gone']}/reactivate", data={"csrf_token": auth.csrf(admin)})
-    auth.login("gone")
+    r = admin.post(f"/admin/users/{world.users['gone']}/reactivate",
+                   data={"csrf_token": auth.csrf(admin)})
+    assert r.status_code == 302
+    with app.app_context():
+        assert db.session.get(User, uuid.UUID(world.users["gone"])).active
+        assert db.session.execute(select(AuditEvent.object_id).where(
+            AuditEvent.action == "user.reactivate")).scalars().all() == [world.users["gone"]]
+    assert password_accepted()
+    home = auth.login("gone").get("/")
+    assert home.status_code == 200 and "Lock now" in home.get_data(as_text=True)
 
 
 def test_stale_edit_is_refused(app, auth, world):

@@ -9,9 +9,8 @@ from app.audit import alerts
 from app.audit.actions import Action, Outcome
 from app.audit.models import AuditEvent
 from app.db import db
-from tests.support import csrf_from
-from tests.test_audit_support import put, unlocked, verify
-from tests.test_audit_workspace import add, events
+from tests.helpers.audit import add, events, put, unlocked, verify
+from tests.helpers.forms import csrf_from
 
 
 def compute(app):

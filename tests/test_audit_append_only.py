@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError
 
 from app.audit.models import AppendOnlyError, AuditEvent
 from app.db import db
-from tests.test_audit_support import fill, verify
+from tests.helpers.audit import fill, verify
 
 
 def _raw(app, sql: str) -> None:

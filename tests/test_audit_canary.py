@@ -9,9 +9,10 @@ import logging
 import pytest
 
 from app.db import db
-from tests.support import CANARY, csrf_from
-from tests.test_audit_transaction import _break_audit_inserts
-from tests.test_cases_workflow import _search, case_id_from, open_case
+from tests.helpers.audit import break_audit_inserts
+from tests.helpers.cases import case_id_from, open_case, search_cases
+from tests.helpers.factories import CANARY
+from tests.helpers.forms import csrf_from
 
 NEW = {"full_name": "Samira Canaryzq", "alias": "Sami Canaryzq", "phone": "+218 91 777 4242",
        "location": "TentCanary-Row-44", "safe_contact": "SafeContactCanary-after-dark"}
@@ -43,8 +44,8 @@ def test_survivor_data_never_reaches_the_trail_or_the_logs(app, auth, world, cli
     created = open_case(worker, world, **NEW)
     case_id = case_id_from(created)
     assert NEW["full_name"] in worker.get(f"/cases/{case_id}").get_data(as_text=True)
-    _search(worker, name=CANARY["own_name"], phone=NEW["phone"])
-    _search(worker, name=CANARY["other_name"])
+    search_cases(worker, name=CANARY["own_name"], phone=NEW["phone"])
+    search_cases(worker, name=CANARY["other_name"])
     page = client.get("/auth/login")
     client.post("/auth/login", data={"username": NEW["full_name"], "password": NEW["alias"],
                                      "csrf_token": csrf_from(page.get_data(as_text=True))})
@@ -64,8 +65,8 @@ def test_survivor_data_never_reaches_the_trail_or_the_logs(app, auth, world, cli
 
 def test_an_error_mid_request_logs_no_survivor_data(app, auth, world, logs):
     worker = auth.login("caseworker")
-    _search(worker, name=NEW["full_name"])
-    _break_audit_inserts(app)
+    search_cases(worker, name=NEW["full_name"])
+    break_audit_inserts(app)
     resp = open_case(worker, world, **NEW)
     assert resp.status_code == 500
     assert "unhandled" in logs.text  # the failure was logged...

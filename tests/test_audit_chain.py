@@ -17,7 +17,7 @@ from app.audit.models import AuditEvent
 from app.audit.verify import BreakKind
 from app.audit.writer import record
 from app.db import transaction
-from tests.test_audit_support import (
+from tests.helpers.audit import (
     delete,
     fill,
     put,

@@ -7,17 +7,7 @@ import json
 import pytest
 
 from app.audit.actions import Action
-from tests.test_audit_support import (
-    delete,
-    fill,
-    put,
-    random_mac,
-    row,
-    set_head,
-    unlocked,
-    verify,
-)
-from tests.test_audit_workspace import events
+from tests.helpers.audit import delete, events, fill, put, random_mac, row, set_head, unlocked, verify
 
 
 def run(app, *args: str):

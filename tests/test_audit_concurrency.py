@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from app.audit.models import AuditEvent
 from app.db import db
-from tests.conftest import BACKEND
-from tests.test_audit_support import verify
+from tests.helpers.apps import BACKEND
+from tests.helpers.audit import verify
 
 PROCESSES, EACH = 4, 200
 
@@ -25,7 +25,7 @@ def _writer(db_uri: str, instance: str, tag: int, start: object) -> None:
     from app.audit.actions import Action
     from app.audit.writer import record
     from app.db import transaction
-    from tests.conftest import make_app
+    from tests.helpers.apps import make_app
 
     app = make_app(db_uri, Path(instance))
     with app.app_context():

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from app.audit.models import AuditEvent
 from app.db import db
 from tests.authz_matrix import MATRIX, Row
-from tests.test_route_authorization import _fill, _request
+from tests.helpers.routes import fill_path, send
 
 NO_RECORD_SHOWN = {
     ("main.home", "/"): "links for the role, and the user's own name",
@@ -55,10 +55,10 @@ def test_every_page_that_shows_records_is_audited(row: Row, app, world, auth):
     role = sorted(row.allowed)[0]
     auth.login("caseworker2" if role != "caseworker2" else "caseworker")
     client = auth.login(role)
-    path = _fill(row.path, app, world, role)
+    path = fill_path(row.path, app, world, role)
     with app.app_context():
         before = db.session.execute(select(func.max(AuditEvent.seq))).scalar() or 0
-    resp = _request(client, row, path, None)
+    resp = send(client, row, path, None)
     if resp.status_code != 200:
         pytest.skip(f"nothing served ({resp.status_code})")
     with app.app_context():

@@ -17,7 +17,7 @@ from app.audit.models import AuditEvent
 from app.audit.writer import record
 from app.auth.models import User
 from app.db import db, transaction
-from tests.test_audit_workspace import add, events, seqs_on
+from tests.helpers.audit import add, events, seqs_on
 
 APP = Path(__file__).resolve().parent.parent / "app"
 

@@ -20,7 +20,7 @@ from app.audit import autocheckpoint, checkpoint_log, service
 from app.audit.canonical import GENESIS_MAC
 from app.config import ConfigError, _int_env, _mirror_env
 from app.db import db
-from tests.test_audit_support import delete, fill, row, set_head, unlocked, verify
+from tests.helpers.audit import delete, fill, row, set_head, unlocked, verify
 
 
 def _raw(app, sql: str, **params) -> None:

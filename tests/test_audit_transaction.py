@@ -12,21 +12,9 @@ from app.audit import writer
 from app.audit.models import AuditEvent
 from app.auth.models import AuthSession, User
 from app.db import db
-from tests.support import PASSWORD, csrf_from
-
-
-def _break_audit_inserts(app) -> None:
-    """From now on every INSERT into the trail fails inside the database."""
-    with app.app_context(), db.engine.begin() as conn:
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("CREATE TRIGGER audit_down BEFORE INSERT ON audit_events "
-                                 "BEGIN SELECT RAISE(ABORT, 'audit store unavailable'); END")
-        else:
-            conn.exec_driver_sql(
-                "CREATE FUNCTION audit_down() RETURNS trigger LANGUAGE plpgsql AS $$ "
-                "BEGIN RAISE EXCEPTION 'audit store unavailable'; END $$")
-            conn.exec_driver_sql("CREATE TRIGGER audit_down BEFORE INSERT ON audit_events "
-                                 "FOR EACH ROW EXECUTE FUNCTION audit_down()")
+from tests.helpers.audit import break_audit_inserts
+from tests.helpers.forms import csrf_from
+from tests.helpers.login import PASSWORD
 
 
 def _count(app, model, *where) -> int:
@@ -39,7 +27,7 @@ def test_a_read_is_not_served_when_its_event_cannot_be_written(app, auth, world)
     admin = auth.login("admin")
     assert "caseworker2" in admin.get("/admin/users").get_data(as_text=True)  # works before
     events = _count(app, AuditEvent)
-    _break_audit_inserts(app)
+    break_audit_inserts(app)
     resp = admin.get("/admin/users")
     body = resp.get_data(as_text=True)
     assert resp.status_code == 500
@@ -50,7 +38,7 @@ def test_a_read_is_not_served_when_its_event_cannot_be_written(app, auth, world)
 def test_a_write_is_rolled_back_when_its_event_cannot_be_written(app, auth, world):
     admin = auth.login("admin")
     token = auth.csrf(admin, f"/admin/users/{world.users['caseworker2']}")
-    _break_audit_inserts(app)
+    break_audit_inserts(app)
     resp = admin.post(f"/admin/users/{world.users['caseworker2']}/deactivate",
                       data={"csrf_token": token})
     assert resp.status_code == 500
@@ -60,7 +48,7 @@ def test_a_write_is_rolled_back_when_its_event_cannot_be_written(app, auth, worl
 def test_a_login_fails_when_its_event_cannot_be_written(app, client, world):
     user_id = uuid.UUID(world.users["caseworker"])
     sessions_before = _count(app, AuthSession, AuthSession.user_id == user_id)
-    _break_audit_inserts(app)
+    break_audit_inserts(app)
     page = client.get("/auth/login")
     resp = client.post("/auth/login", data={"username": "caseworker", "password": PASSWORD,
                                             "csrf_token": csrf_from(page.get_data(as_text=True))})
@@ -88,6 +76,6 @@ def test_an_auditor_sees_nothing_when_the_search_cannot_be_recorded(app, auth, m
 @pytest.mark.parametrize("path", ["/audit/alerts", "/audit/users/{id}"])
 def test_every_auditor_view_fails_closed(app, auth, world, path):
     auditor = auth.login("auditor")
-    _break_audit_inserts(app)
+    break_audit_inserts(app)
     resp = auditor.get(path.format(id=world.users["caseworker"]))
     assert resp.status_code == 500

@@ -6,34 +6,12 @@ from __future__ import annotations
 import csv
 import io
 import re
-import uuid
 
 from sqlalchemy import select
 
 from app.audit.actions import Action, Outcome
 from app.audit.models import AuditEvent
-from app.audit.writer import record
-from app.auth.models import User
-from app.db import db, transaction
-from tests.test_audit_support import fill, put, unlocked
-
-
-def add(app, world, action: str, *, actor: str | None = "caseworker", **fields) -> int:
-    """Record one event (any action code) as ``actor``; returns its sequence number."""
-    with app.app_context():
-        user = db.session.get(User, uuid.UUID(world.users[actor])) if actor else None
-        with transaction():
-            return record(action, actor=user, **fields).seq  # type: ignore[arg-type]
-
-
-def events(app, **where) -> list[AuditEvent]:
-    with app.app_context():
-        stmt = select(AuditEvent).where(*(getattr(AuditEvent, k) == v for k, v in where.items()))
-        return list(db.session.execute(stmt.order_by(AuditEvent.seq)).scalars())
-
-
-def seqs_on(page: str) -> list[int]:
-    return [int(s) for s in re.findall(r'<td class="audit-seq">(\d+)</td>', page)]
+from tests.helpers.audit import add, events, fill, put, seqs_on, unlocked
 
 
 def test_search_filters_and_is_itself_recorded(app, auth, world):

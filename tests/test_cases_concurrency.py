@@ -14,7 +14,7 @@ from app.cases import service
 from app.cases.models import Case
 from app.db import db
 from app.directory.models import Site
-from tests.support import csrf_from
+from tests.helpers.forms import csrf_from
 
 
 def test_numbers_unique_under_concurrency(app, world):

@@ -10,17 +10,13 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import select
 
-from app.audit.models import AuditEvent
 from app.cases.models import BreakGlassGrant, Case, CaseTombstone
 from app.crypto.errors import DecryptionError
 from app.db import db
-from tests.conftest import BACKEND
-from tests.support import CANARY, csrf_from, form_tokens
-
-
-def _events(app, action):
-    with app.app_context():
-        return db.session.execute(select(AuditEvent).where(AuditEvent.action == action)).scalars().all()
+from tests.helpers.apps import BACKEND
+from tests.helpers.audit import events
+from tests.helpers.factories import CANARY
+from tests.helpers.forms import csrf_from, form_tokens
 
 
 def test_caseworker_sees_own_not_others_and_404_is_audited(app, auth, world):
@@ -30,7 +26,7 @@ def test_caseworker_sees_own_not_others_and_404_is_audited(app, auth, world):
     missing = c.get(f"/cases/{uuid.uuid4()}")
     assert other.status_code == missing.status_code == 404
     assert CANARY["other_name"] not in other.get_data(as_text=True)
-    denied = [e for e in _events(app, "case.view") if e.outcome == "denied"]
+    denied = [e for e in events(app, "case.view") if e.outcome == "denied"]
     assert {e.object_id for e in denied} >= {world.ids["case_other"]}
     listing = c.get("/cases/").get_data(as_text=True)
     assert world.case_numbers["case_own"] in listing
@@ -85,12 +81,12 @@ def test_search_inside_and_outside_scope(app, auth, world):
     html = r.get_data(as_text=True)
     assert 'id="possible-existing"' in html
     assert world.case_numbers["case_other"] not in html and world.ids["case_other"] not in html
-    assert _events(app, "case.possible_duplicate")
+    assert events(app, "case.possible_duplicate")
     # Nothing matches.
     r = c.post("/cases/search", data={"name": "Nobody Atall", "phone": "", "case_number": "",
                                       "csrf_token": csrf_from(page)})
     assert "No existing case found" in r.get_data(as_text=True)
-    for e in _events(app, "case.search"):
+    for e in events(app, "case.search"):
         assert CANARY["own_name"] not in (e.reason or "") and CANARY["other_name"] not in (e.reason or "")
 
 
@@ -116,7 +112,7 @@ def test_break_glass_read_only_expires_and_is_flagged(app, auth, world, frozen):
     assert view.status_code == 200 and 'id="break-glass-banner"' in view.get_data(as_text=True)
     # Read-only: no edit.
     assert s.get(f"/cases/{world.ids['case_far']}/edit").status_code == 404
-    ev = _events(app, "break_glass.open")
+    ev = events(app, "break_glass.open")
     assert ev and ev[-1].object_id == world.ids["case_far"]
     assert ev[-1].reason == f"medical_emergency;text={len(text)}"
     frozen.advance(minutes=61)
@@ -162,7 +158,7 @@ def test_erasure_shreds_and_leaves_a_tombstone(app, auth, world, db_uri):
 
         with pytest.raises(DecryptionError):
             open_saved(Case, "full_name", saved)
-    assert _events(app, "case.erase")
+    assert events(app, "case.erase")
 
 
 def test_purge_expired_dry_run_then_apply(app, world, frozen):

@@ -12,46 +12,8 @@ from sqlalchemy import select
 from app.audit.models import AuditEvent
 from app.cases.models import Case, ConsentRecord, Incident
 from app.db import db
-from tests.support import csrf_from, form_tokens, mint_token
-
-
-def _search(c, **fields):
-    page = c.get("/cases/search").get_data(as_text=True)
-    data = {"name": "", "phone": "", "case_number": "", "csrf_token": csrf_from(page)}
-    data.update(fields)
-    return c.post("/cases/search", data=data)
-
-
-INTAKE = {"full_name": "Amira Test", "alias": "", "date_of_birth": "1995-03-02", "estimated_age": "",
-          "sex": "female", "nationality_group": "national", "displacement_status": "idp",
-          "disability": "no", "phone": "+218 91 555 0101", "location": "Camp block C",
-          "safe_contact": "Only call after 6pm"}
-
-
-def open_case(c, world, **over):
-    _search(c, name=over.get("full_name", INTAKE["full_name"]))
-    page = c.get("/cases/new").get_data(as_text=True)
-    data = dict(INTAKE, site=world.ids["tripoli"], **form_tokens(page))
-    data.update(over)
-    return c.post("/cases/new", data=data)
-
-
-def case_id_from(resp) -> str:
-    return re.search(r"/cases/([0-9a-f-]{36})", resp.location).group(1)
-
-
-def give_consent(c, case_id, kind="services", granted="yes", **extra):
-    page = c.get(f"/cases/{case_id}").get_data(as_text=True)
-    data = {"kind": kind, "granted": granted, "given_by": "survivor", "method": "verbal",
-            "child_assent": "", "caregiver_not_asked_reason": "",
-            **form_tokens(page, f"/cases/{case_id}/consent")}
-    data.update(extra)
-    return c.post(f"/cases/{case_id}/consent", data=data)
-
-
-def version_of(app, case_id) -> int:
-    with app.app_context():
-        return db.session.get(Case, uuid.UUID(case_id)).version
+from tests.helpers.cases import INTAKE, case_id_from, case_version, give_consent, open_case
+from tests.helpers.forms import csrf_from, form_tokens, mint_token
 
 
 def test_intake_needs_a_search_first(auth, world):
@@ -101,7 +63,7 @@ def test_without_consent_only_intake(app, auth, world):
     cid = case_id_from(open_case(c, world))
     page = c.get(f"/cases/{cid}").get_data(as_text=True)
     assert 'id="no-consent"' in page
-    r = c.post(f"/cases/{cid}/status", data={"to_status": "assessment", "version": version_of(app, cid),
+    r = c.post(f"/cases/{cid}/status", data={"to_status": "assessment", "version": case_version(app, cid),
                                             "csrf_token": csrf_from(page)})
     assert r.status_code == 302
     with app.app_context():
@@ -114,7 +76,7 @@ def test_without_consent_only_intake(app, auth, world):
     assert "consent for services first" in r.get_data(as_text=True)
     give_consent(c, cid)
     page = c.get(f"/cases/{cid}").get_data(as_text=True)
-    r = c.post(f"/cases/{cid}/status", data={"to_status": "assessment", "version": version_of(app, cid),
+    r = c.post(f"/cases/{cid}/status", data={"to_status": "assessment", "version": case_version(app, cid),
                                             "csrf_token": csrf_from(page)})
     with app.app_context():
         assert db.session.get(Case, uuid.UUID(cid)).status == "assessment"
@@ -219,19 +181,20 @@ def test_closure_needs_another_supervisor_and_closed_is_read_only(app, auth, wor
     cid = case_id_from(open_case(c, world))
     give_consent(c, cid)
     page = c.get(f"/cases/{cid}").get_data(as_text=True)
-    c.post(f"/cases/{cid}/status", data={"to_status": "assessment", "version": version_of(app, cid),
+    c.post(f"/cases/{cid}/status", data={"to_status": "assessment", "version": case_version(app, cid),
                                         "csrf_token": csrf_from(page)})
     c.post(f"/cases/{cid}/closure", data={"reason": "needs_met", "details": "", "csrf_token": csrf_from(page),
-                                         "version": version_of(app, cid)})
+                                         "version": case_version(app, cid)})
     with app.app_context():
         assert db.session.get(Case, uuid.UUID(cid)).status == "closure_requested"
     # The caseworker cannot approve (not a supervisor: 403 by policy).
-    r = c.post(f"/cases/{cid}/closure/decision", data={"decision": "approve", "version": version_of(app, cid),
-                                                      "csrf_token": csrf_from(page)})
+    r = c.post(f"/cases/{cid}/closure/decision",
+               data={"decision": "approve", "version": case_version(app, cid),
+                     "csrf_token": csrf_from(page)})
     assert r.status_code == 403
     spage = sup.get(f"/cases/{cid}").get_data(as_text=True)
     assert "Approve closure" in spage
-    sup.post(f"/cases/{cid}/closure/decision", data={"decision": "approve", "version": version_of(app, cid),
+    sup.post(f"/cases/{cid}/closure/decision", data={"decision": "approve", "version": case_version(app, cid),
                                                     "csrf_token": csrf_from(spage)})
     with app.app_context():
         case = db.session.get(Case, uuid.UUID(cid))
@@ -241,7 +204,7 @@ def test_closure_needs_another_supervisor_and_closed_is_read_only(app, auth, wor
                follow_redirects=True)
     assert "closed and read-only" in r.get_data(as_text=True)
     c.post(f"/cases/{cid}/reopen", data={"reason": "new_incident", "details": "",
-                                        "version": version_of(app, cid),
+                                        "version": case_version(app, cid),
                                         "csrf_token": csrf_from(page)})
     with app.app_context():
         assert db.session.get(Case, uuid.UUID(cid)).status == "assessment"
@@ -253,13 +216,13 @@ def test_supervisor_cannot_approve_own_closure_request(app, auth, world):
     sup = auth.login("supervisor")
     page = sup.get(f"/cases/{world.ids['case_own']}").get_data(as_text=True)
     cid = world.ids["case_own"]
-    sup.post(f"/cases/{cid}/status", data={"to_status": "assessment", "version": version_of(app, cid),
+    sup.post(f"/cases/{cid}/status", data={"to_status": "assessment", "version": case_version(app, cid),
                                           "csrf_token": csrf_from(page)})
     sup.post(f"/cases/{cid}/closure", data={"reason": "needs_met", "details": "",
-                                           "version": version_of(app, cid),
+                                           "version": case_version(app, cid),
                                            "csrf_token": csrf_from(page)})
     r = sup.post(f"/cases/{cid}/closure/decision", data={"decision": "approve",
-                                                        "version": version_of(app, cid),
+                                                        "version": case_version(app, cid),
                                                         "csrf_token": csrf_from(page)}, follow_redirects=True)
     assert "cannot approve your own" in r.get_data(as_text=True)
     with app.app_context():

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from app.crypto.blind_index import PERSON_NAME, set_index_values
 from app.crypto.normalise import normalise_phone, normalise_text
 from app.db import db
-from tests.conftest import BACKEND
-from tests.test_crypto_fixtures import Specimen, with_tables
+from tests.helpers.apps import BACKEND
+from tests.helpers.crypto import Specimen, with_tables
 
 TAG = uuid.uuid4().hex[:8]
 CANARIES = {

@@ -23,7 +23,7 @@ from app.crypto.fields import find
 from app.crypto.models import BlindIndexEntry
 from app.crypto.normalise import normalise_code, normalise_phone, normalise_text
 from app.db import db
-from tests.test_crypto_fixtures import Specimen, with_tables
+from tests.helpers.crypto import Specimen, with_tables
 
 FULL = BlindIndex("full_width_test", bits=256)  # no truncation: equal digests mean equal values
 ARABIC_BASE = "ابتثجحخدذرزسشصضطظعغفقكلمنهوي"

@@ -15,7 +15,8 @@ from app.crypto import sealed
 from app.crypto.errors import DecryptionError, KeyDestroyedError
 from app.crypto.models import DataKey
 from app.db import db
-from tests.test_crypto_fixtures import Specimen, events, with_tables
+from tests.helpers.audit import events
+from tests.helpers.crypto import Specimen, with_tables
 
 
 @pytest.fixture

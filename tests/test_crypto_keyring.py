@@ -20,9 +20,9 @@ from app.keyfiles import (
     key_path,
     load_keks,
 )
-from tests.conftest import make_app
-from tests.test_crypto_fixtures import Specimen, copy_instance, private_app
-from tests.test_setup_cli import one_line_error, run
+from tests.helpers.apps import make_app
+from tests.helpers.cli import one_line_error, run
+from tests.helpers.crypto import Specimen, copy_instance, private_app
 
 
 @pytest.fixture

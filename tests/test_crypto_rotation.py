@@ -16,8 +16,10 @@ from app.crypto.keyring import keyring
 from app.crypto.models import DataKey, KekVersion
 from app.db import db
 from app.keyfiles import ensure_instance, key_path
-from tests.conftest import Auth, make_app
-from tests.test_crypto_fixtures import Specimen, copy_instance, events, private_app
+from tests.helpers.apps import make_app
+from tests.helpers.audit import events
+from tests.helpers.crypto import Specimen, copy_instance, private_app
+from tests.helpers.login import Auth
 
 
 @pytest.fixture

@@ -19,8 +19,9 @@ from app.crypto.keyring import keyring
 from app.crypto.models import BlindIndexEntry, DataKey
 from app.crypto.sealed import aad
 from app.db import db
-from tests.conftest import BACKEND
-from tests.test_crypto_fixtures import Specimen, events, with_tables
+from tests.helpers.apps import BACKEND
+from tests.helpers.audit import events
+from tests.helpers.crypto import Specimen, with_tables
 
 CANARY = "Shredded Canary Nour"
 

@@ -21,7 +21,7 @@ from app.audit.writer import record
 from app.config import ConfigError, _owner_url_env, _role_env
 from app.db import db, transaction
 from app.dbroles import check_runtime_role, migration_engine
-from tests.conftest import BACKEND, PG_URL, _pg, _pg_admin, make_app
+from tests.helpers.apps import BACKEND, PG_URL, make_app, pg_admin, pg_url
 
 postgresql_only = pytest.mark.skipif(BACKEND != "postgresql",
                                      reason="database roles are PostgreSQL's; SQLite has none")
@@ -38,7 +38,7 @@ class Roles:
 
 
 def _as(user: str, database: str) -> str:
-    url = sa.make_url(_pg(PG_URL, database)).set(username=user, password=None)
+    url = sa.make_url(pg_url(PG_URL, database)).set(username=user, password=None)
     return url.render_as_string(hide_password=False)
 
 
@@ -48,9 +48,9 @@ def roles(instance_dir: Path) -> Iterator[Roles]:
     owner, runtime, database = f"amana_own_{tag}", f"amana_run_{tag}", f"amana_roles_{tag}"
     try:
         # What the README tells an operator to run (as a superuser), with test names.
-        _pg_admin(f"CREATE ROLE {owner} LOGIN")
-        _pg_admin(f"CREATE ROLE {runtime} LOGIN")
-        _pg_admin(f"CREATE DATABASE {database} OWNER {owner}")
+        pg_admin(f"CREATE ROLE {owner} LOGIN")
+        pg_admin(f"CREATE ROLE {runtime} LOGIN")
+        pg_admin(f"CREATE DATABASE {database} OWNER {owner}")
         app = make_app(_as(runtime, database), instance_dir,
                        DATABASE_OWNER_URL=_as(owner, database))
         with app.app_context():
@@ -60,9 +60,9 @@ def roles(instance_dir: Path) -> Iterator[Roles]:
         with app.app_context():
             db.engine.dispose()
     finally:
-        _pg_admin(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        pg_admin(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
         for role in (runtime, owner):
-            _pg_admin(f"DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') "
+            pg_admin(f"DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') "
                       f"THEN EXECUTE 'DROP OWNED BY {role} CASCADE'; "
                       f"EXECUTE 'DROP ROLE {role}'; END IF; END $$")
 
@@ -130,12 +130,29 @@ def test_the_runtime_role_writes_events_but_cannot_rewind_the_head(roles):
     assert "moves only forward" in message, message
 
 
+def _privileges(url: str) -> dict[str, set[str]]:
+    """What ``url``'s role may do on each table of the public schema."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            tables = conn.exec_driver_sql(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'").scalars().all()
+            return {t: {p for p in ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "TRIGGER")
+                        if conn.exec_driver_sql(f"SELECT has_table_privilege('{t}', '{p}')").scalar()}
+                    for t in tables}
+    finally:
+        engine.dispose()
+
+
 @postgresql_only
 def test_migrating_again_keeps_the_grants(roles):
+    before = _privileges(roles.runtime_url)
     with roles.app.app_context():
         upgrade()  # idempotent: grants re-applied from scratch
-        check_runtime_role(roles.app)  # still nothing to refuse
+        check_runtime_role(roles.app)  # still nothing to refuse (raises ConfigError otherwise)
         db.session.remove()
+    after = _privileges(roles.runtime_url)
+    assert after == before and after["audit_events"] == {"SELECT", "INSERT"}
 
 
 @postgresql_only
@@ -172,7 +189,7 @@ def test_production_refuses_a_role_that_owns_a_table_or_is_a_superuser(roles, in
         _pg_admin_in(roles.database, f"ALTER TABLE cases OWNER TO {roles.owner}")
         with app.app_context():
             db.engine.dispose()
-    superuser = make_app(_pg(PG_URL, roles.database), instance_dir)
+    superuser = make_app(pg_url(PG_URL, roles.database), instance_dir)
     with pytest.raises(ConfigError, match="it is a superuser"):
         check_runtime_role(superuser)
     with superuser.app_context():
@@ -180,7 +197,7 @@ def test_production_refuses_a_role_that_owns_a_table_or_is_a_superuser(roles, in
 
 
 def _pg_admin_in(database: str, sql: str) -> None:
-    engine = sa.create_engine(_pg(PG_URL, database), isolation_level="AUTOCOMMIT")
+    engine = sa.create_engine(pg_url(PG_URL, database), isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.exec_driver_sql(sql)
     engine.dispose()

@@ -4,7 +4,6 @@ setting to start, and no server announces its version."""
 
 from __future__ import annotations
 
-import base64
 import http.client
 import os
 import re
@@ -19,26 +18,18 @@ import pytest
 import sqlalchemy as sa
 
 from app.config import ConfigError, build_config
-from app.keyfiles import KEY_NAMES
 from app.security import host_allowed, require_hosts
-from tests.conftest import make_app
-from tests.roles_support import runtime_role_uri
+from tests.helpers.apps import HOST, make_app, production_app, production_keys
+from tests.helpers.roles import runtime_role_uri
 
 ROOT = Path(__file__).resolve().parent.parent
-HOST = "amana.example.org"
 FORGED = "evil.example"
 
 
 @pytest.fixture
 def production(db_uri, instance_dir, monkeypatch):
     """An app built with the production settings (keys from the environment, as in production)."""
-    for name in KEY_NAMES:
-        monkeypatch.setenv(f"AMANA_KEY_{name.upper()}",
-                           base64.urlsafe_b64encode(os.urandom(32)).decode())
-    monkeypatch.setenv("AMANA_ALLOWED_HOSTS", f"{HOST}, .intra.example.org")
-    app = make_app(db_uri, instance_dir, AMANA_ENV="production")
-    assert app.config["AMANA_ENV"] == "production" and app.config["SESSION_COOKIE_SECURE"]
-    return app
+    return production_app(db_uri, instance_dir, monkeypatch)
 
 
 def _get(app, path: str, host: str):
@@ -73,9 +64,7 @@ def test_configured_hosts_are_served(production, host):
 
 
 def test_production_without_hosts_refuses_to_serve(db_uri, instance_dir, monkeypatch):
-    for name in KEY_NAMES:
-        monkeypatch.setenv(f"AMANA_KEY_{name.upper()}",
-                           base64.urlsafe_b64encode(os.urandom(32)).decode())
+    production_keys(monkeypatch)
     monkeypatch.delenv("AMANA_ALLOWED_HOSTS", raising=False)
     app = make_app(db_uri, instance_dir, AMANA_ENV="production")
     with pytest.raises(ConfigError, match="AMANA_ALLOWED_HOSTS is required in production"):

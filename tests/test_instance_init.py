@@ -7,7 +7,7 @@ from __future__ import annotations
 import stat
 
 from app.keyfiles import KEY_NAMES, create_key, key_path
-from tests.test_setup_cli import one_line_error, run
+from tests.helpers.cli import one_line_error, run
 
 PROD = {"AMANA_ENV": "production"}
 

@@ -33,17 +33,15 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
 import pytest
 import sqlalchemy as sa
-from argon2 import PasswordHasher
 from flask import Flask
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import AnyConverter, RequestRedirect, Rule
 
 from app import clock as app_clock
-from app.auth import passwords
 from tests.authz_matrix import MATRIX, PUBLIC, ROLES
-from tests.conftest import BACKEND, Clock, _pg, _pg_admin, make_app
+from tests.helpers.apps import BACKEND, Clock, make_app, pg_admin, pg_url
+from tests.helpers.factories import World
 from tests.journey import Month, Person, seed_month
-from tests.support import World
 
 # The auditor goes last, so the trail it reads holds everything the other roles just did.
 CRAWL_ORDER = ("caseworker", "supervisor", "service_provider", "wgss_coordinator",
@@ -73,28 +71,24 @@ def month(template: tuple[str, World], instance_dir: Path,
         shutil.copyfile(sa.make_url(uri).database or "", dst)
         db_uri = f"sqlite:///{dst}"
     else:
-        _pg_admin(f"CREATE DATABASE {name} TEMPLATE {sa.make_url(uri).database}")
-        db_uri = _pg(uri, name)
+        pg_admin(f"CREATE DATABASE {name} TEMPLATE {sa.make_url(uri).database}")
+        db_uri = pg_url(uri, name)
     app = make_app(db_uri, instance_dir)
     errors = _capture_errors(app)
     clock = Clock()
-    with pytest.MonkeyPatch.context() as mp:
-        # Argon2 at its smallest for this module: some seventy logins, resets and accounts
-        # would otherwise spend most of the crawl's time hashing (the world's accounts are
-        # rehashed at their first login, as after a real change of parameters).
-        mp.setattr(passwords, "hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-        mp.setattr(passwords, "_DUMMY_HASH", passwords.hasher.hash("timing-equaliser"))
-        try:
-            yield seed_month(app, world, clock, errors), errors
-        finally:
-            app_clock.freeze(None)
-            from app.db import db
+    # Argon2 at its smallest (make_app's LIGHT_ARGON2): some seventy logins, resets and
+    # accounts would otherwise spend most of the crawl's time hashing.
+    try:
+        yield seed_month(app, world, clock, errors), errors
+    finally:
+        app_clock.freeze(None)
+        from app.db import db
 
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
-            if BACKEND == "postgresql":
-                _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        if BACKEND == "postgresql":
+            pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def _capture_errors(app: Flask) -> list[str]:

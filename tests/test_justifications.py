@@ -23,7 +23,8 @@ from app.audit.models import AuditEvent
 from app.cases.models import BreakGlassGrant, Case
 from app.db import db
 from app.referrals.models import Referral
-from tests.support import CANARY, csrf_from, form_tokens
+from tests.helpers.factories import CANARY
+from tests.helpers.forms import csrf_from, form_tokens
 
 ALIAS = "أم أميرة"          # stored with hamza on the alef and a taa marbuta...
 ALIAS_VARIANT = "ام اميره"  # ...written without: the normaliser folds both to one form

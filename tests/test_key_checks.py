@@ -16,9 +16,10 @@ from app.crypto.models import KeyCheck
 from app.db import db
 from app.keyfiles import create_key, key_path
 from app.startup import check_ready
-from tests.conftest import make_app
-from tests.test_crypto_fixtures import copy_instance, events
-from tests.test_setup_cli import one_line_error, run
+from tests.helpers.apps import make_app
+from tests.helpers.audit import events
+from tests.helpers.cli import one_line_error, run
+from tests.helpers.crypto import copy_instance
 
 
 @pytest.fixture

@@ -21,8 +21,8 @@ from app.crypto.models import DataKey, KekVersion
 from app.crypto.rotation import RotationError, retire
 from app.db import db
 from app.keyfiles import KEY_NAMES, key_path
-from tests.conftest import BACKEND, make_app
-from tests.test_crypto_fixtures import Specimen, copy_instance, create_tables
+from tests.helpers.apps import BACKEND, make_app
+from tests.helpers.crypto import Specimen, copy_instance, create_tables
 
 
 @pytest.fixture

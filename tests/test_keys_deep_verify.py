@@ -14,8 +14,8 @@ from app.cases.models import Case, CaseNote
 from app.db import db
 from app.referrals import service as referrals
 from app.referrals.models import Referral
-from tests.support import CANARY
-from tests.test_crypto_fixtures import events
+from tests.helpers.audit import events
+from tests.helpers.factories import CANARY
 
 
 def deep(app):

@@ -14,7 +14,8 @@ from sqlalchemy import select
 from app.audit.models import AuditEvent
 from app.auth.models import AuthSession
 from app.db import db
-from tests.support import PASSWORD, csrf_from
+from tests.helpers.forms import csrf_from
+from tests.helpers.login import PASSWORD
 
 
 def _post_login(client, username, password, next_=None):

@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from app.auth.models import RecoveryCode, User
 from app.db import db
-from tests.support import PASSWORD, csrf_from
+from tests.helpers.forms import csrf_from
+from tests.helpers.login import PASSWORD
 
 
 def _password_step(client, username):
@@ -109,10 +110,10 @@ def test_admin_mfa_reset_forces_new_enrolment(app, auth, world):
     admin.post(f"/admin/users/{world.users['caseworker2']}/reset_mfa",
                data={"csrf_token": auth.csrf(admin)})
     assert victim.get("/").status_code == 200  # a second admin must approve first
-    from tests.test_access_grants import _decide, _grant
+    from tests.helpers.accounts import decide, grant_of
 
     admin2 = auth.login("admin2")
-    assert _decide(auth, admin2, _grant(app, "caseworker2"), "approve").status_code == 302
+    assert decide(auth, admin2, grant_of(app, "caseworker2"), "approve").status_code == 302
     assert victim.get("/").status_code == 302
     c = app.test_client()
     r = _password_step(c, "caseworker2")

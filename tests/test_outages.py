@@ -20,8 +20,9 @@ from app.audit.models import AuditEvent
 from app.config import ConfigError
 from app.db import db
 from app.dbsetup import require_current_schema
-from tests.conftest import make_app
-from tests.support import PASSWORD, csrf_from
+from tests.helpers.apps import make_app
+from tests.helpers.forms import csrf_from
+from tests.helpers.login import PASSWORD
 
 REDIS_DOWN = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 PG_DOWN = "postgresql+psycopg://amana:s3cret-pw@127.0.0.1:1/amana"

@@ -30,7 +30,7 @@ from app.cases.forms import CaseFilterForm
 from app.forms import BIGINT_MAX, PAGE_MAX, KeysetForm, parse_whole
 from app.safe_space.forms import MonthForm
 from tests.authz_matrix import MATRIX, PUBLIC, ROLES, Row
-from tests.test_route_authorization import _fill
+from tests.helpers.routes import fill_path
 
 
 def fields_of(form: type) -> tuple[str, ...]:
@@ -219,7 +219,7 @@ def test_no_query_parameter_reaches_a_500(role: str, app, world, auth):
                              {"parameter_storage_class": ArgsSeen})
     sent = 0
     for endpoint, row in targets()[role]:
-        path = _fill(row.path.split("?")[0], app, world, role)
+        path = fill_path(row.path.split("?")[0], app, world, role)
         ArgsSeen.seen.clear()
         sent += _fuzz(client, path, PARAMS.get(endpoint, ()))
         # The table is checked against what the view really read.

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from app.audit.models import AuditEvent
 from app.cases.models import Case, CaseNote, Incident
 from app.db import db
-from tests.support import hidden_inputs
+from tests.helpers.forms import hidden_inputs
 
 STALE = "Someone else saved this case while you were editing"
 

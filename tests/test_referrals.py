@@ -11,20 +11,13 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import select
 
-from app.audit.models import AuditEvent
 from app.cases.models import Case
 from app.crypto.errors import DecryptionError
 from app.db import db
 from app.referrals.models import Referral
-from tests.support import CANARY, csrf_from, form_tokens
-
-
-def _events(app, action, outcome=None):
-    with app.app_context():
-        stmt = select(AuditEvent).where(AuditEvent.action == action)
-        if outcome:
-            stmt = stmt.where(AuditEvent.outcome == outcome)
-        return db.session.execute(stmt).scalars().all()
+from tests.helpers.audit import events
+from tests.helpers.factories import CANARY
+from tests.helpers.forms import csrf_from, form_tokens
 
 
 def _refer(c, case_id, service_id, **over):
@@ -48,7 +41,7 @@ def test_no_consent_refused_and_audited(app, auth, world):
     assert r.status_code == 200 and "not consented" in r.get_data(as_text=True)
     assert _count(app) == before
     assert any(e.reason == "no_consent_for_service_type"
-               for e in _events(app, "referral.create", "denied"))
+               for e in events(app, "referral.create", outcome="denied"))
 
 
 def test_caseworker_cannot_override_and_supervisor_override_is_flagged(app, auth, world):
@@ -68,7 +61,7 @@ def test_caseworker_cannot_override_and_supervisor_override_is_flagged(app, auth
     r = _refer(s, world.ids["case_own"], world.ids["legal"], override_code="risk_to_life",
                override_reason=text)
     assert r.status_code == 302 and _count(app) == before + 1
-    flagged = _events(app, "referral.consent_override")
+    flagged = events(app, "referral.consent_override")
     assert f"risk_to_life;text={len(text)}" in [e.reason for e in flagged]
     assert not any("danger tonight" in (e.reason or "") for e in flagged)
 
@@ -116,7 +109,7 @@ def test_recipient_sees_exactly_the_share(app, auth, world):
     assert "+218" not in html and world.ids["case_own"] not in html
     # Never the case itself.
     assert p.get(f"/cases/{world.ids['case_own']}").status_code == 403
-    assert _events(app, "referral.view")
+    assert events(app, "referral.view")
 
 
 def test_other_service_gets_404_audited(app, auth, world):
@@ -127,9 +120,9 @@ def test_other_service_gets_404_audited(app, auth, world):
     assert r.status_code == 404
     with app.app_context():
         assert db.session.get(Referral, uuid.UUID(world.ids["ref_legal"])).status == "sent"
-    assert len([e for e in _events(app, "referral.view", "denied")
+    assert len([e for e in events(app, "referral.view", outcome="denied")
                 if e.object_id == world.ids["ref_legal"]]) >= 1
-    assert [e for e in _events(app, "referral.accept", "denied")
+    assert [e for e in events(app, "referral.accept", outcome="denied")
             if e.object_id == world.ids["ref_legal"]]
 
 
@@ -165,8 +158,8 @@ def test_state_machine(app, auth, world):
     c = auth.login("caseworker")
     sent = c.get(f"/referrals/{rid}/sent").get_data(as_text=True)
     assert "Attended three counselling sessions." in sent
-    assert {"referral.accept", "referral.complete"} <= {e.action for e in _events(app, "referral.accept")
-                                                        + _events(app, "referral.complete")}
+    assert {"referral.accept", "referral.complete"} <= {e.action for e in events(app, "referral.accept")
+                                                        + events(app, "referral.complete")}
 
 
 def test_revocation_ends_access_at_once_and_shreds_the_share(app, auth, world):

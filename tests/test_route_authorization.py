@@ -11,11 +11,9 @@ from sqlalchemy import select
 
 from app import create_app
 from app.audit.models import AuditEvent
-from app.auth.models import AuthSession
 from app.db import db
 from tests.authz_matrix import MATRIX, PUBLIC, ROLES, Row
-
-PLACEHOLDER = re.compile(r"\{(\w+):(\w+)\}")
+from tests.helpers.routes import fill_path, send
 
 
 def test_every_route_is_public_or_in_the_matrix(instance_dir):
@@ -35,44 +33,6 @@ def test_public_endpoints_match_the_policy_allow_list():
     assert set(PUBLIC) == set(PUBLIC_ENDPOINTS)
 
 
-def _fill(path: str, app, world, username: str | None) -> str:
-    def repl(m: re.Match[str]) -> str:
-        kind, label = m.group(1), m.group(2)
-        if kind == "user":
-            return world.users[label]
-        if kind == "id":
-            return world.ids[label]
-        if kind == "uuid":
-            return str(uuid.uuid4())
-        if kind == "incident":
-            from app.cases.models import Incident
-
-            with app.app_context():
-                return str(db.session.execute(select(Incident.id).where(
-                    Incident.case_id == uuid.UUID(world.ids[label]))).scalars().first())
-        if kind == "session":
-            with app.app_context():
-                owner = world.users[username] if label == "own" and username else world.users["caseworker2"]
-                if label == "other" and username == "caseworker2":
-                    owner = world.users["caseworker"]
-                row = db.session.execute(
-                    select(AuthSession).where(AuthSession.user_id == uuid.UUID(owner),
-                                              AuthSession.revoked_at.is_(None))
-                ).scalars().first()
-                return str(row.id) if row else "00000000-0000-0000-0000-000000000000"
-        raise AssertionError(kind)
-    return PLACEHOLDER.sub(repl, path)
-
-
-def _request(client, row: Row, path: str, token: str | None):
-    if row.method == "GET":
-        return client.get(path)
-    data = dict(row.data)
-    if token:
-        data["csrf_token"] = token
-    return client.open(path, method=row.method, data=data)
-
-
 @pytest.mark.parametrize("row", MATRIX, ids=lambda r: f"{r.method} {r.path}")
 @pytest.mark.parametrize("role", ROLES)
 def test_matrix(row: Row, role: str, app, world, auth):
@@ -80,8 +40,8 @@ def test_matrix(row: Row, role: str, app, world, auth):
         # A live session for another user, so "{session:other}" names something real.
         auth.login("caseworker2" if role != "caseworker2" else "caseworker")
     client = auth.login(role)
-    path = _fill(row.path, app, world, role)
-    resp = _request(client, row, path, auth.csrf(client))
+    path = fill_path(row.path, app, world, role)
+    resp = send(client, row, path, auth.csrf(client))
     if role in row.allowed:
         assert resp.status_code in row.ok, (role, path, resp.status_code)
         assert "/auth/login" not in (resp.location or "") or row.endpoint in (
@@ -101,12 +61,12 @@ def test_matrix(row: Row, role: str, app, world, auth):
 
 @pytest.mark.parametrize("row", MATRIX, ids=lambda r: f"{r.method} {r.path}")
 def test_anonymous_goes_to_login(row: Row, app, world, client):
-    path = _fill(row.path, app, world, None)
+    path = fill_path(row.path, app, world, None)
     token = None
     if row.method != "GET":
         page = client.get("/auth/login").get_data(as_text=True)
         token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
-    resp = _request(client, row, path, token)
+    resp = send(client, row, path, token)
     assert resp.status_code == 302 and "/auth/login" in resp.location
 
 

@@ -10,12 +10,12 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from app.audit.models import AuditEvent
 from app.db import db
 from app.directory.models import SafeSpace
 from app.safe_space.models import ActivityType, WgssSession
-from tests.support import csrf_from, form_tokens
-from tests.test_safe_space_fixtures import (
+from tests.helpers.audit import events
+from tests.helpers.forms import csrf_from, form_tokens
+from tests.helpers.safe_space import (
     COORDINATOR,
     form_data,
     insert_session,
@@ -23,12 +23,6 @@ from tests.test_safe_space_fixtures import (
     session_count,
     type_id,
 )
-
-
-def _events(app, action):
-    with app.app_context():
-        return db.session.execute(
-            select(AuditEvent).where(AuditEvent.action == action)).scalars().all()
 
 
 def _field_error(html: str, field_id: str) -> str:
@@ -51,9 +45,9 @@ def test_coordinator_logs_a_session_and_it_is_audited(app, auth, world):
         assert entry.total == 15 and entry.recorded_by_id == uuid.UUID(world.users[COORDINATOR])
         assert [u.username for u in entry.facilitators] == [COORDINATOR]
         assert entry.version == 1
-    created = _events(app, "wgss_session.create")
+    created = events(app, "wgss_session.create")
     assert [(e.object_id, e.outcome) for e in created] == [(session_id, "allowed")]
-    assert [e.object_id for e in _events(app, "wgss_session.view")] == [session_id]
+    assert [e.object_id for e in events(app, "wgss_session.view")] == [session_id]
 
 
 @pytest.mark.parametrize("over, field, message", [
@@ -164,7 +158,7 @@ def test_stale_edit_is_refused_with_input_kept(app, auth, world):
     resp = second.post(path, data={**form_data(app, world, topic="Typed second", version="2"),
                                    "csrf_token": csrf_from(html)})
     assert resp.status_code == 302
-    updates = _events(app, "wgss_session.update")
+    updates = events(app, "wgss_session.update")
     assert [e.object_id for e in updates] == [session_id, session_id]
 
 
@@ -214,8 +208,8 @@ def test_admin_adds_renames_and_switches_off_activity_types(app, auth, world):
         kind = db.session.get(ActivityType, uuid.UUID(recreation))
         assert (kind.code, kind.label, kind.active, kind.version) == ("recreation", "Games and sport",
                                                                      False, 2)
-    assert {e.action for e in _events(app, "activity_type.create")} == {"activity_type.create"}
-    assert len(_events(app, "activity_type.update")) == 1
+    assert {e.action for e in events(app, "activity_type.create")} == {"activity_type.create"}
+    assert len(events(app, "activity_type.update")) == 1
     c = auth.login(COORDINATOR)
     form = c.get("/safe-spaces/sessions/new").get_data(as_text=True)
     assert "Games and sport" not in form and "First aid" in form
@@ -262,4 +256,4 @@ def test_demo_sessions_are_logged_once(app, world):
         assert seed_sessions(space, coordinator) == 6
         assert seed_sessions(space, coordinator) == 0
     assert session_count(app) == 6
-    assert len(_events(app, "wgss_session.create")) == 6
+    assert len(events(app, "wgss_session.create")) == 6

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from app.safe_space import rules
-from tests.test_safe_space_fixtures import COORDINATOR, post_session, session_count
+from tests.helpers.safe_space import COORDINATOR, post_session, session_count
 
 # Written out here rather than taken from the code under test.
 BAND_CELLS = ("girls_10_14", "girls_15_19", "women_15_19", "women_20_24", "women_25_49",

@@ -17,8 +17,8 @@ from sqlalchemy import select
 from app.audit.models import AuditEvent
 from app.db import db
 from app.directory.models import Organisation, SafeSpace, Site
-from tests.conftest import BACKEND
-from tests.test_safe_space_fixtures import COORDINATOR, insert_session, post_session, session_count
+from tests.helpers.apps import BACKEND
+from tests.helpers.safe_space import COORDINATOR, insert_session, post_session, session_count
 
 CANARY = "WgssNotesCanary-" + uuid.uuid4().hex[:10]
 

@@ -16,7 +16,7 @@ from app.auth.models import User
 from app.db import db
 from app.directory.models import SafeSpace
 from app.safe_space.models import ActivityType
-from tests.test_safe_space_fixtures import COORDINATOR, insert_session
+from tests.helpers.safe_space import COORDINATOR, insert_session
 
 # November 2026 at Camp WGSS, worked out by hand:
 #   S1  1 Nov  life skills     girls 3, 2 | women 1, 4, 5, 0  = 15; new 5,  ret 10; dis 1; cm 2; ref 1

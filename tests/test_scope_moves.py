@@ -16,7 +16,7 @@ from app.auth.models import User
 from app.cases.models import Case
 from app.db import db
 from app.directory.models import Site
-from tests.test_access_grants import _decide, _edit_user, _grant
+from tests.helpers.accounts import decide, edit_user, grant_of
 
 
 def _case(app, world, label):
@@ -29,7 +29,7 @@ def test_move_to_another_site_ends_sessions_and_assignments(app, auth, world):
     own = f"/cases/{world.ids['case_own']}"
     assert caseworker.get(own).status_code == 200
     admin = auth.login("admin")
-    r = _edit_user(app, admin, world, "caseworker", sites=[world.ids["benghazi"]])
+    r = edit_user(app, admin, world, "caseworker", sites=[world.ids["benghazi"]])
     assert r.status_code == 302
     # The old session is over at once (the new site waits for a second admin).
     r = caseworker.get(own)
@@ -54,7 +54,7 @@ def test_move_to_another_site_ends_sessions_and_assignments(app, auth, world):
     assert supervisor.get(f"{own}/assign").status_code == 200
     # Once a second admin approves Benghazi, the caseworker works there, not in Tripoli.
     admin2 = auth.login("admin2")
-    _decide(auth, admin2, _grant(app, "caseworker"), "approve")
+    decide(auth, admin2, grant_of(app, "caseworker"), "approve")
     caseworker = auth.login("caseworker")
     assert caseworker.get(own).status_code == 404
     assert caseworker.get("/cases/new").status_code in (200, 302)
@@ -66,7 +66,7 @@ def test_secondary_caseworker_takes_over_when_primary_moves(app, auth, world):
         case.secondary_worker_id = uuid.UUID(world.users["caseworker"])
         db.session.commit()
     admin = auth.login("admin")
-    _edit_user(app, admin, world, "caseworker2", organisation=world.ids["other_org"],
+    edit_user(app, admin, world, "caseworker2", organisation=world.ids["other_org"],
                sites=[world.ids["partner_site"]])
     case = _case(app, world, "case_other")
     assert case.primary_worker_id == uuid.UUID(world.users["caseworker"])
@@ -82,10 +82,10 @@ def test_move_to_another_organisation_after_approval(app, auth, world):
     other = f"/cases/{world.ids['case_other']}"
     assert caseworker2.get(other).status_code == 200
     admin = auth.login("admin")
-    _edit_user(app, admin, world, "caseworker2", organisation=world.ids["other_org"],
+    edit_user(app, admin, world, "caseworker2", organisation=world.ids["other_org"],
                sites=[world.ids["partner_site"]])
     admin2 = auth.login("admin2")
-    _decide(auth, admin2, _grant(app, "caseworker2"), "approve")
+    decide(auth, admin2, grant_of(app, "caseworker2"), "approve")
     with app.app_context():
         moved = db.session.get(User, uuid.UUID(world.users["caseworker2"]))
         assert moved.organisation_id == uuid.UUID(world.ids["other_org"])
@@ -110,10 +110,10 @@ def test_scope_checks_site_even_with_a_left_over_assignment(app, auth, world):
 
 
 def test_pending_account_cannot_be_assigned(app, auth, world):
-    from tests.test_access_grants import _post_user
+    from tests.helpers.accounts import post_user
 
     admin = auth.login("admin")
-    _post_user(admin, world, "/admin/users/new", username="pending.cw", role="caseworker",
+    post_user(admin, world, "/admin/users/new", username="pending.cw", role="caseworker",
                display_name="Pending Worker")
     supervisor = auth.login("supervisor")
     page = supervisor.get(f"/cases/{world.ids['case_own']}/assign").get_data(as_text=True)
@@ -129,5 +129,5 @@ def test_move_ends_break_glass_access(app, auth, world):
     far = f"/cases/{world.ids['case_far']}"
     assert auth.login("supervisor").get(far).status_code == 200
     admin = auth.login("admin")
-    _edit_user(app, admin, world, "supervisor", sites=[world.ids["benghazi"]])
+    edit_user(app, admin, world, "supervisor", sites=[world.ids["benghazi"]])
     assert auth.login("supervisor").get(far).status_code == 404

@@ -18,7 +18,8 @@ from app.crypto.errors import DecryptionError
 from app.crypto.fields import open_saved
 from app.db import db
 from app.safe_space.models import WgssSession
-from tests.test_crypto_fixtures import Specimen, events, with_tables
+from tests.helpers.audit import events
+from tests.helpers.crypto import Specimen, with_tables
 
 
 def _raw(app, model, rid, column):
@@ -88,7 +89,7 @@ def test_an_older_value_on_a_follow_up_put_back_does_not_open(app, world):
 
 
 def test_an_older_value_of_session_notes_put_back_does_not_open(app, world):
-    from tests.test_safe_space_fixtures import insert_session
+    from tests.helpers.safe_space import insert_session
 
     sid = uuid.UUID(insert_session(app, world, notes="First notes"))
     old = _raw(app, WgssSession, sid, "notes_sealed")

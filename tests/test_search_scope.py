@@ -21,8 +21,9 @@ from app.config import ConfigError, build_config
 from app.db import db
 from app.directory.models import Site
 from app.extensions import limiter
-from tests.conftest import make_app
-from tests.support import CANARY, csrf_from
+from tests.helpers.apps import make_app
+from tests.helpers.factories import CANARY
+from tests.helpers.forms import csrf_from
 
 PARTNER = {"full_name": "Layla Partnerorgqz", "phone": "+218 92 444 0303"}
 NOWHERE = {"full_name": "Noor Nowhereqz", "phone": "+218 92 555 0404"}
@@ -152,7 +153,7 @@ def _redis_up() -> bool:
 
 @pytest.mark.skipif(not _redis_up(), reason="no Redis on 127.0.0.1:6379")
 def test_search_limit_is_shared_between_two_app_hosts(db_uri, instance_dir, world, frozen):
-    from tests.conftest import Auth
+    from tests.helpers.login import Auth
 
     uri = "redis://127.0.0.1:6379/15"
     host_a = make_app(db_uri, instance_dir, RATELIMIT_STORAGE_URI=uri, CASE_SEARCH_LIMIT="2 per hour")

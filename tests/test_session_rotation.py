@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from app.auth import mfa
 from app.auth.models import AuthSession, RecoveryCode
 from app.db import db
-from tests.support import PASSWORD, csrf_from
+from tests.helpers.forms import csrf_from
+from tests.helpers.login import PASSWORD
 
 COOKIE = "amana"  # the testing cookie name (production: __Host-amana)
 

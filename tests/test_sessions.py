@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.auth.models import AuthSession, User
 from app.db import db
-from tests.support import PASSWORD
+from tests.helpers.login import PASSWORD
 
 
 def _live(app, username, world):
@@ -68,25 +68,25 @@ def test_deactivation_ends_a_live_session_on_its_next_request(app, auth, world):
 
 
 def test_role_change_ends_sessions(app, auth, world):
-    from tests.test_access_grants import _decide, _edit_user, _grant
+    from tests.helpers.accounts import decide, edit_user, grant_of
 
     victim = auth.login("caseworker2")
-    r = _edit_user(app, auth.login("admin"), world, "caseworker2", role="supervisor")
+    r = edit_user(app, auth.login("admin"), world, "caseworker2", role="supervisor")
     assert r.status_code == 302, r.get_data(as_text=True)[:2000]
     # A wider role waits for a second admin; the session ends when the change takes effect.
     assert victim.get("/").status_code == 200
     admin2 = auth.login("admin2")
-    assert _decide(auth, admin2, _grant(app, "caseworker2"), "approve").status_code == 302
+    assert decide(auth, admin2, grant_of(app, "caseworker2"), "approve").status_code == 302
     assert victim.get("/").status_code == 302
     with app.app_context():
         assert db.session.get(User, uuid.UUID(world.users["caseworker2"])).role == "supervisor"
 
 
 def test_narrowing_role_change_ends_sessions_at_once(app, auth, world):
-    from tests.test_access_grants import _edit_user
+    from tests.helpers.accounts import edit_user
 
     victim = auth.login("caseworker2")
-    r = _edit_user(app, auth.login("admin"), world, "caseworker2", role="program_manager",
+    r = edit_user(app, auth.login("admin"), world, "caseworker2", role="program_manager",
                    sites=[])
     assert r.status_code == 302
     assert victim.get("/").status_code == 302
@@ -149,7 +149,7 @@ def test_admin_ends_anyones_sessions(app, auth, world):
 
 
 def test_cookie_flags_in_production(app, world, instance_dir, db_uri, monkeypatch):
-    from tests.conftest import make_app
+    from tests.helpers.apps import make_app
 
     prod = make_app(db_uri, instance_dir, AMANA_ENV="testing", SESSION_COOKIE_NAME="__Host-amana",
                     SESSION_COOKIE_SECURE=True)

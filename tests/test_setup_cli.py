@@ -5,34 +5,16 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from app.config import ConfigError, database_uri
 from app.keyfiles import KEY_NAMES, ensure_instance, key_path, load_key
-from tests.support import PASSWORD
+from tests.helpers.cli import one_line_error, run
+from tests.helpers.login import PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def run(args, tmp_path, stdin="", env=None, module=("-m", "flask", "--app", "app")):
-    e = {k: v for k, v in os.environ.items() if not k.startswith(("AMANA_", "DATABASE_URL"))}
-    e.update({"AMANA_INSTANCE_PATH": str(tmp_path / "inst"),
-              "DATABASE_URL": f"sqlite:///{tmp_path / 'amana.db'}"})
-    e.update(env or {})
-    return subprocess.run([sys.executable, *module, *args], input=stdin, capture_output=True,
-                          text=True, cwd=ROOT, env=e, timeout=120)
-
-
-def one_line_error(proc) -> str:
-    assert proc.returncode != 0
-    assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout
-    lines = [ln for ln in proc.stderr.splitlines() if ln.strip() and not ln.startswith("INFO")]
-    assert len(lines) == 1, proc.stderr
-    return lines[0]
 
 
 def test_instance_keys_are_created_private_and_never_overwritten(tmp_path):

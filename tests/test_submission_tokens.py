@@ -38,9 +38,9 @@ from app.directory.models import Site
 from app.referrals.models import Referral
 from app.safe_space.models import ActivityType, WgssSession
 from app.submissions.models import SubmissionToken
-from tests.support import form_tokens
-from tests.test_safe_space_fixtures import COORDINATOR
-from tests.test_safe_space_fixtures import form_data as session_form
+from tests.helpers.forms import form_tokens
+from tests.helpers.safe_space import COORDINATOR
+from tests.helpers.safe_space import form_data as session_form
 
 ALREADY = "This was already saved; here it is."
 INTAKE = {"full_name": "Salma Retry", "alias": "", "date_of_birth": "", "estimated_age": "31",

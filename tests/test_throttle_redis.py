@@ -8,8 +8,9 @@ import uuid
 
 import pytest
 
-from tests.conftest import make_app
-from tests.support import PASSWORD, csrf_from
+from tests.helpers.apps import make_app
+from tests.helpers.forms import csrf_from
+from tests.helpers.login import PASSWORD
 
 REDIS = ("127.0.0.1", 6379)
 

@@ -20,7 +20,8 @@ from app.crypto.envelope import shred
 from app.db import db
 from app.directory.models import Site
 from app.referrals.models import Referral, ReferralEvent
-from tests.support import CANARY, hidden_inputs
+from tests.helpers.factories import CANARY
+from tests.helpers.forms import hidden_inputs
 
 TWIN = "Amal Twinnameqz"  # two cases of the caseworker share this name; one gets damaged
 NOTICE = "1 record could not be read"

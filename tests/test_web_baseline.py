@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from app.audit.models import AuditEvent
 from app.db import db
-from tests.conftest import make_app
-from tests.support import csrf_from
+from tests.helpers.apps import HOST, make_app, production_app
+from tests.helpers.forms import csrf_from
 
 CSP_PARTS = ("default-src 'none'", "frame-ancestors 'none'", "object-src 'none'", "base-uri 'none'",
              "style-src 'self'", "form-action 'self'")
@@ -44,10 +44,21 @@ def test_nonce_is_fresh_per_request_and_used_on_scripts_only(auth, world):
     assert a.headers["Cache-Control"] == "no-store"
 
 
-def test_hsts_in_production_settings(db_uri, instance_dir):
-    app = make_app(db_uri, instance_dir, HSTS=True)
-    r = app.test_client().get("/auth/login")
-    assert "max-age=" in r.headers["Strict-Transport-Security"]
+def test_production_app_sends_hsts_and_the_security_headers(db_uri, instance_dir, monkeypatch):
+    # A real production app (production settings, keys from the environment), not a flag.
+    app = production_app(db_uri, instance_dir, monkeypatch)
+    r = app.test_client().get("/auth/login", base_url=f"https://{HOST}")
+    assert r.status_code == 200
+    assert r.headers["Strict-Transport-Security"] == "max-age=63072000; includeSubDomains"
+    csp = r.headers["Content-Security-Policy"]
+    assert all(part in csp for part in CSP_PARTS) and "unsafe-inline" not in csp
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    assert r.headers["Referrer-Policy"] == "no-referrer"
+    assert r.headers["X-Frame-Options"] == "DENY"
+    assert r.headers["Cache-Control"] == "no-store"
+    cookie = r.headers["Set-Cookie"]
+    assert cookie.startswith("__Host-amana=") and "Secure" in cookie and "HttpOnly" in cookie
+    assert "SameSite=Strict" in cookie and "Path=/" in cookie and "Domain=" not in cookie
 
 
 def test_static_files_are_cacheable_and_public(client):

@@ -14,20 +14,46 @@ from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
+
+from app.config import DEFAULT_ARGON2, check_argon2
 
 MIN_LENGTH = 12
 MAX_LENGTH = 256
-# RFC 9106 second recommended option, above ASVS 5.0 / OWASP minimum (m=19 MiB, t=2, p=1).
-ARGON2_TIME_COST = 3
-ARGON2_MEMORY_KIB = 65536
-ARGON2_PARALLELISM = 4
-
-hasher = PasswordHasher(time_cost=ARGON2_TIME_COST, memory_cost=ARGON2_MEMORY_KIB,
-                        parallelism=ARGON2_PARALLELISM, hash_len=32, salt_len=16)
-# Verified against when the account does not exist, so both paths cost the same time.
-_DUMMY_HASH = hasher.hash("amana-timing-equaliser-not-a-password")
+# The Argon2id parameters are settings (``ARGON2_*`` in app/config.py, where production refuses
+# values below the floor); these are the production defaults, for use outside an app context.
+ARGON2_TIME_COST = DEFAULT_ARGON2["ARGON2_TIME_COST"]
+ARGON2_MEMORY_KIB = DEFAULT_ARGON2["ARGON2_MEMORY_KIB"]
+ARGON2_PARALLELISM = DEFAULT_ARGON2["ARGON2_PARALLELISM"]
+_EQUALISER = "amana-timing-equaliser-not-a-password"
 _TRAILING = re.compile(r"[\d\W_]+$")
+
+
+@lru_cache(maxsize=4)
+def _hasher_for(time_cost: int, memory_kib: int, parallelism: int) -> tuple[PasswordHasher, str]:
+    """A hasher for these parameters, and a hash made with it that nobody's password matches:
+    verified against when the account does not exist, so both paths cost the same time."""
+    found = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism,
+                           hash_len=32, salt_len=16)
+    return found, found.hash(_EQUALISER)
+
+
+def _current() -> tuple[PasswordHasher, str]:
+    """The hasher for the app's settings (the production defaults outside an app context).
+    Production parameters below the floor are refused here too, whichever way they were set."""
+    if not has_app_context():
+        return _hasher_for(ARGON2_TIME_COST, ARGON2_MEMORY_KIB, ARGON2_PARALLELISM)
+    cfg = current_app.config
+    params = {name: int(cfg.get(name, default)) for name, default in DEFAULT_ARGON2.items()}
+    check_argon2(params, production=cfg.get("AMANA_ENV") == "production")
+    return _hasher_for(params["ARGON2_TIME_COST"], params["ARGON2_MEMORY_KIB"],
+                       params["ARGON2_PARALLELISM"])
+
+
+def hasher() -> PasswordHasher:
+    """The password hasher for the current settings."""
+    return _current()[0]
 
 
 def normalise(password: str) -> str:
@@ -37,16 +63,17 @@ def normalise(password: str) -> str:
 
 def hash_password(password: str) -> str:
     """Argon2id hash of a (normalised) password."""
-    return hasher.hash(normalise(password))
+    return hasher().hash(normalise(password))
 
 
 def verify_password(stored_hash: str | None, password: str) -> bool:
     """Constant-work check; with ``stored_hash=None`` it burns the same time and says no."""
+    current, dummy = _current()
     try:
         if stored_hash is None:
-            hasher.verify(_DUMMY_HASH, normalise(password))
+            current.verify(dummy, normalise(password))
             return False
-        return hasher.verify(stored_hash, normalise(password))
+        return current.verify(stored_hash, normalise(password))
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
@@ -54,7 +81,7 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
 def needs_rehash(stored_hash: str) -> bool:
     """True when the hash was made with weaker parameters than today's."""
     try:
-        return hasher.check_needs_rehash(stored_hash)
+        return hasher().check_needs_rehash(stored_hash)
     except InvalidHashError:
         return True
 

@@ -13,7 +13,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from app import clock
-from tests.conftest import make_app
+from tests.helpers.apps import make_app
 
 CHROMIUM = os.environ.get("AMANA_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

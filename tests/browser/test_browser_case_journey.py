@@ -8,14 +8,12 @@ the case number and never the name, and the console stays clean under the CSP.
 from __future__ import annotations
 
 import re
-import time
 from datetime import UTC, datetime
 from urllib.parse import quote, quote_plus, unquote_plus
 
-import pyotp
 from playwright.sync_api import Page, expect
 
-from tests.support import PASSWORD
+from tests.helpers.browser import log_in
 
 # Synthetic survivor: unique markers so a leak is unmistakable.
 FULL_NAME = "Samira Journeycanary"
@@ -24,11 +22,6 @@ SAFE_CONTACT = "Call only after 18:00, say it is the clinic. SafeContactCanary-J
 CASE_NUMBER_RE = re.compile(r"TRI-(\d{4})-\d{5}")
 
 
-def _code(secret: str) -> str:
-    # Avoid the last two seconds of a step so the code is still valid when it arrives.
-    while 30 - (time.time() % 30) < 2:
-        time.sleep(0.5)
-    return pyotp.TOTP(secret).now()
 
 
 def _name_forms() -> set[str]:
@@ -52,15 +45,7 @@ def test_caseworker_journey_search_intake_consent_incident_assessment_closure(pa
         visited.append(page.url)
 
     # Log in: password, then the code from the authenticator app.
-    page.goto("/auth/login")
-    page.get_by_label("Username").fill("caseworker")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(re.compile(r"/auth/mfa$"))
-    step()
-    page.get_by_label("Code").fill(_code(world.secrets["caseworker"]))
-    page.get_by_role("button", name="Verify").click()
-    page.wait_for_url(re.compile(r"/$"))
+    log_in(page, "caseworker", world.secrets["caseworker"])
     step()
 
     # Cases → Search or open a case.

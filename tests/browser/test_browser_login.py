@@ -4,18 +4,9 @@ verification, the quick-lock, first-login enrolment and the Arabic right-to-left
 from __future__ import annotations
 
 import re
-import time
 
-import pyotp
-
-from tests.support import PASSWORD
-
-
-def _code(secret: str) -> str:
-    # Avoid the last two seconds of a step so the code is still valid when it arrives.
-    while 30 - (time.time() % 30) < 2:
-        time.sleep(0.5)
-    return pyotp.TOTP(secret).now()
+from tests.helpers.codes import live_code
+from tests.helpers.login import PASSWORD
 
 
 def test_login_page_renders_with_csp_and_no_console_errors(page):
@@ -37,7 +28,7 @@ def test_log_in_with_mfa_then_quick_lock(page, world):
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(re.compile(r"/auth/mfa$"))
-    page.get_by_label("Code").fill(_code(world.secrets["admin"]))
+    page.get_by_label("Code").fill(live_code(world.secrets["admin"]))
     page.get_by_role("button", name="Verify").click()
     page.wait_for_url(re.compile(r"/$"))
     assert page.get_by_role("heading", name=re.compile("Welcome")).is_visible()
@@ -58,7 +49,7 @@ def test_first_login_enrolment_shows_qr_and_recovery_codes(page):
     loaded = page.eval_on_selector("img.qr", "img => img.complete && img.naturalWidth > 0")
     assert loaded, "the QR code image did not load under the CSP"
     secret = page.locator("#totp-secret").inner_text().replace(" ", "")
-    page.get_by_label("Code from your app").fill(_code(secret))
+    page.get_by_label("Code from your app").fill(live_code(secret))
     page.get_by_role("button", name="Confirm").click()
     assert page.get_by_role("heading", name="Your recovery codes").is_visible()
     assert page.locator("ul.codes li").count() == 10

@@ -12,13 +12,12 @@ console stays clean under the CSP in both contexts and the survivor's name is ne
 from __future__ import annotations
 
 import re
-import time
 from urllib.parse import quote, quote_plus
 
-import pyotp
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.support import CANARY, PASSWORD
+from tests.helpers.browser import log_in
+from tests.helpers.factories import CANARY
 
 FULL_NAME = CANARY["own_name"]
 MESSAGE = "Please see her this week for counselling. ReferralMessageCanary-B7"
@@ -27,11 +26,6 @@ REFERRAL_SENT_RE = re.compile(r"/referrals/([0-9a-f-]{36})/sent$")
 RECEIVED_RE = re.compile(r"/referrals/[0-9a-f-]{36}$")
 
 
-def _code(secret: str) -> str:
-    # Avoid the last two seconds of a step so the code is still valid when it arrives.
-    while 30 - (time.time() % 30) < 2:
-        time.sleep(0.5)
-    return pyotp.TOTP(secret).now()
 
 
 def _name_forms() -> set[str]:
@@ -56,17 +50,6 @@ def _watch(pg: Page, requested: list[str]) -> None:
     pg.on("framenavigated", lambda f: requested.append(f.url))
 
 
-def _log_in(pg: Page, username: str, secret: str) -> None:
-    pg.goto("/auth/login")
-    pg.get_by_label("Username").fill(username)
-    pg.get_by_label("Password").fill(PASSWORD)
-    pg.get_by_role("button", name="Log in").click()
-    pg.wait_for_url(re.compile(r"/auth/mfa$"))
-    pg.get_by_label("Code").fill(_code(secret))
-    pg.get_by_role("button", name="Verify").click()
-    pg.wait_for_url(re.compile(r"/$"))
-
-
 def test_referral_consent_send_accept_complete_across_two_users(page: Page, browser, live_server,
                                                                 world):
     requested: list[str] = []
@@ -74,7 +57,7 @@ def test_referral_consent_send_accept_complete_across_two_users(page: Page, brow
     case_number = world.case_numbers["case_own"]
 
     # The caseworker logs in and opens the case from the case list, by its number.
-    _log_in(page, "caseworker", world.secrets["caseworker"])
+    log_in(page, "caseworker", world.secrets["caseworker"])
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Cases").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Cases")
     page.locator("#case-list").get_by_role("link", name=case_number, exact=True).click()
@@ -127,7 +110,7 @@ def test_referral_consent_send_accept_complete_across_two_users(page: Page, brow
     try:
         provider = other.new_page()
         _watch(provider, requested)
-        _log_in(provider, "service_provider", world.secrets["service_provider"])
+        log_in(provider, "service_provider", world.secrets["service_provider"])
         provider.get_by_role("navigation", name="Main").get_by_role(
             "link", name="Referrals received").click()
         expect(provider.get_by_role("heading", level=1)).to_have_text("Referrals received")

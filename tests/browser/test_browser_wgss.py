@@ -8,13 +8,11 @@ drawn on the server: no script, no inline style)."""
 from __future__ import annotations
 
 import re
-import time
 from datetime import UTC, datetime
 
-import pyotp
 from playwright.sync_api import Page, expect
 
-from tests.support import PASSWORD
+from tests.helpers.browser import log_in
 
 NOTES = "Breathing exercise worked well. NotesCanary-WGSS-B7"
 COUNTS = {  # 9 attended: girls 10–14: 2, girls 15–17: 3, women 25–49: 4
@@ -25,10 +23,6 @@ COUNTS = {  # 9 attended: girls 10–14: 2, girls 15–17: 3, women 25–49: 4
 }
 
 
-def _code(secret: str) -> str:
-    while 30 - (time.time() % 30) < 2:  # keep clear of the end of a time step
-        time.sleep(0.5)
-    return pyotp.TOTP(secret).now()
 
 
 def test_coordinator_logs_a_session_and_sees_the_months_summary(page: Page, world):
@@ -36,14 +30,7 @@ def test_coordinator_logs_a_session_and_sees_the_months_summary(page: Page, worl
     requested: list[str] = []
     page.on("request", lambda r: requested.append(r.url))
 
-    page.goto("/auth/login")
-    page.get_by_label("Username", exact=True).fill("wgss_coordinator")
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(re.compile(r"/auth/mfa$"))
-    page.get_by_label("Code", exact=True).fill(_code(world.secrets["wgss_coordinator"]))
-    page.get_by_role("button", name="Verify").click()
-    page.wait_for_url(re.compile(r"/$"))
+    log_in(page, "wgss_coordinator", world.secrets["wgss_coordinator"])
 
     # Safe spaces → Log a session.
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Safe spaces").click()

@@ -1,10 +1,11 @@
-"""Helpers for the audit tests (no tests here): fill the trail, and tamper with it the way
-someone with database access would, below the application and with the triggers switched off.
-"""
+"""The audit trail in tests: record and read events, fill the trail, break its writes, and
+tamper with it the way someone with database access would, below the application and with the
+triggers switched off."""
 
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ from app.audit.verify import VerifyResult, verify_chain
 from app.audit.writer import record
 from app.auth.models import User
 from app.db import db, transaction
+from tests.helpers.factories import World
 
 FIELDS = ("occurred_at", "actor_id", "actor_role", "organisation_id", "action", "object_type",
           "object_id", "outcome", "reason", "request_id", "client_address", "prev_mac", "mac")
@@ -119,3 +121,42 @@ def rewrite_from(conn: sa.Connection, app: Flask, seq: int, last: int) -> None:
 def random_mac() -> bytes:
     """32 random bytes, which nobody without the key can tell from a MAC, but which never verify."""
     return os.urandom(32)
+
+
+def add(app: Flask, world: World, action: str, *, actor: str | None = "caseworker",
+        **fields: Any) -> int:
+    """Record one event (any action code) as ``actor``; returns its sequence number."""
+    with app.app_context():
+        user = db.session.get(User, uuid.UUID(world.users[actor])) if actor else None
+        with transaction():
+            return record(action, actor=user, **fields).seq  # type: ignore[arg-type]
+
+
+def events(app: Flask, action: str | None = None, **where: Any) -> list[AuditEvent]:
+    """Audit events with ``action`` (any if None) and the given column values, oldest first."""
+    with app.app_context():
+        stmt = select(AuditEvent).where(*(getattr(AuditEvent, k) == v for k, v in where.items()))
+        if action is not None:
+            stmt = stmt.where(AuditEvent.action == action)
+        rows = list(db.session.execute(stmt.order_by(AuditEvent.seq)).scalars())
+        db.session.expunge_all()
+        return rows
+
+
+def seqs_on(page: str) -> list[int]:
+    """The sequence numbers listed on an audit page."""
+    return [int(s) for s in re.findall(r'<td class="audit-seq">(\d+)</td>', page)]
+
+
+def break_audit_inserts(app: Flask) -> None:
+    """From now on every INSERT into the trail fails inside the database."""
+    with app.app_context(), db.engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("CREATE TRIGGER audit_down BEFORE INSERT ON audit_events "
+                                 "BEGIN SELECT RAISE(ABORT, 'audit store unavailable'); END")
+        else:
+            conn.exec_driver_sql(
+                "CREATE FUNCTION audit_down() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                "BEGIN RAISE EXCEPTION 'audit store unavailable'; END $$")
+            conn.exec_driver_sql("CREATE TRIGGER audit_down BEFORE INSERT ON audit_events "
+                                 "FOR EACH ROW EXECUTE FUNCTION audit_down()")

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from app.auth.models import User
 from app.db import db
 from app.safe_space.models import ActivityType, WgssSession
-from tests.support import form_tokens
+from tests.helpers.forms import form_tokens
 
 COORDINATOR = "wgss_coordinator"
 # A valid session: 15 attended (girls 3 + 2, women 1 + 4 + 5), 5 new and 10 returning.

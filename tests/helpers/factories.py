@@ -1,8 +1,9 @@
-"""Test helpers: a known world of organisations, sites and accounts, and logging in as them."""
+"""The test world: two organisations with sites, safe spaces, services, one account per role
+and three cases, built once per run into the template database (``build_world``); and the
+canaries, unique markers of survivor data that must never leak."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
@@ -14,11 +15,10 @@ from app.auth.models import User
 from app.clock import utcnow
 from app.db import db
 from app.directory.models import Organisation, SafeSpace, Service, Site
+from tests.helpers.login import PASSWORD
 
-PASSWORD = "correct horse battery staple"
 ROLES = ("caseworker", "supervisor", "service_provider", "wgss_coordinator", "program_manager",
          "auditor", "admin")
-CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 
 
 @dataclass
@@ -98,11 +98,7 @@ CANARY = {
 def build_cases(world: World) -> None:
     """Three cases: the caseworker's own (with consent and an incident), a colleague's at the
     same site, and one at another site (outside the supervisor's sites). Call in app context."""
-    from datetime import date
-
-    from app.auth.models import User
     from app.cases import records, service
-    from app.directory.models import Site
 
     def user(name):
         return db.session.get(User, uuid.UUID(world.users[name]))
@@ -139,57 +135,3 @@ def build_cases(world: World) -> None:
     for label, case in (("case_own", own), ("case_other", other), ("case_far", far)):
         world.ids[label] = str(case.id)
         world.case_numbers[label] = case.case_number
-
-
-def csrf_from(html: str) -> str:
-    """The CSRF token in a rendered form."""
-    found = CSRF_RE.search(html)
-    assert found, "no CSRF token on the page"
-    return found.group(1)
-
-
-
-TOKEN_RE = re.compile(r'name="((?:[\w-]+-)?(?:csrf|submission)_token)" (?:type="hidden" )?'
-                      r'value="([^"]+)"')
-FORM_RE = re.compile(r"<form\b([^>]*)>(.*?)</form>", re.S)
-
-
-def form_tokens(html: str, action: str | None = None) -> dict[str, str]:
-    """The hidden tokens a browser sends with a form: its CSRF token and, on a form that
-    creates a record, its one-time submission token (``app.submissions``), under the form's
-    field names (``follow_up-…`` for a prefixed form). ``action`` picks the form posting there
-    when a page has several (the case page); by default the page's first form with a one-time
-    token, else its first form."""
-    forms = [body for attrs, body in FORM_RE.findall(html)
-             if action is None or f'action="{action}"' in attrs]
-    assert forms, f"no form posting to {action} on the page"
-    body = next((b for b in forms if "submission_token" in b), forms[0])
-    tokens = dict(TOKEN_RE.findall(body))
-    assert tokens, "no CSRF token in the form"
-    return tokens
-
-
-def hidden_inputs(html: str, action: str | None = None) -> dict[str, str]:
-    """Every hidden input (CSRF token, version, one-time token...) of a page, or of its form
-    posting to ``action``: what a browser sends back unchanged."""
-    if action is not None:
-        form = re.search(r'<form[^>]*action="' + re.escape(action) + r'".*?</form>', html, re.S)
-        assert form, f"no form posting to {action}"
-        html = form.group(0)
-    found = {}
-    for tag in re.findall(r"<input[^>]*>", html):
-        if 'type="hidden"' in tag:
-            name = re.search(r'name="([^"]+)"', tag)
-            value = re.search(r'value="([^"]*)"', tag)
-            if name:
-                found[name.group(1)] = value.group(1) if value else ""
-    return found
-
-
-def mint_token(app, user_id: str, kind: str, context: str | None = None) -> str:
-    """A one-time token as the app issues it with a form, for a POST a test makes without
-    opening a page that shows that form (the server must refuse it for another reason)."""
-    from app.submissions.service import issue
-
-    with app.app_context():
-        return issue(uuid.UUID(user_id), kind, uuid.UUID(context) if context else None)

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 
 from app.dbroles import grant_runtime
-from tests.conftest import BACKEND, _pg_admin
+from tests.helpers.apps import BACKEND, pg_admin
 
 
 @contextmanager
@@ -21,7 +21,7 @@ def runtime_role_uri(db_uri: str) -> Iterator[str]:
         yield db_uri
         return
     role = f"amana_rt_{uuid.uuid4().hex[:10]}"
-    _pg_admin(f"CREATE ROLE {role} LOGIN")
+    pg_admin(f"CREATE ROLE {role} LOGIN")
     engine = sa.create_engine(db_uri)
     try:
         with engine.begin() as conn:  # as the test database's owner
@@ -32,4 +32,4 @@ def runtime_role_uri(db_uri: str) -> Iterator[str]:
         with engine.begin() as conn:
             conn.exec_driver_sql(f"DROP OWNED BY {role}")
         engine.dispose()
-        _pg_admin(f"DROP ROLE IF EXISTS {role}")
+        pg_admin(f"DROP ROLE IF EXISTS {role}")

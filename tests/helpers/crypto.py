@@ -1,4 +1,4 @@
-"""Shared pieces for the encryption tests: a small sealed model (``Specimen``) on its own
+"""The encryption tests' shared pieces: a small sealed model (``Specimen``) on its own
 metadata, so no test table reaches the app's migrations, and an app with a private instance
 folder for the tests that add key files."""
 
@@ -9,14 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import MetaData, String, select
+from sqlalchemy import MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from app.audit.models import AuditEvent
 from app.crypto.blind_index import PERSON_NAME, PHONE
 from app.crypto.fields import SealedDate, SealedInt, SealedLongText, SealedRecord, SealedText
 from app.db import UUIDPrimaryKey, Versioned, db
-from tests.conftest import make_app
+from tests.helpers.apps import make_app
 
 
 class SpecimenBase(DeclarativeBase):
@@ -42,15 +41,6 @@ def create_tables(app: Flask) -> None:
     """Create the specimen table in the app's (per-test) database."""
     with app.app_context():
         SpecimenBase.metadata.create_all(db.engine)
-
-
-def events(app: Flask, action: str) -> list[AuditEvent]:
-    """Audit events with ``action``, oldest first."""
-    with app.app_context():
-        rows = db.session.execute(select(AuditEvent).where(AuditEvent.action == action)
-                                  .order_by(AuditEvent.seq)).scalars().all()
-        db.session.expunge_all()
-        return list(rows)
 
 
 def with_tables(app: Flask) -> Flask:
