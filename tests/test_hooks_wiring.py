@@ -32,7 +32,7 @@ def test_a_required_hook_without_subscriber_stops_the_app(
         app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Deleting the subscriber (as if cases were not loaded) makes ``check_subscribed`` raise,
     and so ``create_app`` refuses to build the app."""
-    from tests.conftest import make_app
+    from tests.helpers.apps import make_app
 
     monkeypatch.setattr(scope_narrowed, "_subscribers", [])
     with pytest.raises(RuntimeError, match="scope_narrowed"):

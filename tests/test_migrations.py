@@ -19,7 +19,7 @@ from alembic.migration import MigrationContext
 
 from app.db import db
 from app.dbsetup import schema_status
-from tests.conftest import PG_URL, _pg, _pg_admin, make_app
+from tests.helpers.apps import PG_URL, make_app, pg_admin, pg_url
 
 
 def test_models_match_migrations(app):
@@ -128,11 +128,11 @@ def _empty_database(engine_name: str, tmp_path: Path) -> Iterator[str]:
     if not PG_URL:
         pytest.skip("PostgreSQL: set TEST_DATABASE_URL")
     name = f"amana_roundtrip_{uuid.uuid4().hex[:8]}"
-    _pg_admin(f"CREATE DATABASE {name}")
+    pg_admin(f"CREATE DATABASE {name}")
     try:
-        yield _pg(PG_URL, name)
+        yield pg_url(PG_URL, name)
     finally:
-        _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.mark.parametrize("engine_name", ["sqlite", "postgresql"])

@@ -16,7 +16,8 @@ from app.auth import policy
 from app.auth.policy import Permission, Role
 from app.db import db
 from app.referrals.models import Referral
-from tests.support import World, form_tokens
+from tests.helpers.factories import World
+from tests.helpers.forms import form_tokens
 
 REASON = "Danger tonight; verbal consent only."
 

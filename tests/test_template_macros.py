@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired
 
-from tests.support import csrf_from
+from tests.helpers.forms import csrf_from
 
 
 def _input(html: str, name: str) -> str:
