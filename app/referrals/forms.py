@@ -8,8 +8,9 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField, SelectMultipleField, SubmitField
+from wtforms import IntegerField, SelectField, SelectMultipleField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import HiddenInput
 
 from app.audit.actions import Action
 from app.cases import justifications
@@ -75,14 +76,12 @@ class AnswerForm(FlaskForm):
 
     note = LongText(_l("Note (a reason to decline, or the outcome)"),
                     validators=[Optional(), Length(max=4000)])
-    version = HiddenField()
+    version = IntegerField(widget=HiddenInput(), validators=[Optional()])
     submit = SubmitField(_l("Confirm"))
 
     def command(self, op: AnswerOp) -> ReferralAnswer:
         """The answer given (call after ``validate``)."""
-        version = (self.version.data or "").strip()
-        return ReferralAnswer(op=op, note=self.note.data,
-                              version=int(version) if version.isdigit() else None)
+        return ReferralAnswer(op=op, note=self.note.data, version=self.version.data)
 
 
 class RevokeForm(FlaskForm):

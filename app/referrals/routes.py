@@ -123,7 +123,7 @@ def received(referral_id: uuid.UUID) -> str:
     referral = queries.load_received(current_user, referral_id)
     _audit(Action.REFERRAL_VIEW, "referral", referral.id)
     form = forms.AnswerForm()
-    form.version.data = str(referral.version)
+    form.version.data = referral.version
     return render_template("referrals/received.html", referral=referral,
                            shared=fields.display(service.shared_values(referral)),
                            label=label, status_label=status_label, urgency_label=urgency_label,
