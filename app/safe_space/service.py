@@ -148,9 +148,9 @@ def save_session(user: User, log: SessionLog, current: WgssSession | None = None
     if current is not None:
         check_version(current, version, SafeSpaceStale)
     space, kind, people = _resolve(user, log, current)
-    errors = _format_errors(log)
-    errors.update(rules.session_errors(log.values(), space, utcnow().date(),
-                                       current_space_id=current.safe_space_id if current else None))
+    errors = rules.session_errors(log.values(), space, utcnow().date(),
+                                  current_space_id=current.safe_space_id if current else None)
+    errors.update(_format_errors(log))  # a field's own format first, as on the form
     if kind is None:
         errors["activity_type"] = str(_l("Choose an activity."))
     if not people:
