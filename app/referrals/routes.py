@@ -23,6 +23,8 @@ from app.referrals.labels import FIELDS, status_label, urgency_label
 from app.submissions.service import AlreadySaved, already_saved
 
 bp = Blueprint("referrals", __name__, url_prefix="/referrals")
+# Labels the templates show: service types (cases' codes), then the referral domain's own.
+HELPERS = {"label": label, "status_label": status_label, "urgency_label": urgency_label}
 
 
 def _audit(action: Action, object_type: str, object_id: uuid.UUID | None = None) -> None:
@@ -82,11 +84,10 @@ def sent_view(referral_id: uuid.UUID) -> str:
         "referrals/sent.html", referral=referral,
         shared=fields.display(service.shared_values(referral)),
         history=readable(queries.history(referral), ("note",)),
-        label=label, status_label=status_label, urgency_label=urgency_label,
         form=forms.RevokeForm(), may_revoke=service.may_revoke(referral),
         override_reason=(OVERRIDE_REASONS.get(referral.override_code, referral.override_code)
                          if referral.override_code else ""),
-        override_text=service.override_justification(current_user, referral))
+        override_text=service.override_justification(current_user, referral), **HELPERS)
 
 
 @bp.post("/<uuid:referral_id>/revoke")
@@ -112,8 +113,7 @@ def inbox() -> str:
     """The service's queue of referrals."""
     rows = queries.inbox(current_user, include_closed=True)
     _audit(Action.REFERRAL_LIST, "referral")
-    return render_template("referrals/inbox.html", rows=rows, label=label,
-                           status_label=status_label, urgency_label=urgency_label)
+    return render_template("referrals/inbox.html", rows=rows, **HELPERS)
 
 
 @bp.get("/<uuid:referral_id>")
@@ -126,9 +126,8 @@ def received(referral_id: uuid.UUID) -> str:
     form.version.data = referral.version
     return render_template("referrals/received.html", referral=referral,
                            shared=fields.display(service.shared_values(referral)),
-                           label=label, status_label=status_label, urgency_label=urgency_label,
-                           form=form, **{f"may_{op}": service.may_answer(referral, op)
-                                         for op in service.AnswerOp})
+                           form=form, **HELPERS, **{f"may_{op}": service.may_answer(referral, op)
+                                                    for op in service.AnswerOp})
 
 
 @bp.post("/<uuid:referral_id>/<any(accept, decline, complete):op>")
