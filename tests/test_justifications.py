@@ -198,11 +198,11 @@ def test_raw_database_holds_no_plaintext_justification(app, world, db_uri):
         sup = db.session.get(User, uuid.UUID(world.users["supervisor"]))
         service.break_glass(sup, world.case_numbers["case_far"], "other", BG_CANARY)
         other = db.session.get(Case, uuid.UUID(world.ids["case_other"]))
-        ref = referrals.create(sup, other, service_id=uuid.UUID(world.ids["mhpss"]),
-                               urgency="normal", chosen=[], message=None,
-                               override_code="other", override_text=OV_CANARY)
-        # Readable through the case's key...
-        assert referrals.override_justification(ref) == OV_CANARY
+        ref = referrals.create(sup, other, referrals.NewReferral(
+            service_id=uuid.UUID(world.ids["mhpss"]), override_code="other",
+            override_text=OV_CANARY))
+        # Readable through the case's key, by a supervisor...
+        assert referrals.override_justification(sup, ref) == OV_CANARY
         grant = db.session.execute(select(BreakGlassGrant)).scalar_one()
         assert grant.justification == BG_CANARY and grant.data_key_id == db.session.get(
             Case, uuid.UUID(world.ids["case_far"])).data_key_id

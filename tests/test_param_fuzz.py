@@ -74,7 +74,7 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "cases.action_item": (),
     "cases.assign": (),
     "cases.erase": (),
-    "referrals.new": (),
+    "referrals.new": ("service",),  # preselects a service (one of the active ones)
     "referrals.sent_view": (),
     "referrals.inbox": (),
     "referrals.received": (),

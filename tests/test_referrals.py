@@ -75,8 +75,8 @@ def test_fields_outside_consent_refused(app, auth, world):
         user = db.session.get(User, uuid.UUID(world.users["caseworker"]))
         case = db.session.get(Case, uuid.UUID(world.ids["case_own"]))
         with pytest.raises(CaseError, match="not covered"):
-            service.create(user, case, service_id=uuid.UUID(world.ids["mhpss"]), urgency="normal",
-                           chosen=["phone"], message=None)
+            service.create(user, case, service.NewReferral(
+                service_id=uuid.UUID(world.ids["mhpss"]), fields=("phone",)))
     c = auth.login("caseworker")
     before = _count(app)
     r = _refer(c, world.ids["case_own"], world.ids["mhpss"], fields=["location"])

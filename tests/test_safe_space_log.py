@@ -17,6 +17,7 @@ from tests.helpers.audit import events
 from tests.helpers.forms import csrf_from, form_tokens
 from tests.helpers.safe_space import (
     COORDINATOR,
+    COUNTS,
     form_data,
     insert_session,
     post_session,
@@ -162,19 +163,27 @@ def test_stale_edit_is_refused_with_input_kept(app, auth, world):
     assert [e.object_id for e in updates] == [session_id, session_id]
 
 
+def _log(app, world, **over):
+    """A valid session at the coordinator's safe space, as the service takes it."""
+    from app.safe_space.service import SessionLog
+
+    return SessionLog(**{
+        "safe_space_id": uuid.UUID(world.ids["safe_space"]), "held_on": date(2026, 11, 20),
+        "activity_type_id": uuid.UUID(type_id(app, "life_skills")), "topic": "Stress management",
+        "duration_minutes": 90, "facilitator_ids": (uuid.UUID(world.users[COORDINATOR]),),
+        **COUNTS, **over})
+
+
 def test_stale_version_in_the_service_is_refused(app, world):
     from app.auth.models import User
     from app.safe_space import service
 
     session_id = insert_session(app, world)
-    values = {**{k: int(v) if str(v).isdigit() else v for k, v in form_data(app, world).items()},
-              "held_on": date(2026, 11, 20), "safe_space_id": world.ids["safe_space"],
-              "activity_type_id": type_id(app, "recreation"),
-              "facilitator_ids": [world.users[COORDINATOR]]}
+    values = _log(app, world, activity_type_id=uuid.UUID(type_id(app, "recreation")))
     with app.test_request_context():
         user = db.session.get(User, uuid.UUID(world.users[COORDINATOR]))
         entry = db.session.get(WgssSession, uuid.UUID(session_id))
-        with pytest.raises(service.StaleError):
+        with pytest.raises(service.SafeSpaceStale):
             service.save_session(user, values, entry, version=0)
         service.save_session(user, values, entry, version=1)
         assert entry.version == 2 and entry.activity_type.code == "recreation"
@@ -228,10 +237,7 @@ def test_concurrent_save_is_refused_by_the_version_check_in_the_database(app, wo
     from app.safe_space import service
 
     session_id = insert_session(app, world)
-    values = {**{k: int(v) if str(v).isdigit() else v for k, v in form_data(app, world).items()},
-              "held_on": date(2026, 11, 20), "safe_space_id": world.ids["safe_space"],
-              "activity_type_id": type_id(app, "life_skills"), "topic": "Mine",
-              "facilitator_ids": [world.users[COORDINATOR]]}
+    values = _log(app, world, topic="Mine")
     with app.test_request_context():
         user = db.session.get(User, uuid.UUID(world.users[COORDINATOR]))
         entry = db.session.get(WgssSession, uuid.UUID(session_id))
@@ -240,7 +246,7 @@ def test_concurrent_save_is_refused_by_the_version_check_in_the_database(app, wo
         db.session.execute(update(WgssSession).where(WgssSession.id == entry.id)
                            .values(version=2, topic="Theirs").execution_options(
                                synchronize_session=False))
-        with pytest.raises(service.StaleError):
+        with pytest.raises(service.SafeSpaceStale):
             service.save_session(user, values, entry, version=1)
     with app.app_context():
         assert db.session.get(WgssSession, uuid.UUID(session_id)).topic == "Direct topic"

@@ -178,8 +178,8 @@ def test_a_damaged_step_of_a_referral_history_is_left_out(app, world, auth):
     rid = world.ids["ref_mhpss"]
     with app.app_context():
         referral = db.session.get(Referral, uuid.UUID(rid))
-        referrals.answer(_user(world, "service_provider"), referral, "decline",
-                         "Declined: no capacity this week", referral.version)
+        referrals.answer(_user(world, "service_provider"), referral, referrals.ReferralAnswer(
+            referrals.AnswerOp.DECLINE, "Declined: no capacity this week", referral.version))
         step = db.session.execute(select(ReferralEvent.id).where(
             ReferralEvent.referral_id == referral.id,
             ReferralEvent.to_status == "declined")).scalar_one()

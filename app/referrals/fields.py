@@ -4,36 +4,56 @@ service lists it. Values are copied at sending time into the referral's sealed s
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.cases.labels import label
-from app.cases.models import Case, Incident
+from app.cases.models import Case, ConsentRecord, Incident
 from app.db import db
+from app.referrals.labels import FIELDS
 
 MINIMUM = ("case_number", "age_group", "sex", "service_requested")
 OPTIONAL = ("full_name", "alias", "date_of_birth", "phone", "safe_contact", "location",
             "displacement_status", "disability", "risk_level", "incident_summary")
-LABELS: dict[str, Any] = {
-    "case_number": _l("Case number"), "age_group": _l("Age group"), "sex": _l("Sex"),
-    "service_requested": _l("Service requested"), "full_name": _l("Full name"),
-    "alias": _l("Alias"), "date_of_birth": _l("Date of birth"), "phone": _l("Phone"),
-    "safe_contact": _l("Safe contact instructions"), "location": _l("Address or location"),
-    "displacement_status": _l("Displacement status"), "disability": _l("Disability"),
-    "risk_level": _l("Risk level"), "incident_summary": _l("Incident type and date"),
-}
 
 
 def optional_choices() -> list[tuple[str, Any]]:
     """(code, label) of the fields a consent may allow beyond the minimum."""
-    return [(c, LABELS[c]) for c in OPTIONAL]
+    return [(c, FIELDS[c]) for c in OPTIONAL]
 
 
 def parse(codes: str) -> list[str]:
     """Field codes stored as a comma-separated list (unknown codes dropped)."""
     return [c for c in codes.split(",") if c in OPTIONAL]
+
+
+@dataclass(frozen=True)
+class Offer:
+    """What a referral to one type of service may carry, by the survivor's consent now.
+
+    ``consented``: whether the survivor consented to share with that type of service (without
+    it only a supervisor's override sends, and then the minimum only). ``fields``: the fields
+    beyond the minimum that may go, in the order of ``OPTIONAL``.
+    """
+
+    consented: bool
+    fields: tuple[str, ...] = ()
+
+    def choices(self) -> list[tuple[str, Any]]:
+        """(code, label) of the fields to offer on the referral form."""
+        return [(c, FIELDS[c]) for c in self.fields]
+
+
+def offer(consent: ConsentRecord | None) -> Offer:
+    """The one rule for what may be shared: the fields the newest consent decision for the
+    service type lists, if it is a consent (``None``: no decision recorded). The form offers
+    exactly these; ``service.create`` refuses anything else."""
+    if consent is None or not consent.granted:
+        return Offer(consented=False)
+    allowed = set(parse(consent.share_fields))
+    return Offer(consented=True, fields=tuple(c for c in OPTIONAL if c in allowed))
 
 
 CODED = frozenset({"age_group", "sex", "service_requested", "displacement_status",
@@ -78,5 +98,5 @@ def display(shared: dict[str, str]) -> list[tuple[str, str]]:
         elif key == "incident_summary" and "|" in value:
             core, day = value.split("|", 1)
             value = f"{label(core)}, {day}"
-        rows.append((str(LABELS.get(key, key)), value))
+        rows.append((str(FIELDS.get(key, key)), value))
     return rows

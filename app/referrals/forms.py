@@ -1,32 +1,44 @@
-"""Forms for referrals."""
+"""Forms for referrals. Each builds the typed command its service takes (``command()``) once
+it has validated; the service checks every value again."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField, SelectMultipleField, SubmitField
+from wtforms import IntegerField, SelectField, SelectMultipleField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import HiddenInput
 
 from app.audit.actions import Action
 from app.cases import justifications
 from app.cases.forms import justification_fields_ok
+from app.core.ids import parse_uuid
 from app.forms import LongText, OneTimeSubmission
-
-URGENCY_CHOICES = [("normal", _l("Normal")), ("high", _l("High")), ("urgent", _l("Urgent"))]
+from app.referrals.labels import REVOKE_CHOICES, URGENCY_CHOICES
+from app.referrals.models import RevokeReason, Urgency
+from app.referrals.service import AnswerOp, NewReferral, ReferralAnswer
 
 
 class ReferralForm(OneTimeSubmission):
     """Make a referral: service, urgency, fields beyond the minimum, message (with a one-time
-    token bound to the case: a retried send shows the referral already sent)."""
+    token bound to the case: a retried send shows the referral already sent).
+
+    The view offers the fields the consent allows for the chosen service's type
+    (``service.offers``); without JavaScript, "Show what can be shared" (``choose``) sends the
+    form back to show them for the service chosen, and sends nothing. A field outside the
+    offer is not refused here but by the service, with its message and an audit event.
+    """
 
     submission_kind = Action.REFERRAL_CREATE
 
     service = SelectField(_l("Service"), validators=[DataRequired()])
+    choose = SubmitField(_l("Show what can be shared"))
     urgency = SelectField(_l("Urgency"), choices=URGENCY_CHOICES)
     fields = SelectMultipleField(_l("Also share (only what the survivor agreed to)"),
-                                 validators=[Optional()])
+                                 validators=[Optional()], validate_choice=False)
     message = LongText(_l("Message to the service (sealed)"), validators=[Optional(), Length(max=4000)])
     override_code = SelectField(_l("Supervisor override: why refer without consent"),
                                 choices=justifications.choices(justifications.OVERRIDE_REASONS),
@@ -44,20 +56,40 @@ class ReferralForm(OneTimeSubmission):
                                            justifications.OVERRIDE_REASONS)
         return ok
 
+    def chosen_service_id(self) -> uuid.UUID | None:
+        """The service chosen (None when none is, or the value is not an id)."""
+        return parse_uuid(self.service.data)
+
+    def command(self) -> NewReferral:
+        """The referral asked for (call after ``validate``)."""
+        service_id = self.chosen_service_id()
+        assert service_id is not None  # DataRequired and the choices
+        return NewReferral(
+            service_id=service_id, urgency=Urgency(self.urgency.data or Urgency.NORMAL),
+            fields=tuple(self.fields.data or ()), message=self.message.data,
+            override_code=self.override_code.data or None,
+            override_text=self.override_reason.data)
+
 
 class AnswerForm(FlaskForm):
     """The recipient's answer; a note is required to decline and kept with the case."""
 
     note = LongText(_l("Note (a reason to decline, or the outcome)"),
                     validators=[Optional(), Length(max=4000)])
-    version = HiddenField()
+    version = IntegerField(widget=HiddenInput(), validators=[Optional()])
     submit = SubmitField(_l("Confirm"))
+
+    def command(self, op: AnswerOp) -> ReferralAnswer:
+        """The answer given (call after ``validate``)."""
+        return ReferralAnswer(op=op, note=self.note.data, version=self.version.data)
 
 
 class RevokeForm(FlaskForm):
     """Revoke a referral."""
 
-    reason = SelectField(_l("Reason"), choices=[
-        ("no_longer_needed", _l("No longer needed")), ("sent_in_error", _l("Sent in error")),
-        ("survivor_request", _l("The survivor asked")), ("safety", _l("Safety concern"))])
+    reason = SelectField(_l("Reason"), choices=REVOKE_CHOICES)
     submit = SubmitField(_l("Revoke and destroy the share"))
+
+    def command(self) -> RevokeReason:
+        """The reason chosen (call after ``validate``: one of the choices)."""
+        return RevokeReason(self.reason.data or RevokeReason.NO_LONGER_NEEDED)

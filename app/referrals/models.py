@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -20,8 +21,41 @@ from app.crypto.fields import SealedLongText, SealedRecord, SealedText
 from app.db import Timestamps, UTCDateTime, UUIDPrimaryKey, Versioned, db
 from app.directory.models import Service
 
-STATUSES = ("sent", "accepted", "declined", "completed", "revoked")
-URGENCIES = ("urgent", "high", "normal")
+
+class ReferralStatus(StrEnum):
+    """Where a referral stands (the stored codes of ``Referral.status`` and of the history's
+    ``ReferralEvent.to_status``)."""
+
+    SENT = "sent"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    COMPLETED = "completed"
+    REVOKED = "revoked"
+
+
+class Urgency(StrEnum):
+    """How soon the service must answer (``service.RESPONSE_HOURS``)."""
+
+    URGENT = "urgent"
+    HIGH = "high"
+    NORMAL = "normal"
+
+
+class RevokeReason(StrEnum):
+    """Why a referral was revoked (stored on its "revoked" history step and in the trail): the
+    sender's choices, then the automatic ones."""
+
+    NO_LONGER_NEEDED = "no_longer_needed"
+    SENT_IN_ERROR = "sent_in_error"
+    SURVIVOR_REQUEST = "survivor_request"
+    SAFETY = "safety"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+    CASE_ERASED = "case_erased"
+
+
+#: The reasons a sender may choose (the others are the system's own).
+SENDER_REVOKE_REASONS = (RevokeReason.NO_LONGER_NEEDED, RevokeReason.SENT_IN_ERROR,
+                         RevokeReason.SURVIVOR_REQUEST, RevokeReason.SAFETY)
 
 
 class Referral(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, db.Model):  # type: ignore[name-defined]

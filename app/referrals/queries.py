@@ -20,6 +20,7 @@ from app.cases.models import Case
 from app.cases.scopes import case_scope
 from app.clock import utcnow
 from app.db import db
+from app.directory.models import Service
 from app.referrals.models import Referral, ReferralEvent
 
 URGENCY_ORDER = sql_case({"urgent": 0, "high": 1}, value=Referral.urgency, else_=2)
@@ -106,3 +107,9 @@ def urgent_clinical(user: User) -> list[tuple[Any, str, int]]:
                Referral.status.in_(("sent", "accepted")), Referral.clinical_deadline_at > now)
     ).all()
     return [(r[0], r[1], int((r[2] - now).total_seconds() // 3600)) for r in rows if r[2]]
+
+
+def active_services() -> list[Service]:
+    """The services a referral can be sent to now, by name."""
+    return list(db.session.execute(
+        select(Service).where(Service.active.is_(True)).order_by(Service.name)).scalars())

@@ -4,27 +4,27 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app.audit.actions import Action
 from app.audit.writer import record
 from app.auth.policy import Permission, require
-from app.cases.justifications import OVERRIDE_REASONS, JustificationError, may_read_text
+from app.cases.justifications import OVERRIDE_REASONS, JustificationError
 from app.cases.labels import label
 from app.cases.scopes import load_case
-from app.cases.service import consent_state
 from app.core.errors import CaseError
 from app.crypto.readable import readable
-from app.db import db, transaction
-from app.directory.models import Service
+from app.db import transaction
 from app.referrals import fields, forms, queries, service
+from app.referrals.labels import FIELDS, status_label, urgency_label
 from app.submissions.service import AlreadySaved, already_saved
 
 bp = Blueprint("referrals", __name__, url_prefix="/referrals")
+# Labels the templates show: service types (cases' codes), then the referral domain's own.
+HELPERS = {"label": label, "status_label": status_label, "urgency_label": urgency_label}
 
 
 def _audit(action: Action, object_type: str, object_id: uuid.UUID | None = None) -> None:
@@ -35,29 +35,27 @@ def _audit(action: Action, object_type: str, object_id: uuid.UUID | None = None)
 @bp.route("/new/<uuid:case_id>", methods=["GET", "POST"])
 @require(Permission.REFERRAL_CREATE)
 def new(case_id: uuid.UUID) -> str | Response:
-    """Refer a case: choose the service, urgency and what to share (within the consent). A
-    second POST of the same form shows the referral the first one sent."""
+    """Refer a case: choose the service, then the urgency and what to share (only the fields
+    the consent allows for that type of service). A second POST of the same form shows the
+    referral the first one sent."""
     case = load_case(current_user, case_id, write=True, action=Action.REFERRAL_CREATE).case
     form = forms.ReferralForm(context=case.id)
     if (prior := form.replayed()) is not None:
         return already_saved(prior, url_for("referrals.sent_view", referral_id=prior.object_id))
-    consent = consent_state(case)
-    services = list(db.session.execute(
-        select(Service).where(Service.active.is_(True)).order_by(Service.name)).scalars())
-    form.service.choices = [
+    offer_for = service.offers(case)
+    services = queries.active_services()
+    form.service.choices = [("", _("Choose a service"))] + [
         (str(s.id), f"{s.name} ({s.organisation.name}) — {label(s.service_type)} — "
-         + (_("consent given") if consent.has("share", s.service_type) else _("no consent")))
+         + (_("consent given") if offer_for(s.service_type).consented else _("no consent")))
         for s in services]
-    allowed = sorted({c for rec in consent.share.values() if rec.granted
-                      for c in fields.parse(rec.share_fields)}, key=fields.OPTIONAL.index)
-    form.fields.choices = [(c, fields.LABELS[c]) for c in allowed]
-    if form.validate_on_submit():
+    if request.method == "GET" and request.args.get("service") in dict(form.service.choices):
+        form.service.data = request.args["service"]
+    chosen = next((s for s in services if s.id == form.chosen_service_id()), None)
+    offer = offer_for(chosen.service_type) if chosen is not None else None
+    form.fields.choices = offer.choices() if offer is not None else []
+    if not form.choose.data and form.validate_on_submit():
         try:
-            referral = service.create(
-                current_user, case, service_id=uuid.UUID(form.service.data),
-                urgency=form.urgency.data or "normal", chosen=list(form.fields.data or []),
-                message=form.message.data, override_code=form.override_code.data or None,
-                override_text=form.override_reason.data, once=form.submission)
+            referral = service.create(current_user, case, form.command(), once=form.submission)
         except AlreadySaved as done:
             return already_saved(done.claim, url_for("referrals.sent_view",
                                                      referral_id=done.claim.object_id))
@@ -71,7 +69,8 @@ def new(case_id: uuid.UUID) -> str | Response:
             flash(_("Referral sent."), "info")
             return redirect(url_for("referrals.sent_view", referral_id=referral.id))
     return render_template("referrals/new.html", form=form, case=case, minimum=fields.MINIMUM,
-                           labels=fields.LABELS)
+                           labels=FIELDS, chosen=chosen is not None,
+                           needs_override=offer is not None and not offer.consented)
 
 
 @bp.get("/<uuid:referral_id>/sent")
@@ -80,14 +79,15 @@ def sent_view(referral_id: uuid.UUID) -> str:
     """The sender's view: status, history and outcome (never re-reads a revoked share)."""
     referral = queries.load_sent(current_user, referral_id)
     _audit(Action.REFERRAL_VIEW, "referral", referral.id)
-    shared = fields.display(service.shared_values(referral)) if referral.status != "revoked" else []
     # The override's explanation is case data for supervisors; others see only the reason.
-    why = service.override_justification(referral) if may_read_text(current_user) else None
-    return render_template("referrals/sent.html", referral=referral, shared=shared,
-                           history=readable(queries.history(referral), ("note",)),
-                           labels=fields.LABELS,
-                           label=label, form=forms.RevokeForm(),
-                           override_reasons=OVERRIDE_REASONS, override_text=why)
+    return render_template(
+        "referrals/sent.html", referral=referral,
+        shared=fields.display(service.shared_values(referral)),
+        history=readable(queries.history(referral), ("note",)),
+        form=forms.RevokeForm(), may_revoke=service.may_revoke(referral),
+        override_reason=(OVERRIDE_REASONS.get(referral.override_code, referral.override_code)
+                         if referral.override_code else ""),
+        override_text=service.override_justification(current_user, referral), **HELPERS)
 
 
 @bp.post("/<uuid:referral_id>/revoke")
@@ -99,7 +99,7 @@ def revoke(referral_id: uuid.UUID) -> Response:
     if not form.validate_on_submit():
         abort(400)
     try:
-        service.revoke(current_user, referral, form.reason.data or "no_longer_needed")
+        service.revoke(current_user, referral, form.command())
     except CaseError as exc:
         flash(str(exc), "error")
     else:
@@ -113,7 +113,7 @@ def inbox() -> str:
     """The service's queue of referrals."""
     rows = queries.inbox(current_user, include_closed=True)
     _audit(Action.REFERRAL_LIST, "referral")
-    return render_template("referrals/inbox.html", rows=rows, label=label)
+    return render_template("referrals/inbox.html", rows=rows, **HELPERS)
 
 
 @bp.get("/<uuid:referral_id>")
@@ -123,25 +123,25 @@ def received(referral_id: uuid.UUID) -> str:
     referral = queries.load_received(current_user, referral_id)
     _audit(Action.REFERRAL_VIEW, "referral", referral.id)
     form = forms.AnswerForm()
-    form.version.data = str(referral.version)
+    form.version.data = referral.version
     return render_template("referrals/received.html", referral=referral,
                            shared=fields.display(service.shared_values(referral)),
-                           labels=fields.LABELS,
-                           label=label, form=form)
+                           form=form, **HELPERS, **{f"may_{op}": service.may_answer(referral, op)
+                                                    for op in service.AnswerOp})
 
 
 @bp.post("/<uuid:referral_id>/<any(accept, decline, complete):op>")
 @require(Permission.REFERRAL_RECEIVE)
 def answer(referral_id: uuid.UUID, op: str) -> Response:
     """Accept, decline (with a reason) or complete (with an outcome note)."""
-    action = service.ACTIONS[op]
+    action = service.ACTIONS[service.AnswerOp(op)]
     referral = queries.load_received(current_user, referral_id, action)
     form = forms.AnswerForm()
     if not form.validate_on_submit():
         flash(_("Nothing was changed: the note is too long or the form expired."), "error")
     else:
         try:
-            service.answer(current_user, referral, op, form.note.data, form.version.data)
+            service.answer(current_user, referral, form.command(service.AnswerOp(op)))
         except CaseError as exc:
             flash(str(exc), "error")
     return redirect(url_for("referrals.received", referral_id=referral.id))

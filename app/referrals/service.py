@@ -1,14 +1,19 @@
 """Writes for referrals: sending (consent-gated), the recipient's answers, revocation.
 
-Every step is audited; a refused step is audited as denied and changes nothing.
+Every step is audited; a refused step is audited as denied and changes nothing. Each write
+takes a typed command (``NewReferral``, ``ReferralAnswer``) built by the route from a
+validated form; the service checks every value again, whatever the form said.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from enum import StrEnum
+from typing import Any, NoReturn
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -19,6 +24,7 @@ from app.audit.writer import record
 from app.auth.models import User
 from app.auth.policy import Permission, can
 from app.cases import gbvims, justifications
+from app.cases.justifications import may_read_text
 from app.cases.models import Case, Incident
 from app.cases.records import writable
 from app.cases.service import consent_state
@@ -29,23 +35,59 @@ from app.crypto.envelope import shred
 from app.db import db, transaction
 from app.directory.models import Service
 from app.referrals import fields
-from app.referrals.models import Referral, ReferralEvent
+from app.referrals.models import Referral, ReferralEvent, ReferralStatus, RevokeReason, Urgency
 from app.submissions.service import Submission, claim
 
-RESPONSE_HOURS = {"urgent": 4, "high": 24, "normal": 72}
+MESSAGE_MAX = 4000  # the sealed message's and a history note's limit (models)
+RESPONSE_HOURS = {Urgency.URGENT: 4, Urgency.HIGH: 24, Urgency.NORMAL: 72}
+
+
+class AnswerOp(StrEnum):
+    """The recipient's answers (the last part of their URL)."""
+
+    ACCEPT = "accept"
+    DECLINE = "decline"
+    COMPLETE = "complete"
+
+
 # Which answer moves a referral from which status to which.
-TRANSITIONS = {"accept": ({"sent"}, "accepted"), "decline": ({"sent"}, "declined"),
-               "complete": ({"accepted"}, "completed")}
-ACTIONS = {"accept": Action.REFERRAL_ACCEPT, "decline": Action.REFERRAL_DECLINE,
-           "complete": Action.REFERRAL_COMPLETE}
-# Why a referral is revoked: the sender's choices (forms.RevokeForm), then the automatic ones.
-REVOKE_REASONS = ("no_longer_needed", "sent_in_error", "survivor_request", "safety",
-                  "consent_withdrawn", "case_erased")
-WRONG_ORDER = {
-    "accept": _l("Only a referral that has just been sent can be accepted."),
-    "decline": _l("Only a referral that has just been sent can be declined."),
-    "complete": _l("Only an accepted referral can be completed."),
+TRANSITIONS = {
+    AnswerOp.ACCEPT: ({ReferralStatus.SENT}, ReferralStatus.ACCEPTED),
+    AnswerOp.DECLINE: ({ReferralStatus.SENT}, ReferralStatus.DECLINED),
+    AnswerOp.COMPLETE: ({ReferralStatus.ACCEPTED}, ReferralStatus.COMPLETED),
 }
+ACTIONS = {AnswerOp.ACCEPT: Action.REFERRAL_ACCEPT, AnswerOp.DECLINE: Action.REFERRAL_DECLINE,
+           AnswerOp.COMPLETE: Action.REFERRAL_COMPLETE}
+WRONG_ORDER = {
+    AnswerOp.ACCEPT: _l("Only a referral that has just been sent can be accepted."),
+    AnswerOp.DECLINE: _l("Only a referral that has just been sent can be declined."),
+    AnswerOp.COMPLETE: _l("Only an accepted referral can be completed."),
+}
+
+
+@dataclass(frozen=True)
+class NewReferral:
+    """What the sender asks for: the service, how urgent, the fields to share beyond the
+    minimum (codes of ``fields.OPTIONAL``), a message, and, when there is no consent for the
+    service's type, a supervisor's override (a code of ``justifications.OVERRIDE_REASONS`` and
+    an explanation)."""
+
+    service_id: uuid.UUID
+    urgency: Urgency = Urgency.NORMAL
+    fields: tuple[str, ...] = ()
+    message: str | None = None
+    override_code: str | None = None
+    override_text: str | None = None
+
+
+@dataclass(frozen=True)
+class ReferralAnswer:
+    """The recipient's answer: accept, decline (``note``: the reason, required) or complete
+    (``note``: the outcome), based on the referral as it was at ``version``."""
+
+    op: AnswerOp
+    note: str | None = None
+    version: int | None = None
 
 
 class ReferralError(CaseError):
@@ -59,7 +101,8 @@ class ReferralStale(ReferralError, Stale):
                  "status, then try again.")
 
 
-def _refuse(action: Action, object_type: str, object_id: Any, reason: str, message: Any) -> None:
+def _refuse(action: Action, object_type: str, object_id: Any, reason: str,
+            message: Any) -> NoReturn:
     with transaction():
         record(action, object_type=object_type, object_id=object_id, outcome=Outcome.DENIED,
                reason=reason)
@@ -69,7 +112,15 @@ def _refuse(action: Action, object_type: str, object_id: Any, reason: str, messa
 def response_hours(urgency: str) -> int:
     """Hours the service has to answer, by urgency (``REFERRAL_RESPONSE_HOURS`` overrides)."""
     table = {**RESPONSE_HOURS, **current_app.config.get("REFERRAL_RESPONSE_HOURS", {})}
-    return int(table.get(urgency, RESPONSE_HOURS["normal"]))
+    return int(table.get(urgency, RESPONSE_HOURS[Urgency.NORMAL]))
+
+
+def offers(case: Case) -> Callable[[str], fields.Offer]:
+    """What a referral of ``case`` may share, by type of service, by the consent now
+    (``fields.offer``): the referral form offers exactly this and ``create`` refuses anything
+    else, so the two cannot disagree."""
+    share = consent_state(case).share
+    return lambda service_type: fields.offer(share.get(service_type))
 
 
 def _clinical_deadline(case: Case) -> datetime | None:
@@ -83,39 +134,50 @@ def _clinical_deadline(case: Case) -> datetime | None:
     return max(live) if live else None
 
 
-def create(user: User, case: Case, *, service_id: uuid.UUID, urgency: str, chosen: list[str],
-           message: str | None, override_code: str | None = None,
-           override_text: str | None = None, once: Submission | None = None) -> Referral:
-    """Send a referral of ``case`` to a service, sharing the minimum plus ``chosen`` fields.
+def _urgency(value: str) -> Urgency | None:
+    try:
+        return Urgency(value)
+    except ValueError:
+        return None
 
-    Refused (audited, nothing saved) when the service is unknown or inactive, when there is no
-    consent to share with that type of service (unless a supervisor overrides with a reason
-    code from ``justifications.OVERRIDE_REASONS``, which is flagged), or when a chosen field is
-    outside what the consent allows. The override's text is sealed under the case's key; the
-    trail gets only its code and length, and text naming the survivor is refused
+
+def create(user: User, case: Case, ask: NewReferral, *, once: Submission | None = None) -> Referral:
+    """Send a referral of ``case`` to a service, sharing the minimum plus ``ask.fields``.
+
+    Refused (audited, nothing saved) when the service is unknown or inactive, when the urgency
+    is not one of ``Urgency``, when there is no consent to share with that type of service
+    (unless a supervisor overrides with a reason code from ``justifications.OVERRIDE_REASONS``,
+    which is flagged), or when a field is outside what the consent allows (``offers``). A
+    message over ``MESSAGE_MAX`` characters is refused. The override's text is sealed under the
+    case's key; the trail gets only its code and length, and text naming the survivor is refused
     (``JustificationError``, audited, nothing saved). ``once``, the form's one-time token, is
     claimed with the referral (``AlreadySaved`` if an earlier POST of it already sent one).
     """
     writable(case)
-    service = db.session.get(Service, service_id)
+    service = db.session.get(Service, ask.service_id)
     if service is None or not service.active:
         _refuse(Action.REFERRAL_CREATE, "case", case.id, "service_unavailable",
                 _l("That service does not exist or is not active."))
-    assert service is not None
-    if urgency not in RESPONSE_HOURS:
+    urgency = _urgency(ask.urgency)
+    if urgency is None:
         _refuse(Action.REFERRAL_CREATE, "case", case.id, "bad_urgency", _l("Choose an urgency."))
-    consent = consent_state(case).share.get(service.service_type)
+    message = (ask.message or "").strip() or None
+    if message is not None and len(message) > MESSAGE_MAX:
+        raise ReferralError(str(_l("The message is too long: at most %(n)d characters.",
+                                   n=MESSAGE_MAX)))
+    chosen = list(dict.fromkeys(ask.fields))  # each field once, in the order given
+    override_code = ask.override_code
+    allowed = offers(case)(service.service_type)
     why = None
-    if consent is None or not consent.granted:
+    if not allowed.consented:
         if not can(user, Permission.REFERRAL_OVERRIDE) or not override_code:
             _refuse(Action.REFERRAL_CREATE, "case", case.id, "no_consent_for_service_type",
                     _l("The survivor has not consented to share with this type of service. "
                        "Record consent first (a supervisor may override with a reason)."))
         why = justifications.parse(justifications.OVERRIDE_REASONS, override_code,
-                                   override_text)
+                                   ask.override_text)
         justifications.check(Action.REFERRAL_OVERRIDE, case, why)
-    allowed = set(fields.parse(consent.share_fields)) if consent and consent.granted else set()
-    outside = [c for c in chosen if c not in allowed]
+    outside = [c for c in chosen if c not in allowed.fields]
     if outside:
         _refuse(Action.REFERRAL_CREATE, "case", case.id, "fields_outside_consent",
                 _l("Some chosen fields are not covered by the survivor's consent for this "
@@ -123,21 +185,21 @@ def create(user: User, case: Case, *, service_id: uuid.UUID, urgency: str, chose
     deadline = _clinical_deadline(case) if service.service_type == "health_medical" else None
     now = utcnow()
     if deadline is not None:
-        urgency = "urgent"
+        urgency = Urgency.URGENT
     with transaction():
         referral = Referral(case_id=case.id, service_id=service.id,
-                            service_type=service.service_type, urgency=urgency,
+                            service_type=service.service_type, urgency=urgency.value,
                             urgent_clinical=deadline is not None, clinical_deadline_at=deadline,
-                            status="sent", shared_fields=",".join(chosen),
+                            status=ReferralStatus.SENT.value, shared_fields=",".join(chosen),
                             consent_override=why is not None,
                             override_code=why.code if why else None, sent_by_id=user.id, sent_at=now,
                             respond_by=now + timedelta(hours=response_hours(urgency)))
         referral.share = json.dumps(fields.extract(case, chosen, service.service_type),
                                     ensure_ascii=False)  # type: ignore[assignment]
-        referral.message = (message or "").strip() or None  # type: ignore[assignment]
+        referral.message = message  # type: ignore[assignment]
         db.session.add(referral)
         db.session.flush()
-        sent = _event(referral, case, "sent", user, None, None)
+        sent = _event(referral, case, ReferralStatus.SENT, user, None, None)
         if why is not None:
             sent.justification = why.text  # type: ignore[assignment]
         record(Action.REFERRAL_CREATE, object_type="referral", object_id=referral.id,
@@ -151,69 +213,94 @@ def create(user: User, case: Case, *, service_id: uuid.UUID, urgency: str, chose
 
 def _event(referral: Referral, case: Case, to: str, user: User | None, reason: str | None,
            note: str | None) -> ReferralEvent:
-    ev = ReferralEvent(referral_id=referral.id, case_id=case.id, to_status=to, reason=reason,
+    ev = ReferralEvent(referral_id=referral.id, case_id=case.id, to_status=str(to), reason=reason,
                        by_id=user.id if user else None, at=utcnow(), data_key=case.data_key)
     ev.note = (note or "").strip() or None  # type: ignore[assignment]
     db.session.add(ev)
     return ev
 
 
-def override_justification(referral: Referral) -> str | None:
-    """The supervisor's explanation for a referral sent without consent (sealed under the
-    case's key; callers show it to supervisors of the case only)."""
-    if not referral.consent_override:
+def override_justification(user: User, referral: Referral) -> str | None:
+    """The supervisor's explanation for a referral sent without consent, for ``user``: only
+    those who may read justification texts (``justifications.may_read_text``) get it; it is
+    sealed under the case's key and never shown to the recipient or to auditors."""
+    if not referral.consent_override or not may_read_text(user):
         return None
     sent: ReferralEvent | None = db.session.execute(
         select(ReferralEvent).where(ReferralEvent.referral_id == referral.id,
-                                    ReferralEvent.to_status == "sent")).scalars().first()
+                                    ReferralEvent.to_status == ReferralStatus.SENT)
+    ).scalars().first()
     return sent.justification if sent is not None else None
 
 
 def shared_values(referral: Referral) -> dict[str, str]:
-    """The shared fields (decrypted from the referral's own key)."""
+    """The shared fields (decrypted from the referral's own key); nothing once it is revoked
+    (the share was destroyed)."""
+    if referral.status == ReferralStatus.REVOKED:
+        return {}
     raw = referral.share
     return dict(json.loads(raw)) if raw else {}
 
 
-def answer(user: User, referral: Referral, op: str, note: str | None, version: Any) -> None:
+def may_answer(referral: Referral, op: AnswerOp) -> bool:
+    """Whether the recipient may give this answer now (``TRANSITIONS``)."""
+    return referral.status in TRANSITIONS[op][0]
+
+
+def may_revoke(referral: Referral) -> bool:
+    """Whether the sender may still revoke the referral."""
+    return referral.status != ReferralStatus.REVOKED
+
+
+def answer(user: User, referral: Referral, reply: ReferralAnswer) -> None:
     """The recipient accepts, declines (with a reason) or completes (with an outcome)."""
-    allowed_from, to = TRANSITIONS[op]
-    if referral.status not in allowed_from:
+    try:
+        op = AnswerOp(reply.op)
+    except ValueError:
+        raise ReferralError(str(_l("Choose accept, decline or complete."))) from None
+    if not may_answer(referral, op):
         _refuse(ACTIONS[op], "referral", referral.id, f"wrong_order:{referral.status}",
                 WRONG_ORDER[op])
-    if op == "decline" and not (note or "").strip():
+    note = (reply.note or "").strip() or None
+    if op is AnswerOp.DECLINE and note is None:
         raise ReferralError(str(_l("Give a reason for declining.")))
-    check_version(referral, version, ReferralStale)
+    if note is not None and len(note) > MESSAGE_MAX:
+        raise ReferralError(str(_l("The note is too long: at most %(n)d characters.",
+                                   n=MESSAGE_MAX)))
+    check_version(referral, reply.version, ReferralStale)
     case = db.session.get(Case, referral.case_id)
     assert case is not None
+    to = TRANSITIONS[op][1]
     with saving(referral, ReferralStale):
-        referral.status = to
+        referral.status = to.value
         now = utcnow()
-        if op in ("accept", "decline"):
+        if op in (AnswerOp.ACCEPT, AnswerOp.DECLINE):
             referral.responded_at = now
-        if op in ("decline", "complete"):
+        if op in (AnswerOp.DECLINE, AnswerOp.COMPLETE):
             referral.closed_at = now
         _event(referral, case, to, user, None, note)
         record(ACTIONS[op], object_type="referral", object_id=referral.id)
 
 
-def revoke(user: User | None, referral: Referral, reason: str) -> None:
+def revoke(user: User | None, referral: Referral, reason: RevokeReason) -> None:
     """End the recipient's access at once and destroy the share (crypto-shredding)."""
-    if reason not in REVOKE_REASONS:  # the reason goes to the trail: codes only
-        raise ReferralError(str(_l("Choose a reason from the list.")))
-    if referral.status == "revoked":
+    try:
+        code = RevokeReason(reason)  # the reason goes to the trail: codes only
+    except ValueError:
+        raise ReferralError(str(_l("Choose a reason from the list."))) from None
+    if not may_revoke(referral):
         raise ReferralError(str(_l("This referral is already revoked.")))
     case = db.session.get(Case, referral.case_id)
     assert case is not None
     with saving(referral, ReferralStale):
-        _revoke(user, referral, case, reason)
+        _revoke(user, referral, case, code)
 
 
 def _revoke(user: User | None, referral: Referral, case: Case, reason: str) -> None:
-    referral.status = "revoked"
+    referral.status = ReferralStatus.REVOKED.value
     referral.closed_at = utcnow()
-    _event(referral, case, "revoked", user, reason, None)
-    shred(referral.data_key, object_type="referral", object_id=referral.id, reason=reason,
+    _event(referral, case, ReferralStatus.REVOKED, user, str(reason), None)
+    shred(referral.data_key, object_type="referral", object_id=referral.id, reason=str(reason),
           action=Action.REFERRAL_REVOKE)
 
 

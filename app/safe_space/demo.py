@@ -25,8 +25,6 @@ SESSIONS = (
     (33, "recreation", "Drawing and music", 6, 4, 0, 1, 2, 0, 5, 0, 0, 0),
     (40, "literacy_numeracy", "Reading group", 0, 1, 1, 2, 4, 1, 2, 0, 0, 0),
 )
-CELLS = ("girls_10_14", "girls_15_19", "women_15_19", "women_20_24", "women_25_49",
-         "women_50_plus")
 
 
 def seed_sessions(space: SafeSpace, coordinator: User) -> int:
@@ -42,14 +40,15 @@ def seed_sessions(space: SafeSpace, coordinator: User) -> int:
         held_on = today - timedelta(days=days)
         if code not in types or (space.opened_on and held_on < space.opened_on):
             continue
-        cells = dict(zip(CELLS, counts[:6], strict=True))
-        total, (new, disabilities, requests, referrals) = sum(cells.values()), counts[6:]
-        service.save_session(coordinator, {
-            "safe_space_id": str(space.id), "activity_type_id": str(types[code]),
-            "held_on": held_on, "topic": topic, "duration_minutes": 90, "outreach_area": None,
-            "facilitator_ids": [str(coordinator.id)], **cells, "new_participants": new,
-            "returning_participants": total - new, "with_disabilities": disabilities,
-            "case_management_requests": requests, "referrals_made": referrals,
-            "notes": "Demo session: the group asked for more sessions like this one."})
+        g10, g15, w18, w20, w25, w50, new, disabilities, requests, referrals = counts
+        total = g10 + g15 + w18 + w20 + w25 + w50
+        service.save_session(coordinator, service.SessionLog(
+            safe_space_id=space.id, activity_type_id=types[code], held_on=held_on, topic=topic,
+            duration_minutes=90, facilitator_ids=(coordinator.id,), girls_10_14=g10,
+            girls_15_19=g15, women_15_19=w18, women_20_24=w20, women_25_49=w25,
+            women_50_plus=w50, new_participants=new, returning_participants=total - new,
+            with_disabilities=disabilities, case_management_requests=requests,
+            referrals_made=referrals,
+            notes="Demo session: the group asked for more sessions like this one."))
         added += 1
     return added

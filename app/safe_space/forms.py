@@ -14,14 +14,14 @@ from wtforms import (
     BooleanField,
     DateField,
     Field,
-    HiddenField,
+    IntegerField,
     MonthField,
     SelectField,
     SelectMultipleField,
     SubmitField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget, TextInput
+from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget, TextInput
 
 from app.audit.actions import Action
 from app.clock import utcnow
@@ -30,6 +30,7 @@ from app.directory.models import SafeSpace
 from app.forms import CleanStringField, LongText, OneTimeSubmission
 from app.safe_space import rules
 from app.safe_space.models import AREA_MAX, NOTES_MAX, TOPIC_MAX
+from app.safe_space.service import ActivityTypeSpec, SessionLog
 
 WHOLE_NUMBER = re.compile(r"^[+]?\d{1,6}$")  # \d includes Arabic-Indic digits
 
@@ -101,7 +102,7 @@ class SessionForm(FlaskForm):
     referrals_made = CountField(_l("Referrals made"), default=0)
     notes = LongText(_l("Notes"), validators=[Optional(), Length(
         max=NOTES_MAX, message=_l("Notes can be at most %(max)d characters; shorten them."))])
-    version = HiddenField()
+    version = IntegerField(widget=HiddenInput(), validators=[Optional()])
     submit = SubmitField(_l("Save session"))
 
     spaces: dict[str, SafeSpace]
@@ -122,6 +123,17 @@ class SessionForm(FlaskForm):
         }
         values.update({name: getattr(self, name).data for name in rules.ALL_COUNTS})
         return values
+
+    def command(self) -> SessionLog:
+        """The session as given, typed for the service (call after ``validate``)."""
+        ids = [parse_uuid(i) for i in self.facilitators.data or []]
+        return SessionLog(
+            safe_space_id=parse_uuid(self.safe_space.data),
+            activity_type_id=parse_uuid(self.activity_type.data), held_on=self.held_on.data,
+            topic=self.topic.data or "", duration_minutes=self.duration_minutes.data,
+            facilitator_ids=tuple(i for i in ids if i is not None),
+            outreach_area=self.outreach_area.data or None, notes=self.notes.data or None,
+            **{name: getattr(self, name).data for name in rules.ALL_COUNTS})
 
     def validate(self, extra_validators: Any = None) -> bool:
         super().validate(extra_validators)
@@ -164,8 +176,14 @@ class ActivityTypeForm(FlaskForm):
                                                 "starting with a letter."))])
     label = CleanStringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
     active = BooleanField(_l("Offered for new sessions"), default=True)
-    version = HiddenField()
+    version = IntegerField(widget=HiddenInput(), validators=[Optional()])
     submit = SubmitField(_l("Save"))
+
+    def command(self) -> ActivityTypeSpec:
+        """The activity type as given (call after ``validate``; the code only on a new type)."""
+        code = self.code.data if "code" in self else None
+        return ActivityTypeSpec(label=self.label.data or "", active=bool(self.active.data),
+                                code=code)
 
 
 class NewActivityTypeForm(OneTimeSubmission, ActivityTypeForm):

@@ -6,22 +6,28 @@ the user's language, and once renamed it is shown as the admin wrote it.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 
-from app.safe_space.models import ActivityType
+from app.safe_space.models import ActivityType, DefaultActivity
 
 # code, seeded English label, translated label (keep in step with migrations/versions/0006).
 DEFAULT_TYPES = (
-    ("life_skills", "Life skills", _l("Life skills")),
-    ("psychosocial_support", "Group psychosocial support", _l("Group psychosocial support")),
-    ("recreation", "Recreation", _l("Recreation")),
-    ("awareness", "Awareness or information session", _l("Awareness or information session")),
-    ("skills_training", "Skills or vocational training", _l("Skills or vocational training")),
-    ("literacy_numeracy", "Literacy and numeracy", _l("Literacy and numeracy")),
-    ("mobile_outreach", "Mobile outreach", _l("Mobile outreach")),
-    ("other", "Other", _l("Other")),
+    (DefaultActivity.LIFE_SKILLS, "Life skills", _l("Life skills")),
+    (DefaultActivity.PSYCHOSOCIAL_SUPPORT, "Group psychosocial support",
+     _l("Group psychosocial support")),
+    (DefaultActivity.RECREATION, "Recreation", _l("Recreation")),
+    (DefaultActivity.AWARENESS, "Awareness or information session",
+     _l("Awareness or information session")),
+    (DefaultActivity.SKILLS_TRAINING, "Skills or vocational training",
+     _l("Skills or vocational training")),
+    (DefaultActivity.LITERACY_NUMERACY, "Literacy and numeracy", _l("Literacy and numeracy")),
+    (DefaultActivity.MOBILE_OUTREACH, "Mobile outreach", _l("Mobile outreach")),
+    (DefaultActivity.OTHER, "Other", _l("Other")),
 )
-_SEEDED = {code: (english, translated) for code, english, translated in DEFAULT_TYPES}
+_SEEDED: dict[str, tuple[str, Any]] = {
+    code: (english, translated) for code, english, translated in DEFAULT_TYPES}
 KIND_LABELS = {"static": _l("Static"), "mobile": _l("Mobile")}
 
 

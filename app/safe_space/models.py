@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from enum import StrEnum
 
 from sqlalchemy import (
     Boolean,
@@ -39,6 +40,23 @@ AREA_MAX = 80
 COUNT_COLUMNS = ("girls_10_14", "girls_15_19", "women_15_19", "women_20_24", "women_25_49",
                  "women_50_plus", "new_participants", "returning_participants",
                  "with_disabilities", "case_management_requests", "referrals_made")
+
+
+
+class DefaultActivity(StrEnum):
+    """The activity types every installation starts with (seeded by migration 0006; admins may
+    add others, so ``ActivityType.code`` is any code, these among them). ``OTHER`` is listed
+    last wherever types are offered."""
+
+    LIFE_SKILLS = "life_skills"
+    PSYCHOSOCIAL_SUPPORT = "psychosocial_support"
+    RECREATION = "recreation"
+    AWARENESS = "awareness"
+    SKILLS_TRAINING = "skills_training"
+    LITERACY_NUMERACY = "literacy_numeracy"
+    MOBILE_OUTREACH = "mobile_outreach"
+    OTHER = "other"
+
 
 session_facilitators = Table(
     "wgss_session_facilitators",

@@ -63,8 +63,9 @@ def _prepare(form: forms.SessionForm, current: WgssSession | None = None) -> Non
     spaces = spaces_for(current_user, logs=True)
     form.spaces = {str(s.id): s for s in spaces}
     form.current_space_id = current.safe_space_id if current else None
-    form.safe_space.choices = [(str(s.id), s.name) for s in spaces
-                               if s.active or (current and s.id == current.safe_space_id)]
+    form.safe_space.choices = [
+        (str(s.id), s.name) for s in spaces
+        if rules.takes_sessions(s, current_space_id=current.safe_space_id if current else None)]
     form.activity_type.choices = [("", _("Choose an activity"))] + [
         (str(t.id), type_label(t))
         for t in queries.activity_types(include=current.activity_type_id if current else None)]
@@ -101,6 +102,7 @@ def sessions(space_id: uuid.UUID) -> str:
                          reason=f"month:{month:%Y-%m}" if month else "invalid_month")
     return render_template("safe_space/sessions.html", space=space, rows=rows,
                            month_form=month_form, month=month,
+                           may_log=rules.takes_sessions(space),
                            **(_neighbours(month) if month else {}), **HELPERS)
 
 
@@ -123,7 +125,7 @@ def new_session() -> str | BaseResponse:
         service.audited_read(Action.SAFE_SPACE_LIST, "safe_space", reason="session_form")
     elif form.validate_on_submit():
         try:
-            entry = service.save_session(current_user, form.values(), once=form.submission)
+            entry = service.save_session(current_user, form.command(), once=form.submission)
         except AlreadySaved as done:
             return already_saved(done.claim, url_for("safe_space.view_session",
                                                      session_id=done.claim.object_id))
@@ -160,12 +162,12 @@ def edit_session(session_id: uuid.UUID) -> str | BaseResponse:
         service.audited_read(Action.WGSS_SESSION_VIEW, "wgss_session", entry.id)
     elif form.validate_on_submit():
         try:
-            service.save_session(current_user, form.values(), entry, form.version.data)
+            service.save_session(current_user, form.command(), entry, form.version.data)
         except service.SessionInvalid as exc:
             _show(form, exc.errors)
-        except service.StaleError as exc:
+        except service.SafeSpaceStale as exc:
             flash(str(exc), "error")
-            form.version.data = str(exc.current_version)
+            form.version.data = exc.current_version
             stale = True
         else:
             flash(_("Session saved."), "info")
@@ -235,15 +237,15 @@ def activity_type(type_id: uuid.UUID | None = None) -> str | BaseResponse:
     if form.validate_on_submit():
         try:
             service.save_activity_type(
-                form.data, current, form.version.data,
+                form.command(), current, form.version.data,
                 once=form.submission if isinstance(form, forms.NewActivityTypeForm) else None)
         except AlreadySaved as done:
             return already_saved(done.claim, url_for("safe_space.activity_types"))
         except service.SessionInvalid as exc:
             _show(form, exc.errors)
-        except service.StaleError as exc:
+        except service.SafeSpaceStale as exc:
             flash(str(exc), "error")
-            form.version.data = str(exc.current_version)
+            form.version.data = exc.current_version
         else:
             flash(_("Saved."), "info")
             return redirect(url_for("safe_space.activity_types"))

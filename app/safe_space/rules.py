@@ -119,6 +119,12 @@ def count_errors(counts: Mapping[str, object]) -> dict[str, str]:
     return errors
 
 
+def takes_sessions(space: SafeSpace, *, current_space_id: uuid.UUID | None = None) -> bool:
+    """Whether sessions can be logged for ``space``: a closed one takes no new sessions, but a
+    session already logged there (``current_space_id``) may be corrected in place."""
+    return space.active or space.id == current_space_id
+
+
 def session_errors(values: Mapping[str, Any], space: SafeSpace | None, today: date, *,
                    current_space_id: uuid.UUID | None = None) -> dict[str, str]:
     """Every rule a session log must meet beyond its fields' own formats, by field.
@@ -133,7 +139,7 @@ def session_errors(values: Mapping[str, Any], space: SafeSpace | None, today: da
     errors: dict[str, str] = {}
     if space is None:
         errors["safe_space"] = str(_l("You can only log sessions for your own safe spaces."))
-    elif not space.active and space.id != current_space_id:
+    elif not takes_sessions(space, current_space_id=current_space_id):
         errors["safe_space"] = str(_l("This safe space is closed; no new sessions can be logged "
                                       "there."))
     held_on = values.get("held_on")

@@ -87,8 +87,12 @@ def test_referral_consent_send_accept_complete_across_two_users(page: Page, brow
     page.locator("#referrals").get_by_role("link", name="Make a referral").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Make a referral")
     expect(page.get_by_role("heading", level=1)).to_contain_text(case_number)
+    expect(page.locator("#no-fields")).to_contain_text("Choose the service")
     page.get_by_label("Service", exact=True).select_option(
         label="MHPSS (Test NGO) — Mental health and psychosocial support — consent given")
+    # Without JavaScript: the page comes back with the fields consented for that service.
+    page.get_by_role("button", name="Show what can be shared").click()
+    expect(page.get_by_label("Service", exact=True)).to_have_value(world.ids["mhpss"])
     page.get_by_label("Urgency", exact=True).select_option(label="Normal")
     also_share = page.get_by_label("Also share (only what the survivor agreed to)")
     expect(also_share.locator("option")).to_have_text(["Full name"])

@@ -126,11 +126,12 @@ def build_cases(world: World) -> None:
 
     service.record_consent(user("caseworker"), own, kind="share:mhpss", granted=True,
                            given_by="survivor", method="verbal", share_fields=["full_name"])
-    to_mhpss = referrals.create(user("caseworker"), own, service_id=uuid.UUID(world.ids["mhpss"]),
-                                urgency="normal", chosen=["full_name"], message=CANARY["message"])
-    to_legal = referrals.create(user("supervisor"), own, service_id=uuid.UUID(world.ids["legal"]),
-                                urgency="high", chosen=[], message=None,
-                                override_code="risk_to_life")
+    to_mhpss = referrals.create(user("caseworker"), own, referrals.NewReferral(
+        service_id=uuid.UUID(world.ids["mhpss"]), fields=("full_name",),
+        message=CANARY["message"]))
+    to_legal = referrals.create(user("supervisor"), own, referrals.NewReferral(
+        service_id=uuid.UUID(world.ids["legal"]), urgency=referrals.Urgency.HIGH,
+        override_code="risk_to_life"))
     world.ids["ref_mhpss"], world.ids["ref_legal"] = str(to_mhpss.id), str(to_legal.id)
     for label, case in (("case_own", own), ("case_other", other), ("case_far", far)):
         world.ids[label] = str(case.id)
