@@ -28,10 +28,11 @@ def _count(app: Flask) -> int:
 
 
 def _override(c: FlaskClient, world: World) -> tuple[str, TestResponse]:
-    """Open the referral form for a case without consent to share with legal services, then
+    """Open the referral form for a case without consent to share with legal services (the
+    service chosen, so the form shows what it allows), then
     send an override with a reason; returns the form page and the answer."""
     url = f"/referrals/new/{world.ids['case_own']}"
-    page = c.get(url).get_data(as_text=True)
+    page = c.get(f"{url}?service={world.ids['legal']}").get_data(as_text=True)
     r = c.post(url, data={"service": world.ids["legal"], "urgency": "normal", "message": "",
                           "override_code": "risk_to_life", "override_reason": REASON,
                           **form_tokens(page)})
