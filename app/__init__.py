@@ -104,7 +104,6 @@ def register_blueprints(app: Flask) -> None:
     from app.admin.routes import bp as admin_bp
     from app.audit.routes import bp as audit_bp
     from app.auth.routes import bp as auth_bp
-    from app.cases import record_routes as _record_routes  # noqa: F401  (routes on cases_bp)
     from app.cases.routes import bp as cases_bp
     from app.health import bp as health_bp
     from app.main import bp as main_bp
@@ -129,6 +128,9 @@ def create_app(config: Mapping[str, Any] | str | None = None) -> Flask:
 
     install_ui(app)
     register_blueprints(app)
+    from app.core.hooks import check_subscribed
+
+    check_subscribed()  # a required hook without its listener: refuse to start
     from app.errors import register_error_handlers
 
     register_error_handlers(app)

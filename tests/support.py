@@ -101,7 +101,7 @@ def build_cases(world: World) -> None:
     from datetime import date
 
     from app.auth.models import User
-    from app.cases import records, service
+    from app.cases import consent, records, service
     from app.directory.models import Site
 
     def user(name):
@@ -114,7 +114,7 @@ def build_cases(world: World) -> None:
     own = service.open_case(user("caseworker"), tripoli, dict(
         base, full_name=CANARY["own_name"], alias=CANARY["own_alias"], phone="+218 91 333 0202",
         location=CANARY["own_location"]))
-    service.record_consent(user("caseworker"), own, kind="services", granted=True,
+    consent.record_consent(user("caseworker"), own, kind="services", granted=True,
                            given_by="survivor", method="verbal")
     records.save_incident(user("caseworker"), own, {
         "incident_date": date(2026, 11, 1), "reported_date": date(2026, 11, 20),
@@ -128,7 +128,7 @@ def build_cases(world: World) -> None:
     # partner's legal aid, under a supervisor override.
     from app.referrals import service as referrals
 
-    service.record_consent(user("caseworker"), own, kind="share:mhpss", granted=True,
+    consent.record_consent(user("caseworker"), own, kind="share:mhpss", granted=True,
                            given_by="survivor", method="verbal", share_fields=["full_name"])
     to_mhpss = referrals.create(user("caseworker"), own, service_id=uuid.UUID(world.ids["mhpss"]),
                                 urgency="normal", chosen=["full_name"], message=CANARY["message"])

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.audit.models import AuditEvent
 from app.auth.models import User
-from app.cases import records, service
+from app.cases import consent, records
 from app.cases.models import ActionItem, Case, FollowUp, Incident
 from app.db import db
 
@@ -33,7 +33,7 @@ def _other_case_records(app, world) -> dict[str, str]:
     with app.app_context():
         worker = db.session.get(User, uuid.UUID(world.users["caseworker2"]))
         case = db.session.get(Case, uuid.UUID(world.ids["case_other"]))
-        service.record_consent(worker, case, kind="services", granted=True, given_by="survivor",
+        consent.record_consent(worker, case, kind="services", granted=True, given_by="survivor",
                                method="verbal")
         incident = records.save_incident(worker, case, {
             "incident_date": date(2026, 11, 2), "reported_date": date(2026, 11, 21),

@@ -1,11 +1,11 @@
 """Case screens for the records inside a case: incidents, assessment and safety plan, action
-plan, follow-ups and notes. Registered on the cases blueprint."""
+plan, follow-ups and notes. ``register`` puts them on the cases blueprint (``routes``)."""
 
 from __future__ import annotations
 
 import uuid
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -14,19 +14,17 @@ from app.audit.actions import Action, ObjectType
 from app.auth.policy import Permission, require
 from app.cases import forms, gbvims, records, views
 from app.cases.models import ActionItem, FollowUp, Incident
-from app.cases.routes import _child, _fail, bp
+from app.cases.route_support import child, fail
 from app.cases.scopes import load_case
 from app.core.errors import CaseError
 from app.submissions.service import AlreadySaved, already_saved
 
 
-@bp.route("/<uuid:case_id>/incidents/new", methods=["GET", "POST"])
-@bp.route("/<uuid:case_id>/incidents/<uuid:incident_id>", methods=["GET", "POST"])
 @require(Permission.CASE_EDIT)
 def incident(case_id: uuid.UUID, incident_id: uuid.UUID | None = None) -> str | Response:
     """Record or edit an incident with the GBVIMS classification questions."""
     case = load_case(current_user, case_id, write=True, action=Action.INCIDENT_UPDATE).case
-    current = _child(Incident, case, incident_id, Action.INCIDENT_UPDATE,
+    current = child(Incident, case, incident_id, Action.INCIDENT_UPDATE,
                      ObjectType.INCIDENT) if incident_id else None
     data = views.incident_values(case, current) if current and request.method == "GET" else None
     form = forms.IncidentForm(data=data) if current else forms.NewIncidentForm(context=case.id)
@@ -45,7 +43,7 @@ def incident(case_id: uuid.UUID, incident_id: uuid.UUID | None = None) -> str | 
         except AlreadySaved as done:
             return already_saved(done.claim, back)
         except CaseError as exc:
-            _fail(exc, form)
+            fail(exc, form)
         else:
             if service_incident.urgent_clinical:
                 flash(_("Rape within the last 72 hours: refer for clinical care now "
@@ -55,7 +53,6 @@ def incident(case_id: uuid.UUID, incident_id: uuid.UUID | None = None) -> str | 
                            classification=gbvims.CLASSIFICATION)
 
 
-@bp.route("/<uuid:case_id>/assessment", methods=["GET", "POST"])
 @require(Permission.CASE_EDIT)
 def assessment(case_id: uuid.UUID) -> str | Response:
     """Risk level, needs, assessment notes and safety plan."""
@@ -74,19 +71,17 @@ def assessment(case_id: uuid.UUID) -> str | Response:
         except AlreadySaved as done:
             return already_saved(done.claim, back)
         except CaseError as exc:
-            _fail(exc, form)
+            fail(exc, form)
         else:
             return redirect(url_for("cases.view", case_id=case.id, _anchor="assessment"))
     return render_template("cases/assessment.html", form=form, case=case)
 
 
-@bp.route("/<uuid:case_id>/actions/new", methods=["GET", "POST"])
-@bp.route("/<uuid:case_id>/actions/<uuid:item_id>", methods=["GET", "POST"])
 @require(Permission.CASE_EDIT)
 def action_item(case_id: uuid.UUID, item_id: uuid.UUID | None = None) -> str | Response:
     """Add or change a goal of the action plan."""
     case = load_case(current_user, case_id, write=True, action=Action.ACTION_ITEM_UPDATE).case
-    item = _child(ActionItem, case, item_id, Action.ACTION_ITEM_UPDATE,
+    item = child(ActionItem, case, item_id, Action.ACTION_ITEM_UPDATE,
                   ObjectType.ACTION_ITEM) if item_id else None
     form = (forms.ActionItemForm(data=views.action_values(case, item)
                                  if request.method == "GET" else None)
@@ -105,13 +100,12 @@ def action_item(case_id: uuid.UUID, item_id: uuid.UUID | None = None) -> str | R
         except AlreadySaved as done:
             return already_saved(done.claim, back)
         except CaseError as exc:
-            _fail(exc, form)
+            fail(exc, form)
         else:
             return redirect(url_for("cases.view", case_id=case.id, _anchor="plan"))
     return render_template("cases/action_item.html", form=form, case=case, item=item)
 
 
-@bp.post("/<uuid:case_id>/follow-ups")
 @require(Permission.CASE_EDIT)
 def follow_up(case_id: uuid.UUID) -> str | Response:
     """Plan or record a follow-up visit."""
@@ -126,28 +120,26 @@ def follow_up(case_id: uuid.UUID) -> str | Response:
         except AlreadySaved as done:
             return already_saved(done.claim, back)
         except CaseError as exc:
-            _fail(exc)
+            fail(exc)
         return redirect(back)
     flash(_("The follow-up was not saved: %(e)s", e=views.first_error(form)), "error")
     return redirect(url_for("cases.view", case_id=case.id, _anchor="follow-ups"))
 
 
-@bp.post("/<uuid:case_id>/follow-ups/<uuid:visit_id>/done")
 @require(Permission.CASE_EDIT)
 def follow_up_done(case_id: uuid.UUID, visit_id: uuid.UUID) -> Response:
     """Mark a planned follow-up as done today."""
     case = load_case(current_user, case_id, write=True, action=Action.FOLLOW_UP_UPDATE).case
-    visit = _child(FollowUp, case, visit_id, Action.FOLLOW_UP_UPDATE, ObjectType.FOLLOW_UP)
+    visit = child(FollowUp, case, visit_id, Action.FOLLOW_UP_UPDATE, ObjectType.FOLLOW_UP)
     form = forms.NoteForm()
     try:
         notes = form.body.data if form.validate_on_submit() else None
         records.complete_follow_up(current_user, case, visit, notes)
     except CaseError as exc:
-        _fail(exc)
+        fail(exc)
     return redirect(url_for("cases.view", case_id=case.id, _anchor="follow-ups"))
 
 
-@bp.post("/<uuid:case_id>/notes")
 @require(Permission.CASE_EDIT)
 def note(case_id: uuid.UUID) -> Response:
     """Add a case note."""
@@ -162,7 +154,23 @@ def note(case_id: uuid.UUID) -> Response:
         except AlreadySaved as done:
             return already_saved(done.claim, back)
         except CaseError as exc:
-            _fail(exc)
+            fail(exc)
     else:
         flash(_("The note was not saved: %(e)s", e=views.first_error(form)), "error")
     return redirect(url_for("cases.view", case_id=case.id, _anchor="notes"))
+
+
+def register(bp: Blueprint) -> None:
+    """Add the record screens to the cases blueprint (called once, where it is made)."""
+    get_post = ["GET", "POST"]
+    bp.add_url_rule("/<uuid:case_id>/incidents/new", view_func=incident, methods=get_post)
+    bp.add_url_rule("/<uuid:case_id>/incidents/<uuid:incident_id>", view_func=incident,
+                    methods=get_post)
+    bp.add_url_rule("/<uuid:case_id>/assessment", view_func=assessment, methods=get_post)
+    bp.add_url_rule("/<uuid:case_id>/actions/new", view_func=action_item, methods=get_post)
+    bp.add_url_rule("/<uuid:case_id>/actions/<uuid:item_id>", view_func=action_item,
+                    methods=get_post)
+    bp.add_url_rule("/<uuid:case_id>/follow-ups", view_func=follow_up, methods=["POST"])
+    bp.add_url_rule("/<uuid:case_id>/follow-ups/<uuid:visit_id>/done", view_func=follow_up_done,
+                    methods=["POST"])
+    bp.add_url_rule("/<uuid:case_id>/notes", view_func=note, methods=["POST"])

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -14,10 +13,12 @@ from app.audit.actions import Action, ObjectType
 from app.audit.writer import record
 from app.auth.models import User
 from app.cases import gbvims, sealing
+from app.cases.consent import require_services_consent
 from app.cases.models import ActionItem, Assessment, Case, CaseNote, FollowUp, Incident
-from app.cases.service import check_version, require_services_consent, saving
+from app.cases.rules import ensure_writable
 from app.clock import utcnow
-from app.core.errors import CaseError
+from app.core.errors import StaleError
+from app.core.versioning import check_version, saving
 from app.db import db
 from app.submissions.service import Submission, claim
 
@@ -38,8 +39,7 @@ def touch(case: Case) -> None:
 
 def writable(case: Case) -> None:
     """Refuse changes to a closed case (read-only until reopened) or without consent."""
-    if case.status in ("closed",):
-        raise CaseError(str(_l("This case is closed and read-only. Reopen it to make changes.")))
+    ensure_writable(case)
     require_services_consent(case)
 
 
@@ -73,9 +73,9 @@ def save_incident(user: User, case: Case, values: Mapping[str, Any],
     (a new incident's one-time form token) is claimed with it."""
     writable(case)
     if incident is not None:
-        check_version(incident, version)
+        check_version(incident, version, StaleError)
     derived = _classify(values)
-    with saving(incident):
+    with saving(incident, StaleError):
         if incident is None:
             incident = Incident(case_id=case.id, recorded_by_id=user.id, data_key=case.data_key)
             db.session.add(incident)
@@ -101,8 +101,8 @@ def save_assessment(user: User, case: Case, values: Mapping[str, Any], version: 
     current = db.session.execute(
         select(Assessment).where(Assessment.case_id == case.id)).scalar_one_or_none()
     if current is not None:
-        check_version(current, version)
-    with saving(current):
+        check_version(current, version, StaleError)
+    with saving(current, StaleError):
         if current is None:
             current = Assessment(case_id=case.id, assessed_by_id=user.id, data_key=case.data_key)
             db.session.add(current)
@@ -125,8 +125,8 @@ def save_action_item(user: User, case: Case, values: Mapping[str, Any],
     """Add or change a goal of the action plan (``once``: a new goal's one-time form token)."""
     writable(case)
     if item is not None:
-        check_version(item, version)
-    with saving(item):
+        check_version(item, version, StaleError)
+    with saving(item, StaleError):
         if item is None:
             item = ActionItem(case_id=case.id, data_key=case.data_key)
             db.session.add(item)
@@ -146,7 +146,7 @@ def add_follow_up(user: User, case: Case, values: Mapping[str, Any],
                   once: Submission | None = None) -> FollowUp:
     """Plan (or record) a follow-up visit (``once``: the form's one-time token)."""
     writable(case)
-    with saving(case):
+    with saving(case, StaleError):
         visit = FollowUp(case_id=case.id, due_on=values["due_on"], done_on=values.get("done_on"),
                          recorded_by_id=user.id, data_key=case.data_key)
         db.session.add(visit)
@@ -161,7 +161,7 @@ def add_follow_up(user: User, case: Case, values: Mapping[str, Any],
 def complete_follow_up(user: User, case: Case, visit: FollowUp, notes: str | None) -> None:
     """Mark a planned visit as done today, with notes."""
     writable(case)
-    with saving(case):
+    with saving(case, StaleError):
         visit.done_on = utcnow().date()
         if notes:
             visit.notes = notes
@@ -171,7 +171,7 @@ def complete_follow_up(user: User, case: Case, visit: FollowUp, notes: str | Non
 def add_note(user: User, case: Case, body: str, once: Submission | None = None) -> CaseNote:
     """Add a case note (notes are never edited, only added; ``once``: the form's token)."""
     writable(case)
-    with saving(case):
+    with saving(case, StaleError):
         note = CaseNote(case_id=case.id, author_id=user.id, created_at=utcnow(),
                         data_key=case.data_key)
         db.session.add(note)

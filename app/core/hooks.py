@@ -1,6 +1,7 @@
 """In-process hooks: how one feature reacts to another's event without importing it.
 
-Cases announce "consent withdrawn" and "case erased"; referrals subscribe. The announcing
+Cases announce "consent withdrawn" and "case erased", and gather what other features show on
+their pages (``collect``); referrals subscribe. The announcing
 feature does not know who listens, so the import graph stays one-way (referrals → cases, never
 back). Subscribers run synchronously, in the announcer's transaction: if one raises, the whole
 change rolls back, as if the work were written inline.
@@ -37,6 +38,11 @@ class Hook:
         for fn in list(self._subscribers):
             fn(**kwargs)
 
+    def collect(self, **kwargs: Any) -> list[Any]:
+        """Call every subscriber with ``kwargs`` and return what each returned, in order: how a
+        page gathers the sections other features contribute without importing them."""
+        return [fn(**kwargs) for fn in list(self._subscribers)]
+
     @property
     def subscribers(self) -> tuple[Callable[..., Any], ...]:
         return tuple(self._subscribers)
@@ -54,7 +60,19 @@ consent_withdrawn = Hook("consent_withdrawn", required=True)
 #: before the case's own keys are destroyed.
 case_erased = Hook("case_erased", required=True)
 
-ALL: tuple[Hook, ...] = (consent_withdrawn, case_erased)
+#: The case page is being built for ``user``: ``case``, ``user``. Each subscriber returns a
+#: dict of names its section of the page shows (referrals: the case's referrals).
+case_page = Hook("case_page", required=True)
+
+#: The task list is being built for ``user``: ``user``. Each subscriber returns a dict of names
+#: its part of the list shows (referrals: late and urgent referrals).
+task_page = Hook("task_page", required=True)
+
+#: The fields a consent to share may allow beyond the minimum: no arguments. Each subscriber
+#: returns a list of (code, label) pairs (referrals: the fields a referral can carry).
+share_fields = Hook("share_fields", required=True)
+
+ALL: tuple[Hook, ...] = (consent_withdrawn, case_erased, case_page, task_page, share_fields)
 
 
 def check_subscribed() -> None:

@@ -13,10 +13,10 @@ from werkzeug.wrappers import Response
 from app.audit.actions import Action
 from app.audit.writer import record
 from app.auth.policy import Permission, require
+from app.cases.consent import consent_state
 from app.cases.justifications import OVERRIDE_REASONS, JustificationError, may_read_text
 from app.cases.labels import label
 from app.cases.scopes import load_case
-from app.cases.service import consent_state
 from app.core.errors import CaseError
 from app.crypto.readable import readable
 from app.db import db, transaction
