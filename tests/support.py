@@ -111,9 +111,9 @@ def build_cases(world: World) -> None:
     benghazi = db.session.get(Site, uuid.UUID(world.ids["benghazi"]))
     base = {"sex": "female", "nationality_group": "national", "displacement_status": "idp",
             "disability": "no", "estimated_age": 30}
-    own = service.open_case(user("caseworker"), tripoli, dict(
+    own = service.open_case(user("caseworker"), tripoli, service.IdentityInput(**dict(
         base, full_name=CANARY["own_name"], alias=CANARY["own_alias"], phone="+218 91 333 0202",
-        location=CANARY["own_location"]))
+        location=CANARY["own_location"])))
     consent.record_consent(user("caseworker"), own, kind="services", granted=True,
                            given_by="survivor", method="verbal")
     records.save_incident(user("caseworker"), own, {
@@ -121,8 +121,10 @@ def build_cases(world: World) -> None:
         "location_type": "camp_settlement", "physical": True, "perpetrator_relationship": "armed_actor",
         "perpetrator_count": "1", "perpetrator_age_group": "unknown", "time_of_day": "unknown",
         "displacement_stage": "during_refuge", "narrative": CANARY["own_narrative"]})
-    other = service.open_case(user("caseworker2"), tripoli, dict(base, full_name=CANARY["other_name"]))
-    far = service.open_case(user("caseworker_b"), benghazi, dict(base, full_name=CANARY["far_name"]))
+    other = service.open_case(user("caseworker2"), tripoli,
+                                service.IdentityInput(**base, full_name=CANARY["other_name"]))
+    far = service.open_case(user("caseworker_b"), benghazi,
+                              service.IdentityInput(**base, full_name=CANARY["far_name"]))
     # The survivor agreed to share her name with MHPSS; a referral to the world's MHPSS service
     # (where the service_provider account works) shares it. A second referral goes to the
     # partner's legal aid, under a supervisor override.

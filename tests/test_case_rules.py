@@ -104,7 +104,7 @@ def _writes(world, case: Case, item_id: str, visit_id: str):
     incident = db.session.execute(select(Incident).where(Incident.case_id == case.id)).scalar()
     v = case.version
     return {
-        "identity": lambda: service.update_identity(worker, case, IDENTITY, v),
+        "identity": lambda: service.update_identity(worker, case, service.IdentityInput(**IDENTITY), v),
         "consent": lambda: consent.record_consent(worker, case, kind="reporting", granted=True,
                                                   given_by="survivor", method="verbal"),
         "withdraw_consent": lambda: consent.record_consent(

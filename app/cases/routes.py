@@ -42,6 +42,17 @@ def _audit(action: Action, object_type: str, object_id: Any = None) -> None:
         record(action, object_type=object_type, object_id=object_id)
 
 
+def _person(form: forms.IntakeForm) -> service.IdentityInput:
+    """The survivor as a validated intake or identity form states them."""
+    return service.IdentityInput(
+        full_name=form.full_name.data, alias=form.alias.data,
+        date_of_birth=form.date_of_birth.data, estimated_age=form.estimated_age.data,
+        phone=form.phone.data, location=form.location.data,
+        safe_contact=form.safe_contact.data, sex=form.sex.data,
+        nationality_group=form.nationality_group.data,
+        displacement_status=form.displacement_status.data, disability=form.disability.data)
+
+
 @bp.get("/")
 @require(Permission.CASE_READ)
 def index() -> str:
@@ -111,7 +122,7 @@ def new() -> str | Response:
         if site is None:
             abort(400)
         try:
-            case = service.open_case(current_user, site, form.data, form.submission)
+            case = service.open_case(current_user, site, _person(form), form.submission)
         except AlreadySaved as done:  # the same form, sent twice at once: the other one won
             return already_saved(done.claim, url_for("cases.view", case_id=done.claim.object_id))
         except CaseError as exc:
@@ -143,7 +154,7 @@ def edit(case_id: uuid.UUID) -> str | Response:
         form.version.data = str(case.version)
     elif form.validate_on_submit():
         try:
-            service.update_identity(current_user, case, form.data, form.version.data)
+            service.update_identity(current_user, case, _person(form), form.version.data)
         except CaseError as exc:
             fail(exc, form)
         else:

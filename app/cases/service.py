@@ -5,7 +5,8 @@ workflow, assignment, closure, break-glass and erasure. Views only call these.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from flask import current_app
@@ -44,30 +45,54 @@ CATEGORY_FIELDS = ("sex", "nationality_group", "displacement_status", "disabilit
 ERASE_REASONS = ("survivor_request", "recorded_in_error", "retention_expired")
 
 
-def _age_from(values: Mapping[str, Any]) -> int | None:
-    dob = values.get("date_of_birth")
-    if dob:
-        today = utcnow().date()
-        return int(today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day)))
-    age = values.get("estimated_age")
-    return int(age) if age is not None else None
+@dataclass(frozen=True)
+class IdentityInput:
+    """Who the survivor is, as intake or an identity edit states it (sealed fields first, then
+    the clear categories statistics read; an unstated category is ``unknown``)."""
+
+    full_name: str | None = None
+    alias: str | None = None
+    date_of_birth: date | None = None
+    estimated_age: int | None = None
+    phone: str | None = None
+    location: str | None = None
+    safe_contact: str | None = None
+    sex: str | None = None
+    nationality_group: str | None = None
+    displacement_status: str | None = None
+    disability: str | None = None
+
+    def age(self) -> int | None:
+        """Age today from the date of birth, else the estimated age."""
+        dob = self.date_of_birth
+        if dob:
+            today = utcnow().date()
+            return int(today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day)))
+        return int(self.estimated_age) if self.estimated_age is not None else None
 
 
-def open_case(user: User, site: Site, values: Mapping[str, Any],
+def _set_identity(case: Case, person: IdentityInput) -> None:
+    """Write ``person`` onto the case: categories and derived age group clear, identity sealed."""
+    age = person.age()
+    for f in CATEGORY_FIELDS:
+        setattr(case, f, getattr(person, f) or "unknown")
+    case.age_group = gbvims.age_group(age)
+    case.is_child = age is not None and age < 18
+    for name in IDENTITY_FIELDS:
+        setattr(case, name, sealing.clean(getattr(person, name)))
+
+
+def open_case(user: User, site: Site, person: IdentityInput,
               once: Submission | None = None) -> Case:
     """Open a case at one of the user's sites with its own data key (audited). ``once``, the
     intake form's one-time token, is claimed with it (``AlreadySaved`` if it already was)."""
     if site.id not in {s.id for s in user.sites} or site.organisation_id != user.organisation_id:
         raise CaseError(str(_l("You can only open cases at your own sites.")))
-    age = _age_from(values)
     with transaction():
         case = Case(organisation_id=user.organisation_id, site_id=site.id,
                     primary_worker_id=user.id, opened_on=utcnow().date(), status=CaseStatus.OPEN,
-                    case_number=next_case_number(site, utcnow().year),
-                    age_group=gbvims.age_group(age), is_child=age is not None and age < 18,
-                    **{f: values.get(f) or "unknown" for f in CATEGORY_FIELDS})  # type: ignore[arg-type]
-        for name in IDENTITY_FIELDS:
-            setattr(case, name, sealing.clean(values.get(name)))
+                    case_number=next_case_number(site, utcnow().year))
+        _set_identity(case, person)
         db.session.add(case)
         db.session.flush()
         record(Action.CASE_CREATE, object_type="case", object_id=case.id)
@@ -75,18 +100,12 @@ def open_case(user: User, site: Site, values: Mapping[str, Any],
     return case
 
 
-def update_identity(user: User, case: Case, values: Mapping[str, Any], version: Any) -> None:
+def update_identity(user: User, case: Case, person: IdentityInput, version: Any) -> None:
     """Change a case's identity and categories (optimistic lock; audited)."""
     ensure_writable(case)
     check_version(case, version, StaleError)
-    age = _age_from(values)
     with saving(case, StaleError):
-        for f in CATEGORY_FIELDS:
-            setattr(case, f, values.get(f) or "unknown")
-        case.age_group = gbvims.age_group(age)
-        case.is_child = age is not None and age < 18
-        for name in IDENTITY_FIELDS:
-            setattr(case, name, sealing.clean(values.get(name)))
+        _set_identity(case, person)
         case.updated_at = utcnow()
         record(Action.CASE_UPDATE, object_type="case", object_id=case.id, reason="identity")
 
