@@ -452,21 +452,22 @@ def fill_targets(targets: list[uuid.UUID], rnd: random.Random) -> None:
         consent.record_consent(worker, case, kind="reporting", granted=True, given_by="survivor",
                                method="verbal")
         for k in range(1 + i % 2):
-            records.save_incident(worker, case, {
-                "incident_date": today - timedelta(days=10 + k), "reported_date": today,
-                "location_type": "camp_settlement", "physical": True,
-                "perpetrator_relationship": "armed_actor", "perpetrator_count": "1",
-                "perpetrator_age_group": "unknown", "time_of_day": "unknown",
-                "displacement_stage": "during_refuge", "narrative": FILLER * 8,
-                "perpetrator_details": FILLER, "location_detail": "Synthetic place"})
-        records.save_assessment(worker, case, {"risk_level": "high", "needs": ["mhpss", "legal"],
-                                               "notes": FILLER * 4, "safety_plan": FILLER * 3}, None)
+            records.save_incident(worker, case, records.IncidentInput(
+                incident_date=today - timedelta(days=10 + k), reported_date=today,
+                location_type="camp_settlement", answers={"physical": True},
+                perpetrator_relationship="armed_actor", perpetrator_count="1",
+                perpetrator_age_group="unknown", time_of_day="unknown",
+                displacement_stage="during_refuge", narrative=FILLER * 8,
+                perpetrator_details=FILLER, location_detail="Synthetic place"))
+        records.save_assessment(worker, case, records.AssessmentInput(
+            risk_level="high", needs=("mhpss", "legal"), notes=FILLER * 4,
+            safety_plan=FILLER * 3), None)
         for k in range(2):
-            records.save_action_item(worker, case, {"service_type": "mhpss", "status": "planned",
-                                                    "due_on": today + timedelta(days=7 * (k + 1)),
-                                                    "goal": FILLER})
-            records.add_follow_up(worker, case, {"due_on": today + timedelta(days=5 * (k + 1)),
-                                                 "notes": FILLER})
+            records.save_action_item(worker, case, records.GoalInput(
+                service_type="mhpss", status="planned",
+                due_on=today + timedelta(days=7 * (k + 1)), goal=FILLER))
+            records.add_follow_up(worker, case, records.FollowUpInput(
+                due_on=today + timedelta(days=5 * (k + 1)), notes=FILLER))
         for _k in range(3):
             records.add_note(worker, case, FILLER * 2)
         service.change_status(worker, case, "assessment", case.version)

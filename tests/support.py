@@ -116,11 +116,12 @@ def build_cases(world: World) -> None:
         location=CANARY["own_location"])))
     consent.record_consent(user("caseworker"), own, kind="services", granted=True,
                            given_by="survivor", method="verbal")
-    records.save_incident(user("caseworker"), own, {
-        "incident_date": date(2026, 11, 1), "reported_date": date(2026, 11, 20),
-        "location_type": "camp_settlement", "physical": True, "perpetrator_relationship": "armed_actor",
-        "perpetrator_count": "1", "perpetrator_age_group": "unknown", "time_of_day": "unknown",
-        "displacement_stage": "during_refuge", "narrative": CANARY["own_narrative"]})
+    records.save_incident(user("caseworker"), own, records.IncidentInput(
+        incident_date=date(2026, 11, 1), reported_date=date(2026, 11, 20),
+        location_type="camp_settlement", answers={"physical": True},
+        perpetrator_relationship="armed_actor", perpetrator_count="1",
+        perpetrator_age_group="unknown", time_of_day="unknown",
+        displacement_stage="during_refuge", narrative=CANARY["own_narrative"]))
     other = service.open_case(user("caseworker2"), tripoli,
                                 service.IdentityInput(**base, full_name=CANARY["other_name"]))
     far = service.open_case(user("caseworker_b"), benghazi,

@@ -51,9 +51,10 @@ def _prepare(app, world) -> tuple[str, str]:
     with app.app_context():
         case = db.session.get(Case, uuid.UUID(world.ids["case_own"]))
         worker = _user(world, "caseworker")
-        item = records.save_action_item(worker, case, {"service_type": "mhpss",
-                                                       "due_on": date(2026, 12, 20)})
-        visit = records.add_follow_up(worker, case, {"due_on": date(2026, 12, 10)})
+        item = records.save_action_item(worker, case, records.GoalInput(
+            service_type="mhpss", due_on=date(2026, 12, 20)))
+        visit = records.add_follow_up(worker, case, records.FollowUpInput(
+            due_on=date(2026, 12, 10)))
         return str(item.id), str(visit.id)
 
 
@@ -90,10 +91,10 @@ def _snapshot(app, world) -> tuple:
 
 IDENTITY = {"full_name": "Changed Name", "sex": "female", "nationality_group": "national",
             "displacement_status": "idp", "disability": "no", "estimated_age": 30}
-INCIDENT = {"incident_date": date(2026, 11, 2), "reported_date": date(2026, 11, 20),
-            "location_type": "market", "physical": True, "perpetrator_relationship": "unknown",
-            "perpetrator_count": "1", "perpetrator_age_group": "unknown",
-            "time_of_day": "unknown", "displacement_stage": "during_refuge"}
+INCIDENT = records.IncidentInput(
+    incident_date=date(2026, 11, 2), reported_date=date(2026, 11, 20), location_type="market",
+    answers={"physical": True}, perpetrator_relationship="unknown", perpetrator_count="1",
+    perpetrator_age_group="unknown", time_of_day="unknown", displacement_stage="during_refuge")
 
 
 def _writes(world, case: Case, item_id: str, visit_id: str):
@@ -118,13 +119,14 @@ def _writes(world, case: Case, item_id: str, visit_id: str):
         "new_incident": lambda: records.save_incident(worker, case, INCIDENT),
         "edit_incident": lambda: records.save_incident(worker, case, INCIDENT, incident,
                                                        incident.version),
-        "assessment": lambda: records.save_assessment(worker, case, {"risk_level": "high"}, ""),
-        "new_goal": lambda: records.save_action_item(worker, case, {
-            "service_type": "legal", "due_on": date(2026, 12, 30)}),
-        "edit_goal": lambda: records.save_action_item(worker, case, {
-            "service_type": "legal", "due_on": date(2026, 12, 30), "status": "done"},
-            item, item.version),
-        "follow_up": lambda: records.add_follow_up(worker, case, {"due_on": date(2026, 12, 9)}),
+        "assessment": lambda: records.save_assessment(worker, case, records.AssessmentInput(
+            risk_level="high"), ""),
+        "new_goal": lambda: records.save_action_item(worker, case, records.GoalInput(
+            service_type="legal", due_on=date(2026, 12, 30))),
+        "edit_goal": lambda: records.save_action_item(worker, case, records.GoalInput(
+            service_type="legal", due_on=date(2026, 12, 30), status="done"), item, item.version),
+        "follow_up": lambda: records.add_follow_up(worker, case, records.FollowUpInput(
+            due_on=date(2026, 12, 9))),
         "follow_up_done": lambda: records.complete_follow_up(worker, case, visit, "went"),
         "note": lambda: records.add_note(worker, case, "a note on a closed case"),
     }

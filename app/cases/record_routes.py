@@ -20,6 +20,23 @@ from app.core.errors import CaseError
 from app.submissions.service import AlreadySaved, already_saved
 
 
+def _incident(form: forms.IncidentForm) -> records.IncidentInput:
+    """The incident as a validated form states it (the classification answers as booleans)."""
+    return records.IncidentInput(
+        incident_date=form.incident_date.data, reported_date=form.reported_date.data,
+        answers=form.answers(), date_is_approximate=bool(form.date_is_approximate.data),
+        location_type=form.location_type.data,
+        perpetrator_relationship=form.perpetrator_relationship.data,
+        perpetrator_count=form.perpetrator_count.data,
+        perpetrator_age_group=form.perpetrator_age_group.data,
+        time_of_day=form.time_of_day.data, displacement_stage=form.displacement_stage.data,
+        survivor_age_at_incident=form.survivor_age_at_incident.data,
+        exchange=bool(form.exchange.data), abducted=bool(form.abducted.data),
+        harmful_practice=bool(form.harmful_practice.data), narrative=form.narrative.data,
+        perpetrator_details=form.perpetrator_details.data,
+        location_detail=form.location_detail.data)
+
+
 @require(Permission.CASE_EDIT)
 def incident(case_id: uuid.UUID, incident_id: uuid.UUID | None = None) -> str | Response:
     """Record or edit an incident with the GBVIMS classification questions."""
@@ -34,11 +51,9 @@ def incident(case_id: uuid.UUID, incident_id: uuid.UUID | None = None) -> str | 
     if request.method == "GET" and current is not None:
         form.version.data = str(current.version)
     if form.validate_on_submit():
-        values = dict(form.data)
-        values.update(form.answers())
         try:
             service_incident = records.save_incident(
-                current_user, case, values, current, form.version.data if current else None,
+                current_user, case, _incident(form), current, form.version.data if current else None,
                 once=form.submission if isinstance(form, forms.NewIncidentForm) else None)
         except AlreadySaved as done:
             return already_saved(done.claim, back)
@@ -66,7 +81,9 @@ def assessment(case_id: uuid.UUID) -> str | Response:
         form.version.data = str(current.version) if current else ""
     elif form.validate_on_submit():
         try:
-            records.save_assessment(current_user, case, form.data, form.version.data,
+            records.save_assessment(current_user, case, records.AssessmentInput(
+                risk_level=form.risk_level.data, needs=tuple(form.needs.data or ()),
+                notes=form.notes.data, safety_plan=form.safety_plan.data), form.version.data,
                                     form.submission)
         except AlreadySaved as done:
             return already_saved(done.claim, back)
@@ -93,7 +110,9 @@ def action_item(case_id: uuid.UUID, item_id: uuid.UUID | None = None) -> str | R
         form.version.data = str(item.version)
     if form.validate_on_submit():
         try:
-            records.save_action_item(current_user, case, form.data, item,
+            records.save_action_item(current_user, case, records.GoalInput(
+                service_type=form.service_type.data or "", due_on=form.due_on.data,
+                status=form.status.data, goal=form.goal.data), item,
                                      form.version.data if item else None,
                                      once=form.submission
                                      if isinstance(form, forms.NewActionItemForm) else None)
@@ -116,7 +135,9 @@ def follow_up(case_id: uuid.UUID) -> str | Response:
         return already_saved(prior, back)
     if form.validate_on_submit():
         try:
-            records.add_follow_up(current_user, case, form.data, form.submission)
+            records.add_follow_up(current_user, case, records.FollowUpInput(
+                due_on=form.due_on.data, done_on=form.done_on.data, notes=form.notes.data),
+                form.submission)
         except AlreadySaved as done:
             return already_saved(done.claim, back)
         except CaseError as exc:

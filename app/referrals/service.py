@@ -19,7 +19,7 @@ from app.audit.writer import record
 from app.auth.models import User
 from app.auth.policy import Permission, has_permission
 from app.cases import gbvims, justifications
-from app.cases.consent import consent_state
+from app.cases.consent import ConsentKind, consent_state
 from app.cases.models import Case, Incident
 from app.cases.records import writable
 from app.clock import utcnow
@@ -229,7 +229,7 @@ def active_for(case: Case, service_type: str | None = None) -> list[Referral]:
 @hooks.consent_withdrawn.subscribe
 def on_consent_withdrawn(case: Case, kind: str, service_type: str | None) -> int:
     """Withdrawing consent to share with a service type revokes its referrals (same transaction)."""
-    if kind != "share" or not service_type:
+    if kind != ConsentKind.SHARE or not service_type:
         return 0
     found = active_for(case, service_type)
     for referral in found:
