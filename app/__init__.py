@@ -104,7 +104,6 @@ def register_blueprints(app: Flask) -> None:
     from app.admin.routes import bp as admin_bp
     from app.audit.routes import bp as audit_bp
     from app.auth.routes import bp as auth_bp
-    from app.cases import record_routes as _record_routes  # noqa: F401  (routes on cases_bp)
     from app.cases.routes import bp as cases_bp
     from app.health import bp as health_bp
     from app.main import bp as main_bp
@@ -121,6 +120,7 @@ def connect_hooks() -> None:
     required hook has no subscriber: a feature that was not loaded must not silently skip work."""
     from app.cases import assignment as _assignment  # noqa: F401  (answers scope_narrowed)
     from app.core.hooks import check_subscribed
+    from app.referrals import service as _referrals  # noqa: F401  (answers the case hooks)
 
     check_subscribed()
 

@@ -78,6 +78,7 @@ from app.auth import mfa, passwords  # noqa: E402
 from app.auth.models import User  # noqa: E402
 from app.auth.policy import Permission, Role, has_permission, require  # noqa: E402
 from app.cases import (  # noqa: E402
+    consent,
     forms,
     gbvims,
     queries,
@@ -265,7 +266,7 @@ def plain_case_context(user: User, case_id: uuid.UUID) -> dict[str, Any]:
     return {**extra,
         "case": case, "access": SimpleNamespace(read_only=False, break_glass=False),
         "identity": {f: getattr(row, f) for f in service.IDENTITY_FIELDS},
-        "consent": service.consent_state(case),  # type: ignore[arg-type]  (clear table, shared)
+        "consent": consent.consent_state(case),  # type: ignore[arg-type]  (clear table, shared)
         "incidents": [(i, {f: getattr(i, f) for f in records.SEALED_INCIDENT_FIELDS})
                       for i in incidents],
         "assessment": current,
@@ -288,7 +289,13 @@ def plain_case_context(user: User, case_id: uuid.UUID) -> dict[str, Any]:
         "can_approve": has_permission(user.role, Permission.CASE_APPROVE),
         "self_requested": request_ is not None and request_.by_id == user.id,
         "writable": case.status != "closed",
-        "can_act": case.status != "closed" and service.consent_state(case).has("services"),  # type: ignore[arg-type]
+        "can_act": case.status != "closed" and consent.consent_state(case).has("services"),  # type: ignore[arg-type]
+        "closed": case.status == "closed", "can_reopen": case.status == "closed",
+        "closure_requested": case.status == "closure_requested",
+        "can_request_closure": case.status not in ("open", "closure_requested", "closed"),
+        "can_decide_closure": False, "can_approve_plan": False,
+        "overdue_items": {i.id for i in _children("action_items", case_id, items.c.due_on)
+                          if i.due_on < utcnow().date() and i.status in ("planned", "in_progress")},
     }
 
 
@@ -440,26 +447,27 @@ def fill_targets(targets: list[uuid.UUID], rnd: random.Random) -> None:
     for i, case_id in enumerate(targets):
         case = db.session.get(Case, case_id)
         worker = db.session.get(User, case.primary_worker_id)
-        service.record_consent(worker, case, kind="services", granted=True, given_by="survivor",
+        consent.record_consent(worker, case, kind="services", granted=True, given_by="survivor",
                                method="verbal")
-        service.record_consent(worker, case, kind="reporting", granted=True, given_by="survivor",
+        consent.record_consent(worker, case, kind="reporting", granted=True, given_by="survivor",
                                method="verbal")
         for k in range(1 + i % 2):
-            records.save_incident(worker, case, {
-                "incident_date": today - timedelta(days=10 + k), "reported_date": today,
-                "location_type": "camp_settlement", "physical": True,
-                "perpetrator_relationship": "armed_actor", "perpetrator_count": "1",
-                "perpetrator_age_group": "unknown", "time_of_day": "unknown",
-                "displacement_stage": "during_refuge", "narrative": FILLER * 8,
-                "perpetrator_details": FILLER, "location_detail": "Synthetic place"})
-        records.save_assessment(worker, case, {"risk_level": "high", "needs": ["mhpss", "legal"],
-                                               "notes": FILLER * 4, "safety_plan": FILLER * 3}, None)
+            records.save_incident(worker, case, records.IncidentInput(
+                incident_date=today - timedelta(days=10 + k), reported_date=today,
+                location_type="camp_settlement", answers={"physical": True},
+                perpetrator_relationship="armed_actor", perpetrator_count="1",
+                perpetrator_age_group="unknown", time_of_day="unknown",
+                displacement_stage="during_refuge", narrative=FILLER * 8,
+                perpetrator_details=FILLER, location_detail="Synthetic place"))
+        records.save_assessment(worker, case, records.AssessmentInput(
+            risk_level="high", needs=("mhpss", "legal"), notes=FILLER * 4,
+            safety_plan=FILLER * 3), None)
         for k in range(2):
-            records.save_action_item(worker, case, {"service_type": "mhpss", "status": "planned",
-                                                    "due_on": today + timedelta(days=7 * (k + 1)),
-                                                    "goal": FILLER})
-            records.add_follow_up(worker, case, {"due_on": today + timedelta(days=5 * (k + 1)),
-                                                 "notes": FILLER})
+            records.save_action_item(worker, case, records.GoalInput(
+                service_type="mhpss", status="planned",
+                due_on=today + timedelta(days=7 * (k + 1)), goal=FILLER))
+            records.add_follow_up(worker, case, records.FollowUpInput(
+                due_on=today + timedelta(days=5 * (k + 1)), notes=FILLER))
         for _k in range(3):
             records.add_note(worker, case, FILLER * 2)
         service.change_status(worker, case, "assessment", case.version)

@@ -28,8 +28,8 @@ def test_numbers_unique_under_concurrency(app, world):
                 user = db.session.get(User, uuid.UUID(world.users[username]))
                 site = db.session.get(Site, uuid.UUID(world.ids["tripoli"]))
                 for i in range(count):
-                    case = service.open_case(user, site, {"full_name": f"Concurrent {username} {i}",
-                                                          "estimated_age": 25})
+                    case = service.open_case(user, site, service.IdentityInput(
+                        full_name=f"Concurrent {username} {i}", estimated_age=25))
                     with lock:
                         numbers.append(case.case_number)
                 db.session.remove()

@@ -45,12 +45,12 @@ def _identify(app, case_id: str) -> None:
 def _services_consent(app, world, label: str) -> Case:
     """Record consent for services on a case (a referral needs it), as its caseworker."""
     from app.auth.models import User
-    from app.cases import service
+    from app.cases import consent
 
     with app.app_context():
         case = db.session.get(Case, uuid.UUID(world.ids[label]))
         worker = db.session.get(User, case.primary_worker_id)
-        service.record_consent(worker, case, kind="services", granted=True, given_by="survivor",
+        consent.record_consent(worker, case, kind="services", granted=True, given_by="survivor",
                                method="verbal")
         return case
 

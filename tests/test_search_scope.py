@@ -41,9 +41,9 @@ def _partner_case(app, world) -> str:
         worker.sites = [site]
         db.session.add(worker)
         db.session.commit()
-        case = service.open_case(worker, site, {
+        case = service.open_case(worker, site, service.IdentityInput(**{
             "sex": "female", "nationality_group": "national", "displacement_status": "idp",
-            "disability": "no", "estimated_age": 30, **PARTNER})
+            "disability": "no", "estimated_age": 30, **PARTNER}))
         return case.case_number
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.audit.models import AuditEvent
 from app.auth.models import User
-from app.cases import records, service
+from app.cases import consent, records
 from app.cases.models import ActionItem, Case, FollowUp, Incident
 from app.db import db
 
@@ -33,17 +33,17 @@ def _other_case_records(app, world) -> dict[str, str]:
     with app.app_context():
         worker = db.session.get(User, uuid.UUID(world.users["caseworker2"]))
         case = db.session.get(Case, uuid.UUID(world.ids["case_other"]))
-        service.record_consent(worker, case, kind="services", granted=True, given_by="survivor",
+        consent.record_consent(worker, case, kind="services", granted=True, given_by="survivor",
                                method="verbal")
-        incident = records.save_incident(worker, case, {
-            "incident_date": date(2026, 11, 2), "reported_date": date(2026, 11, 21),
-            "location_type": "camp_settlement", "physical": True,
-            "perpetrator_relationship": "unknown", "perpetrator_count": "1",
-            "perpetrator_age_group": "unknown", "time_of_day": "unknown",
-            "displacement_stage": "during_refuge", "narrative": "n"})
-        item = records.save_action_item(worker, case, {"service_type": "health",
-                                                       "due_on": date(2026, 12, 1), "goal": "g"})
-        visit = records.add_follow_up(worker, case, {"due_on": date(2026, 12, 2)})
+        incident = records.save_incident(worker, case, records.IncidentInput(
+            incident_date=date(2026, 11, 2), reported_date=date(2026, 11, 21),
+            location_type="camp_settlement", answers={"physical": True},
+            perpetrator_relationship="unknown", perpetrator_count="1",
+            perpetrator_age_group="unknown", time_of_day="unknown",
+            displacement_stage="during_refuge", narrative="n"))
+        item = records.save_action_item(worker, case, records.GoalInput(
+            service_type="health", due_on=date(2026, 12, 1), goal="g"))
+        visit = records.add_follow_up(worker, case, records.FollowUpInput(due_on=date(2026, 12, 2)))
         return {"incident": str(incident.id), "action_item": str(item.id),
                 "follow_up": str(visit.id)}
 

@@ -38,7 +38,7 @@ def _twins(app, world) -> tuple[str, str]:
     with app.app_context():
         site = db.session.get(Site, uuid.UUID(world.ids["tripoli"]))
         ids = [str(service.open_case(_user(world, "caseworker"), site,
-                                     {"full_name": TWIN, "estimated_age": 30}).id)
+                                     service.IdentityInput(full_name=TWIN, estimated_age=30)).id)
                for _ in range(2)]
     return ids[0], ids[1]
 
@@ -201,7 +201,7 @@ def test_an_erased_record_is_left_out_without_notice_or_alert(app, world):
     with app.test_request_context():
         site = db.session.get(Site, uuid.UUID(world.ids["tripoli"]))
         case = service.open_case(_user(world, "caseworker"), site,
-                                 {"full_name": "Erased Survivorqz"})
+                                 service.IdentityInput(full_name="Erased Survivorqz"))
         shred(case.data_key, object_type="case", object_id=case.id, reason="survivor_request")
         db.session.commit()
         db.session.expire_all()

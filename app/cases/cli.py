@@ -20,6 +20,7 @@ from app.audit.actions import Action
 from app.audit.writer import record
 from app.cases.models import Case
 from app.cases.service import erase
+from app.cases.workflow import CaseStatus
 from app.clock import utcnow
 from app.crypto.keychecks import compare_keys
 from app.db import db, transaction
@@ -32,7 +33,7 @@ def expired_case_ids(days: int) -> list[object]:
     """Ids of cases closed more than ``days`` days ago."""
     cutoff = utcnow() - timedelta(days=days)
     return list(db.session.execute(
-        select(Case.id).where(Case.status == "closed", Case.closed_at < cutoff)
+        select(Case.id).where(Case.status == CaseStatus.CLOSED, Case.closed_at < cutoff)
         .order_by(Case.closed_at)
     ).scalars())
 

@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
+from app.cases.workflow import CaseStatus
 from app.crypto.blind_index import BlindIndex
 from app.crypto.fields import SealedDate, SealedInt, SealedLongText, SealedRecord, SealedText
 from app.crypto.normalise import normalise_phone
@@ -32,8 +33,7 @@ PHONE = BlindIndex("phone", normalise=normalise_phone)
 TEXT_MAX = 4000
 LONG_TEXT_MAX = 20000
 
-STATUSES = ("open", "assessment", "action_plan", "implementation", "follow_up",
-            "closure_requested", "closed")
+STATUSES = tuple(CaseStatus)
 RISK_LEVELS = ("unknown", "low", "medium", "high")
 SEXES = ("female", "male", "other", "unknown")
 NATIONALITY_GROUPS = ("national", "foreign", "stateless", "unknown")
@@ -48,7 +48,8 @@ class Case(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, db.Model):  # ty
     case_number: Mapped[str] = mapped_column(String(24), unique=True, nullable=False)
     organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"), index=True)
     site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id"), index=True)
-    status: Mapped[str] = mapped_column(String(24), nullable=False, default="open", index=True)
+    status: Mapped[str] = mapped_column(String(24), nullable=False, default=CaseStatus.OPEN.value,
+                                        index=True)
     risk_level: Mapped[str] = mapped_column(String(12), nullable=False, default="unknown")
     # None when the caseworker left the case's organisation or site: the supervisor reassigns.
     primary_worker_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"),

@@ -18,6 +18,7 @@ from app.auth.models import User
 from app.auth.policy import Permission, roles_with
 from app.cases.models import ActionItem, Case, FollowUp, Incident
 from app.cases.scopes import case_scope
+from app.cases.workflow import CaseStatus
 from app.db import db
 
 PAGE_SIZE = 50
@@ -85,7 +86,7 @@ class Task:
 
 def overdue_tasks(user: User, today: date) -> list[Task]:
     """Overdue action-plan goals and follow-ups in the user's scope, oldest first."""
-    open_cases = (Case.status != "closed")
+    open_cases = (Case.status != CaseStatus.CLOSED)
     items = db.session.execute(
         select(Case.id, Case.case_number, ActionItem.due_on)
         .join(ActionItem, ActionItem.case_id == Case.id)
@@ -107,7 +108,7 @@ def urgent_incidents(user: User) -> list[tuple[Any, str, date]]:
     return [tuple(r) for r in db.session.execute(  # type: ignore[misc]
         select(Case.id, Case.case_number, Incident.incident_date)
         .join(Incident, Incident.case_id == Case.id)
-        .where(case_scope(user), Case.status != "closed", Incident.urgent_clinical.is_(True))
+        .where(case_scope(user), Case.status != CaseStatus.CLOSED, Incident.urgent_clinical.is_(True))
     ).all()]
 
 
@@ -130,7 +131,7 @@ def unassigned_cases(user: User) -> list[tuple[Any, str]]:
     """Open cases of the user's scope left without a caseworker (after a move), oldest first."""
     return [(r[0], r[1]) for r in db.session.execute(
         select(Case.id, Case.case_number).where(case_scope(user), Case.primary_worker_id.is_(None),
-                                                Case.status != "closed")
+                                                Case.status != CaseStatus.CLOSED)
         .order_by(Case.opened_on)
     ).all()]
 
@@ -138,6 +139,6 @@ def unassigned_cases(user: User) -> list[tuple[Any, str]]:
 def closure_requests(user: User) -> list[tuple[Any, str]]:
     """Cases of the supervisor's scope waiting for a closure decision."""
     return [(r[0], r[1]) for r in db.session.execute(
-        select(Case.id, Case.case_number).where(case_scope(user), Case.status == "closure_requested")
+        select(Case.id, Case.case_number).where(case_scope(user), Case.status == CaseStatus.CLOSURE_REQUESTED)
         .order_by(Case.updated_at)
     ).all()]

@@ -1,11 +1,11 @@
 """Case screens for the records inside a case: incidents, assessment and safety plan, action
-plan, follow-ups and notes. Registered on the cases blueprint."""
+plan, follow-ups and notes. ``register`` puts them on the cases blueprint (``routes``)."""
 
 from __future__ import annotations
 
 import uuid
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -14,19 +14,34 @@ from app.audit.actions import Action, ObjectType
 from app.auth.policy import Permission, require
 from app.cases import forms, gbvims, records, views
 from app.cases.models import ActionItem, FollowUp, Incident
-from app.cases.routes import _child, _fail, bp
+from app.cases.route_support import child, fail
 from app.cases.scopes import load_case
 from app.core.errors import CaseError
 from app.submissions.service import AlreadySaved, already_saved
 
 
-@bp.route("/<uuid:case_id>/incidents/new", methods=["GET", "POST"])
-@bp.route("/<uuid:case_id>/incidents/<uuid:incident_id>", methods=["GET", "POST"])
+def _incident(form: forms.IncidentForm) -> records.IncidentInput:
+    """The incident as a validated form states it (the classification answers as booleans)."""
+    return records.IncidentInput(
+        incident_date=form.incident_date.data, reported_date=form.reported_date.data,
+        answers=form.answers(), date_is_approximate=bool(form.date_is_approximate.data),
+        location_type=form.location_type.data,
+        perpetrator_relationship=form.perpetrator_relationship.data,
+        perpetrator_count=form.perpetrator_count.data,
+        perpetrator_age_group=form.perpetrator_age_group.data,
+        time_of_day=form.time_of_day.data, displacement_stage=form.displacement_stage.data,
+        survivor_age_at_incident=form.survivor_age_at_incident.data,
+        exchange=bool(form.exchange.data), abducted=bool(form.abducted.data),
+        harmful_practice=bool(form.harmful_practice.data), narrative=form.narrative.data,
+        perpetrator_details=form.perpetrator_details.data,
+        location_detail=form.location_detail.data)
+
+
 @require(Permission.CASE_EDIT)
 def incident(case_id: uuid.UUID, incident_id: uuid.UUID | None = None) -> str | Response:
     """Record or edit an incident with the GBVIMS classification questions."""
     case = load_case(current_user, case_id, write=True, action=Action.INCIDENT_UPDATE).case
-    current = _child(Incident, case, incident_id, Action.INCIDENT_UPDATE,
+    current = child(Incident, case, incident_id, Action.INCIDENT_UPDATE,
                      ObjectType.INCIDENT) if incident_id else None
     data = views.incident_values(case, current) if current and request.method == "GET" else None
     form = forms.IncidentForm(data=data) if current else forms.NewIncidentForm(context=case.id)
@@ -36,16 +51,14 @@ def incident(case_id: uuid.UUID, incident_id: uuid.UUID | None = None) -> str | 
     if request.method == "GET" and current is not None:
         form.version.data = str(current.version)
     if form.validate_on_submit():
-        values = dict(form.data)
-        values.update(form.answers())
         try:
             service_incident = records.save_incident(
-                current_user, case, values, current, form.version.data if current else None,
+                current_user, case, _incident(form), current, form.version.data if current else None,
                 once=form.submission if isinstance(form, forms.NewIncidentForm) else None)
         except AlreadySaved as done:
             return already_saved(done.claim, back)
         except CaseError as exc:
-            _fail(exc, form)
+            fail(exc, form)
         else:
             if service_incident.urgent_clinical:
                 flash(_("Rape within the last 72 hours: refer for clinical care now "
@@ -55,7 +68,6 @@ def incident(case_id: uuid.UUID, incident_id: uuid.UUID | None = None) -> str | 
                            classification=gbvims.CLASSIFICATION)
 
 
-@bp.route("/<uuid:case_id>/assessment", methods=["GET", "POST"])
 @require(Permission.CASE_EDIT)
 def assessment(case_id: uuid.UUID) -> str | Response:
     """Risk level, needs, assessment notes and safety plan."""
@@ -69,24 +81,24 @@ def assessment(case_id: uuid.UUID) -> str | Response:
         form.version.data = str(current.version) if current else ""
     elif form.validate_on_submit():
         try:
-            records.save_assessment(current_user, case, form.data, form.version.data,
+            records.save_assessment(current_user, case, records.AssessmentInput(
+                risk_level=form.risk_level.data, needs=tuple(form.needs.data or ()),
+                notes=form.notes.data, safety_plan=form.safety_plan.data), form.version.data,
                                     form.submission)
         except AlreadySaved as done:
             return already_saved(done.claim, back)
         except CaseError as exc:
-            _fail(exc, form)
+            fail(exc, form)
         else:
             return redirect(url_for("cases.view", case_id=case.id, _anchor="assessment"))
     return render_template("cases/assessment.html", form=form, case=case)
 
 
-@bp.route("/<uuid:case_id>/actions/new", methods=["GET", "POST"])
-@bp.route("/<uuid:case_id>/actions/<uuid:item_id>", methods=["GET", "POST"])
 @require(Permission.CASE_EDIT)
 def action_item(case_id: uuid.UUID, item_id: uuid.UUID | None = None) -> str | Response:
     """Add or change a goal of the action plan."""
     case = load_case(current_user, case_id, write=True, action=Action.ACTION_ITEM_UPDATE).case
-    item = _child(ActionItem, case, item_id, Action.ACTION_ITEM_UPDATE,
+    item = child(ActionItem, case, item_id, Action.ACTION_ITEM_UPDATE,
                   ObjectType.ACTION_ITEM) if item_id else None
     form = (forms.ActionItemForm(data=views.action_values(case, item)
                                  if request.method == "GET" else None)
@@ -98,20 +110,21 @@ def action_item(case_id: uuid.UUID, item_id: uuid.UUID | None = None) -> str | R
         form.version.data = str(item.version)
     if form.validate_on_submit():
         try:
-            records.save_action_item(current_user, case, form.data, item,
+            records.save_action_item(current_user, case, records.GoalInput(
+                service_type=form.service_type.data or "", due_on=form.due_on.data,
+                status=form.status.data, goal=form.goal.data), item,
                                      form.version.data if item else None,
                                      once=form.submission
                                      if isinstance(form, forms.NewActionItemForm) else None)
         except AlreadySaved as done:
             return already_saved(done.claim, back)
         except CaseError as exc:
-            _fail(exc, form)
+            fail(exc, form)
         else:
             return redirect(url_for("cases.view", case_id=case.id, _anchor="plan"))
     return render_template("cases/action_item.html", form=form, case=case, item=item)
 
 
-@bp.post("/<uuid:case_id>/follow-ups")
 @require(Permission.CASE_EDIT)
 def follow_up(case_id: uuid.UUID) -> str | Response:
     """Plan or record a follow-up visit."""
@@ -122,32 +135,32 @@ def follow_up(case_id: uuid.UUID) -> str | Response:
         return already_saved(prior, back)
     if form.validate_on_submit():
         try:
-            records.add_follow_up(current_user, case, form.data, form.submission)
+            records.add_follow_up(current_user, case, records.FollowUpInput(
+                due_on=form.due_on.data, done_on=form.done_on.data, notes=form.notes.data),
+                form.submission)
         except AlreadySaved as done:
             return already_saved(done.claim, back)
         except CaseError as exc:
-            _fail(exc)
+            fail(exc)
         return redirect(back)
     flash(_("The follow-up was not saved: %(e)s", e=views.first_error(form)), "error")
     return redirect(url_for("cases.view", case_id=case.id, _anchor="follow-ups"))
 
 
-@bp.post("/<uuid:case_id>/follow-ups/<uuid:visit_id>/done")
 @require(Permission.CASE_EDIT)
 def follow_up_done(case_id: uuid.UUID, visit_id: uuid.UUID) -> Response:
     """Mark a planned follow-up as done today."""
     case = load_case(current_user, case_id, write=True, action=Action.FOLLOW_UP_UPDATE).case
-    visit = _child(FollowUp, case, visit_id, Action.FOLLOW_UP_UPDATE, ObjectType.FOLLOW_UP)
+    visit = child(FollowUp, case, visit_id, Action.FOLLOW_UP_UPDATE, ObjectType.FOLLOW_UP)
     form = forms.NoteForm()
     try:
         notes = form.body.data if form.validate_on_submit() else None
         records.complete_follow_up(current_user, case, visit, notes)
     except CaseError as exc:
-        _fail(exc)
+        fail(exc)
     return redirect(url_for("cases.view", case_id=case.id, _anchor="follow-ups"))
 
 
-@bp.post("/<uuid:case_id>/notes")
 @require(Permission.CASE_EDIT)
 def note(case_id: uuid.UUID) -> Response:
     """Add a case note."""
@@ -162,7 +175,23 @@ def note(case_id: uuid.UUID) -> Response:
         except AlreadySaved as done:
             return already_saved(done.claim, back)
         except CaseError as exc:
-            _fail(exc)
+            fail(exc)
     else:
         flash(_("The note was not saved: %(e)s", e=views.first_error(form)), "error")
     return redirect(url_for("cases.view", case_id=case.id, _anchor="notes"))
+
+
+def register(bp: Blueprint) -> None:
+    """Add the record screens to the cases blueprint (called once, where it is made)."""
+    get_post = ["GET", "POST"]
+    bp.add_url_rule("/<uuid:case_id>/incidents/new", view_func=incident, methods=get_post)
+    bp.add_url_rule("/<uuid:case_id>/incidents/<uuid:incident_id>", view_func=incident,
+                    methods=get_post)
+    bp.add_url_rule("/<uuid:case_id>/assessment", view_func=assessment, methods=get_post)
+    bp.add_url_rule("/<uuid:case_id>/actions/new", view_func=action_item, methods=get_post)
+    bp.add_url_rule("/<uuid:case_id>/actions/<uuid:item_id>", view_func=action_item,
+                    methods=get_post)
+    bp.add_url_rule("/<uuid:case_id>/follow-ups", view_func=follow_up, methods=["POST"])
+    bp.add_url_rule("/<uuid:case_id>/follow-ups/<uuid:visit_id>/done", view_func=follow_up_done,
+                    methods=["POST"])
+    bp.add_url_rule("/<uuid:case_id>/notes", view_func=note, methods=["POST"])

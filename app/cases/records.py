@@ -3,10 +3,11 @@ Each is audited, refused on a closed case or without consent for services, and s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -14,10 +15,12 @@ from app.audit.actions import Action, ObjectType
 from app.audit.writer import record
 from app.auth.models import User
 from app.cases import gbvims, sealing
+from app.cases.consent import require_services_consent
 from app.cases.models import ActionItem, Assessment, Case, CaseNote, FollowUp, Incident
-from app.cases.service import check_version, require_services_consent, saving
+from app.cases.rules import ensure_writable
 from app.clock import utcnow
-from app.core.errors import CaseError
+from app.core.errors import StaleError
+from app.core.versioning import check_version, saving
 from app.db import db
 from app.submissions.service import Submission, claim
 
@@ -38,25 +41,76 @@ def touch(case: Case) -> None:
 
 def writable(case: Case) -> None:
     """Refuse changes to a closed case (read-only until reopened) or without consent."""
-    if case.status in ("closed",):
-        raise CaseError(str(_l("This case is closed and read-only. Reopen it to make changes.")))
+    ensure_writable(case)
     require_services_consent(case)
 
 
-def _classify(values: Mapping[str, Any]) -> dict[str, Any]:
-    answers = {q.key: bool(values.get(q.key)) for q in gbvims.CLASSIFICATION}
+@dataclass(frozen=True)
+class IncidentInput:
+    """An incident as the worker records it. ``answers``: the GBVIMS classification questions
+    answered yes (by key, in ``gbvims.CLASSIFICATION``); the core type is derived from them."""
+
+    incident_date: date
+    reported_date: date
+    answers: Mapping[str, bool] = field(default_factory=dict)
+    date_is_approximate: bool = False
+    location_type: str | None = None
+    perpetrator_relationship: str | None = None
+    perpetrator_count: str | None = None
+    perpetrator_age_group: str | None = None
+    time_of_day: str | None = None
+    displacement_stage: str | None = None
+    survivor_age_at_incident: int | None = None
+    exchange: bool = False
+    abducted: bool = False
+    harmful_practice: bool = False
+    narrative: str | None = None
+    perpetrator_details: str | None = None
+    location_detail: str | None = None
+
+
+@dataclass(frozen=True)
+class AssessmentInput:
+    """The assessment and safety plan of a case."""
+
+    risk_level: str | None = None
+    needs: Sequence[str] = ()
+    notes: str | None = None
+    safety_plan: str | None = None
+
+
+@dataclass(frozen=True)
+class GoalInput:
+    """A goal of the action plan."""
+
+    service_type: str
+    due_on: date
+    status: str | None = None
+    goal: str | None = None
+
+
+@dataclass(frozen=True)
+class FollowUpInput:
+    """A planned (or already made) follow-up visit."""
+
+    due_on: date
+    done_on: date | None = None
+    notes: str | None = None
+
+
+def _classify(what: IncidentInput) -> dict[str, Any]:
+    answers = {q.key: bool(what.answers.get(q.key)) for q in gbvims.CLASSIFICATION}
     core = gbvims.classify(answers)
     contexts = gbvims.contexts(
-        core, survivor_age=values.get("survivor_age_at_incident"),
-        relationships=[values.get("perpetrator_relationship") or "unknown"],
-        exchange=bool(values.get("exchange")), abducted=bool(values.get("abducted")),
-        harmful_practice=bool(values.get("harmful_practice")))
+        core, survivor_age=what.survivor_age_at_incident,
+        relationships=[what.perpetrator_relationship or "unknown"],
+        exchange=what.exchange, abducted=what.abducted, harmful_practice=what.harmful_practice)
     return {
         "answers": ",".join(k for k, v in answers.items() if v),
         "core_type": core,
         "contexts": ",".join(sorted(contexts)),
-        "report_band": gbvims.report_band(values["incident_date"], values["reported_date"]),
-        "urgent_clinical": gbvims.urgent_clinical(core, values["incident_date"], utcnow()),
+        "report_band": gbvims.report_band(what.incident_date, what.reported_date),
+        "urgent_clinical": gbvims.urgent_clinical(core, what.incident_date, utcnow()),
     }
 
 
@@ -66,26 +120,26 @@ CLEAR_INCIDENT_FIELDS = ("incident_date", "date_is_approximate", "reported_date"
 SEALED_INCIDENT_FIELDS = ("narrative", "perpetrator_details", "location_detail")
 
 
-def save_incident(user: User, case: Case, values: Mapping[str, Any],
+def save_incident(user: User, case: Case, values: IncidentInput,
                   incident: Incident | None = None, version: Any = None,
                   once: Submission | None = None) -> Incident:
     """Create or update an incident; the core type comes from the ordered questions. ``once``
     (a new incident's one-time form token) is claimed with it."""
     writable(case)
     if incident is not None:
-        check_version(incident, version)
+        check_version(incident, version, StaleError)
     derived = _classify(values)
-    with saving(incident):
+    with saving(incident, StaleError):
         if incident is None:
             incident = Incident(case_id=case.id, recorded_by_id=user.id, data_key=case.data_key)
             db.session.add(incident)
         for f in CLEAR_INCIDENT_FIELDS:
-            setattr(incident, f, values.get(f))
+            setattr(incident, f, getattr(values, f))
         for f, v in derived.items():
             setattr(incident, f, v)
         db.session.flush()
         for f in SEALED_INCIDENT_FIELDS:
-            setattr(incident, f, sealing.clean(values.get(f)))
+            setattr(incident, f, sealing.clean(getattr(values, f)))
         touch(case)
         record(Action.INCIDENT_CREATE if version is None else Action.INCIDENT_UPDATE,
                object_type="incident", object_id=incident.id)
@@ -93,7 +147,7 @@ def save_incident(user: User, case: Case, values: Mapping[str, Any],
     return incident
 
 
-def save_assessment(user: User, case: Case, values: Mapping[str, Any], version: Any,
+def save_assessment(user: User, case: Case, values: AssessmentInput, version: Any,
                     once: Submission | None = None) -> Assessment:
     """Save the case's assessment and safety plan; the risk level is copied to the case.
     ``once`` (the form's one-time token) is claimed with the save."""
@@ -101,17 +155,17 @@ def save_assessment(user: User, case: Case, values: Mapping[str, Any], version: 
     current = db.session.execute(
         select(Assessment).where(Assessment.case_id == case.id)).scalar_one_or_none()
     if current is not None:
-        check_version(current, version)
-    with saving(current):
+        check_version(current, version, StaleError)
+    with saving(current, StaleError):
         if current is None:
             current = Assessment(case_id=case.id, assessed_by_id=user.id, data_key=case.data_key)
             db.session.add(current)
-        current.risk_level = values.get("risk_level") or "unknown"
-        current.needs = ",".join(values.get("needs") or [])
+        current.risk_level = values.risk_level or "unknown"
+        current.needs = ",".join(values.needs or [])
         current.assessed_by_id = user.id
         db.session.flush()
-        current.notes = sealing.clean(values.get("notes"))  # type: ignore[assignment]
-        current.safety_plan = sealing.clean(values.get("safety_plan"))  # type: ignore[assignment]
+        current.notes = sealing.clean(values.notes)  # type: ignore[assignment]
+        current.safety_plan = sealing.clean(values.safety_plan)  # type: ignore[assignment]
         case.risk_level = current.risk_level
         case.updated_at = utcnow()
         record(Action.ASSESSMENT_UPDATE, object_type="case", object_id=case.id)
@@ -119,22 +173,22 @@ def save_assessment(user: User, case: Case, values: Mapping[str, Any], version: 
     return current
 
 
-def save_action_item(user: User, case: Case, values: Mapping[str, Any],
+def save_action_item(user: User, case: Case, values: GoalInput,
                      item: ActionItem | None = None, version: Any = None,
                      once: Submission | None = None) -> ActionItem:
     """Add or change a goal of the action plan (``once``: a new goal's one-time form token)."""
     writable(case)
     if item is not None:
-        check_version(item, version)
-    with saving(item):
+        check_version(item, version, StaleError)
+    with saving(item, StaleError):
         if item is None:
             item = ActionItem(case_id=case.id, data_key=case.data_key)
             db.session.add(item)
-        item.service_type = values["service_type"]
-        item.due_on = values["due_on"]
-        item.status = values.get("status") or "planned"
+        item.service_type = values.service_type
+        item.due_on = values.due_on
+        item.status = values.status or "planned"
         db.session.flush()
-        item.goal = sealing.clean(values.get("goal"))  # type: ignore[assignment]
+        item.goal = sealing.clean(values.goal)  # type: ignore[assignment]
         touch(case)
         record(Action.ACTION_ITEM_CREATE if version is None else Action.ACTION_ITEM_UPDATE,
                object_type="action_item", object_id=item.id)
@@ -142,16 +196,16 @@ def save_action_item(user: User, case: Case, values: Mapping[str, Any],
     return item
 
 
-def add_follow_up(user: User, case: Case, values: Mapping[str, Any],
+def add_follow_up(user: User, case: Case, values: FollowUpInput,
                   once: Submission | None = None) -> FollowUp:
     """Plan (or record) a follow-up visit (``once``: the form's one-time token)."""
     writable(case)
-    with saving(case):
-        visit = FollowUp(case_id=case.id, due_on=values["due_on"], done_on=values.get("done_on"),
+    with saving(case, StaleError):
+        visit = FollowUp(case_id=case.id, due_on=values.due_on, done_on=values.done_on,
                          recorded_by_id=user.id, data_key=case.data_key)
         db.session.add(visit)
         db.session.flush()
-        visit.notes = sealing.clean(values.get("notes"))  # type: ignore[assignment]
+        visit.notes = sealing.clean(values.notes)  # type: ignore[assignment]
         touch(case)
         record(Action.FOLLOW_UP_CREATE, object_type="follow_up", object_id=visit.id)
         claim(once, ObjectType.FOLLOW_UP, visit.id)
@@ -161,7 +215,7 @@ def add_follow_up(user: User, case: Case, values: Mapping[str, Any],
 def complete_follow_up(user: User, case: Case, visit: FollowUp, notes: str | None) -> None:
     """Mark a planned visit as done today, with notes."""
     writable(case)
-    with saving(case):
+    with saving(case, StaleError):
         visit.done_on = utcnow().date()
         if notes:
             visit.notes = notes
@@ -171,7 +225,7 @@ def complete_follow_up(user: User, case: Case, visit: FollowUp, notes: str | Non
 def add_note(user: User, case: Case, body: str, once: Submission | None = None) -> CaseNote:
     """Add a case note (notes are never edited, only added; ``once``: the form's token)."""
     writable(case)
-    with saving(case):
+    with saving(case, StaleError):
         note = CaseNote(case_id=case.id, author_id=user.id, created_at=utcnow(),
                         data_key=case.data_key)
         db.session.add(note)

@@ -17,14 +17,16 @@ from werkzeug.wrappers import Response
 from app.audit.actions import Action
 from app.audit.writer import record
 from app.auth.policy import Permission, require
-from app.cases import forms, queries, search, service, views
+from app.cases import consent as consents
+from app.cases import forms, queries, record_routes, search, service, views
 from app.cases.justifications import JustificationError
 from app.cases.labels import choices
-from app.cases.models import STATUSES, BreakGlassGrant, Case
-from app.cases.scopes import deny_out_of_scope, load_case
-from app.cases.workflow import STATUS_LABELS, next_statuses
+from app.cases.models import STATUSES, BreakGlassGrant
+from app.cases.route_support import fail
+from app.cases.scopes import load_case
+from app.cases.workflow import STATUS_LABELS
 from app.clock import utcnow
-from app.core.errors import CaseError, StaleError
+from app.core.errors import CaseError
 from app.core.ids import parse_uuid
 from app.db import db, transaction
 from app.directory.models import Site
@@ -40,26 +42,15 @@ def _audit(action: Action, object_type: str, object_id: Any = None) -> None:
         record(action, object_type=object_type, object_id=object_id)
 
 
-def _child(model: type, case: Case, child_id: uuid.UUID, action: Action, object_type: str) -> Any:
-    """The record ``child_id`` of ``case``, or 404 recorded as an out-of-scope denial.
-
-    A record of another case asked for through this case's URL is refused like a missing one,
-    and on the trail like any out-of-scope record (the scope was checked on ``case`` only).
-    """
-    obj = db.session.get(model, child_id)
-    if obj is None or obj.case_id != case.id:
-        deny_out_of_scope(action, object_type, child_id)
-    return obj
-
-
-def _fail(exc: CaseError, form: Any = None) -> None:
-    """Show a refusal. A save that lost to someone else's (``StaleError``) keeps the
-    input in ``form`` and takes the record's version now, so saving again, on purpose, works."""
-    flash(str(exc), "error")
-    version = getattr(form, "version", None)
-    if isinstance(exc, StaleError) and version is not None \
-            and exc.current_version is not None:
-        version.data = str(exc.current_version)
+def _person(form: forms.IntakeForm) -> service.IdentityInput:
+    """The survivor as a validated intake or identity form states them."""
+    return service.IdentityInput(
+        full_name=form.full_name.data, alias=form.alias.data,
+        date_of_birth=form.date_of_birth.data, estimated_age=form.estimated_age.data,
+        phone=form.phone.data, location=form.location.data,
+        safe_contact=form.safe_contact.data, sex=form.sex.data,
+        nationality_group=form.nationality_group.data,
+        displacement_status=form.displacement_status.data, disability=form.disability.data)
 
 
 @bp.get("/")
@@ -131,11 +122,11 @@ def new() -> str | Response:
         if site is None:
             abort(400)
         try:
-            case = service.open_case(current_user, site, form.data, form.submission)
+            case = service.open_case(current_user, site, _person(form), form.submission)
         except AlreadySaved as done:  # the same form, sent twice at once: the other one won
             return already_saved(done.claim, url_for("cases.view", case_id=done.claim.object_id))
         except CaseError as exc:
-            _fail(exc)
+            fail(exc)
         else:
             session.pop("case_searched_at", None)
             flash(_("Case %(n)s opened. Record consent next.", n=case.case_number), "info")
@@ -163,12 +154,9 @@ def edit(case_id: uuid.UUID) -> str | Response:
         form.version.data = str(case.version)
     elif form.validate_on_submit():
         try:
-            if case.status == "closed":
-                raise CaseError(_("This case is closed and read-only. Reopen it to make "
-                                          "changes."))
-            service.update_identity(current_user, case, form.data, form.version.data)
+            service.update_identity(current_user, case, _person(form), form.version.data)
         except CaseError as exc:
-            _fail(exc, form)
+            fail(exc, form)
         else:
             flash(_("Saved."), "info")
             return redirect(url_for("cases.view", case_id=case.id))
@@ -185,11 +173,9 @@ def consent(case_id: uuid.UUID) -> Response:
         return already_saved(prior, url_for("cases.view", case_id=case.id, _anchor="consent"))
     form.kind.choices = views.consent_kinds()
     form.share_fields.choices = views.share_field_choices()
-    if case.status == "closed":
-        flash(_("This case is closed and read-only. Reopen it to make changes."), "error")
-    elif form.validate_on_submit():
+    if form.validate_on_submit():
         try:
-            service.record_consent(
+            consents.record_consent(
                 current_user, case, kind=form.kind.data, granted=form.granted.data == "yes",
                 given_by=form.given_by.data, method=form.method.data,
                 child_assent={"yes": True, "no": False}.get(form.child_assent.data or ""),
@@ -199,7 +185,7 @@ def consent(case_id: uuid.UUID) -> Response:
             return already_saved(done.claim, url_for("cases.view", case_id=case.id,
                                                      _anchor="consent"))
         except CaseError as exc:
-            _fail(exc)
+            fail(exc)
         else:
             flash(_("Consent recorded."), "info")
     elif form.submission_token.errors:
@@ -215,12 +201,13 @@ def status(case_id: uuid.UUID) -> Response:
     """Move the case to the next or previous stage."""
     case = load_case(current_user, case_id, write=True, action=Action.CASE_STATUS).case
     form = forms.StatusForm()
-    form.to_status.choices = [(s, STATUS_LABELS[s]) for s in next_statuses(case.status)]
+    # Any status code is accepted here: which moves are possible is the service's rule.
+    form.to_status.choices = [(s, STATUS_LABELS[s]) for s in STATUSES]
     if form.validate_on_submit():
         try:
             service.change_status(current_user, case, form.to_status.data, form.version.data)
         except CaseError as exc:
-            _fail(exc)
+            fail(exc)
     else:
         flash(_("That status change is not possible."), "error")
     return redirect(url_for("cases.view", case_id=case.id))
@@ -237,7 +224,7 @@ def closure_request(case_id: uuid.UUID) -> Response:
             service.request_closure(current_user, case, form.reason.data, form.details.data,
                                     form.version.data)
         except CaseError as exc:
-            _fail(exc)
+            fail(exc)
         else:
             flash(_("Closure requested. A supervisor will review it."), "info")
     return redirect(url_for("cases.view", case_id=case.id))
@@ -254,7 +241,7 @@ def closure_decision(case_id: uuid.UUID) -> Response:
             service.decide_closure(current_user, case, form.decision.data == "approve",
                                    form.version.data)
         except CaseError as exc:
-            _fail(exc)
+            fail(exc)
     return redirect(url_for("cases.view", case_id=case.id))
 
 
@@ -268,7 +255,7 @@ def reopen(case_id: uuid.UUID) -> Response:
         try:
             service.reopen(current_user, case, form.reason.data, form.details.data, form.version.data)
         except CaseError as exc:
-            _fail(exc)
+            fail(exc)
     return redirect(url_for("cases.view", case_id=case.id))
 
 
@@ -282,7 +269,7 @@ def approve_plan(case_id: uuid.UUID) -> Response:
         try:
             service.approve_plan(current_user, case, form.version.data)
         except CaseError as exc:
-            _fail(exc)
+            fail(exc)
     return redirect(url_for("cases.view", case_id=case.id, _anchor="plan"))
 
 
@@ -304,7 +291,7 @@ def assign(case_id: uuid.UUID) -> str | Response:
             service.assign(current_user, case, workers[form.primary.data],
                            workers.get(form.secondary.data or ""), form.version.data)
         except CaseError as exc:
-            _fail(exc, form)
+            fail(exc, form)
         else:
             flash(_("Assignment saved."), "info")
             return redirect(url_for("cases.view", case_id=case.id))
@@ -329,7 +316,7 @@ def break_glass() -> str | Response:
             # Beside the field, with nothing saved; the text stays in the form to be edited.
             (form.reason_code if exc.field == "code" else form.justification).errors = [str(exc)]
         except CaseError as exc:
-            _fail(exc)
+            fail(exc)
         else:
             return redirect(url_for("cases.view", case_id=case.id))
     return render_template("cases/break_glass.html", form=form)
@@ -356,8 +343,11 @@ def erase(case_id: uuid.UUID) -> str | Response:
             try:
                 service.erase(current_user, case, form.reason.data)
             except CaseError as exc:  # someone saved the case meanwhile: try again
-                _fail(exc)
+                fail(exc)
             else:
                 flash(_("Case %(n)s has been erased.", n=number), "info")
                 return redirect(url_for("cases.index"))
     return render_template("cases/erase.html", form=form, case=case)
+
+
+record_routes.register(bp)  # the screens for the records inside a case

@@ -20,6 +20,7 @@ from app.audit.writer import record
 from app.auth.models import User
 from app.auth.policy import Role
 from app.cases.models import BreakGlassGrant, Case
+from app.cases.rules import is_writable
 from app.clock import utcnow
 from app.db import db
 
@@ -62,14 +63,21 @@ class CaseAccess:
         self.read_only = read_only
         self.break_glass = break_glass
 
+    @property
+    def writable(self) -> bool:
+        """Whether saves through this access would be accepted (not break-glass, not closed)."""
+        return not self.read_only and is_writable(self.case)
+
 
 def load_case(user: User, case_id: uuid.UUID, *, write: bool = False,
               action: Action | None = None) -> CaseAccess:
     """Load a case through the user's scope or answer 404 (audited as denied).
 
-    With ``write=True`` a break-glass grant does not suffice (it is read-only) and a closed case
-    is refused unless the caller handles reopening. A GET is recorded here as ``case.view``;
-    writes record their own event.
+    With ``write=True`` a break-glass grant does not suffice (it is read-only): a case reached
+    only through one is answered 404 and audited as denied. A closed case still loads, since
+    reopening and erasure act on it; every other write on it is refused by the service
+    (``app.cases.rules.ensure_writable``), the one place that rule lives. A GET is recorded here
+    as ``case.view``; writes record their own event.
     """
     case = db.session.execute(
         select(Case).where(Case.id == case_id, case_scope(user))

@@ -5,38 +5,35 @@ workflow, assignment, closure, break-glass and erasure. Views only call these.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 
 from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
 from app.auth.models import User
 from app.auth.policy import Permission, can
 from app.cases import gbvims, justifications, sealing
-from app.cases.models import (
-    BreakGlassGrant,
-    Case,
-    CaseTombstone,
-    ConsentRecord,
-    StatusChange,
-)
+from app.cases.consent import require_services_consent
+from app.cases.models import BreakGlassGrant, Case, CaseTombstone, StatusChange
 from app.cases.numbering import next_case_number
+from app.cases.rules import ensure_writable
 from app.cases.workflow import (
     CLOSURE_REASONS,
     REOPEN_REASONS,
+    CaseStatus,
     WorkflowError,
     beyond_intake,
     check_move,
 )
 from app.clock import utcnow
-from app.core import versioning
+from app.core import hooks
 from app.core.errors import CaseError, StaleError
+from app.core.versioning import check_version, saving
 from app.db import db, transaction
 from app.directory.models import Site
 from app.submissions.service import Submission, claim
@@ -48,41 +45,54 @@ CATEGORY_FIELDS = ("sex", "nationality_group", "displacement_status", "disabilit
 ERASE_REASONS = ("survivor_request", "recorded_in_error", "retention_expired")
 
 
-def check_version(obj: Any, expected: str | int | None) -> None:
-    """Refuse a save based on an old copy (optimistic locking across requests)."""
-    versioning.check_version(obj, expected, StaleError)
+@dataclass(frozen=True)
+class IdentityInput:
+    """Who the survivor is, as intake or an identity edit states it (sealed fields first, then
+    the clear categories statistics read; an unstated category is ``unknown``)."""
+
+    full_name: str | None = None
+    alias: str | None = None
+    date_of_birth: date | None = None
+    estimated_age: int | None = None
+    phone: str | None = None
+    location: str | None = None
+    safe_contact: str | None = None
+    sex: str | None = None
+    nationality_group: str | None = None
+    displacement_status: str | None = None
+    disability: str | None = None
+
+    def age(self) -> int | None:
+        """Age today from the date of birth, else the estimated age."""
+        dob = self.date_of_birth
+        if dob:
+            today = utcnow().date()
+            return int(today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day)))
+        return int(self.estimated_age) if self.estimated_age is not None else None
 
 
-def saving(obj: Any) -> AbstractContextManager[Any]:
-    """The transaction of every save in the case area: a save that loses the race to the
-    UPDATE of ``obj`` (or of the case it touches) raises ``StaleError``, never a 500 page."""
-    return versioning.saving(obj, StaleError)
+def _set_identity(case: Case, person: IdentityInput) -> None:
+    """Write ``person`` onto the case: categories and derived age group clear, identity sealed."""
+    age = person.age()
+    for f in CATEGORY_FIELDS:
+        setattr(case, f, getattr(person, f) or "unknown")
+    case.age_group = gbvims.age_group(age)
+    case.is_child = age is not None and age < 18
+    for name in IDENTITY_FIELDS:
+        setattr(case, name, sealing.clean(getattr(person, name)))
 
 
-def _age_from(values: Mapping[str, Any]) -> int | None:
-    dob = values.get("date_of_birth")
-    if dob:
-        today = utcnow().date()
-        return int(today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day)))
-    age = values.get("estimated_age")
-    return int(age) if age is not None else None
-
-
-def open_case(user: User, site: Site, values: Mapping[str, Any],
+def open_case(user: User, site: Site, person: IdentityInput,
               once: Submission | None = None) -> Case:
     """Open a case at one of the user's sites with its own data key (audited). ``once``, the
     intake form's one-time token, is claimed with it (``AlreadySaved`` if it already was)."""
     if site.id not in {s.id for s in user.sites} or site.organisation_id != user.organisation_id:
         raise CaseError(str(_l("You can only open cases at your own sites.")))
-    age = _age_from(values)
     with transaction():
         case = Case(organisation_id=user.organisation_id, site_id=site.id,
-                    primary_worker_id=user.id, opened_on=utcnow().date(), status="open",
-                    case_number=next_case_number(site, utcnow().year),
-                    age_group=gbvims.age_group(age), is_child=age is not None and age < 18,
-                    **{f: values.get(f) or "unknown" for f in CATEGORY_FIELDS})  # type: ignore[arg-type]
-        for name in IDENTITY_FIELDS:
-            setattr(case, name, sealing.clean(values.get(name)))
+                    primary_worker_id=user.id, opened_on=utcnow().date(), status=CaseStatus.OPEN,
+                    case_number=next_case_number(site, utcnow().year))
+        _set_identity(case, person)
         db.session.add(case)
         db.session.flush()
         record(Action.CASE_CREATE, object_type="case", object_id=case.id)
@@ -90,109 +100,14 @@ def open_case(user: User, site: Site, values: Mapping[str, Any],
     return case
 
 
-def update_identity(user: User, case: Case, values: Mapping[str, Any], version: Any) -> None:
+def update_identity(user: User, case: Case, person: IdentityInput, version: Any) -> None:
     """Change a case's identity and categories (optimistic lock; audited)."""
-    check_version(case, version)
-    age = _age_from(values)
-    with saving(case):
-        for f in CATEGORY_FIELDS:
-            setattr(case, f, values.get(f) or "unknown")
-        case.age_group = gbvims.age_group(age)
-        case.is_child = age is not None and age < 18
-        for name in IDENTITY_FIELDS:
-            setattr(case, name, sealing.clean(values.get(name)))
+    ensure_writable(case)
+    check_version(case, version, StaleError)
+    with saving(case, StaleError):
+        _set_identity(case, person)
         case.updated_at = utcnow()
         record(Action.CASE_UPDATE, object_type="case", object_id=case.id, reason="identity")
-
-
-# --- Consent ------------------------------------------------------------------------------
-
-@dataclass
-class ConsentState:
-    """The consent in force for a case, per kind."""
-
-    services: ConsentRecord | None
-    reporting: ConsentRecord | None
-    share: dict[str, ConsentRecord]
-
-    def has(self, kind: str, service_type: str | None = None) -> bool:
-        """Whether consent of this kind is currently given."""
-        rec = self.share.get(service_type or "") if kind == "share" else getattr(self, kind)
-        return bool(rec and rec.granted)
-
-
-def consent_state(case: Case) -> ConsentState:
-    """The newest decision per kind (and per service type for sharing)."""
-    rows = db.session.execute(
-        select(ConsentRecord).where(ConsentRecord.case_id == case.id)
-        .order_by(ConsentRecord.position)
-    ).scalars().all()
-    state = ConsentState(None, None, {})
-    for r in rows:  # later rows override earlier ones
-        if r.kind == "share" and r.service_type:
-            state.share[r.service_type] = r
-        elif r.kind in ("services", "reporting"):
-            setattr(state, r.kind, r)
-    return state
-
-
-def record_consent(user: User, case: Case, *, kind: str, granted: bool, given_by: str,
-                   method: str, child_assent: bool | None = None,
-                   caregiver_not_asked_reason: str | None = None,
-                   share_fields: list[str] | None = None,
-                   once: Submission | None = None) -> ConsentRecord:
-    """Record consent or its withdrawal; it takes effect at once (audited).
-
-    ``kind`` is ``services``, ``reporting`` or ``share:<service type>``. For a child, consent
-    needs the child's assent and either the caregiver's consent or the reason it was not sought.
-    ``once``, the form's one-time token, is claimed with the record.
-    """
-    service_type = None
-    if kind.startswith("share:"):
-        kind, service_type = "share", kind.split(":", 1)[1]
-        if service_type not in gbvims.SERVICE_TYPES:
-            raise CaseError(str(_l("Unknown service type.")))
-    elif kind not in ("services", "reporting"):
-        raise CaseError(str(_l("Unknown kind of consent.")))
-    if case.is_child and granted:
-        if child_assent is None:
-            raise CaseError(str(_l("For a child, record whether the child assents.")))
-        if given_by == "survivor" and not caregiver_not_asked_reason:
-            raise CaseError(str(_l("For a child, record the caregiver's consent or why the "
-                                   "caregiver was not asked.")))
-    with saving(case):
-        position = 1 + int(db.session.execute(
-            select(func.count()).select_from(ConsentRecord).where(ConsentRecord.case_id == case.id)
-        ).scalar_one())
-        rec = ConsentRecord(case_id=case.id, position=position, kind=kind,
-                            service_type=service_type, granted=granted,
-                            share_fields=",".join(share_fields or []) if kind == "share" else "",
-                            given_by=given_by, method=method, child_assent=child_assent,
-                            caregiver_not_asked_reason=caregiver_not_asked_reason or None,
-                            recorded_by_id=user.id, recorded_at=utcnow())
-        db.session.add(rec)
-        db.session.flush()
-        record(Action.CONSENT_RECORD, object_type="case", object_id=case.id,
-               reason=f"{kind}{':' + service_type if service_type else ''}:"
-                      f"{'given' if granted else 'withdrawn'}")
-        after_consent_change(case, kind, service_type, granted)
-        claim(once, ObjectType.CONSENT, rec.id)
-    return rec
-
-
-def after_consent_change(case: Case, kind: str, service_type: str | None, granted: bool) -> None:
-    """Withdrawing consent to share with a service type revokes its referrals at once."""
-    if kind == "share" and service_type and not granted:
-        from app.referrals.service import on_consent_withdrawn
-
-        on_consent_withdrawn(case, service_type)
-
-
-def require_services_consent(case: Case) -> None:
-    """Refuse any action beyond intake without consent for services."""
-    if not consent_state(case).has("services"):
-        raise CaseError(str(_l("Record the survivor's consent for services first. Without it "
-                               "only intake is possible.")))
 
 
 # --- Workflow -----------------------------------------------------------------------------
@@ -205,7 +120,7 @@ def _status(user: User, case: Case, to: str, reason: str | None, action: Action,
     db.session.add(change)
     case.status = to
     case.updated_at = utcnow()
-    if to == "closed":
+    if to == CaseStatus.CLOSED:
         case.closed_at = utcnow()
     record(action, object_type="case", object_id=case.id, reason=f"{reason or to}")
 
@@ -218,25 +133,27 @@ def _known_reason(reason: str, known: Mapping[str, Any] | tuple[str, ...]) -> No
 
 def change_status(user: User, case: Case, to: str, version: Any) -> None:
     """Move a case one stage forward or back (consent for services needed past intake)."""
-    check_version(case, version)
+    ensure_writable(case)
+    check_version(case, version, StaleError)
     try:
         check_move(case.status, to)
     except WorkflowError as exc:
         raise CaseError(str(exc)) from None
     if beyond_intake(to):
         require_services_consent(case)
-    with saving(case):
+    with saving(case, StaleError):
         _status(user, case, to, None, Action.CASE_STATUS)
 
 
 def request_closure(user: User, case: Case, reason: str, detail: str | None, version: Any) -> None:
     """Ask a supervisor to close the case."""
-    check_version(case, version)
+    ensure_writable(case)
+    check_version(case, version, StaleError)
     _known_reason(reason, CLOSURE_REASONS)
-    if case.status in ("closure_requested", "closed"):
+    if case.status in (CaseStatus.CLOSURE_REQUESTED, CaseStatus.CLOSED):
         raise CaseError(str(_l("Closure has already been requested or the case is closed.")))
-    with saving(case):
-        _status(user, case, "closure_requested", reason, Action.CASE_CLOSURE_REQUEST, detail)
+    with saving(case, StaleError):
+        _status(user, case, CaseStatus.CLOSURE_REQUESTED, reason, Action.CASE_CLOSURE_REQUEST, detail)
 
 
 def last_change(case: Case, to_status: str) -> StatusChange | None:
@@ -251,38 +168,40 @@ def last_change(case: Case, to_status: str) -> StatusChange | None:
 
 def decide_closure(user: User, case: Case, approve: bool, version: Any) -> None:
     """A supervisor approves or sends back a closure request (never their own request)."""
-    check_version(case, version)
+    ensure_writable(case)
+    check_version(case, version, StaleError)
     if not can(user, Permission.CASE_APPROVE):
         raise CaseError(str(_l("Only a supervisor can decide on closure.")))
-    if case.status != "closure_requested":
+    if case.status != CaseStatus.CLOSURE_REQUESTED:
         raise CaseError(str(_l("There is no closure request to decide on.")))
-    request = last_change(case, "closure_requested")
+    request = last_change(case, CaseStatus.CLOSURE_REQUESTED)
     if request is not None and request.by_id == user.id:
         raise CaseError(str(_l("You cannot approve your own closure request.")))
-    with saving(case):
+    with saving(case, StaleError):
         if approve:
-            _status(user, case, "closed", request.reason if request else None,
+            _status(user, case, CaseStatus.CLOSED, request.reason if request else None,
                     Action.CASE_CLOSURE_APPROVE)
         else:
-            back = request.from_status if request else "follow_up"
+            back = request.from_status if request else CaseStatus.FOLLOW_UP
             _status(user, case, back, "sent_back", Action.CASE_CLOSURE_REJECT)
 
 
 def reopen(user: User, case: Case, reason: str, detail: str | None, version: Any) -> None:
     """Reopen a closed case into assessment, with a reason."""
-    check_version(case, version)
+    check_version(case, version, StaleError)
     _known_reason(reason, REOPEN_REASONS)
-    if case.status != "closed":
+    if case.status != CaseStatus.CLOSED:
         raise CaseError(str(_l("Only a closed case can be reopened.")))
-    with saving(case):
+    with saving(case, StaleError):
         case.closed_at = None
-        _status(user, case, "assessment", reason, Action.CASE_REOPEN, detail)
+        _status(user, case, CaseStatus.ASSESSMENT, reason, Action.CASE_REOPEN, detail)
 
 
 def approve_plan(user: User, case: Case, version: Any) -> None:
     """A supervisor approves the action plan."""
-    check_version(case, version)
-    with saving(case):
+    ensure_writable(case)
+    check_version(case, version, StaleError)
+    with saving(case, StaleError):
         case.plan_approved_at = utcnow()
         case.plan_approved_by_id = user.id
         record(Action.CASE_PLAN_APPROVE, object_type="case", object_id=case.id)
@@ -290,7 +209,8 @@ def approve_plan(user: User, case: Case, version: Any) -> None:
 
 def assign(user: User, case: Case, primary: User, secondary: User | None, version: Any) -> None:
     """A supervisor assigns or reassigns the case's caseworkers (same organisation and site)."""
-    check_version(case, version)
+    ensure_writable(case)
+    check_version(case, version, StaleError)
     for worker in filter(None, (primary, secondary)):
         if (worker.organisation_id != case.organisation_id or not worker.can_sign_in
                 or not can(worker, Permission.CASE_EDIT)
@@ -298,7 +218,7 @@ def assign(user: User, case: Case, primary: User, secondary: User | None, versio
             raise CaseError(str(_l("Choose active caseworkers of this case's site.")))
     if secondary is not None and secondary.id == primary.id:
         secondary = None
-    with saving(case):
+    with saving(case, StaleError):
         case.primary_worker_id = primary.id
         case.secondary_worker_id = secondary.id if secondary else None
         case.updated_at = utcnow()
@@ -346,11 +266,9 @@ def break_glass(user: User, case_number: str, reason_code: str | None,
 def erase(user: User | None, case: Case, reason: str) -> None:
     """Erase a case for ever (crypto-shredding); a tombstone keeps number, who, when and why."""
     _known_reason(reason, ERASE_REASONS)
-    with saving(case):
+    with saving(case, StaleError):
         number, case_id = case.case_number, case.id
-        from app.referrals.service import shred_all
-
-        shred_all(case)
+        hooks.case_erased.emit(case=case)  # referrals destroy their shares of the case
         sealing.shred_case(case, reason)
         db.session.add(CaseTombstone(case_number=number, erased_by_id=user.id if user else None,
                                      erased_at=utcnow(), reason=reason))

@@ -11,31 +11,50 @@ from sqlalchemy import select
 from app.auth.models import User
 from app.auth.policy import Permission, can
 from app.cases import forms, gbvims, justifications, queries
-from app.cases.labels import LABELS, label
+from app.cases.consent import KIND_LABELS, ConsentKind, consent_state
+from app.cases.labels import label
 from app.cases.models import ActionItem, Assessment, Case, CaseNote, FollowUp, Incident, StatusChange
+from app.cases.rules import is_writable
 from app.cases.scopes import CaseAccess
-from app.cases.service import IDENTITY_FIELDS, consent_state, last_change
-from app.cases.workflow import CLOSURE_REASONS, REOPEN_REASONS, STATUS_LABELS, next_statuses
+from app.cases.service import IDENTITY_FIELDS, last_change
+from app.cases.workflow import (
+    CLOSURE_REASONS,
+    REOPEN_REASONS,
+    STATUS_LABELS,
+    CaseStatus,
+    next_statuses,
+)
 from app.clock import utcnow
+from app.core import hooks
 from app.crypto.readable import readable
 from app.db import db
 
 INCIDENT_TEXT = ("narrative", "perpetrator_details", "location_detail")
+# Goals of the action plan still to do (overdue once their date has passed).
+OPEN_ITEM_STATUSES = ("planned", "in_progress")
 
 
 def consent_kinds() -> list[tuple[str, object]]:
     """The kinds of consent a form can record."""
-    kinds: list[tuple[str, object]] = [("services", LABELS["services"]),
-                                       ("reporting", LABELS["reporting"])]
-    kinds += [(f"share:{t}", _l("Share with: %(s)s", s=label(t))) for t in gbvims.SERVICE_TYPES]
+    kinds: list[tuple[str, object]] = [(k.value, KIND_LABELS[k]) for k in
+                                       (ConsentKind.SERVICES, ConsentKind.REPORTING)]
+    kinds += [(f"{ConsentKind.SHARE}:{t}", _l("Share with: %(s)s", s=label(t)))
+              for t in gbvims.SERVICE_TYPES]
     return kinds
 
 
 def share_field_choices() -> list[tuple[str, Any]]:
-    """Fields a sharing consent can allow beyond the minimum."""
-    from app.referrals.fields import optional_choices
+    """Fields a sharing consent can allow beyond the minimum (what the features that share,
+    referrals, can carry: ``hooks.share_fields``)."""
+    return [pair for found in hooks.share_fields.collect() for pair in found]
 
-    return optional_choices()
+
+def _contributions(hook: hooks.Hook, **kwargs: Any) -> dict[str, Any]:
+    """The names other features add to a page (``hooks.case_page``, ``hooks.task_page``)."""
+    merged: dict[str, Any] = {}
+    for part in hook.collect(**kwargs):
+        merged.update(part)
+    return merged
 
 
 def identity_values(case: Case) -> dict[str, Any]:
@@ -118,21 +137,25 @@ def case_context(user: User, access: CaseAccess) -> dict[str, Any]:
     history = _children(StatusChange, case, StatusChange.at.desc())
     current = db.session.execute(
         select(Assessment).where(Assessment.case_id == case.id)).scalar_one_or_none()
-    request = last_change(case, "closure_requested") if case.status == "closure_requested" else None
+    closing = case.status == CaseStatus.CLOSURE_REQUESTED
+    request = last_change(case, CaseStatus.CLOSURE_REQUESTED) if closing else None
     closure_detail = _opened(request, ("reason_detail",))
     status_form = forms.StatusForm()
     status_form.to_status.choices = [(s, STATUS_LABELS[s]) for s in next_statuses(case.status)]
     consent_form = forms.ConsentForm(context=case.id)  # one-time token bound to this case
     consent_form.kind.choices = consent_kinds()
     consent_form.share_fields.choices = share_field_choices()
-    from app.referrals.queries import case_referrals
-    return {
+    consent = consent_state(case)
+    writable = access.writable
+    ctx: dict[str, Any] = {
         "case": case, "access": access, "identity": _opened(case, IDENTITY_FIELDS),
-        "consent": consent_state(case),
+        "consent": consent,
         "incidents": incidents,
         "assessment": current,
         "assessment_text": _opened(current, ("notes", "safety_plan")) or {},
         "items": [(i, v["goal"]) for i, v in items],
+        "overdue_items": {i.id for i, _ in items if i.due_on < utcnow().date()
+                          and i.status in OPEN_ITEM_STATUSES},
         "visits": [(v, t["notes"]) for v, t in visits],
         "notes": [(n, t["body"]) for n, t in notes],
         "history": history, "closure_request": request,
@@ -143,15 +166,27 @@ def case_context(user: User, access: CaseAccess) -> dict[str, Any]:
         "decision_form": forms.DecisionForm(), "reopen_form": forms.ReopenForm(),
         "note_form": forms.NewNoteForm(context=case.id),
         "follow_up_form": forms.FollowUpForm(prefix="follow_up", context=case.id),
-        "referrals": case_referrals(case),
+        **_contributions(hooks.case_page, case=case, user=user),
         "break_glass_grants": justifications.grants_for(user, case),
         "today": utcnow().date(), "can_approve": can(user, Permission.CASE_APPROVE),
         "self_requested": request is not None and request.by_id == user.id,
-        "writable": not access.read_only and case.status != "closed",
-        # Beyond intake only with consent for services: do not offer forms the server refuses.
-        "can_act": (not access.read_only and case.status != "closed"
-                    and consent_state(case).has("services")),
+        # What the page offers: only the forms the services would accept.
+        "writable": writable,
+        # Beyond intake only with consent for services.
+        "can_act": writable and consent.has(ConsentKind.SERVICES),
+        "closure_requested": closing,
+        "closed": not is_writable(case),
+        "can_reopen": not access.read_only and not is_writable(case),
     }
+    can_act, can_approve = ctx["can_act"], ctx["can_approve"]
+    ctx.update(
+        can_request_closure=can_act
+        and case.status not in (CaseStatus.OPEN, CaseStatus.CLOSURE_REQUESTED),
+        can_decide_closure=closing and can_approve and not ctx["self_requested"]
+        and not access.read_only,
+        can_approve_plan=can_act and can_approve and bool(items) and not case.plan_approved_at,
+    )
+    return ctx
 
 
 def task_context(user: User) -> dict[str, Any]:
@@ -167,9 +202,6 @@ def task_context(user: User) -> dict[str, Any]:
     if can_assign:
         closure = queries.closure_requests(user)
         unassigned = queries.unassigned_cases(user)
-    from app.referrals import queries as referral_queries
-
     return {"overdue": queries.overdue_tasks(user, now.date()), "urgent": urgent,
-            "late_referrals": referral_queries.waiting_too_long(user),
-            "urgent_referrals": referral_queries.urgent_clinical(user),
+            **_contributions(hooks.task_page, user=user),
             "closure": closure, "unassigned": unassigned, "can_assign": can_assign, "label": label}

@@ -7,18 +7,35 @@ it is reopened, with a reason, into assessment.
 
 from __future__ import annotations
 
+from enum import StrEnum
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 
-STATUS_LABELS = {
-    "open": _l("Open (intake)"),
-    "assessment": _l("Assessment"),
-    "action_plan": _l("Action plan"),
-    "implementation": _l("Implementation"),
-    "follow_up": _l("Follow-up"),
-    "closure_requested": _l("Closure requested"),
-    "closed": _l("Closed"),
+
+class CaseStatus(StrEnum):
+    """Where a case is in the workflow (the stored code is the value; never renamed)."""
+
+    OPEN = "open"
+    ASSESSMENT = "assessment"
+    ACTION_PLAN = "action_plan"
+    IMPLEMENTATION = "implementation"
+    FOLLOW_UP = "follow_up"
+    CLOSURE_REQUESTED = "closure_requested"
+    CLOSED = "closed"
+
+
+STATUS_LABELS: dict[str, Any] = {
+    CaseStatus.OPEN: _l("Open (intake)"),
+    CaseStatus.ASSESSMENT: _l("Assessment"),
+    CaseStatus.ACTION_PLAN: _l("Action plan"),
+    CaseStatus.IMPLEMENTATION: _l("Implementation"),
+    CaseStatus.FOLLOW_UP: _l("Follow-up"),
+    CaseStatus.CLOSURE_REQUESTED: _l("Closure requested"),
+    CaseStatus.CLOSED: _l("Closed"),
 }
-FORWARD = ("open", "assessment", "action_plan", "implementation", "follow_up")
+FORWARD = (CaseStatus.OPEN, CaseStatus.ASSESSMENT, CaseStatus.ACTION_PLAN,
+           CaseStatus.IMPLEMENTATION, CaseStatus.FOLLOW_UP)
 CLOSURE_REASONS = {
     "needs_met": _l("Needs met, goals achieved"),
     "survivor_request": _l("Survivor asked to close the case"),
@@ -40,7 +57,7 @@ class WorkflowError(ValueError):
     """A status move that the workflow does not allow (message safe to show)."""
 
 
-def next_statuses(status: str) -> list[str]:
+def next_statuses(status: str) -> list[CaseStatus]:
     """Where a case in ``status`` may move with a plain status change."""
     if status not in FORWARD:
         return []
@@ -63,4 +80,4 @@ def check_move(current: str, target: str) -> None:
 
 def beyond_intake(status: str) -> bool:
     """Whether a status is past intake (needs consent for services)."""
-    return status != "open"
+    return status != CaseStatus.OPEN

@@ -1,7 +1,8 @@
 """In-process hooks: how one feature reacts to another's event without importing it.
 
-Cases announce "consent withdrawn" and "case erased"; referrals subscribe. Admin announces
-"scope narrowed" (an account's role or places changed); cases subscribe. The announcing
+Cases announce "consent withdrawn" and "case erased", and gather what other features show on
+their pages (``collect``); referrals subscribe. Admin announces "scope narrowed" (an account's
+role or places changed); cases subscribe. The announcing
 feature does not know who listens, so the import graph stays one-way (referrals → cases, never
 back; admin never imports cases). Subscribers run synchronously, in the announcer's
 transaction: if one raises, the whole change rolls back, as if the work were written inline.
@@ -38,6 +39,11 @@ class Hook:
         for fn in list(self._subscribers):
             fn(**kwargs)
 
+    def collect(self, **kwargs: Any) -> list[Any]:
+        """Call every subscriber with ``kwargs`` and return what each returned, in order: how a
+        page gathers the sections other features contribute without importing them."""
+        return [fn(**kwargs) for fn in list(self._subscribers)]
+
     @property
     def subscribers(self) -> tuple[Callable[..., Any], ...]:
         return tuple(self._subscribers)
@@ -49,18 +55,31 @@ class Hook:
 #: A consent of a case was withdrawn: ``case``, ``kind`` (consent kind code) and
 #: ``service_type`` (None for consent to refer to any service). Called in the transaction
 #: that records the withdrawal.
-consent_withdrawn = Hook("consent_withdrawn")
+consent_withdrawn = Hook("consent_withdrawn", required=True)
 
 #: A case is being erased (crypto-shredded): ``case``. Called in the erasing transaction,
 #: before the case's own keys are destroyed.
-case_erased = Hook("case_erased")
+case_erased = Hook("case_erased", required=True)
 
 #: An admin changed an account's role, organisation or places (its access may have narrowed):
 #: ``user``. Called in the transaction of that change, after its sessions ended, so cases can
 #: take the worker off what they can no longer reach (``app.cases.assignment``).
 scope_narrowed = Hook("scope_narrowed", required=True)
 
-ALL: tuple[Hook, ...] = (consent_withdrawn, case_erased, scope_narrowed)
+#: The case page is being built for ``user``: ``case``, ``user``. Each subscriber returns a
+#: dict of names its section of the page shows (referrals: the case's referrals).
+case_page = Hook("case_page", required=True)
+
+#: The task list is being built for ``user``: ``user``. Each subscriber returns a dict of names
+#: its part of the list shows (referrals: late and urgent referrals).
+task_page = Hook("task_page", required=True)
+
+#: The fields a consent to share may allow beyond the minimum: no arguments. Each subscriber
+#: returns a list of (code, label) pairs (referrals: the fields a referral can carry).
+share_fields = Hook("share_fields", required=True)
+
+ALL: tuple[Hook, ...] = (consent_withdrawn, case_erased, scope_narrowed, case_page, task_page,
+                         share_fields)
 
 
 def check_subscribed() -> None:

@@ -24,17 +24,18 @@ from app.audit.writer import record
 from app.auth.models import User
 from app.auth.policy import Permission, can
 from app.cases import gbvims, justifications
+from app.cases.consent import ConsentKind, consent_state
 from app.cases.justifications import may_read_text
 from app.cases.models import Case, Incident
 from app.cases.records import writable
-from app.cases.service import consent_state
 from app.clock import utcnow
+from app.core import hooks
 from app.core.errors import CaseError
 from app.core.versioning import Stale, check_version, saving
 from app.crypto.envelope import shred
 from app.db import db, transaction
 from app.directory.models import Service
-from app.referrals import fields
+from app.referrals import fields, queries
 from app.referrals.models import Referral, ReferralEvent, ReferralStatus, RevokeReason, Urgency
 from app.submissions.service import Submission, claim
 
@@ -312,14 +313,18 @@ def active_for(case: Case, service_type: str | None = None) -> list[Referral]:
     return list(db.session.execute(stmt).scalars())
 
 
-def on_consent_withdrawn(case: Case, service_type: str) -> int:
+@hooks.consent_withdrawn.subscribe
+def on_consent_withdrawn(case: Case, kind: str, service_type: str | None) -> int:
     """Withdrawing consent to share with a service type revokes its referrals (same transaction)."""
+    if kind != ConsentKind.SHARE or not service_type:
+        return 0
     found = active_for(case, service_type)
     for referral in found:
         _revoke(None, referral, case, "consent_withdrawn")
     return len(found)
 
 
+@hooks.case_erased.subscribe
 def shred_all(case: Case) -> None:
     """Destroy every referral share of a case being erased (same transaction)."""
     for referral in db.session.execute(
@@ -327,3 +332,24 @@ def shred_all(case: Case) -> None:
         if referral.status != "revoked":
             shred(referral.data_key, object_type="referral", object_id=referral.id,
                   reason="case_erased", action=Action.REFERRAL_REVOKE)
+
+
+# --- What referrals add to the case pages (``app.core.hooks``; cases do not import referrals) ---
+
+@hooks.case_page.subscribe
+def case_page_section(case: Case, user: User) -> dict[str, Any]:
+    """The case page's referral section: the case's referrals."""
+    return {"referrals": queries.case_referrals(case)}
+
+
+@hooks.task_page.subscribe
+def task_page_section(user: User) -> dict[str, Any]:
+    """The task list's referrals: urgent clinical ones and those waiting too long for an answer."""
+    return {"late_referrals": queries.waiting_too_long(user),
+            "urgent_referrals": queries.urgent_clinical(user)}
+
+
+@hooks.share_fields.subscribe
+def consent_share_fields() -> list[tuple[str, Any]]:
+    """What a consent to share may allow beyond the minimum: the fields a referral can carry."""
+    return fields.optional_choices()

@@ -98,7 +98,11 @@ CANARY = {
 def build_cases(world: World) -> None:
     """Three cases: the caseworker's own (with consent and an incident), a colleague's at the
     same site, and one at another site (outside the supervisor's sites). Call in app context."""
-    from app.cases import records, service
+    from datetime import date
+
+    from app.auth.models import User
+    from app.cases import consent, records, service
+    from app.directory.models import Site
 
     def user(name):
         return db.session.get(User, uuid.UUID(world.users[name]))
@@ -107,24 +111,27 @@ def build_cases(world: World) -> None:
     benghazi = db.session.get(Site, uuid.UUID(world.ids["benghazi"]))
     base = {"sex": "female", "nationality_group": "national", "displacement_status": "idp",
             "disability": "no", "estimated_age": 30}
-    own = service.open_case(user("caseworker"), tripoli, dict(
+    own = service.open_case(user("caseworker"), tripoli, service.IdentityInput(**dict(
         base, full_name=CANARY["own_name"], alias=CANARY["own_alias"], phone="+218 91 333 0202",
-        location=CANARY["own_location"]))
-    service.record_consent(user("caseworker"), own, kind="services", granted=True,
+        location=CANARY["own_location"])))
+    consent.record_consent(user("caseworker"), own, kind="services", granted=True,
                            given_by="survivor", method="verbal")
-    records.save_incident(user("caseworker"), own, {
-        "incident_date": date(2026, 11, 1), "reported_date": date(2026, 11, 20),
-        "location_type": "camp_settlement", "physical": True, "perpetrator_relationship": "armed_actor",
-        "perpetrator_count": "1", "perpetrator_age_group": "unknown", "time_of_day": "unknown",
-        "displacement_stage": "during_refuge", "narrative": CANARY["own_narrative"]})
-    other = service.open_case(user("caseworker2"), tripoli, dict(base, full_name=CANARY["other_name"]))
-    far = service.open_case(user("caseworker_b"), benghazi, dict(base, full_name=CANARY["far_name"]))
+    records.save_incident(user("caseworker"), own, records.IncidentInput(
+        incident_date=date(2026, 11, 1), reported_date=date(2026, 11, 20),
+        location_type="camp_settlement", answers={"physical": True},
+        perpetrator_relationship="armed_actor", perpetrator_count="1",
+        perpetrator_age_group="unknown", time_of_day="unknown",
+        displacement_stage="during_refuge", narrative=CANARY["own_narrative"]))
+    other = service.open_case(user("caseworker2"), tripoli,
+                                service.IdentityInput(**base, full_name=CANARY["other_name"]))
+    far = service.open_case(user("caseworker_b"), benghazi,
+                              service.IdentityInput(**base, full_name=CANARY["far_name"]))
     # The survivor agreed to share her name with MHPSS; a referral to the world's MHPSS service
     # (where the service_provider account works) shares it. A second referral goes to the
     # partner's legal aid, under a supervisor override.
     from app.referrals import service as referrals
 
-    service.record_consent(user("caseworker"), own, kind="share:mhpss", granted=True,
+    consent.record_consent(user("caseworker"), own, kind="share:mhpss", granted=True,
                            given_by="survivor", method="verbal", share_fields=["full_name"])
     to_mhpss = referrals.create(user("caseworker"), own, referrals.NewReferral(
         service_id=uuid.UUID(world.ids["mhpss"]), fields=("full_name",),

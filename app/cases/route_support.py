@@ -1,0 +1,36 @@
+"""What the case screens share: loading a record through its case, showing a refusal."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import flash
+
+from app.audit.actions import Action
+from app.cases.models import Case
+from app.cases.scopes import deny_out_of_scope
+from app.core.errors import CaseError, StaleError
+from app.db import db
+
+
+def child(model: type, case: Case, child_id: uuid.UUID, action: Action, object_type: str) -> Any:
+    """The record ``child_id`` of ``case``, or 404 recorded as an out-of-scope denial.
+
+    A record of another case asked for through this case's URL is refused like a missing one,
+    and on the trail like any out-of-scope record (the scope was checked on ``case`` only).
+    """
+    obj = db.session.get(model, child_id)
+    if obj is None or obj.case_id != case.id:
+        deny_out_of_scope(action, object_type, child_id)
+    return obj
+
+
+def fail(exc: CaseError, form: Any = None) -> None:
+    """Show a refusal. A save that lost to someone else's (``StaleError``) keeps the
+    input in ``form`` and takes the record's version now, so saving again, on purpose, works."""
+    flash(str(exc), "error")
+    version = getattr(form, "version", None)
+    if isinstance(exc, StaleError) and version is not None \
+            and exc.current_version is not None:
+        version.data = str(exc.current_version)
