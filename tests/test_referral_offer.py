@@ -48,7 +48,7 @@ def _offered(html: str) -> list[str]:
 def _setup(app, world) -> dict[str, str]:
     """Record the consents of ``CONSENTS`` on the own case; one service of each type."""
     from app.auth.models import User
-    from app.cases import service as cases
+    from app.cases import consent as cases
     from app.directory.models import Service
 
     ids = {}
