@@ -29,6 +29,8 @@ from app.db import db, transaction
 from app.dbsetup import require_current_schema
 from app.directory import service as directory
 from app.directory.models import Organisation, SafeSpace, Service, Site
+from app.directory.queries import Listed
+from app.extensions import real_app
 
 demo_cli = AppGroup("demo", help="Demo organisation for trying Amana out (never in production).")
 
@@ -68,8 +70,8 @@ def _free_code(code: str) -> str:
     raise click.ClickException(f"No free site code like '{code}'.")
 
 
-def _by_name(model: type, name: str) -> object | None:
-    return db.session.execute(select(model).where(model.name == name)).scalar_one_or_none()  # type: ignore[attr-defined]
+def _by_name(model: type[Listed], name: str) -> Listed | None:
+    return db.session.execute(select(model).where(model.name == name)).scalar_one_or_none()
 
 
 def _credentials_file() -> Path:
@@ -116,8 +118,8 @@ def seed() -> str:
             username=username, display_name=display, role=role, organisation=org,
             sites=list(sites.values()) if role in ("caseworker", "supervisor") else
             [sites["Tripoli"]] if role == "wgss_coordinator" else [],
-            safe_spaces=[space] if role == "wgss_coordinator" else [],  # type: ignore[list-item]
-            service=services["Mental health and psychosocial support"]  # type: ignore[arg-type]
+            safe_spaces=[space] if role == "wgss_coordinator" else [],
+            service=services["Mental health and psychosocial support"]
             if role == "service_provider" else None,
         )
         user = admin_service.create_user(spec, password, is_demo=True, bootstrap=True)
@@ -140,8 +142,8 @@ def seed_command() -> None:
     """Create the demo organisation and one account per role, then say how to log in."""
     if current_app.config["AMANA_ENV"] == "production":
         raise click.ClickException("Refusing to create demo accounts in production.")
-    require_current_schema(current_app._get_current_object())  # type: ignore[attr-defined]
-    compare_keys(current_app._get_current_object())  # type: ignore[attr-defined]
+    require_current_schema(real_app())
+    compare_keys(real_app())
     password = seed()
     click.echo("")
     click.echo("Demo organisation ready. Accounts (one per role):")

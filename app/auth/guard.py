@@ -92,7 +92,7 @@ def check_request() -> Response | None:
     rule = rule_for(current_app.view_functions.get(endpoint))
     if rule is None:
         deny("no_rule")
-    elif rule != AUTHENTICATED and not has_permission(row.user.role, rule):  # type: ignore[arg-type]
+    elif rule != AUTHENTICATED and not has_permission(row.user.role, rule):  # type: ignore[arg-type]  # AUTHENTICATED is the one str rule
         deny("role")
     db.session.commit()  # keep last_seen_at
     return None

@@ -110,8 +110,8 @@ def save_assessment(user: User, case: Case, values: Mapping[str, Any], version: 
         current.needs = ",".join(values.get("needs") or [])
         current.assessed_by_id = user.id
         db.session.flush()
-        current.notes = sealing.clean(values.get("notes"))  # type: ignore[assignment]
-        current.safety_plan = sealing.clean(values.get("safety_plan"))  # type: ignore[assignment]
+        current.notes = sealing.clean(values.get("notes"))
+        current.safety_plan = sealing.clean(values.get("safety_plan"))
         case.risk_level = current.risk_level
         case.updated_at = utcnow()
         record(Action.ASSESSMENT_UPDATE, object_type="case", object_id=case.id)
@@ -134,7 +134,7 @@ def save_action_item(user: User, case: Case, values: Mapping[str, Any],
         item.due_on = values["due_on"]
         item.status = values.get("status") or "planned"
         db.session.flush()
-        item.goal = sealing.clean(values.get("goal"))  # type: ignore[assignment]
+        item.goal = sealing.clean(values.get("goal"))
         touch(case)
         record(Action.ACTION_ITEM_CREATE if version is None else Action.ACTION_ITEM_UPDATE,
                object_type="action_item", object_id=item.id)
@@ -151,7 +151,7 @@ def add_follow_up(user: User, case: Case, values: Mapping[str, Any],
                          recorded_by_id=user.id, data_key=case.data_key)
         db.session.add(visit)
         db.session.flush()
-        visit.notes = sealing.clean(values.get("notes"))  # type: ignore[assignment]
+        visit.notes = sealing.clean(values.get("notes"))
         touch(case)
         record(Action.FOLLOW_UP_CREATE, object_type="follow_up", object_id=visit.id)
         claim(once, ObjectType.FOLLOW_UP, visit.id)

@@ -80,7 +80,7 @@ def open_case(user: User, site: Site, values: Mapping[str, Any],
                     primary_worker_id=user.id, opened_on=utcnow().date(), status="open",
                     case_number=next_case_number(site, utcnow().year),
                     age_group=gbvims.age_group(age), is_child=age is not None and age < 18,
-                    **{f: values.get(f) or "unknown" for f in CATEGORY_FIELDS})  # type: ignore[arg-type]
+                    **{f: values.get(f) or "unknown" for f in CATEGORY_FIELDS})  # type: ignore[arg-type]  # str columns, not data_key
         for name in IDENTITY_FIELDS:
             setattr(case, name, sealing.clean(values.get(name)))
         db.session.add(case)
@@ -201,7 +201,7 @@ def _status(user: User, case: Case, to: str, reason: str | None, action: Action,
             detail: str | None = None) -> None:
     change = StatusChange(case_id=case.id, from_status=case.status, to_status=to, reason=reason,
                           by_id=user.id, at=utcnow(), data_key=case.data_key)
-    change.reason_detail = sealing.clean(detail)  # type: ignore[assignment]
+    change.reason_detail = sealing.clean(detail)
     db.session.add(change)
     case.status = to
     case.updated_at = utcnow()
@@ -335,7 +335,7 @@ def break_glass(user: User, case_number: str, reason_code: str | None,
         grant = BreakGlassGrant(data_key=case.data_key, case_id=case.id, supervisor_id=user.id,
                                 opened_at=now, expires_at=now + timedelta(minutes=minutes),
                                 reason_code=why.code)
-        grant.justification = why.text  # type: ignore[assignment]
+        grant.justification = why.text
         db.session.add(grant)
         record(Action.BREAK_GLASS_OPEN, object_type="case", object_id=case.id,
                reason=why.audit_reason())

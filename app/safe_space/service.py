@@ -112,7 +112,7 @@ def save_session(user: User, values: Mapping[str, Any], current: WgssSession | N
         for name in rules.ALL_COUNTS:
             setattr(entry, name, int(values[name]))
         entry.facilitators = people
-        entry.notes = (values.get("notes") or "").strip() or None  # type: ignore[assignment]
+        entry.notes = (values.get("notes") or "").strip() or None
         db.session.add(entry)
         db.session.flush()
         record(action, object_type="wgss_session", object_id=entry.id)
