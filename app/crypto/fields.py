@@ -1,6 +1,6 @@
 """Sealed fields: declared once on a model, read and written as plain attributes.
 
-    class Case(SealedRecord, UUIDPrimaryKey, Timestamps, db.Model):
+    class Case(SealedRecord, UUIDPrimaryKey, Timestamps, Model):
         __tablename__ = "cases"
         full_name = SealedText(max_length=200, index=PERSON_NAME)
         date_of_birth = SealedDate()
