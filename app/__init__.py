@@ -68,7 +68,7 @@ def configure(app: Flask, overrides: Mapping[str, Any]) -> None:
     app.config.update({k: v for k, v in overrides.items() if k != "INSTANCE_PATH"})
     if app.config["TRUST_PROXY_HOPS"]:
         hops = int(app.config["TRUST_PROXY_HOPS"])
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]  # Flask's way to add middleware
 
 
 def init_extensions(app: Flask) -> None:

@@ -23,6 +23,8 @@ from app.db import db
 from app.dbsetup import require_current_schema
 from app.directory import service as directory
 from app.directory.models import Organisation, SafeSpace, Service, Site
+from app.directory.queries import Scoped
+from app.extensions import real_app
 from app.keyfiles import KeyFileError, check_present_keys, ensure_instance
 
 instance_cli = AppGroup("instance", help="Set up the instance folder (keys and secrets).")
@@ -74,9 +76,9 @@ def read_password(prompt: bool) -> str:
     return line.rstrip("\r\n")
 
 
-def _one(model: type, org: Organisation, name: str, what: str) -> object:
+def _one(model: type[Scoped], org: Organisation, name: str, what: str) -> Scoped:
     found = db.session.execute(
-        select(model).where(model.organisation_id == org.id, model.name == name)  # type: ignore[attr-defined]
+        select(model).where(model.organisation_id == org.id, model.name == name)
     ).scalar_one_or_none()
     if found is None:
         raise click.ClickException(f"No {what} named '{name}' in organisation '{org.name}'.")
@@ -99,8 +101,8 @@ def users_create(username: str, display_name: str | None, role: str, org_name: s
     On a database with no organisation yet, the organisation and the named sites are created
     (this is how the first admin is made).
     """
-    require_current_schema(current_app._get_current_object())  # type: ignore[attr-defined]
-    compare_keys(current_app._get_current_object())  # type: ignore[attr-defined]
+    require_current_schema(real_app())
+    compare_keys(real_app())
     org = db.session.execute(
         select(Organisation).where(Organisation.name == org_name)
     ).scalar_one_or_none()
@@ -126,7 +128,7 @@ def users_create(username: str, display_name: str | None, role: str, org_name: s
     service = _one(Service, org, service_name, "service") if service_name else None
     spec = admin_service.AccountSpec(
         username=username, display_name=display_name or username, role=role, organisation=org,
-        sites=sites, safe_spaces=spaces, service=service,  # type: ignore[arg-type]
+        sites=sites, safe_spaces=spaces, service=service,
     )
     # Bootstrap: the first admin of an empty database, and a second admin while fewer than two
     # exist (the two-admin rule for access needs two people). Everything else is approved by a

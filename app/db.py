@@ -14,10 +14,10 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Integer, MetaData, TypeDecorator, Uuid, event
+from sqlalchemy import DateTime, Integer, MetaData, Table, TypeDecorator, Uuid, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column
 from sqlalchemy.orm.attributes import instance_state
@@ -61,6 +61,15 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 
+if TYPE_CHECKING:
+    # Flask-SQLAlchemy builds ``db.Model`` at run time (``Base`` plus its table-name and bind
+    # mixins), so the type checker cannot see it as a class; to it, models derive from this.
+    class Model(Base):
+        __abstract__ = True
+        __table__: ClassVar[Table]  # every model maps one table (DeclarativeBase says FromClause)
+else:
+    Model = db.Model
+
 
 class UUIDPrimaryKey:
     """A random UUID primary key."""
@@ -89,7 +98,7 @@ class Versioned:
 
     @declared_attr.directive
     def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805 - SQLAlchemy passes the class
-        return {"version_id_col": cls.version,  # type: ignore[attr-defined]
+        return {"version_id_col": cls.version,
                 "version_id_generator": False}
 
 

@@ -30,6 +30,8 @@ from app.db import db, transaction
 from app.dbsetup import require_current_schema
 from app.directory import service as directory
 from app.directory.models import Organisation, SafeSpace, Service, Site
+from app.directory.queries import Listed
+from app.extensions import real_app
 
 demo_cli = AppGroup("demo", help="Demo organisation for trying Amana out (never in production).")
 
@@ -71,8 +73,8 @@ def _free_code(code: str) -> str:
     raise click.ClickException(f"No free site code like '{code}'.")
 
 
-def _by_name(model: type, name: str) -> object | None:
-    return db.session.execute(select(model).where(model.name == name)).scalar_one_or_none()  # type: ignore[attr-defined]
+def _by_name(model: type[Listed], name: str) -> Listed | None:
+    return db.session.execute(select(model).where(model.name == name)).scalar_one_or_none()
 
 
 def _credentials_file() -> Path:
@@ -121,8 +123,8 @@ def seed() -> str:
             username=username, display_name=display, role=role, organisation=org,
             sites=[sites["Tripoli"]] if Place.SAFE_SPACES in needs else
             list(sites.values()) if Place.SITES in needs else [],
-            safe_spaces=[space] if Place.SAFE_SPACES in needs else [],  # type: ignore[list-item]
-            service=services["Mental health and psychosocial support"]  # type: ignore[arg-type]
+            safe_spaces=[space] if Place.SAFE_SPACES in needs else [],
+            service=services["Mental health and psychosocial support"]
             if Place.SERVICE in needs else None,
         )
         user = admin_service.create_user(spec, password, is_demo=True, bootstrap=True)
@@ -145,8 +147,8 @@ def seed_command() -> None:
     """Create the demo organisation and one account per role, then say how to log in."""
     if current_app.config["AMANA_ENV"] == "production":
         raise click.ClickException("Refusing to create demo accounts in production.")
-    require_current_schema(current_app._get_current_object())  # type: ignore[attr-defined]
-    compare_keys(current_app._get_current_object())  # type: ignore[attr-defined]
+    require_current_schema(real_app())
+    compare_keys(real_app())
     password = seed()
     click.echo("")
     click.echo("Demo organisation ready. Accounts (one per role):")

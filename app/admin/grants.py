@@ -35,6 +35,7 @@ from app.auth.policy import Permission, can, roles_with
 from app.clock import utcnow
 from app.db import db, transaction
 from app.directory.models import Organisation, SafeSpace, Service, Site
+from app.directory.queries import Listed
 
 if TYPE_CHECKING:
     from app.admin.service import AccountSpec
@@ -199,7 +200,7 @@ def grant_spec(grant: RoleGrant) -> AccountSpec:
     """The requested scope as an account spec, from the directory as it is now."""
     from app.admin.service import AccountSpec
 
-    def load(model: type, ids: list[str]) -> list:  # type: ignore[type-arg]
+    def load(model: type[Listed], ids: list[str]) -> list[Listed]:
         return [obj for obj in (db.session.get(model, uuid.UUID(i)) for i in ids) if obj]
 
     user = grant.user

@@ -43,6 +43,7 @@ from app.audit import checkpoint_log
 from app.audit.checkpoint import Checkpoint, key_id, make_line, signing_key
 from app.clock import utcnow
 from app.db import db
+from app.extensions import real_app
 
 log = logging.getLogger("amana.audit")
 
@@ -97,7 +98,7 @@ def appended(seq: int) -> None:
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
     if session.info.pop(DUE, False) and has_app_context():
-        write_safely(current_app._get_current_object(), "events")  # type: ignore[attr-defined]
+        write_safely(real_app(), "events")
 
 
 @event.listens_for(Session, "after_rollback")
@@ -241,14 +242,14 @@ def on_time(app: Flask) -> Checkpoint | None:
 
 def _end_of_request(exc: BaseException | None) -> None:
     if g.get(APPENDED):
-        on_time(current_app._get_current_object())  # type: ignore[attr-defined]
+        on_time(real_app())
 
 
 def _end_of_context(exc: BaseException | None) -> None:
     # Requests are handled above; here only commands (a click context) that wrote events.
     if g.get(APPENDED) and click.get_current_context(silent=True) is not None:
         g.pop(APPENDED, None)
-        on_time(current_app._get_current_object())  # type: ignore[attr-defined]
+        on_time(real_app())
 
 
 def install(app: Flask) -> None:
@@ -282,7 +283,7 @@ class Status:
 
 def status(app: Flask | None = None) -> Status:
     """How old the newest checkpoint in the log is (read from the log's tail)."""
-    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    app = app or real_app()
     public = signing_key(app.config["KEY_AUDIT_SIGNING"]).public_key()
     mirror = str(app.config.get("AUDIT_CHECKPOINT_MIRROR") or "")
     try:
@@ -296,7 +297,7 @@ def status(app: Flask | None = None) -> Status:
 
 def refresh(app: Flask | None = None) -> Status:
     """Apply the time rule now, then say how old the newest checkpoint is (auditor pages)."""
-    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    app = app or real_app()
     on_time(app)
     return status(app)
 

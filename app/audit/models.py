@@ -15,10 +15,10 @@ from typing import Any
 from sqlalchemy import BigInteger, Delete, Integer, LargeBinary, String, Update, Uuid, event
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
 
-from app.db import UTCDateTime, db
+from app.db import Model, UTCDateTime
 
 
-class AuditEvent(db.Model):  # type: ignore[name-defined]
+class AuditEvent(Model):
     """One recorded event. Metadata only: never survivor data, passwords, tokens or keys."""
 
     __tablename__ = "audit_events"
@@ -40,7 +40,7 @@ class AuditEvent(db.Model):  # type: ignore[name-defined]
     mac: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
 
 
-class AuditHead(db.Model):  # type: ignore[name-defined]
+class AuditHead(Model):
     """The single row naming the end of the chain; locked by each append."""
 
     __tablename__ = "audit_head"

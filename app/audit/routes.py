@@ -36,6 +36,7 @@ from app.audit.export import csv_chunks
 from app.audit.verify import VerifyResult
 from app.auth.policy import Permission, require
 from app.clock import utcnow
+from app.extensions import real_app
 from app.forms import KeysetForm
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -207,7 +208,7 @@ def alerts() -> str:
     """Patterns worth a look: denial bursts, many cases opened, break-glass, after-hours work,
     failed verification, a missing or stale checkpoint."""
     service.audited_read(Action.AUDIT_ALERTS_VIEW, reason="alerts")
-    autocheckpoint.on_time(current_app._get_current_object())  # type: ignore[attr-defined]
+    autocheckpoint.on_time(real_app())
     found = audit_alerts.compute()
     return render_template("audit/alerts.html", found=found,
                            settings={k: audit_alerts.setting(k) for k in audit_alerts.DEFAULTS})

@@ -27,6 +27,7 @@ from app.audit.verify import VerifyResult, verify_chain
 from app.audit.writer import record
 from app.clock import utcnow
 from app.db import db, transaction
+from app.extensions import real_app
 
 CHAIN = "audit_chain"
 
@@ -115,7 +116,7 @@ def write_checkpoint(*, jobs: int = 1, progress: Progress | None = None,
             record(Action.AUDIT_CHECKPOINT, object_type=CHAIN, outcome=Outcome.ERROR,
                    reason=f"cli:refused:{result.code()}")
         return Signed(result, None)
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = real_app()
     at = utcnow()
     document = make(app.config["KEY_AUDIT_SIGNING"], result.end, result.last_mac, at)
     log_error = None

@@ -90,7 +90,7 @@ def record(
     so the action fails.
     """
     conn = db.session.connection()
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]  # None only after a detach
     try:
         cursor.execute(_LOCK_HEAD)
         head = cursor.fetchone()

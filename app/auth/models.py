@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, Timestamps, UTCDateTime, UUIDPrimaryKey, Versioned, db
+from app.db import Base, Model, Timestamps, UTCDateTime, UUIDPrimaryKey, Versioned
 from app.directory.models import Organisation, SafeSpace, Service, Site
 
 user_sites = Table(
@@ -41,7 +41,7 @@ user_safe_spaces = Table(
 )
 
 
-class User(UUIDPrimaryKey, Timestamps, Versioned, UserMixin, db.Model):  # type: ignore[name-defined]
+class User(UUIDPrimaryKey, Timestamps, Versioned, UserMixin, Model):
     """A staff account with exactly one role."""
 
     __tablename__ = "users"
@@ -73,7 +73,7 @@ class User(UUIDPrimaryKey, Timestamps, Versioned, UserMixin, db.Model):  # type:
     )
 
     @property
-    def is_active(self) -> bool:  # type: ignore[override]
+    def is_active(self) -> bool:
         return self.active
 
     @property
@@ -85,7 +85,7 @@ class User(UUIDPrimaryKey, Timestamps, Versioned, UserMixin, db.Model):  # type:
         return str(self.id)
 
 
-class AuthSession(UUIDPrimaryKey, db.Model):  # type: ignore[name-defined]
+class AuthSession(UUIDPrimaryKey, Model):
     """One login: created at login, checked on every request, revoked when it must end."""
 
     __tablename__ = "auth_sessions"
@@ -103,7 +103,7 @@ class AuthSession(UUIDPrimaryKey, db.Model):  # type: ignore[name-defined]
     user: Mapped[User] = relationship()
 
 
-class RecoveryCode(UUIDPrimaryKey, db.Model):  # type: ignore[name-defined]
+class RecoveryCode(UUIDPrimaryKey, Model):
     """A single-use MFA recovery code, stored as a digest."""
 
     __tablename__ = "recovery_codes"
@@ -113,7 +113,7 @@ class RecoveryCode(UUIDPrimaryKey, db.Model):  # type: ignore[name-defined]
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class PasswordResetToken(UUIDPrimaryKey, db.Model):  # type: ignore[name-defined]
+class PasswordResetToken(UUIDPrimaryKey, Model):
     """A single-use, expiring password-reset token issued by an admin."""
 
     __tablename__ = "password_reset_tokens"
@@ -130,7 +130,7 @@ GRANT_STATUSES = ("pending", "approved", "refused", "expired", "superseded")
 GRANT_KINDS = ("access", "password_reset", "mfa_reset")
 
 
-class RoleGrant(UUIDPrimaryKey, Versioned, db.Model):  # type: ignore[name-defined]
+class RoleGrant(UUIDPrimaryKey, Versioned, Model):
     """Access asked for by one admin that takes effect only when a second admin approves it.
 
     It names the whole requested scope (role, organisation, sites, safe spaces, service), so

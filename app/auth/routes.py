@@ -23,6 +23,7 @@ from app.auth import service, sessions
 from app.auth.forms import ActionForm, ChangePasswordForm, CodeForm, EnrolForm, LoginForm, ResetPasswordForm
 from app.auth.guard import safe_next
 from app.auth.mfa import provisioning_uri, qr_svg
+from app.auth.models import User
 from app.auth.policy import authenticated
 from app.extensions import limiter
 
@@ -33,7 +34,7 @@ def _address_limit() -> str:
     return str(current_app.config["LOGIN_ADDRESS_LIMIT"])
 
 
-def _pending_user() -> object:
+def _pending_user() -> User:
     row = sessions.current()
     if row is None:
         abort(404)
@@ -77,11 +78,11 @@ def mfa() -> str | Response:
     row = sessions.current()
     if row is not None and row.mfa_at is not None:
         return redirect(url_for("main.home"))
-    if user.mfa_enrolled_at is None:  # type: ignore[attr-defined]
+    if user.mfa_enrolled_at is None:
         return redirect(url_for("auth.mfa_enrol"))
     form = CodeForm()
     if form.validate_on_submit():
-        ok, ended = service.verify_code(user, form.code.data or "")  # type: ignore[arg-type]
+        ok, ended = service.verify_code(user, form.code.data or "")
         if ok:
             return _after_mfa()
         if ended:
@@ -97,12 +98,12 @@ def mfa() -> str | Response:
 def mfa_enrol() -> str | Response:
     """First login: set up the authenticator app, then show the recovery codes once."""
     user = _pending_user()
-    if user.mfa_enrolled_at is not None:  # type: ignore[attr-defined]
+    if user.mfa_enrolled_at is not None:
         return redirect(url_for("auth.mfa"))
-    secret = service.pending_secret(user)  # type: ignore[arg-type]
+    secret = service.pending_secret(user)
     form = EnrolForm()
     if form.validate_on_submit():
-        codes, ended = service.confirm_enrolment(user, form.code.data or "")  # type: ignore[arg-type]
+        codes, ended = service.confirm_enrolment(user, form.code.data or "")
         if codes is not None:
             return render_template("auth/recovery_codes.html", codes=codes,
                                    next_url=safe_next(session.pop("next", None))
@@ -121,10 +122,10 @@ def mfa_enrol() -> str | Response:
 def mfa_qr() -> Response:
     """The enrolment QR code as an SVG image (only while enrolment is pending)."""
     user = _pending_user()
-    if user.mfa_enrolled_at is not None:  # type: ignore[attr-defined]
+    if user.mfa_enrolled_at is not None:
         abort(404)
-    secret = service.pending_secret(user)  # type: ignore[arg-type]
-    return Response(qr_svg(provisioning_uri(user, secret)), mimetype="image/svg+xml")  # type: ignore[arg-type]
+    secret = service.pending_secret(user)
+    return Response(qr_svg(provisioning_uri(user, secret)), mimetype="image/svg+xml")
 
 
 @bp.post("/logout")

@@ -25,6 +25,7 @@ from app.clock import utcnow
 from app.crypto.keychecks import compare_keys
 from app.db import db, transaction
 from app.dbsetup import require_current_schema
+from app.extensions import real_app
 
 cases_cli = AppGroup("cases", help="Case retention.")
 
@@ -44,8 +45,8 @@ def expired_case_ids(days: int) -> list[object]:
 @click.option("--apply", "apply_", is_flag=True, help="Erase for real (default: dry run).")
 def purge_expired(days: int | None, apply_: bool) -> None:
     """Erase closed cases past the retention period (crypto-shredding; tombstones stay)."""
-    require_current_schema(current_app._get_current_object())  # type: ignore[attr-defined]
-    compare_keys(current_app._get_current_object())  # type: ignore[attr-defined]
+    require_current_schema(real_app())
+    compare_keys(real_app())
     days = days or int(current_app.config.get("CASE_RETENTION_DAYS", 3650))
     ids = expired_case_ids(days)
     if not apply_:
@@ -58,7 +59,7 @@ def purge_expired(days: int | None, apply_: bool) -> None:
         for case_id in bar:
             case = db.session.get(Case, case_id)
             if case is not None:
-                erase(None, case, "retention_expired")  # type: ignore[arg-type]
+                erase(None, case, "retention_expired")
     with transaction():
         record(Action.CASE_PURGE, object_type="case", reason=f"erased:{len(ids)}")
     click.echo(f"Erased {len(ids)} case(s).")

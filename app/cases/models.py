@@ -24,7 +24,7 @@ from app.cases.workflow import CaseStatus
 from app.crypto.blind_index import BlindIndex
 from app.crypto.fields import SealedDate, SealedInt, SealedLongText, SealedRecord, SealedText
 from app.crypto.normalise import normalise_phone
-from app.db import Timestamps, UTCDateTime, UUIDPrimaryKey, Versioned, db
+from app.db import Model, Timestamps, UTCDateTime, UUIDPrimaryKey, Versioned
 from app.directory.models import Site
 
 # Names and aliases share one index, so a search by name finds either.
@@ -40,7 +40,7 @@ NATIONALITY_GROUPS = ("national", "foreign", "stateless", "unknown")
 YES_NO_UNKNOWN = ("yes", "no", "unknown")
 
 
-class Case(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, db.Model):  # type: ignore[name-defined]
+class Case(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, Model):
     """A survivor's case. Lists and statistics read only the clear columns."""
 
     __tablename__ = "cases"
@@ -81,7 +81,7 @@ class Case(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, db.Model):  # ty
     secondary_worker: Mapped[User | None] = relationship(foreign_keys=[secondary_worker_id])
 
 
-class CaseSequence(db.Model):  # type: ignore[name-defined]
+class CaseSequence(Model):
     """The last case number issued per site and year (locked row, so numbers never repeat)."""
 
     __tablename__ = "case_sequences"
@@ -91,7 +91,7 @@ class CaseSequence(db.Model):  # type: ignore[name-defined]
     last_value: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 
 
-class ConsentRecord(UUIDPrimaryKey, db.Model):  # type: ignore[name-defined]
+class ConsentRecord(UUIDPrimaryKey, Model):
     """One consent decision (given or withdrawn). The newest per kind is in force; history stays."""
 
     __tablename__ = "consent_records"
@@ -117,7 +117,7 @@ class ConsentRecord(UUIDPrimaryKey, db.Model):  # type: ignore[name-defined]
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
 
-class Incident(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, db.Model):  # type: ignore[name-defined]
+class Incident(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, Model):
     """An incident, classified the GBVIMS way; narrative and perpetrator details sealed."""
 
     __tablename__ = "incidents"
@@ -147,7 +147,7 @@ class Incident(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, db.Model):  
     location_detail = SealedLongText(max_length=TEXT_MAX)
 
 
-class Assessment(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, db.Model):  # type: ignore[name-defined]
+class Assessment(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, Model):
     """The case's current assessment and safety plan (one row per case, versioned)."""
 
     __tablename__ = "assessments"
@@ -161,7 +161,7 @@ class Assessment(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, db.Model):
     safety_plan = SealedLongText(max_length=LONG_TEXT_MAX)
 
 
-class ActionItem(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, db.Model):  # type: ignore[name-defined]
+class ActionItem(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, Model):
     """A goal of the action plan: a service with a due date and a status."""
 
     __tablename__ = "action_items"
@@ -174,7 +174,7 @@ class ActionItem(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, db.Model):
     goal = SealedLongText(max_length=TEXT_MAX)
 
 
-class FollowUp(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, db.Model):  # type: ignore[name-defined]
+class FollowUp(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, Model):
     """A planned or completed follow-up visit."""
 
     __tablename__ = "follow_ups"
@@ -187,7 +187,7 @@ class FollowUp(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, db.Model):  
     notes = SealedLongText(max_length=TEXT_MAX)
 
 
-class CaseNote(UUIDPrimaryKey, SealedRecord, Versioned, db.Model):  # type: ignore[name-defined]
+class CaseNote(UUIDPrimaryKey, SealedRecord, Versioned, Model):
     """A case note (append-only in the UI)."""
 
     __tablename__ = "case_notes"
@@ -201,7 +201,7 @@ class CaseNote(UUIDPrimaryKey, SealedRecord, Versioned, db.Model):  # type: igno
     author: Mapped[User] = relationship()
 
 
-class StatusChange(UUIDPrimaryKey, SealedRecord, Versioned, db.Model):  # type: ignore[name-defined]
+class StatusChange(UUIDPrimaryKey, SealedRecord, Versioned, Model):
     """Workflow history: every status move, who made it and the reason code."""
 
     __tablename__ = "case_status_changes"
@@ -218,7 +218,7 @@ class StatusChange(UUIDPrimaryKey, SealedRecord, Versioned, db.Model):  # type: 
     by: Mapped[User] = relationship()
 
 
-class BreakGlassGrant(UUIDPrimaryKey, SealedRecord, Versioned, db.Model):  # type: ignore[name-defined]
+class BreakGlassGrant(UUIDPrimaryKey, SealedRecord, Versioned, Model):
     """Time-limited, read-only access of a supervisor to a case outside their sites.
 
     Why: a reason code (clear, ``app.cases.justifications``) and the supervisor's explanation,
@@ -238,7 +238,7 @@ class BreakGlassGrant(UUIDPrimaryKey, SealedRecord, Versioned, db.Model):  # typ
     supervisor: Mapped[User] = relationship()
 
 
-class CaseTombstone(UUIDPrimaryKey, db.Model):  # type: ignore[name-defined]
+class CaseTombstone(UUIDPrimaryKey, Model):
     """What remains of an erased case: its number, who erased it, when and why (a code)."""
 
     __tablename__ = "case_tombstones"

@@ -164,8 +164,8 @@ def save_assessment(user: User, case: Case, values: AssessmentInput, version: An
         current.needs = ",".join(values.needs or [])
         current.assessed_by_id = user.id
         db.session.flush()
-        current.notes = sealing.clean(values.notes)  # type: ignore[assignment]
-        current.safety_plan = sealing.clean(values.safety_plan)  # type: ignore[assignment]
+        current.notes = sealing.clean(values.notes)
+        current.safety_plan = sealing.clean(values.safety_plan)
         case.risk_level = current.risk_level
         case.updated_at = utcnow()
         record(Action.ASSESSMENT_UPDATE, object_type="case", object_id=case.id)
@@ -188,7 +188,7 @@ def save_action_item(user: User, case: Case, values: GoalInput,
         item.due_on = values.due_on
         item.status = values.status or "planned"
         db.session.flush()
-        item.goal = sealing.clean(values.goal)  # type: ignore[assignment]
+        item.goal = sealing.clean(values.goal)
         touch(case)
         record(Action.ACTION_ITEM_CREATE if version is None else Action.ACTION_ITEM_UPDATE,
                object_type="action_item", object_id=item.id)
@@ -205,7 +205,7 @@ def add_follow_up(user: User, case: Case, values: FollowUpInput,
                          recorded_by_id=user.id, data_key=case.data_key)
         db.session.add(visit)
         db.session.flush()
-        visit.notes = sealing.clean(values.notes)  # type: ignore[assignment]
+        visit.notes = sealing.clean(values.notes)
         touch(case)
         record(Action.FOLLOW_UP_CREATE, object_type="follow_up", object_id=visit.id)
         claim(once, ObjectType.FOLLOW_UP, visit.id)

@@ -8,6 +8,7 @@ and any saved copy of its rows, unreadable.
 from __future__ import annotations
 
 import uuid
+from typing import TypeVar
 
 from app.audit.actions import Action
 from app.cases.models import PERSON_NAME, PHONE, Case
@@ -31,7 +32,10 @@ def shred_case(case: Case, reason: str) -> None:
           action=Action.KEYS_SHRED)
 
 
-def clean(value: object) -> object:
+T = TypeVar("T")
+
+
+def clean(value: T) -> T | None:
     """Empty text is stored as nothing (no ciphertext for an empty field)."""
     if isinstance(value, str) and not value.strip():
         return None

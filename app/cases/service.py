@@ -116,7 +116,7 @@ def _status(user: User, case: Case, to: str, reason: str | None, action: Action,
             detail: str | None = None) -> None:
     change = StatusChange(case_id=case.id, from_status=case.status, to_status=to, reason=reason,
                           by_id=user.id, at=utcnow(), data_key=case.data_key)
-    change.reason_detail = sealing.clean(detail)  # type: ignore[assignment]
+    change.reason_detail = sealing.clean(detail)
     db.session.add(change)
     case.status = to
     case.updated_at = utcnow()
@@ -255,7 +255,7 @@ def break_glass(user: User, case_number: str, reason_code: str | None,
         grant = BreakGlassGrant(data_key=case.data_key, case_id=case.id, supervisor_id=user.id,
                                 opened_at=now, expires_at=now + timedelta(minutes=minutes),
                                 reason_code=why.code)
-        grant.justification = why.text  # type: ignore[assignment]
+        grant.justification = why.text
         db.session.add(grant)
         record(Action.BREAK_GLASS_OPEN, object_type="case", object_id=case.id,
                reason=why.audit_reason())

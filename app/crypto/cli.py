@@ -33,12 +33,13 @@ from app.crypto.rotation import (
 )
 from app.db import db
 from app.dbsetup import require_current_schema
+from app.extensions import real_app
 
 keys_cli = AppGroup("keys", help="Key-encryption keys: status, rotation, retirement, checks.")
 
 
 def _ready() -> None:
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = real_app()
     require_current_schema(app)
     keyring().verify()
     compare_keys(app)
@@ -137,7 +138,7 @@ def retire_command(version: int) -> None:
 @click.option("--replace", is_flag=True, help="Accept a new secret_key (every session ends).")
 def enrol_command(name: str, replace: bool) -> None:
     """Record the check value of a key that has none (or, with --replace, a new secret_key)."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = real_app()
     require_current_schema(app)
     keyring().verify()
     compare_keys(app, skip=name)  # the audit event below is written under the right keys

@@ -73,14 +73,14 @@ class DeepResult:
 def sealed_models() -> list[type[SealedRecord]]:
     """The app's sealed models (not test or benchmark ones on other metadata)."""
     return [m for m in SEALED_MODELS
-            if m.__table__.metadata is db.metadata]  # type: ignore[attr-defined]
+            if m.__table__.metadata is db.metadata]
 
 
 def count_records() -> int:
     """How many sealed records there are (the length of the progress bar)."""
     total = 0
     for model in sealed_models():
-        table: Any = model.__table__  # type: ignore[attr-defined]
+        table: Any = model.__table__
         total += int(db.session.execute(select(func.count()).select_from(table)).scalar_one())
     return total
 

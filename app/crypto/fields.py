@@ -1,6 +1,6 @@
 """Sealed fields: declared once on a model, read and written as plain attributes.
 
-    class Case(SealedRecord, UUIDPrimaryKey, Timestamps, db.Model):
+    class Case(SealedRecord, UUIDPrimaryKey, Timestamps, Model):
         __tablename__ = "cases"
         full_name = SealedText(max_length=200, index=PERSON_NAME)
         date_of_birth = SealedDate()
@@ -27,7 +27,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import date
-from typing import Any, ClassVar, Generic, Self, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar, cast, overload
 
 from sqlalchemy import ForeignKey, LargeBinary, Select, delete, event, insert
 from sqlalchemy.orm import NO_VALUE, Mapped, Session, declared_attr, mapped_column, relationship
@@ -81,7 +81,7 @@ class SealedField(Generic[T]):
     @overload
     def __get__(self, record: object, owner: type) -> T | None: ...
 
-    def __get__(self, record: object | None, owner: type) -> Self | T | None:
+    def __get__(self, record: Any, owner: type) -> Self | T | None:
         if record is None:
             return self
         blob: bytes | None = getattr(record, self.column)
@@ -90,11 +90,11 @@ class SealedField(Generic[T]):
         plain: dict[str, tuple[bytes, Any, int, bytes]] = record.__dict__.setdefault(_PLAIN, {})
         seen = plain.get(self.name)
         if seen is not None and seen[0] is blob:
-            return seen[1]  # type: ignore[no-any-return]
+            return cast(T, seen[1])  # the value this field cached with its blob
         # Not written in this transaction: sealed under the version the database holds.
         version, present = _committed(record)
         value = open_value(self.codec, blob, table=self.table, field=self.name,
-                           record_id=record.id, data_key_id=record.data_key_id,  # type: ignore[attr-defined]
+                           record_id=record.id, data_key_id=record.data_key_id,
                            version=version, present=present)
         plain[self.name] = (blob, value, version, present)
         return value
@@ -145,13 +145,21 @@ class SealedInt(SealedField[int]):
         super().__init__(IntCodec())
 
 
-class SealedRecord:
+if TYPE_CHECKING:
+    from app.db import Model as _Mapped  # to the type checker, a sealed record is a model
+else:
+    _Mapped = object  # the model's own bases make it one
+
+
+class SealedRecord(_Mapped):
     """Mixin for models with sealed fields; the model needs a UUID ``id`` (``UUIDPrimaryKey``)
     and a version (``Versioned``): each value is bound to the record's version."""
 
     __sealed_fields__: ClassVar[dict[str, SealedField[Any]]] = {}
     # (field name, column) of every sealed field, in name order (the presence order).
     __sealed_order__: ClassVar[tuple[tuple[str, str], ...]] = ()
+    if TYPE_CHECKING:  # given by ``UUIDPrimaryKey``, which every sealed model has
+        id: Mapped[uuid.UUID]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         found = {n: v for n, v in vars(cls).items() if isinstance(v, SealedField)}
@@ -184,8 +192,8 @@ class SealedRecord:
 
     def __init__(self, *, data_key: DataKey | None = None, **kwargs: Any) -> None:
         # The id and the data key must exist before any field is sealed: both are in the AAD.
-        self.id = kwargs.pop("id", None) or uuid.uuid4()  # type: ignore[attr-defined]
-        key = data_key or new_data_key(self.__tablename__)  # type: ignore[attr-defined]
+        self.id = kwargs.pop("id", None) or uuid.uuid4()
+        key = data_key or new_data_key(self.__tablename__)
         self.data_key, self.data_key_id = key, key.id
         super().__init__(**kwargs)
 
@@ -279,7 +287,7 @@ def _reseal(record: Any, version: int) -> None:
                 return
             field = record.__sealed_fields__[name]
             new = seal_value(field.codec, seen[1], table=field.table, field=name, **where)
-            plain[name] = (new, seen[1], version, present)  # type: ignore[assignment]
+            plain[name] = (new, seen[1], version, present)  # type: ignore[assignment]  # a cached value is never None, nor its new seal
         else:
             if _key_destroyed(record):
                 return
@@ -309,7 +317,7 @@ def _seal_under_new_versions(session: Session, written: list[tuple[Any, int]]) -
         for record, version in written:
             if isinstance(record, SealedRecord):
                 _reseal(record, version)
-                notes.append((record.__tablename__, record.id, version))  # type: ignore[attr-defined]
+                notes.append((record.__tablename__, record.id, version))
     session.info[_WRITTEN] = notes
 
 
@@ -360,8 +368,8 @@ def _write_index_entries(session: Session, _ctx: Any) -> None:
         return
     conn = session.connection()
     for record in gone:
-        conn.execute(delete(table).where(table.c.owner_table == record.__tablename__,  # type: ignore[attr-defined]
-                                         table.c.owner_id == record.id))  # type: ignore[attr-defined]
+        conn.execute(delete(table).where(table.c.owner_table == record.__tablename__,
+                                         table.c.owner_id == record.id))
     new = {id(r) for r in session.new}
     rows: list[dict[str, object]] = []
     for record in pending_records:

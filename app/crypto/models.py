@@ -17,10 +17,10 @@ from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.clock import utcnow
-from app.db import UTCDateTime, UUIDPrimaryKey, db
+from app.db import Model, UTCDateTime, UUIDPrimaryKey
 
 
-class KekVersion(db.Model):  # type: ignore[name-defined]
+class KekVersion(Model):
     """One key-encryption key version known to this database (the key itself lives elsewhere)."""
 
     __tablename__ = "kek_versions"
@@ -31,7 +31,7 @@ class KekVersion(db.Model):  # type: ignore[name-defined]
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class DataKey(UUIDPrimaryKey, db.Model):  # type: ignore[name-defined]
+class DataKey(UUIDPrimaryKey, Model):
     """A random 256-bit data key, stored only wrapped under the KEK version beside it.
 
     ``purpose`` says what owns it ("cases", "referral_shares", "system"); ``label`` names the few
@@ -50,7 +50,7 @@ class DataKey(UUIDPrimaryKey, db.Model):  # type: ignore[name-defined]
     destroyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class BlindIndexEntry(db.Model):  # type: ignore[name-defined]
+class BlindIndexEntry(Model):
     """A truncated HMAC of one normalised value of ``owner_table.field`` for record ``owner_id``."""
 
     __tablename__ = "blind_index_entries"
@@ -67,7 +67,7 @@ class BlindIndexEntry(db.Model):  # type: ignore[name-defined]
                                                    index=True)
 
 
-class KeyCheck(db.Model):  # type: ignore[name-defined]
+class KeyCheck(Model):
     """The check value of one key other than the KEKs (``app.crypto.keychecks``): a keyed digest
     of a constant naming the key, or the Ed25519 public key's fingerprint. Never the key."""
 

@@ -12,7 +12,7 @@ from datetime import date
 from sqlalchemy import Boolean, Column, Date, ForeignKey, String, Table, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, Timestamps, UUIDPrimaryKey, Versioned, db
+from app.db import Base, Model, Timestamps, UUIDPrimaryKey, Versioned
 
 # GBVIMS referral and consent service types (shared/GBVIMS.md); stored as these codes.
 SERVICE_TYPES = (
@@ -29,7 +29,7 @@ service_sites = Table(
 )
 
 
-class Organisation(UUIDPrimaryKey, Timestamps, Versioned, db.Model):  # type: ignore[name-defined]
+class Organisation(UUIDPrimaryKey, Timestamps, Versioned, Model):
     """An organisation: the programme's own, or a partner that receives referrals."""
 
     __tablename__ = "organisations"
@@ -40,7 +40,7 @@ class Organisation(UUIDPrimaryKey, Timestamps, Versioned, db.Model):  # type: ig
     sites: Mapped[list[Site]] = relationship(back_populates="organisation", order_by="Site.name")
 
 
-class Site(UUIDPrimaryKey, Timestamps, Versioned, db.Model):  # type: ignore[name-defined]
+class Site(UUIDPrimaryKey, Timestamps, Versioned, Model):
     """A place where an organisation works; its code prefixes case numbers."""
 
     __tablename__ = "sites"
@@ -54,7 +54,7 @@ class Site(UUIDPrimaryKey, Timestamps, Versioned, db.Model):  # type: ignore[nam
     organisation: Mapped[Organisation] = relationship(back_populates="sites")
 
 
-class SafeSpace(UUIDPrimaryKey, Timestamps, Versioned, db.Model):  # type: ignore[name-defined]
+class SafeSpace(UUIDPrimaryKey, Timestamps, Versioned, Model):
     """A Women and Girls Safe Space, static or mobile (mobile ones record an area, never an address)."""
 
     __tablename__ = "safe_spaces"
@@ -71,7 +71,7 @@ class SafeSpace(UUIDPrimaryKey, Timestamps, Versioned, db.Model):  # type: ignor
     site: Mapped[Site] = relationship()
 
 
-class Service(UUIDPrimaryKey, Timestamps, Versioned, db.Model):  # type: ignore[name-defined]
+class Service(UUIDPrimaryKey, Timestamps, Versioned, Model):
     """A service in the referral directory, of one GBVIMS service type, serving some sites."""
 
     __tablename__ = "services"

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
 from app.crypto.fields import SealedLongText, SealedRecord, SealedText
-from app.db import Timestamps, UTCDateTime, UUIDPrimaryKey, Versioned, db
+from app.db import Model, Timestamps, UTCDateTime, UUIDPrimaryKey, Versioned
 from app.directory.models import Service
 
 
@@ -58,7 +58,7 @@ SENDER_REVOKE_REASONS = (RevokeReason.NO_LONGER_NEEDED, RevokeReason.SENT_IN_ERR
                          RevokeReason.SURVIVOR_REQUEST, RevokeReason.SAFETY)
 
 
-class Referral(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, db.Model):  # type: ignore[name-defined]
+class Referral(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, Model):
     """A referral of one case to one service."""
 
     __tablename__ = "referrals"
@@ -89,7 +89,7 @@ class Referral(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, db.Model):  
     sent_by: Mapped[User] = relationship()
 
 
-class ReferralEvent(UUIDPrimaryKey, SealedRecord, Versioned, db.Model):  # type: ignore[name-defined]
+class ReferralEvent(UUIDPrimaryKey, SealedRecord, Versioned, Model):
     """One step of a referral's history; its note is sealed under the case's data key."""
 
     __tablename__ = "referral_events"

@@ -94,7 +94,7 @@ def waiting_too_long(user: User) -> list[tuple[Any, str, str, Any]]:
         .where(case_scope(user), Referral.status == "sent", Referral.respond_by < utcnow())
         .order_by(Referral.respond_by)
     ).all()
-    return [tuple(r) for r in rows]  # type: ignore[misc]
+    return [r._tuple() for r in rows]
 
 
 def urgent_clinical(user: User) -> list[tuple[Any, str, int]]:

@@ -196,13 +196,13 @@ def create(user: User, case: Case, ask: NewReferral, *, once: Submission | None 
                             override_code=why.code if why else None, sent_by_id=user.id, sent_at=now,
                             respond_by=now + timedelta(hours=response_hours(urgency)))
         referral.share = json.dumps(fields.extract(case, chosen, service.service_type),
-                                    ensure_ascii=False)  # type: ignore[assignment]
-        referral.message = message  # type: ignore[assignment]
+                                    ensure_ascii=False)
+        referral.message = message
         db.session.add(referral)
         db.session.flush()
         sent = _event(referral, case, ReferralStatus.SENT, user, None, None)
         if why is not None:
-            sent.justification = why.text  # type: ignore[assignment]
+            sent.justification = why.text
         record(Action.REFERRAL_CREATE, object_type="referral", object_id=referral.id,
                reason=f"{service.service_type}:{urgency}")
         if why is not None:
@@ -216,7 +216,7 @@ def _event(referral: Referral, case: Case, to: str, user: User | None, reason: s
            note: str | None) -> ReferralEvent:
     ev = ReferralEvent(referral_id=referral.id, case_id=case.id, to_status=str(to), reason=reason,
                        by_id=user.id if user else None, at=utcnow(), data_key=case.data_key)
-    ev.note = (note or "").strip() or None  # type: ignore[assignment]
+    ev.note = (note or "").strip() or None
     db.session.add(ev)
     return ev
 

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
 from app.crypto.fields import SealedLongText, SealedRecord
-from app.db import Base, Timestamps, UUIDPrimaryKey, Versioned, db
+from app.db import Base, Model, Timestamps, UUIDPrimaryKey, Versioned
 from app.directory.models import SafeSpace
 
 NOTES_MAX = 4000
@@ -67,7 +67,7 @@ session_facilitators = Table(
 )
 
 
-class ActivityType(UUIDPrimaryKey, Timestamps, Versioned, db.Model):  # type: ignore[name-defined]
+class ActivityType(UUIDPrimaryKey, Timestamps, Versioned, Model):
     """A kind of safe-space activity; admins add, rename and deactivate them (never delete:
     old sessions keep pointing at them)."""
 
@@ -82,7 +82,7 @@ def _count(name: str) -> Mapped[int]:
     return mapped_column(name, Integer, nullable=False, default=0)
 
 
-class WgssSession(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, db.Model):  # type: ignore[name-defined]
+class WgssSession(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, Model):
     """One session held in a safe space: what, when, who facilitated, and how many came."""
 
     __tablename__ = "wgss_sessions"

@@ -101,7 +101,7 @@ def summary(space: SafeSpace, month: date) -> Summary:
     in_month = (WgssSession.safe_space_id == space.id, WgssSession.held_on >= first,
                 WgssSession.held_on < nxt)
     totals = db.session.execute(
-        select(func.count(WgssSession.id).label("sessions"), *[_sum(n) for n in SUMMED])  # type: ignore[call-overload]
+        select(func.count(WgssSession.id).label("sessions"), *[_sum(n) for n in SUMMED])
         .where(*in_month)).one()
     attendance = sum((getattr(WgssSession, c) for c in rules.CELLS[1:]),
                      getattr(WgssSession, rules.CELLS[0]))

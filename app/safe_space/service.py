@@ -170,7 +170,7 @@ def save_session(user: User, log: SessionLog, current: WgssSession | None = None
         for name in rules.ALL_COUNTS:
             setattr(entry, name, int(getattr(log, name)))
         entry.facilitators = people
-        entry.notes = (log.notes or "").strip() or None  # type: ignore[assignment]
+        entry.notes = (log.notes or "").strip() or None
         db.session.add(entry)
         db.session.flush()
         record(action, object_type="wgss_session", object_id=entry.id)

@@ -13,10 +13,10 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, LargeBinary, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import UTCDateTime, db
+from app.db import Model, UTCDateTime
 
 
-class SubmissionToken(db.Model):  # type: ignore[name-defined]
+class SubmissionToken(Model):
     """A claimed one-time submission token (its digest is the primary key: one claim each)."""
 
     __tablename__ = "submission_tokens"
