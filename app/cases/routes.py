@@ -14,19 +14,19 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from app.audit.actions import Action
-from app.audit.writer import record
+from app.audit import service as audit
+from app.audit.actions import Action, ObjectType
 from app.auth.policy import Permission, require
 from app.cases import forms, queries, search, service, views
 from app.cases.justifications import JustificationError
 from app.cases.labels import choices
 from app.cases.models import STATUSES, BreakGlassGrant, Case
-from app.cases.scopes import deny_out_of_scope, load_case
+from app.cases.scopes import load_case
 from app.cases.workflow import STATUS_LABELS, next_statuses
 from app.clock import utcnow
 from app.core.errors import CaseError, StaleError
 from app.core.ids import parse_uuid
-from app.db import db, transaction
+from app.db import db
 from app.directory.models import Site
 from app.forms import fall_back
 from app.submissions.service import AlreadySaved, already_saved
@@ -35,12 +35,8 @@ bp = Blueprint("cases", __name__, url_prefix="/cases")
 SEARCH_VALID = timedelta(minutes=30)
 
 
-def _audit(action: Action, object_type: str, object_id: Any = None) -> None:
-    with transaction():
-        record(action, object_type=object_type, object_id=object_id)
-
-
-def _child(model: type, case: Case, child_id: uuid.UUID, action: Action, object_type: str) -> Any:
+def _child(model: type, case: Case, child_id: uuid.UUID, action: Action,
+           object_type: ObjectType) -> Any:
     """The record ``child_id`` of ``case``, or 404 recorded as an out-of-scope denial.
 
     A record of another case asked for through this case's URL is refused like a missing one,
@@ -48,7 +44,7 @@ def _child(model: type, case: Case, child_id: uuid.UUID, action: Action, object_
     """
     obj = db.session.get(model, child_id)
     if obj is None or obj.case_id != case.id:
-        deny_out_of_scope(action, object_type, child_id)
+        audit.deny_404(action, object_type, child_id)
     return obj
 
 
@@ -75,7 +71,7 @@ def index() -> str:
     rows, total = queries.case_page(current_user, status=f.status.data or None,
                                     risk=f.risk.data or None, site_id=parse_uuid(f.site.data),
                                     sort=f.sort.data or "-opened", page=page)
-    _audit(Action.CASE_LIST, "case")
+    audit.read(Action.CASE_LIST, ObjectType.CASE)
     return render_template("cases/list.html", rows=rows, total=total, page=page, filters=f,
                            page_size=queries.PAGE_SIZE, status_labels=STATUS_LABELS)
 
@@ -84,7 +80,7 @@ def index() -> str:
 @require(Permission.CASE_READ)
 def tasks() -> str:
     """Overdue goals and follow-ups, and urgent clinical incidents, in the user's cases."""
-    _audit(Action.TASKS_VIEW, "case")
+    audit.read(Action.TASKS_VIEW, ObjectType.CASE)
     return render_template("cases/tasks.html", **views.task_context(current_user))
 
 

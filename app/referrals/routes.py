@@ -10,8 +10,8 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from app.audit.actions import Action
-from app.audit.writer import record
+from app.audit import service as audit
+from app.audit.actions import Action, ObjectType
 from app.auth.policy import Permission, require
 from app.cases.justifications import OVERRIDE_REASONS, JustificationError, may_read_text
 from app.cases.labels import label
@@ -19,17 +19,12 @@ from app.cases.scopes import load_case
 from app.cases.service import consent_state
 from app.core.errors import CaseError
 from app.crypto.readable import readable
-from app.db import db, transaction
+from app.db import db
 from app.directory.models import Service
 from app.referrals import fields, forms, queries, service
 from app.submissions.service import AlreadySaved, already_saved
 
 bp = Blueprint("referrals", __name__, url_prefix="/referrals")
-
-
-def _audit(action: Action, object_type: str, object_id: uuid.UUID | None = None) -> None:
-    with transaction():
-        record(action, object_type=object_type, object_id=object_id)
 
 
 @bp.route("/new/<uuid:case_id>", methods=["GET", "POST"])
@@ -78,8 +73,7 @@ def new(case_id: uuid.UUID) -> str | Response:
 @require(Permission.REFERRAL_CREATE)
 def sent_view(referral_id: uuid.UUID) -> str:
     """The sender's view: status, history and outcome (never re-reads a revoked share)."""
-    referral = queries.load_sent(current_user, referral_id)
-    _audit(Action.REFERRAL_VIEW, "referral", referral.id)
+    referral = queries.load_sent(current_user, referral_id)  # the read is recorded there
     shared = fields.display(service.shared_values(referral)) if referral.status != "revoked" else []
     # The override's explanation is case data for supervisors; others see only the reason.
     why = service.override_justification(referral) if may_read_text(current_user) else None
@@ -112,7 +106,7 @@ def revoke(referral_id: uuid.UUID) -> Response:
 def inbox() -> str:
     """The service's queue of referrals."""
     rows = queries.inbox(current_user, include_closed=True)
-    _audit(Action.REFERRAL_LIST, "referral")
+    audit.read(Action.REFERRAL_LIST, ObjectType.REFERRAL)
     return render_template("referrals/inbox.html", rows=rows, label=label)
 
 
@@ -120,8 +114,7 @@ def inbox() -> str:
 @require(Permission.REFERRAL_RECEIVE)
 def received(referral_id: uuid.UUID) -> str:
     """A referral as the recipient sees it: only the shared fields and the message."""
-    referral = queries.load_received(current_user, referral_id)
-    _audit(Action.REFERRAL_VIEW, "referral", referral.id)
+    referral = queries.load_received(current_user, referral_id)  # the read is recorded there
     form = forms.AnswerForm()
     form.version.data = str(referral.version)
     return render_template("referrals/received.html", referral=referral,
