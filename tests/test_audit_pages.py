@@ -254,6 +254,13 @@ def test_the_scan_tells_members_of_the_enum_from_bare_strings(tmp_path):
     assert set(object_types_in_source(tmp_path, bare=True)) == {"bare_kind"}
 
 
+def test_the_app_names_object_types_by_the_enum_only(app):
+    """An event's record type is an ``ObjectType`` member, never a string spelled at the call
+    (a typo there would write a type the auditor cannot filter on)."""
+    bare = object_types_in_source(bare=True)
+    assert not bare, f"object types spelled as strings, not ObjectType members: {bare}"
+
+
 def test_every_object_type_the_app_writes_is_in_the_enum(app):
     known = {t.value for t in ObjectType}
     found = object_types_in_source()

@@ -99,16 +99,16 @@ def create(user: User, case: Case, *, service_id: uuid.UUID, urgency: str, chose
     writable(case)
     service = db.session.get(Service, service_id)
     if service is None or not service.active:
-        _refuse(Action.REFERRAL_CREATE, "case", case.id, "service_unavailable",
+        _refuse(Action.REFERRAL_CREATE, ObjectType.CASE, case.id, "service_unavailable",
                 _l("That service does not exist or is not active."))
     assert service is not None
     if urgency not in RESPONSE_HOURS:
-        _refuse(Action.REFERRAL_CREATE, "case", case.id, "bad_urgency", _l("Choose an urgency."))
+        _refuse(Action.REFERRAL_CREATE, ObjectType.CASE, case.id, "bad_urgency", _l("Choose an urgency."))
     consent = consent_state(case).share.get(service.service_type)
     why = None
     if consent is None or not consent.granted:
         if not has_permission(user.role, Permission.REFERRAL_OVERRIDE) or not override_code:
-            _refuse(Action.REFERRAL_CREATE, "case", case.id, "no_consent_for_service_type",
+            _refuse(Action.REFERRAL_CREATE, ObjectType.CASE, case.id, "no_consent_for_service_type",
                     _l("The survivor has not consented to share with this type of service. "
                        "Record consent first (a supervisor may override with a reason)."))
         why = justifications.parse(justifications.OVERRIDE_REASONS, override_code,
@@ -117,7 +117,7 @@ def create(user: User, case: Case, *, service_id: uuid.UUID, urgency: str, chose
     allowed = set(fields.parse(consent.share_fields)) if consent and consent.granted else set()
     outside = [c for c in chosen if c not in allowed]
     if outside:
-        _refuse(Action.REFERRAL_CREATE, "case", case.id, "fields_outside_consent",
+        _refuse(Action.REFERRAL_CREATE, ObjectType.CASE, case.id, "fields_outside_consent",
                 _l("Some chosen fields are not covered by the survivor's consent for this "
                    "service type."))
     deadline = _clinical_deadline(case) if service.service_type == "health_medical" else None
@@ -140,10 +140,10 @@ def create(user: User, case: Case, *, service_id: uuid.UUID, urgency: str, chose
         sent = _event(referral, case, "sent", user, None, None)
         if why is not None:
             sent.justification = why.text  # type: ignore[assignment]
-        record(Action.REFERRAL_CREATE, object_type="referral", object_id=referral.id,
+        record(Action.REFERRAL_CREATE, object_type=ObjectType.REFERRAL, object_id=referral.id,
                reason=f"{service.service_type}:{urgency}")
         if why is not None:
-            record(Action.REFERRAL_OVERRIDE, object_type="referral", object_id=referral.id,
+            record(Action.REFERRAL_OVERRIDE, object_type=ObjectType.REFERRAL, object_id=referral.id,
                    reason=why.audit_reason())
         claim(once, ObjectType.REFERRAL, referral.id)
     return referral
@@ -179,7 +179,7 @@ def answer(user: User, referral: Referral, op: str, note: str | None, version: A
     """The recipient accepts, declines (with a reason) or completes (with an outcome)."""
     allowed_from, to = TRANSITIONS[op]
     if referral.status not in allowed_from:
-        _refuse(ACTIONS[op], "referral", referral.id, f"wrong_order:{referral.status}",
+        _refuse(ACTIONS[op], ObjectType.REFERRAL, referral.id, f"wrong_order:{referral.status}",
                 WRONG_ORDER[op])
     if op == "decline" and not (note or "").strip():
         raise ReferralError(str(_l("Give a reason for declining.")))
@@ -194,7 +194,7 @@ def answer(user: User, referral: Referral, op: str, note: str | None, version: A
         if op in ("decline", "complete"):
             referral.closed_at = now
         _event(referral, case, to, user, None, note)
-        record(ACTIONS[op], object_type="referral", object_id=referral.id)
+        record(ACTIONS[op], object_type=ObjectType.REFERRAL, object_id=referral.id)
 
 
 def revoke(user: User | None, referral: Referral, reason: str) -> None:
@@ -213,7 +213,7 @@ def _revoke(user: User | None, referral: Referral, case: Case, reason: str) -> N
     referral.status = "revoked"
     referral.closed_at = utcnow()
     _event(referral, case, "revoked", user, reason, None)
-    shred(referral.data_key, object_type="referral", object_id=referral.id, reason=reason,
+    shred(referral.data_key, object_type=ObjectType.REFERRAL, object_id=referral.id, reason=reason,
           action=Action.REFERRAL_REVOKE)
 
 
@@ -238,5 +238,5 @@ def shred_all(case: Case) -> None:
     for referral in db.session.execute(
             select(Referral).where(Referral.case_id == case.id)).scalars():
         if referral.status != "revoked":
-            shred(referral.data_key, object_type="referral", object_id=referral.id,
+            shred(referral.data_key, object_type=ObjectType.REFERRAL, object_id=referral.id,
                   reason="case_erased", action=Action.REFERRAL_REVOKE)
