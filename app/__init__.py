@@ -154,4 +154,8 @@ def create_app(config: Mapping[str, Any] | str | None = None) -> Flask:
     from app.audit.autocheckpoint import install as install_checkpoints
 
     install_checkpoints(app)  # signed audit checkpoints outside the database, every T minutes
+    # What the audit workspace asks the features it may not import (app.audit.resolvers).
+    from app.cases import audit_names as _case_names  # noqa: F401
+    from app.referrals import audit_names as _referral_names  # noqa: F401
+
     return app

@@ -19,7 +19,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from app.admin import service as admin_service
-from app.audit.actions import Action
+from app.audit.actions import Action, ObjectType
 from app.audit.writer import record
 from app.auth import mfa
 from app.auth.models import User
@@ -138,7 +138,7 @@ def seed() -> str:
     assert isinstance(space, SafeSpace)
     seed_sessions(space, coordinator)
     with transaction():
-        record(Action.DEMO_SEED, object_type="organisation", object_id=org.id)
+        record(Action.DEMO_SEED, object_type=ObjectType.ORGANISATION, object_id=org.id)
     return password
 
 

@@ -175,23 +175,30 @@ def _constants(tree: ast.Module) -> dict[str, str]:
     return out
 
 
-def _strings(node: ast.AST | None, constants: dict[str, str]) -> set[str]:
-    """The string values an argument can take: literals, ``a if c else b``, named constants."""
+def _strings(node: ast.AST | None, constants: dict[str, str], *, bare: bool = False) -> set[str]:
+    """The string values an argument can take: literals, ``a if c else b``, named constants,
+    and ``ObjectType`` members (unless ``bare``: then only what is spelled as a string)."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return {node.value}
     if isinstance(node, ast.IfExp):
-        return _strings(node.body, constants) | _strings(node.orelse, constants)
+        return (_strings(node.body, constants, bare=bare)
+                | _strings(node.orelse, constants, bare=bare))
+    if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+            and node.value.id == "ObjectType"):
+        member = getattr(ObjectType, node.attr, None)
+        return set() if bare else {member.value if member else f"ObjectType.{node.attr}"}
     name = node.id if isinstance(node, ast.Name) else (
         node.attr if isinstance(node, ast.Attribute) else None)
     return {constants[name]} if name in constants else set()
 
 
-def object_types_in_source(root: Path = APP) -> dict[str, set[str]]:
+def object_types_in_source(root: Path = APP, *, bare: bool = False) -> dict[str, set[str]]:
     """Every record type the app's code passes as an event's ``object_type`` -> where.
 
-    Found as ``object_type=<literal>`` anywhere, and as a literal passed by position to any
-    function of the app that has a parameter named ``object_type`` (``_audit(Action.X,
-    "case")``, ``failed("data_key", ...)``).
+    Found as ``object_type=<value>`` anywhere, and as a value passed by position to any
+    function of the app that has a parameter named ``object_type`` (``read(Action.X,
+    ObjectType.CASE)``, ``failed("data_key", ...)``). With ``bare``, only the values spelled
+    as strings (literals and string constants), not as ``ObjectType`` members.
     """
     trees = {path: ast.parse(path.read_text(), str(path)) for path in root.rglob("*.py")}
     constants: dict[str, str] = {}
@@ -212,13 +219,13 @@ def object_types_in_source(root: Path = APP) -> dict[str, set[str]]:
             values = set()
             for kw in call.keywords:
                 if kw.arg == "object_type":
-                    values |= _strings(kw.value, constants)
+                    values |= _strings(kw.value, constants, bare=bare)
             name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(
                 call.func, "id", None)
             if name in positions:
                 index = positions[name]
                 if 0 <= index < len(call.args):
-                    values |= _strings(call.args[index], constants)
+                    values |= _strings(call.args[index], constants, bare=bare)
             for value in values:
                 found.setdefault(value, set()).add(f"{path.relative_to(root)}:{call.lineno}")
     return found
@@ -235,6 +242,23 @@ def test_the_scan_finds_literals_of_every_shape(tmp_path):
         'other(Action.X, "not_a_kind")\n')
     assert set(object_types_in_source(tmp_path)) == {
         "constant_kind", "keyword_kind", "a_kind", "positional_kind"}
+
+
+def test_the_scan_tells_members_of_the_enum_from_bare_strings(tmp_path):
+    (tmp_path / "mod.py").write_text(
+        'record(action, object_type=ObjectType.CASE)\n'
+        'record(action, object_type=ObjectType.USER if x else "bare_kind")\n'
+        'record(action, object_type=ObjectType.NO_SUCH_MEMBER)\n')
+    assert set(object_types_in_source(tmp_path)) == {
+        "case", "user", "bare_kind", "ObjectType.NO_SUCH_MEMBER"}
+    assert set(object_types_in_source(tmp_path, bare=True)) == {"bare_kind"}
+
+
+def test_the_app_names_object_types_by_the_enum_only(app):
+    """An event's record type is an ``ObjectType`` member, never a string spelled at the call
+    (a typo there would write a type the auditor cannot filter on)."""
+    bare = object_types_in_source(bare=True)
+    assert not bare, f"object types spelled as strings, not ObjectType members: {bare}"
 
 
 def test_every_object_type_the_app_writes_is_in_the_enum(app):

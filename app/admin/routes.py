@@ -1,5 +1,9 @@
 """Administration screens: accounts and the directory. Admins never reach case data: the
 policy grants them no case, referral or WGSS-note permission, whatever links exist.
+
+The loaders of an account, a directory record and a pending grant record a GET of what they
+found (``user.view``, ``directory.view``) before any page shows it, and a missing id as the
+attempted action denied (``not_found``) before answering 404.
 """
 
 from __future__ import annotations
@@ -16,13 +20,13 @@ from werkzeug.wrappers import Response
 
 from app.admin import forms, grants, queries
 from app.admin import service as svc
-from app.audit.actions import Action, ObjectType, Outcome
-from app.audit.writer import record
+from app.audit import service as audit
+from app.audit.actions import Action, ObjectType
 from app.auth import service as auth_service
 from app.auth.forms import ActionForm
 from app.auth.models import User
 from app.auth.policy import Permission, require
-from app.db import db, transaction
+from app.db import db
 from app.directory import service as directory_service
 from app.directory.models import Organisation, SafeSpace, Service, Site
 from app.directory.queries import all_of, everything
@@ -32,15 +36,41 @@ from app.submissions.service import AlreadySaved, already_saved
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
-def _audit_read(action: Action, object_type: str, object_id: Any = None) -> None:
-    with transaction():
-        record(action, object_type=object_type, object_id=object_id)
+NOT_FOUND = "not_found"
 
 
 def _load(model: type, record_id: uuid.UUID) -> Any:
+    """A record a form names (an organisation, site, safe space or service chosen), or 404."""
     obj = db.session.get(model, record_id)
     if obj is None:
         abort(404)
+    return obj
+
+
+def _load_user(user_id: uuid.UUID, change: Action) -> User:
+    """An account (a GET recorded as ``user.view``), or 404 recorded as denied: ``user.view``
+    for a GET, the ``change`` a POST attempts otherwise."""
+    reading = request.method == "GET"
+    user = db.session.get(User, user_id)
+    if user is None:
+        audit.deny_404(Action.USER_VIEW if reading else change, ObjectType.USER, user_id,
+                       reason=NOT_FOUND)
+    if reading:
+        audit.read(Action.USER_VIEW, ObjectType.USER, user.id)
+    return user
+
+
+def _load_directory(kind: ObjectType, record_id: uuid.UUID) -> Any:
+    """A directory record (a GET recorded as ``directory.view``), or 404 recorded as denied:
+    ``directory.view`` for a GET, the kind's update action otherwise."""
+    reading = request.method == "GET"
+    model, _form, _create, update = KINDS[kind]
+    obj = db.session.get(model, record_id)
+    if obj is None:
+        audit.deny_404(Action.DIRECTORY_VIEW if reading else update, kind, record_id,
+                       reason=NOT_FOUND)
+    if reading:
+        audit.read(Action.DIRECTORY_VIEW, kind, obj.id)
     return obj
 
 
@@ -82,7 +112,7 @@ def users() -> str:
     fall_back(f)  # a refused filter is shown beside its field and not applied
     page = f.page.page
     rows, total = queries.users_page(f.role.data or None, f.status.data or None, page)
-    _audit_read(Action.USER_LIST, "user")
+    audit.read(Action.USER_LIST, ObjectType.USER)
     return render_template("admin/users.html", rows=rows, total=total, page=page, filters=f,
                            page_size=queries.PAGE_SIZE, pending_grants=grants.pending_count())
 
@@ -121,7 +151,7 @@ def user_new() -> str | Response:
 @require(Permission.ADMIN_USERS)
 def user_edit(user_id: uuid.UUID) -> str | Response:
     """View and edit one account; role, status, password, MFA and sessions are managed here."""
-    user = _load(User, user_id)
+    user = _load_user(user_id, Action.USER_UPDATE)
     form = forms.UserForm(obj=None if request.method == "POST" else user)
     _fill_user_choices(form)
     if request.method == "GET":
@@ -130,7 +160,6 @@ def user_edit(user_id: uuid.UUID) -> str | Response:
         form.safe_spaces.data = [str(s.id) for s in user.safe_spaces]
         form.service.data = str(user.service_id) if user.service_id else ""
         form.version.data = str(user.version)
-        _audit_read(Action.USER_VIEW, "user", user.id)
     elif form.validate_on_submit():
         try:
             grant = svc.update_user(user, _spec(form), expected_version=int(form.version.data or 0),
@@ -150,7 +179,7 @@ def user_edit(user_id: uuid.UUID) -> str | Response:
 @require(Permission.ADMIN_USERS)
 def user_action(user_id: uuid.UUID, op: str) -> Response:
     """Deactivate, reactivate, reset MFA or end every session of an account."""
-    user = _load(User, user_id)
+    user = _load_user(user_id, USER_ACTIONS[op])
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
@@ -176,7 +205,7 @@ def user_action(user_id: uuid.UUID, op: str) -> Response:
 @require(Permission.ADMIN_USERS)
 def user_reset_password(user_id: uuid.UUID) -> str | Response:
     """Issue a one-time reset code (shown once) for the person to set a new password."""
-    user = _load(User, user_id)
+    user = _load_user(user_id, Action.USER_PASSWORD_RESET_ISSUED)
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
@@ -200,7 +229,7 @@ bp.add_app_template_global(grants.kind_label, "grant_kind_label")
 def grant_list() -> str:
     """Access waiting for a second admin, and recent decisions."""
     pending, decided = grants.listing()
-    _audit_read(Action.USER_LIST, ObjectType.ROLE_GRANT)
+    audit.read(Action.USER_LIST, ObjectType.ROLE_GRANT)
     return render_template("admin/grants.html", pending=pending, decided=decided,
                            action_form=ActionForm(), sites=_site_names())
 
@@ -234,12 +263,11 @@ def grant_decide(grant_id: uuid.UUID, op: str) -> str | Response:
 
 
 def _load_grant(grant_id: uuid.UUID) -> Any:
+    """A grant to decide, or 404 recorded as ``user.grant_approve`` denied (either decision)."""
     grant = grants.load(grant_id)
     if grant is None:
-        with transaction():
-            record(Action.USER_GRANT_APPROVE, object_type=ObjectType.ROLE_GRANT,
-                   object_id=grant_id, outcome=Outcome.DENIED, reason="not_found")
-        abort(404)
+        audit.deny_404(Action.USER_GRANT_APPROVE, ObjectType.ROLE_GRANT, grant_id,
+                       reason=NOT_FOUND)
     return grant
 
 
@@ -247,22 +275,29 @@ def _load_grant(grant_id: uuid.UUID) -> Any:
 @require(Permission.ADMIN_DIRECTORY)
 def directory() -> str:
     """Organisations, sites, safe spaces and services."""
-    _audit_read(Action.DIRECTORY_VIEW, "directory")
+    audit.read(Action.DIRECTORY_VIEW, ObjectType.DIRECTORY)
     return render_template("admin/directory.html", **everything())
 
 
 # The forms that add a directory record, with their one-time token.
-NEW_FORMS: dict[str, type] = {
-    "organisation": forms.NewOrganisationForm, "site": forms.NewSiteForm,
-    "safe_space": forms.NewSafeSpaceForm, "service": forms.NewServiceForm,
+NEW_FORMS: dict[ObjectType, type] = {
+    ObjectType.ORGANISATION: forms.NewOrganisationForm, ObjectType.SITE: forms.NewSiteForm,
+    ObjectType.SAFE_SPACE: forms.NewSafeSpaceForm, ObjectType.SERVICE: forms.NewServiceForm,
 }
-KINDS: dict[str, tuple[type, type, Action, Action]] = {
-    "organisation": (Organisation, forms.OrganisationForm, Action.ORGANISATION_CREATE,
-                     Action.ORGANISATION_UPDATE),
-    "site": (Site, forms.SiteForm, Action.SITE_CREATE, Action.SITE_UPDATE),
-    "safe_space": (SafeSpace, forms.SafeSpaceForm, Action.SAFE_SPACE_CREATE,
-                   Action.SAFE_SPACE_UPDATE),
-    "service": (Service, forms.ServiceForm, Action.SERVICE_CREATE, Action.SERVICE_UPDATE),
+# Each kind of directory record (also its record type in events): model, edit form, actions.
+KINDS: dict[ObjectType, tuple[type, type, Action, Action]] = {
+    ObjectType.ORGANISATION: (Organisation, forms.OrganisationForm, Action.ORGANISATION_CREATE,
+                              Action.ORGANISATION_UPDATE),
+    ObjectType.SITE: (Site, forms.SiteForm, Action.SITE_CREATE, Action.SITE_UPDATE),
+    ObjectType.SAFE_SPACE: (SafeSpace, forms.SafeSpaceForm, Action.SAFE_SPACE_CREATE,
+                            Action.SAFE_SPACE_UPDATE),
+    ObjectType.SERVICE: (Service, forms.ServiceForm, Action.SERVICE_CREATE,
+                         Action.SERVICE_UPDATE),
+}
+# The action an account operation records (also when the account is not found).
+USER_ACTIONS: dict[str, Action] = {
+    "deactivate": Action.USER_DEACTIVATE, "reactivate": Action.USER_REACTIVATE,
+    "reset_mfa": Action.USER_MFA_RESET, "end_sessions": Action.USER_SESSIONS_REVOKED,
 }
 
 
@@ -300,14 +335,15 @@ def _directory_values(kind: str, form: Any) -> dict[str, Any]:
 @require(Permission.ADMIN_DIRECTORY)
 def directory_record(kind: str, record_id: uuid.UUID | None = None) -> str | Response:
     """Create or edit one directory record (optimistic locking on edit)."""
-    model, form_cls, create_action, update_action = KINDS[kind]
-    obj = _load(model, record_id) if record_id else None
-    form = form_cls(obj=obj if request.method == "GET" else None) if obj else NEW_FORMS[kind]()
+    object_type = ObjectType(kind)
+    model, form_cls, create_action, update_action = KINDS[object_type]
+    obj = _load_directory(object_type, record_id) if record_id else None
+    form = (form_cls(obj=obj if request.method == "GET" else None) if obj
+            else NEW_FORMS[object_type]())
     if obj is None and (prior := form.replayed()) is not None:
         return already_saved(prior, url_for("admin.directory"))
     _fill_directory_choices(form)
     if request.method == "GET" and obj is not None:
-        _audit_read(Action.DIRECTORY_VIEW, kind, obj.id)
         for name in ("organisation", "site"):
             if hasattr(form, name):
                 getattr(form, name).data = str(getattr(obj, f"{name}_id"))
@@ -318,11 +354,12 @@ def directory_record(kind: str, record_id: uuid.UUID | None = None) -> str | Res
         values = _directory_values(kind, form)
         try:
             if obj is None:
-                directory_service.create_record(model, values, action=create_action, object_type=kind,
-                                        submission=form.submission)
+                directory_service.create_record(model, values, action=create_action,
+                                                object_type=object_type,
+                                                submission=form.submission)
             else:
                 directory_service.update_record(obj, values, expected_version=form.version.data,
-                                        action=update_action, object_type=kind)
+                                                action=update_action, object_type=object_type)
         except AlreadySaved as done:
             return already_saved(done.claim, url_for("admin.directory"))
         except directory_service.DirectoryError as exc:

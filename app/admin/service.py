@@ -218,7 +218,7 @@ def set_active(user: User, active: bool, actor: User | None = None) -> None:
         if not active:
             sessions.revoke_all(user.id, "deactivated")
         record(Action.USER_REACTIVATE if active else Action.USER_DEACTIVATE,
-               object_type="user", object_id=user.id)
+               object_type=ObjectType.USER, object_id=user.id)
 
 
 def reset_mfa(user: User) -> None:
@@ -233,13 +233,13 @@ def reset_mfa(user: User) -> None:
             .values(used_at=utcnow())
         )
         sessions.revoke_all(user.id, "mfa_reset")
-        record(Action.USER_MFA_RESET, object_type="user", object_id=user.id)
+        record(Action.USER_MFA_RESET, object_type=ObjectType.USER, object_id=user.id)
 
 
 def end_sessions(user: User) -> int:
     """End every session of an account."""
     with transaction():
         count = sessions.revoke_all(user.id, "ended_by_admin")
-        record(Action.USER_SESSIONS_REVOKED, object_type="user", object_id=user.id,
+        record(Action.USER_SESSIONS_REVOKED, object_type=ObjectType.USER, object_id=user.id,
                reason=str(count))
     return count

@@ -88,10 +88,9 @@ def events() -> str:
     """Search and filter the trail, fifty events a page, newest first."""
     form = forms.FilterForm(request.args)
     f = _filter(form)
-    service.audited_read(Action.AUDIT_SEARCH,
-                         object_type="user" if f and f.actor_id else None,
-                         object_id=f.actor_id if f else None,
-                         reason=(f.summary() or "all") if f else "invalid_filter")
+    service.read(Action.AUDIT_SEARCH, ObjectType.USER if f and f.actor_id else None,
+                 f.actor_id if f else None,
+                 reason=(f.summary() or "all") if f else "invalid_filter")
     return render_template("audit/events.html", form=form, page=_page(f),
                            args=form.query_args(), endpoint="audit.events",
                            link_args=form.query_args())
@@ -102,16 +101,16 @@ def events() -> str:
 def record_history(object_type: str, object_id: str) -> str | BaseResponse:
     """Who touched one record, when, from where, and whether they were allowed; for a case or
     a record of a case, the case number beside the id."""
-    if forms.known_object_type(object_type) is None or forms.record_id(object_id) != object_id:
+    kind = forms.known_object_type(object_type)
+    if kind is None or forms.record_id(object_id) != object_id:
         abort(404)
-    if object_type == ObjectType.CASE:
+    if kind == ObjectType.CASE:
         # A case number in the address: the history of that case, under its id.
         ids = queries.case_ids(object_id)
         if len(ids) == 1:
             return redirect(url_for("audit.record_history", object_type=object_type,
                                     object_id=ids[0]))
-    service.audited_read(Action.AUDIT_VIEW, object_type=object_type, object_id=object_id,
-                         reason="record_history")
+    service.read(Action.AUDIT_VIEW, kind, object_id, reason="record_history")
     f = queries.EventFilter(object_type=object_type, object_id=object_id)
     return render_template("audit/history.html", page=_page(f), object_type=object_type,
                            object_id=object_id, case=queries.case_number_of(object_type, object_id),
@@ -123,8 +122,7 @@ def record_history(object_type: str, object_id: str) -> str | BaseResponse:
 @require(Permission.AUDIT_READ)
 def user_activity(user_id: uuid.UUID) -> str:
     """Everything one account did (events it is the actor of)."""
-    service.audited_read(Action.AUDIT_VIEW, object_type="user", object_id=user_id,
-                         reason="user_activity")
+    service.read(Action.AUDIT_VIEW, ObjectType.USER, user_id, reason="user_activity")
     f = queries.EventFilter(actor_id=user_id)
     return render_template("audit/user.html", page=_page(f), user_id=user_id,
                            username=queries.username(user_id), endpoint="audit.user_activity",
@@ -139,8 +137,8 @@ def export() -> Response:
     f = _filter(form)
     if f is None:
         abort(400)
-    service.audited_read(Action.AUDIT_EXPORT, object_type="user" if f.actor_id else None,
-                         object_id=f.actor_id, reason=f.summary() or "all")
+    service.read(Action.AUDIT_EXPORT, ObjectType.USER if f.actor_id else None, f.actor_id,
+                 reason=f.summary() or "all")
     name = f"amana-audit-{utcnow():%Y%m%dT%H%M%SZ}.csv"
     return Response(stream_with_context(csv_chunks(queries.export_batches(f))),
                     mimetype="text/csv",
@@ -196,7 +194,7 @@ def verify() -> str:
     elif request.method == "POST":
         abort(400)
     else:
-        service.audited_read(Action.AUDIT_VIEW, object_type=service.CHAIN, reason="verify_page")
+        service.read(Action.AUDIT_VIEW, ObjectType.AUDIT_CHAIN, reason="verify_page")
     return render_template("audit/verify.html", form=form, result=result,
                            runs=queries.recent_runs(), checkpoint=autocheckpoint.refresh(),
                            every=current_app.config["AUDIT_CHECKPOINT_EVENTS"])
@@ -207,7 +205,7 @@ def verify() -> str:
 def alerts() -> str:
     """Patterns worth a look: denial bursts, many cases opened, break-glass, after-hours work,
     failed verification, a missing or stale checkpoint."""
-    service.audited_read(Action.AUDIT_ALERTS_VIEW, reason="alerts")
+    service.read(Action.AUDIT_ALERTS_VIEW, reason="alerts")
     autocheckpoint.on_time(real_app())
     found = audit_alerts.compute()
     return render_template("audit/alerts.html", found=found,

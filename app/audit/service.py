@@ -1,6 +1,12 @@
 """Writes for the audit area: each run of verification, each checkpoint and each read of the
 trail by an auditor is itself recorded, in its own transaction, before any result is shown.
 
+``read()`` and ``deny_404()`` are the one way every feature records an access: that a user is
+about to be shown something (committed before the page is built), and that a record was
+refused (outcome denied, committed, then answered exactly like a missing record: 404). The
+scoped loaders (``load_case``, the referral, session, directory and grant loaders) call them,
+so a view cannot forget.
+
 Verification compares the trail with the checkpoint log outside the database
 (``app.audit.checkpoint_log``; ``read_log``) as well as with any checkpoint given; a line of the
 log that does not verify is counted in the recorded run. A checkpoint signed by hand
@@ -13,12 +19,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from flask import current_app
+from flask import abort, current_app
 
 from app.audit import autocheckpoint, checkpoint_log
-from app.audit.actions import Action, Outcome
+from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.chain import Progress
 from app.audit.checkpoint import Checkpoint, CheckpointError, load, load_public_key, make
 from app.audit.checkpoint import signing_key as _signing_key
@@ -29,14 +36,32 @@ from app.clock import utcnow
 from app.db import db, transaction
 from app.extensions import real_app
 
-CHAIN = "audit_chain"
+OUT_OF_SCOPE = "out_of_scope"
 
 
-def audited_read(action: Action, *, object_type: str | None = None,
-                 object_id: uuid.UUID | str | None = None, reason: str | None = None) -> None:
-    """Record that the current auditor is about to be shown part of the trail."""
+def read(action: Action, object_type: ObjectType | None = None,
+         object_id: uuid.UUID | str | None = None, *, reason: str | None = None) -> None:
+    """Record (and commit) that the current user is about to be shown something: a record
+    (``object_id``), or a list or page of records of ``object_type``."""
     with transaction():
         record(action, object_type=object_type, object_id=object_id, reason=reason)
+
+
+def denied(action: Action, object_type: ObjectType, object_id: uuid.UUID | str | None, *,
+           reason: str = OUT_OF_SCOPE) -> None:
+    """Record (and commit) a refused attempt on a record, for a caller that answers itself
+    (a form shown again with the refusal beside its field)."""
+    with transaction():
+        record(action, object_type=object_type, object_id=object_id, outcome=Outcome.DENIED,
+               reason=reason)
+
+
+def deny_404(action: Action, object_type: ObjectType, object_id: uuid.UUID | str | None, *,
+             reason: str = OUT_OF_SCOPE) -> NoReturn:
+    """Record a refused attempt on a record and answer 404, exactly as for a record that does
+    not exist (the answer never tells "not yours" from "not there"; the trail does)."""
+    denied(action, object_type, object_id, reason=reason)
+    abort(404)
 
 
 def public_key() -> Ed25519PublicKey:
@@ -52,7 +77,7 @@ def read_checkpoints(texts: Sequence[str | bytes], public_pem: bytes | None = No
         return [load(text, key) for text in texts]
     except CheckpointError:
         with transaction():
-            record(Action.AUDIT_VERIFY, object_type=CHAIN, outcome=Outcome.ERROR,
+            record(Action.AUDIT_VERIFY, object_type=ObjectType.AUDIT_CHAIN, outcome=Outcome.ERROR,
                    reason=f"{via}:bad_checkpoint")
         raise
 
@@ -83,7 +108,7 @@ def record_verification(result: VerifyResult, *, via: str, bad_lines: int = 0) -
     of checkpoint logs that did not verify, which make the run an error too)."""
     reason = f"{via}:{result.code()}" + (f",bad_checkpoint_lines:{bad_lines}" if bad_lines else "")
     with transaction():
-        record(Action.AUDIT_VERIFY, object_type=CHAIN, object_id=str(result.end),
+        record(Action.AUDIT_VERIFY, object_type=ObjectType.AUDIT_CHAIN, object_id=str(result.end),
                outcome=Outcome.ALLOWED if result.ok and not bad_lines else Outcome.ERROR,
                reason=reason)
 
@@ -113,7 +138,7 @@ def write_checkpoint(*, jobs: int = 1, progress: Progress | None = None,
     result = run_verification(logged, jobs=jobs, progress=progress, on_start=on_start)
     if not result.ok:
         with transaction():
-            record(Action.AUDIT_CHECKPOINT, object_type=CHAIN, outcome=Outcome.ERROR,
+            record(Action.AUDIT_CHECKPOINT, object_type=ObjectType.AUDIT_CHAIN, outcome=Outcome.ERROR,
                    reason=f"cli:refused:{result.code()}")
         return Signed(result, None)
     app = real_app()
@@ -125,6 +150,6 @@ def write_checkpoint(*, jobs: int = 1, progress: Progress | None = None,
     except OSError as exc:
         log_error = exc.strerror or exc.__class__.__name__
     with transaction():
-        record(Action.AUDIT_CHECKPOINT, object_type=CHAIN, object_id=str(result.end),
+        record(Action.AUDIT_CHECKPOINT, object_type=ObjectType.AUDIT_CHAIN, object_id=str(result.end),
                reason="cli:signed")
     return Signed(result, document, log_error)

@@ -13,7 +13,7 @@ from flask import Flask, abort, current_app, flash, g, redirect, request, url_fo
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from app.audit.actions import Action, Outcome
+from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
 from app.auth import sessions
 from app.auth.policy import (
@@ -49,7 +49,7 @@ def safe_next(target: str | None) -> str | None:
 
 def deny(reason: str) -> None:
     """Record a refused request and answer 403."""
-    record(Action.ACCESS_DENIED, object_type="endpoint", object_id=request.endpoint,
+    record(Action.ACCESS_DENIED, object_type=ObjectType.ENDPOINT, object_id=request.endpoint,
            outcome=Outcome.DENIED, reason=reason)
     db.session.commit()
     abort(403)
@@ -70,7 +70,7 @@ def check_request() -> Response | None:
     row, ended = sessions.load()
     if ended in TIMEOUT_REASONS:
         # The session is over; the audit row says why, attributed to its owner.
-        record(Action.AUTH_SESSION_TIMEOUT, object_type="session", reason=ended)
+        record(Action.AUTH_SESSION_TIMEOUT, object_type=ObjectType.SESSION, reason=ended)
         db.session.commit()
         if endpoint not in PUBLIC_ENDPOINTS:
             flash(_("Your session ended because it was inactive or too long. Please log in again."),

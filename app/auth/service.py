@@ -14,7 +14,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
-from app.audit.actions import Action, Outcome
+from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
 from app.auth import mfa, passwords, sessions, throttle
 from app.auth.models import PasswordResetToken, RecoveryCode, User
@@ -58,27 +58,27 @@ def attempt_login(username: str, password: str) -> LoginResult:
             reason = ("locked" if locked else "unknown_user" if user is None
                       else "inactive" if not user.active
                       else "awaiting_approval" if user.approval_pending else "bad_password")
-            record(Action.AUTH_LOGIN_FAILED, object_type="user",
+            record(Action.AUTH_LOGIN_FAILED, object_type=ObjectType.USER,
                    object_id=user.id if user else None, outcome=Outcome.DENIED, reason=reason)
             if not locked and throttle.register_failure(username):
-                record(Action.AUTH_LOCKOUT, object_type="user",
+                record(Action.AUTH_LOCKOUT, object_type=ObjectType.USER,
                        object_id=user.id if user else None, outcome=Outcome.DENIED,
                        reason="too_many_failures")
             return LoginResult(LoginOutcome.FAILED)
         if passwords.needs_rehash(user.password_hash):
             user.password_hash = passwords.hash_password(password)
         sessions.start(user)
-        record(Action.AUTH_LOGIN, object_type="user", object_id=user.id, actor=user,
+        record(Action.AUTH_LOGIN, object_type=ObjectType.USER, object_id=user.id, actor=user,
                reason="password_ok")
     return LoginResult(LoginOutcome.OK, needs_enrolment=user.mfa_enrolled_at is None)
 
 
 def _mfa_failure(user: User, reason: str) -> bool:
     """Record a failed code; returns True when the account is now locked (session ended)."""
-    record(Action.AUTH_MFA_FAILED, object_type="user", object_id=user.id,
+    record(Action.AUTH_MFA_FAILED, object_type=ObjectType.USER, object_id=user.id,
            outcome=Outcome.DENIED, reason=reason, actor=user)
     if throttle.register_failure(user.username):
-        record(Action.AUTH_LOCKOUT, object_type="user", object_id=user.id,
+        record(Action.AUTH_LOCKOUT, object_type=ObjectType.USER, object_id=user.id,
                outcome=Outcome.DENIED, reason="too_many_code_failures", actor=user)
         sessions.end_current("mfa_lockout")
         return True
@@ -98,14 +98,14 @@ def verify_code(user: User, code: str) -> tuple[bool, bool]:
     with transaction():
         if throttle.is_locked(user.username):
             sessions.end_current("mfa_lockout")
-            record(Action.AUTH_MFA_FAILED, object_type="user", object_id=user.id,
+            record(Action.AUTH_MFA_FAILED, object_type=ObjectType.USER, object_id=user.id,
                    outcome=Outcome.DENIED, reason="locked", actor=user)
             return False, True
         step = mfa.matching_step(user, code)
         if step is not None:
             user.totp_last_step = step
             _mark_mfa_done(user)
-            record(Action.AUTH_MFA_VERIFIED, object_type="user", object_id=user.id, actor=user,
+            record(Action.AUTH_MFA_VERIFIED, object_type=ObjectType.USER, object_id=user.id, actor=user,
                    reason="totp")
             return True, False
         digest = mfa.recovery_digest(code)
@@ -117,7 +117,7 @@ def verify_code(user: User, code: str) -> tuple[bool, bool]:
         )
         if getattr(used, "rowcount", 0) == 1:
             _mark_mfa_done(user)
-            record(Action.AUTH_RECOVERY_CODE_USED, object_type="user", object_id=user.id,
+            record(Action.AUTH_RECOVERY_CODE_USED, object_type=ObjectType.USER, object_id=user.id,
                    actor=user)
             return True, False
         return False, _mfa_failure(user, "bad_code")
@@ -156,7 +156,7 @@ def confirm_enrolment(user: User, code: str) -> tuple[list[str] | None, bool]:
         user.mfa_enrolled_at = utcnow()
         codes = _replace_recovery_codes(user)
         _mark_mfa_done(user)
-        record(Action.AUTH_MFA_ENROLLED, object_type="user", object_id=user.id, actor=user)
+        record(Action.AUTH_MFA_ENROLLED, object_type=ObjectType.USER, object_id=user.id, actor=user)
     return codes, False
 
 
@@ -164,7 +164,7 @@ def regenerate_recovery_codes(user: User) -> list[str]:
     """Invalidate the remaining recovery codes and issue ten new ones."""
     with transaction():
         codes = _replace_recovery_codes(user)
-        record(Action.AUTH_RECOVERY_CODES_REGENERATED, object_type="user", object_id=user.id)
+        record(Action.AUTH_RECOVERY_CODES_REGENERATED, object_type=ObjectType.USER, object_id=user.id)
     return codes
 
 
@@ -182,7 +182,7 @@ def logout(reason: str = "logout") -> None:
     with transaction():
         row = sessions.current()
         if row is not None:
-            record(action, object_type="session", object_id=row.id, actor=row.user)
+            record(action, object_type=ObjectType.SESSION, object_id=row.id, actor=row.user)
         sessions.end_current(reason)
 
 
@@ -190,7 +190,7 @@ def change_password(user: User, current: str, new: str) -> list[str]:
     """Change one's own password; every other session ends. Returns problems (empty on success)."""
     if not passwords.verify_password(user.password_hash, current):
         with transaction():
-            record(Action.AUTH_PASSWORD_CHANGE_FAILED, object_type="user", object_id=user.id,
+            record(Action.AUTH_PASSWORD_CHANGE_FAILED, object_type=ObjectType.USER, object_id=user.id,
                    outcome=Outcome.DENIED, reason="bad_current_password")
         return ["current"]
     found = passwords.problems(new, username=user.username)
@@ -202,7 +202,7 @@ def change_password(user: User, current: str, new: str) -> list[str]:
         user.must_change_password = False
         row = sessions.current()
         sessions.revoke_all(user.id, "password_changed", keep=row.id if row else None)
-        record(Action.AUTH_PASSWORD_CHANGED, object_type="user", object_id=user.id)
+        record(Action.AUTH_PASSWORD_CHANGED, object_type=ObjectType.USER, object_id=user.id)
     return []
 
 
@@ -218,7 +218,7 @@ def issue_reset_token(admin: User, user: User) -> str:
     """
     if user.approval_pending:
         with transaction():
-            record(Action.USER_PASSWORD_RESET_ISSUED, object_type="user", object_id=user.id,
+            record(Action.USER_PASSWORD_RESET_ISSUED, object_type=ObjectType.USER, object_id=user.id,
                    outcome=Outcome.DENIED, reason="awaiting_approval")
         raise ResetRefused(_("This account waits for a second admin to approve its access; "
                              "its one-time code can be issued after that."))
@@ -235,7 +235,7 @@ def issue_reset_token(admin: User, user: User) -> str:
             created_at=now,
             expires_at=now + timedelta(hours=current_app.config["PASSWORD_RESET_HOURS"]),
         ))
-        record(Action.USER_PASSWORD_RESET_ISSUED, object_type="user", object_id=user.id)
+        record(Action.USER_PASSWORD_RESET_ISSUED, object_type=ObjectType.USER, object_id=user.id)
     return token
 
 
@@ -250,7 +250,7 @@ def reset_password(token: str, new: str) -> tuple[bool, list[str]]:
     if row is None or user is None or row.used_at is not None or row.expires_at < now \
             or not user.can_sign_in:
         with transaction():
-            record(Action.AUTH_PASSWORD_RESET_FAILED, object_type="user",
+            record(Action.AUTH_PASSWORD_RESET_FAILED, object_type=ObjectType.USER,
                    object_id=row.user_id if row else None, outcome=Outcome.DENIED,
                    reason="invalid_token")
         return False, []
@@ -270,7 +270,7 @@ def reset_password(token: str, new: str) -> tuple[bool, list[str]]:
         user.must_change_password = False
         sessions.revoke_all(user.id, "password_reset")
         throttle.clear(user.username)
-        record(Action.AUTH_PASSWORD_RESET, object_type="user", object_id=user.id, actor=user)
+        record(Action.AUTH_PASSWORD_RESET, object_type=ObjectType.USER, object_id=user.id, actor=user)
     return True, []
 
 
@@ -278,7 +278,7 @@ def end_own_session(user: User, session_id: uuid.UUID) -> bool:
     """End one of one's own sessions."""
     with transaction():
         done = sessions.revoke_one(session_id, user.id, "ended_by_user")
-        record(Action.AUTH_SESSION_REVOKED, object_type="session", object_id=session_id,
+        record(Action.AUTH_SESSION_REVOKED, object_type=ObjectType.SESSION, object_id=session_id,
                outcome=Outcome.ALLOWED if done else Outcome.DENIED,
                reason=None if done else "not_found")
     return done
@@ -287,12 +287,12 @@ def end_own_session(user: User, session_id: uuid.UUID) -> bool:
 def record_sessions_view(user: User) -> None:
     """Audit that a user looked at their own session list."""
     with transaction():
-        record(Action.AUTH_SESSIONS_VIEW, object_type="user", object_id=user.id)
+        record(Action.AUTH_SESSIONS_VIEW, object_type=ObjectType.USER, object_id=user.id)
 
 
 def set_language(user: User, lang: str) -> None:
     """Remember the account's preferred language."""
     with transaction():
         user.language = lang
-        record(Action.AUTH_PROFILE_UPDATED, object_type="user", object_id=user.id,
+        record(Action.AUTH_PROFILE_UPDATED, object_type=ObjectType.USER, object_id=user.id,
                reason="language")

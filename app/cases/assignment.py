@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import and_, false, not_, or_, select
 
-from app.audit.actions import Action
+from app.audit.actions import Action, ObjectType
 from app.audit.writer import record
 from app.auth.models import User
 from app.auth.policy import Permission, can
@@ -40,7 +40,7 @@ def unassign_outside_scope(user: User) -> int:
         if case.primary_worker_id == user.id:
             case.primary_worker_id, case.secondary_worker_id = case.secondary_worker_id, None
         case.updated_at = utcnow()
-        record(Action.CASE_UNASSIGN, object_type="case", object_id=case.id,
+        record(Action.CASE_UNASSIGN, object_type=ObjectType.CASE, object_id=case.id,
                reason="worker_scope_changed")
     # Break-glass access was granted for the old role and places: it ends with them.
     now = utcnow()
@@ -48,6 +48,6 @@ def unassign_outside_scope(user: User) -> int:
             BreakGlassGrant.supervisor_id == user.id, BreakGlassGrant.expires_at > now)
     ).scalars().all():
         grant.expires_at = now
-        record(Action.CASE_UNASSIGN, object_type="case", object_id=grant.case_id,
+        record(Action.CASE_UNASSIGN, object_type=ObjectType.CASE, object_id=grant.case_id,
                reason="break_glass_ended")
     return len(cases)

@@ -16,7 +16,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select, text
 
-from app.audit.actions import Action
+from app.audit.actions import Action, ObjectType
 from app.audit.writer import record
 from app.cases.models import Case
 from app.cases.service import erase
@@ -51,7 +51,7 @@ def purge_expired(days: int | None, apply_: bool) -> None:
     ids = expired_case_ids(days)
     if not apply_:
         with transaction():
-            record(Action.CASE_PURGE, object_type="case", reason=f"dry_run:{len(ids)}")
+            record(Action.CASE_PURGE, object_type=ObjectType.CASE, reason=f"dry_run:{len(ids)}")
         click.echo(f"{len(ids)} closed case(s) are past {days} days of retention. "
                    "Nothing erased (dry run); add --apply to erase them.")
         return
@@ -61,7 +61,7 @@ def purge_expired(days: int | None, apply_: bool) -> None:
             if case is not None:
                 erase(None, case, "retention_expired")
     with transaction():
-        record(Action.CASE_PURGE, object_type="case", reason=f"erased:{len(ids)}")
+        record(Action.CASE_PURGE, object_type=ObjectType.CASE, reason=f"erased:{len(ids)}")
     click.echo(f"Erased {len(ids)} case(s).")
     if ids:
         click.echo(vacuum_key_tables())

@@ -23,7 +23,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from app.audit.actions import Action, Outcome
+from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
 from app.auth.models import User
 from app.auth.policy import Permission, can
@@ -177,7 +177,7 @@ def check(action: Action, case: Case, justification: Justification) -> None:
     """Refuse (audited, without the text) free text that names the case's survivor."""
     if justification.text and identifies(case, justification.text):
         with transaction():
-            record(action, object_type="case", object_id=case.id, outcome=Outcome.DENIED,
+            record(action, object_type=ObjectType.CASE, object_id=case.id, outcome=Outcome.DENIED,
                    reason=f"identifying_text;{justification.audit_reason()}")
         raise JustificationError("text", IDENTIFYING)
 

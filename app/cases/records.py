@@ -142,7 +142,7 @@ def save_incident(user: User, case: Case, values: IncidentInput,
             setattr(incident, f, sealing.clean(getattr(values, f)))
         touch(case)
         record(Action.INCIDENT_CREATE if version is None else Action.INCIDENT_UPDATE,
-               object_type="incident", object_id=incident.id)
+               object_type=ObjectType.INCIDENT, object_id=incident.id)
         claim(once, ObjectType.INCIDENT, incident.id)
     return incident
 
@@ -168,7 +168,7 @@ def save_assessment(user: User, case: Case, values: AssessmentInput, version: An
         current.safety_plan = sealing.clean(values.safety_plan)
         case.risk_level = current.risk_level
         case.updated_at = utcnow()
-        record(Action.ASSESSMENT_UPDATE, object_type="case", object_id=case.id)
+        record(Action.ASSESSMENT_UPDATE, object_type=ObjectType.CASE, object_id=case.id)
         claim(once, ObjectType.ASSESSMENT, current.id)
     return current
 
@@ -191,7 +191,7 @@ def save_action_item(user: User, case: Case, values: GoalInput,
         item.goal = sealing.clean(values.goal)
         touch(case)
         record(Action.ACTION_ITEM_CREATE if version is None else Action.ACTION_ITEM_UPDATE,
-               object_type="action_item", object_id=item.id)
+               object_type=ObjectType.ACTION_ITEM, object_id=item.id)
         claim(once, ObjectType.ACTION_ITEM, item.id)
     return item
 
@@ -207,7 +207,7 @@ def add_follow_up(user: User, case: Case, values: FollowUpInput,
         db.session.flush()
         visit.notes = sealing.clean(values.notes)
         touch(case)
-        record(Action.FOLLOW_UP_CREATE, object_type="follow_up", object_id=visit.id)
+        record(Action.FOLLOW_UP_CREATE, object_type=ObjectType.FOLLOW_UP, object_id=visit.id)
         claim(once, ObjectType.FOLLOW_UP, visit.id)
     return visit
 
@@ -219,7 +219,7 @@ def complete_follow_up(user: User, case: Case, visit: FollowUp, notes: str | Non
         visit.done_on = utcnow().date()
         if notes:
             visit.notes = notes
-        record(Action.FOLLOW_UP_UPDATE, object_type="follow_up", object_id=visit.id)
+        record(Action.FOLLOW_UP_UPDATE, object_type=ObjectType.FOLLOW_UP, object_id=visit.id)
 
 
 def add_note(user: User, case: Case, body: str, once: Submission | None = None) -> CaseNote:
@@ -232,6 +232,6 @@ def add_note(user: User, case: Case, body: str, once: Submission | None = None) 
         db.session.flush()
         note.body = body
         touch(case)
-        record(Action.NOTE_CREATE, object_type="note", object_id=note.id)
+        record(Action.NOTE_CREATE, object_type=ObjectType.NOTE, object_id=note.id)
         claim(once, ObjectType.NOTE, note.id)
     return note

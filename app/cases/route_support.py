@@ -7,14 +7,15 @@ from typing import Any
 
 from flask import flash
 
-from app.audit.actions import Action
+from app.audit import service as audit
+from app.audit.actions import Action, ObjectType
 from app.cases.models import Case
-from app.cases.scopes import deny_out_of_scope
 from app.core.errors import CaseError, StaleError
 from app.db import db
 
 
-def child(model: type, case: Case, child_id: uuid.UUID, action: Action, object_type: str) -> Any:
+def child(model: type, case: Case, child_id: uuid.UUID, action: Action,
+          object_type: ObjectType) -> Any:
     """The record ``child_id`` of ``case``, or 404 recorded as an out-of-scope denial.
 
     A record of another case asked for through this case's URL is refused like a missing one,
@@ -22,7 +23,7 @@ def child(model: type, case: Case, child_id: uuid.UUID, action: Action, object_t
     """
     obj = db.session.get(model, child_id)
     if obj is None or obj.case_id != case.id:
-        deny_out_of_scope(action, object_type, child_id)
+        audit.deny_404(action, object_type, child_id)
     return obj
 
 

@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from app.audit.actions import Action
-from app.audit.writer import record
+from app.audit import service as audit
+from app.audit.actions import Action, ObjectType
 from app.auth.policy import Permission, require
 from app.cases import consent as consents
 from app.cases import forms, queries, record_routes, search, service, views
@@ -28,18 +27,13 @@ from app.cases.workflow import STATUS_LABELS
 from app.clock import utcnow
 from app.core.errors import CaseError
 from app.core.ids import parse_uuid
-from app.db import db, transaction
+from app.db import db
 from app.directory.models import Site
 from app.forms import fall_back
 from app.submissions.service import AlreadySaved, already_saved
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 SEARCH_VALID = timedelta(minutes=30)
-
-
-def _audit(action: Action, object_type: str, object_id: Any = None) -> None:
-    with transaction():
-        record(action, object_type=object_type, object_id=object_id)
 
 
 def _person(form: forms.IntakeForm) -> service.IdentityInput:
@@ -66,7 +60,7 @@ def index() -> str:
     rows, total = queries.case_page(current_user, status=f.status.data or None,
                                     risk=f.risk.data or None, site_id=parse_uuid(f.site.data),
                                     sort=f.sort.data or "-opened", page=page)
-    _audit(Action.CASE_LIST, "case")
+    audit.read(Action.CASE_LIST, ObjectType.CASE)
     return render_template("cases/list.html", rows=rows, total=total, page=page, filters=f,
                            page_size=queries.PAGE_SIZE, status_labels=STATUS_LABELS)
 
@@ -75,7 +69,7 @@ def index() -> str:
 @require(Permission.CASE_READ)
 def tasks() -> str:
     """Overdue goals and follow-ups, and urgent clinical incidents, in the user's cases."""
-    _audit(Action.TASKS_VIEW, "case")
+    audit.read(Action.TASKS_VIEW, ObjectType.CASE)
     return render_template("cases/tasks.html", **views.task_context(current_user))
 
 

@@ -10,13 +10,13 @@ answered exactly like a case that does not exist (404), and the attempt is audit
 from __future__ import annotations
 
 import uuid
-from typing import Any, NoReturn
+from typing import Any
 
-from flask import abort, has_request_context, request
+from flask import has_request_context, request
 from sqlalchemy import ColumnElement, and_, false, or_, select
 
-from app.audit.actions import Action, Outcome
-from app.audit.writer import record
+from app.audit import service as audit
+from app.audit.actions import Action, ObjectType
 from app.auth.models import User
 from app.auth.policy import Role
 from app.cases.models import BreakGlassGrant, Case
@@ -90,30 +90,13 @@ def load_case(user: User, case_id: uuid.UUID, *, write: bool = False,
         ).scalar_one_or_none()
         read_only = glass = case is not None
     if case is None:
-        record(action or Action.CASE_VIEW, object_type="case", object_id=case_id,
-               outcome=Outcome.DENIED, reason="out_of_scope")
-        db.session.commit()
-        abort(404)
+        audit.deny_404(action or Action.CASE_VIEW, ObjectType.CASE, case_id)
     if has_request_context() and request.method == "GET":
         # Every page that shows anything of a case is an access to it, recorded (and committed)
         # before the page is built; the reason names the page, or flags break-glass.
-        record(Action.CASE_VIEW, object_type="case", object_id=case.id,
-               reason="break_glass" if glass else request.endpoint)
-        db.session.commit()
+        audit.read(Action.CASE_VIEW, ObjectType.CASE, case.id,
+                   reason="break_glass" if glass else request.endpoint)
     return CaseAccess(case, read_only=read_only, break_glass=glass)
-
-
-def deny_out_of_scope(action: Action, object_type: str, object_id: uuid.UUID) -> NoReturn:
-    """Record a refused record and answer 404, exactly as for a record that does not exist.
-
-    The same denial event ``load_case`` writes for a case (outcome denied, reason
-    ``out_of_scope``), for a record reached through a case: a sub-record (incident, goal,
-    follow-up ...) asked for through the URL of a case it does not belong to.
-    """
-    record(action, object_type=object_type, object_id=object_id, outcome=Outcome.DENIED,
-           reason="out_of_scope")
-    db.session.commit()
-    abort(404)
 
 
 def scoped_ids(user: User, ids: list[Any]) -> set[uuid.UUID]:

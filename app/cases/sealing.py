@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import TypeVar
 
-from app.audit.actions import Action
+from app.audit.actions import Action, ObjectType
 from app.cases.models import PERSON_NAME, PHONE, Case
 from app.crypto.blind_index import candidate_ids
 from app.crypto.envelope import shred
@@ -28,7 +28,7 @@ def candidates(*, name: str | None = None, phone: str | None = None) -> set[uuid
 
 def shred_case(case: Case, reason: str) -> None:
     """Destroy the case's data key and blind-index entries (audited by the caller's erase)."""
-    shred(case.data_key, object_type="case", object_id=case.id, reason=reason,
+    shred(case.data_key, object_type=ObjectType.CASE, object_id=case.id, reason=reason,
           action=Action.KEYS_SHRED)
 
 

@@ -134,10 +134,10 @@ def search(user: User, *, name: str | None = None, phone: str | None = None,
             else:
                 result.elsewhere = True
     with transaction():
-        record(Action.CASE_SEARCH, object_type="case", reason=f"matches:{len(result.mine)}"
+        record(Action.CASE_SEARCH, object_type=ObjectType.CASE, reason=f"matches:{len(result.mine)}"
                + (f";unreadable:{result.unreadable}" if result.unreadable else ""))
         if result.elsewhere:
-            record(Action.CASE_POSSIBLE_DUPLICATE, object_type="case", outcome=Outcome.DENIED,
+            record(Action.CASE_POSSIBLE_DUPLICATE, object_type=ObjectType.CASE, outcome=Outcome.DENIED,
                    reason="match_outside_scope")
     result.mine.sort(key=lambda c: c.case_number)
     return result

@@ -95,7 +95,7 @@ def open_case(user: User, site: Site, person: IdentityInput,
         _set_identity(case, person)
         db.session.add(case)
         db.session.flush()
-        record(Action.CASE_CREATE, object_type="case", object_id=case.id)
+        record(Action.CASE_CREATE, object_type=ObjectType.CASE, object_id=case.id)
         claim(once, ObjectType.CASE, case.id)
     return case
 
@@ -107,7 +107,7 @@ def update_identity(user: User, case: Case, person: IdentityInput, version: Any)
     with saving(case, StaleError):
         _set_identity(case, person)
         case.updated_at = utcnow()
-        record(Action.CASE_UPDATE, object_type="case", object_id=case.id, reason="identity")
+        record(Action.CASE_UPDATE, object_type=ObjectType.CASE, object_id=case.id, reason="identity")
 
 
 # --- Workflow -----------------------------------------------------------------------------
@@ -122,7 +122,7 @@ def _status(user: User, case: Case, to: str, reason: str | None, action: Action,
     case.updated_at = utcnow()
     if to == CaseStatus.CLOSED:
         case.closed_at = utcnow()
-    record(action, object_type="case", object_id=case.id, reason=f"{reason or to}")
+    record(action, object_type=ObjectType.CASE, object_id=case.id, reason=f"{reason or to}")
 
 
 def _known_reason(reason: str, known: Mapping[str, Any] | tuple[str, ...]) -> None:
@@ -204,7 +204,7 @@ def approve_plan(user: User, case: Case, version: Any) -> None:
     with saving(case, StaleError):
         case.plan_approved_at = utcnow()
         case.plan_approved_by_id = user.id
-        record(Action.CASE_PLAN_APPROVE, object_type="case", object_id=case.id)
+        record(Action.CASE_PLAN_APPROVE, object_type=ObjectType.CASE, object_id=case.id)
 
 
 def assign(user: User, case: Case, primary: User, secondary: User | None, version: Any) -> None:
@@ -222,7 +222,7 @@ def assign(user: User, case: Case, primary: User, secondary: User | None, versio
         case.primary_worker_id = primary.id
         case.secondary_worker_id = secondary.id if secondary else None
         case.updated_at = utcnow()
-        record(Action.CASE_ASSIGN, object_type="case", object_id=case.id)
+        record(Action.CASE_ASSIGN, object_type=ObjectType.CASE, object_id=case.id)
 
 
 def break_glass(user: User, case_number: str, reason_code: str | None,
@@ -245,7 +245,7 @@ def break_glass(user: User, case_number: str, reason_code: str | None,
     ).scalar_one_or_none()
     if case is None:
         with transaction():
-            record(Action.BREAK_GLASS_OPEN, object_type="case_number", outcome=Outcome.DENIED,
+            record(Action.BREAK_GLASS_OPEN, object_type=ObjectType.CASE_NUMBER, outcome=Outcome.DENIED,
                    reason="no_such_case_in_organisation")
         raise CaseError(str(_l("No case with that number in your organisation.")))
     justifications.check(Action.BREAK_GLASS_OPEN, case, why)
@@ -257,7 +257,7 @@ def break_glass(user: User, case_number: str, reason_code: str | None,
                                 reason_code=why.code)
         grant.justification = why.text
         db.session.add(grant)
-        record(Action.BREAK_GLASS_OPEN, object_type="case", object_id=case.id,
+        record(Action.BREAK_GLASS_OPEN, object_type=ObjectType.CASE, object_id=case.id,
                reason=why.audit_reason())
         claim(once, ObjectType.BREAK_GLASS, grant.id)
     return case
@@ -274,4 +274,4 @@ def erase(user: User | None, case: Case, reason: str) -> None:
                                      erased_at=utcnow(), reason=reason))
         db.session.execute(delete(BreakGlassGrant).where(BreakGlassGrant.case_id == case_id))
         db.session.delete(case)
-        record(Action.CASE_ERASE, object_type="case", object_id=case_id, reason=f"{reason}:{number}")
+        record(Action.CASE_ERASE, object_type=ObjectType.CASE, object_id=case_id, reason=f"{reason}:{number}")

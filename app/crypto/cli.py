@@ -64,7 +64,7 @@ def _verify(batch_size: int, what: str) -> tuple[int, int]:
     with click.progressbar(length=total, label=what) as bar:
         ok, bad = verify_all(batch_size, lambda n: bar.update(n))
     flush_failures()
-    record(Action.KEYS_VERIFY, object_type="kek", object_id=str(keyring().active_version),
+    record(Action.KEYS_VERIFY, object_type=ObjectType.KEK, object_id=str(keyring().active_version),
            outcome=Outcome.ERROR if bad else Outcome.ALLOWED,
            reason=f"failed:{bad}" if bad else "all_open")
     db.session.commit()
@@ -102,7 +102,7 @@ def rotate_command(batch_size: int) -> None:
         raise click.ClickException(str(exc)) from None
     flush_failures()
     left = stale_count(plan.version) - len(bad)
-    record(Action.KEYS_ROTATE, object_type="kek", object_id=str(plan.version),
+    record(Action.KEYS_ROTATE, object_type=ObjectType.KEK, object_id=str(plan.version),
            outcome=Outcome.ERROR if bad or left else Outcome.ALLOWED,
            reason=f"unwrap_failed:{len(bad)}" if bad else f"left:{left}" if left else "rewrapped")
     db.session.commit()
@@ -196,7 +196,7 @@ def _deep(batch_size: int, bad_keys: int) -> None:
         result: DeepResult = deep_check(batch_size, show, bar.update)
     found = sum(result.found.values())
     summary = ";".join(f"{k}={n}" for k, n in sorted(result.found.items()))
-    record(Action.KEYS_VERIFY, object_type="kek", object_id=str(keyring().active_version),
+    record(Action.KEYS_VERIFY, object_type=ObjectType.KEK, object_id=str(keyring().active_version),
            outcome=Outcome.ERROR if found or bad_keys else Outcome.ALLOWED,
            reason=f"deep:{summary or 'clean'};records={result.records}")
     db.session.commit()

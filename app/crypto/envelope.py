@@ -20,7 +20,7 @@ from sqlalchemy import Engine, delete, event, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.audit.actions import Action, Outcome
+from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
 from app.clock import utcnow
 from app.crypto.aead import SealError
@@ -84,13 +84,13 @@ def _open(data_key_id: uuid.UUID) -> tuple[bytes, AESGCM]:
             .where(DataKey.id == data_key_id)
         ).one_or_none()
     if row is None:
-        raise failed("data_key", data_key_id, "missing")
+        raise failed(ObjectType.DATA_KEY, data_key_id, "missing")
     if row.wrapped is None:
-        raise failed("data_key", data_key_id, "destroyed", destroyed=True)
+        raise failed(ObjectType.DATA_KEY, data_key_id, "destroyed", destroyed=True)
     try:
         raw = keyring().unwrap(row.kek_version, row.wrapped, wrap_context(data_key_id))
     except SealError:
-        raise failed("data_key", data_key_id, "unwrap_failed") from None
+        raise failed(ObjectType.DATA_KEY, data_key_id, "unwrap_failed") from None
     entry = (raw, AESGCM(raw))
     _cache()[data_key_id] = entry
     return entry

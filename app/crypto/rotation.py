@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import bindparam, func, select, update
 
-from app.audit.actions import Action, Outcome
+from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
 from app.clock import utcnow
 from app.crypto.aead import SealError
@@ -75,7 +75,7 @@ def _new_version(instance: Path, environment: str) -> int:
         ring.provider.add(version, key)
     db.session.add(KekVersion(version=version, check_value=ring.check_value(version),
                               created_at=utcnow()))
-    record(Action.KEYS_ROTATE, object_type="kek", object_id=str(version), reason="new_version")
+    record(Action.KEYS_ROTATE, object_type=ObjectType.KEK, object_id=str(version), reason="new_version")
     db.session.commit()
     ring.forget()
     return version
@@ -118,7 +118,7 @@ def rewrap_batch(active: int, batch_size: int,
         try:
             raw = ring.unwrap(row.kek_version, row.wrapped, context)
         except SealError:
-            failed("data_key", row.id, "unwrap_failed")
+            failed(ObjectType.DATA_KEY, row.id, "unwrap_failed")
             bad.append(row.id)
             continue
         version, wrapped = ring.wrap(raw, context)
@@ -186,7 +186,7 @@ def verify_all(batch_size: int, progress: Callable[[int], None] = lambda n: None
                 ring.unwrap(version, wrapped, wrap_context(key_id))
                 ok += 1
             except SealError:
-                failed("data_key", key_id, "unwrap_failed")
+                failed(ObjectType.DATA_KEY, key_id, "unwrap_failed")
                 bad += 1
         progress(len(rows))
     return ok, bad
@@ -226,13 +226,13 @@ def retire(version: int) -> None:
     if refusal is not None:
         db.session.rollback()  # releases the lock; nothing was changed
         if in_use:
-            record(Action.KEYS_RETIRE, object_type="kek", object_id=str(version),
+            record(Action.KEYS_RETIRE, object_type=ObjectType.KEK, object_id=str(version),
                    outcome=Outcome.DENIED, reason="still_in_use")
             db.session.commit()
         raise RotationError(refusal)
     db.session.execute(update(table).where(table.c.version == version,
                                            table.c.retired_at.is_(None))
                        .values(retired_at=utcnow()))
-    record(Action.KEYS_RETIRE, object_type="kek", object_id=str(version), reason="retired")
+    record(Action.KEYS_RETIRE, object_type=ObjectType.KEK, object_id=str(version), reason="retired")
     db.session.commit()
     ring.forget()

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from app.audit.actions import Action
+from app.audit.actions import Action, ObjectType
 from app.audit.writer import record
 from app.core.versioning import Stale, check_version, saving
 from app.db import db, transaction
@@ -31,7 +31,7 @@ class DirectoryStale(DirectoryError, Stale):
                  "try again.")
 
 
-def _audited_save(obj: Any, action: Action, object_type: str,
+def _audited_save(obj: Any, action: Action, object_type: ObjectType,
                   submission: Submission | None = None) -> None:
     with transaction():
         db.session.add(obj)
@@ -44,14 +44,14 @@ def _audited_save(obj: Any, action: Action, object_type: str,
 def create_organisation(name: str) -> Organisation:
     """Add an organisation."""
     org = Organisation(name=name.strip())
-    _audited_save(org, Action.ORGANISATION_CREATE, "organisation")
+    _audited_save(org, Action.ORGANISATION_CREATE, ObjectType.ORGANISATION)
     return org
 
 
 def create_site(org: Organisation, name: str, code: str) -> Site:
     """Add a site of ``org``; ``code`` prefixes its case numbers."""
     site = Site(organisation_id=org.id, name=name.strip(), code=code.strip().upper())
-    _audited_save(site, Action.SITE_CREATE, "site")
+    _audited_save(site, Action.SITE_CREATE, ObjectType.SITE)
     return site
 
 
@@ -62,7 +62,7 @@ def create_safe_space(org: Organisation, site: Site, name: str, kind: str = "sta
         raise DirectoryError(str(_l("The site belongs to another organisation.")))
     space = SafeSpace(organisation_id=org.id, site_id=site.id, name=name.strip(), kind=kind,
                       opened_on=opened_on)
-    _audited_save(space, Action.SAFE_SPACE_CREATE, "safe_space")
+    _audited_save(space, Action.SAFE_SPACE_CREATE, ObjectType.SAFE_SPACE)
     return space
 
 
@@ -71,11 +71,11 @@ def create_service(org: Organisation, name: str, service_type: str,
     """Add a service to the referral directory."""
     service = Service(organisation_id=org.id, name=name.strip(), service_type=service_type)
     service.sites = list(sites)
-    _audited_save(service, Action.SERVICE_CREATE, "service")
+    _audited_save(service, Action.SERVICE_CREATE, ObjectType.SERVICE)
     return service
 
 
-def create_record(model: type, values: Mapping[str, Any], *, action: Action, object_type: str,
+def create_record(model: type, values: Mapping[str, Any], *, action: Action, object_type: ObjectType,
                   submission: Submission | None = None) -> Any:
     """Add a directory record from a screen's values (``sites``: a service's sites), claiming
     the form's one-time ``submission`` in the same transaction."""
@@ -87,7 +87,7 @@ def create_record(model: type, values: Mapping[str, Any], *, action: Action, obj
 
 
 def update_record(obj: Any, values: Mapping[str, Any], *, expected_version: Any, action: Action,
-                  object_type: str) -> None:
+                  object_type: ObjectType) -> None:
     """Apply edits to a directory record, refused when someone else saved it first."""
     check_version(obj, expected_version, DirectoryStale)
     with saving(obj, DirectoryStale):

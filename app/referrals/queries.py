@@ -1,7 +1,8 @@
 """Reads for referrals: a case's referrals, a service's queue, overdue and urgent ones.
 
 The recipient's loader only finds referrals addressed to their own service that are not
-revoked: anything else answers 404, audited, exactly like a referral that does not exist.
+revoked: anything else answers 404, audited, exactly like a referral that does not exist. Both
+loaders record a GET of the referral they found as ``referral.view``, before any page shows it.
 """
 
 from __future__ import annotations
@@ -9,12 +10,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import abort
+from flask import has_request_context, request
 from sqlalchemy import case as sql_case
 from sqlalchemy import select
 
-from app.audit.actions import Action, Outcome
-from app.audit.writer import record
+from app.audit import service as audit
+from app.audit.actions import Action, ObjectType
 from app.auth.models import User
 from app.cases.models import Case
 from app.cases.scopes import case_scope
@@ -26,11 +27,13 @@ from app.referrals.models import Referral, ReferralEvent
 URGENCY_ORDER = sql_case({"urgent": 0, "high": 1}, value=Referral.urgency, else_=2)
 
 
-def _deny(referral_id: uuid.UUID, action: Action) -> None:
-    record(action, object_type="referral", object_id=referral_id, outcome=Outcome.DENIED,
-           reason="out_of_scope")
-    db.session.commit()
-    abort(404)
+def _found(found: Referral | None, referral_id: uuid.UUID, action: Action) -> Referral:
+    """The referral loaded, its GET recorded; or 404, recorded as ``action`` denied."""
+    if found is None:
+        audit.deny_404(action, ObjectType.REFERRAL, referral_id)
+    if has_request_context() and request.method == "GET":
+        audit.read(Action.REFERRAL_VIEW, ObjectType.REFERRAL, found.id)
+    return found
 
 
 def load_received(user: User, referral_id: uuid.UUID, action: Action = Action.REFERRAL_VIEW) -> Referral:
@@ -42,10 +45,7 @@ def load_received(user: User, referral_id: uuid.UUID, action: Action = Action.RE
                                    Referral.service_id == user.service_id,
                                    Referral.status != "revoked")
         ).scalar_one_or_none()
-    if found is None:
-        _deny(referral_id, action)
-    assert found is not None
-    return found
+    return _found(found, referral_id, action)
 
 
 def load_sent(user: User, referral_id: uuid.UUID, action: Action = Action.REFERRAL_VIEW) -> Referral:
@@ -54,10 +54,7 @@ def load_sent(user: User, referral_id: uuid.UUID, action: Action = Action.REFERR
         select(Referral).join(Case, Case.id == Referral.case_id)
         .where(Referral.id == referral_id, case_scope(user))
     ).scalar_one_or_none()
-    if found is None:
-        _deny(referral_id, action)
-    assert found is not None
-    return found
+    return _found(found, referral_id, action)
 
 
 def inbox(user: User, include_closed: bool = False) -> list[Referral]:

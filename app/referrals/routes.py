@@ -9,15 +9,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from app.audit.actions import Action
-from app.audit.writer import record
+from app.audit import service as audit
+from app.audit.actions import Action, ObjectType
 from app.auth.policy import Permission, require
 from app.cases.justifications import OVERRIDE_REASONS, JustificationError
 from app.cases.labels import label
 from app.cases.scopes import load_case
 from app.core.errors import CaseError
 from app.crypto.readable import readable
-from app.db import transaction
 from app.referrals import fields, forms, queries, service
 from app.referrals.labels import FIELDS, status_label, urgency_label
 from app.submissions.service import AlreadySaved, already_saved
@@ -25,11 +24,6 @@ from app.submissions.service import AlreadySaved, already_saved
 bp = Blueprint("referrals", __name__, url_prefix="/referrals")
 # Labels the templates show: service types (cases' codes), then the referral domain's own.
 HELPERS = {"label": label, "status_label": status_label, "urgency_label": urgency_label}
-
-
-def _audit(action: Action, object_type: str, object_id: uuid.UUID | None = None) -> None:
-    with transaction():
-        record(action, object_type=object_type, object_id=object_id)
 
 
 @bp.route("/new/<uuid:case_id>", methods=["GET", "POST"])
@@ -77,8 +71,7 @@ def new(case_id: uuid.UUID) -> str | Response:
 @require(Permission.REFERRAL_CREATE)
 def sent_view(referral_id: uuid.UUID) -> str:
     """The sender's view: status, history and outcome (never re-reads a revoked share)."""
-    referral = queries.load_sent(current_user, referral_id)
-    _audit(Action.REFERRAL_VIEW, "referral", referral.id)
+    referral = queries.load_sent(current_user, referral_id)  # the read is recorded there
     # The override's explanation is case data for supervisors; others see only the reason.
     return render_template(
         "referrals/sent.html", referral=referral,
@@ -112,7 +105,7 @@ def revoke(referral_id: uuid.UUID) -> Response:
 def inbox() -> str:
     """The service's queue of referrals."""
     rows = queries.inbox(current_user, include_closed=True)
-    _audit(Action.REFERRAL_LIST, "referral")
+    audit.read(Action.REFERRAL_LIST, ObjectType.REFERRAL)
     return render_template("referrals/inbox.html", rows=rows, **HELPERS)
 
 
@@ -120,8 +113,7 @@ def inbox() -> str:
 @require(Permission.REFERRAL_RECEIVE)
 def received(referral_id: uuid.UUID) -> str:
     """A referral as the recipient sees it: only the shared fields and the message."""
-    referral = queries.load_received(current_user, referral_id)
-    _audit(Action.REFERRAL_VIEW, "referral", referral.id)
+    referral = queries.load_received(current_user, referral_id)  # the read is recorded there
     form = forms.AnswerForm()
     form.version.data = referral.version
     return render_template("referrals/received.html", referral=referral,

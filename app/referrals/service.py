@@ -157,7 +157,7 @@ def create(user: User, case: Case, ask: NewReferral, *, once: Submission | None 
     writable(case)
     service = db.session.get(Service, ask.service_id)
     if service is None or not service.active:
-        _refuse(Action.REFERRAL_CREATE, "case", case.id, "service_unavailable",
+        _refuse(Action.REFERRAL_CREATE, ObjectType.CASE, case.id, "service_unavailable",
                 _l("That service does not exist or is not active."))
     urgency = _urgency(ask.urgency)
     if urgency is None:
@@ -180,7 +180,7 @@ def create(user: User, case: Case, ask: NewReferral, *, once: Submission | None 
         justifications.check(Action.REFERRAL_OVERRIDE, case, why)
     outside = [c for c in chosen if c not in allowed.fields]
     if outside:
-        _refuse(Action.REFERRAL_CREATE, "case", case.id, "fields_outside_consent",
+        _refuse(Action.REFERRAL_CREATE, ObjectType.CASE, case.id, "fields_outside_consent",
                 _l("Some chosen fields are not covered by the survivor's consent for this "
                    "service type."))
     deadline = _clinical_deadline(case) if service.service_type == "health_medical" else None
@@ -203,10 +203,10 @@ def create(user: User, case: Case, ask: NewReferral, *, once: Submission | None 
         sent = _event(referral, case, ReferralStatus.SENT, user, None, None)
         if why is not None:
             sent.justification = why.text
-        record(Action.REFERRAL_CREATE, object_type="referral", object_id=referral.id,
+        record(Action.REFERRAL_CREATE, object_type=ObjectType.REFERRAL, object_id=referral.id,
                reason=f"{service.service_type}:{urgency}")
         if why is not None:
-            record(Action.REFERRAL_OVERRIDE, object_type="referral", object_id=referral.id,
+            record(Action.REFERRAL_OVERRIDE, object_type=ObjectType.REFERRAL, object_id=referral.id,
                    reason=why.audit_reason())
         claim(once, ObjectType.REFERRAL, referral.id)
     return referral
@@ -280,7 +280,7 @@ def answer(user: User, referral: Referral, reply: ReferralAnswer) -> None:
         if op in (AnswerOp.DECLINE, AnswerOp.COMPLETE):
             referral.closed_at = now
         _event(referral, case, to, user, None, note)
-        record(ACTIONS[op], object_type="referral", object_id=referral.id)
+        record(ACTIONS[op], object_type=ObjectType.REFERRAL, object_id=referral.id)
 
 
 def revoke(user: User | None, referral: Referral, reason: RevokeReason) -> None:
@@ -301,7 +301,7 @@ def _revoke(user: User | None, referral: Referral, case: Case, reason: str) -> N
     referral.status = ReferralStatus.REVOKED.value
     referral.closed_at = utcnow()
     _event(referral, case, ReferralStatus.REVOKED, user, str(reason), None)
-    shred(referral.data_key, object_type="referral", object_id=referral.id, reason=str(reason),
+    shred(referral.data_key, object_type=ObjectType.REFERRAL, object_id=referral.id, reason=str(reason),
           action=Action.REFERRAL_REVOKE)
 
 
@@ -330,7 +330,7 @@ def shred_all(case: Case) -> None:
     for referral in db.session.execute(
             select(Referral).where(Referral.case_id == case.id)).scalars():
         if referral.status != "revoked":
-            shred(referral.data_key, object_type="referral", object_id=referral.id,
+            shred(referral.data_key, object_type=ObjectType.REFERRAL, object_id=referral.id,
                   reason="case_erased", action=Action.REFERRAL_REVOKE)
 
 

@@ -17,7 +17,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
-from app.audit.actions import Action
+from app.audit import service as audit
+from app.audit.actions import Action, ObjectType
 from app.auth.policy import Permission, can, require
 from app.clock import utcnow
 from app.db import db
@@ -87,7 +88,7 @@ def index() -> str:
     """The safe spaces in the user's scope, with their logs (coordinators) and summaries."""
     can_log = can(current_user, Permission.WGSS_LOG)
     spaces = spaces_for(current_user, logs=can_log)
-    service.audited_read(Action.SAFE_SPACE_LIST, "safe_space")
+    audit.read(Action.SAFE_SPACE_LIST, ObjectType.SAFE_SPACE)
     return render_template("safe_space/index.html", spaces=spaces, can_log=can_log, **HELPERS)
 
 
@@ -98,7 +99,7 @@ def sessions(space_id: uuid.UUID) -> str:
     space = load_space(current_user, space_id, logs=True, action=Action.WGSS_SESSION_LIST)
     month_form, month = _month()
     rows = queries.sessions_in(space, month) if month else []
-    service.audited_read(Action.WGSS_SESSION_LIST, "safe_space", space.id,
+    audit.read(Action.WGSS_SESSION_LIST, ObjectType.SAFE_SPACE, space.id,
                          reason=f"month:{month:%Y-%m}" if month else "invalid_month")
     return render_template("safe_space/sessions.html", space=space, rows=rows,
                            month_form=month_form, month=month,
@@ -122,7 +123,7 @@ def new_session() -> str | BaseResponse:
         form.held_on.data = utcnow().date()
         form.facilitators.data = [str(current_user.id)]
         # The form lists the user's safe spaces and the organisation's staff.
-        service.audited_read(Action.SAFE_SPACE_LIST, "safe_space", reason="session_form")
+        audit.read(Action.SAFE_SPACE_LIST, ObjectType.SAFE_SPACE, reason="session_form")
     elif form.validate_on_submit():
         try:
             entry = service.save_session(current_user, form.command(), once=form.submission)
@@ -135,7 +136,7 @@ def new_session() -> str | BaseResponse:
             flash(_("Session saved."), "info")
             return redirect(url_for("safe_space.view_session", session_id=entry.id))
     elif (refused := form.refused_space_id()) is not None:
-        service.refuse_space(Action.WGSS_SESSION_CREATE, refused)
+        audit.denied(Action.WGSS_SESSION_CREATE, ObjectType.SAFE_SPACE, refused)
     return render_template("safe_space/session_form.html", form=form, entry=None, stale=False,
                            **HELPERS)
 
@@ -145,7 +146,6 @@ def new_session() -> str | BaseResponse:
 def view_session(session_id: uuid.UUID) -> str:
     """One session log, its notes decrypted (recorded before anything is shown)."""
     entry = load_session(current_user, session_id, action=Action.WGSS_SESSION_VIEW)
-    service.audited_read(Action.WGSS_SESSION_VIEW, "wgss_session", entry.id)
     return render_template("safe_space/session_view.html", entry=entry, notes=entry.notes,
                            **HELPERS)
 
@@ -159,7 +159,7 @@ def edit_session(session_id: uuid.UUID) -> str | BaseResponse:
     _prepare(form, entry)
     stale = False
     if request.method == "GET":
-        service.audited_read(Action.WGSS_SESSION_VIEW, "wgss_session", entry.id)
+        pass  # the read is recorded by load_session
     elif form.validate_on_submit():
         try:
             service.save_session(current_user, form.command(), entry, form.version.data)
@@ -173,7 +173,7 @@ def edit_session(session_id: uuid.UUID) -> str | BaseResponse:
             flash(_("Session saved."), "info")
             return redirect(url_for("safe_space.view_session", session_id=entry.id))
     elif (refused := form.refused_space_id()) is not None:
-        service.refuse_space(Action.WGSS_SESSION_UPDATE, refused)
+        audit.denied(Action.WGSS_SESSION_UPDATE, ObjectType.SAFE_SPACE, refused)
     return render_template("safe_space/session_form.html", form=form, entry=entry, stale=stale,
                            **HELPERS)
 
@@ -187,7 +187,7 @@ def summary(space_id: uuid.UUID) -> str:
     month_form, month = _month()
     result = queries.summary(space, month) if month else None
     chart = charts.band_chart(result, rtl=select_locale() in RTL_LANGUAGES) if result else None
-    service.audited_read(Action.WGSS_SUMMARY_VIEW, "safe_space", space.id,
+    audit.read(Action.WGSS_SUMMARY_VIEW, ObjectType.SAFE_SPACE, space.id,
                          reason=f"month:{month:%Y-%m}" if month else "invalid_month")
     return render_template("safe_space/summary.html", space=space, summary=result, chart=chart,
                            month_form=month_form, month=month, can_log=can_log,
@@ -205,7 +205,7 @@ def summary_csv(space_id: uuid.UUID) -> BaseResponse:
         flash(_("Choose a valid month."), "error")
         return redirect(url_for("safe_space.summary", space_id=space.id))
     body = charts.to_csv(queries.summary(space, month))
-    service.audited_read(Action.WGSS_SUMMARY_EXPORT, "safe_space", space.id,
+    audit.read(Action.WGSS_SUMMARY_EXPORT, ObjectType.SAFE_SPACE, space.id,
                          reason=f"month:{month:%Y-%m}")
     return Response(body, mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="wgss-summary-{month:%Y-%m}.csv"'})
@@ -215,7 +215,7 @@ def summary_csv(space_id: uuid.UUID) -> BaseResponse:
 @require(Permission.WGSS_CONFIGURE)
 def activity_types() -> str:
     """Every activity type, offered or not."""
-    service.audited_read(Action.ACTIVITY_TYPE_LIST, "activity_type")
+    audit.read(Action.ACTIVITY_TYPE_LIST, ObjectType.ACTIVITY_TYPE)
     return render_template("safe_space/activity_types.html",
                            rows=queries.activity_types(active_only=False), **HELPERS)
 
@@ -233,7 +233,7 @@ def activity_type(type_id: uuid.UUID | None = None) -> str | BaseResponse:
     if current is not None:
         del form.code  # codes are stable: stored on sessions' types and in exports
     if request.method == "GET":
-        service.audited_read(Action.ACTIVITY_TYPE_VIEW, "activity_type", type_id)
+        audit.read(Action.ACTIVITY_TYPE_VIEW, ObjectType.ACTIVITY_TYPE, type_id)
     if form.validate_on_submit():
         try:
             service.save_activity_type(

@@ -4,19 +4,19 @@ Coordinators: the safe spaces assigned to them (in their own organisation), both
 their summaries. Programme managers: the summaries (aggregates only) of every safe space of their
 organisation, never a session log or its notes. Every other role: nothing (the policy already
 refuses them the area with 403). A record outside the scope is answered exactly like one that
-does not exist (404), and the attempt is audited as denied.
+does not exist (404), and the attempt is audited as denied. The session loader records a GET of
+the log it found as ``wgss_session.view``, before any page shows it.
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import NoReturn
 
-from flask import abort
+from flask import has_request_context, request
 from sqlalchemy import ColumnElement, and_, false, select
 
-from app.audit.actions import Action, Outcome
-from app.audit.writer import record
+from app.audit import service as audit
+from app.audit.actions import Action, ObjectType
 from app.auth.models import User
 from app.auth.policy import Role
 from app.db import db
@@ -57,28 +57,24 @@ def spaces_for(user: User, *, logs: bool, active_only: bool = False) -> list[Saf
     return list(db.session.execute(stmt).scalars())
 
 
-def _refuse(action: Action, object_type: str, object_id: uuid.UUID) -> NoReturn:
-    record(action, object_type=object_type, object_id=object_id, outcome=Outcome.DENIED,
-           reason="out_of_scope")
-    db.session.commit()
-    abort(404)
-
-
 def load_space(user: User, space_id: uuid.UUID, *, logs: bool, action: Action) -> SafeSpace:
     """A safe space through the user's scope, or 404 (audited as ``action`` denied)."""
     space: SafeSpace | None = db.session.execute(
         select(SafeSpace).where(SafeSpace.id == space_id, space_scope(user, logs=logs))
     ).scalar_one_or_none()
     if space is None:
-        _refuse(action, "safe_space", space_id)
+        audit.deny_404(action, ObjectType.SAFE_SPACE, space_id)
     return space
 
 
 def load_session(user: User, session_id: uuid.UUID, *, action: Action) -> WgssSession:
-    """A session log through the user's scope, or 404 (audited as ``action`` denied)."""
+    """A session log through the user's scope (a GET recorded as ``wgss_session.view``), or
+    404 (audited as ``action`` denied)."""
     found: WgssSession | None = db.session.execute(
         select(WgssSession).where(WgssSession.id == session_id, session_scope(user))
     ).scalar_one_or_none()
     if found is None:
-        _refuse(action, "wgss_session", session_id)
+        audit.deny_404(action, ObjectType.WGSS_SESSION, session_id)
+    if has_request_context() and request.method == "GET":
+        audit.read(Action.WGSS_SESSION_VIEW, ObjectType.WGSS_SESSION, found.id)
     return found

@@ -21,12 +21,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app.audit.actions import Action, ObjectType, Outcome
+from app.audit import service as audit
+from app.audit.actions import Action, ObjectType
 from app.audit.writer import record
 from app.auth.models import User
 from app.clock import utcnow
 from app.core.versioning import Stale, check_version, saving
-from app.db import db, transaction
+from app.db import db
 from app.directory.models import SafeSpace
 from app.safe_space import queries, rules
 from app.safe_space.models import AREA_MAX, NOTES_MAX, TOPIC_MAX, ActivityType, WgssSession
@@ -90,20 +91,6 @@ class SafeSpaceStale(Stale):
     (``app.core.versioning``); nothing was saved."""
 
 
-def audited_read(action: Action, object_type: str, object_id: Any = None,
-                 reason: str | None = None) -> None:
-    """Record that something was looked at, before it is shown."""
-    with transaction():
-        record(action, object_type=object_type, object_id=object_id, reason=reason)
-
-
-def refuse_space(action: Action, space_id: uuid.UUID) -> None:
-    """Audit an attempt to log a session for a safe space outside the user's scope."""
-    with transaction():
-        record(action, object_type="safe_space", object_id=space_id, outcome=Outcome.DENIED,
-               reason="out_of_scope")
-
-
 def _too_long(value: str | None, limit: int) -> bool:
     return value is not None and len(value.strip()) > limit
 
@@ -157,7 +144,7 @@ def save_session(user: User, log: SessionLog, current: WgssSession | None = None
         errors["facilitators"] = str(_l("Choose at least one facilitator from your "
                                         "organisation's staff."))
     if space is None and log.safe_space_id is not None:
-        refuse_space(action, log.safe_space_id)
+        audit.denied(action, ObjectType.SAFE_SPACE, log.safe_space_id)
     if errors or space is None or kind is None or log.held_on is None:
         raise SessionInvalid(errors)
     with saving(current, SafeSpaceStale):
@@ -173,7 +160,7 @@ def save_session(user: User, log: SessionLog, current: WgssSession | None = None
         entry.notes = (log.notes or "").strip() or None
         db.session.add(entry)
         db.session.flush()
-        record(action, object_type="wgss_session", object_id=entry.id)
+        record(action, object_type=ObjectType.WGSS_SESSION, object_id=entry.id)
         claim(once, ObjectType.WGSS_SESSION, entry.id)
     return entry
 
@@ -212,7 +199,7 @@ def save_activity_type(spec: ActivityTypeSpec, current: ActivityType | None = No
             db.session.add(kind)
             db.session.flush()
             record(Action.ACTIVITY_TYPE_CREATE if current is None else Action.ACTIVITY_TYPE_UPDATE,
-                   object_type="activity_type", object_id=kind.id)
+                   object_type=ObjectType.ACTIVITY_TYPE, object_id=kind.id)
             claim(once, ObjectType.ACTIVITY_TYPE, kind.id)
     except IntegrityError:
         raise SessionInvalid({"code": str(_l("Another activity type has this code."))}) from None
