@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from app.audit.models import AuditEvent
 from app.db import db
-from tests.test_safe_space_fixtures import COORDINATOR, insert_session
+from tests.helpers.safe_space import COORDINATOR, insert_session
 
 
 @dataclass(frozen=True)

@@ -117,7 +117,7 @@ def record_consent(user: User, case: Case, *, kind: str, granted: bool, given_by
                             recorded_by_id=user.id, recorded_at=utcnow())
         db.session.add(rec)
         db.session.flush()
-        record(Action.CONSENT_RECORD, object_type="case", object_id=case.id,
+        record(Action.CONSENT_RECORD, object_type=ObjectType.CASE, object_id=case.id,
                reason=f"{what}{':' + service_type if service_type else ''}:"
                       f"{'given' if granted else 'withdrawn'}")
         after_consent_change(case, what, service_type, granted)

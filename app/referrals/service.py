@@ -161,7 +161,7 @@ def create(user: User, case: Case, ask: NewReferral, *, once: Submission | None 
                 _l("That service does not exist or is not active."))
     urgency = _urgency(ask.urgency)
     if urgency is None:
-        _refuse(Action.REFERRAL_CREATE, "case", case.id, "bad_urgency", _l("Choose an urgency."))
+        _refuse(Action.REFERRAL_CREATE, ObjectType.CASE, case.id, "bad_urgency", _l("Choose an urgency."))
     message = (ask.message or "").strip() or None
     if message is not None and len(message) > MESSAGE_MAX:
         raise ReferralError(str(_l("The message is too long: at most %(n)d characters.",
@@ -172,7 +172,7 @@ def create(user: User, case: Case, ask: NewReferral, *, once: Submission | None 
     why = None
     if not allowed.consented:
         if not can(user, Permission.REFERRAL_OVERRIDE) or not override_code:
-            _refuse(Action.REFERRAL_CREATE, "case", case.id, "no_consent_for_service_type",
+            _refuse(Action.REFERRAL_CREATE, ObjectType.CASE, case.id, "no_consent_for_service_type",
                     _l("The survivor has not consented to share with this type of service. "
                        "Record consent first (a supervisor may override with a reason)."))
         why = justifications.parse(justifications.OVERRIDE_REASONS, override_code,
@@ -260,7 +260,7 @@ def answer(user: User, referral: Referral, reply: ReferralAnswer) -> None:
     except ValueError:
         raise ReferralError(str(_l("Choose accept, decline or complete."))) from None
     if not may_answer(referral, op):
-        _refuse(ACTIONS[op], "referral", referral.id, f"wrong_order:{referral.status}",
+        _refuse(ACTIONS[op], ObjectType.REFERRAL, referral.id, f"wrong_order:{referral.status}",
                 WRONG_ORDER[op])
     note = (reply.note or "").strip() or None
     if op is AnswerOp.DECLINE and note is None:
