@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from jinja2 import BytecodeCache
+from jinja2.bccache import Bucket
 
 from app import clock, create_app
 from app.keyfiles import KEY_NAMES
@@ -26,6 +28,27 @@ HOST = "amana.example.org"
 # here) thousands of logins dominated the run. ``production_app`` and the ``real_argon2``
 # fixture use the production parameters; tests/test_passwords.py checks them once.
 LIGHT_ARGON2 = {"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_KIB": 8, "ARGON2_PARALLELISM": 1}
+
+
+class MemoryBytecodeCache(BytecodeCache):
+    """Compiled templates kept for the whole run. Each test builds its own app, and so its own
+    Jinja environment: without this every test compiled every page it rendered again (about
+    half the time of the route matrix). Entries are keyed by template and checked against the
+    source's checksum, so a changed template is compiled afresh."""
+
+    def __init__(self) -> None:
+        self.store: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self.store.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.store[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATE_CACHE = MemoryBytecodeCache()
 
 
 class Clock:
@@ -74,7 +97,9 @@ def make_app(db_uri: str, instance: Path, **extra: Any) -> Flask:
     if extra.get("AMANA_ENV") != "production":
         cfg.update(LIGHT_ARGON2)
     cfg.update(extra)
-    return create_app(cfg)
+    app = create_app(cfg)
+    app.jinja_env.bytecode_cache = TEMPLATE_CACHE
+    return app
 
 
 def production_keys(monkeypatch: pytest.MonkeyPatch) -> None:
