@@ -27,11 +27,9 @@ from app.cases.labels import choices
 from app.cases.models import NATIONALITY_GROUPS, RISK_LEVELS, SEXES, YES_NO_UNKNOWN
 from app.cases.workflow import CLOSURE_REASONS, REOPEN_REASONS
 from app.clock import utcnow
+from app.core.text import LONG_TEXT_MAX, NAME_MAX, TEXT_MAX
 from app.forms import CleanStringField, LongText, OneTimeSubmission, PageField
 
-NAME_MAX = 120
-TEXT_MAX = 4000
-LONG_TEXT_MAX = 20000
 PHONE_RE = re.compile(r"^\+?[0-9٠-٩۰-۹ ()./-]{6,24}$")
 
 

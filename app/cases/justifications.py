@@ -28,6 +28,7 @@ from app.audit.writer import record
 from app.auth.models import User
 from app.auth.policy import Permission, has_permission
 from app.cases.models import BreakGlassGrant, Case
+from app.core.text import blank_to_none
 from app.crypto.blind_index import PERSON_NAME, PHONE
 from app.crypto.models import BlindIndexEntry
 from app.crypto.normalise import normalise_text
@@ -93,7 +94,7 @@ def parse(reasons: Mapping[str, Any], code: str | None, text: str | None) -> Jus
     """A justification from what was typed; refused unless the code is one of ``reasons`` and
     the text fits (``other`` needs a sentence)."""
     code = (code or "").strip()
-    clean = (text or "").strip() or None
+    clean = blank_to_none(text)
     if code not in reasons:
         raise JustificationError("code", _l("Choose a reason from the list."))
     if clean is not None and len(clean) > TEXT_MAX:

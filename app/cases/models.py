@@ -20,13 +20,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
+from app.core.text import LONG_TEXT_MAX, TEXT_MAX
 from app.crypto.blind_index import PERSON_NAME, PHONE
 from app.crypto.fields import SealedDate, SealedInt, SealedLongText, SealedRecord, SealedText
 from app.db import Timestamps, UTCDateTime, UUIDPrimaryKey, Versioned, db
 from app.directory.models import Site
-
-TEXT_MAX = 4000
-LONG_TEXT_MAX = 20000
 
 STATUSES = ("open", "assessment", "action_plan", "implementation", "follow_up",
             "closure_requested", "closed")

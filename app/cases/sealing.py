@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from app.audit.actions import Action
 from app.cases.models import Case
+from app.core.text import blank_to_none
 from app.crypto.envelope import shred
 
 
@@ -21,6 +22,4 @@ def shred_case(case: Case, reason: str) -> None:
 
 def clean(value: object) -> object:
     """Empty text is stored as nothing (no ciphertext for an empty field)."""
-    if isinstance(value, str) and not value.strip():
-        return None
-    return value
+    return blank_to_none(value, strip=False)

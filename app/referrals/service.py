@@ -24,6 +24,7 @@ from app.cases.records import writable
 from app.cases.service import consent_state
 from app.clock import utcnow
 from app.core.errors import CaseError
+from app.core.text import blank_to_none
 from app.core.versioning import Stale, check_version, saving
 from app.crypto.envelope import shred
 from app.db import db, transaction
@@ -134,7 +135,7 @@ def create(user: User, case: Case, *, service_id: uuid.UUID, urgency: str, chose
                             respond_by=now + timedelta(hours=response_hours(urgency)))
         referral.share = json.dumps(fields.extract(case, chosen, service.service_type),
                                     ensure_ascii=False)  # type: ignore[assignment]
-        referral.message = (message or "").strip() or None  # type: ignore[assignment]
+        referral.message = blank_to_none(message)  # type: ignore[assignment]
         db.session.add(referral)
         db.session.flush()
         sent = _event(referral, case, "sent", user, None, None)
@@ -153,7 +154,7 @@ def _event(referral: Referral, case: Case, to: str, user: User | None, reason: s
            note: str | None) -> ReferralEvent:
     ev = ReferralEvent(referral_id=referral.id, case_id=case.id, to_status=to, reason=reason,
                        by_id=user.id if user else None, at=utcnow(), data_key=case.data_key)
-    ev.note = (note or "").strip() or None  # type: ignore[assignment]
+    ev.note = blank_to_none(note)  # type: ignore[assignment]
     db.session.add(ev)
     return ev
 

@@ -21,6 +21,7 @@ from app.auth.models import User
 from app.clock import utcnow
 from app.core import versioning
 from app.core.ids import parse_uuid
+from app.core.text import blank_to_none
 from app.core.versioning import Stale
 from app.db import db, transaction
 from app.directory.models import SafeSpace
@@ -108,11 +109,11 @@ def save_session(user: User, values: Mapping[str, Any], current: WgssSession | N
         entry.held_on = values["held_on"]
         entry.topic = values["topic"].strip()
         entry.duration_minutes = int(values["duration_minutes"])
-        entry.outreach_area = (values.get("outreach_area") or "").strip() or None
+        entry.outreach_area = blank_to_none(values.get("outreach_area"))
         for name in rules.ALL_COUNTS:
             setattr(entry, name, int(values[name]))
         entry.facilitators = people
-        entry.notes = (values.get("notes") or "").strip() or None  # type: ignore[assignment]
+        entry.notes = blank_to_none(values.get("notes"))  # type: ignore[assignment]
         db.session.add(entry)
         db.session.flush()
         record(action, object_type="wgss_session", object_id=entry.id)
