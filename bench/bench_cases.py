@@ -86,7 +86,7 @@ from app.cases import (  # noqa: E402
     service,
     views,
 )
-from app.cases.labels import choices, label  # noqa: E402
+from app.cases.labels import Domain, choices, label  # noqa: E402
 from app.cases.models import (  # noqa: E402
     STATUSES,
     ActionItem,
@@ -301,7 +301,7 @@ def plain_index() -> str:
     """``GET /cases/`` from the plain table, without the ``case.list`` audit event."""
     f = forms.CaseFilterForm(request.args)
     f.status.choices = [("", "Any")] + [(s, STATUS_LABELS[s]) for s in STATUSES]
-    f.risk.choices = [("", "Any")] + choices(("high", "medium", "low", "unknown"))
+    f.risk.choices = [("", "Any")] + choices(Domain.RISK, ("high", "medium", "low", "unknown"))
     f.site.choices = [("", "Any")] + [(str(s.id), s.name) for s in current_user.sites]
     f.validate()
     rows, total = plain_case_page(current_user, page=f.page.data or 1)

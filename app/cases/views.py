@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app.auth.models import User
 from app.auth.policy import Permission, has_permission
 from app.cases import forms, gbvims, justifications, queries
-from app.cases.labels import LABELS, label
+from app.cases.labels import Domain, choices, label
 from app.cases.models import ActionItem, Assessment, Case, CaseNote, FollowUp, Incident, StatusChange
 from app.cases.scopes import CaseAccess
 from app.cases.service import IDENTITY_FIELDS, consent_state, last_change
@@ -25,9 +25,9 @@ INCIDENT_TEXT = ("narrative", "perpetrator_details", "location_detail")
 
 def consent_kinds() -> list[tuple[str, object]]:
     """The kinds of consent a form can record."""
-    kinds: list[tuple[str, object]] = [("services", LABELS["services"]),
-                                       ("reporting", LABELS["reporting"])]
-    kinds += [(f"share:{t}", _l("Share with: %(s)s", s=label(t))) for t in gbvims.SERVICE_TYPES]
+    kinds: list[tuple[str, object]] = choices(Domain.CONSENT_KIND)
+    kinds += [(f"share:{t}", _l("Share with: %(s)s", s=label(t, Domain.SERVICE_TYPE)))
+              for t in gbvims.SERVICE_TYPES]
     return kinds
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from app.cases.labels import label
+from app.cases.labels import Domain, label
 from app.cases.models import Case, Incident
 from app.db import db
 
@@ -36,8 +36,9 @@ def parse(codes: str) -> list[str]:
     return [c for c in codes.split(",") if c in OPTIONAL]
 
 
-CODED = frozenset({"age_group", "sex", "service_requested", "displacement_status",
-                   "disability", "risk_level"})
+CODED = {"age_group": Domain.AGE_GROUP, "sex": Domain.SEX,
+         "service_requested": Domain.SERVICE_TYPE, "displacement_status": Domain.DISPLACEMENT,
+         "disability": Domain.YES_NO_UNKNOWN, "risk_level": Domain.RISK}  # key -> label domain
 
 
 def _incident_summary(case: Case) -> str | None:
@@ -74,9 +75,9 @@ def display(shared: dict[str, str]) -> list[tuple[str, str]]:
     rows = []
     for key, value in shared.items():
         if key in CODED:
-            value = label(value)
+            value = label(value, CODED[key])
         elif key == "incident_summary" and "|" in value:
             core, day = value.split("|", 1)
-            value = f"{label(core)}, {day}"
+            value = f"{label(core, Domain.CORE_TYPE)}, {day}"
         rows.append((str(LABELS.get(key, key)), value))
     return rows

@@ -14,7 +14,7 @@ from app.audit.actions import Action
 from app.audit.writer import record
 from app.auth.policy import Permission, require
 from app.cases.justifications import OVERRIDE_REASONS, JustificationError, may_read_text
-from app.cases.labels import label
+from app.cases.labels import Domain, label
 from app.cases.scopes import load_case
 from app.cases.service import consent_state
 from app.core.errors import CaseError
@@ -45,7 +45,7 @@ def new(case_id: uuid.UUID) -> str | Response:
     services = list(db.session.execute(
         select(Service).where(Service.active.is_(True)).order_by(Service.name)).scalars())
     form.service.choices = [
-        (str(s.id), f"{s.name} ({s.organisation.name}) — {label(s.service_type)} — "
+        (str(s.id), f"{s.name} ({s.organisation.name}) — {label(s.service_type, Domain.SERVICE_TYPE)} — "
          + (_("consent given") if consent.has("share", s.service_type) else _("no consent")))
         for s in services]
     allowed = sorted({c for rec in consent.share.values() if rec.granted
