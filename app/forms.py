@@ -35,30 +35,25 @@ def no_control_characters(_form: Any, field: Field) -> None:
             raise ValidationError(_l("Remove invisible control characters."))
 
 
-class CleanStringField(StringField):
+class _CleanText(Field):
+    """Text as typed, trimmed; control characters refused."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata(valuelist)
+        value: Any = getattr(self, "data", None)
+        if isinstance(value, str):
+            self.data = value.strip()
+
+    def pre_validate(self, form: Any) -> None:
+        no_control_characters(form, self)
+
+
+class CleanStringField(_CleanText, StringField):
     """A single-line text field: trimmed, control characters refused."""
 
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        super().process_formdata(valuelist)
-        value: Any = getattr(self, "data", None)
-        if isinstance(value, str):
-            self.data = value.strip()
 
-    def pre_validate(self, form: Any) -> None:
-        no_control_characters(form, self)
-
-
-class LongText(TextAreaField):
+class LongText(_CleanText, TextAreaField):
     """Free text (notes, narratives): trimmed, control characters refused."""
-
-    def pre_validate(self, form: Any) -> None:
-        no_control_characters(form, self)
-
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        super().process_formdata(valuelist)
-        value: Any = getattr(self, "data", None)
-        if isinstance(value, str):
-            self.data = value.strip()
 
 
 # --- Numbers read from query strings (page numbers, paging keys) ---------------------------------

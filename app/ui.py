@@ -55,11 +55,11 @@ def dateformat(value: date | None) -> str:
     return format_date(value, "medium") if value else ""
 
 
-def code_label(code: str | None) -> str:
-    """The translated label of a stored code."""
+def code_label(code: str | None, domain: str) -> str:
+    """The translated label of a stored code of ``domain`` (``app.cases.labels.Domain``)."""
     from app.cases.labels import label
 
-    return label(code)
+    return label(code, domain)
 
 
 def can(permission: Permission) -> bool:

@@ -83,12 +83,11 @@ from app.cases import (  # noqa: E402
     gbvims,
     queries,
     records,
-    sealing,
     search,
     service,
     views,
 )
-from app.cases.labels import choices, label  # noqa: E402
+from app.cases.labels import Domain, choices, label  # noqa: E402
 from app.cases.models import (  # noqa: E402
     STATUSES,
     ActionItem,
@@ -102,6 +101,7 @@ from app.cases.models import (  # noqa: E402
 )
 from app.cases.workflow import CLOSURE_REASONS, REOPEN_REASONS, STATUS_LABELS, next_statuses  # noqa: E402
 from app.clock import utcnow  # noqa: E402
+from app.crypto.blind_index import PERSON_NAME, candidate_ids  # noqa: E402
 from app.crypto.fields import _REINDEX, SealedDate, SealedInt, seal_now  # noqa: E402
 from app.crypto.models import BlindIndexEntry, DataKey  # noqa: E402
 from app.crypto.normalise import normalise_phone, normalise_text  # noqa: E402
@@ -308,7 +308,7 @@ def plain_index() -> str:
     """``GET /cases/`` from the plain table, without the ``case.list`` audit event."""
     f = forms.CaseFilterForm(request.args)
     f.status.choices = [("", "Any")] + [(s, STATUS_LABELS[s]) for s in STATUSES]
-    f.risk.choices = [("", "Any")] + choices(("high", "medium", "low", "unknown"))
+    f.risk.choices = [("", "Any")] + choices(Domain.RISK, ("high", "medium", "low", "unknown"))
     f.site.choices = [("", "Any")] + [(str(s.id), s.name) for s in current_user.sites]
     f.validate()
     rows, total = plain_case_page(current_user, page=f.page.data or 1)
@@ -646,8 +646,10 @@ def measure(app: Flask, d: dict[str, Any], targets: list[uuid.UUID], names: list
     if sqlite:
         # The plans behind the figures, for the search with the most blind-index candidates.
         with app.app_context():
-            most = max(range(len(names)), key=lambda i: len(sealing.candidates(name=names[i])))
-            notes["candidates"] = len(sealing.candidates(name=names[most]))
+            most = max(range(len(names)), key=lambda i: len(
+                candidate_ids(PERSON_NAME, names[i], Case.__tablename__)))
+            notes["candidates"] = len(candidate_ids(PERSON_NAME, names[most],
+                                                       Case.__tablename__))
         for when in ("before", "after"):
             notes[f"plans_{when}"] = {"list": plans(app, uid, real_page, 0),
                                       "search": plans(app, uid, real_search, most)}

@@ -190,7 +190,7 @@ def indexed(target: str) -> list[uuid.UUID]:
     from flask import g
 
     g.pop("_amana_data_keys", None)
-    return [c.id for c in find(select(BenchCase), BenchCase.full_name, target)]
+    return [c.id for c in find(select(BenchCase), full_name=target)]
 
 
 def main() -> None:

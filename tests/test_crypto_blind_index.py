@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from app.crypto.blind_index import (
-    CASE_NUMBER,
     PERSON_NAME,
     PHONE,
     BlindIndex,
@@ -145,7 +144,7 @@ def test_known_differences(a, b):
 def test_same_value_differs_between_indexes_and_keys(app):
     with app.app_context():
         digests = {PERSON_NAME.digest("0912345678"), PHONE.digest("0912345678"),
-                   CASE_NUMBER.digest("0912345678")}
+                   BlindIndex("case_number", normalise_code).digest("0912345678")}
         assert len(digests) == 3 and all(len(d) == 2 for d in digests)
         assert PERSON_NAME.digest("   ") is None
         before = BlindIndex("other", bits=256).digest("Fatima")
@@ -164,13 +163,19 @@ def test_find_by_name_and_phone_confirms_after_decryption(sapp):
         ids = [p.id for p in people]
     with sapp.app_context():
         stmt = select(Specimen)
-        assert {s.id for s in find(stmt, Specimen.full_name, "فَاطِمَة عَلِي")} == {ids[0], ids[2]}
-        assert {s.id for s in find(stmt, Specimen.full_name, "fatima ALI")} == {ids[1]}
-        assert {s.id for s in find(stmt, Specimen.phone, "00218912345678")} == {ids[0], ids[3]}
-        assert find(stmt, Specimen.full_name, "Nobody") == []
+        assert {s.id for s in find(stmt, full_name="فَاطِمَة عَلِي")} == {ids[0], ids[2]}
+        assert {s.id for s in find(stmt, full_name="fatima ALI")} == {ids[1]}
+        assert {s.id for s in find(stmt, phone="00218912345678")} == {ids[0], ids[3]}
+        assert find(stmt, full_name="Nobody") == []
         # The caller's scope is applied: a record outside it is never returned.
-        assert find(stmt.where(Specimen.id != ids[0]), Specimen.phone, "0912345678") == [
+        assert find(stmt.where(Specimen.id != ids[0]), phone="0912345678") == [
             db.session.get(Specimen, ids[3])]
+        # Several fields: any one equal is a match; an empty value searches nothing.
+        assert {s.id for s in find(stmt, full_name="Mona", phone="0921112222")} == {ids[1], ids[3]}
+        assert {s.id for s in find(stmt, full_name="Salma", phone="")} == {ids[4]}
+        assert find(stmt, full_name=None, phone="") == []
+        with pytest.raises(ValueError):
+            find(stmt, date_of_birth="2000-01-01")
 
 
 def test_truncated_digest_collisions_are_confirmed_away(sapp):
@@ -210,11 +215,11 @@ def test_index_entries_follow_changes_and_deletion(sapp):
         s.full_name = "New Name"
         db.session.commit()
         stmt = select(Specimen)
-        assert find(stmt, Specimen.full_name, "old name") == []
-        assert [x.id for x in find(stmt, Specimen.full_name, "new name")] == [sid]
+        assert find(stmt, full_name="old name") == []
+        assert [x.id for x in find(stmt, full_name="new name")] == [sid]
         s.phone = None
         db.session.commit()
-        assert find(stmt, Specimen.phone, "0911111111") == []
+        assert find(stmt, phone="0911111111") == []
         count = select(func.count()).select_from(BlindIndexEntry).where(BlindIndexEntry.owner_id == sid)
         assert db.session.execute(count).scalar_one() == 1
         db.session.delete(s)
@@ -247,5 +252,5 @@ def test_rolled_back_value_leaves_no_index_entry_behind(sapp):
         s.label = "touched later"
         db.session.commit()
         stmt = select(Specimen)
-        assert find(stmt, Specimen.full_name, "abandoned name") == []
-        assert [x.id for x in find(stmt, Specimen.full_name, "kept name")] == [s.id]
+        assert find(stmt, full_name="abandoned name") == []
+        assert [x.id for x in find(stmt, full_name="kept name")] == [s.id]

@@ -70,7 +70,7 @@ def test_shred_makes_a_saved_copy_unreadable_even_with_every_kek(sapp):
                     ring.provider.unwrap(version, copy[f"{field}_sealed"], where)
         # ... and the blind index forgets the record; other records are untouched.
         assert candidate_ids(PERSON_NAME, CANARY, "specimens") == []
-        assert find(select(Specimen), Specimen.full_name, "keeper record")[0].id == keeper
+        assert find(select(Specimen), full_name="keeper record")[0].id == keeper
         assert db.session.execute(select(BlindIndexEntry).where(
             BlindIndexEntry.owner_id == victim)).first() is None
     assert [e.reason for e in events(sapp, "crypto.decrypt_failed")] == ["destroyed"]

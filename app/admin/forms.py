@@ -17,6 +17,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 
 from app.audit.actions import Action
 from app.auth.policy import ROLE_LABELS, Role
+from app.core.text import NAME_MAX
 from app.directory.models import SAFE_SPACE_KINDS, SERVICE_TYPES
 from app.forms import CleanStringField, OneTimeSubmission, PageField
 
@@ -43,7 +44,7 @@ class UserForm(FlaskForm):
         Regexp(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$",
                message=_l("Latin letters a-z, digits, dots, dashes and underscores only, "
                           "starting and ending with a letter or digit."))])
-    display_name = CleanStringField(_l("Display name"), validators=[DataRequired(), Length(max=120)])
+    display_name = CleanStringField(_l("Display name"), validators=[DataRequired(), Length(max=NAME_MAX)])
     role = SelectField(_l("Role"), choices=[(r.value, ROLE_LABELS[r]) for r in Role])
     organisation = SelectField(_l("Organisation"), validators=[DataRequired()])
     sites = SelectMultipleField(_l("Sites"), validators=[Optional()])
@@ -57,7 +58,7 @@ class UserForm(FlaskForm):
 class OrganisationForm(FlaskForm):
     """An organisation."""
 
-    name = CleanStringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    name = CleanStringField(_l("Name"), validators=[DataRequired(), Length(max=NAME_MAX)])
     active = BooleanField(_l("Active"), default=True)
     version = HiddenField()
     submit = SubmitField(_l("Save"))
@@ -67,7 +68,7 @@ class SiteForm(FlaskForm):
     """A site."""
 
     organisation = SelectField(_l("Organisation"), validators=[DataRequired()])
-    name = CleanStringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    name = CleanStringField(_l("Name"), validators=[DataRequired(), Length(max=NAME_MAX)])
     code = CleanStringField(_l("Case-number prefix"), validators=[
         DataRequired(), Length(min=2, max=8),
         Regexp(r"^[A-Za-z0-9]+$", message=_l("Latin letters and digits only."))])
@@ -80,7 +81,7 @@ class SafeSpaceForm(FlaskForm):
     """A safe space."""
 
     site = SelectField(_l("Site"), validators=[DataRequired()])
-    name = CleanStringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    name = CleanStringField(_l("Name"), validators=[DataRequired(), Length(max=NAME_MAX)])
     kind = SelectField(_l("Kind"), choices=[(k, KIND_LABELS[k]) for k in SAFE_SPACE_KINDS])
     opened_on = DateField(_l("Opened on"), validators=[Optional()])
     active = BooleanField(_l("Active"), default=True)
@@ -92,7 +93,7 @@ class ServiceForm(FlaskForm):
     """A service in the referral directory."""
 
     organisation = SelectField(_l("Organisation"), validators=[DataRequired()])
-    name = CleanStringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    name = CleanStringField(_l("Name"), validators=[DataRequired(), Length(max=NAME_MAX)])
     service_type = SelectField(_l("Service type"),
                                choices=[(t, SERVICE_TYPE_LABELS[t]) for t in SERVICE_TYPES])
     sites = SelectMultipleField(_l("Sites served"), validators=[Optional()])

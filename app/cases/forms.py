@@ -23,15 +23,13 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from app.audit.actions import Action
 from app.cases import gbvims, justifications
-from app.cases.labels import choices
+from app.cases.labels import Domain, choices
 from app.cases.models import NATIONALITY_GROUPS, RISK_LEVELS, SEXES, YES_NO_UNKNOWN
 from app.cases.workflow import CLOSURE_REASONS, REOPEN_REASONS
 from app.clock import utcnow
+from app.core.text import LONG_TEXT_MAX, NAME_MAX, TEXT_MAX
 from app.forms import CleanStringField, LongText, OneTimeSubmission, PageField
 
-NAME_MAX = 120
-TEXT_MAX = 4000
-LONG_TEXT_MAX = 20000
 PHONE_RE = re.compile(r"^\+?[0-9٠-٩۰-۹ ()./-]{6,24}$")
 
 
@@ -84,10 +82,11 @@ class IntakeForm(FlaskForm):
     date_of_birth = DateField(_l("Date of birth"), validators=[Optional(), not_in_future, not_too_old])
     estimated_age = IntegerField(_l("Estimated age (if no date of birth)"),
                                  validators=[Optional(), NumberRange(min=0, max=120)])
-    sex = SelectField(_l("Sex"), choices=choices(SEXES))
-    nationality_group = SelectField(_l("Nationality"), choices=choices(NATIONALITY_GROUPS))
-    displacement_status = SelectField(_l("Displacement status"), choices=choices(gbvims.DISPLACEMENT))
-    disability = SelectField(_l("Disability"), choices=choices(YES_NO_UNKNOWN))
+    sex = SelectField(_l("Sex"), choices=choices(Domain.SEX, SEXES))
+    nationality_group = SelectField(_l("Nationality"),
+                                    choices=choices(Domain.NATIONALITY, NATIONALITY_GROUPS))
+    displacement_status = SelectField(_l("Displacement status"), choices=choices(Domain.DISPLACEMENT))
+    disability = SelectField(_l("Disability"), choices=choices(Domain.YES_NO_UNKNOWN, YES_NO_UNKNOWN))
     phone = CleanStringField(_l("Phone"), validators=[Optional(), Length(max=24), phone_number])
     location = LongText(_l("Address or location"), validators=[Optional(), Length(max=TEXT_MAX)])
     safe_contact = LongText(_l("Safe contact instructions"),
@@ -145,7 +144,7 @@ class IncidentForm(FlaskForm):
     date_is_approximate = BooleanField(_l("The date is approximate"))
     reported_date = DateField(_l("Date reported"), validators=[DataRequired(), not_in_future,
                                                                 not_too_old])
-    location_type = SelectField(_l("Type of place"), choices=choices(gbvims.LOCATION_TYPES))
+    location_type = SelectField(_l("Type of place"), choices=choices(Domain.LOCATION_TYPE))
     location_detail = LongText(_l("Area or place (sealed)"), validators=[Optional(), Length(max=TEXT_MAX)])
     penetration = RadioField(choices=[("yes", _l("Yes")), ("no", _l("No"))], validators=[InputRequired()])
     sexual_contact = RadioField(choices=[("yes", _l("Yes")), ("no", _l("No"))], validators=[Optional()])
@@ -159,11 +158,11 @@ class IncidentForm(FlaskForm):
     survivor_age_at_incident = IntegerField(_l("Survivor's age at the incident"),
                                             validators=[Optional(), NumberRange(min=0, max=120)])
     perpetrator_relationship = SelectField(_l("Perpetrator's relationship to the survivor"),
-                                           choices=choices(gbvims.RELATIONSHIPS))
-    perpetrator_count = SelectField(_l("Number of perpetrators"), choices=choices(gbvims.PERPETRATOR_COUNTS))
-    perpetrator_age_group = SelectField(_l("Perpetrator's age group"), choices=choices(gbvims.AGE_GROUPS))
-    time_of_day = SelectField(_l("Time of day"), choices=choices(gbvims.TIMES_OF_DAY))
-    displacement_stage = SelectField(_l("Stage of displacement"), choices=choices(gbvims.DISPLACEMENT_STAGES))
+                                           choices=choices(Domain.RELATIONSHIP))
+    perpetrator_count = SelectField(_l("Number of perpetrators"), choices=choices(Domain.PERPETRATOR_COUNT))
+    perpetrator_age_group = SelectField(_l("Perpetrator's age group"), choices=choices(Domain.AGE_GROUP))
+    time_of_day = SelectField(_l("Time of day"), choices=choices(Domain.TIME_OF_DAY))
+    displacement_stage = SelectField(_l("Stage of displacement"), choices=choices(Domain.DISPLACEMENT_STAGE))
     narrative = LongText(_l("Account of the incident (sealed)"),
                          validators=[Optional(), Length(max=LONG_TEXT_MAX)])
     perpetrator_details = LongText(_l("Perpetrator details (sealed)"),
@@ -195,8 +194,8 @@ class AssessmentForm(OneTimeSubmission):
 
     submission_kind = Action.ASSESSMENT_UPDATE
 
-    risk_level = SelectField(_l("Risk level"), choices=choices(RISK_LEVELS))
-    needs = SelectMultipleField(_l("Needs"), choices=choices(gbvims.SERVICE_TYPES), validators=[Optional()])
+    risk_level = SelectField(_l("Risk level"), choices=choices(Domain.RISK, RISK_LEVELS))
+    needs = SelectMultipleField(_l("Needs"), choices=choices(Domain.SERVICE_TYPE), validators=[Optional()])
     notes = LongText(_l("Assessment notes (sealed)"), validators=[Optional(), Length(max=LONG_TEXT_MAX)])
     safety_plan = LongText(_l("Safety plan (sealed)"), validators=[Optional(), Length(max=LONG_TEXT_MAX)])
     version = HiddenField()
@@ -207,9 +206,9 @@ class ActionItemForm(FlaskForm):
     """A goal of the action plan."""
 
     goal = LongText(_l("Goal (sealed)"), validators=[DataRequired(), Length(max=TEXT_MAX)])
-    service_type = SelectField(_l("Service"), choices=choices(gbvims.SERVICE_TYPES))
+    service_type = SelectField(_l("Service"), choices=choices(Domain.SERVICE_TYPE))
     due_on = DateField(_l("Due on"), validators=[DataRequired(), not_too_old])
-    status = SelectField(_l("Status"), choices=choices(("planned", "in_progress", "done", "cancelled")))
+    status = SelectField(_l("Status"), choices=choices(Domain.ACTION_STATUS))
     version = HiddenField()
     submit = SubmitField(_l("Save goal"))
 

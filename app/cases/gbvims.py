@@ -1,5 +1,7 @@
 """GBVIMS reference data and rules (shared/GBVIMS.md): stored codes, the ordered classification
-questions, derived case contexts and bands. Labels are translated; codes never change.
+questions, derived case contexts and bands. Each list of codes is a ``StrEnum`` (its members
+are the stored strings, so nothing in the database changes); their translated labels are in
+``app.cases.labels``, one mapping per domain.
 """
 
 from __future__ import annotations
@@ -7,8 +9,150 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
+
+
+class CoreType(StrEnum):
+    """The one core type of an incident (the first "yes" of ``CLASSIFICATION``)."""
+
+    RAPE = "rape"
+    SEXUAL_ASSAULT = "sexual_assault"
+    PHYSICAL_ASSAULT = "physical_assault"
+    FORCED_MARRIAGE = "forced_marriage"
+    DENIAL_OF_RESOURCES = "denial_of_resources"
+    PSYCHOLOGICAL_ABUSE = "psychological_abuse"
+    NON_GBV = "non_gbv"
+
+
+class Context(StrEnum):
+    """Derived case contexts (several may apply)."""
+
+    INTIMATE_PARTNER_VIOLENCE = "intimate_partner_violence"
+    CHILD_SEXUAL_ABUSE = "child_sexual_abuse"
+    EARLY_MARRIAGE = "early_marriage"
+    POSSIBLE_SEXUAL_EXPLOITATION = "possible_sexual_exploitation"
+    POSSIBLE_SEXUAL_SLAVERY = "possible_sexual_slavery"
+    HARMFUL_TRADITIONAL_PRACTICE = "harmful_traditional_practice"
+
+
+class ReportBand(StrEnum):
+    """Time from incident to first report."""
+
+    DAYS_0_3 = "0_3_days"
+    DAYS_4_5 = "4_5_days"
+    DAYS_6_14 = "6_14_days"
+    WEEKS_2_MONTH_1 = "2_weeks_1_month"
+    OVER_1_MONTH = "over_1_month"
+
+
+class AgeGroup(StrEnum):
+    """Survivor and perpetrator age groups."""
+
+    AGE_0_11 = "0_11"
+    AGE_12_17 = "12_17"
+    AGE_18_25 = "18_25"
+    AGE_26_40 = "26_40"
+    AGE_41_60 = "41_60"
+    AGE_61_PLUS = "61_plus"
+    UNKNOWN = "unknown"
+
+
+class PerpetratorCount(StrEnum):
+    """Number of perpetrators ("more than 3" is a count, not a fourth record)."""
+
+    ONE = "1"
+    TWO = "2"
+    THREE = "3"
+    MORE_THAN_3 = "more_than_3"
+
+
+class Relationship(StrEnum):
+    """The perpetrator's relationship to the survivor."""
+
+    INTIMATE_PARTNER = "intimate_partner"
+    PRIMARY_CAREGIVER = "primary_caregiver"
+    FAMILY_OTHER = "family_other"
+    EMPLOYER_SUPERVISOR = "employer_supervisor"
+    SCHOOLMATE = "schoolmate"
+    TEACHER_SCHOOL_OFFICIAL = "teacher_school_official"
+    SERVICE_PROVIDER = "service_provider"
+    COTENANT_HOUSEMATE = "cotenant_housemate"
+    FAMILY_FRIEND_NEIGHBOUR = "family_friend_neighbour"
+    OTHER_DISPLACED_PERSON = "other_displaced_person"
+    OTHER_COMMUNITY_MEMBER = "other_community_member"
+    ARMED_ACTOR = "armed_actor"
+    NO_RELATION = "no_relation"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+class Displacement(StrEnum):
+    """Displacement status at report."""
+
+    HOST_COMMUNITY = "host_community"
+    IDP = "idp"
+    REFUGEE = "refugee"
+    ASYLUM_SEEKER = "asylum_seeker"
+    MIGRANT = "migrant"
+    RETURNEE = "returnee"
+    STATELESS = "stateless"
+    UNKNOWN = "unknown"
+
+
+class DisplacementStage(StrEnum):
+    """Stage of displacement at the incident."""
+
+    NOT_DISPLACED = "not_displaced"
+    PRE_FLIGHT = "pre_flight"
+    DURING_FLIGHT = "during_flight"
+    DURING_REFUGE = "during_refuge"
+    DURING_RETURN = "during_return"
+    POST_RETURN = "post_return"
+
+
+class TimeOfDay(StrEnum):
+    """Time of day of the incident."""
+
+    MORNING = "morning"
+    AFTERNOON = "afternoon"
+    EVENING_NIGHT = "evening_night"
+    UNKNOWN = "unknown"
+
+
+class LocationType(StrEnum):
+    """Type of place of the incident."""
+
+    HOME_SURVIVOR = "home_survivor"
+    HOME_PERPETRATOR = "home_perpetrator"
+    ROAD_STREET = "road_street"
+    FIELD_BUSH = "field_bush"
+    MARKET = "market"
+    SCHOOL = "school"
+    WORKPLACE = "workplace"
+    HEALTH_FACILITY = "health_facility"
+    DETENTION_CENTRE = "detention_centre"
+    CHECKPOINT = "checkpoint"
+    CAMP_SETTLEMENT = "camp_settlement"
+    SEA_CROSSING = "sea_crossing"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+class ServiceType(StrEnum):
+    """Referral and consent service types (also the needs of an assessment)."""
+
+    HEALTH_MEDICAL = "health_medical"
+    MHPSS = "mhpss"
+    PSYCHIATRY = "psychiatry"
+    SAFETY_SECURITY = "safety_security"
+    LEGAL = "legal"
+    SHELTER_SAFE_HOUSE = "shelter_safe_house"
+    LIVELIHOODS = "livelihoods"
+    PROTECTION_CHILD_PROTECTION = "protection_child_protection"
+    WGSS = "wgss"
+    OTHER = "other"
 
 
 @dataclass(frozen=True)
@@ -16,81 +160,50 @@ class Question:
     """One question of the classification tool; the first "yes" decides the core type."""
 
     key: str
-    code: str
+    code: CoreType
     text: object
 
 
 # Order matters: the first question answered "yes" gives the core type.
 CLASSIFICATION = (
-    Question("penetration", "rape", _l(
+    Question("penetration", CoreType.RAPE, _l(
         "Was there penetration, however slight, of the vagina, anus or mouth by a body part or "
         "an object, without consent?")),
-    Question("sexual_contact", "sexual_assault", _l(
+    Question("sexual_contact", CoreType.SEXUAL_ASSAULT, _l(
         "Was there unwanted sexual contact without penetration (attempted rape, unwanted touching "
         "or kissing, female genital cutting)?")),
-    Question("physical", "physical_assault", _l(
+    Question("physical", CoreType.PHYSICAL_ASSAULT, _l(
         "Was there physical violence that is not sexual (hitting, choking, burning, use of a "
         "weapon)?")),
-    Question("forced_marriage", "forced_marriage", _l(
+    Question("forced_marriage", CoreType.FORCED_MARRIAGE, _l(
         "Was the survivor married against her or his will?")),
-    Question("denial", "denial_of_resources", _l(
+    Question("denial", CoreType.DENIAL_OF_RESOURCES, _l(
         "Was rightful access to resources, livelihood, education, health or other services "
         "denied?")),
-    Question("psychological", "psychological_abuse", _l(
+    Question("psychological", CoreType.PSYCHOLOGICAL_ABUSE, _l(
         "Was there psychological or emotional abuse (threats, humiliation, isolation, "
         "harassment)?")),
 )
-NON_GBV = "non_gbv"
-CORE_TYPES = {
-    "rape": _l("Rape"),
-    "sexual_assault": _l("Sexual assault"),
-    "physical_assault": _l("Physical assault"),
-    "forced_marriage": _l("Forced marriage"),
-    "denial_of_resources": _l("Denial of resources, opportunities or services"),
-    "psychological_abuse": _l("Psychological / emotional abuse"),
-    NON_GBV: _l("Not GBV"),
-}
-SEXUAL_TYPES = frozenset({"rape", "sexual_assault"})
+NON_GBV = CoreType.NON_GBV
+SEXUAL_TYPES = frozenset({CoreType.RAPE, CoreType.SEXUAL_ASSAULT})
 
-CONTEXTS = {
-    "intimate_partner_violence": _l("Intimate partner violence"),
-    "child_sexual_abuse": _l("Child sexual abuse"),
-    "early_marriage": _l("Early marriage"),
-    "possible_sexual_exploitation": _l("Possible sexual exploitation"),
-    "possible_sexual_slavery": _l("Possible sexual slavery"),
-    "harmful_traditional_practice": _l("Harmful traditional practice"),
-}
-
-REPORT_BANDS = (  # (code, first day, last day or None)
-    ("0_3_days", 0, 3), ("4_5_days", 4, 5), ("6_14_days", 6, 14),
-    ("2_weeks_1_month", 15, 30), ("over_1_month", 31, None),
+REPORT_BANDS = (  # (band, first day, last day or None)
+    (ReportBand.DAYS_0_3, 0, 3), (ReportBand.DAYS_4_5, 4, 5), (ReportBand.DAYS_6_14, 6, 14),
+    (ReportBand.WEEKS_2_MONTH_1, 15, 30), (ReportBand.OVER_1_MONTH, 31, None),
 )
-AGE_GROUPS = ("0_11", "12_17", "18_25", "26_40", "41_60", "61_plus", "unknown")
-PERPETRATOR_COUNTS = ("1", "2", "3", "more_than_3")
-RELATIONSHIPS = (
-    "intimate_partner", "primary_caregiver", "family_other", "employer_supervisor", "schoolmate",
-    "teacher_school_official", "service_provider", "cotenant_housemate",
-    "family_friend_neighbour", "other_displaced_person", "other_community_member", "armed_actor",
-    "no_relation", "other", "unknown",
-)
-DISPLACEMENT = ("host_community", "idp", "refugee", "asylum_seeker", "migrant", "returnee",
-                "stateless", "unknown")
-DISPLACEMENT_STAGES = ("not_displaced", "pre_flight", "during_flight", "during_refuge",
-                       "during_return", "post_return")
-TIMES_OF_DAY = ("morning", "afternoon", "evening_night", "unknown")
-LOCATION_TYPES = (
-    "home_survivor", "home_perpetrator", "road_street", "field_bush", "market", "school",
-    "workplace", "health_facility", "detention_centre", "checkpoint", "camp_settlement",
-    "sea_crossing", "other", "unknown",
-)
-SERVICE_TYPES = (
-    "health_medical", "mhpss", "psychiatry", "safety_security", "legal", "shelter_safe_house",
-    "livelihoods", "protection_child_protection", "wgss", "other",
-)
+# The codes of each list, in their order (select options, checks of posted values).
+AGE_GROUPS = tuple(AgeGroup)
+PERPETRATOR_COUNTS = tuple(PerpetratorCount)
+RELATIONSHIPS = tuple(Relationship)
+DISPLACEMENT = tuple(Displacement)
+DISPLACEMENT_STAGES = tuple(DisplacementStage)
+TIMES_OF_DAY = tuple(TimeOfDay)
+LOCATION_TYPES = tuple(LocationType)
+SERVICE_TYPES = tuple(ServiceType)
 URGENT_CLINICAL_WINDOW = timedelta(hours=72)
 
 
-def classify(answers: Mapping[str, bool]) -> str:
+def classify(answers: Mapping[str, bool]) -> CoreType:
     """The core type: the code of the first question answered yes, else ``non_gbv``."""
     for question in CLASSIFICATION:
         if answers.get(question.key):
@@ -100,29 +213,29 @@ def classify(answers: Mapping[str, bool]) -> str:
 
 def contexts(core_type: str, *, survivor_age: int | None, relationships: Iterable[str],
              exchange: bool = False, abducted: bool = False,
-             harmful_practice: bool = False) -> set[str]:
+             harmful_practice: bool = False) -> set[Context]:
     """Derived case contexts (several may apply). Unknown age never counts as a child."""
     if core_type == NON_GBV:
         return set()
-    found: set[str] = set()
+    found: set[Context] = set()
     child = survivor_age is not None and survivor_age < 18
-    if "intimate_partner" in set(relationships):
-        found.add("intimate_partner_violence")
+    if Relationship.INTIMATE_PARTNER in set(relationships):
+        found.add(Context.INTIMATE_PARTNER_VIOLENCE)
     if core_type in SEXUAL_TYPES:
         if child:
-            found.add("child_sexual_abuse")
+            found.add(Context.CHILD_SEXUAL_ABUSE)
         if exchange:
-            found.add("possible_sexual_exploitation")
+            found.add(Context.POSSIBLE_SEXUAL_EXPLOITATION)
         if abducted:
-            found.add("possible_sexual_slavery")
-    if core_type == "forced_marriage" and child:
-        found.add("early_marriage")
+            found.add(Context.POSSIBLE_SEXUAL_SLAVERY)
+    if core_type == CoreType.FORCED_MARRIAGE and child:
+        found.add(Context.EARLY_MARRIAGE)
     if harmful_practice:
-        found.add("harmful_traditional_practice")
+        found.add(Context.HARMFUL_TRADITIONAL_PRACTICE)
     return found
 
 
-def report_band(incident: date, reported: date) -> str:
+def report_band(incident: date, reported: date) -> ReportBand:
     """Time from incident to first report, in GBVIMS bands (whole days)."""
     days = (reported - incident).days
     if days < 0:
@@ -133,16 +246,18 @@ def report_band(incident: date, reported: date) -> str:
     raise AssertionError("unreachable")
 
 
-def age_group(age: int | None) -> str:
+def age_group(age: int | None) -> AgeGroup:
     """GBVIMS age group of an age in whole years (``unknown`` when not known)."""
     if age is None:
-        return "unknown"
+        return AgeGroup.UNKNOWN
     if age < 0:
         raise ValueError("negative age")
-    for code, top in (("0_11", 11), ("12_17", 17), ("18_25", 25), ("26_40", 40), ("41_60", 60)):
+    for group, top in ((AgeGroup.AGE_0_11, 11), (AgeGroup.AGE_12_17, 17),
+                       (AgeGroup.AGE_18_25, 25), (AgeGroup.AGE_26_40, 40),
+                       (AgeGroup.AGE_41_60, 60)):
         if age <= top:
-            return code
-    return "61_plus"
+            return group
+    return AgeGroup.AGE_61_PLUS
 
 
 def clinical_window_end(incident: datetime | date) -> datetime:
@@ -160,7 +275,7 @@ def clinical_window_end(incident: datetime | date) -> datetime:
 
 def urgent_clinical(core_type: str, incident: datetime | date, now: datetime) -> bool:
     """Rape within the last 72 hours needs clinical care now (PEP, emergency contraception)."""
-    return core_type == "rape" and now <= clinical_window_end(incident)
+    return core_type == CoreType.RAPE and now <= clinical_window_end(incident)
 
 
 def hours_left(incident: datetime | date, now: datetime) -> float:

@@ -27,7 +27,9 @@ from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
 from app.auth.models import User
 from app.auth.policy import Permission, can
-from app.cases.models import PERSON_NAME, PHONE, BreakGlassGrant, Case
+from app.cases.models import BreakGlassGrant, Case
+from app.core.text import blank_to_none
+from app.crypto.blind_index import PERSON_NAME, PHONE
 from app.crypto.models import BlindIndexEntry
 from app.crypto.normalise import normalise_text
 from app.crypto.readable import readable
@@ -55,7 +57,7 @@ MAX_NAME_WORDS = 8
 PHONE_DIGITS = range(6, 18)  # 6 (the shortest phone the intake form takes) to 17 (00 + E.164)
 # Digits joined by what people put inside a phone number: spaces, dots, dashes, slashes, brackets.
 _DIGIT_RUN = re.compile(r"\+?[0-9]+(?:[ \t().\-/]{1,3}[0-9]+)*", re.ASCII)
-_CASE_FIELDS = ("full_name", "alias", "phone")
+_CASE_FIELDS = tuple(n for n, f in Case.__sealed_fields__.items() if f.index is not None)
 # The check is probabilistic (16-bit digests): a clean text is now and then refused, so the
 # message says "seems to" and offers rephrasing rather than accusing the writer.
 IDENTIFYING = _l("The explanation seems to contain the survivor's name, alias or phone number. "
@@ -92,7 +94,7 @@ def parse(reasons: Mapping[str, Any], code: str | None, text: str | None) -> Jus
     """A justification from what was typed; refused unless the code is one of ``reasons`` and
     the text fits (``other`` needs a sentence)."""
     code = (code or "").strip()
-    clean = (text or "").strip() or None
+    clean = blank_to_none(text)
     if code not in reasons:
         raise JustificationError("code", _l("Choose a reason from the list."))
     if clean is not None and len(clean) > TEXT_MAX:

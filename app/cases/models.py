@@ -21,17 +21,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
 from app.cases.workflow import CaseStatus
-from app.crypto.blind_index import BlindIndex
+from app.core.text import LONG_TEXT_MAX, TEXT_MAX
+from app.crypto.blind_index import PERSON_NAME, PHONE
 from app.crypto.fields import SealedDate, SealedInt, SealedLongText, SealedRecord, SealedText
-from app.crypto.normalise import normalise_phone
 from app.db import Model, Timestamps, UTCDateTime, UUIDPrimaryKey, Versioned
 from app.directory.models import Site
-
-# Names and aliases share one index, so a search by name finds either.
-PERSON_NAME = BlindIndex("person_name")
-PHONE = BlindIndex("phone", normalise=normalise_phone)
-TEXT_MAX = 4000
-LONG_TEXT_MAX = 20000
 
 STATUSES = tuple(CaseStatus)
 RISK_LEVELS = ("unknown", "low", "medium", "high")

@@ -19,7 +19,7 @@ from app.auth.policy import Permission, require
 from app.cases import consent as consents
 from app.cases import forms, queries, record_routes, search, service, views
 from app.cases.justifications import JustificationError
-from app.cases.labels import choices
+from app.cases.labels import Domain, choices
 from app.cases.models import STATUSES, BreakGlassGrant
 from app.cases.route_support import fail
 from app.cases.scopes import load_case
@@ -53,7 +53,7 @@ def index() -> str:
     """The user's cases: numbers, status, risk, site, worker and dates; never names."""
     f = forms.CaseFilterForm(request.args)
     f.status.choices = [("", _("Any"))] + [(s, STATUS_LABELS[s]) for s in STATUSES]
-    f.risk.choices = [("", _("Any"))] + choices(("high", "medium", "low", "unknown"))
+    f.risk.choices = [("", _("Any"))] + choices(Domain.RISK, ("high", "medium", "low", "unknown"))
     f.site.choices = [("", _("Any"))] + [(str(s.id), s.name) for s in current_user.sites]
     fall_back(f)  # a refused filter is shown beside its field and not applied
     page = f.page.page

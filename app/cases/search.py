@@ -1,4 +1,4 @@
-"""Search before create: blind-index lookups by name or phone, exact case number.
+"""Search before create: by name or phone (``app.crypto.fields.find``), exact case number.
 
 Candidates from the blind index are confirmed after decryption (the index is truncated, so it
 returns a few false positives by design). Only the user's own organisation is searched: another
@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import math
 import time
-import uuid
 from dataclasses import dataclass, field
-from typing import Any
 
 from flask import current_app
 from flask_babel import ngettext
@@ -28,12 +26,9 @@ from sqlalchemy import select
 from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
 from app.auth.models import User
-from app.cases import sealing
 from app.cases.models import Case
 from app.cases.scopes import case_scope
-from app.crypto.normalise import normalise_phone
-from app.crypto.normalise import normalise_text as normalise_name
-from app.crypto.readable import readable
+from app.crypto.fields import find
 from app.db import db, transaction
 from app.extensions import limiter
 
@@ -53,26 +48,6 @@ class SearchResult:
     elsewhere: bool = False
     # Candidates that could not be read (left out; each failure is audited and alerted).
     unreadable: int = 0
-
-
-def _fields(name: str | None, phone: str | None) -> tuple[str, ...]:
-    """The sealed fields a search by ``name`` and/or ``phone`` compares."""
-    return (("full_name", "alias") if name else ()) + (("phone",) if phone else ())
-
-
-def _confirm(values: dict[str, Any], name: str | None, phone: str | None) -> bool:
-    """Compare decrypted, normalised values (rules out index false positives)."""
-    if name:
-        wanted = normalise_name(name)
-        for f in ("full_name", "alias"):
-            value = values.get(f)
-            if value and normalise_name(value) == wanted:
-                return True
-    if phone:
-        value = values.get("phone")
-        if value and normalise_phone(value) == normalise_phone(phone):
-            return True
-    return False
 
 
 def _limit() -> RateLimitItem:
@@ -101,33 +76,26 @@ def search(user: User, *, name: str | None = None, phone: str | None = None,
     item = _limit()
     if not limiter.limiter.hit(item, _LIMIT_NAMESPACE, str(user.id)):
         raise _refuse(user, item)
-    ids: set[uuid.UUID] = set(sealing.candidates(name=name, phone=phone))
-    if case_number:
-        found = db.session.execute(
-            select(Case.id).where(Case.case_number == case_number.strip().upper(),
-                                  Case.organisation_id == user.organisation_id)
-        ).scalar_one_or_none()
-        if found:
-            ids.add(found)
-    result = SearchResult()
-    if ids:
-        # One query by primary key; the scope is evaluated per row (a filter on the scope would
-        # let the planner scan a whole organisation's cases instead of the few candidates).
-        # Other organisations' candidates are dropped here, before anything is decrypted, so
-        # neither the answer nor its timing differs from a value that exists nowhere.
-        rows = db.session.execute(
-            select(Case, case_scope(user).label("in_scope"))
-            .where(Case.id.in_(ids), Case.organisation_id == user.organisation_id)).all()
-        in_scope = {case.id for case, mine in rows if mine}
-        number = (case_number or "").strip().upper()
-        # A case found by its number needs no decryption; the others are confirmed by their
-        # values. A candidate that does not open is left out and counted (its failure is
-        # audited): one damaged record must not stop every search, and with it every intake.
-        matched = [case for case, _mine in rows if number and case.case_number == number]
-        opened = readable([case for case, _mine in rows if case not in matched],
-                          _fields(name, phone), notice=False)
-        matched += [case for case, values in opened if _confirm(values, name, phone)]
-        result.unreadable = opened.skipped
+    # Only the user's organisation is searched: other organisations' candidates are dropped in
+    # the query, before anything is decrypted, so neither the answer nor its timing differs
+    # from a value that exists nowhere.
+    own = select(Case).where(Case.organisation_id == user.organisation_id)
+    number = (case_number or "").strip().upper()
+    # A case found by its number needs no decryption; the others are confirmed by their
+    # values. A candidate that does not open is left out and counted (its failure is
+    # audited): one damaged record must not stop every search, and with it every intake.
+    matched: list[Case] = list(db.session.execute(own.where(Case.case_number == number))
+                               .scalars()) if number else []
+    rest = own.where(Case.id.not_in([c.id for c in matched])) if matched else own
+    found = find(rest, notice=False, full_name=name, alias=name, phone=phone)
+    matched += found
+    result = SearchResult(unreadable=found.skipped)
+    if matched:
+        # The scope is evaluated per row of the few matches by primary key (a filter on the
+        # scope would let the planner scan a whole organisation's cases).
+        in_scope = {case_id for case_id, mine in db.session.execute(
+            select(Case.id, case_scope(user).label("in_scope"))
+            .where(Case.id.in_([c.id for c in matched]))) if mine}
         for case in matched:
             if case.id in in_scope:
                 result.mine.append(case)

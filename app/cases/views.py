@@ -12,7 +12,7 @@ from app.auth.models import User
 from app.auth.policy import Permission, can
 from app.cases import forms, gbvims, justifications, queries
 from app.cases.consent import KIND_LABELS, ConsentKind, consent_state
-from app.cases.labels import label
+from app.cases.labels import Domain, label
 from app.cases.models import ActionItem, Assessment, Case, CaseNote, FollowUp, Incident, StatusChange
 from app.cases.rules import is_writable
 from app.cases.scopes import CaseAccess
@@ -38,7 +38,7 @@ def consent_kinds() -> list[tuple[str, object]]:
     """The kinds of consent a form can record."""
     kinds: list[tuple[str, object]] = [(k.value, KIND_LABELS[k]) for k in
                                        (ConsentKind.SERVICES, ConsentKind.REPORTING)]
-    kinds += [(f"{ConsentKind.SHARE}:{t}", _l("Share with: %(s)s", s=label(t)))
+    kinds += [(f"{ConsentKind.SHARE}:{t}", _l("Share with: %(s)s", s=label(t, Domain.SERVICE_TYPE)))
               for t in gbvims.SERVICE_TYPES]
     return kinds
 

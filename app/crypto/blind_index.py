@@ -24,11 +24,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from flask import current_app
-from sqlalchemy import Select, delete, insert, select
+from sqlalchemy import Select, and_, delete, false, insert, or_, select
 
 from app.crypto.aead import derive_key
 from app.crypto.models import BlindIndexEntry
-from app.crypto.normalise import normalise_code, normalise_phone, normalise_text
+from app.crypto.normalise import normalise_phone, normalise_text
 from app.db import db
 
 DEFAULT_BITS = 16
@@ -70,25 +70,31 @@ class BlindIndex:
         return a is not None and bool(self.normalise(b)) and self.normalise(a) == self.normalise(b)
 
 
-# The indexes the case capability uses. Changing a normaliser or width means re-indexing.
+# Every index of the application, declared once: sealed fields name them (``index=``), the
+# search (``app.crypto.fields.find``) and the justification check read them from there.
+# Changing a normaliser or width means re-indexing.
+# Names and aliases share one index, so a search by name finds either.
 PERSON_NAME = BlindIndex("person_name")
 PHONE = BlindIndex("phone", normalise_phone)
-CASE_NUMBER = BlindIndex("case_number", normalise_code)
 
 
-def candidates_query(index: BlindIndex, value: str, owner_table: str) -> Select[uuid.UUID]:
-    """A subquery of the ids of ``owner_table`` records whose index entry matches ``value``."""
-    digest = index.digest(value)
-    stmt = select(BlindIndexEntry.owner_id).where(
-        BlindIndexEntry.index_name == index.name, BlindIndexEntry.owner_table == owner_table)
-    if digest is None:
-        return stmt.where(BlindIndexEntry.digest.is_(None))  # matches nothing
-    return stmt.where(BlindIndexEntry.digest == digest)
+def candidates_query(owner_table: str,
+                     terms: Iterable[tuple[BlindIndex, str]]) -> Select[uuid.UUID]:
+    """A subquery of the ids of ``owner_table`` records with an index entry matching any of
+    ``terms`` (index, value): one subquery, so the database joins it once."""
+    wanted = {(index.name, digest) for index, value in terms
+              if (digest := index.digest(value)) is not None}
+    stmt = select(BlindIndexEntry.owner_id).where(BlindIndexEntry.owner_table == owner_table)
+    if not wanted:
+        return stmt.where(false())  # matches nothing
+    return stmt.where(or_(*(and_(BlindIndexEntry.index_name == name, BlindIndexEntry.digest == d)
+                            for name, d in sorted(wanted))))
 
 
 def candidate_ids(index: BlindIndex, value: str, owner_table: str) -> list[uuid.UUID]:
-    """Ids of records that may hold ``value``: to be loaded through a scoped query and confirmed."""
-    return list(db.session.execute(candidates_query(index, value, owner_table).distinct())
+    """Ids of records that may hold ``value`` (for checks and benchmarks: the app searches with
+    ``app.crypto.fields.find``, which also confirms each candidate)."""
+    return list(db.session.execute(candidates_query(owner_table, [(index, value)]).distinct())
                 .scalars())
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.cases.labels import label
+from app.cases.labels import Domain, label
 from app.cases.models import Case, ConsentRecord, Incident
 from app.db import db
 from app.referrals.labels import FIELDS
@@ -56,8 +56,9 @@ def offer(consent: ConsentRecord | None) -> Offer:
     return Offer(consented=True, fields=tuple(c for c in OPTIONAL if c in allowed))
 
 
-CODED = frozenset({"age_group", "sex", "service_requested", "displacement_status",
-                   "disability", "risk_level"})
+CODED = {"age_group": Domain.AGE_GROUP, "sex": Domain.SEX,
+         "service_requested": Domain.SERVICE_TYPE, "displacement_status": Domain.DISPLACEMENT,
+         "disability": Domain.YES_NO_UNKNOWN, "risk_level": Domain.RISK}  # key -> label domain
 
 
 def _incident_summary(case: Case) -> str | None:
@@ -94,9 +95,9 @@ def display(shared: dict[str, str]) -> list[tuple[str, str]]:
     rows = []
     for key, value in shared.items():
         if key in CODED:
-            value = label(value)
+            value = label(value, CODED[key])
         elif key == "incident_summary" and "|" in value:
             core, day = value.split("|", 1)
-            value = f"{label(core)}, {day}"
+            value = f"{label(core, Domain.CORE_TYPE)}, {day}"
         rows.append((str(FIELDS.get(key, key)), value))
     return rows

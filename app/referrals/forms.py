@@ -16,6 +16,7 @@ from app.audit.actions import Action
 from app.cases import justifications
 from app.cases.forms import justification_fields_ok
 from app.core.ids import parse_uuid
+from app.core.text import TEXT_MAX
 from app.forms import LongText, OneTimeSubmission
 from app.referrals.labels import REVOKE_CHOICES, URGENCY_CHOICES
 from app.referrals.models import RevokeReason, Urgency
@@ -39,7 +40,7 @@ class ReferralForm(OneTimeSubmission):
     urgency = SelectField(_l("Urgency"), choices=URGENCY_CHOICES)
     fields = SelectMultipleField(_l("Also share (only what the survivor agreed to)"),
                                  validators=[Optional()], validate_choice=False)
-    message = LongText(_l("Message to the service (sealed)"), validators=[Optional(), Length(max=4000)])
+    message = LongText(_l("Message to the service (sealed)"), validators=[Optional(), Length(max=TEXT_MAX)])
     override_code = SelectField(_l("Supervisor override: why refer without consent"),
                                 choices=justifications.choices(justifications.OVERRIDE_REASONS),
                                 validators=[Optional()])
@@ -75,7 +76,7 @@ class AnswerForm(FlaskForm):
     """The recipient's answer; a note is required to decline and kept with the case."""
 
     note = LongText(_l("Note (a reason to decline, or the outcome)"),
-                    validators=[Optional(), Length(max=4000)])
+                    validators=[Optional(), Length(max=TEXT_MAX)])
     version = IntegerField(widget=HiddenInput(), validators=[Optional()])
     submit = SubmitField(_l("Confirm"))
 

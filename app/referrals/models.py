@@ -17,6 +17,7 @@ from sqlalchemy import Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
+from app.core.text import TEXT_MAX
 from app.crypto.fields import SealedLongText, SealedRecord, SealedText
 from app.db import Model, Timestamps, UTCDateTime, UUIDPrimaryKey, Versioned
 from app.directory.models import Service
@@ -83,7 +84,7 @@ class Referral(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The share: a sealed JSON object of the chosen fields, and the sender's message.
     share = SealedLongText(max_length=40_000)
-    message = SealedLongText(max_length=4000)
+    message = SealedLongText(max_length=TEXT_MAX)
 
     service: Mapped[Service] = relationship()
     sent_by: Mapped[User] = relationship()
@@ -102,7 +103,7 @@ class ReferralEvent(UUIDPrimaryKey, SealedRecord, Versioned, Model):
     reason: Mapped[str | None] = mapped_column(String(40))
     by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-    note = SealedLongText(max_length=4000)
+    note = SealedLongText(max_length=TEXT_MAX)
     # On the "sent" step of a referral made under a consent override: the supervisor's
     # explanation (never shown to the recipient or to auditors).
     justification = SealedText(max_length=500)

@@ -13,7 +13,7 @@ from app.audit import service as audit
 from app.audit.actions import Action, ObjectType
 from app.auth.policy import Permission, require
 from app.cases.justifications import OVERRIDE_REASONS, JustificationError
-from app.cases.labels import label
+from app.cases.labels import Domain, label
 from app.cases.scopes import load_case
 from app.core.errors import CaseError
 from app.crypto.readable import readable
@@ -39,7 +39,7 @@ def new(case_id: uuid.UUID) -> str | Response:
     offer_for = service.offers(case)
     services = queries.active_services()
     form.service.choices = [("", _("Choose a service"))] + [
-        (str(s.id), f"{s.name} ({s.organisation.name}) — {label(s.service_type)} — "
+        (str(s.id), f"{s.name} ({s.organisation.name}) — {label(s.service_type, Domain.SERVICE_TYPE)} — "
          + (_("consent given") if offer_for(s.service_type).consented else _("no consent")))
         for s in services]
     if request.method == "GET" and request.args.get("service") in dict(form.service.choices):

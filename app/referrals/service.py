@@ -31,6 +31,7 @@ from app.cases.records import writable
 from app.clock import utcnow
 from app.core import hooks
 from app.core.errors import CaseError
+from app.core.text import blank_to_none
 from app.core.versioning import Stale, check_version, saving
 from app.crypto.envelope import shred
 from app.db import db, transaction
@@ -216,7 +217,7 @@ def _event(referral: Referral, case: Case, to: str, user: User | None, reason: s
            note: str | None) -> ReferralEvent:
     ev = ReferralEvent(referral_id=referral.id, case_id=case.id, to_status=str(to), reason=reason,
                        by_id=user.id if user else None, at=utcnow(), data_key=case.data_key)
-    ev.note = (note or "").strip() or None
+    ev.note = blank_to_none(note)
     db.session.add(ev)
     return ev
 

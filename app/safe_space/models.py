@@ -30,11 +30,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
+from app.core.text import TEXT_MAX
 from app.crypto.fields import SealedLongText, SealedRecord
 from app.db import Base, Model, Timestamps, UUIDPrimaryKey, Versioned
 from app.directory.models import SafeSpace
 
-NOTES_MAX = 4000
+NOTES_MAX = TEXT_MAX
 TOPIC_MAX = 120
 AREA_MAX = 80
 COUNT_COLUMNS = ("girls_10_14", "girls_15_19", "women_15_19", "women_20_24", "women_25_49",

@@ -26,6 +26,7 @@ from app.audit.actions import Action, ObjectType
 from app.audit.writer import record
 from app.auth.models import User
 from app.clock import utcnow
+from app.core.text import blank_to_none
 from app.core.versioning import Stale, check_version, saving
 from app.db import db
 from app.directory.models import SafeSpace
@@ -153,11 +154,11 @@ def save_session(user: User, log: SessionLog, current: WgssSession | None = None
         entry.held_on = log.held_on
         entry.topic = log.topic.strip()
         entry.duration_minutes = int(log.duration_minutes or 0)
-        entry.outreach_area = (log.outreach_area or "").strip() or None
+        entry.outreach_area = blank_to_none(log.outreach_area)
         for name in rules.ALL_COUNTS:
             setattr(entry, name, int(getattr(log, name)))
         entry.facilitators = people
-        entry.notes = (log.notes or "").strip() or None
+        entry.notes = blank_to_none(log.notes)
         db.session.add(entry)
         db.session.flush()
         record(action, object_type=ObjectType.WGSS_SESSION, object_id=entry.id)
