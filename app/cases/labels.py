@@ -49,9 +49,6 @@ class Domain(StrEnum):
     YES_NO_UNKNOWN = "yes_no_unknown"
     RISK = "risk"
     ACTION_STATUS = "action_status"
-    REFERRAL_STATUS = "referral_status"
-    URGENCY = "urgency"
-    CONSENT_KIND = "consent_kind"
 
 
 UNKNOWN = _l("Unknown")
@@ -161,12 +158,6 @@ LABELS: dict[Domain, Mapping[str, object]] = {
                   "high": _l("High")},
     Domain.ACTION_STATUS: {"planned": _l("Planned"), "in_progress": _l("In progress"),
                            "done": _l("Done"), "cancelled": _l("Cancelled")},
-    Domain.REFERRAL_STATUS: {"sent": _l("Sent"), "accepted": _l("Accepted"),
-                             "declined": _l("Declined"), "completed": _l("Completed"),
-                             "revoked": _l("Revoked")},
-    Domain.URGENCY: {"urgent": _l("Urgent"), "high": _l("High"), "normal": _l("Normal")},
-    Domain.CONSENT_KIND: {"services": _l("Case management services"),
-                          "reporting": _l("Non-identifying statistics")},
 }
 
 

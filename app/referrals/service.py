@@ -37,6 +37,7 @@ from app.crypto.envelope import shred
 from app.db import db, transaction
 from app.directory.models import Service
 from app.referrals import fields, queries
+from app.referrals.labels import status_label
 from app.referrals.models import Referral, ReferralEvent, ReferralStatus, RevokeReason, Urgency
 from app.submissions.service import Submission, claim
 
@@ -340,7 +341,7 @@ def shred_all(case: Case) -> None:
 @hooks.case_page.subscribe
 def case_page_section(case: Case, user: User) -> dict[str, Any]:
     """The case page's referral section: the case's referrals."""
-    return {"referrals": queries.case_referrals(case)}
+    return {"referrals": queries.case_referrals(case), "referral_status_label": status_label}
 
 
 @hooks.task_page.subscribe
