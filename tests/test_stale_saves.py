@@ -35,8 +35,8 @@ from app.db import db
 from app.directory.models import Organisation, SafeSpace, Service, Site
 from app.referrals.models import Referral
 from app.safe_space.models import ActivityType, WgssSession
-from tests.support import form_tokens
-from tests.test_safe_space_fixtures import insert_session, type_id
+from tests.helpers.forms import form_tokens
+from tests.helpers.safe_space import insert_session, type_id
 
 
 class _Form(HTMLParser):
