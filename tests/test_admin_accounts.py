@@ -175,7 +175,7 @@ def test_stale_edit_is_refused(app, auth, world):
                 "language": "en", "service": "", "version": str(user.version + 7),
                 "csrf_token": csrf_from(page)}
     r = admin.post(f"/admin/users/{world.users['caseworker2']}", data=data)
-    assert "changed this account meanwhile" in r.get_data(as_text=True)
+    assert "changed this record meanwhile" in r.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(User, uuid.UUID(world.users["caseworker2"])).display_name != "Renamed"
 

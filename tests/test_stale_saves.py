@@ -285,15 +285,11 @@ UNVERSIONED_POSTS = {
 }
 
 
-# Conflict wordings not yet ``Stale`` messages: app/admin/grants.py (GrantError) and
-# app/admin/service.py update_user (AccountError). Once they raise Stale subclasses, these go.
-NOT_YET_STALE = {"Someone else changed this request meanwhile. Reload and try again.",
-                 "Someone else changed this account meanwhile. Reload and try again."}
-
 
 def _messages() -> set[str]:
     """Every wording of the conflict message (each area words its own)."""
-    found, todo = set(NOT_YET_STALE), [Stale]
+    found: set[str] = set()
+    todo: list[type[Stale]] = [Stale]
     while todo:
         cls = todo.pop()
         found.add(str(escape(str(cls.message))))

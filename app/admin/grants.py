@@ -33,6 +33,7 @@ from app.audit.writer import record
 from app.auth.models import RoleGrant, User
 from app.auth.policy import Permission, can, roles_with
 from app.clock import utcnow
+from app.core.versioning import Stale, check_version
 from app.db import db, transaction
 from app.directory.models import Organisation, SafeSpace, Service, Site
 from app.directory.queries import Listed
@@ -64,6 +65,13 @@ def kind_label(grant: RoleGrant) -> str:
 
 class GrantError(ValueError):
     """A grant cannot be decided; the message is safe to show."""
+
+
+class GrantStale(GrantError, Stale):
+    """Someone else decided or changed the request first (``app.core.versioning``)."""
+
+    message = _l("Someone else changed this request meanwhile. Nothing was saved: reload and "
+                 "try again.")
 
 
 def needs_approval(user: User | None, spec: AccountSpec) -> bool:
@@ -233,8 +241,7 @@ def approve(actor: User, grant: RoleGrant, *, expected_version: int) -> str | No
     from app.admin.service import AccountError, apply_scope, check_spec, reset_mfa
     from app.auth.service import issue_reset_token
 
-    if grant.version != expected_version:
-        raise GrantError(_("Someone else changed this request meanwhile. Reload and try again."))
+    check_version(grant, expected_version, GrantStale)
     try:
         _decidable(actor, grant, approving=True)
     except GrantError:
@@ -268,8 +275,7 @@ def approve(actor: User, grant: RoleGrant, *, expected_version: int) -> str | No
 
 def refuse(actor: User, grant: RoleGrant, *, expected_version: int) -> None:
     """An admin refuses (or the requester withdraws) a pending grant; nothing is applied."""
-    if grant.version != expected_version:
-        raise GrantError(_("Someone else changed this request meanwhile. Reload and try again."))
+    check_version(grant, expected_version, GrantStale)
     _decidable(actor, grant, approving=False)
     with transaction():
         grant.status = "refused"

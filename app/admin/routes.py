@@ -26,6 +26,7 @@ from app.auth import service as auth_service
 from app.auth.forms import ActionForm
 from app.auth.models import User
 from app.auth.policy import Permission, require
+from app.core.ids import parse_uuid
 from app.db import db
 from app.directory import service as directory_service
 from app.directory.models import Organisation, SafeSpace, Service, Site
@@ -85,10 +86,10 @@ def _fill_user_choices(form: forms.UserForm) -> None:
 def _ids(values: list[str] | None) -> list[uuid.UUID]:
     out = []
     for v in values or []:
-        try:
-            out.append(uuid.UUID(v))
-        except ValueError:
+        found = parse_uuid(v)
+        if found is None:
             abort(400)
+        out.append(found)
     return out
 
 

@@ -22,7 +22,7 @@ from app.auth.models import RecoveryCode, RoleGrant, User
 from app.auth.policy import Place, Role, places_needed
 from app.clock import utcnow
 from app.core.hooks import scope_narrowed
-from app.core.versioning import Stale, saving
+from app.core.versioning import Stale, check_version, saving
 from app.db import db, transaction
 from app.directory.models import Organisation, SafeSpace, Service, Site
 from app.submissions.service import Submission, claim
@@ -178,8 +178,7 @@ def update_user(user: User, spec: AccountSpec, *, expected_version: int,
     Widening gated access waits for a second admin: the pending grant is returned. An admin
     cannot change their own role, organisation or places. Stale ``expected_version`` refuses."""
     check_spec(spec, existing=user)
-    if user.version != expected_version:
-        raise AccountError("Someone else changed this account meanwhile. Reload and try again.")
+    check_version(user, expected_version, AccountStale)
     if actor is not None and actor.id == user.id and (
             spec.role != user.role
             or _scope_changed(user, spec.organisation.id, spec.sites, spec.safe_spaces,

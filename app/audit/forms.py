@@ -20,6 +20,7 @@ from wtforms.validators import Length, Optional, ValidationError
 
 from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.queries import EventFilter
+from app.core.ids import parse_uuid
 from app.forms import CleanStringField
 
 _CODE = re.compile(r"^(?=.*[0-9.])[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
@@ -39,10 +40,10 @@ def record_id(text: str | None) -> str | None:
     """``text`` as a record id (UUIDs in their stored form), or None if it is not one."""
     if not text:
         return None
-    try:
-        return str(uuid.UUID(text))
-    except ValueError:
-        return text if _CODE.match(text) else None
+    found = parse_uuid(text)
+    if found is not None:
+        return str(found)
+    return text if _CODE.match(text) else None
 
 
 class FilterForm(FlaskForm):
