@@ -131,15 +131,15 @@ def _incident(app, world) -> dict[str, str]:
 
 def _assessment(app, world) -> dict[str, str]:
     done = records.save_assessment(_user(world, "caseworker"), _case(world),
-                                   {"risk_level": "medium", "needs": ["mhpss"],
-                                    "notes": "Assessment notes"}, None)
+                                   records.AssessmentInput(risk_level="medium", needs=["mhpss"],
+                                                           notes="Assessment notes"), None)
     return {"record": str(done.id)}
 
 
 def _action_item(app, world) -> dict[str, str]:
     item = records.save_action_item(_user(world, "caseworker"), _case(world),
-                                    {"service_type": "mhpss", "due_on": date(2026, 12, 20),
-                                     "goal": "A goal"})
+                                    records.GoalInput(service_type="mhpss",
+                                                      due_on=date(2026, 12, 20), goal="A goal"))
     return {"record": str(item.id)}
 
 
