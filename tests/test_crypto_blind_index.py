@@ -18,9 +18,9 @@ from app.crypto.blind_index import (
     candidate_ids,
     set_index_values,
 )
-from app.crypto.fields import find
 from app.crypto.models import BlindIndexEntry
 from app.crypto.normalise import normalise_code, normalise_phone, normalise_text
+from app.crypto.search import find
 from app.db import db
 from tests.helpers.crypto import Specimen, with_tables
 

@@ -14,10 +14,10 @@ from app.crypto.aead import SealError
 from app.crypto.blind_index import PERSON_NAME, candidate_ids
 from app.crypto.envelope import shred
 from app.crypto.errors import KeyDestroyedError
-from app.crypto.fields import find
 from app.crypto.keyring import keyring
 from app.crypto.models import BlindIndexEntry, DataKey
 from app.crypto.sealed import aad
+from app.crypto.search import find
 from app.db import db
 from tests.helpers.apps import BACKEND
 from tests.helpers.audit import events

@@ -1,5 +1,5 @@
 """The case area's use of the encryption layer: crypto-shredding (searches use
-``app.crypto.fields.find``).
+``app.crypto.search.find``).
 
 Sealed values themselves are plain attributes of the models (``app.crypto.fields``); every
 record of a case shares the case's data key, so destroying that one key makes the whole case,

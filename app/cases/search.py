@@ -1,4 +1,4 @@
-"""Search before create: by name or phone (``app.crypto.fields.find``), exact case number.
+"""Search before create: by name or phone (``app.crypto.search.find``), exact case number.
 
 Candidates from the blind index are confirmed after decryption (the index is truncated, so it
 returns a few false positives by design). Only the user's own organisation is searched: another
@@ -28,7 +28,7 @@ from app.audit.writer import record
 from app.auth.models import User
 from app.cases.models import Case
 from app.cases.scopes import case_scope
-from app.crypto.fields import find
+from app.crypto.search import find
 from app.db import db, transaction
 from app.extensions import limiter
 

@@ -71,7 +71,7 @@ class BlindIndex:
 
 
 # Every index of the application, declared once: sealed fields name them (``index=``), the
-# search (``app.crypto.fields.find``) and the justification check read them from there.
+# search (``app.crypto.search.find``) and the justification check read them from there.
 # Changing a normaliser or width means re-indexing.
 # Names and aliases share one index, so a search by name finds either.
 PERSON_NAME = BlindIndex("person_name")
@@ -93,7 +93,7 @@ def candidates_query(owner_table: str,
 
 def candidate_ids(index: BlindIndex, value: str, owner_table: str) -> list[uuid.UUID]:
     """Ids of records that may hold ``value`` (for checks and benchmarks: the app searches with
-    ``app.crypto.fields.find``, which also confirms each candidate)."""
+    ``app.crypto.search.find``, which also confirms each candidate)."""
     return list(db.session.execute(candidates_query(owner_table, [(index, value)]).distinct())
                 .scalars())
 

@@ -12,7 +12,7 @@ adds ``data_key_id``/``data_key`` (unless declared) and, in ``__init__``, gives 
 id and a new data key, or the one passed (``Note(data_key=case.data_key, ...)`` for records
 that share their parent's key). Reading a value that does not open raises ``DecryptionError``
 and audits it. Fields declared with ``index=`` keep their blind-index entries current at flush,
-and ``find`` searches them.
+and ``app.crypto.search.find`` searches them.
 
 Every sealed record is ``Versioned``, and each value is bound to the version the record has
 once the write is flushed (and to which of its fields hold a value): at every flush that inserts
@@ -29,16 +29,15 @@ from collections.abc import Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar, cast, overload
 
-from sqlalchemy import ForeignKey, LargeBinary, Select, delete, event, insert
+from sqlalchemy import ForeignKey, LargeBinary, delete, event, insert
 from sqlalchemy.orm import NO_VALUE, Mapped, Session, declared_attr, mapped_column, relationship
 from sqlalchemy.orm.attributes import instance_state
 
 from app.audit.actions import TABLE_TYPES, Action
 from app.audit.writer import record as audit
-from app.crypto.blind_index import BlindIndex, candidates_query, entries_for
+from app.crypto.blind_index import BlindIndex, entries_for
 from app.crypto.envelope import is_unwrapped, new_data_key
 from app.crypto.models import BlindIndexEntry, DataKey
-from app.crypto.readable import readable
 from app.crypto.sealed import (
     Codec,
     DateCodec,
@@ -346,44 +345,6 @@ def open_saved(model: type[SealedRecord], name: str, row: Mapping[str, Any]) -> 
                       record_id=uuid.UUID(str(row["id"])),
                       data_key_id=uuid.UUID(str(row["data_key_id"])),
                       version=int(row["version"]), present=present.encode())
-
-
-class Found(list[M]):
-    """The records a ``find`` confirmed; ``skipped`` counts candidates left out as unreadable
-    (each failure audited, as ``app.crypto.readable`` does)."""
-
-    skipped: int = 0
-
-
-def find(stmt: Select[M], *, notice: bool = True, **values: str | None) -> Found[M]:
-    """Records of ``stmt`` (a scoped query of one sealed model) whose sealed field equals the
-    value given for it once normalised; with several fields, any one equal is a match:
-
-        find(select(Case).where(...), full_name=name, alias=name, phone=phone)
-
-    Blind-index candidates (one subquery over every field's index, under ``stmt``'s own
-    filters, so nothing outside it is decrypted), each confirmed after decryption. A candidate
-    that does not open is left out and counted (``readable``; ``notice=False`` when the page
-    words its own notice). Empty values search nothing; no value at all finds nothing."""
-    model: Any = stmt.column_descriptions[0]["entity"]
-    sealed: dict[str, SealedField[Any]] = model.__sealed_fields__
-    terms: list[tuple[SealedField[str], str]] = []
-    for name, value in values.items():
-        field = sealed[name]
-        if field.index is None:
-            raise ValueError(f"{name} has no blind index")
-        if value:
-            terms.append((field, value))
-    found: Found[M] = Found()
-    if not terms:
-        return found
-    sub = candidates_query(model.__tablename__, [(f.index, v) for f, v in terms if f.index])
-    rows: list[M] = list(db.session.execute(stmt.where(model.id.in_(sub))).scalars())
-    opened = readable(rows, list(dict.fromkeys(f.name for f, _v in terms)), notice=notice)
-    found.extend(r for r, got in opened
-                 if any(f.index and f.index.same(got[f.name], v) for f, v in terms))
-    found.skipped = opened.skipped
-    return found
 
 
 @event.listens_for(Session, "after_flush")
