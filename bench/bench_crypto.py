@@ -36,11 +36,12 @@ from app.crypto import rotation  # noqa: E402
 from app.crypto.aead import seal_with  # noqa: E402
 from app.crypto.blind_index import PERSON_NAME  # noqa: E402
 from app.crypto.envelope import new_data_key, wrap_context  # noqa: E402
-from app.crypto.fields import SealedLongText, SealedRecord, SealedText, find  # noqa: E402
+from app.crypto.fields import SealedLongText, SealedRecord, SealedText  # noqa: E402
 from app.crypto.keyring import keyring  # noqa: E402
 from app.crypto.models import BlindIndexEntry, DataKey  # noqa: E402
 from app.crypto.normalise import normalise_text  # noqa: E402
 from app.crypto.sealed import FORMAT, TEXT, aad, open_value, seal_value  # noqa: E402
+from app.crypto.search import find  # noqa: E402
 from app.db import UUIDPrimaryKey, Versioned, db  # noqa: E402
 
 NAME = "فاطمة الزهراء علي"
