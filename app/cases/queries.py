@@ -105,7 +105,7 @@ def overdue_tasks(user: User, today: date) -> list[Task]:
 
 def urgent_incidents(user: User) -> list[tuple[Any, str, date]]:
     """Incidents flagged for urgent clinical care in open cases of the user's scope."""
-    return [r._tuple() for r in db.session.execute(
+    return [(case_id, number, day) for case_id, number, day in db.session.execute(
         select(Case.id, Case.case_number, Incident.incident_date)
         .join(Incident, Incident.case_id == Case.id)
         .where(case_scope(user), Case.status != CaseStatus.CLOSED, Incident.urgent_clinical.is_(True))

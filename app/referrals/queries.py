@@ -91,7 +91,7 @@ def waiting_too_long(user: User) -> list[tuple[Any, str, str, Any]]:
         .where(case_scope(user), Referral.status == "sent", Referral.respond_by < utcnow())
         .order_by(Referral.respond_by)
     ).all()
-    return [r._tuple() for r in rows]
+    return [(case_id, number, service_type, due) for case_id, number, service_type, due in rows]
 
 
 def urgent_clinical(user: User) -> list[tuple[Any, str, int]]:
