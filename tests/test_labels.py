@@ -10,6 +10,7 @@ import pytest
 
 from app.cases import gbvims
 from app.cases.labels import LABELS, Domain, choices, label
+from app.referrals.labels import urgency_label
 
 ENUMS = {
     Domain.CORE_TYPE: gbvims.CoreType, Domain.CONTEXT: gbvims.Context,
@@ -41,7 +42,7 @@ def test_stored_codes_are_unchanged():
 def test_a_code_of_two_domains_is_labelled_by_the_domain_named(app):
     with app.test_request_context():
         assert label("service_provider", Domain.RELATIONSHIP) == "Service provider"
-        assert label("high", "risk") == "High" and label("urgent", "urgency") == "Urgent"
+        assert label("high", "risk") == "High" and urgency_label("high") == "High"
         assert label("urgent", "risk") == "urgent"  # not a risk level: the code itself
         assert label(None, "sex") == ""
         assert choices(Domain.RISK, ("high", "low"))[0] == ("high", LABELS[Domain.RISK]["high"])
