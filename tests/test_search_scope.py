@@ -5,7 +5,6 @@ user (refused, audited, and possible again once the window has passed)."""
 
 from __future__ import annotations
 
-import re
 import socket
 import time
 import uuid
@@ -23,7 +22,7 @@ from app.directory.models import Site
 from app.extensions import limiter
 from tests.helpers.apps import make_app
 from tests.helpers.factories import CANARY
-from tests.helpers.forms import csrf_from
+from tests.helpers.forms import comparable, csrf_from
 
 PARTNER = {"full_name": "Layla Partnerorgqz", "phone": "+218 92 444 0303"}
 NOWHERE = {"full_name": "Noor Nowhereqz", "phone": "+218 92 555 0404"}
@@ -54,14 +53,6 @@ def _search(c, **fields):
     return c.post("/cases/search", data=data)
 
 
-def _normalised(html: str, typed: str) -> str:
-    """The page without its per-request nonce and time-stamped CSRF token, and with the typed
-    value (echoed in the form) replaced by a placeholder."""
-    html = re.sub(r'nonce="[^"]*"', "", html)
-    html = re.sub(r"[\w-]{20,}\.[\w-]{6}\.[\w-]{20,}", "TOKEN", html)
-    return html.replace(typed, "TYPED")
-
-
 def _count(app, action: str) -> int:
     with app.app_context():
         return db.session.execute(
@@ -81,8 +72,8 @@ def test_another_organisations_case_is_invisible_to_search(app, auth, world):
         assert found.status_code == absent.status_code == 200
         found_html = found.get_data(as_text=True)
         assert "No existing case found" in found_html and 'id="possible-existing"' not in found_html
-        assert (_normalised(found_html, there)
-                == _normalised(absent.get_data(as_text=True), nowhere)), field
+        assert (comparable(found_html, TYPED=there)
+                == comparable(absent.get_data(as_text=True), TYPED=nowhere)), field
     assert _count(app, "case.possible_duplicate") == 0
     with app.app_context():
         reasons = db.session.execute(select(AuditEvent.reason).where(

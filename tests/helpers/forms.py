@@ -60,3 +60,18 @@ def mint_token(app: Flask, user_id: str, kind: str, context: str | None = None) 
 
     with app.app_context():
         return issue(uuid.UUID(user_id), kind, uuid.UUID(context) if context else None)
+
+
+SIGNED_TOKEN_RE = re.compile(r"[\w-]{20,}\.[\w-]{6}\.[\w-]{20,}")
+
+
+def comparable(html: str, **placeholders: str) -> str:
+    """A page as two requests can be compared: without its per-request script nonce and its
+    CSRF tokens (signed with the second they were made in, so two pages a second apart differ
+    there), and with each given value (an id or typed text the page echoes) replaced by the name
+    it is passed under: ``comparable(html, ID=record_id)``."""
+    html = re.sub(r'nonce="[^"]*"', "", html)
+    html = SIGNED_TOKEN_RE.sub("TOKEN", html)
+    for name, value in placeholders.items():
+        html = html.replace(value, name)
+    return html
