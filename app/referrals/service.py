@@ -138,10 +138,8 @@ def _clinical_deadline(case: Case) -> datetime | None:
 
 
 def _urgency(value: str) -> Urgency | None:
-    try:
-        return Urgency(value)
-    except ValueError:
-        return None
+    """The urgency ``value`` names, or None for anything else."""
+    return Urgency(value) if value in {u.value for u in Urgency} else None
 
 
 def create(user: User, case: Case, ask: NewReferral, *, once: Submission | None = None) -> Referral:
