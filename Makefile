@@ -6,7 +6,8 @@ FLASK := $(VENV)/bin/flask --app app
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install run serve demo-code test lint typecheck test-sqlite test-postgres test-browser \
+.PHONY: install run serve demo-code test lint typecheck test-sqlite test-postgres test-suites \
+        test-browser \
         browser-check translations extract-messages bench clean
 
 $(STAMP): setup.cfg pyproject.toml
@@ -63,7 +64,13 @@ browser-check:
 test-browser: install translations browser-check
 	env -u TEST_DATABASE_URL AMANA_CHROMIUM=$(CHROMIUM) $(VENV)/bin/pytest tests/browser -p no:randomly
 
-test: lint typecheck test-sqlite test-postgres test-browser
+# The SQLite and PostgreSQL runs side by side: each keeps about one core busy (the PostgreSQL
+# run shares its core with the server), and CI's machine has two. Each run's output is printed
+# whole when it ends.
+test-suites: install translations
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
+
+test: lint typecheck test-suites test-browser
 
 bench: install
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

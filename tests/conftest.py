@@ -21,6 +21,7 @@ from app import clock
 from app.config import DEFAULT_ARGON2
 from app.db import db
 from tests.helpers.apps import BACKEND, PG_URL, START, Clock, make_app, pg_admin, pg_url
+from tests.helpers.databases import PgCopies
 from tests.helpers.factories import World, build_world
 from tests.helpers.login import Auth
 
@@ -61,6 +62,17 @@ def template(instance_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> It
         pg_admin(f"DROP DATABASE IF EXISTS amana_tmpl_{tag} WITH (FORCE)")
 
 
+@pytest.fixture(scope="session")
+def copies(template: tuple[str, World]) -> Iterator[PgCopies | None]:
+    """On PostgreSQL, the one copy of the template that the tests of this run take in turn."""
+    if BACKEND == "sqlite":
+        yield None
+        return
+    pool = PgCopies(sa.make_url(template[0]).database or "")
+    yield pool
+    pool.discard()
+
+
 @pytest.fixture
 def frozen() -> Iterator[Clock]:
     c = Clock()
@@ -69,8 +81,10 @@ def frozen() -> Iterator[Clock]:
 
 
 @pytest.fixture
-def db_uri(template: tuple[str, World], tmp_path: Path) -> Iterator[str]:
-    """A fresh copy of the template database for one test."""
+def db_uri(template: tuple[str, World], copies: PgCopies | None,
+           tmp_path: Path) -> Iterator[str]:
+    """A database holding exactly the template, for one test: a copy of the file on SQLite, the
+    reused and restored copy of ``copies`` on PostgreSQL."""
     uri, _world = template
     if BACKEND == "sqlite":
         src = Path(sa.make_url(uri).database or "")
@@ -78,10 +92,8 @@ def db_uri(template: tuple[str, World], tmp_path: Path) -> Iterator[str]:
         shutil.copyfile(src, dst)
         yield f"sqlite:///{dst}"
     else:
-        name = f"amana_t_{uuid.uuid4().hex[:10]}"
-        pg_admin(f"CREATE DATABASE {name} TEMPLATE {sa.make_url(uri).database}")
-        yield pg_url(PG_URL, name)
-        pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        assert copies is not None
+        yield copies.take()
 
 
 @pytest.fixture

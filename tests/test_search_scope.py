@@ -5,7 +5,6 @@ user (refused, audited, and possible again once the window has passed)."""
 
 from __future__ import annotations
 
-import socket
 import time
 import uuid
 
@@ -20,7 +19,7 @@ from app.config import ConfigError, build_config
 from app.db import db
 from app.directory.models import Site
 from app.extensions import limiter
-from tests.helpers.apps import make_app
+from tests.helpers.apps import make_app, redis_up, shared_redis
 from tests.helpers.factories import CANARY
 from tests.helpers.forms import comparable, csrf_from
 
@@ -134,27 +133,18 @@ def test_search_limit_setting(instance_dir, monkeypatch):
             build_config("testing", instance_dir)
 
 
-def _redis_up() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-@pytest.mark.skipif(not _redis_up(), reason="no Redis on 127.0.0.1:6379")
+@pytest.mark.skipif(not redis_up(), reason="no Redis on 127.0.0.1:6379")
 def test_search_limit_is_shared_between_two_app_hosts(db_uri, instance_dir, world, frozen):
     from tests.helpers.login import Auth
 
-    uri = "redis://127.0.0.1:6379/15"
-    host_a = make_app(db_uri, instance_dir, RATELIMIT_STORAGE_URI=uri, CASE_SEARCH_LIMIT="2 per hour")
+    redis = shared_redis()
+    host_a = make_app(db_uri, instance_dir, **redis, CASE_SEARCH_LIMIT="2 per hour")
     with host_a.app_context():
         limiter.reset()
     try:
         a = Auth(host_a, world, frozen).login("caseworker")
         assert [_search(a, name=NOWHERE["full_name"]).status_code for _ in range(2)] == [200, 200]
-        host_b = make_app(db_uri, instance_dir, RATELIMIT_STORAGE_URI=uri,
-                          CASE_SEARCH_LIMIT="2 per hour")
+        host_b = make_app(db_uri, instance_dir, **redis, CASE_SEARCH_LIMIT="2 per hour")
         b = Auth(host_b, world, frozen).login("caseworker")
         assert _search(b, name=NOWHERE["full_name"]).status_code == 429
     finally:

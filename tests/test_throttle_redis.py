@@ -3,30 +3,19 @@ lockout holds across several app hosts."""
 
 from __future__ import annotations
 
-import socket
 import uuid
 
 import pytest
 
-from tests.helpers.apps import make_app
+from tests.helpers.apps import make_app, redis_up, shared_redis
 from tests.helpers.forms import csrf_from
 from tests.helpers.login import PASSWORD
 
-REDIS = ("127.0.0.1", 6379)
 
-
-def _redis_up() -> bool:
-    try:
-        with socket.create_connection(REDIS, timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-@pytest.mark.skipif(not _redis_up(), reason="no Redis on 127.0.0.1:6379")
+@pytest.mark.skipif(not redis_up(), reason="no Redis on 127.0.0.1:6379")
 def test_lockout_is_shared_between_two_app_hosts(db_uri, instance_dir, world, frozen):
-    uri = "redis://127.0.0.1:6379/15"
-    host_a = make_app(db_uri, instance_dir, RATELIMIT_STORAGE_URI=uri)
+    redis = shared_redis()
+    host_a = make_app(db_uri, instance_dir, **redis)
     from app.extensions import limiter
 
     with host_a.app_context():
@@ -37,7 +26,7 @@ def test_lockout_is_shared_between_two_app_hosts(db_uri, instance_dir, world, fr
         page = client_a.get("/auth/login").get_data(as_text=True)
         client_a.post("/auth/login", data={"username": username, "password": f"wrong {uuid.uuid4()}",
                                            "csrf_token": csrf_from(page)})
-    host_b = make_app(db_uri, instance_dir, RATELIMIT_STORAGE_URI=uri)
+    host_b = make_app(db_uri, instance_dir, **redis)
     client_b = host_b.test_client()
     page = client_b.get("/auth/login").get_data(as_text=True)
     r = client_b.post("/auth/login", data={"username": username, "password": PASSWORD,

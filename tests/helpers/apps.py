@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import socket
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -120,3 +122,24 @@ def production_app(db_uri: str, instance: Path, monkeypatch: pytest.MonkeyPatch,
     app = make_app(db_uri, instance, AMANA_ENV="production")
     assert app.config["AMANA_ENV"] == "production" and app.config["SESSION_COOKIE_SECURE"]
     return app
+
+
+REDIS = ("127.0.0.1", 6379)
+
+
+def redis_up() -> bool:
+    """Whether a Redis server answers on 127.0.0.1:6379 (the tests of shared counters need it)."""
+    try:
+        with socket.create_connection(REDIS, timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def shared_redis() -> dict[str, Any]:
+    """Settings for app hosts that share their counters through the local Redis: pass the same
+    dict to each host of one test. Its keys carry a prefix of their own, so the SQLite and
+    PostgreSQL runs (which ``make test`` runs side by side) never see each other's counters, and
+    ``limiter.reset()`` clears only this test's."""
+    return {"RATELIMIT_STORAGE_URI": "redis://{}:{}/15".format(*REDIS),
+            "RATELIMIT_STORAGE_OPTIONS": {"key_prefix": f"amana-test-{uuid.uuid4().hex}"}}
