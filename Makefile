@@ -67,7 +67,7 @@ test-browser: install translations browser-check
 # The SQLite and PostgreSQL runs side by side: each keeps about one core busy (the PostgreSQL
 # run shares its core with the server), and CI's machine has two. Each run's output is printed
 # whole when it ends.
-test-suites: install translations
+test-suites:
 	@$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 test: lint typecheck test-suites test-browser
