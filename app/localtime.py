@@ -2,9 +2,9 @@
 IANA name such as ``Africa/Tripoli``; empty means the instance's ``AMANA_DEFAULT_TIMEZONE``).
 
 Everything is stored in UTC. What a user sees is converted to their organisation's zone (the
-Flask-Babel time-zone selector, so ``datetimeformat`` converts too), and what depends on "today"
-or a time of day (the 72-hour clinical window, overdue follow-ups) is counted in the zone of the
-organisation the record belongs to. ``deadline`` shows a moment with its zone named.
+Flask-Babel time-zone selector, so every ``datetimeformat`` in a template converts), and what
+depends on "today" or a time of day (the 72-hour clinical window, overdue follow-ups) is counted
+in the zone of the organisation the record belongs to. ``deadline`` shows a moment with its zone named.
 """
 
 from __future__ import annotations
@@ -76,11 +76,6 @@ def select_timezone() -> str:
     return user_zone_name()
 
 
-def local_time(value: datetime | None) -> str:
-    """A moment in the user's zone and language."""
-    return format_datetime(value, "medium") if value else ""
-
-
 def deadline(value: datetime | None) -> str:
     """A deadline in the user's zone and language, the zone named: "26 Nov 2026, 14:00:00
     (Africa/Tripoli)"."""
@@ -99,7 +94,7 @@ def check_default_zone(app: Flask) -> None:
 
 
 def install_localtime(app: Flask) -> None:
-    """Check the instance's zone and give templates ``local_time`` and ``deadline``."""
+    """Check the instance's zone and give templates ``deadline`` (``datetimeformat`` converts
+    to the user's zone already, through ``select_timezone``)."""
     check_default_zone(app)
-    app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["deadline"] = deadline

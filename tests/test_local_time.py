@@ -20,6 +20,7 @@ from app.cases.models import Incident
 from app.db import db
 from app.directory import service as directory_service
 from app.directory.models import Organisation, Service
+from app.referrals.models import Referral
 from tests.helpers.forms import form_tokens
 
 TRIPOLI = ZoneInfo("Africa/Tripoli")
@@ -243,6 +244,13 @@ def test_task_says_awaiting_answer_once_the_clinical_referral_is_sent(app, auth,
         "service": clinic_id, "urgency": "normal", "message": "", "override_code": "",
         "override_reason": "", **form_tokens(page)})
     assert r.status_code == 302
+    with app.app_context():
+        ref = db.session.execute(select(Referral).where(
+            Referral.service_id == uuid.UUID(clinic_id))).scalar_one()
+        ref_id, due = str(ref.id), ref.respond_by.astimezone(TRIPOLI)
+    sent = c.get(f"/referrals/{ref_id}/sent").get_data(as_text=True)
+    # The answer's deadline in the organisation's zone, the zone named.
+    assert f"{due.hour - 12}:{due:%M:%S}" in sent and "(Africa/Tripoli)" in sent
     tasks = c.get("/cases/tasks").get_data(as_text=True)
     assert "clinical referral sent: awaiting answer" in tasks
     assert "refer for clinical care now" not in tasks
