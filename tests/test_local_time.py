@@ -21,6 +21,7 @@ from app.db import db
 from app.directory import service as directory_service
 from app.directory.models import Organisation, Service
 from app.referrals.models import Referral
+from tests.helpers.apps import make_app
 from tests.helpers.forms import form_tokens
 
 TRIPOLI = ZoneInfo("Africa/Tripoli")
@@ -265,3 +266,18 @@ def test_task_says_awaiting_answer_once_the_clinical_referral_is_sent(app, auth,
                           **form_tokens(page)}, follow_redirects=True)
     html = r.get_data(as_text=True)
     assert "awaiting answer" in html and "refer for clinical care now" not in html
+
+
+def test_an_organisation_without_a_zone_uses_the_instance_default(app, auth, world, frozen):
+    _set_zone(app, world.ids["org"], None)
+    app.config["DEFAULT_TIMEZONE"] = "Asia/Tokyo"
+    c = auth.login("caseworker")
+    assert _record_incident(c, world.ids["case_own"], day=date(2026, 11, 21),
+                            at="23:00").status_code == 302
+    tasks = c.get("/cases/tasks").get_data(as_text=True)
+    assert f"{_hours_until(frozen, 14)} hours left" in tasks and "(Asia/Tokyo)" in tasks
+
+
+def test_an_unknown_default_zone_stops_start_up(db_uri, instance_dir):
+    with pytest.raises(RuntimeError, match="AMANA_DEFAULT_TIMEZONE"):
+        make_app(db_uri, instance_dir, DEFAULT_TIMEZONE="Mars/Olympus_Mons")
