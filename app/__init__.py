@@ -137,6 +137,9 @@ def create_app(config: Mapping[str, Any] | str | None = None) -> Flask:
     from app.ui import install_ui
 
     install_ui(app)
+    from app.localtime import install_localtime
+
+    install_localtime(app)
     register_blueprints(app)
     connect_hooks()
     from app.errors import register_error_handlers

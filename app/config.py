@@ -220,6 +220,9 @@ def build_config(env: str, instance_path: Path, *, keys: bool = True) -> dict[st
         "AUDIT_CHECKPOINT_MIRROR": _mirror_env("AMANA_AUDIT_CHECKPOINT_MIRROR"),
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
+        # The time zone of organisations that name none (app/localtime.py): where days and
+        # deadlines are counted and times shown. The programme works in Libya.
+        "DEFAULT_TIMEZONE": os.environ.get("AMANA_DEFAULT_TIMEZONE", "Africa/Tripoli"),
         "LANGUAGES": {"en": "English", "ar": "العربية"},
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         "HSTS": production,

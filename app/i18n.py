@@ -25,7 +25,9 @@ def select_locale() -> str:
 
 def init_i18n(app: Flask) -> None:
     """Bind Flask-Babel and give templates the language and its direction."""
-    babel.init_app(app, locale_selector=select_locale)
+    from app.localtime import select_timezone
+
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
 
     @app.context_processor
     def _language() -> dict[str, object]:

@@ -46,7 +46,8 @@ def nav_items() -> list[NavItem]:
 
 
 def datetimeformat(value: datetime | None) -> str:
-    """A UTC timestamp in the user's language."""
+    """A UTC timestamp in the user's language and their organisation's time zone
+    (``app.localtime.select_timezone``)."""
     return format_datetime(value, "medium") if value else ""
 
 

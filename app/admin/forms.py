@@ -13,12 +13,13 @@ from wtforms import (
     SelectMultipleField,
     SubmitField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from app.audit.actions import Action
 from app.auth.policy import ROLE_LABELS, Role
 from app.core.text import NAME_MAX
 from app.directory.models import SAFE_SPACE_KINDS, SERVICE_TYPES
+from app.directory.service import DirectoryError, clean_time_zone
 from app.forms import CleanStringField, OneTimeSubmission, PageField
 
 SERVICE_TYPE_LABELS = {
@@ -55,11 +56,23 @@ class UserForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
+def time_zone_name(_form: object, field: object) -> None:
+    """The directory's rule (``clean_time_zone``), its message shown beside the field."""
+    try:
+        clean_time_zone(getattr(field, "data", None))
+    except DirectoryError as exc:
+        raise ValidationError(str(exc)) from exc
+
+
 class OrganisationForm(FlaskForm):
     """An organisation."""
 
     name = CleanStringField(_l("Name"), validators=[DataRequired(), Length(max=NAME_MAX)])
     active = BooleanField(_l("Active"), default=True)
+    time_zone = CleanStringField(
+        _l("Time zone"), validators=[Optional(), Length(max=64), time_zone_name],
+        description=_l("IANA name, for example Africa/Tripoli. Times are shown and deadlines "
+                       "counted in it. Empty: the instance's default."))
     version = HiddenField()
     submit = SubmitField(_l("Save"))
 

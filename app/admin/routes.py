@@ -315,7 +315,9 @@ def _fill_directory_choices(form: Any) -> None:
 
 def _directory_values(kind: str, form: Any) -> dict[str, Any]:
     values: dict[str, Any] = {"name": form.name.data, "active": bool(form.active.data)}
-    if kind == "site":
+    if kind == "organisation":
+        values.update(time_zone=form.time_zone.data)
+    elif kind == "site":
         values.update(organisation_id=_ids([form.organisation.data])[0],
                       code=(form.code.data or "").upper())
     elif kind == "safe_space":

@@ -18,6 +18,7 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     SubmitField,
+    TimeField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
@@ -29,13 +30,15 @@ from app.cases.workflow import CLOSURE_REASONS, REOPEN_REASONS
 from app.clock import utcnow
 from app.core.text import LONG_TEXT_MAX, NAME_MAX, TEXT_MAX
 from app.forms import CleanStringField, LongText, OneTimeSubmission, PageField
+from app.localtime import user_zone
 
 PHONE_RE = re.compile(r"^\+?[0-9٠-٩۰-۹ ()./-]{6,24}$")
 
 
 def today() -> date:
-    """Today's date in UTC (from the app clock, so tests can freeze it)."""
-    return utcnow().date()
+    """Today's date in the user's organisation's time zone (from the app clock, so tests can
+    freeze it)."""
+    return utcnow().astimezone(user_zone()).date()
 
 
 def not_in_future(_form: Any, field: Any) -> None:
@@ -162,6 +165,7 @@ class IncidentForm(FlaskForm):
     perpetrator_count = SelectField(_l("Number of perpetrators"), choices=choices(Domain.PERPETRATOR_COUNT))
     perpetrator_age_group = SelectField(_l("Perpetrator's age group"), choices=choices(Domain.AGE_GROUP))
     time_of_day = SelectField(_l("Time of day"), choices=choices(Domain.TIME_OF_DAY))
+    incident_time = TimeField(_l("Approximate time (HH:MM)"), validators=[Optional()])
     displacement_stage = SelectField(_l("Stage of displacement"), choices=choices(Domain.DISPLACEMENT_STAGE))
     narrative = LongText(_l("Account of the incident (sealed)"),
                          validators=[Optional(), Length(max=LONG_TEXT_MAX)])

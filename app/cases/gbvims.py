@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
@@ -260,24 +260,56 @@ def age_group(age: int | None) -> AgeGroup:
     return AgeGroup.AGE_61_PLUS
 
 
-def clinical_window_end(incident: datetime | date) -> datetime:
-    """When the 72-hour window for post-exposure prophylaxis and emergency contraception closes.
+# When each part of the day ends (local wall time): a part of day known without a time means
+# the incident happened at the latest then. "Evening or night" and "unknown" run to the end
+# of the incident's date (night after midnight belongs to the next date).
+PART_OF_DAY_ENDS: dict[str, time] = {TimeOfDay.MORNING: time(12), TimeOfDay.AFTERNOON: time(18)}
 
-    With only a date, the incident may have happened as late as the end of that day, so the
-    window runs from the end of the day (UTC midnight, which is after the end of the day in
-    Libya): it may flag a case a few hours too long, never too short.
+
+def latest_moment(day: date, *, at: time | None = None, part: str | None = None,
+                  zone: tzinfo) -> datetime:
+    """The latest moment (UTC) the incident can have happened, from what is known of it: the
+    time of day in ``zone`` (the organisation's), else the end of the part of the day, else the
+    end of the date in ``zone``: never the end of the UTC day."""
+    if at is not None:
+        local = datetime.combine(day, at.replace(tzinfo=None), tzinfo=zone)
+    elif part in PART_OF_DAY_ENDS:
+        local = datetime.combine(day, PART_OF_DAY_ENDS[part], tzinfo=zone)
+    else:
+        local = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    return local.astimezone(UTC)
+
+
+def clinical_window_end(incident: datetime | date, *, at: time | None = None,
+                        part: str | None = None, zone: tzinfo = UTC) -> datetime:
+    """When the 72-hour window for post-exposure prophylaxis and emergency contraception closes
+    (UTC): 72 elapsed hours after the incident.
+
+    With only a date (and perhaps a part of the day), the incident may have happened as late as
+    the end of what is known (``latest_moment``), so the window runs from there: it may flag a
+    case a few hours too long, never too short. ``zone`` is the organisation's time zone.
     """
     if isinstance(incident, datetime):
-        return incident + URGENT_CLINICAL_WINDOW
-    day_end = datetime(incident.year, incident.month, incident.day, tzinfo=UTC) + timedelta(days=1)
-    return day_end + URGENT_CLINICAL_WINDOW
+        return incident.astimezone(UTC) + URGENT_CLINICAL_WINDOW
+    return latest_moment(incident, at=at, part=part, zone=zone) + URGENT_CLINICAL_WINDOW
 
 
-def urgent_clinical(core_type: str, incident: datetime | date, now: datetime) -> bool:
+def urgent_clinical(core_type: str, incident: datetime | date, now: datetime, *,
+                    at: time | None = None, part: str | None = None, zone: tzinfo = UTC) -> bool:
     """Rape within the last 72 hours needs clinical care now (PEP, emergency contraception)."""
-    return core_type == CoreType.RAPE and now <= clinical_window_end(incident)
+    return core_type == CoreType.RAPE and now <= clinical_window_end(incident, at=at, part=part,
+                                                                     zone=zone)
 
 
-def hours_left(incident: datetime | date, now: datetime) -> float:
+def hours_left(incident: datetime | date, now: datetime, *, at: time | None = None,
+               part: str | None = None, zone: tzinfo = UTC) -> float:
     """Hours left in the 72-hour clinical window (negative once past)."""
-    return (clinical_window_end(incident) - now).total_seconds() / 3600
+    end = clinical_window_end(incident, at=at, part=part, zone=zone)
+    return (end - now).total_seconds() / 3600
+
+
+def in_future(day: date, at: time | None, now: datetime, zone: tzinfo) -> bool:
+    """Whether an incident on ``day`` (at ``at``, local time in ``zone``) is after ``now``."""
+    if at is None:
+        return day > now.astimezone(zone).date()
+    return datetime.combine(day, at.replace(tzinfo=None), tzinfo=zone) > now

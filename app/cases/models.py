@@ -7,7 +7,7 @@ data key (see ``app/crypto``); categories that statistics need stay clear (share
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from sqlalchemy import (
     Boolean,
@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     String,
+    Time,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -130,6 +131,8 @@ class Incident(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, Model):
     perpetrator_age_group: Mapped[str] = mapped_column(String(12), nullable=False,
                                                        default="unknown")
     time_of_day: Mapped[str] = mapped_column(String(16), nullable=False, default="unknown")
+    # Approximate local time of the incident (the organisation's zone), when known.
+    incident_time: Mapped[time | None] = mapped_column(Time)
     displacement_stage: Mapped[str] = mapped_column(String(20), nullable=False,
                                                     default="not_displaced")
     report_band: Mapped[str] = mapped_column(String(20), nullable=False)

@@ -7,7 +7,7 @@ clear, indexed columns, so a page of tens of thousands of cases costs one query.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import case as sql_case
@@ -20,6 +20,7 @@ from app.cases.models import ActionItem, Case, FollowUp, Incident
 from app.cases.scopes import case_scope
 from app.cases.workflow import CaseStatus
 from app.db import db
+from app.directory.models import Organisation
 
 PAGE_SIZE = 50
 RISK_ORDER = sql_case({"high": 0, "medium": 1, "low": 2}, value=Case.risk_level, else_=3)
@@ -103,11 +104,39 @@ def overdue_tasks(user: User, today: date) -> list[Task]:
     return sorted(tasks, key=lambda t: (t.due_on or today, t.case_number))
 
 
-def urgent_incidents(user: User) -> list[tuple[Any, str, date]]:
+@dataclass(frozen=True)
+class UrgentIncident:
+    """A rape incident flagged for urgent clinical care, with what its window is counted from:
+    the date, the time and part of the day, and the organisation's time zone (None: default)."""
+
+    case_id: Any
+    case_number: str
+    incident_date: date
+    incident_time: time | None
+    time_of_day: str | None
+    time_zone: str | None
+
+
+@dataclass(frozen=True)
+class UrgentTask:
+    """An urgent clinical incident on the task list: when its window closes (UTC), the hours
+    left, the zone it is shown in, and whether the clinical referral was sent (``referral``:
+    None, or the referral's status, "sent" or "accepted")."""
+
+    case_id: Any
+    case_number: str
+    ends_at: datetime
+    hours_left: int
+    referral: str | None = None
+
+
+def urgent_incidents(user: User) -> list[UrgentIncident]:
     """Incidents flagged for urgent clinical care in open cases of the user's scope."""
-    return [(case_id, number, day) for case_id, number, day in db.session.execute(
-        select(Case.id, Case.case_number, Incident.incident_date)
+    return [UrgentIncident(*row) for row in db.session.execute(
+        select(Case.id, Case.case_number, Incident.incident_date, Incident.incident_time,
+               Incident.time_of_day, Organisation.time_zone)
         .join(Incident, Incident.case_id == Case.id)
+        .join(Organisation, Organisation.id == Case.organisation_id)
         .where(case_scope(user), Case.status != CaseStatus.CLOSED, Incident.urgent_clinical.is_(True))
     ).all()]
 

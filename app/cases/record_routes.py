@@ -17,6 +17,7 @@ from app.cases.models import ActionItem, FollowUp, Incident
 from app.cases.route_support import child, fail
 from app.cases.scopes import load_case
 from app.core.errors import CaseError
+from app.localtime import organisation_zone_name
 from app.submissions.service import AlreadySaved, already_saved
 
 
@@ -30,6 +31,7 @@ def _incident(form: forms.IncidentForm) -> records.IncidentInput:
         perpetrator_count=form.perpetrator_count.data,
         perpetrator_age_group=form.perpetrator_age_group.data,
         time_of_day=form.time_of_day.data, displacement_stage=form.displacement_stage.data,
+        incident_time=form.incident_time.data,
         survivor_age_at_incident=form.survivor_age_at_incident.data,
         exchange=bool(form.exchange.data), abducted=bool(form.abducted.data),
         harmful_practice=bool(form.harmful_practice.data), narrative=form.narrative.data,
@@ -57,15 +59,18 @@ def incident(case_id: uuid.UUID, incident_id: uuid.UUID | None = None) -> str | 
                 once=form.submission if isinstance(form, forms.NewIncidentForm) else None)
         except AlreadySaved as done:
             return already_saved(done.claim, back)
+        except records.IncidentInFuture as exc:
+            form[exc.field].errors = [str(exc)]
         except CaseError as exc:
             fail(exc, form)
         else:
             if service_incident.urgent_clinical:
-                flash(_("Rape within the last 72 hours: refer for clinical care now "
-                        "(post-exposure prophylaxis, emergency contraception)."), "warning")
+                flash(views.urgent_incident_message(case, service_incident, current_user),
+                      "warning")
             return redirect(url_for("cases.view", case_id=case.id, _anchor="incidents"))
     return render_template("cases/incident.html", form=form, case=case, incident=current,
-                           classification=gbvims.CLASSIFICATION)
+                           classification=gbvims.CLASSIFICATION,
+                           zone_name=organisation_zone_name(case.organisation_id))
 
 
 @require(Permission.CASE_EDIT)

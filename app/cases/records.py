@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, time, tzinfo
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -19,9 +20,10 @@ from app.cases.consent import require_services_consent
 from app.cases.models import ActionItem, Assessment, Case, CaseNote, FollowUp, Incident
 from app.cases.rules import ensure_writable
 from app.clock import utcnow
-from app.core.errors import StaleError
+from app.core.errors import CaseError, StaleError
 from app.core.versioning import check_version, saving
 from app.db import db
+from app.localtime import organisation_zone, today
 from app.submissions.service import Submission, claim
 
 
@@ -59,6 +61,7 @@ class IncidentInput:
     perpetrator_count: str | None = None
     perpetrator_age_group: str | None = None
     time_of_day: str | None = None
+    incident_time: time | None = None
     displacement_stage: str | None = None
     survivor_age_at_incident: int | None = None
     exchange: bool = False
@@ -98,7 +101,16 @@ class FollowUpInput:
     notes: str | None = None
 
 
-def _classify(what: IncidentInput) -> dict[str, Any]:
+class IncidentInFuture(CaseError):
+    """The incident's date and time are after now in the organisation's zone; ``field`` names
+    the form field the message belongs beside."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(str(_l("The incident cannot be in the future.")))
+        self.field = field
+
+
+def _classify(what: IncidentInput, zone: tzinfo) -> dict[str, Any]:
     answers = {q.key: bool(what.answers.get(q.key)) for q in gbvims.CLASSIFICATION}
     core = gbvims.classify(answers)
     contexts = gbvims.contexts(
@@ -110,13 +122,16 @@ def _classify(what: IncidentInput) -> dict[str, Any]:
         "core_type": core,
         "contexts": ",".join(sorted(contexts)),
         "report_band": gbvims.report_band(what.incident_date, what.reported_date),
-        "urgent_clinical": gbvims.urgent_clinical(core, what.incident_date, utcnow()),
+        "urgent_clinical": gbvims.urgent_clinical(core, what.incident_date, utcnow(),
+                                                  at=what.incident_time, part=what.time_of_day,
+                                                  zone=zone),
     }
 
 
 CLEAR_INCIDENT_FIELDS = ("incident_date", "date_is_approximate", "reported_date", "location_type",
                          "perpetrator_relationship", "perpetrator_count", "perpetrator_age_group",
-                         "time_of_day", "displacement_stage", "survivor_age_at_incident")
+                         "time_of_day", "displacement_stage", "survivor_age_at_incident",
+                         "incident_time")
 SEALED_INCIDENT_FIELDS = ("narrative", "perpetrator_details", "location_detail")
 
 
@@ -124,11 +139,15 @@ def save_incident(user: User, case: Case, values: IncidentInput,
                   incident: Incident | None = None, version: Any = None,
                   once: Submission | None = None) -> Incident:
     """Create or update an incident; the core type comes from the ordered questions. ``once``
-    (a new incident's one-time form token) is claimed with it."""
+    (a new incident's one-time form token) is claimed with it. An incident after now (its date
+    and time in the organisation's zone) is refused (``IncidentInFuture``)."""
     writable(case)
     if incident is not None:
         check_version(incident, version, StaleError)
-    derived = _classify(values)
+    zone = organisation_zone(case.organisation_id)
+    if gbvims.in_future(values.incident_date, values.incident_time, utcnow(), zone):
+        raise IncidentInFuture("incident_time" if values.incident_time else "incident_date")
+    derived = _classify(values, zone)
     with saving(incident, StaleError):
         if incident is None:
             incident = Incident(case_id=case.id, recorded_by_id=user.id, data_key=case.data_key)
@@ -216,7 +235,7 @@ def complete_follow_up(user: User, case: Case, visit: FollowUp, notes: str | Non
     """Mark a planned visit as done today, with notes."""
     writable(case)
     with saving(case, StaleError):
-        visit.done_on = utcnow().date()
+        visit.done_on = today(organisation_zone(case.organisation_id))
         if notes:
             visit.notes = notes
         record(Action.FOLLOW_UP_UPDATE, object_type=ObjectType.FOLLOW_UP, object_id=visit.id)

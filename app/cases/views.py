@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -28,6 +30,7 @@ from app.clock import utcnow
 from app.core import hooks
 from app.crypto.readable import readable
 from app.db import db
+from app.localtime import deadline, organisation_zone, today, user_zone, zone
 
 INCIDENT_TEXT = ("narrative", "perpetrator_details", "location_detail")
 # Goals of the action plan still to do (overdue once their date has passed).
@@ -70,7 +73,7 @@ def incident_values(case: Case, incident: Incident) -> dict[str, Any]:
     values: dict[str, Any] = {c: getattr(incident, c) for c in (
         "incident_date", "date_is_approximate", "reported_date", "location_type",
         "perpetrator_relationship", "perpetrator_count", "perpetrator_age_group", "time_of_day",
-        "displacement_stage", "survivor_age_at_incident")}
+        "displacement_stage", "survivor_age_at_incident", "incident_time")}
     yes = set(incident.answers.split(",")) if incident.answers else set()
     for q in gbvims.CLASSIFICATION:
         values[q.key] = "yes" if q.key in yes else "no"
@@ -151,10 +154,11 @@ def case_context(user: User, access: CaseAccess) -> dict[str, Any]:
         "case": case, "access": access, "identity": _opened(case, IDENTITY_FIELDS),
         "consent": consent,
         "incidents": incidents,
+        "clinical_window_ends": clinical_windows(case, [i for i, _ in incidents]),
         "assessment": current,
         "assessment_text": _opened(current, ("notes", "safety_plan")) or {},
         "items": [(i, v["goal"]) for i, v in items],
-        "overdue_items": {i.id for i, _ in items if i.due_on < utcnow().date()
+        "overdue_items": {i.id for i, _ in items if i.due_on < today(user_zone(user))
                           and i.status in OPEN_ITEM_STATUSES},
         "visits": [(v, t["notes"]) for v, t in visits],
         "notes": [(n, t["body"]) for n, t in notes],
@@ -168,7 +172,7 @@ def case_context(user: User, access: CaseAccess) -> dict[str, Any]:
         "follow_up_form": forms.FollowUpForm(prefix="follow_up", context=case.id),
         **_contributions(hooks.case_page, case=case, user=user),
         "break_glass_grants": justifications.grants_for(user, case),
-        "today": utcnow().date(), "can_approve": can(user, Permission.CASE_APPROVE),
+        "today": today(user_zone(user)), "can_approve": can(user, Permission.CASE_APPROVE),
         "self_requested": request is not None and request.by_id == user.id,
         # What the page offers: only the forms the services would accept.
         "writable": writable,
@@ -189,19 +193,69 @@ def case_context(user: User, access: CaseAccess) -> dict[str, Any]:
     return ctx
 
 
+def clinical_referrals(contributions: dict[str, Any]) -> dict[Any, str]:
+    """Cases whose urgent clinical referral is sent, by case id: the referral's status ("sent":
+    awaiting an answer, "accepted"). Referrals tell through their ``hooks.task_page`` or
+    ``hooks.case_page`` section (``clinical_referrals``); cases never import them."""
+    return dict(contributions.get("clinical_referrals") or {})
+
+
+def urgent_tasks(user: User, referred: dict[Any, str]) -> list[queries.UrgentTask]:
+    """Rape incidents still inside their 72-hour window, counted from the incident's time in the
+    organisation's zone (``gbvims.clinical_window_end``), soonest deadline first."""
+    now = utcnow()
+    found = []
+    for row in queries.urgent_incidents(user):
+        ends = gbvims.clinical_window_end(row.incident_date, at=row.incident_time,
+                                          part=row.time_of_day, zone=zone(row.time_zone))
+        if ends > now:
+            found.append(queries.UrgentTask(row.case_id, row.case_number, ends,
+                                            int((ends - now).total_seconds() // 3600),
+                                            referred.get(row.case_id)))
+    return sorted(found, key=lambda t: (t.ends_at, t.case_number))
+
+
+def clinical_windows(case: Case, incidents: list[Incident]) -> dict[Any, datetime]:
+    """When the 72-hour window of each rape incident of ``case`` still open closes (UTC)."""
+    now, where = utcnow(), organisation_zone(case.organisation_id)
+    ends = {i.id: gbvims.clinical_window_end(i.incident_date, at=i.incident_time,
+                                             part=i.time_of_day, zone=where)
+            for i in incidents if i.core_type == gbvims.CoreType.RAPE}
+    return {key: end for key, end in ends.items() if end > now}
+
+
+def clinical_referral_status(case: Case, user: User) -> str | None:
+    """The status of the case's open urgent clinical referral ("sent", "accepted"), if any."""
+    return clinical_referrals(_contributions(hooks.case_page, case=case, user=user)).get(case.id)
+
+
+def urgent_incident_message(case: Case, incident: Incident, user: User) -> str:
+    """What to do about a rape inside its 72-hour window, and until when (the zone named):
+    refer now, or wait for the answer to the clinical referral already sent."""
+    ends = deadline(gbvims.clinical_window_end(
+        incident.incident_date, at=incident.incident_time, part=incident.time_of_day,
+        zone=organisation_zone(case.organisation_id)))
+    status = clinical_referral_status(case, user)
+    if status == "sent":
+        return str(_("Rape within the last 72 hours: the urgent clinical referral is sent, "
+                     "awaiting answer. Clinical window ends %(when)s.", when=ends))
+    if status == "accepted":
+        return str(_("Rape within the last 72 hours: the urgent clinical referral was accepted. "
+                     "Clinical window ends %(when)s.", when=ends))
+    return str(_("Rape within the last 72 hours: refer for clinical care now (post-exposure "
+                 "prophylaxis, emergency contraception). Clinical window ends %(when)s.",
+                 when=ends))
+
+
 def task_context(user: User) -> dict[str, Any]:
     """The task list: overdue items and urgent clinical incidents with hours left."""
-    now = utcnow()
-    urgent = []
-    for case_id, number, day in queries.urgent_incidents(user):
-        left = gbvims.hours_left(day, now)
-        if left > 0:
-            urgent.append((case_id, number, int(left)))
+    contributions = _contributions(hooks.task_page, user=user)
+    urgent = urgent_tasks(user, clinical_referrals(contributions))
     closure, unassigned = [], []
     can_assign = can(user, Permission.CASE_ASSIGN)
     if can_assign:
         closure = queries.closure_requests(user)
         unassigned = queries.unassigned_cases(user)
-    return {"overdue": queries.overdue_tasks(user, now.date()), "urgent": urgent,
-            **_contributions(hooks.task_page, user=user),
+    return {"overdue": queries.overdue_tasks(user, today(user_zone(user))), "urgent": urgent,
+            **contributions,
             "closure": closure, "unassigned": unassigned, "can_assign": can_assign, "label": label}

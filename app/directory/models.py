@@ -36,6 +36,9 @@ class Organisation(UUIDPrimaryKey, Timestamps, Versioned, Model):
 
     name: Mapped[str] = mapped_column(String(120), unique=True, nullable=False)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    # IANA name (Africa/Tripoli): where its days and deadlines are counted and times shown
+    # (app/localtime.py); None: the instance's AMANA_DEFAULT_TIMEZONE.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
 
     sites: Mapped[list[Site]] = relationship(back_populates="organisation", order_by="Site.name")
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
+from zoneinfo import available_timezones
 
 from flask_babel import lazy_gettext as _l
 
@@ -29,6 +31,33 @@ class DirectoryStale(DirectoryError, Stale):
 
     message = _l("Someone else changed this record meanwhile. Nothing was saved: reload and "
                  "try again.")
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def known_time_zone(name: str | None) -> bool:
+    """Whether ``name`` is an IANA time-zone name this machine knows (``Africa/Tripoli``)."""
+    return bool(name) and name in _zone_names()
+
+
+def clean_time_zone(name: str | None) -> str | None:
+    """An organisation's time zone as typed: None (the instance's default) when empty, the
+    name when known, else ``DirectoryError``."""
+    name = (name or "").strip() or None
+    if name is not None and not known_time_zone(name):
+        raise DirectoryError(str(_l("Unknown time zone: use a name such as Africa/Tripoli.")))
+    return name
+
+
+def _checked(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` with an organisation's time zone checked (``clean_time_zone``)."""
+    out = dict(values)
+    if "time_zone" in out:
+        out["time_zone"] = clean_time_zone(out["time_zone"])
+    return out
 
 
 def _audited_save(obj: Any, action: Action, object_type: ObjectType,
@@ -79,6 +108,7 @@ def create_record(model: type, values: Mapping[str, Any], *, action: Action, obj
                   submission: Submission | None = None) -> Any:
     """Add a directory record from a screen's values (``sites``: a service's sites), claiming
     the form's one-time ``submission`` in the same transaction."""
+    values = _checked(values)
     new = model(**{k: v for k, v in values.items() if k != "sites"})
     if "sites" in values:
         new.sites = list(values["sites"])
@@ -90,6 +120,7 @@ def update_record(obj: Any, values: Mapping[str, Any], *, expected_version: Any,
                   object_type: ObjectType) -> None:
     """Apply edits to a directory record, refused when someone else saved it first."""
     check_version(obj, expected_version, DirectoryStale)
+    values = _checked(values)
     with saving(obj, DirectoryStale):
         for key, value in values.items():
             setattr(obj, key, value)

@@ -36,6 +36,7 @@ from app.core.versioning import Stale, check_version, saving
 from app.crypto.envelope import shred
 from app.db import db, transaction
 from app.directory.models import Service
+from app.localtime import organisation_zone
 from app.referrals import fields, queries
 from app.referrals.labels import status_label
 from app.referrals.models import Referral, ReferralEvent, ReferralStatus, RevokeReason, Urgency
@@ -129,10 +130,12 @@ def offers(case: Case) -> Callable[[str], fields.Offer]:
 def _clinical_deadline(case: Case) -> datetime | None:
     """End of the 72-hour window of the most recent rape incident still inside it, if any."""
     rapes = db.session.execute(
-        select(Incident.incident_date).where(Incident.case_id == case.id,
-                                             Incident.core_type == "rape")).scalars()
+        select(Incident.incident_date, Incident.incident_time, Incident.time_of_day)
+        .where(Incident.case_id == case.id, Incident.core_type == "rape")).all()
     now = utcnow()
-    open_windows = [gbvims.clinical_window_end(d) for d in rapes]
+    zone = organisation_zone(case.organisation_id)  # the window counts in the case's zone
+    open_windows = [gbvims.clinical_window_end(day, at=at, part=part, zone=zone)
+                    for day, at, part in rapes]
     live = [end for end in open_windows if end > now]
     return max(live) if live else None
 
@@ -338,15 +341,18 @@ def shred_all(case: Case) -> None:
 
 @hooks.case_page.subscribe
 def case_page_section(case: Case, user: User) -> dict[str, Any]:
-    """The case page's referral section: the case's referrals."""
-    return {"referrals": queries.case_referrals(case), "referral_status_label": status_label}
+    """The case page's referral section: the case's referrals (and whether its urgent clinical
+    referral is sent, ``clinical_referrals``, read by cases for the incident's message)."""
+    return {"referrals": queries.case_referrals(case), "referral_status_label": status_label,
+            "clinical_referrals": queries.clinical_referrals(user, case)}
 
 
 @hooks.task_page.subscribe
 def task_page_section(user: User) -> dict[str, Any]:
     """The task list's referrals: urgent clinical ones and those waiting too long for an answer."""
     return {"late_referrals": queries.waiting_too_long(user),
-            "urgent_referrals": queries.urgent_clinical(user)}
+            "urgent_referrals": queries.urgent_clinical(user),
+            "clinical_referrals": queries.clinical_referrals(user)}
 
 
 @hooks.share_fields.subscribe

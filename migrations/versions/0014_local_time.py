@@ -1,0 +1,28 @@
+"""Local time: each organisation's time zone, and the approximate time of an incident.
+
+Revision ID: 0014
+Revises: 0012
+Create Date: 2026-12-02 16:40:00
+
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0014"
+down_revision = "0012"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    # Added columns only (no batch rebuild of big tables on SQLite); existing organisations
+    # take the instance's AMANA_DEFAULT_TIMEZONE, existing incidents have no known time.
+    op.add_column("organisations", sa.Column("time_zone", sa.String(length=64), nullable=True))
+    op.add_column("incidents", sa.Column("incident_time", sa.Time(), nullable=True))
+
+
+def downgrade():
+    with op.batch_alter_table("incidents", schema=None) as batch_op:
+        batch_op.drop_column("incident_time")
+    with op.batch_alter_table("organisations", schema=None) as batch_op:
+        batch_op.drop_column("time_zone")
