@@ -6,6 +6,8 @@
 - ``bdi``: text typed by a user (a name, a note, a narrative), isolated with its own direction
   (``<bdi>``): a Latin sentence on an Arabic page keeps its full stop at its end, and an
   Arabic name in an English list does not pull the punctuation after it.
+- ``ranges``: translated text with numeric ranges in it ("(girls 15–17, women 18–19)"), each
+  range isolated left-to-right (LRI/PDI, ``app.core.bidi.isolate_numbers``).
 - ``number``: a number in the user's locale (``format_decimal``; Latin digits in both
   languages, see ``app.i18n``).
 
@@ -18,6 +20,8 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import format_decimal
 from markupsafe import Markup
+
+from app.core.bidi import isolate_numbers
 
 
 def ltr(value: object) -> Markup:
@@ -34,6 +38,11 @@ def bdi(value: object) -> Markup:
     return Markup("<bdi>{}</bdi>").format(value)
 
 
+def ranges(value: object) -> str:
+    """Text whose numeric ranges keep their order in right-to-left text ("Girls 15–17")."""
+    return isolate_numbers(value) if value is not None else ""
+
+
 def number(value: int | float | None) -> str:
     """``value`` in the user's locale (grouping and decimal signs); "" for None."""
     if value is None:
@@ -43,4 +52,4 @@ def number(value: int | float | None) -> str:
 
 def install_formatting(app: Flask) -> None:
     """Register the filters."""
-    app.jinja_env.filters.update(ltr=ltr, bdi=bdi, number=number)
+    app.jinja_env.filters.update(ltr=ltr, bdi=bdi, number=number, ranges=ranges)

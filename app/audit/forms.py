@@ -55,7 +55,8 @@ class FilterForm(FlaskForm):
 
     actor = CleanStringField(_l("Account (id or username)"), validators=[Optional(), Length(max=64)])
     object_type = SelectField(_l("Record type"), validators=[Optional()],
-                              choices=[("", _l("Any"))] + [(t.value, OBJECT_TYPE_LABELS[t]) for t in ObjectType])
+                              choices=[("", _l("Any"))]
+                              + [(t.value, OBJECT_TYPE_LABELS[t]) for t in ObjectType])
     object_id = CleanStringField(_l("Record id"), validators=[Optional(), Length(max=64)])
     action = SelectField(_l("Action"), validators=[Optional()],
                          choices=[("", _l("Any"))] + [(a.value, ACTION_LABELS[a]) for a in Action])

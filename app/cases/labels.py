@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 
-from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
 from app.cases.gbvims import (
@@ -29,7 +28,7 @@ from app.cases.gbvims import (
     ServiceType,
     TimeOfDay,
 )
-from app.core.bidi import isolate_numbers
+from app.core.bidi import ranges_kept
 
 
 class Domain(StrEnum):
@@ -57,7 +56,7 @@ def _ranges_kept(labels: Mapping[str, object]) -> dict[str, object]:
     """``labels`` whose numeric ranges stay in order in right-to-left text ("18–25", "0–3
     days"): each range is isolated left-to-right (LRI/PDI, ``app.core.bidi``) in the
     translated label, so it reads right in a select option and in a sentence alike."""
-    return {code: LazyString(isolate_numbers, text) for code, text in labels.items()}
+    return {code: ranges_kept(text) for code, text in labels.items()}
 
 
 UNKNOWN = _l("Unknown")

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from flask_babel import LazyString
+
 LRI = "\u2066"  # left-to-right isolate
 RLI = "\u2067"  # right-to-left isolate
 FSI = "\u2068"  # first-strong isolate: the direction of the text's first letter
@@ -42,3 +44,10 @@ def isolate_auto(text: object) -> str:
     """``text`` typed by a user, isolated with the direction of its first letter."""
     value = str(text)
     return f"{FSI}{value}{PDI}" if value else value
+
+
+def ranges_kept(text: object) -> LazyString:
+    """A lazily translated ``text`` (``_l(...)``) whose numeric ranges are isolated in
+    whichever language it is shown in (``isolate_numbers`` after translation): the msgid and
+    its translation stay plain text."""
+    return LazyString(isolate_numbers, text)
