@@ -7,7 +7,8 @@
   (``<bdi>``): a Latin sentence on an Arabic page keeps its full stop at its end, and an
   Arabic name in an English list does not pull the punctuation after it.
 - ``ranges``: translated text with numeric ranges in it ("(girls 15–17, women 18–19)"), each
-  range isolated left-to-right (LRI/PDI, ``app.core.bidi.isolate_numbers``).
+  range isolated left-to-right (LRI/PDI, ``app.core.bidi.isolate_numbers``) on a right-to-left
+  page.
 - ``number``: a number in the user's locale (``format_decimal``; Latin digits in both
   languages, see ``app.i18n``).
 
@@ -21,7 +22,7 @@ from flask import Flask
 from flask_babel import format_decimal
 from markupsafe import Markup
 
-from app.core.bidi import isolate_numbers
+from app.core.bidi import isolate_numbers_if_rtl
 
 
 def ltr(value: object) -> Markup:
@@ -40,7 +41,7 @@ def bdi(value: object) -> Markup:
 
 def ranges(value: object) -> str:
     """Text whose numeric ranges keep their order in right-to-left text ("Girls 15–17")."""
-    return isolate_numbers(value) if value is not None else ""
+    return isolate_numbers_if_rtl(value) if value is not None else ""
 
 
 def number(value: int | float | None) -> str:

@@ -69,16 +69,30 @@ def test_numeric_ranges_are_isolated_left_to_right():
     assert isolate_auto("Amira.") == f"{FSI}Amira.{PDI}" and isolate_ltr("") == ""
 
 
-def test_age_groups_and_report_bands_keep_their_ranges_in_both_languages(app):
-    for lang in ("en", "ar"):
-        with app.test_request_context(), force_locale(lang):
-            assert label("18_25", "age_group") == f"{LRI}18–25{PDI}"
-            assert label("0_11", "age_group") == f"{LRI}0–11{PDI}"
-            assert f"{LRI}0–3{PDI}" in label("0_3_days", "report_band")
-            # The select options carry the same isolated labels.
-            assert (str(dict(choices("age_group"))["18_25"])) == f"{LRI}18–25{PDI}"
+def test_age_groups_and_report_bands_keep_their_ranges_in_arabic(app):
     with app.test_request_context(), force_locale("ar"):
+        assert label("18_25", "age_group") == f"{LRI}18–25{PDI}"
+        assert label("0_11", "age_group") == f"{LRI}0–11{PDI}"
         assert label("0_3_days", "report_band") == f"{LRI}0–3{PDI} أيام"
+        # The select options carry the same isolated labels.
+        assert (str(dict(choices("age_group"))["18_25"])) == f"{LRI}18–25{PDI}"
+    # In English (left to right) the labels stay exactly as written: nothing to isolate, and
+    # the label a person or a screen reader looks for is unchanged.
+    with app.test_request_context(), force_locale("en"):
+        assert label("18_25", "age_group") == "18–25"
+        assert label("0_3_days", "report_band") == "0–3 days"
+
+
+def test_safe_space_age_labels_and_hints_isolate_ranges_in_arabic(app):
+    from app.formatting import ranges
+    from app.safe_space.forms import SessionForm
+
+    with app.test_request_context(), force_locale("ar"):
+        assert f"{LRI}10–14{PDI}" in str(SessionForm.girls_10_14.args[0])
+        assert ranges("(girls 15–17, women 18–19)").count(LRI) == 2
+    with app.test_request_context(), force_locale("en"):
+        assert str(SessionForm.girls_10_14.args[0]) == "Girls aged 10–14"
+        assert ranges("(girls 15–17)") == "(girls 15–17)"
 
 
 def test_filters_isolate_values_and_escape_them(app):

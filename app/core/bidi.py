@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from flask_babel import LazyString
+from flask_babel import LazyString, get_locale
 
 LRI = "\u2066"  # left-to-right isolate
 RLI = "\u2067"  # right-to-left isolate
@@ -46,8 +46,21 @@ def isolate_auto(text: object) -> str:
     return f"{FSI}{value}{PDI}" if value else value
 
 
+def right_to_left() -> bool:
+    """Whether the language of this response is written right to left (Arabic)."""
+    locale = get_locale()
+    return locale is not None and locale.character_order == "right-to-left"
+
+
+def isolate_numbers_if_rtl(text: object) -> str:
+    """``isolate_numbers(text)`` in a right-to-left language; ``text`` as it is otherwise (a
+    range in a left-to-right paragraph already reads as written, and the label a person or a
+    screen reader looks for stays exactly the translated text)."""
+    return isolate_numbers(text) if right_to_left() else str(text)
+
+
 def ranges_kept(text: object) -> LazyString:
-    """A lazily translated ``text`` (``_l(...)``) whose numeric ranges are isolated in
-    whichever language it is shown in (``isolate_numbers`` after translation): the msgid and
+    """A lazily translated ``text`` (``_l(...)``) whose numeric ranges are isolated when it is
+    shown in a right-to-left language (``isolate_numbers`` after translation): the msgid and
     its translation stay plain text."""
-    return LazyString(isolate_numbers, text)
+    return LazyString(isolate_numbers_if_rtl, text)
