@@ -277,7 +277,8 @@ def _load_grant(grant_id: uuid.UUID) -> Any:
 def directory() -> str:
     """Organisations, sites, safe spaces and services."""
     audit.read(Action.DIRECTORY_VIEW, ObjectType.DIRECTORY)
-    return render_template("admin/directory.html", **everything())
+    return render_template("admin/directory.html", kind_labels=forms.KIND_LABELS,
+                           service_type_labels=forms.SERVICE_TYPE_LABELS, **everything())
 
 
 # The forms that add a directory record, with their one-time token.

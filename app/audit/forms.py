@@ -19,6 +19,7 @@ from wtforms import DateTimeLocalField, MultipleFileField, SelectField, SubmitFi
 from wtforms.validators import Length, Optional, ValidationError
 
 from app.audit.actions import Action, ObjectType, Outcome
+from app.audit.labels import ACTION_LABELS, OBJECT_TYPE_LABELS
 from app.audit.queries import EventFilter
 from app.core.ids import parse_uuid
 from app.forms import CleanStringField
@@ -54,10 +55,11 @@ class FilterForm(FlaskForm):
 
     actor = CleanStringField(_l("Account (id or username)"), validators=[Optional(), Length(max=64)])
     object_type = SelectField(_l("Record type"), validators=[Optional()],
-                              choices=[("", _l("Any"))] + [(t.value, t.value) for t in ObjectType])
+                              choices=[("", _l("Any"))]
+                              + [(t.value, OBJECT_TYPE_LABELS[t]) for t in ObjectType])
     object_id = CleanStringField(_l("Record id"), validators=[Optional(), Length(max=64)])
     action = SelectField(_l("Action"), validators=[Optional()],
-                         choices=[("", _l("Any"))] + [(a.value, a.value) for a in Action])
+                         choices=[("", _l("Any"))] + [(a.value, ACTION_LABELS[a]) for a in Action])
     outcome = SelectField(_l("Outcome"), validators=[Optional()],
                           choices=[("", _l("Any"))] + list(OUTCOME_LABELS.items()))
     since = DateTimeLocalField(_l("From (UTC)"), format="%Y-%m-%dT%H:%M", validators=[Optional()])

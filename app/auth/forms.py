@@ -51,7 +51,10 @@ class ChangePasswordForm(FlaskForm):
 class ResetPasswordForm(FlaskForm):
     """Set a new password with a reset token from an administrator."""
 
-    token = CleanStringField(_l("Reset code"), validators=[DataRequired(), Length(max=64)])
+    # Read out by an admin (app/auth/codes.py): typed left to right, in capitals on a phone.
+    token = CleanStringField(_l("Reset code"), validators=[DataRequired(), Length(max=64)],
+                             render_kw={"dir": "ltr", "autocapitalize": "characters",
+                                        "spellcheck": "false"})
     new = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=PASSWORD_CAP)])
     confirm = PasswordField(_l("New password again"),
                             validators=[DataRequired(), EqualTo("new", _l("The two new passwords differ."))])

@@ -9,6 +9,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -26,6 +27,7 @@ from app.auth.mfa import provisioning_uri, qr_svg
 from app.auth.models import User
 from app.auth.policy import authenticated
 from app.extensions import limiter
+from app.i18n import use_account_language
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -178,8 +180,11 @@ def reset_password() -> str | Response:
     """Set a new password with a reset code from an administrator (the code is typed, never in a URL)."""
     form = ResetPasswordForm()
     if form.validate_on_submit():
+        use_account_language(service.reset_account_language(form.token.data or ""))
         done, found = service.reset_password(form.token.data or "", form.new.data or "")
         if done:
+            if g.get("account_language"):
+                session["lang"] = g.account_language  # the login page that follows speaks it too
             flash(_("Your password has been set. Log in with it now."), "info")
             return redirect(url_for("auth.login"))
         if found:

@@ -5,7 +5,6 @@ commits its own transaction; views only call these.
 from __future__ import annotations
 
 import enum
-import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,7 +15,7 @@ from sqlalchemy import func, select, update
 
 from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
-from app.auth import mfa, passwords, sessions, throttle
+from app.auth import codes, mfa, passwords, sessions, throttle
 from app.auth.models import PasswordResetToken, RecoveryCode, User
 from app.clock import utcnow
 from app.db import db, transaction
@@ -222,7 +221,7 @@ def issue_reset_token(admin: User, user: User) -> str:
                    outcome=Outcome.DENIED, reason="awaiting_approval")
         raise ResetRefused(_("This account waits for a second admin to approve its access; "
                              "its one-time code can be issued after that."))
-    token = secrets.token_urlsafe(24)
+    token = codes.new_reset_code()
     now = utcnow()
     with transaction():
         db.session.execute(
@@ -239,13 +238,30 @@ def issue_reset_token(admin: User, user: User) -> str:
     return token
 
 
+def _reset_row(token: str) -> PasswordResetToken | None:
+    """The reset token row of what was typed (lower case, spaces and hyphens accepted; a code
+    issued before codes were grouped is matched exactly as typed)."""
+    digests = {sessions.token_digest(codes.normalise(token)), sessions.token_digest(token.strip())}
+    return db.session.execute(
+        select(PasswordResetToken).where(PasswordResetToken.token_hash.in_(digests))
+    ).scalars().first()
+
+
+def reset_account_language(token: str) -> str | None:
+    """The language of the account a typed reset code opens (None unless the code is still
+    valid: unused, unexpired, for an account that may sign in), so the rest of the reset page
+    speaks it. A used or expired code opens nothing and reveals nothing."""
+    row = _reset_row(token) if token else None
+    if row is None or row.used_at is not None or row.expires_at < utcnow():
+        return None
+    user = db.session.get(User, row.user_id)
+    return user.language if user is not None and user.can_sign_in else None
+
+
 def reset_password(token: str, new: str) -> tuple[bool, list[str]]:
     """Use a reset token: set the password and end every session. Returns (done, problems)."""
     now = utcnow()
-    row = db.session.execute(
-        select(PasswordResetToken)
-        .where(PasswordResetToken.token_hash == sessions.token_digest(token.strip()))
-    ).scalar_one_or_none()
+    row = _reset_row(token)
     user = db.session.get(User, row.user_id) if row else None
     if row is None or user is None or row.used_at is not None or row.expires_at < now \
             or not user.can_sign_in:

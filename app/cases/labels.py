@@ -28,6 +28,7 @@ from app.cases.gbvims import (
     ServiceType,
     TimeOfDay,
 )
+from app.core.bidi import ranges_kept
 
 
 class Domain(StrEnum):
@@ -51,6 +52,13 @@ class Domain(StrEnum):
     ACTION_STATUS = "action_status"
 
 
+def _ranges_kept(labels: Mapping[str, object]) -> dict[str, object]:
+    """``labels`` whose numeric ranges stay in order in right-to-left text ("18–25", "0–3
+    days"): each range is isolated left-to-right (LRI/PDI, ``app.core.bidi``) in the
+    translated label, so it reads right in a select option and in a sentence alike."""
+    return {code: ranges_kept(text) for code, text in labels.items()}
+
+
 UNKNOWN = _l("Unknown")
 OTHER = _l("Other")
 
@@ -72,18 +80,18 @@ LABELS: dict[Domain, Mapping[str, object]] = {
         Context.POSSIBLE_SEXUAL_SLAVERY: _l("Possible sexual slavery"),
         Context.HARMFUL_TRADITIONAL_PRACTICE: _l("Harmful traditional practice"),
     },
-    Domain.REPORT_BAND: {
+    Domain.REPORT_BAND: _ranges_kept({
         ReportBand.DAYS_0_3: _l("0–3 days"), ReportBand.DAYS_4_5: _l("4–5 days"),
         ReportBand.DAYS_6_14: _l("6–14 days"),
         ReportBand.WEEKS_2_MONTH_1: _l("2 weeks to 1 month"),
         ReportBand.OVER_1_MONTH: _l("Over 1 month"),
-    },
-    Domain.AGE_GROUP: {
+    }),
+    Domain.AGE_GROUP: _ranges_kept({
         AgeGroup.AGE_0_11: _l("0–11"), AgeGroup.AGE_12_17: _l("12–17"),
         AgeGroup.AGE_18_25: _l("18–25"), AgeGroup.AGE_26_40: _l("26–40"),
         AgeGroup.AGE_41_60: _l("41–60"), AgeGroup.AGE_61_PLUS: _l("61 and over"),
         AgeGroup.UNKNOWN: UNKNOWN,
-    },
+    }),
     Domain.PERPETRATOR_COUNT: {
         PerpetratorCount.ONE: "1", PerpetratorCount.TWO: "2", PerpetratorCount.THREE: "3",
         PerpetratorCount.MORE_THAN_3: _l("More than 3"),

@@ -25,6 +25,7 @@ from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget, TextInput
 
 from app.audit.actions import Action
 from app.clock import utcnow
+from app.core.bidi import ranges_kept
 from app.core.ids import parse_uuid
 from app.directory.models import SafeSpace
 from app.forms import CleanStringField, LongText, OneTimeSubmission
@@ -89,11 +90,11 @@ class SessionForm(FlaskForm):
     duration_minutes = CountField(_l("Duration (minutes)"), invalid_message=_l(
         "Enter the duration in minutes, from %(a)d to %(b)d.", a=rules.DURATION_MIN,
         b=rules.DURATION_MAX))
-    girls_10_14 = CountField(_l("Girls aged 10–14"), default=0)
-    girls_15_19 = CountField(_l("Girls aged 15–17"), default=0)
-    women_15_19 = CountField(_l("Women aged 18–19"), default=0)
-    women_20_24 = CountField(_l("Women aged 20–24"), default=0)
-    women_25_49 = CountField(_l("Women aged 25–49"), default=0)
+    girls_10_14 = CountField(ranges_kept(_l("Girls aged 10–14")), default=0)
+    girls_15_19 = CountField(ranges_kept(_l("Girls aged 15–17")), default=0)
+    women_15_19 = CountField(ranges_kept(_l("Women aged 18–19")), default=0)
+    women_20_24 = CountField(ranges_kept(_l("Women aged 20–24")), default=0)
+    women_25_49 = CountField(ranges_kept(_l("Women aged 25–49")), default=0)
     women_50_plus = CountField(_l("Women aged 50 and over"), default=0)
     new_participants = CountField(_l("New participants"), default=0)
     returning_participants = CountField(_l("Returning participants"), default=0)
