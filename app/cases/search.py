@@ -44,8 +44,9 @@ class SearchLimited(Exception):
     message to show (translated)."""
 
 
-# Weights of what a candidate shares with the search (``rank``): the whole name outranks any
-# number of parts short of all of them; phone and date of birth add to a name match.
+# Weights of what a candidate shares with the search (``rank``): the whole name (exactly, or
+# every part of a name of several parts in some spelling) outranks any number of parts short of
+# all of them; phone and date of birth add to a name match.
 FULL_NAME_WEIGHT = 10
 PART_WEIGHT = 2
 PHONE_WEIGHT = 5
@@ -88,14 +89,17 @@ def rank(match: Match[Case], name: str | None) -> Candidate:
         cand.reasons.append("full_name")
     if match.terms(PERSON_NAME, "alias"):
         cand.reasons.append("alias")
-    if cand.reasons:
-        cand.score += FULL_NAME_WEIGHT
+    exact = bool(cand.reasons)
     parts = match.terms(NAME_PART, *NAME_FIELDS)
     if parts and name:
         cand.parts, cand.parts_searched = len(parts), len(NAME_PART.terms(name))
         cand.score += PART_WEIGHT * len(parts)
         if not cand.reasons:
             cand.reasons.append("name_parts")
+    # Every part of a name of several parts, each in some spelling, is the whole name.
+    every_part = cand.parts_searched > 1 and cand.parts == cand.parts_searched
+    if exact or every_part:
+        cand.score += FULL_NAME_WEIGHT
     if match.terms(PHONE):
         cand.score += PHONE_WEIGHT
         cand.reasons.append("phone")

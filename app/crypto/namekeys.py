@@ -15,9 +15,9 @@ to theirs (``عبد الله`` and ``Abdullah`` are one part); connectors (``bin
    ``ت`` and ``ث`` to t, ``ص`` and ``س`` to s, ``ض``/``د``/``ذ`` to d, ``ظ``/``ز`` to z, ``ق``
    and ``ك`` to k, ``خ`` to x, ``ش`` to c, ``غ`` to g, ``ج`` to j); Latin digraphs the same way
    (kh → x, sh/ch → c, gh → g, th → t, dh → d, dj → j, ph → f; lone g → j, q and c → k).
-2. A leading article (``al``/``el``/``ال``) is dropped when a word of at least three letters
-   follows, and the ``l`` of ``abd al-`` / ``abdul`` / ``abdel`` likewise.
-3. Doubled letters become one (shadda is not written in Latin: ``mm`` in Mohammed).
+2. Doubled letters become one (shadda is not written in Latin: ``mm`` in Mohammed).
+3. A leading article (``al``/``el``/``ال``) is dropped when a word with a consonant follows,
+   and the ``l`` of ``abd al-`` / ``abdul`` / ``abdel`` likewise.
 4. Vowels and the letters that are written as vowels are dropped: a e i o u y w, and alef,
    waw, yeh, ain and hamza on the Arabic side (the long vowels of محمود are و and ا).
 5. A final h is dropped (taa marbuta: فاطمة, Fatimah, Fatima).
@@ -94,24 +94,28 @@ def _latin(part: str) -> str:
     return "".join(out)
 
 
+def _collapse(text: str) -> str:
+    """Doubled letters as one (shadda is not written in Latin: Mohammed, محمد)."""
+    out: list[str] = []
+    for c in text:
+        if not out or out[-1] != c:
+            out.append(c)
+    return "".join(out)
+
+
 def _strip_article(latin: str) -> str:
-    """Drop a leading al/el (or the article inside abd-al-) before a word of 3+ letters."""
-    for article in ("al", "el"):
-        if latin.startswith(article) and len(latin) - len(article) >= 3:
-            return latin[len(article):]
-    return latin
+    """Drop a leading al/el before a word with a consonant (Alhassan, الحسن, al-Zawi; not Ali,
+    Alia, Alaa)."""
+    rest = latin[2:]
+    consonants = [c for c in rest if c not in _VOWELS]
+    return rest if latin[:2] in ("al", "el") and consonants else latin
 
 
 def name_key(part: str) -> str:
     """The consonant skeleton of one name part ("" when nothing is left)."""
     latin = _latin(normalise_text(part).replace(" ", ""))
     latin = "".join(c for c in latin if c.isascii() and c.isalnum())
-    latin = _strip_article(latin)
-    collapsed: list[str] = []
-    for c in latin:
-        if not collapsed or collapsed[-1] != c:
-            collapsed.append(c)
-    skeleton = "".join(c for c in collapsed if c not in _VOWELS)
+    skeleton = "".join(c for c in _strip_article(_collapse(latin)) if c not in _VOWELS)
     # abd al-X, abdul X, abdel X: the article's l after "bd" (only before a longer rest).
     if skeleton.startswith("bdl") and len(skeleton) > 4:
         skeleton = "bd" + skeleton[3:]
