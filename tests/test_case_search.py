@@ -229,7 +229,8 @@ def test_reindex_fills_the_new_indexes_of_older_cases_idempotently(app, auth, wo
         assert {i: _entries(app, number, i) for i in expected} == expected
     assert number in _found(c, name="Yasmin") and _found(c, date_of_birth="1985-01-02") == [number]
     with app.app_context():  # values opened, never rewritten
-        assert db.session.execute(select(Case.version).where(Case.case_number == number)).scalar_one() == version
+        now = db.session.execute(select(Case.version).where(Case.case_number == number))
+        assert now.scalar_one() == version
     assert [e.reason.startswith("indexed:") for e in events(app, "case.reindex")] == [True, True]
 
 
