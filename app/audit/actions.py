@@ -69,6 +69,7 @@ class Action(enum.StrEnum):
     CASE_PLAN_APPROVE = "case.plan_approve"
     CASE_ERASE = "case.erase"
     CASE_PURGE = "case.purge_expired"
+    CASE_REINDEX = "case.reindex"
     CASE_POSSIBLE_DUPLICATE = "case.possible_duplicate"
     CASE_SEARCH_THROTTLED = "case.search_throttled"
     CASE_UNASSIGN = "case.unassign"

@@ -14,7 +14,7 @@ from datetime import timedelta
 import click
 from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy import select, text
+from sqlalchemy import delete, insert, select, text
 
 from app.audit.actions import Action, ObjectType
 from app.audit.writer import record
@@ -22,12 +22,15 @@ from app.cases.models import Case
 from app.cases.service import erase
 from app.cases.workflow import CaseStatus
 from app.clock import utcnow
+from app.crypto.fields import index_rows
 from app.crypto.keychecks import compare_keys
+from app.crypto.models import BlindIndexEntry
+from app.crypto.readable import readable
 from app.db import db, transaction
 from app.dbsetup import require_current_schema
 from app.extensions import real_app
 
-cases_cli = AppGroup("cases", help="Case retention.")
+cases_cli = AppGroup("cases", help="Case retention and search indexes.")
 
 
 def expired_case_ids(days: int) -> list[object]:
@@ -65,6 +68,51 @@ def purge_expired(days: int | None, apply_: bool) -> None:
     click.echo(f"Erased {len(ids)} case(s).")
     if ids:
         click.echo(vacuum_key_tables())
+
+
+def reindex_cases(batch_size: int = 500) -> tuple[int, int]:
+    """Rewrite the blind-index entries of every case from its sealed values (idempotent).
+
+    Index entries are written on every save; this fills them for cases saved before an index
+    existed (the name parts and date of birth of search before create) or after a normaliser
+    changed. It needs the keys, so no migration can do it. Values are opened, never changed:
+    the cases keep their versions. Returns (cases indexed, cases that could not be read)."""
+    fields = [f for f in Case.__sealed_fields__.values() if f.indexes]
+    names = [f.name for f in fields]
+    table = BlindIndexEntry.__table__
+    done = skipped = 0
+    last = None
+    while True:
+        stmt = select(Case).order_by(Case.id).limit(batch_size)
+        batch = list(db.session.execute(stmt if last is None else stmt.where(Case.id > last))
+                     .scalars())
+        if not batch:
+            return done, skipped
+        opened = readable(batch, names, notice=False)
+        with transaction():
+            for case, values in opened:
+                db.session.execute(delete(table).where(
+                    table.c.owner_table == Case.__tablename__, table.c.owner_id == case.id,
+                    table.c.field.in_(names)))
+                rows = [row for f in fields for row in index_rows(f, case, values[f.name])]
+                if rows:
+                    db.session.execute(insert(table), rows)
+        done, skipped, last = done + len(opened), skipped + opened.skipped, batch[-1].id
+        db.session.expunge_all()
+
+
+@cases_cli.command("reindex")
+@click.option("--batch-size", type=click.IntRange(min=1), default=500, show_default=True)
+def reindex(batch_size: int) -> None:
+    """Rewrite every case's search indexes from its sealed values (safe to run again)."""
+    require_current_schema(real_app())
+    compare_keys(real_app())
+    done, skipped = reindex_cases(batch_size)
+    with transaction():
+        record(Action.CASE_REINDEX, object_type=ObjectType.CASE,
+               reason=f"indexed:{done}" + (f";unreadable:{skipped}" if skipped else ""))
+    click.echo(f"Indexed {done} case(s)."
+               + (f" {skipped} could not be read (see the auditor's alerts)." if skipped else ""))
 
 
 SHREDDED_TABLES = ("data_keys", "blind_index_entries")

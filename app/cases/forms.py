@@ -64,16 +64,36 @@ class SearchForm(FlaskForm):
 
     name = CleanStringField(_l("Name or alias"), validators=[Optional(), Length(max=NAME_MAX)])
     phone = CleanStringField(_l("Phone"), validators=[Optional(), Length(max=24), phone_number])
+    date_of_birth = DateField(_l("Date of birth"), validators=[Optional(), not_in_future, not_too_old])
     case_number = CleanStringField(_l("Case number"), validators=[Optional(), Length(max=24)])
     submit = SubmitField(_l("Search"))
 
     def validate(self, extra_validators: Any = None) -> bool:
         if not super().validate(extra_validators):
             return False
-        if not (self.name.data or self.phone.data or self.case_number.data):
-            self.name.errors = [str(_l("Enter a name, a phone number or a case number."))]
+        if not (self.name.data or self.phone.data or self.date_of_birth.data
+                or self.case_number.data):
+            self.name.errors = [str(_l("Enter a name, a phone number, a date of birth or a case "
+                                       "number."))]
             return False
         return True
+
+
+class HandOffForm(FlaskForm):
+    """What the search page posts to intake: the name, phone and date of birth just searched,
+    so the caseworker does not type them twice (POST: never in a URL)."""
+
+    handoff = HiddenField()
+    name = HiddenField(validators=[Optional(), Length(max=NAME_MAX)])
+    phone = HiddenField(validators=[Optional(), Length(max=24), phone_number])
+    date_of_birth = HiddenField(validators=[Optional(), Length(max=10)])
+
+    def birth_date(self) -> date | None:
+        """The date of birth handed over, if it is a date."""
+        try:
+            return date.fromisoformat(self.date_of_birth.data or "")
+        except ValueError:
+            return None
 
 
 class IntakeForm(FlaskForm):
@@ -109,6 +129,11 @@ class NewCaseForm(OneTimeSubmission, IntakeForm):
     """Intake of a new case, with its one-time token (the edit form has none)."""
 
     submission_kind = Action.CASE_CREATE
+
+    def issue_token(self) -> None:
+        """Give the form its one-time token when it is shown in answer to a POST (the search
+        page's hand-off), as it gets one when shown in answer to a GET."""
+        self._fresh_token()
 
 
 class ConsentForm(OneTimeSubmission):

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.auth.models import User
 from app.cases.workflow import CaseStatus
 from app.core.text import LONG_TEXT_MAX, TEXT_MAX
-from app.crypto.blind_index import PERSON_NAME, PHONE
+from app.crypto.blind_index import BIRTH_DATE, NAME_PART, PERSON_NAME, PHONE
 from app.crypto.fields import SealedDate, SealedInt, SealedLongText, SealedRecord, SealedText
 from app.db import Model, Timestamps, UTCDateTime, UUIDPrimaryKey, Versioned
 from app.directory.models import Site
@@ -63,9 +63,10 @@ class Case(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, Model):
     disability: Mapped[str] = mapped_column(String(8), nullable=False, default="unknown")
     is_child: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     # Identity, sealed under the case's own data key (children share that key).
-    full_name = SealedText(max_length=200, index=PERSON_NAME)
-    alias = SealedText(max_length=200, index=PERSON_NAME)
-    date_of_birth = SealedDate()
+    # Whole name, and each name part as an Arabic/Latin name key (search before create).
+    full_name = SealedText(max_length=200, index=(PERSON_NAME, NAME_PART))
+    alias = SealedText(max_length=200, index=(PERSON_NAME, NAME_PART))
+    date_of_birth = SealedDate(index=BIRTH_DATE)
     estimated_age = SealedInt()
     phone = SealedText(max_length=40, index=PHONE)
     location = SealedLongText(max_length=TEXT_MAX)

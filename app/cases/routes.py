@@ -86,12 +86,14 @@ def search_cases() -> str | tuple[str, int]:
     if form.validate_on_submit():
         try:
             result = search.search(current_user, name=form.name.data, phone=form.phone.data,
+                                   date_of_birth=form.date_of_birth.data,
                                    case_number=form.case_number.data)
         except search.SearchLimited as exc:
             flash(str(exc), "error")
             return render_template("cases/search.html", form=form, result=None), 429
         session["case_searched_at"] = utcnow().timestamp()
-    return render_template("cases/search.html", form=form, result=result)
+    return render_template("cases/search.html", form=form, result=result,
+                           handoff=forms.HandOffForm(formdata=None))
 
 
 def _searched_recently() -> bool:
@@ -103,7 +105,12 @@ def _searched_recently() -> bool:
 @require(Permission.CASE_CREATE)
 def new() -> str | Response:
     """Intake. Only after a search, so that duplicates are found first. A second POST of the
-    same form (a retry after a lost answer) shows the case the first one opened."""
+    same form (a retry after a lost answer) shows the case the first one opened.
+
+    The search page's "Open a new case" posts the name, phone and date of birth just searched
+    (``HandOffForm``): the intake form opens with them filled in, nothing in the URL."""
+    if request.method == "POST" and "handoff" in request.form:
+        return _handed_off()
     form = forms.NewCaseForm()
     if (prior := form.replayed()) is not None:
         return already_saved(prior, url_for("cases.view", case_id=prior.object_id))
@@ -125,6 +132,23 @@ def new() -> str | Response:
             session.pop("case_searched_at", None)
             flash(_("Case %(n)s opened. Record consent next.", n=case.case_number), "info")
             return redirect(url_for("cases.view", case_id=case.id))
+    return render_template("cases/intake.html", form=form, case=None)
+
+
+def _handed_off() -> str | Response:
+    """The intake form, filled with what the search page handed over (a value that does not
+    validate is left out; nothing is saved)."""
+    if not _searched_recently():
+        flash(_("Search for an existing case before opening a new one."), "info")
+        return redirect(url_for("cases.search_cases"))
+    hand = forms.HandOffForm()
+    valid = hand.validate_on_submit()
+    data = {} if not valid else {"full_name": hand.name.data or None,
+                                 "phone": hand.phone.data or None,
+                                 "date_of_birth": hand.birth_date()}
+    form = forms.NewCaseForm(formdata=None, data=data)
+    form.issue_token()
+    form.site.choices = [(str(s.id), s.name) for s in current_user.sites]
     return render_template("cases/intake.html", form=form, case=None)
 
 

@@ -28,7 +28,8 @@ from sqlalchemy import Select, and_, delete, false, insert, or_, select
 
 from app.crypto.aead import derive_key
 from app.crypto.models import BlindIndexEntry
-from app.crypto.normalise import normalise_phone, normalise_text
+from app.crypto.namekeys import name_keys
+from app.crypto.normalise import normalise_date, normalise_phone, normalise_text
 from app.db import db
 
 DEFAULT_BITS = 16
@@ -42,6 +43,9 @@ class BlindIndex:
     name: str
     normalise: Callable[[str], str] = field(default=normalise_text)
     bits: int = DEFAULT_BITS
+    # An index of a set of tags per value (the parts of a name): what a value is split into.
+    # Each tag is normalised and indexed on its own; a search matches any shared tag.
+    tags: Callable[[str], Iterable[str]] | None = None
 
     def __post_init__(self) -> None:
         if not 8 <= self.bits <= 256 or self.bits % 8:
@@ -57,17 +61,35 @@ class BlindIndex:
             keys[self.name] = key
         return key
 
+    def _mac(self, normal: str) -> bytes:
+        full = hmac.new(self._key(), normal.encode("utf-8"), hashlib.sha256).digest()
+        return full[: self.bits // 8]
+
     def digest(self, value: str) -> bytes | None:
         """The truncated digest of ``value`` (None when it normalises to nothing)."""
         normal = self.normalise(value)
         if not normal:
             return None
-        full = hmac.new(self._key(), normal.encode("utf-8"), hashlib.sha256).digest()
-        return full[: self.bits // 8]
+        return self._mac(normal)
+
+    def terms(self, value: str) -> set[str]:
+        """What is indexed for ``value``: its normal form, or each of its normalised tags."""
+        if self.tags is None:
+            normal = self.normalise(value)
+            return {normal} if normal else set()
+        return {normal for tag in self.tags(value) if (normal := self.normalise(tag))}
+
+    def digests(self, value: str) -> set[bytes]:
+        """The truncated digests of every term of ``value`` (one, or one per tag)."""
+        return {self._mac(term) for term in self.terms(value)}
 
     def same(self, a: str | None, b: str) -> bool:
         """Whether ``a`` and ``b`` are equal once normalised (confirms a candidate)."""
         return a is not None and bool(self.normalise(b)) and self.normalise(a) == self.normalise(b)
+
+    def shared(self, a: str | None, b: str) -> set[str]:
+        """The terms ``a`` and ``b`` have in common (confirms a candidate of a tag index)."""
+        return set() if a is None else self.terms(a) & self.terms(b)
 
 
 # Every index of the application, declared once: sealed fields name them (``index=``), the
@@ -76,14 +98,18 @@ class BlindIndex:
 # Names and aliases share one index, so a search by name finds either.
 PERSON_NAME = BlindIndex("person_name")
 PHONE = BlindIndex("phone", normalise_phone)
+# Each whole part of a name or alias, as its Arabic/Latin name key (``app.crypto.namekeys``),
+# stored as a set of 8-bit tags: short on purpose, a common part must not stand out (README,
+# *Search before create*). 8 bits also for the date of birth (ISO form): a low-entropy value.
+NAME_PART = BlindIndex("person_name_part", bits=8, tags=name_keys)
+BIRTH_DATE = BlindIndex("birth_date", normalise_date, bits=8)
 
 
 def candidates_query(owner_table: str,
                      terms: Iterable[tuple[BlindIndex, str]]) -> Select[uuid.UUID]:
     """A subquery of the ids of ``owner_table`` records with an index entry matching any of
     ``terms`` (index, value): one subquery, so the database joins it once."""
-    wanted = {(index.name, digest) for index, value in terms
-              if (digest := index.digest(value)) is not None}
+    wanted = {(index.name, digest) for index, value in terms for digest in index.digests(value)}
     stmt = select(BlindIndexEntry.owner_id).where(BlindIndexEntry.owner_table == owner_table)
     if not wanted:
         return stmt.where(false())  # matches nothing
@@ -100,12 +126,13 @@ def candidate_ids(index: BlindIndex, value: str, owner_table: str) -> list[uuid.
 
 def entries_for(index: BlindIndex, value: str | None, *, owner_table: str,
                 owner_id: uuid.UUID, field_name: str, data_key_id: uuid.UUID) -> list[dict[str, object]]:
-    """Rows for ``blind_index_entries`` indexing ``value`` (none for None or an empty value)."""
-    digest = index.digest(value) if value is not None else None
-    if digest is None:
+    """Rows for ``blind_index_entries`` indexing ``value`` (none for None or an empty value;
+    one per distinct digest of a tag index)."""
+    if value is None:
         return []
     return [{"index_name": index.name, "digest": digest, "owner_table": owner_table,
-             "owner_id": owner_id, "field": field_name, "data_key_id": data_key_id}]
+             "owner_id": owner_id, "field": field_name, "data_key_id": data_key_id}
+            for digest in sorted(index.digests(value))]
 
 
 def set_index_values(index: BlindIndex, values: Iterable[str | None], *, owner_table: str,
@@ -117,7 +144,7 @@ def set_index_values(index: BlindIndex, values: Iterable[str | None], *, owner_t
     db.session.execute(delete(table).where(
         table.c.index_name == index.name, table.c.owner_table == owner_table,
         table.c.owner_id == owner_id, table.c.field == field_name))
-    rows: dict[object, dict[str, object]] = {}
+    rows: dict[object, dict[str, object]] = {}  # by digest: a tag of two values is one row
     for value in values:
         for row in entries_for(index, value, owner_table=owner_table, owner_id=owner_id,
                                field_name=field_name, data_key_id=data_key_id):

@@ -64,8 +64,12 @@ SEALED_MODELS: list[type[SealedRecord]] = []
 class SealedField(Generic[T]):
     """Descriptor for one sealed value of a ``SealedRecord`` model."""
 
-    def __init__(self, codec: Codec[T], *, index: BlindIndex | None = None) -> None:
-        self.codec, self.index = codec, index
+    def __init__(self, codec: Codec[T], *,
+                 index: BlindIndex | tuple[BlindIndex, ...] | None = None) -> None:
+        # ``index`` is the field's main index (what ``find`` matches by equality); a tuple
+        # names more indexes kept for the same value (the parts of a name).
+        self.indexes = index if isinstance(index, tuple) else (index,) if index else ()
+        self.codec, self.index = codec, (self.indexes[0] if self.indexes else None)
         self.name = self.column = self.table = ""
         self.owner: type[SealedRecord] | None = None
 
@@ -110,17 +114,30 @@ class SealedField(Generic[T]):
         if blob is not None:
             record.__dict__.setdefault(_PLAIN, {})[self.name] = (blob, value, version, present)
         setattr(record, self.column, blob)
-        if self.index is not None:
-            rows = entries_for(self.index, value if isinstance(value, str) else None,
-                               owner_table=self.table, owner_id=record.id,
-                               field_name=self.name, data_key_id=record.data_key_id)
-            record.__dict__.setdefault(_REINDEX, {})[self.name] = rows
+        if self.indexes:
+            record.__dict__.setdefault(_REINDEX, {})[self.name] = index_rows(self, record, value)
+
+
+def index_text(value: object) -> str | None:
+    """What a sealed value is indexed as: text itself, a date in ISO form, nothing else."""
+    if isinstance(value, str):
+        return value
+    return value.isoformat() if isinstance(value, date) else None
+
+
+def index_rows(field: SealedField[Any], record: Any, value: object) -> list[dict[str, object]]:
+    """Every blind-index row of ``value`` in ``field`` of ``record`` (all its indexes)."""
+    return [row for index in field.indexes
+            for row in entries_for(index, index_text(value), owner_table=field.table,
+                                   owner_id=record.id, field_name=field.name,
+                                   data_key_id=record.data_key_id)]
 
 
 class SealedText(SealedField[str]):
     """A short sealed text (names, phone numbers, places)."""
 
-    def __init__(self, *, max_length: int = 500, index: BlindIndex | None = None) -> None:
+    def __init__(self, *, max_length: int = 500,
+                 index: BlindIndex | tuple[BlindIndex, ...] | None = None) -> None:
         super().__init__(Text(max_length), index=index)
 
 
@@ -134,8 +151,8 @@ class SealedLongText(SealedField[str]):
 class SealedDate(SealedField[date]):
     """A sealed calendar date (date of birth)."""
 
-    def __init__(self) -> None:
-        super().__init__(DateCodec())
+    def __init__(self, *, index: BlindIndex | None = None) -> None:
+        super().__init__(DateCodec(), index=index)
 
 
 class SealedInt(SealedField[int]):

@@ -10,12 +10,15 @@ spaces, runs of whitespace to one space.
 ``normalise_phone``: the digits only, with the country code made explicit: ``+218 91 …``,
 ``00218 91 …``, ``091 …`` and ``91 …`` are all ``21891…`` for the default country (Libya).
 
+``normalise_date`` (dates of birth): the ISO form ``YYYY-MM-DD``.
+
 ``normalise_code`` (case numbers and similar): letters and digits only, case-folded.
 """
 
 from __future__ import annotations
 
 import unicodedata
+from datetime import date
 
 DEFAULT_COUNTRY_CODE = "218"  # Libya; national numbers have 9 significant digits
 _LETTERS = str.maketrans({
@@ -68,6 +71,15 @@ def normalise_phone(value: str, country_code: str = DEFAULT_COUNTRY_CODE) -> str
     if digits.startswith(country_code) and len(digits) > len(country_code) + 8:
         return digits
     return country_code + digits
+
+
+def normalise_date(value: str) -> str:
+    """A calendar date in ISO form (``2001-02-03``), digits made ASCII; ``""`` if it is not one."""
+    text = _ascii_digits(unicodedata.normalize("NFKC", value)).strip()
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        return ""
 
 
 def normalise_code(value: str) -> str:

@@ -64,9 +64,11 @@ def test_caseworker_journey_search_intake_consent_incident_assessment_closure(pa
     expect(page.locator("#possible-existing")).to_have_count(0)
     step()
 
-    # Open a new case: intake.
-    result.get_by_role("link", name="Open a new case").click()
+    # Open a new case: intake, with the name just searched carried over (by POST).
+    result.get_by_role("button", name="Open a new case").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Open a case")
+    expect(page.get_by_label("Full name", exact=True)).to_have_value(FULL_NAME)
+    assert "Samira" not in page.url and "name=" not in page.url
     step()
     page.get_by_label("Site", exact=True).select_option(label="Tripoli")
     page.get_by_label("Full name", exact=True).fill(FULL_NAME)
