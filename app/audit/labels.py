@@ -56,6 +56,7 @@ ACTION_LABELS: Mapping[str, object] = {
     A.SERVICE_CREATE: _l("Service added"),
     A.SERVICE_UPDATE: _l("Service changed"),
     A.CASE_SEARCH: _l("Cases searched"),
+    A.CASE_REINDEX: _l("Search indexes rebuilt"),
     A.CASE_LIST: _l("Cases listed"),
     A.CASE_VIEW: _l("Case viewed"),
     A.CASE_CREATE: _l("Case opened"),
