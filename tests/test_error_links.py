@@ -190,3 +190,21 @@ def test_the_scan_sees_a_broken_link():
     assert "#x-error-1: no field names it in aria-describedby" in problems
     assert "a input named 'y' is aria-invalid but names no error message" in problems
     assert "#z-error-1: its group's choices are not aria-invalid" in problems
+
+
+# Filter forms (GET): a value that cannot be read comes back beside its field too.
+BAD_FILTERS = [
+    ("wgss_coordinator", "/safe-spaces/{safe_space}/summary", {"month": "2026-13"}),
+    ("wgss_coordinator", "/safe-spaces/{safe_space}/sessions", {"month": "not a month"}),
+    ("auditor", "/audit/events", {"since": "yesterday", "outcome": "nonsense"}),
+]
+
+
+@pytest.mark.parametrize(("role", "path", "query"), BAD_FILTERS)
+def test_filter_errors_are_linked_to_their_fields(role, path, query, app, world, auth):
+    client = auth.login(role)
+    resp = client.get(path.format(**world.ids), query_string=query)
+    assert resp.status_code == 200
+    count, problems = link_problems(resp.get_data(as_text=True))
+    assert count >= 1, "the bad filter was not pointed out"
+    assert problems == []
