@@ -37,13 +37,14 @@ PHONE_PAGES = {
     "auditor": ["/audit/events", "/audit/verify", "/audit/alerts"],
 }
 
-# What a page measures of itself: sideways overflow, and every visible button shorter than the
-# target (its text and height, for the failure message).
+# What a page measures of itself: sideways overflow, every visible button (or link drawn as one,
+# or a details toggle) shorter than the target, and every radio button or checkbox whose label
+# is not right beside it (for the failure message: the widest elements, texts and sizes).
 MEASURE = """(minimum) => {
   const doc = document.scrollingElement;
   const short = [];
   for (const el of document.querySelectorAll(
-      'button, input[type=submit], input[type=button], a.button, .link-button')) {
+      'button, input[type=submit], input[type=button], a.button, .link-button, summary')) {
     const r = el.getBoundingClientRect();
     if (!el.getClientRects().length || r.width === 0) continue;  // not shown (closed details)
     const text = (el.innerText || el.value || '').trim().slice(0, 40);
