@@ -30,6 +30,7 @@ SEMANTIC = {
     "audit-outcome": "names the outcome badge; the look is .badge",
     "audit-outcome-allowed": "an allowed event's badge is the plain .badge",
     "audit-result": "names the verification result panel; the look is -ok/-broken",
+    "field-check": "names a single-checkbox field (macros/forms.html); the look is .choice",
     "flash-info": "the default look of .flash",
     "narrative": "names the incident narrative paragraph of the case page",
     "wgss-bands": "names the age-band table of a session; the look is .table",
@@ -119,11 +120,20 @@ def used_classes() -> dict[str, set[str]]:
     return used
 
 
+_MEDIA = re.compile(r"@media\s*(\([^{]*\))\s*\{((?:[^{}]*\{[^{}]*\})*)\s*\}")
+
+
 def _css_rules() -> list[tuple[str, str, str]]:
     """(file, selector list, declarations) of every rule of the style sheets."""
     rules = []
     for path in sorted(STATIC.rglob("*.css")):
         text = re.sub(r"/\*.*?\*/", "", path.read_text(encoding="utf-8"), flags=re.S)
+        # A media query's rules count under their condition (``@media (...) .table``).
+        for condition, inner in _MEDIA.findall(text):
+            for selectors, body in re.findall(r"([^{}]+)\{([^{}]*)\}", inner):
+                rules.append((path.name, f"@media {' '.join(condition.split())} "
+                              f"{' '.join(selectors.split())}", body))
+        text = _MEDIA.sub("", text)
         assert "@" not in text, "an at-rule: teach this test to read it"
         for selectors, body in re.findall(r"([^{}]+)\{([^{}]*)\}", text):
             rules.append((path.name, " ".join(selectors.split()), body))

@@ -13,7 +13,7 @@ from urllib.parse import quote, quote_plus, unquote_plus
 
 from playwright.sync_api import Page, expect
 
-from tests.helpers.browser import log_in
+from tests.helpers.browser import Accessibility, log_in
 
 # Synthetic survivor: unique markers so a leak is unmistakable.
 FULL_NAME = "Samira Journeycanary"
@@ -40,9 +40,11 @@ def test_caseworker_journey_search_intake_consent_incident_assessment_closure(pa
     visited: list[str] = []
     requested: list[str] = []
     page.on("request", lambda r: requested.append(r.url))
+    a11y = Accessibility()
 
     def step() -> None:
         visited.append(page.url)
+        a11y.check(page)
 
     # Log in: password, then the code from the authenticator app.
     log_in(page, "caseworker", world.secrets["caseworker"])
@@ -180,4 +182,10 @@ def test_caseworker_journey_search_intake_consent_incident_assessment_closure(pa
     assert [u for u in requested if _leaks(u)] == []
     phone_digits = re.sub(r"\D", "", PHONE)
     assert not any(phone_digits in re.sub(r"\D", "", unquote_plus(u)) for u in requested)
+    assert page.console_errors == []
+
+    # Every page again in Arabic; no serious or critical accessibility problem in either.
+    a11y.in_arabic(page)
+    assert a11y.problems == []
+    assert a11y.checked >= 2 * 9
     assert page.console_errors == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from tests.helpers.browser import Accessibility
 from tests.helpers.codes import live_code
 from tests.helpers.login import PASSWORD
 
@@ -19,6 +20,9 @@ def test_login_page_renders_with_csp_and_no_console_errors(page):
     # The stylesheet loaded (the CSP allowed it): the header has its background colour.
     bg = page.eval_on_selector(".site-header", "e => getComputedStyle(e).backgroundColor")
     assert bg != "rgba(0, 0, 0, 0)"
+    a11y = Accessibility()
+    a11y.check(page)
+    assert a11y.problems == []
     assert page.console_errors == []
 
 
@@ -28,6 +32,8 @@ def test_log_in_with_mfa_then_quick_lock(page, world):
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(re.compile(r"/auth/mfa$"))
+    a11y = Accessibility()
+    a11y.check(page)
     page.get_by_label("Code").fill(live_code(world.secrets["admin"]))
     page.get_by_role("button", name="Verify").click()
     page.wait_for_url(re.compile(r"/$"))
@@ -37,6 +43,7 @@ def test_log_in_with_mfa_then_quick_lock(page, world):
     page.wait_for_url(re.compile(r"/auth/login"))
     page.goto("/admin/users")
     assert "/auth/login" in page.url
+    assert a11y.problems == []
     assert page.console_errors == []
 
 
@@ -48,11 +55,15 @@ def test_first_login_enrolment_shows_qr_and_recovery_codes(page):
     page.wait_for_url(re.compile(r"/auth/mfa/enrol$"))
     loaded = page.eval_on_selector("img.qr", "img => img.complete && img.naturalWidth > 0")
     assert loaded, "the QR code image did not load under the CSP"
+    a11y = Accessibility()
+    a11y.check(page)
     secret = page.locator("#totp-secret").inner_text().replace(" ", "")
     page.get_by_label("Code from your app").fill(live_code(secret))
     page.get_by_role("button", name="Confirm").click()
     assert page.get_by_role("heading", name="Your recovery codes").is_visible()
     assert page.locator("ul.codes li").count() == 10
+    a11y.check(page)
+    assert a11y.problems == []
     assert page.console_errors == []
 
 
@@ -66,3 +77,6 @@ def test_arabic_is_right_to_left(page):
     header = page.locator(".site-header").bounding_box()
     brand = page.locator(".brand").bounding_box()
     assert brand["x"] + brand["width"] > header["x"] + header["width"] / 2
+    a11y = Accessibility()
+    a11y.check(page)
+    assert a11y.problems == []

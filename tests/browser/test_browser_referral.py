@@ -16,7 +16,7 @@ from urllib.parse import quote, quote_plus
 
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.helpers.browser import log_in
+from tests.helpers.browser import Accessibility, log_in
 from tests.helpers.factories import CANARY
 
 FULL_NAME = CANARY["own_name"]
@@ -55,15 +55,18 @@ def test_referral_consent_send_accept_complete_across_two_users(page: Page, brow
     requested: list[str] = []
     _watch(page, requested)
     case_number = world.case_numbers["case_own"]
+    a11y = Accessibility()  # axe on each page, in English then in Arabic
 
     # The caseworker logs in and opens the case from the case list, by its number.
     log_in(page, "caseworker", world.secrets["caseworker"])
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Cases").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Cases")
+    a11y.check(page)
     page.locator("#case-list").get_by_role("link", name=case_number, exact=True).click()
     page.wait_for_url(re.compile(r"/cases/[0-9a-f-]{36}$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text(case_number)
     expect(page.locator("#identity")).to_contain_text(FULL_NAME)
+    a11y.check(page)
 
     # Consent to share with MHPSS, allowing the full name (recorded again, as a person would
     # when the survivor confirms it).
@@ -88,6 +91,7 @@ def test_referral_consent_send_accept_complete_across_two_users(page: Page, brow
     expect(page.get_by_role("heading", level=1)).to_contain_text("Make a referral")
     expect(page.get_by_role("heading", level=1)).to_contain_text(case_number)
     expect(page.locator("#no-fields")).to_contain_text("Choose the service")
+    a11y.check(page)
     page.get_by_label("Service", exact=True).select_option(
         label="MHPSS (Test NGO) — Mental health and psychosocial support — consent given")
     # Without JavaScript: the page comes back with the fields consented for that service.
@@ -96,6 +100,7 @@ def test_referral_consent_send_accept_complete_across_two_users(page: Page, brow
     page.get_by_label("Urgency", exact=True).select_option(label="Normal")
     also_share = page.get_by_label("Also share (only what the survivor agreed to)")
     expect(also_share.locator("option")).to_have_text(["Full name"])
+    a11y.check(page)
     also_share.select_option(label="Full name")
     page.get_by_label("Message to the service (sealed)").fill(MESSAGE)
     page.get_by_role("button", name="Send referral").click()
@@ -104,6 +109,7 @@ def test_referral_consent_send_accept_complete_across_two_users(page: Page, brow
     expect(page.get_by_role("heading", level=1)).to_have_text("Referral to MHPSS")
     expect(page.locator("#referral-status")).to_have_text("Sent")
     expect(page.locator("#referral-history li")).to_have_count(1)
+    a11y.check(page)
     found = REFERRAL_SENT_RE.search(page.url)
     assert found is not None
     referral_id = found.group(1)
@@ -114,6 +120,7 @@ def test_referral_consent_send_accept_complete_across_two_users(page: Page, brow
     try:
         provider = other.new_page()
         _watch(provider, requested)
+        provider_a11y = Accessibility()
         log_in(provider, "service_provider", world.secrets["service_provider"])
         provider.get_by_role("navigation", name="Main").get_by_role(
             "link", name="Referrals received").click()
@@ -122,6 +129,7 @@ def test_referral_consent_send_accept_complete_across_two_users(page: Page, brow
         # The world's earlier referral to MHPSS and the new one; the queue never names anyone.
         expect(inbox).to_have_count(2)
         assert FULL_NAME not in provider.content()
+        provider_a11y.check(provider)
         link_to_new = provider.locator(f'a[href$="/referrals/{referral_id}"]')
         newest = inbox.filter(has=link_to_new)
         expect(newest).to_have_count(1)
@@ -141,6 +149,7 @@ def test_referral_consent_send_accept_complete_across_two_users(page: Page, brow
         expect(shared).to_contain_text(case_number)
         expect(shared).to_contain_text(MESSAGE)
         expect(shared).not_to_contain_text(CANARY["message"])  # the other referral's message
+        provider_a11y.check(provider)
         html = provider.content()
         for key in ("own_alias", "own_location", "own_narrative"):
             assert CANARY[key] not in html, key
@@ -152,9 +161,12 @@ def test_referral_consent_send_accept_complete_across_two_users(page: Page, brow
         provider.get_by_role("button", name="Complete (give the outcome)").click()
         expect(provider.locator("#referral-status")).to_have_text("Completed")
         expect(provider.get_by_role("alert")).to_have_count(0)
+        provider_a11y.check(provider)
         expect(provider.get_by_role("button", name="Complete (give the outcome)")).to_have_count(0)
         provider.get_by_role("link", name="Back to the queue").click()
         expect(inbox.filter(has=link_to_new).locator("td").nth(2)).to_have_text("Completed")
+        provider_a11y.in_arabic(provider)
+        assert provider_a11y.problems == []
         assert provider.console_errors == []  # type: ignore[attr-defined]
     finally:
         other.close()
@@ -178,4 +190,6 @@ def test_referral_consent_send_accept_complete_across_two_users(page: Page, brow
     # Nowhere in any URL, in either context; no console errors.
     assert len(requested) >= 20
     assert [u for u in requested if _leaks(u)] == []
+    a11y.in_arabic(page)
+    assert a11y.problems == []
     assert page.console_errors == []  # type: ignore[attr-defined]

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from playwright.sync_api import Page, expect
 
-from tests.helpers.browser import log_in
+from tests.helpers.browser import Accessibility, log_in
 
 NOTES = "Breathing exercise worked well. NotesCanary-WGSS-B7"
 COUNTS = {  # 9 attended: girls 10–14: 2, girls 15–17: 3, women 25–49: 4
@@ -29,6 +29,7 @@ def test_coordinator_logs_a_session_and_sees_the_months_summary(page: Page, worl
     visited: list[str] = []
     requested: list[str] = []
     page.on("request", lambda r: requested.append(r.url))
+    a11y = Accessibility()  # axe on each page, in English then in Arabic
 
     log_in(page, "wgss_coordinator", world.secrets["wgss_coordinator"])
 
@@ -36,12 +37,14 @@ def test_coordinator_logs_a_session_and_sees_the_months_summary(page: Page, worl
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Safe spaces").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Safe spaces")
     expect(page.get_by_role("cell", name="Camp WGSS")).to_be_visible()
+    a11y.check(page)
     expect(page.get_by_text("Benghazi WGSS")).to_have_count(0)
     page.get_by_role("link", name="Log a session").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Log a session")
     expect(page.get_by_text("Never record who came.")).to_be_visible()
     expect(page.locator("#notes-reminder")).to_contain_text("No names here.")
     visited.append(page.url)
+    a11y.check(page)
 
     today = datetime.now(UTC).date()
     page.get_by_label("Safe space", exact=True).select_option(label="Camp WGSS")
@@ -62,6 +65,7 @@ def test_coordinator_logs_a_session_and_sees_the_months_summary(page: Page, worl
     expect(message).to_contain_text("add up to 10, but the age bands add up to 9")
     expect(page.get_by_label("Notes", exact=True)).to_have_value(NOTES)
     expect(page.get_by_label("Topic", exact=True)).to_have_value("Coping with stress")
+    a11y.check(page)  # the form re-shown with its errors
     page.get_by_label("Returning participants", exact=True).fill("5")
     page.get_by_role("button", name="Save session").click()
 
@@ -71,11 +75,13 @@ def test_coordinator_logs_a_session_and_sees_the_months_summary(page: Page, worl
     expect(page.get_by_role("status").filter(has_text="Session saved.")).to_be_visible()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Group psychosocial support")
     expect(page.locator(".wgss-notes")).to_contain_text("NotesCanary-WGSS-B7")
+    a11y.check(page)
 
     # The month's sessions, then its summary.
     page.get_by_role("link", name="Sessions of this month").click()
     visited.append(page.url)
     expect(page.get_by_role("row").filter(has_text="Coping with stress")).to_contain_text("9")
+    a11y.check(page)
     page.get_by_role("link", name="Summary of this month").click()
     visited.append(page.url)
     expect(page.get_by_role("heading", level=1)).to_contain_text("Monthly summary: Camp WGSS")
@@ -96,6 +102,7 @@ def test_coordinator_logs_a_session_and_sees_the_months_summary(page: Page, worl
     assert table_box and chart_box and chart_box["x"] >= table_box["x"] + table_box["width"] - 1
     fill = page.eval_on_selector(".wgss-svg rect.chart-girls", "e => getComputedStyle(e).fill")
     assert fill not in ("", "none", "rgb(0, 0, 0)")  # styled by the stylesheet, not inline
+    a11y.check(page)
 
     # The CSV export downloads (a GET without personal data in its URL).
     with page.expect_download() as download:
@@ -105,4 +112,6 @@ def test_coordinator_logs_a_session_and_sees_the_months_summary(page: Page, worl
 
     for url in visited + requested:
         assert "NotesCanary" not in url and "Coping" not in url
+    a11y.in_arabic(page)
+    assert a11y.problems == []
     assert page.console_errors == []

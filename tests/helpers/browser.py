@@ -23,3 +23,50 @@ def log_in(page: Page, username: str, secret: str, password: str = PASSWORD) -> 
     page.get_by_label("Code", exact=True).fill(live_code(secret))
     page.get_by_role("button", name="Verify").click()
     page.wait_for_url(re.compile(r"/$"))
+
+
+SEVERE = frozenset({"serious", "critical"})
+_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+class Accessibility:
+    """axe-core (``axe-playwright-python``) on every page of a browser journey, in English as
+    the journey goes, then each page again in Arabic: one load per page per language.
+
+    ``check(page)`` runs axe on the page as it stands (a form re-shown with its errors too) and
+    remembers its URL (not the login steps, which the login tests check in both languages);
+    ``in_arabic(page)`` switches the account to Arabic with the header's
+    language button and opens each remembered page once more. Serious and critical violations
+    are collected as ``problems`` (the rule, the page's path with ids shortened, the first
+    elements): a journey asserts ``problems == []`` at its end."""
+
+    def __init__(self) -> None:
+        from axe_playwright_python.sync_playwright import Axe
+
+        self._axe = Axe()
+        self.pages: list[str] = []
+        self.problems: list[str] = []
+        self.checked = 0
+
+    def check(self, page: Page) -> None:
+        """Run axe on ``page`` now; remember it for the Arabic pass."""
+        lang = page.get_attribute("html", "lang") or "?"
+        path = _ID.sub("{id}", page.url.split("://", 1)[-1].split("/", 1)[-1].split("?")[0])
+        result = self._axe.run(page, options={"resultTypes": ["violations"]})
+        self.checked += 1
+        for v in result.response["violations"]:
+            if v["impact"] in SEVERE:
+                where = [" ".join(map(str, n["target"])) for n in v["nodes"][:3]]
+                self.problems.append(f"[{lang}] /{path}: {v['id']} ({v['impact']}): "
+                                     f"{v['help']} at {where}")
+        url = page.url.split("#")[0]
+        if url not in self.pages and "/auth/" not in url:
+            self.pages.append(url)
+
+    def in_arabic(self, page: Page) -> None:
+        """Switch to Arabic and check each page the journey checked in English."""
+        page.get_by_role("button", name="العربية").click()
+        page.wait_for_function("document.documentElement.lang === 'ar'")
+        for url in list(self.pages):
+            page.goto(url)
+            self.check(page)

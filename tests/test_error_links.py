@@ -1,0 +1,210 @@
+"""Every error message a form shows is linked to its field for screen readers.
+
+Each role opens every form page of the authorization matrix it may open (and the public
+pages), and submits every form on it empty, as a person pressing the button without answering
+would: hidden inputs (CSRF token, version, one-time token) as the page gave them, every text
+field and select blank, no radio button or checkbox chosen. On each page that comes back with
+errors:
+
+- every error message has an id, and some form control (or the fieldset of a radio or checkbox
+  group) names it in ``aria-describedby``, so a screen reader reads it with the field; a
+  message of the whole form (no single field) is announced instead (``role="alert"``);
+- what names an error message is ``aria-invalid="true"`` (for a group, each of its choices);
+- nothing is ``aria-invalid`` without naming an error message that is on the page.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from html import unescape
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+
+from tests.authz_matrix import MATRIX, PUBLIC, ROLES, Row
+from tests.helpers.routes import fill_path
+
+ANONYMOUS = "anonymous"
+FORM_RE = re.compile(r"<form\b([^>]*)>(.*?)</form>", re.S)
+TAG_RE = re.compile(r"<(/?)(\w+)((?:\s+[\w:-]+(?:=\"[^\"]*\")?)*)\s*/?>")
+ATTR_RE = re.compile(r"([\w:-]+)(?:=\"([^\"]*)\")?")
+CONTROLS = {"input", "select", "textarea"}
+
+
+@dataclass
+class Tag:
+    """An element's start tag, and the fieldsets it sits in."""
+
+    name: str
+    attrs: dict[str, str]
+    fieldsets: list[Tag] = field(default_factory=list)
+
+    @property
+    def classes(self) -> set[str]:
+        return set(self.attrs.get("class", "").split())
+
+    @property
+    def described_by(self) -> set[str]:
+        return set(self.attrs.get("aria-describedby", "").split())
+
+
+def _tags(html: str) -> list[Tag]:
+    """The start tags of ``html`` in order, each knowing its enclosing fieldsets."""
+    out: list[Tag] = []
+    open_sets: list[Tag] = []
+    for m in TAG_RE.finditer(html):
+        closing, name, raw = m.group(1), m.group(2).lower(), m.group(3)
+        if closing:
+            if name == "fieldset" and open_sets:
+                open_sets.pop()
+            continue
+        tag = Tag(name, {k: unescape(v or "") for k, v in ATTR_RE.findall(raw)}, list(open_sets))
+        out.append(tag)
+        if name == "fieldset":
+            open_sets.append(tag)
+    return out
+
+
+def _empty_submission(form_attrs: str, body: str, page_url: str) -> tuple[str, dict[str, str]] | None:
+    """Where an empty submission of this form goes and what it sends, or None for a form
+    with nothing to answer (a button alone: log out, lock, language, accept)."""
+    attrs = dict(ATTR_RE.findall(form_attrs))
+    if (attrs.get("method") or "get").lower() != "post":
+        return None
+    data: dict[str, str] = {}
+    answerable = False
+    button: Tag | None = None
+    for tag in _tags(body):
+        kind = tag.attrs.get("type", "text" if tag.name == "input" else "submit").lower()
+        name = tag.attrs.get("name")
+        if tag.name == "button" or (tag.name == "input" and kind == "submit"):
+            if kind == "submit" and button is None:
+                button = tag
+            continue
+        if tag.name not in CONTROLS or not name or "disabled" in tag.attrs:
+            continue
+        if kind == "hidden":
+            data[name] = tag.attrs.get("value", "")
+            continue
+        answerable = True
+        if kind not in ("radio", "checkbox"):
+            data[name] = ""
+    if not answerable:
+        return None
+    action = attrs.get("action") or page_url
+    if button is not None:
+        action = button.attrs.get("formaction") or action
+        if button.attrs.get("name"):
+            data[button.attrs["name"]] = button.attrs.get("value", "")
+    return urlsplit(urljoin(page_url, action)).path, data
+
+
+def link_problems(html: str) -> tuple[int, list[str]]:
+    """How many error messages ``html`` shows, and what is wrong with their links."""
+    tags = _tags(html)
+    problems: list[str] = []
+    ids = {t.attrs["id"] for t in tags if "id" in t.attrs}
+    messages = [t for t in tags if "error-message" in t.classes]
+    describers = [t for t in tags if t.name in CONTROLS | {"fieldset"} and t.described_by]
+    for m in messages:
+        if "id" not in m.attrs:
+            if m.attrs.get("role") != "alert":
+                problems.append("an error message with no id that is not announced (role=alert)")
+            continue
+        by = [t for t in describers if m.attrs["id"] in t.described_by]
+        if not by:
+            problems.append(f"#{m.attrs['id']}: no field names it in aria-describedby")
+        for t in by:
+            if t.name != "fieldset" and t.attrs.get("aria-invalid") != "true":
+                problems.append(f"#{m.attrs['id']}: named by a {t.name} that is not aria-invalid")
+            if t.name == "fieldset":
+                choices = [c for c in tags if t in c.fieldsets and c.name == "input"]
+                if not choices or any(c.attrs.get("aria-invalid") != "true" for c in choices):
+                    problems.append(f"#{m.attrs['id']}: its group's choices are not aria-invalid")
+    error_ids = {m.attrs["id"] for m in messages if "id" in m.attrs}
+    for t in tags:
+        if t.attrs.get("aria-invalid") != "true":
+            continue
+        own = t.described_by or {d for f in t.fieldsets for d in f.described_by}
+        named = own & error_ids
+        missing = own - ids
+        if not named:
+            problems.append(f"a {t.name} named {t.attrs.get('name')!r} is aria-invalid "
+                            "but names no error message")
+        if missing:
+            problems.append(f"aria-describedby names ids not on the page: {sorted(missing)}")
+    return len(messages), problems
+
+
+def _pages(role: str) -> list[str]:
+    """The matrix's GET rows ``role`` may open, with a real record (no random ids)."""
+    if role == ANONYMOUS:
+        return [PUBLIC["auth.login"], PUBLIC["auth.reset_password"]]
+    rows: list[Row] = [r for r in MATRIX if r.method == "GET" and role in r.allowed
+                       and "{uuid:" not in r.path and r.ok & {200}]
+    return [r.path for r in rows]
+
+
+@pytest.mark.parametrize("role", [*ROLES, ANONYMOUS])
+def test_every_form_error_is_linked_to_its_field(role, app, world, auth):
+    client = app.test_client() if role == ANONYMOUS else auth.login(role)
+    checked: list[str] = []
+    problems: list[str] = []
+    shown = 0
+    for pattern in _pages(role):
+        url = fill_path(pattern, app, world, None if role == ANONYMOUS else role)
+        page = client.get(url)
+        if page.status_code != 200 or page.mimetype != "text/html":
+            continue
+        html = page.get_data(as_text=True)
+        for form_attrs, body in FORM_RE.findall(html):
+            sent = _empty_submission(form_attrs, body, url)
+            if sent is None:
+                continue
+            action, data = sent
+            resp = client.post(action, data=data)
+            if resp.mimetype != "text/html" or resp.status_code >= 300:
+                continue
+            count, found = link_problems(resp.get_data(as_text=True))
+            where = f"{pattern} → POST {urlsplit(action).path}"
+            checked.append(where)
+            shown += count
+            problems.extend(f"{where}: {p}" for p in found)
+    print(f"{role}: {len(checked)} forms re-shown, {shown} error messages", *checked, sep="\n  ")
+    assert not problems, "\n".join(problems)
+    assert checked, f"{role}: no form came back with its errors"
+    assert shown > 0
+
+
+def test_the_scan_sees_a_broken_link():
+    """The scanner itself: an error no field names, an invalid field naming nothing."""
+    html = ('<div class="field"><p class="error-message" id="x-error-1">Wrong.</p>'
+            '<input name="x" id="x"></div>'
+            '<input name="y" aria-invalid="true">'
+            '<fieldset aria-describedby="z-error-1" aria-invalid="true">'
+            '<p class="error-message" id="z-error-1">Choose.</p>'
+            '<input type="radio" name="z" value="a"></fieldset>')
+    count, problems = link_problems(html)
+    assert count == 2
+    assert "#x-error-1: no field names it in aria-describedby" in problems
+    assert "a input named 'y' is aria-invalid but names no error message" in problems
+    assert "#z-error-1: its group's choices are not aria-invalid" in problems
+
+
+# Filter forms (GET): a value that cannot be read comes back beside its field too.
+BAD_FILTERS = [
+    ("wgss_coordinator", "/safe-spaces/{safe_space}/summary", {"month": "2026-13"}),
+    ("wgss_coordinator", "/safe-spaces/{safe_space}/sessions", {"month": "not a month"}),
+    ("auditor", "/audit/events", {"since": "yesterday", "outcome": "nonsense"}),
+]
+
+
+@pytest.mark.parametrize(("role", "path", "query"), BAD_FILTERS)
+def test_filter_errors_are_linked_to_their_fields(role, path, query, app, world, auth):
+    client = auth.login(role)
+    resp = client.get(path.format(**world.ids), query_string=query)
+    assert resp.status_code == 200
+    count, problems = link_problems(resp.get_data(as_text=True))
+    assert count >= 1, "the bad filter was not pointed out"
+    assert problems == []
