@@ -362,7 +362,8 @@ def _case(month: Month, who: Person, label: str, site: str, name: str, **values:
     who.submit("/cases/search", "/cases/search", {"name": name}, expect=(200,))
     resp = who.submit("/cases/new", "/cases/new", {
         "site": month.world.ids[site], "full_name": name, "sex": "female",
-        "displacement_status": "idp", **values})
+        "displacement_status": "idp", "nationality_group": "national", "disability": "unknown",
+        **values})
     case_id = location_id(resp, "/cases/")
     month.ids[label] = case_id
     from app.cases.models import Case
