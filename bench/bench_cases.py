@@ -455,8 +455,9 @@ def fill_targets(targets: list[uuid.UUID], rnd: random.Random) -> None:
             records.save_incident(worker, case, records.IncidentInput(
                 incident_date=today - timedelta(days=10 + k), reported_date=today,
                 location_type="camp_settlement", answers=gbvims.answered("physical"),
-                perpetrator_count="1", survivor_age_at_incident=30,
-                perpetrators=(records.PerpetratorInput("unknown", "unknown", "armed_actor", "unknown"),),
+                perpetrator_count="1", age_unknown=True,  # the cases' ages are random
+                perpetrators=(records.PerpetratorInput("unknown", "unknown", "armed_actor",
+                                                       "unknown"),),
                 time_of_day="unknown",
                 displacement_stage="during_refuge", narrative=FILLER * 8,
                 perpetrator_details=FILLER, location_detail="Synthetic place"))

@@ -193,6 +193,17 @@ def test_age_is_prefilled_from_the_date_of_birth_or_the_estimated_age(auth, worl
     assert _prefilled_age(own) == "30"
 
 
+def test_an_empty_age_comes_back_filled_in_at_the_incident_date(app, auth, world):
+    c = auth.login("caseworker")
+    cid = case_id_from(open_case(c, world, date_of_birth="2010-12-01"))
+    give_consent(c, cid)
+    status, html = _post_incident(c, cid, incident_form(
+        "physical", incident_date="2024-06-01", survivor_age_at_incident=""))
+    assert status == 200 and _prefilled_age(html) == "13"  # 15 today, 13 at the incident
+    assert 'id="survivor_age_at_incident-error-1">Filled in from the date of birth' in html
+    assert _incidents(app, cid) == 0
+
+
 def test_age_estimated_years_ago_moves_with_the_years():
     assert gbvims.age_on(date(2026, 11, 24), estimated_age=30, estimated_on=date(2024, 1, 10)) == 32
     assert gbvims.age_on(date(2020, 1, 9), estimated_age=30, estimated_on=date(2024, 1, 10)) == 26
@@ -336,3 +347,13 @@ def test_hidden_inputs_of_the_edit_page_carry_its_version(auth, world, app):
     assert shown["perpetrators-0-relationship"] == "armed_actor"
     assert shown["physical"] == "yes" and shown["penetration"] == "no"
     assert hidden_inputs(html)["version"] == str(incident.version)
+
+
+def test_the_count_band_agrees_with_the_records():
+    fits = gbvims.perpetrators_fit_count
+    assert fits("1", 1) and fits("3", 3) and fits("more_than_3", 3) and fits("more_than_3", 1)
+    assert not fits("2", 1) and not fits("1", 0) and not fits("more_than_3", 4)
+    assert not fits("unknown", 1)
+    assert gbvims.Context.INTIMATE_PARTNER_VIOLENCE in gbvims.contexts(
+        "physical_assault", survivor_age=30,
+        relationships=["armed_actor", "no_relation", "intimate_partner"])

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 from app.audit.actions import Action, ObjectType
 from app.auth.policy import Permission, require
 from app.cases import forms, gbvims, records, views
-from app.cases.models import ActionItem, FollowUp, Incident
+from app.cases.models import ActionItem, Case, FollowUp, Incident
 from app.cases.route_support import child, fail
 from app.cases.scopes import load_case
 from app.core.errors import CaseError
@@ -48,6 +48,19 @@ def _beside(form: forms.IncidentForm, exc: records.IncidentError) -> None:
         target.errors = [*target.errors, str(exc)]
 
 
+def _offer_age(case: Case, form: forms.IncidentForm) -> None:
+    """A new incident refused with its age left empty comes back with the age at the date
+    given, from the date of birth or estimated age, for the worker to check and save."""
+    age_field = form.survivor_age_at_incident
+    if age_field.data is None and not form.age_unknown.data and form.incident_date.data \
+            and not form.incident_date.errors:
+        age = views.age_prefill(case, form.incident_date.data)
+        if age is not None:
+            age_field.data, age_field.raw_data = age, None
+            age_field.errors = [str(_("Filled in from the date of birth or estimated age at "
+                                      "the incident's date: check it, then save."))]
+
+
 @require(Permission.CASE_EDIT)
 def incident(case_id: uuid.UUID, incident_id: uuid.UUID | None = None) -> str | Response:
     """Record or edit an incident with the GBVIMS classification questions."""
@@ -78,6 +91,8 @@ def incident(case_id: uuid.UUID, incident_id: uuid.UUID | None = None) -> str | 
                 flash(_("Rape within the last 72 hours: refer for clinical care now "
                         "(post-exposure prophylaxis, emergency contraception)."), "warning")
             return redirect(url_for("cases.view", case_id=case.id, _anchor="incidents"))
+    if isinstance(form, forms.NewIncidentForm) and form.is_submitted():
+        _offer_age(case, form)
     return render_template("cases/incident.html", form=form, case=case, incident=current,
                            classification=gbvims.CLASSIFICATION,
                            age_unsure=current is not None and gbvims.child_contexts_unsure(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -86,13 +87,19 @@ def incident_values(case: Case, incident: Incident) -> dict[str, Any]:
     return values
 
 
+def age_prefill(case: Case, day: date) -> int | None:
+    """The survivor's age on ``day``, from the sealed date of birth or the age estimated when
+    the case was opened (opened here to fill a form, never logged or put in a URL)."""
+    return gbvims.age_on(day, date_of_birth=case.date_of_birth,
+                         estimated_age=case.estimated_age, estimated_on=case.opened_on)
+
+
 def new_incident_values(case: Case) -> dict[str, Any]:
-    """A new incident's pre-filled answer: the survivor's age today, from the sealed date of
-    birth or the age estimated when the case was opened (opened here, never logged). The
-    worker corrects it for an incident long ago; the save checks it against the date of
-    birth at the incident's date."""
-    age = gbvims.age_on(utcnow().date(), date_of_birth=case.date_of_birth,
-                        estimated_age=case.estimated_age, estimated_on=case.opened_on)
+    """A new incident's pre-filled answer: the survivor's age today (the incident's date is
+    not known yet). The worker corrects it for an incident long ago; left empty, the refused
+    form comes back with the age at the date given (``age_prefill``); the save checks it
+    against the date of birth at the incident's date."""
+    age = age_prefill(case, utcnow().date())
     return {"survivor_age_at_incident": age} if age is not None else {}
 
 
