@@ -26,13 +26,24 @@ TODAY = date(2026, 11, 24)  # the frozen clock's day (tests/helpers/apps.py)
 
 
 def _preselected(html: str) -> list[str]:
-    """Every answer a page's form has chosen in advance: a selected option other than the
-    empty "Choose…" or "Unknown", and any checked radio or checkbox."""
+    """Every answer a page's forms have chosen in advance: for each single select offering
+    more than one answer, the option a browser shows (the one marked selected, else the
+    first) unless it is the empty "Choose…" or "Unknown"; any option of a multiple select
+    marked selected; and any checked radio or checkbox."""
     found = []
-    for tag in re.findall(r"<option\b[^>]*>", html):
-        value = re.search(r'value="([^"]*)"', tag)
-        if re.search(r"\bselected\b", tag) and value and value.group(1) not in ("", "unknown"):
-            found.append(f"option {value.group(1)}")
+    for attrs, body in re.findall(r"<select\b([^>]*)>(.*?)</select>", html, re.S):
+        name = re.search(r'name="([^"]+)"', attrs)
+        options = [(re.search(r'value="([^"]*)"', tag), bool(re.search(r"\bselected\b", tag)))
+                   for tag in re.findall(r"<option\b[^>]*>", body)]
+        values = [(v.group(1) if v else "", chosen) for v, chosen in options]
+        if len(values) == 1:
+            continue  # the only possible answer (a caseworker's one site) is no choice made
+        if re.search(r"\bmultiple\b", attrs):
+            shown = [v for v, chosen in values if chosen]
+        else:
+            shown = [next((v for v, chosen in values if chosen), values[0][0] if values else "")]
+        found += [f"{name.group(1) if name else '?'}={v}" for v in shown
+                  if v not in ("", "unknown")]
     for tag in re.findall(r"<input\b[^>]*>", html):
         name = re.search(r'name="([^"]+)"', tag)
         if re.search(r"\bchecked\b", tag):
