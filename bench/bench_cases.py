@@ -457,9 +457,11 @@ def fill_targets(targets: list[uuid.UUID], rnd: random.Random) -> None:
         for k in range(1 + i % 2):
             records.save_incident(worker, case, records.IncidentInput(
                 incident_date=today - timedelta(days=10 + k), reported_date=today,
-                location_type="camp_settlement", answers={"physical": True},
-                perpetrator_relationship="armed_actor", perpetrator_count="1",
-                perpetrator_age_group="unknown", time_of_day="unknown",
+                location_type="camp_settlement", answers=gbvims.answered("physical"),
+                perpetrator_count="1", age_unknown=True,  # the cases' ages are random
+                perpetrators=(records.PerpetratorInput("unknown", "unknown", "armed_actor",
+                                                       "unknown"),),
+                time_of_day="unknown",
                 displacement_stage="during_refuge", narrative=FILLER * 8,
                 perpetrator_details=FILLER, location_detail="Synthetic place"))
         records.save_assessment(worker, case, records.AssessmentInput(

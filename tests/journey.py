@@ -40,6 +40,7 @@ from werkzeug.test import TestResponse
 
 from app import demo
 from tests.helpers.factories import World
+from tests.helpers.incidents import incident_form, perpetrator_fields
 from tests.helpers.login import PASSWORD
 
 NEW_PASSWORD = "violet lantern orchard ripple 42"
@@ -361,7 +362,8 @@ def _case(month: Month, who: Person, label: str, site: str, name: str, **values:
     who.submit("/cases/search", "/cases/search", {"name": name}, expect=(200,))
     resp = who.submit("/cases/new", "/cases/new", {
         "site": month.world.ids[site], "full_name": name, "sex": "female",
-        "displacement_status": "idp", **values})
+        "displacement_status": "idp", "nationality_group": "national", "disability": "unknown",
+        **values})
     case_id = location_id(resp, "/cases/")
     month.ids[label] = case_id
     from app.cases.models import Case
@@ -384,10 +386,10 @@ def _incident(month: Month, who: Person, case_id: str, days_ago: int, **answers:
 
     when = month.today() - timedelta(days=days_ago)
     who.submit(f"/cases/{case_id}/incidents/new", f"/cases/{case_id}/incidents/new", {
-        "incident_date": when, "reported_date": month.today(),
-        "location_type": "camp_settlement", "survivor_age_at_incident": "28",
-        "perpetrator_relationship": "armed_actor", "perpetrator_count": "1",
-        "narrative": "Journey narrative, sealed.", **answers})
+        **incident_form(*[k for k, v in answers.items() if v == "yes"],
+                        survivor_age_at_incident="28", narrative="Journey narrative, sealed.",
+                        **perpetrator_fields(0, relationship="armed_actor")),
+        "incident_date": when, "reported_date": month.today()})
     found = month.scalar(select(Incident.id).where(Incident.case_id == uuid.UUID(case_id))
                          .order_by(Incident.id.desc()))
     return str(found)

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from app.audit.models import AuditEvent
 from app.auth.models import User
-from app.cases import consent, records, rules, service
+from app.cases import consent, gbvims, records, rules, service
 from app.cases.models import (
     ActionItem,
     BreakGlassGrant,
@@ -37,6 +37,7 @@ from app.core import hooks
 from app.core.errors import CaseError
 from app.db import db
 from tests.helpers.forms import csrf_from, form_tokens
+from tests.helpers.incidents import incident_form
 
 APP = Path(__file__).resolve().parent.parent / "app"
 CLOSED_MESSAGE = "closed and read-only"
@@ -93,8 +94,9 @@ IDENTITY = {"full_name": "Changed Name", "sex": "female", "nationality_group": "
             "displacement_status": "idp", "disability": "no", "estimated_age": 30}
 INCIDENT = records.IncidentInput(
     incident_date=date(2026, 11, 2), reported_date=date(2026, 11, 20), location_type="market",
-    answers={"physical": True}, perpetrator_relationship="unknown", perpetrator_count="1",
-    perpetrator_age_group="unknown", time_of_day="unknown", displacement_stage="during_refuge")
+    answers=gbvims.answered("physical"), perpetrator_count="1", survivor_age_at_incident=30,
+    perpetrators=(records.PerpetratorInput("unknown", "unknown", "unknown", "unknown"),),
+    time_of_day="unknown", displacement_stage="during_refuge")
 
 
 def _writes(world, case: Case, item_id: str, visit_id: str):
@@ -181,14 +183,8 @@ def _post_routes(world, item_id: str, visit_id: str) -> dict[str, tuple[str, str
         "plan": (page, f"{page}/plan/approve", {"decision": "approve"}),
         "assign": (f"{page}/assign", f"{page}/assign", {"primary": world.users["caseworker"],
                                                         "secondary": ""}),
-        "incident": (f"{page}/incidents/new", f"{page}/incidents/new", {
-            "incident_date": "2026-11-02", "reported_date": "2026-11-20",
-            "location_type": "market", "location_detail": "", "penetration": "no",
-            "sexual_contact": "no", "physical": "yes", "forced_marriage": "no", "denial": "no",
-            "psychological": "no", "survivor_age_at_incident": "30",
-            "perpetrator_relationship": "unknown", "perpetrator_count": "1",
-            "perpetrator_age_group": "unknown", "time_of_day": "morning",
-            "displacement_stage": "during_refuge", "narrative": "", "perpetrator_details": ""}),
+        "incident": (f"{page}/incidents/new", f"{page}/incidents/new",
+                     incident_form("physical", location_type="market")),
         "assessment": (f"{page}/assessment", f"{page}/assessment", {"risk_level": "high"}),
         "goal": (f"{page}/actions/new", f"{page}/actions/new", {
             "goal": "x", "service_type": "legal", "due_on": "2026-12-30", "status": "planned"}),

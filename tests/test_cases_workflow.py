@@ -14,6 +14,7 @@ from app.cases.models import Case, ConsentRecord, Incident
 from app.db import db
 from tests.helpers.cases import INTAKE, case_id_from, case_version, give_consent, open_case
 from tests.helpers.forms import csrf_from, form_tokens, mint_token
+from tests.helpers.incidents import incident_form, perpetrator_fields
 
 
 def test_intake_needs_a_search_first(auth, world):
@@ -120,12 +121,11 @@ def test_child_consent_needs_assent_and_caregiver_or_reason(app, auth, world, fr
 
 def _incident(c, cid, **over):
     page = c.get(f"/cases/{cid}/incidents/new").get_data(as_text=True)
-    data = {"incident_date": "2026-11-23", "reported_date": "2026-11-24", "location_type": "camp_settlement",
-            "location_detail": "", "penetration": "yes", "sexual_contact": "no", "physical": "yes",
-            "forced_marriage": "no", "denial": "no", "psychological": "yes",
-            "survivor_age_at_incident": "30", "perpetrator_relationship": "armed_actor",
-            "perpetrator_count": "2", "perpetrator_age_group": "26_40", "time_of_day": "evening_night",
-            "displacement_stage": "during_refuge", "narrative": "Narrative text", "perpetrator_details": "",
+    data = {**incident_form("penetration", "physical", "psychological",
+                            incident_date="2026-11-23", reported_date="2026-11-24",
+                            perpetrator_count="1", time_of_day="evening_night",
+                            narrative="Narrative text",
+                            **perpetrator_fields(0, "male", "26_40", "armed_actor", "unknown")),
             **form_tokens(page)}
     data.update(over)
     return c.post(f"/cases/{cid}/incidents/new", data=data)
@@ -149,7 +149,7 @@ def test_incident_contexts_and_ipv(app, auth, world):
     c = auth.login("caseworker")
     cid = case_id_from(open_case(c, world))
     give_consent(c, cid)
-    _incident(c, cid, penetration="no", physical="yes", perpetrator_relationship="intimate_partner",
+    _incident(c, cid, penetration="no", physical="yes", **{"perpetrators-0-relationship": "intimate_partner"},
               incident_date="2026-10-01", reported_date="2026-11-20")
     with app.app_context():
         inc = db.session.execute(

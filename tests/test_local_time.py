@@ -23,6 +23,7 @@ from app.directory.models import Organisation, Service
 from app.referrals.models import Referral
 from tests.helpers.apps import make_app
 from tests.helpers.forms import form_tokens
+from tests.helpers.incidents import incident_form
 
 TRIPOLI = ZoneInfo("Africa/Tripoli")
 
@@ -80,13 +81,10 @@ def test_in_future_is_judged_in_the_organisations_zone():
 
 def _incident_data(day: date, at: str = "", part: str = "unknown",
                    reported: date = date(2026, 11, 24)) -> dict[str, str]:
-    return {"incident_date": day.isoformat(), "reported_date": reported.isoformat(),
-            "incident_time": at,
-            "location_type": "home_survivor", "penetration": "yes", "sexual_contact": "no",
-            "physical": "no", "forced_marriage": "no", "denial": "no", "psychological": "no",
-            "perpetrator_relationship": "unknown", "perpetrator_count": "1",
-            "perpetrator_age_group": "unknown", "time_of_day": part,
-            "displacement_stage": "not_displaced"}
+    return incident_form("penetration", incident_date=day.isoformat(),
+                         reported_date=reported.isoformat(), incident_time=at,
+                         location_type="home_survivor", time_of_day=part,
+                         displacement_stage="not_displaced")
 
 
 def _record_incident(c, case_id, **data):

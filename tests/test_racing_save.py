@@ -21,6 +21,7 @@ from app.audit.models import AuditEvent
 from app.cases.models import Case, CaseNote, Incident
 from app.db import db
 from tests.helpers.forms import hidden_inputs
+from tests.helpers.incidents import incident_form, perpetrator_fields
 
 STALE = "Someone else saved this case while you were editing"
 
@@ -103,12 +104,9 @@ def test_a_racing_incident_edit_changes_nothing(app, auth, world):
     before = _row(app, Incident, iid)
     c = auth.login("caseworker")
     page = c.get(f"/cases/{cid}/incidents/{iid}").get_data(as_text=True)
-    data = {**hidden_inputs(page), "incident_date": "2026-11-01", "reported_date": "2026-11-20",
-            "location_type": "camp_settlement", "perpetrator_relationship": "armed_actor",
-            "perpetrator_count": "1", "perpetrator_age_group": "unknown",
-            "time_of_day": "unknown", "displacement_stage": "during_refuge",
-            "penetration": "no", "sexual_contact": "no", "physical": "yes",
-            "narrative": "Narrative typed while racing"}
+    data = {**hidden_inputs(page), **incident_form(
+        "physical", incident_date="2026-11-01", narrative="Narrative typed while racing",
+        **perpetrator_fields(0, relationship="armed_actor"))}
     with someone_saves_first(Incident.__table__, iid) as fired:
         r = c.post(f"/cases/{cid}/incidents/{iid}", data=data)
     html = r.get_data(as_text=True)

@@ -18,6 +18,7 @@ from app.referrals.models import Referral
 from tests.helpers.audit import events
 from tests.helpers.factories import CANARY
 from tests.helpers.forms import csrf_from, form_tokens
+from tests.helpers.incidents import incident_form
 
 
 def _refer(c, case_id, service_id, **over):
@@ -206,9 +207,10 @@ def test_clinical_referral_for_recent_rape_is_urgent_with_hours_left(app, auth, 
     today = frozen.now.date()
     c.post(f"/cases/{cid}/incidents/new", data={
         "incident_date": (today - timedelta(days=1)).isoformat(), "reported_date": today.isoformat(),
-        "location_type": "home_survivor", "penetration": "yes", "perpetrator_relationship": "unknown",
-        "perpetrator_count": "1", "perpetrator_age_group": "unknown", "time_of_day": "unknown",
-        "displacement_stage": "not_displaced", **form_tokens(page)})
+        **incident_form("penetration", location_type="home_survivor",
+                        displacement_stage="not_displaced",
+                        incident_date=(today - timedelta(days=1)).isoformat(),
+                        reported_date=today.isoformat()), **form_tokens(page)})
     page = c.get(f"/cases/{cid}").get_data(as_text=True)
     c.post(f"/cases/{cid}/consent", data={"kind": "share:health_medical", "granted": "yes",
                                          "given_by": "survivor", "method": "verbal",

@@ -39,6 +39,7 @@ from app.referrals.models import Referral
 from app.safe_space.models import ActivityType, WgssSession
 from app.submissions.models import SubmissionToken
 from tests.helpers.forms import form_tokens
+from tests.helpers.incidents import incident_form
 from tests.helpers.safe_space import COORDINATOR
 from tests.helpers.safe_space import form_data as session_form
 
@@ -155,11 +156,7 @@ CREATES: list[tuple[str, str, str, str, dict[str, Any], Any]] = [
       "child_assent": "", "caregiver_not_asked_reason": ""}, ConsentRecord),
     ("incident", "caseworker", "/cases/{case_own}/incidents/new",
      "/cases/{case_own}/incidents/new",
-     {"incident_date": "2026-11-02", "reported_date": "2026-11-20",
-      "location_type": "camp_settlement", "penetration": "no", "physical": "yes",
-      "perpetrator_relationship": "unknown", "perpetrator_count": "1",
-      "perpetrator_age_group": "unknown", "time_of_day": "unknown",
-      "displacement_stage": "during_refuge"}, Incident),
+     incident_form("physical"), Incident),
     ("goal", "caseworker", "/cases/{case_own}/actions/new", "/cases/{case_own}/actions/new",
      {"goal": "See a counsellor", "service_type": "mhpss", "due_on": "2026-12-01",
       "status": "planned"}, ActionItem),

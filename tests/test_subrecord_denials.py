@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.audit.models import AuditEvent
 from app.auth.models import User
-from app.cases import consent, records
+from app.cases import consent, gbvims, records
 from app.cases.models import ActionItem, Case, FollowUp, Incident
 from app.db import db
 from tests.helpers.forms import comparable
@@ -37,9 +37,10 @@ def _other_case_records(app, world) -> dict[str, str]:
                                method="verbal")
         incident = records.save_incident(worker, case, records.IncidentInput(
             incident_date=date(2026, 11, 2), reported_date=date(2026, 11, 21),
-            location_type="camp_settlement", answers={"physical": True},
-            perpetrator_relationship="unknown", perpetrator_count="1",
-            perpetrator_age_group="unknown", time_of_day="unknown",
+            location_type="camp_settlement", answers=gbvims.answered("physical"),
+            perpetrator_count="1", survivor_age_at_incident=30,
+            perpetrators=(records.PerpetratorInput("unknown", "unknown", "unknown", "unknown"),),
+            time_of_day="unknown",
             displacement_stage="during_refuge", narrative="n"))
         item = records.save_action_item(worker, case, records.GoalInput(
             service_type="health", due_on=date(2026, 12, 1), goal="g"))

@@ -7,11 +7,15 @@ import re
 from datetime import date
 from typing import Any
 
+from flask import has_request_context, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    FieldList,
+    Form,
+    FormField,
     HiddenField,
     IntegerField,
     RadioField,
@@ -57,6 +61,20 @@ def phone_number(_form: Any, field: Any) -> None:
     """A phone number: digits with an optional +, spaces, dots, dashes or brackets."""
     if field.data and not PHONE_RE.match(field.data):
         raise ValidationError(_l("Enter a phone number with digits only, for example +218 91 234 5678."))
+
+
+YES_NO = [("yes", _l("Yes")), ("no", _l("No"))]
+
+
+def _yes_no() -> RadioField:
+    """A classification question: yes or no, nothing ticked, an answer required."""
+    return RadioField(choices=YES_NO, validators=[InputRequired(message=_l("Answer this question."))])
+
+
+def _required_select(label: Any, domain: str, codes: Any = None) -> SelectField:
+    """A select that starts on "Choose…" and refuses to stay there."""
+    return SelectField(label, choices=choices(domain, codes, blank=True),
+                       validators=[DataRequired(message=_l("Answer this question."))])
 
 
 class SearchForm(FlaskForm):
@@ -105,11 +123,10 @@ class IntakeForm(FlaskForm):
     date_of_birth = DateField(_l("Date of birth"), validators=[Optional(), not_in_future, not_too_old])
     estimated_age = IntegerField(_l("Estimated age (if no date of birth)"),
                                  validators=[Optional(), NumberRange(min=0, max=120)])
-    sex = SelectField(_l("Sex"), choices=choices(Domain.SEX, SEXES))
-    nationality_group = SelectField(_l("Nationality"),
-                                    choices=choices(Domain.NATIONALITY, NATIONALITY_GROUPS))
-    displacement_status = SelectField(_l("Displacement status"), choices=choices(Domain.DISPLACEMENT))
-    disability = SelectField(_l("Disability"), choices=choices(Domain.YES_NO_UNKNOWN, YES_NO_UNKNOWN))
+    sex = _required_select(_l("Sex"), Domain.SEX, SEXES)
+    nationality_group = _required_select(_l("Nationality"), Domain.NATIONALITY, NATIONALITY_GROUPS)
+    displacement_status = _required_select(_l("Displacement status"), Domain.DISPLACEMENT)
+    disability = _required_select(_l("Disability"), Domain.YES_NO_UNKNOWN, YES_NO_UNKNOWN)
     phone = CleanStringField(_l("Phone"), validators=[Optional(), Length(max=24), phone_number])
     location = LongText(_l("Address or location"), validators=[Optional(), Length(max=TEXT_MAX)])
     safe_contact = LongText(_l("Safe contact instructions"),
@@ -164,34 +181,63 @@ class ConsentForm(OneTimeSubmission):
     submit = SubmitField(_l("Record consent"))
 
 
+class PerpetratorForm(Form):
+    """One perpetrator (GBVIMS codes). Left entirely on "Choose…", the row is not recorded;
+    started, every question of it must be answered ("Unknown" is an answer)."""
+
+    sex = SelectField(_l("Sex"), choices=choices(Domain.SEX, gbvims.PERPETRATOR_SEXES, blank=True),
+                      validators=[Optional()])
+    age_group = SelectField(_l("Age group"), choices=choices(Domain.AGE_GROUP, blank=True),
+                            validators=[Optional()])
+    relationship = SelectField(_l("Relationship to the survivor"),
+                               choices=choices(Domain.RELATIONSHIP, blank=True),
+                               validators=[Optional()])
+    occupation = SelectField(_l("Occupation"), choices=choices(Domain.OCCUPATION, blank=True),
+                             validators=[Optional()])
+
+    ANSWERS = ("sex", "age_group", "relationship", "occupation")
+
+    def started(self) -> bool:
+        """Whether any question of this perpetrator is answered."""
+        return any(getattr(self, k).data for k in self.ANSWERS)
+
+
 class IncidentForm(FlaskForm):
-    """An incident, classified with the GBVIMS questions (the first yes decides)."""
+    """An incident, classified with the GBVIMS questions (the first yes decides). Nothing is
+    chosen in advance: every question starts unanswered and must be answered."""
 
     incident_date = DateField(_l("Date of incident"), validators=[DataRequired(), not_in_future,
                                                                    not_too_old])
     date_is_approximate = BooleanField(_l("The date is approximate"))
     reported_date = DateField(_l("Date reported"), validators=[DataRequired(), not_in_future,
                                                                 not_too_old])
-    location_type = SelectField(_l("Type of place"), choices=choices(Domain.LOCATION_TYPE))
+    location_type = _required_select(_l("Type of place"), Domain.LOCATION_TYPE)
     location_detail = LongText(_l("Area or place (sealed)"), validators=[Optional(), Length(max=TEXT_MAX)])
-    penetration = RadioField(choices=[("yes", _l("Yes")), ("no", _l("No"))], validators=[InputRequired()])
-    sexual_contact = RadioField(choices=[("yes", _l("Yes")), ("no", _l("No"))], validators=[Optional()])
-    physical = RadioField(choices=[("yes", _l("Yes")), ("no", _l("No"))], validators=[Optional()])
-    forced_marriage = RadioField(choices=[("yes", _l("Yes")), ("no", _l("No"))], validators=[Optional()])
-    denial = RadioField(choices=[("yes", _l("Yes")), ("no", _l("No"))], validators=[Optional()])
-    psychological = RadioField(choices=[("yes", _l("Yes")), ("no", _l("No"))], validators=[Optional()])
-    exchange = BooleanField(_l("Money, goods, benefits or services were exchanged"))
-    abducted = BooleanField(_l("The survivor was abducted or held"))
-    harmful_practice = BooleanField(_l("The act was a harmful traditional practice"))
+    penetration = _yes_no()
+    sexual_contact = _yes_no()
+    physical = _yes_no()
+    forced_marriage = _yes_no()
+    denial = _yes_no()
+    psychological = _yes_no()
+    exchange = RadioField(_l("Were money, goods, benefits or services exchanged?"),
+                          choices=YES_NO, validators=[InputRequired(message=_l("Answer this question."))])
+    abducted = RadioField(_l("Was the survivor abducted or held?"),
+                          choices=YES_NO, validators=[InputRequired(message=_l("Answer this question."))])
+    harmful_practice = RadioField(_l("Was the act a harmful traditional practice?"),
+                                  choices=YES_NO,
+                                  validators=[InputRequired(message=_l("Answer this question."))])
+    harmful_practice_type = SelectField(_l("Which harmful traditional practice"),
+                                        choices=choices(Domain.HARMFUL_PRACTICE, blank=True),
+                                        validators=[Optional()])
     survivor_age_at_incident = IntegerField(_l("Survivor's age at the incident"),
                                             validators=[Optional(), NumberRange(min=0, max=120)])
-    perpetrator_relationship = SelectField(_l("Perpetrator's relationship to the survivor"),
-                                           choices=choices(Domain.RELATIONSHIP))
-    perpetrator_count = SelectField(_l("Number of perpetrators"), choices=choices(Domain.PERPETRATOR_COUNT))
-    perpetrator_age_group = SelectField(_l("Perpetrator's age group"), choices=choices(Domain.AGE_GROUP))
-    time_of_day = SelectField(_l("Time of day"), choices=choices(Domain.TIME_OF_DAY))
+    age_unknown = BooleanField(_l("The age at the incident is unknown"))
+    perpetrator_count = _required_select(_l("Number of perpetrators"), Domain.PERPETRATOR_COUNT)
+    perpetrators = FieldList(FormField(PerpetratorForm), min_entries=gbvims.MAX_PERPETRATORS,
+                             max_entries=gbvims.MAX_PERPETRATORS)
+    time_of_day = _required_select(_l("Time of day"), Domain.TIME_OF_DAY)
     incident_time = TimeField(_l("Approximate time (HH:MM)"), validators=[Optional()])
-    displacement_stage = SelectField(_l("Stage of displacement"), choices=choices(Domain.DISPLACEMENT_STAGE))
+    displacement_stage = _required_select(_l("Stage of displacement"), Domain.DISPLACEMENT_STAGE)
     narrative = LongText(_l("Account of the incident (sealed)"),
                          validators=[Optional(), Length(max=LONG_TEXT_MAX)])
     perpetrator_details = LongText(_l("Perpetrator details (sealed)"),
@@ -201,14 +247,64 @@ class IncidentForm(FlaskForm):
 
     def validate(self, extra_validators: Any = None) -> bool:
         ok = bool(super().validate(extra_validators))
-        if ok and self.reported_date.data < self.incident_date.data:
+        if self.reported_date.data and self.incident_date.data \
+                and self.reported_date.data < self.incident_date.data:
             self.reported_date.errors = [str(_l("The report cannot come before the incident."))]
-            return False
+            ok = False
+        if self._posted_beyond_three():
+            self.perpetrator_count.errors = [str(_l(
+                "At most three perpetrators are recorded; with more, choose “More than 3” as the "
+                "number and record three of them."))]
+            ok = False
+        for entry in self.perpetrators:
+            sub = entry.form
+            if sub.started():
+                for key in PerpetratorForm.ANSWERS:
+                    f = getattr(sub, key)
+                    if not f.data:
+                        f.errors = [str(_l("Answer this question."))]
+                        ok = False
+        if self.harmful_practice.data == "yes" and not self.harmful_practice_type.data:
+            self.harmful_practice_type.errors = [str(_l("Answer this question."))]
+            ok = False
+        if self.survivor_age_at_incident.data is None and not self.age_unknown.data \
+                and not self.survivor_age_at_incident.errors:
+            self.survivor_age_at_incident.errors = [str(_l(
+                "Give the survivor's age at the incident, or mark it as unknown."))]
+            ok = False
         return ok
 
+    def _posted_beyond_three(self) -> bool:
+        """Whether the post carries a perpetrator beyond the third (the list keeps three and
+        would drop the rest silently)."""
+        formdata = request.form if has_request_context() else {}
+        prefix = f"{self.perpetrators.name}-"
+        for key in formdata:
+            if key.startswith(prefix):
+                index = key[len(prefix):].split("-", 1)[0]
+                if index.isdigit() and int(index) >= gbvims.MAX_PERPETRATORS and formdata[key]:
+                    return True
+        return False
+
     def answers(self) -> dict[str, bool]:
-        """The classification answers, in order."""
+        """The classification answers, in order (every one answered once validated)."""
         return {q.key: getattr(self, q.key).data == "yes" for q in gbvims.CLASSIFICATION}
+
+    def perpetrator_rows(self) -> list[dict[str, str]]:
+        """The perpetrators recorded (the rows started), in order."""
+        return [{k: getattr(e.form, k).data for k in PerpetratorForm.ANSWERS}
+                for e in self.perpetrators if e.form.started()]
+
+    def field_named(self, name: str) -> Any:
+        """The field a service refusal names (``perpetrators-1-sex`` inside the list)."""
+        for f in self:
+            if f.name == name:
+                return f
+        for entry in self.perpetrators:
+            for f in entry.form:
+                if f.name == name:
+                    return f
+        return None
 
 
 class NewIncidentForm(OneTimeSubmission, IncidentForm):
@@ -223,7 +319,7 @@ class AssessmentForm(OneTimeSubmission):
 
     submission_kind = Action.ASSESSMENT_UPDATE
 
-    risk_level = SelectField(_l("Risk level"), choices=choices(Domain.RISK, RISK_LEVELS))
+    risk_level = _required_select(_l("Risk level"), Domain.RISK, RISK_LEVELS)
     needs = SelectMultipleField(_l("Needs"), choices=choices(Domain.SERVICE_TYPE), validators=[Optional()])
     notes = LongText(_l("Assessment notes (sealed)"), validators=[Optional(), Length(max=LONG_TEXT_MAX)])
     safety_plan = LongText(_l("Safety plan (sealed)"), validators=[Optional(), Length(max=LONG_TEXT_MAX)])

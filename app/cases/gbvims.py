@@ -88,6 +88,44 @@ class Relationship(StrEnum):
     UNKNOWN = "unknown"
 
 
+class PerpetratorSex(StrEnum):
+    """A perpetrator's sex."""
+
+    FEMALE = "female"
+    MALE = "male"
+    UNKNOWN = "unknown"
+
+
+class Occupation(StrEnum):
+    """A perpetrator's occupation."""
+
+    ARMED_FORCES_GROUP = "armed_forces_group"
+    POLICE_SECURITY = "police_security"
+    TEACHER_EDUCATION = "teacher_education"
+    HEALTH_WORKER = "health_worker"
+    HUMANITARIAN_WORKER = "humanitarian_worker"
+    RELIGIOUS_LEADER = "religious_leader"
+    COMMUNITY_LEADER = "community_leader"
+    GOVERNMENT_OFFICIAL = "government_official"
+    BUSINESS_OWNER_TRADER = "business_owner_trader"
+    FARMER_HERDER = "farmer_herder"
+    STUDENT = "student"
+    UNEMPLOYED = "unemployed"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+class HarmfulPractice(StrEnum):
+    """Which harmful traditional practice the act was."""
+
+    FGM_C = "fgm_c"
+    EARLY_MARRIAGE = "early_marriage"
+    FORCED_MARRIAGE_PRACTICE = "forced_marriage_practice"
+    HONOUR_VIOLENCE = "honour_violence"
+    WIDOW_PRACTICES = "widow_practices"
+    OTHER = "other"
+
+
 class Displacement(StrEnum):
     """Displacement status at report."""
 
@@ -195,12 +233,28 @@ REPORT_BANDS = (  # (band, first day, last day or None)
 AGE_GROUPS = tuple(AgeGroup)
 PERPETRATOR_COUNTS = tuple(PerpetratorCount)
 RELATIONSHIPS = tuple(Relationship)
+PERPETRATOR_SEXES = tuple(PerpetratorSex)
+OCCUPATIONS = tuple(Occupation)
+HARMFUL_PRACTICES = tuple(HarmfulPractice)
+# Up to three perpetrators are recorded; "more than 3" is a count, not a fourth record.
+MAX_PERPETRATORS = 3
+# How far a recorded age at the incident may differ from the date of birth's (whole years).
+AGE_TOLERANCE_YEARS = 1
 DISPLACEMENT = tuple(Displacement)
 DISPLACEMENT_STAGES = tuple(DisplacementStage)
 TIMES_OF_DAY = tuple(TimeOfDay)
 LOCATION_TYPES = tuple(LocationType)
 SERVICE_TYPES = tuple(ServiceType)
 URGENT_CLINICAL_WINDOW = timedelta(hours=72)
+
+
+def answered(*yes: str) -> dict[str, bool]:
+    """Every classification question answered: the keys in ``yes`` yes, the others no (for
+    seeds and imports that know the act, not the form)."""
+    unknown = set(yes) - {q.key for q in CLASSIFICATION}
+    if unknown:
+        raise ValueError(f"not classification questions: {sorted(unknown)}")
+    return {q.key: q.key in yes for q in CLASSIFICATION}
 
 
 def classify(answers: Mapping[str, bool]) -> CoreType:
@@ -233,6 +287,42 @@ def contexts(core_type: str, *, survivor_age: int | None, relationships: Iterabl
     if harmful_practice:
         found.add(Context.HARMFUL_TRADITIONAL_PRACTICE)
     return found
+
+
+def child_contexts_unsure(core_type: str, survivor_age: int | None) -> bool:
+    """True when the survivor's age at the incident is unknown and the core type is one whose
+    child context (child sexual abuse, early marriage) therefore cannot be ruled out."""
+    return survivor_age is None and (core_type in SEXUAL_TYPES
+                                     or core_type == CoreType.FORCED_MARRIAGE)
+
+
+def perpetrators_fit_count(count: str, recorded: int) -> bool:
+    """Whether ``recorded`` perpetrator records agree with the GBVIMS count band: exactly that
+    many for 1 to 3, one to three records for "more than 3"."""
+    if count == PerpetratorCount.MORE_THAN_3:
+        return 1 <= recorded <= MAX_PERPETRATORS
+    return count in PERPETRATOR_COUNTS and recorded == int(count)
+
+
+def whole_years(start: date, end: date) -> int:
+    """Whole years from ``start`` to ``end`` (negative when ``end`` comes first)."""
+    if end < start:
+        return -whole_years(end, start)
+    return end.year - start.year - ((end.month, end.day) < (start.month, start.day))
+
+
+def age_on(day: date, *, date_of_birth: date | None = None, estimated_age: int | None = None,
+           estimated_on: date | None = None) -> int | None:
+    """The survivor's age in whole years on ``day``: from the date of birth, else from an
+    age estimated on ``estimated_on`` (moved by the whole years between the two days); None
+    when neither is known or the day is before the birth."""
+    if date_of_birth is not None:
+        years = whole_years(date_of_birth, day)
+    elif estimated_age is not None:
+        years = estimated_age - whole_years(day, estimated_on or day)
+    else:
+        return None
+    return years if years >= 0 else None
 
 
 def report_band(incident: date, reported: date) -> ReportBand:

@@ -21,7 +21,9 @@ from app.cases.gbvims import (
     CoreType,
     Displacement,
     DisplacementStage,
+    HarmfulPractice,
     LocationType,
+    Occupation,
     PerpetratorCount,
     Relationship,
     ReportBand,
@@ -50,6 +52,8 @@ class Domain(StrEnum):
     YES_NO_UNKNOWN = "yes_no_unknown"
     RISK = "risk"
     ACTION_STATUS = "action_status"
+    OCCUPATION = "occupation"
+    HARMFUL_PRACTICE = "harmful_practice"
 
 
 def _ranges_kept(labels: Mapping[str, object]) -> dict[str, object]:
@@ -156,6 +160,29 @@ LABELS: dict[Domain, Mapping[str, object]] = {
         ServiceType.WGSS: _l("Women and girls safe space"),
         ServiceType.OTHER: OTHER,
     },
+    Domain.OCCUPATION: {
+        Occupation.ARMED_FORCES_GROUP: _l("Armed forces or armed group"),
+        Occupation.POLICE_SECURITY: _l("Police or security"),
+        Occupation.TEACHER_EDUCATION: _l("Teacher or education staff"),
+        Occupation.HEALTH_WORKER: _l("Health worker"),
+        Occupation.HUMANITARIAN_WORKER: _l("Humanitarian worker"),
+        Occupation.RELIGIOUS_LEADER: _l("Religious leader"),
+        Occupation.COMMUNITY_LEADER: _l("Community leader"),
+        Occupation.GOVERNMENT_OFFICIAL: _l("Government official"),
+        Occupation.BUSINESS_OWNER_TRADER: _l("Business owner or trader"),
+        Occupation.FARMER_HERDER: _l("Farmer or herder"),
+        Occupation.STUDENT: _l("Student"),
+        Occupation.UNEMPLOYED: _l("Unemployed"),
+        Occupation.OTHER: OTHER, Occupation.UNKNOWN: UNKNOWN,
+    },
+    Domain.HARMFUL_PRACTICE: {
+        HarmfulPractice.FGM_C: _l("Female genital mutilation/cutting"),
+        HarmfulPractice.EARLY_MARRIAGE: _l("Early marriage"),
+        HarmfulPractice.FORCED_MARRIAGE_PRACTICE: _l("Forced marriage (as a practice)"),
+        HarmfulPractice.HONOUR_VIOLENCE: _l("So-called honour violence"),
+        HarmfulPractice.WIDOW_PRACTICES: _l("Harmful widowhood practices"),
+        HarmfulPractice.OTHER: OTHER,
+    },
     # Domains outside GBVIMS (their codes are listed in the models that store them).
     Domain.SEX: {"female": _l("Female"), "male": _l("Male"), "other": OTHER,
                  "unknown": UNKNOWN},
@@ -177,8 +204,14 @@ def label(code: str | None, domain: str) -> str:
     return str(labels.get(code, code))
 
 
-def choices(domain: str, codes: Iterable[str] | None = None) -> list[tuple[str, object]]:
+CHOOSE = _l("Choose…")
+
+
+def choices(domain: str, codes: Iterable[str] | None = None, *,
+            blank: bool = False) -> list[tuple[str, object]]:
     """(code, label) pairs for a select field: every code of ``domain`` in its order, or
-    ``codes`` in theirs."""
+    ``codes`` in theirs. ``blank`` puts an empty "Choose…" first, so nothing is chosen for
+    the user (a required select then refuses it beside the field)."""
     labels = LABELS[Domain(domain)]
-    return [(str(c), labels.get(c, c)) for c in (labels if codes is None else codes)]
+    pairs = [(str(c), labels.get(c, c)) for c in (labels if codes is None else codes)]
+    return [("", CHOOSE), *pairs] if blank else pairs

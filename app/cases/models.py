@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Time,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -127,22 +128,50 @@ class Incident(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, Model):
     answers: Mapped[str] = mapped_column(String(120), nullable=False, default="")
     core_type: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
     contexts: Mapped[str] = mapped_column(String(200), nullable=False, default="")
-    perpetrator_relationship: Mapped[str] = mapped_column(String(32), nullable=False)
+    # The GBVIMS band; each recorded perpetrator (up to three) is an ``IncidentPerpetrator``.
     perpetrator_count: Mapped[str] = mapped_column(String(12), nullable=False)
-    perpetrator_age_group: Mapped[str] = mapped_column(String(12), nullable=False,
-                                                       default="unknown")
     time_of_day: Mapped[str] = mapped_column(String(16), nullable=False, default="unknown")
     # Approximate local time of the incident (the organisation's zone), when known.
     incident_time: Mapped[time | None] = mapped_column(Time)
     displacement_stage: Mapped[str] = mapped_column(String(20), nullable=False,
                                                     default="not_displaced")
     report_band: Mapped[str] = mapped_column(String(20), nullable=False)
+    # None: explicitly unknown (child contexts then cannot be ruled out).
     survivor_age_at_incident: Mapped[int | None] = mapped_column(Integer)
+    # The facts behind the contexts (GBVIMS codes, not identifying): kept as recorded, so
+    # the contexts are derived again from them on every save.
+    exchange: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False,
+                                           server_default=false())
+    abducted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False,
+                                           server_default=false())
+    harmful_practice: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False,
+                                                   server_default=false())
+    harmful_practice_type: Mapped[str | None] = mapped_column(String(32))
     urgent_clinical: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     recorded_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     narrative = SealedLongText(max_length=LONG_TEXT_MAX)
     perpetrator_details = SealedLongText(max_length=TEXT_MAX)
     location_detail = SealedLongText(max_length=TEXT_MAX)
+
+    perpetrators: Mapped[list[IncidentPerpetrator]] = relationship(
+        order_by="IncidentPerpetrator.position", cascade="all, delete-orphan",
+        passive_deletes=True, lazy="selectin")
+
+
+class IncidentPerpetrator(UUIDPrimaryKey, Model):
+    """One of up to three perpetrators of an incident (GBVIMS codes, clear for statistics;
+    names and descriptions go in the incident's sealed ``perpetrator_details``)."""
+
+    __tablename__ = "incident_perpetrators"
+    __table_args__ = (UniqueConstraint("incident_id", "position"),)
+
+    incident_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, nullable=False)  # 1, 2 or 3
+    sex: Mapped[str] = mapped_column(String(12), nullable=False)
+    age_group: Mapped[str] = mapped_column(String(12), nullable=False)
+    relationship: Mapped[str] = mapped_column(String(32), nullable=False)
+    occupation: Mapped[str] = mapped_column(String(32), nullable=False)
 
 
 class Assessment(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, Model):

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 from app.audit.actions import Action, ObjectType
 from app.auth.policy import Permission, require
 from app.cases import forms, gbvims, records, views
-from app.cases.models import ActionItem, FollowUp, Incident
+from app.cases.models import ActionItem, Case, FollowUp, Incident
 from app.cases.route_support import child, fail
 from app.cases.scopes import load_case
 from app.core.errors import CaseError
@@ -27,16 +27,40 @@ def _incident(form: forms.IncidentForm) -> records.IncidentInput:
         incident_date=form.incident_date.data, reported_date=form.reported_date.data,
         answers=form.answers(), date_is_approximate=bool(form.date_is_approximate.data),
         location_type=form.location_type.data,
-        perpetrator_relationship=form.perpetrator_relationship.data,
         perpetrator_count=form.perpetrator_count.data,
-        perpetrator_age_group=form.perpetrator_age_group.data,
+        perpetrators=tuple(records.PerpetratorInput(**row) for row in form.perpetrator_rows()),
         time_of_day=form.time_of_day.data, displacement_stage=form.displacement_stage.data,
         incident_time=form.incident_time.data,
         survivor_age_at_incident=form.survivor_age_at_incident.data,
-        exchange=bool(form.exchange.data), abducted=bool(form.abducted.data),
-        harmful_practice=bool(form.harmful_practice.data), narrative=form.narrative.data,
-        perpetrator_details=form.perpetrator_details.data,
+        age_unknown=bool(form.age_unknown.data),
+        exchange=form.exchange.data == "yes", abducted=form.abducted.data == "yes",
+        harmful_practice=form.harmful_practice.data == "yes",
+        harmful_practice_type=form.harmful_practice_type.data or None,
+        narrative=form.narrative.data, perpetrator_details=form.perpetrator_details.data,
         location_detail=form.location_detail.data)
+
+
+def _beside(form: forms.IncidentForm, exc: records.IncidentError) -> None:
+    """Show a refusal of the incident service beside the field it names (above the form when
+    the field is not on it)."""
+    target = form.field_named(exc.field)
+    if target is None:
+        fail(exc, form)
+    else:
+        target.errors = [*target.errors, str(exc)]
+
+
+def _offer_age(case: Case, form: forms.IncidentForm) -> None:
+    """A new incident refused with its age left empty comes back with the age at the date
+    given, from the date of birth or estimated age, for the worker to check and save."""
+    age_field = form.survivor_age_at_incident
+    if age_field.data is None and not form.age_unknown.data and form.incident_date.data \
+            and not form.incident_date.errors:
+        age = views.age_prefill(case, form.incident_date.data)
+        if age is not None:
+            age_field.data, age_field.raw_data = age, None
+            age_field.errors = [str(_("Filled in from the date of birth or estimated age at "
+                                      "the incident's date: check it, then save."))]
 
 
 @require(Permission.CASE_EDIT)
@@ -46,7 +70,8 @@ def incident(case_id: uuid.UUID, incident_id: uuid.UUID | None = None) -> str | 
     current = child(Incident, case, incident_id, Action.INCIDENT_UPDATE,
                      ObjectType.INCIDENT) if incident_id else None
     data = views.incident_values(case, current) if current and request.method == "GET" else None
-    form = forms.IncidentForm(data=data) if current else forms.NewIncidentForm(context=case.id)
+    form = (forms.IncidentForm(data=data) if current else forms.NewIncidentForm(
+        context=case.id, data=views.new_incident_values(case) if request.method == "GET" else None))
     back = url_for("cases.view", case_id=case.id, _anchor="incidents")
     if isinstance(form, forms.NewIncidentForm) and (prior := form.replayed()) is not None:
         return already_saved(prior, back)
@@ -59,8 +84,8 @@ def incident(case_id: uuid.UUID, incident_id: uuid.UUID | None = None) -> str | 
                 once=form.submission if isinstance(form, forms.NewIncidentForm) else None)
         except AlreadySaved as done:
             return already_saved(done.claim, back)
-        except records.IncidentInFuture as exc:
-            form[exc.field].errors = [str(exc)]
+        except records.IncidentError as exc:
+            _beside(form, exc)
         except CaseError as exc:
             fail(exc, form)
         else:
@@ -68,9 +93,13 @@ def incident(case_id: uuid.UUID, incident_id: uuid.UUID | None = None) -> str | 
                 flash(views.urgent_incident_message(case, service_incident, current_user),
                       "warning")
             return redirect(url_for("cases.view", case_id=case.id, _anchor="incidents"))
+    if isinstance(form, forms.NewIncidentForm) and form.is_submitted():
+        _offer_age(case, form)
     return render_template("cases/incident.html", form=form, case=case, incident=current,
                            classification=gbvims.CLASSIFICATION,
-                           zone_name=organisation_zone_name(case.organisation_id))
+                           zone_name=organisation_zone_name(case.organisation_id),
+                           age_unsure=current is not None and gbvims.child_contexts_unsure(
+                               current.core_type, current.survivor_age_at_incident))
 
 
 @require(Permission.CASE_EDIT)

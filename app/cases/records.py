@@ -17,7 +17,15 @@ from app.audit.writer import record
 from app.auth.models import User
 from app.cases import gbvims, sealing
 from app.cases.consent import require_services_consent
-from app.cases.models import ActionItem, Assessment, Case, CaseNote, FollowUp, Incident
+from app.cases.models import (
+    ActionItem,
+    Assessment,
+    Case,
+    CaseNote,
+    FollowUp,
+    Incident,
+    IncidentPerpetrator,
+)
 from app.cases.rules import ensure_writable
 from app.clock import utcnow
 from app.core.errors import CaseError, StaleError
@@ -48,28 +56,52 @@ def writable(case: Case) -> None:
 
 
 @dataclass(frozen=True)
+class PerpetratorInput:
+    """One perpetrator as GBVIMS records them (codes of ``app.cases.gbvims``)."""
+
+    sex: str
+    age_group: str
+    relationship: str
+    occupation: str
+
+
+@dataclass(frozen=True)
 class IncidentInput:
-    """An incident as the worker records it. ``answers``: the GBVIMS classification questions
-    answered yes (by key, in ``gbvims.CLASSIFICATION``); the core type is derived from them."""
+    """An incident as the worker records it. ``answers``: each GBVIMS classification question
+    (by key, in ``gbvims.CLASSIFICATION``) answered yes (True) or no (False); all six must be
+    answered, and the core type is derived from them. ``perpetrators``: one to three
+    (``perpetrator_count`` is the GBVIMS band and must agree). ``survivor_age_at_incident``
+    is None only with ``age_unknown``. The facts (``exchange``, ``abducted``,
+    ``harmful_practice`` and which practice) are stored; the contexts are derived from them."""
 
     incident_date: date
     reported_date: date
     answers: Mapping[str, bool] = field(default_factory=dict)
     date_is_approximate: bool = False
     location_type: str | None = None
-    perpetrator_relationship: str | None = None
     perpetrator_count: str | None = None
-    perpetrator_age_group: str | None = None
+    perpetrators: Sequence[PerpetratorInput] = ()
     time_of_day: str | None = None
     incident_time: time | None = None
     displacement_stage: str | None = None
     survivor_age_at_incident: int | None = None
+    age_unknown: bool = False
     exchange: bool = False
     abducted: bool = False
     harmful_practice: bool = False
+    harmful_practice_type: str | None = None
     narrative: str | None = None
     perpetrator_details: str | None = None
     location_detail: str | None = None
+
+
+class IncidentError(CaseError):
+    """An incident refused as recorded; ``field`` names the form field the message belongs
+    beside (``perpetrators-2-relationship`` for the third perpetrator's relationship)."""
+
+    def __init__(self, field_name: str, message: object) -> None:
+        super().__init__(str(message))
+        self.field = field_name
 
 
 @dataclass(frozen=True)
@@ -101,13 +133,77 @@ class FollowUpInput:
     notes: str | None = None
 
 
-class IncidentInFuture(CaseError):
-    """The incident's date and time are after now in the organisation's zone; ``field`` names
-    the form field the message belongs beside."""
+class IncidentInFuture(IncidentError):
+    """The incident's date and time are after now in the organisation's zone."""
 
-    def __init__(self, field: str) -> None:
-        super().__init__(str(_l("The incident cannot be in the future.")))
-        self.field = field
+    def __init__(self, field_name: str) -> None:
+        super().__init__(field_name, _l("The incident cannot be in the future."))
+
+
+REQUIRED = _l("Answer this question.")
+
+
+def _code(value: str | None, allowed: Sequence[str], field_name: str) -> str:
+    """``value`` when it is one of the ``allowed`` codes, else a refusal beside the field."""
+    if not value:
+        raise IncidentError(field_name, REQUIRED)
+    if value not in allowed:
+        raise IncidentError(field_name, _l("Choose one of the answers offered."))
+    return value
+
+
+def _check_incident(case: Case, what: IncidentInput) -> None:
+    """Every rule of a recorded incident; the first broken one is refused beside its field."""
+    for q in gbvims.CLASSIFICATION:
+        if q.key not in what.answers:
+            raise IncidentError(q.key, REQUIRED)
+    _code(what.location_type, gbvims.LOCATION_TYPES, "location_type")
+    _code(what.time_of_day, gbvims.TIMES_OF_DAY, "time_of_day")
+    _code(what.displacement_stage, gbvims.DISPLACEMENT_STAGES, "displacement_stage")
+    count = _code(what.perpetrator_count, gbvims.PERPETRATOR_COUNTS, "perpetrator_count")
+    if len(what.perpetrators) > gbvims.MAX_PERPETRATORS:
+        raise IncidentError("perpetrator_count", _l(
+            "At most three perpetrators are recorded; with more, choose “More than 3” as the "
+            "number and record three of them."))
+    if not what.perpetrators:
+        raise IncidentError("perpetrators-0-relationship", _l(
+            "Record at least the first perpetrator (“Unknown” is an answer)."))
+    for n, p in enumerate(what.perpetrators):
+        _code(p.sex, gbvims.PERPETRATOR_SEXES, f"perpetrators-{n}-sex")
+        _code(p.age_group, gbvims.AGE_GROUPS, f"perpetrators-{n}-age_group")
+        _code(p.relationship, gbvims.RELATIONSHIPS, f"perpetrators-{n}-relationship")
+        _code(p.occupation, gbvims.OCCUPATIONS, f"perpetrators-{n}-occupation")
+    if not gbvims.perpetrators_fit_count(count, len(what.perpetrators)):
+        raise IncidentError("perpetrator_count", _l(
+            "The number of perpetrators does not match the perpetrators recorded below."))
+    if what.harmful_practice:
+        _code(what.harmful_practice_type, gbvims.HARMFUL_PRACTICES, "harmful_practice_type")
+    elif what.harmful_practice_type:
+        raise IncidentError("harmful_practice_type", _l(
+            "Say that the act was a harmful traditional practice, or leave this empty."))
+    _check_age(case, what)
+
+
+def _check_age(case: Case, what: IncidentInput) -> None:
+    """The age at the incident is given or explicitly unknown, and agrees with the survivor's
+    date of birth (the sealed value is read here only, never logged or put in the message)."""
+    age = what.survivor_age_at_incident
+    if age is None:
+        if not what.age_unknown:
+            raise IncidentError("survivor_age_at_incident", _l(
+                "Give the survivor's age at the incident, or mark it as unknown."))
+        return
+    if what.age_unknown:
+        raise IncidentError("survivor_age_at_incident", _l(
+            "Either give the age or mark it as unknown, not both."))
+    if not 0 <= age <= 120:
+        raise IncidentError("survivor_age_at_incident", _l("Give an age between 0 and 120."))
+    born = gbvims.age_on(what.incident_date, date_of_birth=case.date_of_birth)
+    if case.date_of_birth is not None and (
+            born is None or abs(age - born) > gbvims.AGE_TOLERANCE_YEARS):
+        raise IncidentError("survivor_age_at_incident", _l(
+            "This age contradicts the survivor's date of birth by more than a year: check the "
+            "age and the date of the incident."))
 
 
 def _classify(what: IncidentInput, zone: tzinfo) -> dict[str, Any]:
@@ -115,7 +211,7 @@ def _classify(what: IncidentInput, zone: tzinfo) -> dict[str, Any]:
     core = gbvims.classify(answers)
     contexts = gbvims.contexts(
         core, survivor_age=what.survivor_age_at_incident,
-        relationships=[what.perpetrator_relationship or "unknown"],
+        relationships=[p.relationship for p in what.perpetrators],
         exchange=what.exchange, abducted=what.abducted, harmful_practice=what.harmful_practice)
     return {
         "answers": ",".join(k for k, v in answers.items() if v),
@@ -128,10 +224,26 @@ def _classify(what: IncidentInput, zone: tzinfo) -> dict[str, Any]:
     }
 
 
+def _set_perpetrators(incident: Incident, recorded: Sequence[PerpetratorInput]) -> None:
+    """Put the recorded perpetrators on the incident by position: rows are changed in place
+    and the ones beyond the new number removed (never a delete and an insert of the same
+    position in one flush, which the unique position would refuse)."""
+    by_position = {p.position: p for p in incident.perpetrators}
+    for position, p in enumerate(recorded, start=1):
+        row = by_position.pop(position, None)
+        if row is None:
+            row = IncidentPerpetrator(position=position)
+            incident.perpetrators.append(row)
+        row.sex, row.age_group = p.sex, p.age_group
+        row.relationship, row.occupation = p.relationship, p.occupation
+    for row in by_position.values():
+        incident.perpetrators.remove(row)
+
+
 CLEAR_INCIDENT_FIELDS = ("incident_date", "date_is_approximate", "reported_date", "location_type",
-                         "perpetrator_relationship", "perpetrator_count", "perpetrator_age_group",
-                         "time_of_day", "displacement_stage", "survivor_age_at_incident",
-                         "incident_time")
+                         "perpetrator_count", "time_of_day", "displacement_stage",
+                         "survivor_age_at_incident", "exchange", "abducted", "harmful_practice",
+                         "harmful_practice_type", "incident_time")
 SEALED_INCIDENT_FIELDS = ("narrative", "perpetrator_details", "location_detail")
 
 
@@ -144,6 +256,7 @@ def save_incident(user: User, case: Case, values: IncidentInput,
     writable(case)
     if incident is not None:
         check_version(incident, version, StaleError)
+    _check_incident(case, values)
     zone = organisation_zone(case.organisation_id)
     if gbvims.in_future(values.incident_date, values.incident_time, utcnow(), zone):
         raise IncidentInFuture("incident_time" if values.incident_time else "incident_date")
@@ -156,6 +269,7 @@ def save_incident(user: User, case: Case, values: IncidentInput,
             setattr(incident, f, getattr(values, f))
         for f, v in derived.items():
             setattr(incident, f, v)
+        _set_perpetrators(incident, values.perpetrators)
         db.session.flush()
         for f in SEALED_INCIDENT_FIELDS:
             setattr(incident, f, sealing.clean(getattr(values, f)))

@@ -19,7 +19,7 @@ from app.auth.policy import Permission, require
 from app.cases import consent as consents
 from app.cases import forms, queries, record_routes, search, service, views
 from app.cases.justifications import JustificationError
-from app.cases.labels import Domain, choices
+from app.cases.labels import CHOOSE, Domain, choices
 from app.cases.models import STATUSES, BreakGlassGrant
 from app.cases.route_support import fail
 from app.cases.scopes import load_case
@@ -118,6 +118,8 @@ def new() -> str | Response:
         flash(_("Search for an existing case before opening a new one."), "info")
         return redirect(url_for("cases.search_cases"))
     form.site.choices = [(str(s.id), s.name) for s in current_user.sites]
+    if len(form.site.choices) > 1:  # several sites: none is chosen for the caseworker
+        form.site.choices.insert(0, ("", CHOOSE))
     if form.validate_on_submit():
         site = db.session.get(Site, uuid.UUID(form.site.data))
         if site is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from flask_babel import gettext as _
@@ -69,21 +69,40 @@ def identity_values(case: Case) -> dict[str, Any]:
 
 
 def incident_values(case: Case, incident: Incident) -> dict[str, Any]:
-    """An incident's fields for its edit form."""
+    """An incident's fields for its edit form: its stored answers and facts, never a
+    guess from its contexts."""
     values: dict[str, Any] = {c: getattr(incident, c) for c in (
         "incident_date", "date_is_approximate", "reported_date", "location_type",
-        "perpetrator_relationship", "perpetrator_count", "perpetrator_age_group", "time_of_day",
-        "displacement_stage", "survivor_age_at_incident", "incident_time")}
+        "perpetrator_count", "time_of_day", "displacement_stage", "survivor_age_at_incident",
+        "harmful_practice_type", "incident_time")}
+    values["age_unknown"] = incident.survivor_age_at_incident is None
     yes = set(incident.answers.split(",")) if incident.answers else set()
     for q in gbvims.CLASSIFICATION:
         values[q.key] = "yes" if q.key in yes else "no"
+    for fact in ("exchange", "abducted", "harmful_practice"):
+        values[fact] = "yes" if getattr(incident, fact) else "no"
+    values["perpetrators"] = [{"sex": p.sex, "age_group": p.age_group,
+                               "relationship": p.relationship, "occupation": p.occupation}
+                              for p in incident.perpetrators]
     for f in INCIDENT_TEXT:
         values[f] = getattr(incident, f)
-    ctx = set(incident.contexts.split(",")) if incident.contexts else set()
-    values.update(exchange="possible_sexual_exploitation" in ctx,
-                  abducted="possible_sexual_slavery" in ctx,
-                  harmful_practice="harmful_traditional_practice" in ctx)
     return values
+
+
+def age_prefill(case: Case, day: date) -> int | None:
+    """The survivor's age on ``day``, from the sealed date of birth or the age estimated when
+    the case was opened (opened here to fill a form, never logged or put in a URL)."""
+    return gbvims.age_on(day, date_of_birth=case.date_of_birth,
+                         estimated_age=case.estimated_age, estimated_on=case.opened_on)
+
+
+def new_incident_values(case: Case) -> dict[str, Any]:
+    """A new incident's pre-filled answer: the survivor's age today (the incident's date is
+    not known yet). The worker corrects it for an incident long ago; left empty, the refused
+    form comes back with the age at the date given (``age_prefill``); the save checks it
+    against the date of birth at the incident's date."""
+    age = age_prefill(case, utcnow().date())
+    return {"survivor_age_at_incident": age} if age is not None else {}
 
 
 def assessment_values(case: Case) -> tuple[Assessment | None, dict[str, Any]]:
@@ -155,6 +174,9 @@ def case_context(user: User, access: CaseAccess) -> dict[str, Any]:
         "consent": consent,
         "incidents": incidents,
         "clinical_window_ends": clinical_windows(case, [i for i, _ in incidents]),
+        # Incidents whose unknown age leaves a child context possible (a notice is shown).
+        "age_unsure": {i.id for i, _ in incidents
+                       if gbvims.child_contexts_unsure(i.core_type, i.survivor_age_at_incident)},
         "assessment": current,
         "assessment_text": _opened(current, ("notes", "safety_plan")) or {},
         "items": [(i, v["goal"]) for i, v in items],

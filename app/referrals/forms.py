@@ -15,6 +15,7 @@ from wtforms.widgets import HiddenInput
 from app.audit.actions import Action
 from app.cases import justifications
 from app.cases.forms import justification_fields_ok
+from app.cases.labels import CHOOSE
 from app.core.ids import parse_uuid
 from app.core.text import TEXT_MAX
 from app.forms import LongText, OneTimeSubmission
@@ -37,7 +38,9 @@ class ReferralForm(OneTimeSubmission):
 
     service = SelectField(_l("Service"), validators=[DataRequired()])
     choose = SubmitField(_l("Show what can be shared"))
-    urgency = SelectField(_l("Urgency"), choices=URGENCY_CHOICES)
+    # Nothing chosen for the caseworker: "Choose…" first, and an answer required.
+    urgency = SelectField(_l("Urgency"), choices=[("", CHOOSE), *URGENCY_CHOICES],
+                          validators=[DataRequired(message=_l("Answer this question."))])
     fields = SelectMultipleField(_l("Also share (only what the survivor agreed to)"),
                                  validators=[Optional()], validate_choice=False)
     message = LongText(_l("Message to the service (sealed)"), validators=[Optional(), Length(max=TEXT_MAX)])

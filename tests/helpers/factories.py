@@ -101,7 +101,7 @@ def build_cases(world: World) -> None:
     from datetime import date
 
     from app.auth.models import User
-    from app.cases import consent, records, service
+    from app.cases import consent, gbvims, records, service
     from app.directory.models import Site
 
     def user(name):
@@ -118,9 +118,10 @@ def build_cases(world: World) -> None:
                            given_by="survivor", method="verbal")
     records.save_incident(user("caseworker"), own, records.IncidentInput(
         incident_date=date(2026, 11, 1), reported_date=date(2026, 11, 20),
-        location_type="camp_settlement", answers={"physical": True},
-        perpetrator_relationship="armed_actor", perpetrator_count="1",
-        perpetrator_age_group="unknown", time_of_day="unknown",
+        location_type="camp_settlement", answers=gbvims.answered("physical"),
+        perpetrator_count="1", survivor_age_at_incident=30,
+        perpetrators=(records.PerpetratorInput("unknown", "unknown", "armed_actor", "unknown"),),
+        time_of_day="unknown",
         displacement_stage="during_refuge", narrative=CANARY["own_narrative"]))
     other = service.open_case(user("caseworker2"), tripoli,
                                 service.IdentityInput(**base, full_name=CANARY["other_name"]))
