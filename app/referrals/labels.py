@@ -91,6 +91,8 @@ def not_provided_label(code: str | None) -> str:
 def step_reason_label(code: str | None) -> str:
     """The reason code of a history step, translated: an outcome (completed) or a sender's
     revocation reason; empty for anything else (the system's own codes)."""
-    if code in OUTCOME:
+    if code in {o.value for o in OUTCOME}:
         return outcome_label(code)
-    return str(REVOKE_REASON.get(code, "")) if code else ""  # type: ignore[call-overload]
+    if code in {r.value for r in REVOKE_REASON}:
+        return str(REVOKE_REASON[RevokeReason(code)])
+    return ""
