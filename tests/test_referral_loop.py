@@ -23,6 +23,7 @@ from tests.helpers.cases import case_version
 from tests.helpers.factories import CANARY
 from tests.helpers.forms import csrf_from, form_tokens
 
+URGENT = "Urgent referral to Mental health and psychosocial support not answered yet"
 ACCEPT_NOTE = "AcceptNoteCanary-first session Tuesday"
 DONE_NOTE = "OutcomeNoteCanary-six sessions held"
 SEND_BACK = "SendBackCanary-agree the safety plan first"
@@ -288,7 +289,7 @@ def test_open_items_gather_the_case_and_its_referrals(app, world):
     assert sorted(kinds[2:]) == [("follow_up", False), ("goal", False), ("referral", False),
                                  ("referral", False)]
     texts = " ".join(i.text for i in found)
-    assert "Urgent referral to Mental health and psychosocial support not answered yet" in texts and "Livelihoods" in texts
+    assert URGENT in texts and "Livelihoods" in texts
     assert CANARY["own_name"] not in texts and "A goal" not in texts  # never survivor data
 
 
@@ -298,7 +299,7 @@ def test_closure_request_and_decision_show_what_is_still_open(app, auth, world):
     c = auth.login("caseworker")
     page = c.get(f"/cases/{cid}").get_data(as_text=True)
     listed = _section(page, "open-items")
-    assert "Urgent referral to Mental health and psychosocial support not answered yet" in listed
+    assert URGENT in listed
     assert "Goal (Livelihoods)" in listed and "Follow-up due" in listed
     assert page.index('id="open-items"') < page.index(f'action="/cases/{cid}/closure"')
     r = c.post(f"/cases/{cid}/closure", data={"reason": "survivor_request", "details": "",
@@ -309,7 +310,7 @@ def test_closure_request_and_decision_show_what_is_still_open(app, auth, world):
     spage = sup.get(f"/cases/{cid}").get_data(as_text=True)
     assert 'id="closure-requested"' in spage
     listed = _section(spage, "open-items")
-    assert "Urgent referral to Mental health and psychosocial support not answered yet" in listed and "Goal (Livelihoods)" in listed
+    assert URGENT in listed and "Goal (Livelihoods)" in listed
     # Shown before the buttons that decide.
     assert spage.index('id="open-items"') < spage.index("Approve closure")
 
