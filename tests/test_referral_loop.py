@@ -119,15 +119,18 @@ def test_completing_through_the_page_needs_outcome_and_tick_and_says_so(app, aut
     # No outcome: refused beside the field, the note kept, nothing saved.
     r = _post(p, rid, "complete", app, note=DONE_NOTE, confirm="y")
     html = r.get_data(as_text=True)
-    assert r.status_code == 400 and _errors(html) == {"outcome"}
+    assert r.status_code == 200 and _errors(html) == {"outcome"}
     assert DONE_NOTE in html and "Choose the outcome" in html
     # Not provided, no reason: refused beside the reason.
     r = _post(p, rid, "complete", app, outcome="not_provided", confirm="y")
-    assert r.status_code == 400 and _errors(r.get_data(as_text=True)) == {"outcome_reason"}
+    assert r.status_code == 200 and _errors(r.get_data(as_text=True)) == {"outcome_reason"}
+    # Neither outcome nor tick: both shown at once.
+    r = _post(p, rid, "complete", app, note=DONE_NOTE)
+    assert r.status_code == 200 and _errors(r.get_data(as_text=True)) == {"outcome", "confirm"}
     # Everything right but the confirming tick: refused beside the tick.
     r = _post(p, rid, "complete", app, outcome="not_provided",
               outcome_reason="did_not_attend")
-    assert r.status_code == 400 and _errors(r.get_data(as_text=True)) == {"confirm"}
+    assert r.status_code == 200 and _errors(r.get_data(as_text=True)) == {"confirm"}
     saved = _referral(app, rid)
     assert (saved.status, saved.version, saved.outcome) == ("accepted", version, None)
     assert not events(app, "referral.complete")
@@ -374,7 +377,7 @@ def test_send_back_without_reason_is_refused_beside_the_field_and_the_reason_is_
     r = sup.post(f"/cases/{cid}/closure/decision", data={
         "decision": "reject", "reason": "", "version": version, "csrf_token": csrf_from(page)})
     html = r.get_data(as_text=True)
-    assert r.status_code == 400 and _errors(html) == {"reason"}
+    assert r.status_code == 200 and _errors(html) == {"reason"}
     assert "Give the reason for sending the closure back" in html
     assert case_version(app, cid) == version
     with app.app_context():

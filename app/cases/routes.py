@@ -227,7 +227,7 @@ def closure_request(case_id: uuid.UUID) -> Response:
 
 @bp.post("/<uuid:case_id>/closure/decision")
 @require(Permission.CASE_APPROVE)
-def closure_decision(case_id: uuid.UUID) -> Response | tuple[str, int]:
+def closure_decision(case_id: uuid.UUID) -> Response | str:
     """A supervisor approves or sends back a closure request (sending back needs a reason: if
     missing, the case page comes back with the message beside the field, nothing saved)."""
     access = load_case(current_user, case_id, write=True, action=Action.CASE_CLOSURE_APPROVE)
@@ -240,7 +240,7 @@ def closure_decision(case_id: uuid.UUID) -> Response | tuple[str, int]:
         except service.SendBackError as exc:
             form.reason.errors = [str(exc)]
             return render_template("cases/view.html", **{
-                **views.case_context(current_user, access), "decision_form": form}), 400
+                **views.case_context(current_user, access), "decision_form": form})
         except CaseError as exc:
             fail(exc)
         else:

@@ -145,7 +145,7 @@ def _received_page(referral: Referral, form: forms.AnswerForm) -> str:
 
 @bp.post("/<uuid:referral_id>/<any(accept, decline, complete):op>")
 @require(Permission.REFERRAL_RECEIVE)
-def answer(referral_id: uuid.UUID, op: str) -> Response | tuple[str, int]:
+def answer(referral_id: uuid.UUID, op: str) -> Response | str:
     """Accept, decline (with a reason) or complete (with an outcome, confirmed by a tick). A
     refusal tied to a field comes back beside it, the input kept, nothing saved; a done answer
     says so and the page shows the new state."""
@@ -155,7 +155,10 @@ def answer(referral_id: uuid.UUID, op: str) -> Response | tuple[str, int]:
     if not form.validate_on_submit():
         flash(_("Nothing was changed: the note is too long or the form expired."), "error")
     elif not form.confirmed(step):
-        return _received_page(referral, form), 400
+        # Refused for want of the tick: say at once what else the service would refuse.
+        if (problem := service.answer_problem(form.command(step))) and problem.field:
+            getattr(form, problem.field).errors = [str(problem)]
+        return _received_page(referral, form)
     else:
         try:
             service.answer(current_user, referral, form.command(step))
@@ -164,7 +167,7 @@ def answer(referral_id: uuid.UUID, op: str) -> Response | tuple[str, int]:
                 flash(str(exc), "error")
             else:
                 getattr(form, exc.field).errors = [str(exc)]
-                return _received_page(referral, form), 400
+                return _received_page(referral, form)
         except CaseError as exc:
             flash(str(exc), "error")
         else:

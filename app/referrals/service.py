@@ -329,6 +329,29 @@ def _outcome(reply: ReferralAnswer) -> tuple[ServiceOutcome, NotProvidedReason |
     return outcome, NotProvidedReason(reason) if reason else None
 
 
+def _checked(op: AnswerOp, reply: ReferralAnswer) -> tuple[
+        str | None, ServiceOutcome | None, NotProvidedReason | None]:
+    """The note and outcome of an answer, checked (``ReferralError`` beside its field)."""
+    note = (reply.note or "").strip() or None
+    if op is AnswerOp.DECLINE and note is None:
+        raise beside("note", _l("Give a reason for declining."))
+    if note is not None and len(note) > MESSAGE_MAX:
+        raise beside("note", _l("The note is too long: at most %(n)d characters.", n=MESSAGE_MAX))
+    outcome, why_not = _outcome(reply) if op is AnswerOp.COMPLETE else (None, None)
+    return note, outcome, why_not
+
+
+def answer_problem(reply: ReferralAnswer) -> ReferralError | None:
+    """What ``answer`` would refuse in the answer's own values (not the referral's state),
+    without saving anything: lets a form that is refused for another reason (the confirming
+    tick) show every problem at once."""
+    try:
+        _checked(AnswerOp(reply.op), reply)
+    except ReferralError as exc:
+        return exc
+    return None
+
+
 def answer(user: User, referral: Referral, reply: ReferralAnswer) -> None:
     """The recipient accepts, declines (with a reason) or completes (with an outcome: see
     ``_outcome``). A refused answer changes nothing; ``ReferralError.field`` says which field
@@ -340,12 +363,7 @@ def answer(user: User, referral: Referral, reply: ReferralAnswer) -> None:
     if not may_answer(referral, op):
         _refuse(ACTIONS[op], ObjectType.REFERRAL, referral.id, f"wrong_order:{referral.status}",
                 WRONG_ORDER[op])
-    note = (reply.note or "").strip() or None
-    if op is AnswerOp.DECLINE and note is None:
-        raise beside("note", _l("Give a reason for declining."))
-    if note is not None and len(note) > MESSAGE_MAX:
-        raise beside("note", _l("The note is too long: at most %(n)d characters.", n=MESSAGE_MAX))
-    outcome, why_not = _outcome(reply) if op is AnswerOp.COMPLETE else (None, None)
+    note, outcome, why_not = _checked(op, reply)
     check_version(referral, reply.version, ReferralStale)
     case = db.session.get(Case, referral.case_id)
     assert case is not None
