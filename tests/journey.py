@@ -675,7 +675,8 @@ def seed_month(app: Flask, world: World, clock: Any, errors: list[str]) -> Month
     month.day(7, 15)
     sp = month.person("service_provider", 3).login()
     sp.submit(f"/referrals/{ref}", f"/referrals/{ref}/complete",
-              {"note": "Six sessions done; follow-up in a month."})
+              {"note": "Six sessions done; follow-up in a month.", "outcome": "provided",
+               "confirm": "y"})
     sp.get(f"/referrals/{ref}")
     sp.logout()
 
@@ -783,7 +784,8 @@ def seed_month(app: Flask, world: World, clock: Any, errors: list[str]) -> Month
     # Day 25. The supervisor sends the child's closure request back.
     month.day(25, 14)
     sup = month.person("supervisor", 7).login()
-    sup.submit(f"/cases/{b}", f"/cases/{b}/closure/decision", button="reject")
+    sup.submit(f"/cases/{b}", f"/cases/{b}/closure/decision",
+               {"reason": "Agree the safety plan with the trusted adult first."}, button="reject")
     sup.logout()
 
     # Day 28. Sessions of the month's last week; a final check by the auditor.

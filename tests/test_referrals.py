@@ -127,13 +127,15 @@ def test_other_service_gets_404_audited(app, auth, world):
             if e.object_id == world.ids["ref_legal"]]
 
 
-def _answer(p, rid, op, note="", version=None, app=None):
+def _answer(p, rid, op, note="", version=None, app=None, **more):
     page = p.get(f"/referrals/{rid}").get_data(as_text=True)
     if version is None:
         with app.app_context():
             version = db.session.get(Referral, uuid.UUID(rid)).version
+    if op == "complete":  # an outcome and the confirming tick, unless the test says otherwise
+        more = {"outcome": "provided", "confirm": "y", **more}
     return p.post(f"/referrals/{rid}/{op}", data={"note": note, "version": str(version),
-                                                 "csrf_token": csrf_from(page)},
+                                                 "csrf_token": csrf_from(page), **more},
                   follow_redirects=True)
 
 

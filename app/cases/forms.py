@@ -390,6 +390,9 @@ class DecisionForm(FlaskForm):
 
     decision = RadioField(_l("Decision"), choices=[("approve", _l("Approve")), ("reject", _l("Send back"))],
                           validators=[InputRequired()])
+    # Required to send a closure back (the service's rule); the caseworker sees it; sealed.
+    reason = LongText(_l("Reason for sending back (required to send back; the caseworker sees it; sealed)"),
+                      validators=[Optional(), Length(max=TEXT_MAX)])
     version = HiddenField()
     submit = SubmitField(_l("Decide"))
 

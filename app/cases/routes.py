@@ -246,22 +246,32 @@ def closure_request(case_id: uuid.UUID) -> Response:
         except CaseError as exc:
             fail(exc)
         else:
-            flash(_("Closure requested. A supervisor will review it."), "info")
+            flash(_("Closure requested. A supervisor will review it, with what is still open."),
+                  "info")
     return redirect(url_for("cases.view", case_id=case.id))
 
 
 @bp.post("/<uuid:case_id>/closure/decision")
 @require(Permission.CASE_APPROVE)
-def closure_decision(case_id: uuid.UUID) -> Response:
-    """A supervisor approves or sends back a closure request."""
-    case = load_case(current_user, case_id, write=True, action=Action.CASE_CLOSURE_APPROVE).case
+def closure_decision(case_id: uuid.UUID) -> Response | str:
+    """A supervisor approves or sends back a closure request (sending back needs a reason: if
+    missing, the case page comes back with the message beside the field, nothing saved)."""
+    access = load_case(current_user, case_id, write=True, action=Action.CASE_CLOSURE_APPROVE)
+    case = access.case
     form = forms.DecisionForm()
     if form.validate_on_submit():
         try:
             service.decide_closure(current_user, case, form.decision.data == "approve",
-                                   form.version.data)
+                                   form.version.data, form.reason.data)
+        except service.SendBackError as exc:
+            form.reason.errors = [str(exc)]
+            return render_template("cases/view.html", **{
+                **views.case_context(current_user, access), "decision_form": form})
         except CaseError as exc:
             fail(exc)
+        else:
+            flash(_("Closure approved: the case is closed.") if form.decision.data == "approve"
+                  else _("Closure sent back to the caseworker with your reason."), "info")
     return redirect(url_for("cases.view", case_id=case.id))
 
 

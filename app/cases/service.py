@@ -33,6 +33,7 @@ from app.cases.workflow import (
 from app.clock import utcnow
 from app.core import hooks
 from app.core.errors import CaseError, StaleError
+from app.core.text import TEXT_MAX
 from app.core.versioning import check_version, saving
 from app.db import db, transaction
 from app.directory.models import Site
@@ -112,6 +113,14 @@ def update_identity(user: User, case: Case, person: IdentityInput, version: Any)
 
 # --- Workflow -----------------------------------------------------------------------------
 
+#: The reason code of a closure sent back (its text is the step's sealed ``reason_detail``).
+SENT_BACK = "sent_back"
+
+
+class SendBackError(CaseError):
+    """A closure sent back without a (usable) reason; the message belongs beside the field."""
+
+
 def _status(user: User, case: Case, to: str, reason: str | None, action: Action,
             detail: str | None = None) -> None:
     change = StatusChange(case_id=case.id, from_status=case.status, to_status=to, reason=reason,
@@ -166,8 +175,14 @@ def last_change(case: Case, to_status: str) -> StatusChange | None:
     return found
 
 
-def decide_closure(user: User, case: Case, approve: bool, version: Any) -> None:
-    """A supervisor approves or sends back a closure request (never their own request)."""
+def decide_closure(user: User, case: Case, approve: bool, version: Any,
+                   reason: str | None = None) -> None:
+    """A supervisor approves or sends back a closure request (never their own request).
+
+    Sending back needs ``reason``, free text sealed under the case's key on the step back
+    (``StatusChange.reason_detail``) and shown to the caseworker on the case; the trail gets
+    only the code ``sent_back`` (``SendBackError`` when missing or too long, nothing saved).
+    """
     ensure_writable(case)
     check_version(case, version, StaleError)
     if not can(user, Permission.CASE_APPROVE):
@@ -177,13 +192,26 @@ def decide_closure(user: User, case: Case, approve: bool, version: Any) -> None:
     request = last_change(case, CaseStatus.CLOSURE_REQUESTED)
     if request is not None and request.by_id == user.id:
         raise CaseError(str(_l("You cannot approve your own closure request.")))
+    why = None if approve else send_back_reason(reason)
     with saving(case, StaleError):
         if approve:
             _status(user, case, CaseStatus.CLOSED, request.reason if request else None,
                     Action.CASE_CLOSURE_APPROVE)
         else:
             back = request.from_status if request else CaseStatus.FOLLOW_UP
-            _status(user, case, back, "sent_back", Action.CASE_CLOSURE_REJECT)
+            _status(user, case, back, SENT_BACK, Action.CASE_CLOSURE_REJECT, why)
+
+
+def send_back_reason(reason: str | None) -> str:
+    """The reason for sending a closure back, checked: required, at most ``TEXT_MAX``."""
+    text = (reason or "").strip()
+    if not text:
+        raise SendBackError(str(_l("Give the reason for sending the closure back: the "
+                                   "caseworker will see it on the case.")))
+    if len(text) > TEXT_MAX:
+        raise SendBackError(str(_l("The reason is too long: at most %(n)d characters.",
+                                   n=TEXT_MAX)))
+    return text
 
 
 def reopen(user: User, case: Case, reason: str, detail: str | None, version: Any) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.auth.models import User
 from app.auth.policy import Permission, can
-from app.cases import forms, gbvims, justifications, queries
+from app.cases import closure, forms, gbvims, justifications, queries
 from app.cases.consent import KIND_LABELS, ConsentKind, consent_state
 from app.cases.labels import Domain, label
 from app.cases.models import ActionItem, Assessment, Case, CaseNote, FollowUp, Incident, StatusChange
@@ -212,6 +212,10 @@ def case_context(user: User, access: CaseAccess) -> dict[str, Any]:
         and not access.read_only,
         can_approve_plan=can_act and can_approve and bool(items) and not case.plan_approved_at,
     )
+    # What is still open, for the closure request and the decision (``app.cases.closure``).
+    ctx.update(open_items=closure.open_items(case)
+               if ctx["can_request_closure"] or closing else [],
+               sent_back=closure.sent_back(case))
     return ctx
 
 

@@ -15,6 +15,7 @@ when one has none, so a missing import cannot silently skip the work.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -78,8 +79,25 @@ task_page = Hook("task_page", required=True)
 #: returns a list of (code, label) pairs (referrals: the fields a referral can carry).
 share_fields = Hook("share_fields", required=True)
 
+
+@dataclass(frozen=True)
+class OpenItem:
+    """Something of a case still open when its closure is asked for or decided (``open_items``):
+    ``kind`` a stable code (``urgent_referral``, ``goal``, ``follow_up``...), ``text`` what the
+    page shows (translated, never survivor data), ``urgent`` whether it is listed first."""
+
+    kind: str
+    text: str
+    urgent: bool = False
+
+
+#: What is still open on a case, for its closure request and decision: ``case``. Each
+#: subscriber returns a list of ``OpenItem`` (referrals: urgent ones unanswered, accepted ones
+#: without an outcome). Cases add their own goals and follow-ups (``app.cases.closure``).
+open_items = Hook("open_items", required=True)
+
 ALL: tuple[Hook, ...] = (consent_withdrawn, case_erased, scope_narrowed, case_page, task_page,
-                         share_fields)
+                         share_fields, open_items)
 
 
 def check_subscribed() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, SelectMultipleField, SubmitField
+from wtforms import BooleanField, IntegerField, SelectField, SelectMultipleField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
@@ -19,7 +19,12 @@ from app.cases.labels import CHOOSE
 from app.core.ids import parse_uuid
 from app.core.text import TEXT_MAX
 from app.forms import LongText, OneTimeSubmission
-from app.referrals.labels import REVOKE_CHOICES, URGENCY_CHOICES
+from app.referrals.labels import (
+    NOT_PROVIDED_CHOICES,
+    OUTCOME_CHOICES,
+    REVOKE_CHOICES,
+    URGENCY_CHOICES,
+)
 from app.referrals.models import RevokeReason, Urgency
 from app.referrals.service import AnswerOp, NewReferral, ReferralAnswer
 
@@ -76,16 +81,41 @@ class ReferralForm(OneTimeSubmission):
 
 
 class AnswerForm(FlaskForm):
-    """The recipient's answer; a note is required to decline and kept with the case."""
+    """The recipient's answer; a note is required to decline and kept with the case.
+
+    Completing also takes the outcome (a code; the service refuses a completion without one)
+    and a tick in ``confirm``: completing closes the referral for good, so a press of the
+    wrong button, a double click or an Enter key must not do it (``confirmed``). Codes are not
+    checked against the choices here but by the service, so its message is the one shown.
+    """
 
     note = LongText(_l("Note (a reason to decline, or the outcome)"),
                     validators=[Optional(), Length(max=TEXT_MAX)])
+    outcome = SelectField(_l("Outcome: was the service provided?"),
+                          choices=[("", _l("Choose…")), *OUTCOME_CHOICES],
+                          validators=[Optional()], validate_choice=False)
+    outcome_reason = SelectField(_l("If not fully provided: why"),
+                                 choices=[("", _l("Choose…")), *NOT_PROVIDED_CHOICES],
+                                 validators=[Optional()], validate_choice=False)
+    confirm = BooleanField(_l("I have checked the outcome: complete this referral now (it cannot "
+                              "be undone)"))
     version = IntegerField(widget=HiddenInput(), validators=[Optional()])
     submit = SubmitField(_l("Confirm"))
 
+    def confirmed(self, op: AnswerOp) -> bool:
+        """Whether the answer is confirmed as its step needs: completing needs the tick (the
+        message goes beside it); accepting and declining show their result at once."""
+        if op is AnswerOp.COMPLETE and not self.confirm.data:
+            self.confirm.errors = [str(_l("Tick the box to confirm: completing closes the "
+                                          "referral."))]
+            return False
+        return True
+
     def command(self, op: AnswerOp) -> ReferralAnswer:
         """The answer given (call after ``validate``)."""
-        return ReferralAnswer(op=op, note=self.note.data, version=self.version.data)
+        return ReferralAnswer(op=op, note=self.note.data, version=self.version.data,
+                              outcome=self.outcome.data or None,
+                              outcome_reason=self.outcome_reason.data or None)
 
 
 class RevokeForm(FlaskForm):

@@ -7,7 +7,14 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from app.referrals.models import SENDER_REVOKE_REASONS, ReferralStatus, RevokeReason, Urgency
+from app.referrals.models import (
+    SENDER_REVOKE_REASONS,
+    NotProvidedReason,
+    ReferralStatus,
+    RevokeReason,
+    ServiceOutcome,
+    Urgency,
+)
 
 STATUS: dict[ReferralStatus, Any] = {
     ReferralStatus.SENT: _l("Sent"), ReferralStatus.ACCEPTED: _l("Accepted"),
@@ -23,6 +30,19 @@ REVOKE_REASON: dict[RevokeReason, Any] = {
     RevokeReason.SURVIVOR_REQUEST: _l("The survivor asked"),
     RevokeReason.SAFETY: _l("Safety concern"),
 }  # the sender's choices; the automatic reasons are never offered
+OUTCOME: dict[ServiceOutcome, Any] = {
+    ServiceOutcome.PROVIDED: _l("Service provided"),
+    ServiceOutcome.PARTIALLY_PROVIDED: _l("Service partially provided"),
+    ServiceOutcome.NOT_PROVIDED: _l("Service not provided"),
+}
+NOT_PROVIDED_REASON: dict[NotProvidedReason, Any] = {
+    NotProvidedReason.SURVIVOR_DECLINED: _l("The survivor declined the service"),
+    NotProvidedReason.DID_NOT_ATTEND: _l("The survivor did not come or could not be reached"),
+    NotProvidedReason.NOT_AVAILABLE: _l("The service was not available"),
+    NotProvidedReason.NOT_ELIGIBLE: _l("The survivor was not eligible"),
+    NotProvidedReason.REFERRED_ELSEWHERE: _l("Referred on to another service"),
+    NotProvidedReason.OTHER: _l("Other reason"),
+}
 FIELDS: dict[str, Any] = {
     "case_number": _l("Case number"), "age_group": _l("Age group"), "sex": _l("Sex"),
     "service_requested": _l("Service requested"), "full_name": _l("Full name"),
@@ -34,6 +54,8 @@ FIELDS: dict[str, Any] = {
 
 #: (code, label) choices of the form fields, in the order they are offered.
 URGENCY_CHOICES = [(u.value, URGENCY[u]) for u in (Urgency.NORMAL, Urgency.HIGH, Urgency.URGENT)]
+OUTCOME_CHOICES = [(o.value, OUTCOME[o]) for o in ServiceOutcome]
+NOT_PROVIDED_CHOICES = [(r.value, NOT_PROVIDED_REASON[r]) for r in NotProvidedReason]
 REVOKE_CHOICES = [(r.value, REVOKE_REASON[r]) for r in SENDER_REVOKE_REASONS]
 
 
@@ -54,3 +76,23 @@ def urgency_label(code: str | None) -> str:
 def field_label(code: str) -> str:
     """A shareable field, translated."""
     return _of(FIELDS, code)
+
+
+def outcome_label(code: str | None) -> str:
+    """A referral's outcome, translated."""
+    return _of(OUTCOME, code)
+
+
+def not_provided_label(code: str | None) -> str:
+    """Why a service was not (fully) provided, translated."""
+    return _of(NOT_PROVIDED_REASON, code)
+
+
+def step_reason_label(code: str | None) -> str:
+    """The reason code of a history step, translated: an outcome (completed) or a sender's
+    revocation reason; empty for anything else (the system's own codes)."""
+    if code in {o.value for o in OUTCOME}:
+        return outcome_label(code)
+    if code in {r.value for r in REVOKE_REASON}:
+        return str(REVOKE_REASON[RevokeReason(code)])
+    return ""

@@ -54,6 +54,26 @@ class RevokeReason(StrEnum):
     CASE_ERASED = "case_erased"
 
 
+class ServiceOutcome(StrEnum):
+    """What came of a completed referral (GBVIMS: was the service provided?), stored on
+    ``Referral.outcome`` so statistics can count it."""
+
+    PROVIDED = "provided"
+    PARTIALLY_PROVIDED = "partially_provided"
+    NOT_PROVIDED = "not_provided"
+
+
+class NotProvidedReason(StrEnum):
+    """Why a service was not (fully) provided (``Referral.outcome_reason``)."""
+
+    SURVIVOR_DECLINED = "survivor_declined"
+    DID_NOT_ATTEND = "did_not_attend"
+    NOT_AVAILABLE = "not_available"
+    NOT_ELIGIBLE = "not_eligible"
+    REFERRED_ELSEWHERE = "referred_elsewhere"
+    OTHER = "other"
+
+
 #: The reasons a sender may choose (the others are the system's own).
 SENDER_REVOKE_REASONS = (RevokeReason.NO_LONGER_NEEDED, RevokeReason.SENT_IN_ERROR,
                          RevokeReason.SURVIVOR_REQUEST, RevokeReason.SAFETY)
@@ -82,6 +102,10 @@ class Referral(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, Model):
     respond_by: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
     responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when completed: a ``ServiceOutcome`` code and, unless provided, a
+    # ``NotProvidedReason`` code (clear codes for statistics; the note stays sealed).
+    outcome: Mapped[str | None] = mapped_column(String(24))
+    outcome_reason: Mapped[str | None] = mapped_column(String(32))
     # The share: a sealed JSON object of the chosen fields, and the sender's message.
     share = SealedLongText(max_length=40_000)
     message = SealedLongText(max_length=TEXT_MAX)

@@ -6,6 +6,7 @@ import uuid
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -18,12 +19,22 @@ from app.cases.scopes import load_case
 from app.core.errors import CaseError
 from app.crypto.readable import readable
 from app.referrals import fields, forms, queries, service
-from app.referrals.labels import FIELDS, status_label, urgency_label
+from app.referrals.labels import (
+    FIELDS,
+    not_provided_label,
+    outcome_label,
+    status_label,
+    step_reason_label,
+    urgency_label,
+)
+from app.referrals.models import Referral
 from app.submissions.service import AlreadySaved, already_saved
 
 bp = Blueprint("referrals", __name__, url_prefix="/referrals")
 # Labels the templates show: service types (cases' codes), then the referral domain's own.
-HELPERS = {"label": label, "status_label": status_label, "urgency_label": urgency_label}
+HELPERS = {"label": label, "status_label": status_label, "urgency_label": urgency_label,
+           "outcome_label": outcome_label, "not_provided_label": not_provided_label,
+           "step_reason_label": step_reason_label}
 
 
 @bp.route("/new/<uuid:case_id>", methods=["GET", "POST"])
@@ -57,6 +68,8 @@ def new(case_id: uuid.UUID) -> str | Response:
             # Beside the field, nothing saved (the refusal itself is audited, without the text).
             field = form.override_code if exc.field == "code" else form.override_reason
             field.errors = [str(exc)]
+        except service.FieldsOutsideConsent as exc:
+            form.fields.errors = [str(exc)]  # beside the fields, naming them; nothing saved
         except CaseError as exc:
             flash(str(exc), "error")
         else:
@@ -77,6 +90,7 @@ def sent_view(referral_id: uuid.UUID) -> str:
         "referrals/sent.html", referral=referral,
         shared=fields.display(service.shared_values(referral)),
         history=readable(queries.history(referral), ("note",)),
+        message=service.sent_message(referral),
         form=forms.RevokeForm(), may_revoke=service.may_revoke(referral),
         override_reason=(OVERRIDE_REASONS.get(referral.override_code, referral.override_code)
                          if referral.override_code else ""),
@@ -116,24 +130,55 @@ def received(referral_id: uuid.UUID) -> str:
     referral = queries.load_received(current_user, referral_id)  # the read is recorded there
     form = forms.AnswerForm()
     form.version.data = referral.version
+    return _received_page(referral, form)
+
+
+def _received_page(referral: Referral, form: forms.AnswerForm) -> str:
+    """The recipient's page: the share, the sender's message, the answers the service gave
+    (their notes decrypted), and the answer form."""
     return render_template("referrals/received.html", referral=referral,
                            shared=fields.display(service.shared_values(referral)),
+                           answers=readable(service.answers(referral), ("note",)),
                            form=form, **HELPERS, **{f"may_{op}": service.may_answer(referral, op)
                                                     for op in service.AnswerOp})
 
 
 @bp.post("/<uuid:referral_id>/<any(accept, decline, complete):op>")
 @require(Permission.REFERRAL_RECEIVE)
-def answer(referral_id: uuid.UUID, op: str) -> Response:
-    """Accept, decline (with a reason) or complete (with an outcome note)."""
-    action = service.ACTIONS[service.AnswerOp(op)]
-    referral = queries.load_received(current_user, referral_id, action)
+def answer(referral_id: uuid.UUID, op: str) -> Response | str:
+    """Accept, decline (with a reason) or complete (with an outcome, confirmed by a tick). A
+    refusal tied to a field comes back beside it, the input kept, nothing saved; a done answer
+    says so and the page shows the new state."""
+    step = service.AnswerOp(op)
+    referral = queries.load_received(current_user, referral_id, service.ACTIONS[step])
     form = forms.AnswerForm()
     if not form.validate_on_submit():
         flash(_("Nothing was changed: the note is too long or the form expired."), "error")
+    elif not form.confirmed(step):
+        # Refused for want of the tick: say at once what else the service would refuse.
+        if (problem := service.answer_problem(form.command(step))) and problem.field:
+            getattr(form, problem.field).errors = [str(problem)]
+        return _received_page(referral, form)
     else:
         try:
-            service.answer(current_user, referral, form.command(service.AnswerOp(op)))
+            service.answer(current_user, referral, form.command(step))
+        except service.ReferralError as exc:
+            if exc.field is None:
+                flash(str(exc), "error")
+            else:
+                getattr(form, exc.field).errors = [str(exc)]
+                return _received_page(referral, form)
         except CaseError as exc:
             flash(str(exc), "error")
+        else:
+            flash(DONE[step], "info")
     return redirect(url_for("referrals.received", referral_id=referral.id))
+
+
+#: What the recipient is told once an answer is saved (the page then shows the new status).
+DONE = {
+    service.AnswerOp.ACCEPT: _l("Referral accepted. The caseworker can see it now; complete "
+                                "it with the outcome once the service is given."),
+    service.AnswerOp.DECLINE: _l("Referral declined. The caseworker sees your reason."),
+    service.AnswerOp.COMPLETE: _l("Referral completed. The caseworker sees the outcome."),
+}

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any, NoReturn
 
 from flask import current_app
+from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -26,6 +27,7 @@ from app.auth.policy import Permission, can
 from app.cases import gbvims, justifications
 from app.cases.consent import ConsentKind, consent_state
 from app.cases.justifications import may_read_text
+from app.cases.labels import Domain, label
 from app.cases.models import Case, Incident
 from app.cases.records import writable
 from app.clock import utcnow
@@ -38,8 +40,16 @@ from app.db import db, transaction
 from app.directory.models import Service
 from app.localtime import organisation_zone
 from app.referrals import fields, queries
-from app.referrals.labels import status_label
-from app.referrals.models import Referral, ReferralEvent, ReferralStatus, RevokeReason, Urgency
+from app.referrals.labels import field_label, status_label
+from app.referrals.models import (
+    NotProvidedReason,
+    Referral,
+    ReferralEvent,
+    ReferralStatus,
+    RevokeReason,
+    ServiceOutcome,
+    Urgency,
+)
 from app.submissions.service import Submission, claim
 
 MESSAGE_MAX = 4000  # the sealed message's and a history note's limit (models)
@@ -87,15 +97,40 @@ class NewReferral:
 @dataclass(frozen=True)
 class ReferralAnswer:
     """The recipient's answer: accept, decline (``note``: the reason, required) or complete
-    (``note``: the outcome), based on the referral as it was at ``version``."""
+    (``outcome``: a ``ServiceOutcome`` code, required; ``outcome_reason``: a
+    ``NotProvidedReason`` code, required unless the service was provided; ``note``: optional,
+    sealed), based on the referral as it was at ``version``."""
 
     op: AnswerOp
     note: str | None = None
     version: int | None = None
+    outcome: str | None = None
+    outcome_reason: str | None = None
 
 
 class ReferralError(CaseError):
-    """A refused referral step (message safe to show)."""
+    """A refused referral step (message safe to show); ``field``, when set, names the form
+    field the message belongs beside (``beside``)."""
+
+    field: str | None = None
+
+
+def beside(field: str, message: Any) -> ReferralError:
+    """A refusal whose message belongs beside the form field ``field``."""
+    error = ReferralError(str(message))
+    error.field = field
+    return error
+
+
+class FieldsOutsideConsent(ReferralError):
+    """Fields chosen that the survivor's consent for the service's type does not cover;
+    ``codes`` names them (codes of ``fields.OPTIONAL``)."""
+
+    field = "fields"
+
+    def __init__(self, message: Any, codes: tuple[str, ...]) -> None:
+        super().__init__(str(message))
+        self.codes = codes
 
 
 class ReferralStale(ReferralError, Stale):
@@ -106,11 +141,11 @@ class ReferralStale(ReferralError, Stale):
 
 
 def _refuse(action: Action, object_type: str, object_id: Any, reason: str,
-            message: Any) -> NoReturn:
+            message: Any, error: ReferralError | None = None) -> NoReturn:
     with transaction():
         record(action, object_type=object_type, object_id=object_id, outcome=Outcome.DENIED,
                reason=reason)
-    raise ReferralError(str(message))
+    raise error if error is not None else ReferralError(str(message))
 
 
 def response_hours(urgency: str) -> int:
@@ -183,9 +218,14 @@ def create(user: User, case: Case, ask: NewReferral, *, once: Submission | None 
         justifications.check(Action.REFERRAL_OVERRIDE, case, why)
     outside = [c for c in chosen if c not in allowed.fields]
     if outside:
+        # The message names the fields (labels, never values); the trail gets codes only.
+        known = [c for c in outside if c in fields.OPTIONAL]
+        names = ", ".join(field_label(c) for c in known) or str(_l("an unknown field"))
+        message = _l("Fields not covered by the survivor's consent for this service type: "
+                     "%(fields)s. Untick them, or record the survivor's consent to share them "
+                     "first.", fields=names)
         _refuse(Action.REFERRAL_CREATE, ObjectType.CASE, case.id, "fields_outside_consent",
-                _l("Some chosen fields are not covered by the survivor's consent for this "
-                   "service type."))
+                message, FieldsOutsideConsent(message, tuple(known)))
     deadline = _clinical_deadline(case) if service.service_type == "health_medical" else None
     now = utcnow()
     if deadline is not None:
@@ -246,6 +286,24 @@ def shared_values(referral: Referral) -> dict[str, str]:
     return dict(json.loads(raw)) if raw else {}
 
 
+def sent_message(referral: Referral) -> str | None:
+    """The sender's message (sealed under the referral's own key): None once revoked, when it
+    was destroyed with the share."""
+    if referral.status == ReferralStatus.REVOKED:
+        return None
+    return referral.message
+
+
+#: The history steps the recipient's service wrote (its answers and their notes).
+ANSWER_STATUSES = (ReferralStatus.ACCEPTED, ReferralStatus.DECLINED, ReferralStatus.COMPLETED)
+
+
+def answers(referral: Referral) -> list[ReferralEvent]:
+    """The answers the recipient's service gave on this referral, oldest first: what a provider
+    sees of the history (never the "sent" step, whose justification is the case's)."""
+    return [e for e in queries.history(referral) if e.to_status in ANSWER_STATUSES]
+
+
 def may_answer(referral: Referral, op: AnswerOp) -> bool:
     """Whether the recipient may give this answer now (``TRANSITIONS``)."""
     return referral.status in TRANSITIONS[op][0]
@@ -256,8 +314,51 @@ def may_revoke(referral: Referral) -> bool:
     return referral.status != ReferralStatus.REVOKED
 
 
+def _outcome(reply: ReferralAnswer) -> tuple[ServiceOutcome, NotProvidedReason | None]:
+    """The outcome a completion states, checked: an outcome is required; unless the service
+    was provided, why not (required when not provided, optional when partly provided); for a
+    provided service a reason is dropped."""
+    codes = {o.value for o in ServiceOutcome}
+    if reply.outcome not in codes:
+        raise beside("outcome", _l("Choose the outcome: was the service provided?"))
+    outcome = ServiceOutcome(reply.outcome)
+    if outcome is ServiceOutcome.PROVIDED:
+        return outcome, None
+    reason = reply.outcome_reason or None
+    if reason is not None and reason not in {r.value for r in NotProvidedReason}:
+        raise beside("outcome_reason", _l("Choose a reason from the list."))
+    if reason is None and outcome is ServiceOutcome.NOT_PROVIDED:
+        raise beside("outcome_reason", _l("Choose why the service was not provided."))
+    return outcome, NotProvidedReason(reason) if reason else None
+
+
+def _checked(op: AnswerOp, reply: ReferralAnswer) -> tuple[
+        str | None, ServiceOutcome | None, NotProvidedReason | None]:
+    """The note and outcome of an answer, checked (``ReferralError`` beside its field)."""
+    note = (reply.note or "").strip() or None
+    if op is AnswerOp.DECLINE and note is None:
+        raise beside("note", _l("Give a reason for declining."))
+    if note is not None and len(note) > MESSAGE_MAX:
+        raise beside("note", _l("The note is too long: at most %(n)d characters.", n=MESSAGE_MAX))
+    outcome, why_not = _outcome(reply) if op is AnswerOp.COMPLETE else (None, None)
+    return note, outcome, why_not
+
+
+def answer_problem(reply: ReferralAnswer) -> ReferralError | None:
+    """What ``answer`` would refuse in the answer's own values (not the referral's state),
+    without saving anything: lets a form that is refused for another reason (the confirming
+    tick) show every problem at once."""
+    try:
+        _checked(AnswerOp(reply.op), reply)
+    except ReferralError as exc:
+        return exc
+    return None
+
+
 def answer(user: User, referral: Referral, reply: ReferralAnswer) -> None:
-    """The recipient accepts, declines (with a reason) or completes (with an outcome)."""
+    """The recipient accepts, declines (with a reason) or completes (with an outcome: see
+    ``_outcome``). A refused answer changes nothing; ``ReferralError.field`` says which field
+    the message belongs beside."""
     try:
         op = AnswerOp(reply.op)
     except ValueError:
@@ -265,12 +366,7 @@ def answer(user: User, referral: Referral, reply: ReferralAnswer) -> None:
     if not may_answer(referral, op):
         _refuse(ACTIONS[op], ObjectType.REFERRAL, referral.id, f"wrong_order:{referral.status}",
                 WRONG_ORDER[op])
-    note = (reply.note or "").strip() or None
-    if op is AnswerOp.DECLINE and note is None:
-        raise ReferralError(str(_l("Give a reason for declining.")))
-    if note is not None and len(note) > MESSAGE_MAX:
-        raise ReferralError(str(_l("The note is too long: at most %(n)d characters.",
-                                   n=MESSAGE_MAX)))
+    note, outcome, why_not = _checked(op, reply)
     check_version(referral, reply.version, ReferralStale)
     case = db.session.get(Case, referral.case_id)
     assert case is not None
@@ -282,8 +378,12 @@ def answer(user: User, referral: Referral, reply: ReferralAnswer) -> None:
             referral.responded_at = now
         if op in (AnswerOp.DECLINE, AnswerOp.COMPLETE):
             referral.closed_at = now
-        _event(referral, case, to, user, None, note)
-        record(ACTIONS[op], object_type=ObjectType.REFERRAL, object_id=referral.id)
+        if outcome is not None:
+            referral.outcome = outcome.value
+            referral.outcome_reason = why_not.value if why_not else None
+        _event(referral, case, to, user, outcome.value if outcome else None, note)
+        record(ACTIONS[op], object_type=ObjectType.REFERRAL, object_id=referral.id,
+               reason=f"{outcome}:{why_not}" if why_not else (outcome.value if outcome else None))
 
 
 def revoke(user: User | None, referral: Referral, reason: RevokeReason) -> None:
@@ -353,6 +453,27 @@ def task_page_section(user: User) -> dict[str, Any]:
     return {"late_referrals": queries.waiting_too_long(user),
             "urgent_referrals": queries.urgent_clinical(user),
             "clinical_referrals": queries.clinical_referrals(user)}
+
+
+@hooks.open_items.subscribe
+def open_referrals(case: Case) -> list[hooks.OpenItem]:
+    """What referrals leave open on a case about to close: urgent ones still unanswered, and
+    accepted ones whose outcome is not recorded yet (service type only, never the share)."""
+    items = []
+    for r in queries.case_referrals(case):
+        kind = label(r.service_type, Domain.SERVICE_TYPE)
+        if r.status == ReferralStatus.SENT and r.urgency == Urgency.URGENT:
+            items.append(hooks.OpenItem("urgent_referral", str(_l(
+                "Urgent referral to %(kind)s not answered yet (sent %(day)s)", kind=kind,
+                day=format_date(r.sent_at))), urgent=True))
+        elif r.status == ReferralStatus.SENT:
+            items.append(hooks.OpenItem("referral", str(_l(
+                "Referral to %(kind)s not answered yet (sent %(day)s)", kind=kind,
+                day=format_date(r.sent_at)))))
+        elif r.status == ReferralStatus.ACCEPTED:
+            items.append(hooks.OpenItem("referral", str(_l(
+                "Referral to %(kind)s accepted, outcome not recorded yet", kind=kind))))
+    return items
 
 
 @hooks.share_fields.subscribe

@@ -157,12 +157,23 @@ def test_referral_consent_send_accept_complete_across_two_users(page: Page, brow
         # Accept, then complete with the outcome.
         provider.get_by_role("button", name="Accept").click()
         expect(provider.locator("#referral-status")).to_have_text("Accepted")
+        expect(provider.get_by_role("status")).to_contain_text("Referral accepted.")
         provider.get_by_label("Note (a reason to decline, or the outcome)").fill(OUTCOME)
-        provider.get_by_role("button", name="Complete (give the outcome)").click()
+        # Without the outcome and the confirming tick, nothing is completed.
+        provider.get_by_role("button", name="Complete the referral").click()
+        expect(provider.locator("#referral-status")).to_have_text("Accepted")
+        expect(provider.locator("#outcome-error-1")).to_be_visible()
+        expect(provider.locator("#confirm-error-1")).to_be_visible()
+        expect(provider.get_by_label("Note (a reason to decline, or the outcome)")).to_have_value(OUTCOME)
+        provider.get_by_label("Outcome: was the service provided?").select_option("provided")
+        provider.get_by_label(re.compile("I have checked the outcome")).check()
+        provider.get_by_role("button", name="Complete the referral").click()
         expect(provider.locator("#referral-status")).to_have_text("Completed")
         expect(provider.get_by_role("alert")).to_have_count(0)
+        expect(provider.get_by_role("status")).to_contain_text("Referral completed.")
+        expect(provider.locator("#your-answers")).to_contain_text(OUTCOME)
+        expect(provider.get_by_role("button", name="Complete the referral")).to_have_count(0)
         provider_a11y.check(provider)
-        expect(provider.get_by_role("button", name="Complete (give the outcome)")).to_have_count(0)
         provider.get_by_role("link", name="Back to the queue").click()
         expect(inbox.filter(has=link_to_new).locator("td").nth(2)).to_have_text("Completed")
         provider_a11y.in_arabic(provider)
@@ -178,7 +189,10 @@ def test_referral_consent_send_accept_complete_across_two_users(page: Page, brow
     expect(history).to_have_count(3)
     expect(history.nth(0)).to_contain_text("Sent")
     expect(history.nth(1)).to_contain_text("Accepted (Test service_provider)")
-    expect(history.nth(2)).to_contain_text(f"Completed (Test service_provider): {OUTCOME}")
+    expect(history.nth(2)).to_contain_text(
+        f"Completed (Test service_provider) — Service provided: {OUTCOME}")
+    expect(page.locator("#referral-outcome")).to_have_text("Service provided")
+    expect(page.locator("#referral-message")).to_contain_text(MESSAGE)
 
     # Back on the case, the referral is listed as completed.
     page.get_by_role("link", name="Back to the case").click()
