@@ -22,7 +22,7 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table("incidents", schema=None) as batch_op:
-        batch_op.drop_column("incident_time")
-    with op.batch_alter_table("organisations", schema=None) as batch_op:
-        batch_op.drop_column("time_zone")
+    # Plain DROP COLUMN (SQLite 3.35+ has it): a batch rebuild of ``organisations`` would drop
+    # a table that other tables' foreign keys point at, which SQLite refuses with data in it.
+    op.drop_column("incidents", "incident_time")
+    op.drop_column("organisations", "time_zone")

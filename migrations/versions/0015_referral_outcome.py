@@ -24,6 +24,6 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table("referrals", schema=None) as batch_op:
-        batch_op.drop_column("outcome_reason")
-        batch_op.drop_column("outcome")
+    # Plain DROP COLUMN (SQLite 3.35+), not a batch rebuild of a table others point at.
+    op.drop_column("referrals", "outcome_reason")
+    op.drop_column("referrals", "outcome")
