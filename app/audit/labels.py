@@ -288,7 +288,40 @@ REASON_LABELS: Mapping[str, object] = {
     "follow_up": _l("Follow-up"),
     "closure_requested": _l("Closure requested"),
     "closed": _l("Closed"),
-    # Referrals.
+    # Referrals (statuses, urgencies, outcomes and withdrawals, as app.referrals.labels names
+    # them; service types and consent kinds as app.cases names them).
+    "sent": _l("Sent"),
+    "accepted": _l("Accepted"),
+    "declined": _l("Declined"),
+    "completed": _l("Completed"),
+    "revoked": _l("Revoked"),
+    "normal": _l("Normal"),
+    "high": _l("High"),
+    "urgent": _l("Urgent"),
+    "no_longer_needed": _l("No longer needed"),
+    "sent_in_error": _l("Sent in error"),
+    "safety": _l("Safety concern"),
+    "consent_withdrawn": _l("Consent withdrawn"),
+    "provided": _l("Service provided"),
+    "partially_provided": _l("Service partially provided"),
+    "not_provided": _l("Service not provided"),
+    "survivor_declined": _l("The survivor declined the service"),
+    "did_not_attend": _l("The survivor did not come or could not be reached"),
+    "not_available": _l("The service was not available"),
+    "not_eligible": _l("The survivor was not eligible"),
+    "referred_elsewhere": _l("Referred on to another service"),
+    "services": _l("Case management services"),
+    "reporting": _l("Non-identifying statistics"),
+    "share": _l("Sharing"),
+    "health_medical": _l("Health / medical"),
+    "mhpss": _l("Mental health and psychosocial support"),
+    "psychiatry": _l("Psychiatry"),
+    "safety_security": _l("Safety and security"),
+    "legal": _l("Legal assistance"),
+    "shelter_safe_house": _l("Shelter / safe house"),
+    "livelihoods": _l("Livelihoods"),
+    "protection_child_protection": _l("Protection / child protection"),
+    "wgss": _l("Women and girls safe space"),
     "service_unavailable": _l("Service not available"),
     "bad_urgency": _l("Urgency not valid"),
     "no_consent_for_service_type": _l("No consent for this service type"),
@@ -318,9 +351,15 @@ REASON_LABELS: Mapping[str, object] = {
     "decode_failed": _l("Could not be decoded"),
     "old_format": _l("Old format"),
     "unknown_format": _l("Unknown format"),
+    "does_not_open": _l("Does not open"),
+    "newer_than_audit": _l("Newer than the trail's last write"),
+    "older_than_audit": _l("Older than the trail's last write"),
+    "row": _l("Record version"),
+    "audit": _l("Version in the trail"),
+    "none": _l("None"),
 }
 
-_PIECE = re.compile(r"([;,:=])")
+_PIECE = re.compile(r"([;,:=@])")
 
 
 def _token(token: str) -> str:
@@ -343,10 +382,12 @@ def reason_label(reason: str | None) -> str:
             out.append("; ")
         elif piece in (":", "="):
             out.append(": ")
+        elif piece == "@":
+            out.append(" #")  # edited@12: the event number
         elif key == "text" and piece.isdigit():
             out.append(ngettext("%(num)d character", "%(num)d characters", int(piece)))
         else:
             out.append(_token(piece))
-        if piece not in (":", "="):
+        if piece not in (":", "=", "@"):
             key = piece
     return "".join(out)
