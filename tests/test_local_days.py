@@ -193,3 +193,18 @@ def test_summary_figures_in_english_are_grouped(app, auth, world):
     with app.test_request_context(), force_locale("en"):
         band = format_number(1234)
     assert band == "1,234" and f"<td>{band}</td>" in page
+
+
+def test_a_follow_up_due_today_in_tripoli_is_overdue_before_closure(app, world, frozen):
+    # At 23:30 UTC on the 24th it is the 25th in Tripoli: a visit due on the 25th and not done
+    # is an open item to settle before closure, not a visit still planned.
+    from app.cases import closure, records
+
+    _zone_for(app, world, "caseworker")
+    _to(frozen, datetime(2026, 11, 24, 23, 30, tzinfo=UTC))
+    with app.test_request_context(), force_locale("en"):
+        user = db.session.get(User, uuid.UUID(world.users["caseworker"]))
+        case = db.session.get(Case, uuid.UUID(world.ids["case_own"]))
+        records.add_follow_up(user, case, records.FollowUpInput(due_on=date(2026, 11, 25)))
+        items = [i for i in closure.open_items(case) if i.kind == "follow_up"]
+        assert items and items[-1].urgent and "not recorded as done" in items[-1].text
