@@ -4,13 +4,14 @@ IANA name such as ``Africa/Tripoli``; empty means the instance's ``AMANA_DEFAULT
 Everything is stored in UTC. What a user sees is converted to their organisation's zone (the
 Flask-Babel time-zone selector, so every ``datetimeformat`` in a template converts), and what
 depends on "today" or a time of day (the 72-hour clinical window, overdue follow-ups) is counted
-in the zone of the organisation the record belongs to. ``deadline`` shows a moment with its zone named.
+in the zone of the organisation the record belongs to. ``deadline`` shows a moment with its zone named;
+``zone_shown()`` names the zone for a column header; ``from_local`` reads a time typed in a zone.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, current_app, has_app_context, has_request_context
@@ -71,6 +72,18 @@ def today(where: tzinfo) -> date:
     return utcnow().astimezone(where).date()
 
 
+def from_local(value: datetime, where: tzinfo) -> datetime:
+    """A wall-clock time typed in ``where`` (a naive ``datetime`` from a form) as an aware UTC
+    moment, to compare with what is stored."""
+    return value.replace(tzinfo=where).astimezone(UTC)
+
+
+def zone_shown() -> str:
+    """The name of the zone times are shown in on this page ("Africa/Tripoli"), for headers
+    such as "Time (Africa/Tripoli)"."""
+    return str(get_timezone())
+
+
 def select_timezone() -> str:
     """Flask-Babel's time-zone selector: the signed-in user's organisation's zone."""
     return user_zone_name()
@@ -98,3 +111,4 @@ def install_localtime(app: Flask) -> None:
     to the user's zone already, through ``select_timezone``)."""
     check_default_zone(app)
     app.jinja_env.filters["deadline"] = deadline
+    app.jinja_env.globals["zone_shown"] = zone_shown

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC
+from typing import Any
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, MultipleFileField, SelectField, SubmitField
@@ -23,6 +24,7 @@ from app.audit.labels import ACTION_LABELS, OBJECT_TYPE_LABELS
 from app.audit.queries import EventFilter
 from app.core.ids import parse_uuid
 from app.forms import CleanStringField
+from app.localtime import from_local, user_zone, zone_shown
 
 _CODE = re.compile(r"^(?=.*[0-9.])[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 OUTCOME_LABELS = {Outcome.ALLOWED.value: _l("Allowed"), Outcome.DENIED.value: _l("Denied"),
@@ -62,11 +64,19 @@ class FilterForm(FlaskForm):
                          choices=[("", _l("Any"))] + [(a.value, ACTION_LABELS[a]) for a in Action])
     outcome = SelectField(_l("Outcome"), validators=[Optional()],
                           choices=[("", _l("Any"))] + list(OUTCOME_LABELS.items()))
-    since = DateTimeLocalField(_l("From (UTC)"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
-    until = DateTimeLocalField(_l("Before (UTC)"), format="%Y-%m-%dT%H:%M",
+    # Times are typed in the auditor's organisation's zone, as the table shows them (the labels
+    # name it, see ``__init__``); the filter compares them in UTC.
+    since = DateTimeLocalField(_l("From"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    until = DateTimeLocalField(_l("Before"), format="%Y-%m-%dT%H:%M",
                                validators=[Optional()])
     # The paging keys (``before``/``after``) ride along in the same query string; they are
     # read and bounded by ``app.forms.KeysetForm``, so a bad key never empties the filter.
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        zone = zone_shown()
+        self.since.label.text = _("From (%(zone)s)", zone=zone)
+        self.until.label.text = _("Before (%(zone)s)", zone=zone)
 
     def validate_object_id(self, field: CleanStringField) -> None:
         """Only ids and codes (see the module docstring)."""
@@ -81,8 +91,8 @@ class FilterForm(FlaskForm):
             object_id=record_id(self.object_id.data), same_as=same_as,
             action=self.action.data or None,
             outcome=self.outcome.data or None,
-            since=self.since.data.replace(tzinfo=UTC) if self.since.data else None,
-            until=self.until.data.replace(tzinfo=UTC) if self.until.data else None,
+            since=from_local(self.since.data, user_zone()) if self.since.data else None,
+            until=from_local(self.until.data, user_zone()) if self.until.data else None,
         )
 
     def query_args(self) -> dict[str, str]:

@@ -33,7 +33,7 @@ from app.audit import autocheckpoint, forms, queries, service
 from app.audit.actions import Action, ObjectType
 from app.audit.checkpoint import Checkpoint, CheckpointError
 from app.audit.export import csv_chunks
-from app.audit.labels import action_label, object_type_label
+from app.audit.labels import action_label, object_type_label, reason_label
 from app.audit.verify import VerifyResult
 from app.auth.policy import Permission, require
 from app.clock import utcnow
@@ -43,6 +43,7 @@ from app.forms import KeysetForm
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 bp.add_app_template_global(action_label, "action_label")
 bp.add_app_template_global(object_type_label, "object_type_label")
+bp.add_app_template_global(reason_label, "reason_label")
 MAX_CHECKPOINT_BYTES = 16 * 1024
 
 

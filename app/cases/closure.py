@@ -17,11 +17,12 @@ from app.cases.labels import Domain, label
 from app.cases.models import ActionItem, Case, FollowUp, StatusChange
 from app.cases.service import SENT_BACK
 from app.cases.workflow import CaseStatus
-from app.clock import utcnow
 from app.core import hooks
 from app.core.hooks import OpenItem
 from app.crypto.readable import readable
 from app.db import db
+from app.localtime import organisation_zone
+from app.localtime import today as local_today
 
 #: Goals of the action plan not done yet.
 OPEN_GOAL_STATUSES = ("planned", "in_progress")
@@ -40,7 +41,7 @@ def _goals(case: Case) -> list[OpenItem]:
 
 
 def _follow_ups(case: Case) -> list[OpenItem]:
-    today = utcnow().date()
+    today = local_today(organisation_zone(case.organisation_id))
     days = db.session.execute(
         select(FollowUp.due_on).where(FollowUp.case_id == case.id, FollowUp.done_on.is_(None))
         .order_by(FollowUp.due_on)).scalars()

@@ -37,6 +37,7 @@ from app.core.text import TEXT_MAX
 from app.core.versioning import check_version, saving
 from app.db import db, transaction
 from app.directory.models import Site
+from app.localtime import organisation_zone, today
 from app.submissions.service import Submission, claim
 
 IDENTITY_FIELDS = ("full_name", "alias", "date_of_birth", "estimated_age", "phone", "location",
@@ -63,18 +64,18 @@ class IdentityInput:
     displacement_status: str | None = None
     disability: str | None = None
 
-    def age(self) -> int | None:
-        """Age today from the date of birth, else the estimated age."""
+    def age(self, on: date) -> int | None:
+        """Age on ``on`` (today in the case's zone) from the date of birth, else the
+        estimated age."""
         dob = self.date_of_birth
         if dob:
-            today = utcnow().date()
-            return int(today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day)))
+            return int(on.year - dob.year - ((on.month, on.day) < (dob.month, dob.day)))
         return int(self.estimated_age) if self.estimated_age is not None else None
 
 
 def _set_identity(case: Case, person: IdentityInput) -> None:
     """Write ``person`` onto the case: categories and derived age group clear, identity sealed."""
-    age = person.age()
+    age = person.age(today(organisation_zone(case.organisation_id)))
     for f in CATEGORY_FIELDS:
         setattr(case, f, getattr(person, f) or "unknown")
     case.age_group = gbvims.age_group(age)
@@ -89,10 +90,13 @@ def open_case(user: User, site: Site, person: IdentityInput,
     intake form's one-time token, is claimed with it (``AlreadySaved`` if it already was)."""
     if site.id not in {s.id for s in user.sites} or site.organisation_id != user.organisation_id:
         raise CaseError(str(_l("You can only open cases at your own sites.")))
+    # The day the case opened in its organisation's zone (a case opened at 23:30 UTC is opened
+    # on the next day in Tripoli); its number counts in that day's year.
+    opened_on = today(organisation_zone(user.organisation_id))
     with transaction():
         case = Case(organisation_id=user.organisation_id, site_id=site.id,
-                    primary_worker_id=user.id, opened_on=utcnow().date(), status=CaseStatus.OPEN,
-                    case_number=next_case_number(site, utcnow().year))
+                    primary_worker_id=user.id, opened_on=opened_on, status=CaseStatus.OPEN,
+                    case_number=next_case_number(site, opened_on.year))
         _set_identity(case, person)
         db.session.add(case)
         db.session.flush()

@@ -101,7 +101,7 @@ def new_incident_values(case: Case) -> dict[str, Any]:
     not known yet). The worker corrects it for an incident long ago; left empty, the refused
     form comes back with the age at the date given (``age_prefill``); the save checks it
     against the date of birth at the incident's date."""
-    age = age_prefill(case, utcnow().date())
+    age = age_prefill(case, today(organisation_zone(case.organisation_id)))
     return {"survivor_age_at_incident": age} if age is not None else {}
 
 

@@ -9,9 +9,10 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from app.auth.models import User
-from app.clock import utcnow
 from app.db import db
 from app.directory.models import SafeSpace
+from app.localtime import organisation_zone
+from app.localtime import today as local_today
 from app.safe_space import service
 from app.safe_space.models import ActivityType, WgssSession
 
@@ -34,7 +35,7 @@ def seed_sessions(space: SafeSpace, coordinator: User) -> int:
             WgssSession.safe_space_id == space.id).limit(1)).first():
         return 0
     types = {t.code: t.id for t in db.session.execute(select(ActivityType)).scalars()}
-    today = utcnow().date()
+    today = local_today(organisation_zone(space.organisation_id))
     added = 0
     for days, code, topic, *counts in SESSIONS:
         held_on = today - timedelta(days=days)

@@ -29,6 +29,7 @@ from app.core.bidi import ranges_kept
 from app.core.ids import parse_uuid
 from app.directory.models import SafeSpace
 from app.forms import CleanStringField, LongText, OneTimeSubmission
+from app.localtime import today, user_zone
 from app.safe_space import rules
 from app.safe_space.models import AREA_MAX, NOTES_MAX, TOPIC_MAX
 from app.safe_space.service import ActivityTypeSpec, SessionLog
@@ -146,7 +147,7 @@ class SessionForm(FlaskForm):
         elif not set(self.facilitators.data) <= offered:
             self.facilitators.errors = [str(_l("Choose facilitators from your organisation's "
                                                "staff."))]
-        problems = rules.session_errors(self.values(), self.chosen_space(), utcnow().date(),
+        problems = rules.session_errors(self.values(), self.chosen_space(), today(user_zone()),
                                         current_space_id=self.current_space_id)
         for name, message in problems.items():
             if name == rules.TOTAL_FIELD:

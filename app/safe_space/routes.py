@@ -20,9 +20,9 @@ from werkzeug.wrappers import Response as BaseResponse
 from app.audit import service as audit
 from app.audit.actions import Action, ObjectType
 from app.auth.policy import Permission, can, require
-from app.clock import utcnow
 from app.db import db
 from app.i18n import RTL_LANGUAGES, select_locale
+from app.localtime import today, user_zone
 from app.safe_space import forms, queries, rules, service
 from app.safe_space import summary as charts
 from app.safe_space.labels import kind_label, type_label
@@ -39,7 +39,7 @@ def _month() -> tuple[forms.MonthForm, date | None]:
     form = forms.MonthForm(request.args)
     if not form.validate():
         return form, None
-    month = form.month.data or utcnow().date().replace(day=1)
+    month = form.month.data or today(user_zone()).replace(day=1)
     form.month.data = month
     return form, month
 
@@ -48,7 +48,7 @@ def _neighbours(month: date) -> dict[str, Any]:
     first, nxt = queries.month_bounds(month)
     prev = queries.month_bounds(date(first.year - (first.month == 1), (first.month - 2) % 12 + 1, 1))[0]
     return {"prev_month": prev.strftime("%Y-%m"), "next_month": nxt.strftime("%Y-%m"),
-            "month_key": first.strftime("%Y-%m"), "future": nxt > utcnow().date(),
+            "month_key": first.strftime("%Y-%m"), "future": nxt > today(user_zone()),
             "month_label": format_date(first, "MMMM y")}
 
 
@@ -120,7 +120,7 @@ def new_session() -> str | BaseResponse:
         wanted = request.args.get("space", "")
         if wanted in dict(form.safe_space.choices or []):
             form.safe_space.data = wanted
-        form.held_on.data = utcnow().date()
+        form.held_on.data = today(user_zone())
         form.facilitators.data = [str(current_user.id)]
         # The form lists the user's safe spaces and the organisation's staff.
         audit.read(Action.SAFE_SPACE_LIST, ObjectType.SAFE_SPACE, reason="session_form")

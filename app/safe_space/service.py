@@ -25,11 +25,11 @@ from app.audit import service as audit
 from app.audit.actions import Action, ObjectType
 from app.audit.writer import record
 from app.auth.models import User
-from app.clock import utcnow
 from app.core.text import blank_to_none
 from app.core.versioning import Stale, check_version, saving
 from app.db import db
 from app.directory.models import SafeSpace
+from app.localtime import today, user_zone
 from app.safe_space import queries, rules
 from app.safe_space.models import AREA_MAX, NOTES_MAX, TOPIC_MAX, ActivityType, WgssSession
 from app.safe_space.scopes import space_scope
@@ -136,7 +136,7 @@ def save_session(user: User, log: SessionLog, current: WgssSession | None = None
     if current is not None:
         check_version(current, version, SafeSpaceStale)
     space, kind, people = _resolve(user, log, current)
-    errors = rules.session_errors(log.values(), space, utcnow().date(),
+    errors = rules.session_errors(log.values(), space, today(user_zone(user)),
                                   current_space_id=current.safe_space_id if current else None)
     errors.update(_format_errors(log))  # a field's own format first, as on the form
     if kind is None:
