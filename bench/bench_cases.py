@@ -76,7 +76,7 @@ from sqlalchemy import (  # noqa: E402
 from app import clock, create_app  # noqa: E402
 from app.auth import mfa, passwords  # noqa: E402
 from app.auth.models import User  # noqa: E402
-from app.auth.policy import Permission, Role, has_permission, require  # noqa: E402
+from app.auth.policy import Permission, Role, can, require  # noqa: E402
 from app.cases import (  # noqa: E402
     consent,
     forms,
@@ -289,7 +289,7 @@ def plain_case_context(user: User, case_id: uuid.UUID) -> dict[str, Any]:
         "follow_up_form": forms.FollowUpForm(prefix="follow_up", context=case_id),
         "break_glass_grants": [],
         "today": utcnow().date(),
-        "can_approve": has_permission(user.role, Permission.CASE_APPROVE),
+        "can_approve": can(user, Permission.CASE_APPROVE),
         "self_requested": request_ is not None and request_.by_id == user.id,
         "writable": case.status != "closed",
         "can_act": case.status != "closed" and consent.consent_state(case).has("services"),  # type: ignore[arg-type]
