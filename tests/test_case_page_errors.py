@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from html import unescape
 
 from flask import render_template_string
 from flask_wtf import FlaskForm
@@ -200,3 +201,18 @@ def test_the_error_summary_shows_nothing_for_a_form_without_errors(app):
     with app.test_request_context():
         html = render_template_string(SUMMARY, form=_Questions(formdata=None))
     assert "error-summary" not in html
+
+
+def test_the_incident_summary_names_each_question_as_the_page_asks_it(app, auth, world):
+    from app.cases.gbvims import CLASSIFICATION
+
+    c = auth.login("caseworker")
+    url = f"/cases/{world.ids['case_own']}/incidents/new"
+    r = c.post(url, data=form_tokens(c.get(url).get_data(as_text=True)))
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    summary = html[html.index('class="error-summary"'):html.index("</div>",
+                                                                  html.index("error-summary"))]
+    first = CLASSIFICATION[0]
+    assert f'<a href="#{first.key}-0">1. {first.text}</a>' in unescape(summary)
+    assert link_problems(html)[1] == []
