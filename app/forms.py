@@ -171,6 +171,11 @@ class OneTimeSubmission(FlaskForm):
         if not self.is_submitted():
             self._fresh_token()
 
+    def issue_token(self) -> None:
+        """Give the form a fresh one-time token although the request is a POST (a blank form
+        on a page shown again because another of its forms was refused)."""
+        self._fresh_token()
+
     def _fresh_token(self) -> None:
         from app.submissions.service import issue
 

@@ -10,7 +10,11 @@ errors:
   group) names it in ``aria-describedby``, so a screen reader reads it with the field; a
   message of the whole form (no single field) is announced instead (``role="alert"``);
 - what names an error message is ``aria-invalid="true"`` (for a group, each of its choices);
-- nothing is ``aria-invalid`` without naming an error message that is on the page.
+- nothing is ``aria-invalid`` without naming an error message that is on the page;
+- each link of an error summary leads to a field on the page that is ``aria-invalid``.
+
+The case page's own forms (status, consent, follow-up, note) come back on the case page with
+their errors, like any other form, not as a message after a redirect (``MUST_RESHOW``).
 """
 
 from __future__ import annotations
@@ -30,6 +34,13 @@ FORM_RE = re.compile(r"<form\b([^>]*)>(.*?)</form>", re.S)
 TAG_RE = re.compile(r"<(/?)(\w+)((?:\s+[\w:-]+(?:=\"[^\"]*\")?)*)\s*/?>")
 ATTR_RE = re.compile(r"([\w:-]+)(?:=\"([^\"]*)\")?")
 CONTROLS = {"input", "select", "textarea"}
+SUMMARY_RE = re.compile(r'<div class="error-summary"[^>]*>(.*?)</div>', re.S)
+SUMMARY_LINK_RE = re.compile(r'<a href="#([^"]+)">([^<]*)</a>')
+# Forms of a page that must come back with their errors (a redirect would skip the check).
+MUST_RESHOW = {"caseworker": ["/cases/{id:case_own} → POST /cases/{case_own}/status",
+                              "/cases/{id:case_own} → POST /cases/{case_own}/consent",
+                              "/cases/{id:case_own} → POST /cases/{case_own}/follow-ups",
+                              "/cases/{id:case_own} → POST /cases/{case_own}/notes"]}
 
 
 @dataclass
@@ -122,6 +133,16 @@ def link_problems(html: str) -> tuple[int, list[str]]:
                 choices = [c for c in tags if t in c.fieldsets and c.name == "input"]
                 if not choices or any(c.attrs.get("aria-invalid") != "true" for c in choices):
                     problems.append(f"#{m.attrs['id']}: its group's choices are not aria-invalid")
+    by_id = {t.attrs["id"]: t for t in tags if "id" in t.attrs}
+    for summary in SUMMARY_RE.findall(html):
+        for target, text in SUMMARY_LINK_RE.findall(summary):
+            linked = by_id.get(target)
+            if linked is None:
+                problems.append(f"the error summary links to #{target}, not on the page")
+            elif linked.attrs.get("aria-invalid") != "true":
+                problems.append(f"the error summary links to #{target}, which is not invalid")
+            if not text.strip():
+                problems.append(f"the error summary's link to #{target} has no text")
     error_ids = {m.attrs["id"] for m in messages if "id" in m.attrs}
     for t in tags:
         if t.attrs.get("aria-invalid") != "true":
@@ -168,12 +189,16 @@ def test_every_form_error_is_linked_to_its_field(role, app, world, auth):
                 continue
             count, found = link_problems(resp.get_data(as_text=True))
             where = f"{pattern} → POST {urlsplit(action).path}"
+            if role != ANONYMOUS:
+                where = where.replace(world.ids.get("case_own", "?"), "{case_own}")
             checked.append(where)
             shown += count
             problems.extend(f"{where}: {p}" for p in found)
     print(f"{role}: {len(checked)} forms re-shown, {shown} error messages", *checked, sep="\n  ")
     assert not problems, "\n".join(problems)
     assert checked, f"{role}: no form came back with its errors"
+    missing = [w for w in MUST_RESHOW.get(role, []) if w not in checked]
+    assert not missing, f"{role}: these forms did not come back with their errors: {missing}"
     assert shown > 0
 
 
@@ -185,8 +210,12 @@ def test_the_scan_sees_a_broken_link():
             '<fieldset aria-describedby="z-error-1" aria-invalid="true">'
             '<p class="error-message" id="z-error-1">Choose.</p>'
             '<input type="radio" name="z" value="a"></fieldset>')
+    html += ('<div class="error-summary" role="alert"><ul><li><a href="#x">X</a></li>'
+             '<li><a href="#gone">Gone</a></li></ul></div>')
     count, problems = link_problems(html)
     assert count == 2
+    assert "the error summary links to #x, which is not invalid" in problems
+    assert "the error summary links to #gone, not on the page" in problems
     assert "#x-error-1: no field names it in aria-describedby" in problems
     assert "a input named 'y' is aria-invalid but names no error message" in problems
     assert "#z-error-1: its group's choices are not aria-invalid" in problems

@@ -14,7 +14,7 @@ from app.audit.actions import Action, ObjectType
 from app.auth.policy import Permission, require
 from app.cases import forms, gbvims, records, views
 from app.cases.models import ActionItem, Case, FollowUp, Incident
-from app.cases.route_support import child, fail
+from app.cases.route_support import case_page_again, child, fail
 from app.cases.scopes import load_case
 from app.core.errors import CaseError
 from app.localtime import organisation_zone_name
@@ -161,8 +161,10 @@ def action_item(case_id: uuid.UUID, item_id: uuid.UUID | None = None) -> str | R
 
 @require(Permission.CASE_EDIT)
 def follow_up(case_id: uuid.UUID) -> str | Response:
-    """Plan or record a follow-up visit."""
-    case = load_case(current_user, case_id, write=True, action=Action.FOLLOW_UP_CREATE).case
+    """Plan or record a follow-up visit (refused: the case page, the messages beside the
+    fields, what was typed kept)."""
+    access = load_case(current_user, case_id, write=True, action=Action.FOLLOW_UP_CREATE)
+    case = access.case
     form = forms.FollowUpForm(prefix="follow_up", context=case.id)
     back = url_for("cases.view", case_id=case.id, _anchor="follow-ups")
     if (prior := form.replayed()) is not None:
@@ -177,8 +179,7 @@ def follow_up(case_id: uuid.UUID) -> str | Response:
         except CaseError as exc:
             fail(exc)
         return redirect(back)
-    flash(_("The follow-up was not saved: %(e)s", e=views.first_error(form)), "error")
-    return redirect(url_for("cases.view", case_id=case.id, _anchor="follow-ups"))
+    return case_page_again(access, follow_up_form=form)
 
 
 @require(Permission.CASE_EDIT)
@@ -196,9 +197,11 @@ def follow_up_done(case_id: uuid.UUID, visit_id: uuid.UUID) -> Response:
 
 
 @require(Permission.CASE_EDIT)
-def note(case_id: uuid.UUID) -> Response:
-    """Add a case note."""
-    case = load_case(current_user, case_id, write=True, action=Action.NOTE_CREATE).case
+def note(case_id: uuid.UUID) -> str | Response:
+    """Add a case note (refused: the case page, the message beside the field, the note typed
+    kept)."""
+    access = load_case(current_user, case_id, write=True, action=Action.NOTE_CREATE)
+    case = access.case
     form = forms.NewNoteForm(context=case.id)
     back = url_for("cases.view", case_id=case.id, _anchor="notes")
     if (prior := form.replayed()) is not None:
@@ -210,9 +213,8 @@ def note(case_id: uuid.UUID) -> Response:
             return already_saved(done.claim, back)
         except CaseError as exc:
             fail(exc)
-    else:
-        flash(_("The note was not saved: %(e)s", e=views.first_error(form)), "error")
-    return redirect(url_for("cases.view", case_id=case.id, _anchor="notes"))
+        return redirect(back)
+    return case_page_again(access, note_form=form)
 
 
 def register(bp: Blueprint) -> None:

@@ -5,11 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import flash
+from flask import flash, render_template
+from flask_login import current_user
+from flask_wtf import FlaskForm
 
 from app.audit import service as audit
 from app.audit.actions import Action, ObjectType
+from app.cases import views
 from app.cases.models import Case
+from app.cases.scopes import CaseAccess
 from app.core.errors import CaseError, StaleError
 from app.db import db
 
@@ -35,3 +39,12 @@ def fail(exc: CaseError, form: Any = None) -> None:
     if isinstance(exc, StaleError) and version is not None \
             and exc.current_version is not None:
         version.data = str(exc.current_version)
+
+
+def case_page_again(access: CaseAccess, **refused: FlaskForm) -> str:
+    """The case page in answer to one of its forms that was refused (by the name the page
+    knows it by: ``views.CASE_FORMS``): that form as it was sent, its errors beside its fields
+    and what was typed kept, the other forms blank. Nothing was saved. Like every refused
+    form, it comes back with 200."""
+    return render_template("cases/view.html",
+                           **views.case_context(current_user, access, refused))

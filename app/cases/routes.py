@@ -21,7 +21,7 @@ from app.cases import forms, queries, record_routes, search, service, views
 from app.cases.justifications import JustificationError
 from app.cases.labels import CHOOSE, Domain, choices
 from app.cases.models import STATUSES, BreakGlassGrant
-from app.cases.route_support import fail
+from app.cases.route_support import case_page_again, fail
 from app.cases.scopes import load_case
 from app.cases.workflow import STATUS_LABELS
 from app.clock import utcnow
@@ -185,9 +185,12 @@ def edit(case_id: uuid.UUID) -> str | Response:
 
 @bp.post("/<uuid:case_id>/consent")
 @require(Permission.CASE_EDIT)
-def consent(case_id: uuid.UUID) -> Response:
-    """Record consent (or its withdrawal); it takes effect at once."""
-    case = load_case(current_user, case_id, write=True, action=Action.CONSENT_RECORD).case
+def consent(case_id: uuid.UUID) -> str | Response:
+    """Record consent (or its withdrawal); it takes effect at once. An answer the form refuses:
+    the case page, the form as sent with the messages beside its fields; a rule of the service
+    (no single field's): its message above the case page."""
+    access = load_case(current_user, case_id, write=True, action=Action.CONSENT_RECORD)
+    case = access.case
     form = forms.ConsentForm(context=case.id)
     if (prior := form.replayed()) is not None:
         return already_saved(prior, url_for("cases.view", case_id=case.id, _anchor="consent"))
@@ -208,18 +211,17 @@ def consent(case_id: uuid.UUID) -> Response:
             fail(exc)
         else:
             flash(_("Consent recorded."), "info")
-    elif form.submission_token.errors:
-        flash(str(form.submission_token.errors[0]), "error")
-    else:
-        flash(_("Consent was not recorded: choose what it is for and the decision."), "error")
-    return redirect(url_for("cases.view", case_id=case.id, _anchor="consent"))
+        return redirect(url_for("cases.view", case_id=case.id, _anchor="consent"))
+    return case_page_again(access, consent_form=form)
 
 
 @bp.post("/<uuid:case_id>/status")
 @require(Permission.CASE_EDIT)
-def status(case_id: uuid.UUID) -> Response:
-    """Move the case to the next or previous stage."""
-    case = load_case(current_user, case_id, write=True, action=Action.CASE_STATUS).case
+def status(case_id: uuid.UUID) -> str | Response:
+    """Move the case to the next or previous stage (refused: the case page, the message beside
+    the field)."""
+    access = load_case(current_user, case_id, write=True, action=Action.CASE_STATUS)
+    case = access.case
     form = forms.StatusForm()
     # Any status code is accepted here: which moves are possible is the service's rule.
     form.to_status.choices = [(s, STATUS_LABELS[s]) for s in STATUSES]
@@ -228,16 +230,17 @@ def status(case_id: uuid.UUID) -> Response:
             service.change_status(current_user, case, form.to_status.data, form.version.data)
         except CaseError as exc:
             fail(exc)
-    else:
-        flash(_("That status change is not possible."), "error")
-    return redirect(url_for("cases.view", case_id=case.id))
+        return redirect(url_for("cases.view", case_id=case.id))
+    return case_page_again(access, status_form=form)
 
 
 @bp.post("/<uuid:case_id>/closure")
 @require(Permission.CASE_EDIT)
-def closure_request(case_id: uuid.UUID) -> Response:
-    """Ask for the case to be closed (a supervisor decides)."""
-    case = load_case(current_user, case_id, write=True, action=Action.CASE_CLOSURE_REQUEST).case
+def closure_request(case_id: uuid.UUID) -> str | Response:
+    """Ask for the case to be closed (a supervisor decides). An answer the form refuses: the
+    case page, the request as sent with the messages beside its fields."""
+    access = load_case(current_user, case_id, write=True, action=Action.CASE_CLOSURE_REQUEST)
+    case = access.case
     form = forms.ClosureForm()
     if form.validate_on_submit():
         try:
@@ -248,7 +251,8 @@ def closure_request(case_id: uuid.UUID) -> Response:
         else:
             flash(_("Closure requested. A supervisor will review it, with what is still open."),
                   "info")
-    return redirect(url_for("cases.view", case_id=case.id))
+        return redirect(url_for("cases.view", case_id=case.id))
+    return case_page_again(access, closure_form=form)
 
 
 @bp.post("/<uuid:case_id>/closure/decision")
@@ -265,8 +269,7 @@ def closure_decision(case_id: uuid.UUID) -> Response | str:
                                    form.version.data, form.reason.data)
         except service.SendBackError as exc:
             form.reason.errors = [str(exc)]
-            return render_template("cases/view.html", **{
-                **views.case_context(current_user, access), "decision_form": form})
+            return case_page_again(access, decision_form=form)
         except CaseError as exc:
             fail(exc)
         else:
@@ -277,16 +280,19 @@ def closure_decision(case_id: uuid.UUID) -> Response | str:
 
 @bp.post("/<uuid:case_id>/reopen")
 @require(Permission.CASE_EDIT)
-def reopen(case_id: uuid.UUID) -> Response:
-    """Reopen a closed case, with a reason."""
-    case = load_case(current_user, case_id, write=True, action=Action.CASE_REOPEN).case
+def reopen(case_id: uuid.UUID) -> str | Response:
+    """Reopen a closed case, with a reason (refused: the case page, the messages beside the
+    fields, the details typed kept)."""
+    access = load_case(current_user, case_id, write=True, action=Action.CASE_REOPEN)
+    case = access.case
     form = forms.ReopenForm()
     if form.validate_on_submit():
         try:
             service.reopen(current_user, case, form.reason.data, form.details.data, form.version.data)
         except CaseError as exc:
             fail(exc)
-    return redirect(url_for("cases.view", case_id=case.id))
+        return redirect(url_for("cases.view", case_id=case.id))
+    return case_page_again(access, reopen_form=form)
 
 
 @bp.post("/<uuid:case_id>/plan/approve")

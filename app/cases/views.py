@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -30,6 +31,7 @@ from app.clock import utcnow
 from app.core import hooks
 from app.crypto.readable import readable
 from app.db import db
+from app.forms import OneTimeSubmission
 from app.localtime import deadline, organisation_zone, today, user_zone, zone
 
 INCIDENT_TEXT = ("narrative", "perpetrator_details", "location_detail")
@@ -123,14 +125,6 @@ def action_values(case: Case, item: ActionItem) -> dict[str, Any]:
             "due_on": item.due_on, "status": item.status}
 
 
-def first_error(form: FlaskForm) -> str:
-    """The first validation message of a form (for a flash after a redirect)."""
-    for errors in form.errors.values():
-        if errors:
-            return str(errors[0])
-    return ""
-
-
 def _children(model: Any, case: Case, order: Any) -> list[Any]:
     return list(db.session.execute(
         select(model).where(model.case_id == case.id).order_by(order)).scalars())
@@ -145,8 +139,46 @@ def _opened(record: Any, fields: tuple[str, ...]) -> dict[str, Any] | None:
     return found[0][1] if found else None
 
 
-def case_context(user: User, access: CaseAccess) -> dict[str, Any]:
-    """Everything the case page shows, decrypted once.
+# The forms of the case page, by the name the page knows them by (``case_forms``).
+CASE_FORMS: dict[str, Callable[[Case], FlaskForm]] = {
+    "status_form": lambda case: forms.StatusForm(formdata=None),
+    # The forms that create a record carry a one-time token bound to this case.
+    "consent_form": lambda case: forms.ConsentForm(formdata=None, context=case.id),
+    "closure_form": lambda case: forms.ClosureForm(formdata=None),
+    "decision_form": lambda case: forms.DecisionForm(formdata=None),
+    "reopen_form": lambda case: forms.ReopenForm(formdata=None),
+    "note_form": lambda case: forms.NewNoteForm(formdata=None, context=case.id),
+    "follow_up_form": lambda case: forms.FollowUpForm(formdata=None, prefix="follow_up",
+                                                      context=case.id),
+}
+
+
+def case_forms(case: Case, refused: dict[str, FlaskForm]) -> dict[str, FlaskForm]:
+    """The case page's forms: blank, each with a fresh one-time token (also when the page
+    answers a POST), except a ``refused`` one, shown as it was sent, with its errors."""
+    unknown = set(refused) - set(CASE_FORMS)
+    if unknown:
+        raise KeyError(f"not a form of the case page: {sorted(unknown)}")
+    made: dict[str, FlaskForm] = {}
+    for name, make in CASE_FORMS.items():
+        if name in refused:
+            made[name] = refused[name]
+            continue
+        made[name] = form = make(case)
+        if isinstance(form, OneTimeSubmission) and form.is_submitted():
+            form.issue_token()  # a POST answered with the page: built blank, token not issued
+    status_form = cast(forms.StatusForm, made["status_form"])
+    status_form.to_status.choices = [(s, STATUS_LABELS[s]) for s in next_statuses(case.status)]
+    consent_form = cast(forms.ConsentForm, made["consent_form"])
+    consent_form.kind.choices = consent_kinds()
+    consent_form.share_fields.choices = share_field_choices()
+    return made
+
+
+def case_context(user: User, access: CaseAccess,
+                 refused: dict[str, FlaskForm] | None = None) -> dict[str, Any]:
+    """Everything the case page shows, decrypted once; ``refused``: a form of the page that
+    was sent and refused, by its name (``CASE_FORMS``), shown with its errors and input.
 
     Every record of the page opens on its own: one that does not (damaged, or its key gone) is
     left out with a notice and audited, and the rest of the case is still shown.
@@ -162,11 +194,7 @@ def case_context(user: User, access: CaseAccess) -> dict[str, Any]:
     closing = case.status == CaseStatus.CLOSURE_REQUESTED
     request = last_change(case, CaseStatus.CLOSURE_REQUESTED) if closing else None
     closure_detail = _opened(request, ("reason_detail",))
-    status_form = forms.StatusForm()
-    status_form.to_status.choices = [(s, STATUS_LABELS[s]) for s in next_statuses(case.status)]
-    consent_form = forms.ConsentForm(context=case.id)  # one-time token bound to this case
-    consent_form.kind.choices = consent_kinds()
-    consent_form.share_fields.choices = share_field_choices()
+    page_forms = case_forms(case, refused or {})
     consent = consent_state(case)
     writable = access.writable
     ctx: dict[str, Any] = {
@@ -187,11 +215,7 @@ def case_context(user: User, access: CaseAccess) -> dict[str, Any]:
         "history": history, "closure_request": request,
         "closure_detail": closure_detail["reason_detail"] if closure_detail else None,
         "label": label, "status_labels": STATUS_LABELS, "closure_reasons": CLOSURE_REASONS,
-        "reopen_reasons": REOPEN_REASONS, "status_form": status_form,
-        "consent_form": consent_form, "closure_form": forms.ClosureForm(),
-        "decision_form": forms.DecisionForm(), "reopen_form": forms.ReopenForm(),
-        "note_form": forms.NewNoteForm(context=case.id),
-        "follow_up_form": forms.FollowUpForm(prefix="follow_up", context=case.id),
+        "reopen_reasons": REOPEN_REASONS, **page_forms,
         **_contributions(hooks.case_page, case=case, user=user),
         "break_glass_grants": justifications.grants_for(user, case),
         "today": today(user_zone(user)), "can_approve": can(user, Permission.CASE_APPROVE),

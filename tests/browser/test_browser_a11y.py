@@ -7,12 +7,16 @@
   its left in Arabic).
 - A caseworker logs in, opens a case and adds a note with the keyboard alone (Tab, Enter,
   Space and typing), and always sees where the focus is.
+- The pages before login (login, two-step code, first-login enrolment and its recovery codes,
+  password reset), blank and re-shown with their errors, have no serious axe problem in Arabic
+  either (a browser asking for Arabic; the accounts speak Arabic once known).
 - The axe check itself flags a page with serious problems (so a clean journey means something).
 """
 
 from __future__ import annotations
 
 import re
+import sqlite3
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
@@ -209,3 +213,59 @@ def test_the_axe_check_flags_serious_problems(browser):
         assert {"image-alt", "label", "color-contrast"} <= rules
     finally:
         context.close()
+
+
+def test_pages_before_login_have_no_serious_axe_problem_in_arabic(browser, live_server, world,
+                                                                  tmp_path):
+    with sqlite3.connect(tmp_path / "live.db") as db:  # the live server's copy
+        db.execute("UPDATE users SET language = 'ar' WHERE username IN ('caseworker', 'newbie')")
+    a11y = Accessibility()
+    context = browser.new_context(base_url=live_server, locale="ar")  # Accept-Language: ar
+    try:
+        page = context.new_page()
+        # Login: blank, then refused (nothing typed), then the two-step code, blank and refused.
+        page.goto("/auth/login")
+        a11y.check(page, "ar")
+        page.locator("#submit").click()
+        expect(page.locator("#username-error-1")).to_be_visible()
+        a11y.check(page, "ar")
+        page.locator("#username").fill("caseworker")
+        page.locator("#password").fill(PASSWORD)
+        page.locator("#submit").click()
+        page.wait_for_url(re.compile(r"/auth/mfa$"))
+        a11y.check(page, "ar")
+        page.locator("#code").fill("000000")
+        page.locator("#submit").click()
+        expect(page.get_by_role("alert").first).to_be_visible()  # the refusal, announced
+        a11y.check(page, "ar")
+        # Password reset, as someone not logged in: blank, then with a code that is not valid.
+        context.clear_cookies()
+        page.goto("/auth/reset")
+        a11y.check(page, "ar")
+        page.locator("#token").fill("ABCD-EFGH-IJKL")
+        page.locator("#new").fill("a long enough password here")
+        page.locator("#confirm").fill("a long enough password here")
+        page.locator("#submit").click()
+        expect(page.locator("#token-error-1")).to_be_visible()
+        a11y.check(page, "ar")
+        # First login: enrolment, refused with a wrong code, then the recovery codes.
+        context.clear_cookies()
+        page.goto("/auth/login")
+        page.locator("#username").fill("newbie")
+        page.locator("#password").fill(PASSWORD)
+        page.locator("#submit").click()
+        page.wait_for_url(re.compile(r"/auth/mfa/enrol$"))
+        a11y.check(page, "ar")
+        page.locator("#code").fill("000000")
+        page.locator("#submit").click()
+        expect(page.get_by_role("alert").first).to_be_visible()  # the refusal, announced
+        a11y.check(page, "ar")
+        secret = page.locator("#totp-secret").inner_text().replace(" ", "")
+        page.locator("#code").fill(live_code(secret))
+        page.locator("#submit").click()
+        expect(page.locator("ul.codes li")).to_have_count(10)
+        a11y.check(page, "ar")
+    finally:
+        context.close()
+    assert a11y.checked == 9
+    assert a11y.problems == [], "\n".join(a11y.problems)

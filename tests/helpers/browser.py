@@ -34,7 +34,9 @@ class Accessibility:
     the journey goes, then each page again in Arabic: one load per page per language.
 
     ``check(page)`` runs axe on the page as it stands (a form re-shown with its errors too) and
-    remembers its URL (not the login steps, which the login tests check in both languages);
+    remembers its URL (not the pages before login: the login page, the two-step code, the
+    enrolment and the password reset, which ``test_browser_a11y`` checks in Arabic in a browser
+    that asks for Arabic, and the login tests in English);
     ``in_arabic(page)`` switches the account to Arabic with the header's
     language button and opens each remembered page once more. Serious and critical violations
     are collected as ``problems`` (the rule, the page's path with ids shortened, the first
@@ -48,9 +50,12 @@ class Accessibility:
         self.problems: list[str] = []
         self.checked = 0
 
-    def check(self, page: Page) -> None:
-        """Run axe on ``page`` now; remember it for the Arabic pass."""
-        lang = page.get_attribute("html", "lang") or "?"
+    def check(self, page: Page, lang: str | None = None) -> None:
+        """Run axe on ``page`` now; remember it for the Arabic pass. With ``lang``, the page
+        must be in that language (so a check meant for Arabic is not run on English)."""
+        shown = page.get_attribute("html", "lang") or "?"
+        assert lang is None or shown == lang, f"{page.url} is in {shown!r}, not {lang!r}"
+        lang = shown
         path = _ID.sub("{id}", page.url.split("://", 1)[-1].split("/", 1)[-1].split("?")[0])
         result = self._axe.run(page, options={"resultTypes": ["violations"]})
         self.checked += 1
