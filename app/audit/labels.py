@@ -192,7 +192,7 @@ REASON_LABELS: Mapping[str, object] = {
     "object": _l("Record id"),
     "action": _l("Action"),
     "outcome": _l("Outcome"),
-    "since": _l("From"),
+    "since": _l("Since"),
     "until": _l("Before"),
     # Verification and checkpoints.
     "web": _l("On the web"),
