@@ -20,8 +20,8 @@ from wtforms.validators import DataRequired, InputRequired
 
 from app.cases.models import Case, CaseNote, ConsentRecord, FollowUp
 from app.db import db
+from tests.helpers.error_links import link_problems
 from tests.helpers.forms import form_tokens, hidden_inputs
-from tests.test_error_links import link_problems
 
 
 def _count(app, model, case_id: str) -> int:
