@@ -299,6 +299,8 @@ def plain_case_context(user: User, case_id: uuid.UUID) -> dict[str, Any]:
         "can_decide_closure": False, "can_approve_plan": False,
         "overdue_items": {i.id for i in _children("action_items", case_id, items.c.due_on)
                           if i.due_on < utcnow().date() and i.status in ("planned", "in_progress")},
+        # The viewed cases' incidents are weeks old: no clinical window, ages known.
+        "clinical_window_ends": {}, "age_unsure": set(), "open_items": [], "sent_back": None,
     }
 
 
@@ -335,7 +337,8 @@ def plain_search_page() -> str:
     if form.validate_on_submit():
         result = plain_search(current_user, form.name.data or "")
         session["case_searched_at"] = utcnow().timestamp()
-    return render_template("cases/search.html", form=form, result=result)
+    return render_template("cases/search.html", form=form, result=result,
+                           handoff=forms.HandOffForm(formdata=None))
 
 
 # --- Seeding --------------------------------------------------------------------------------
