@@ -204,6 +204,8 @@ def build_config(env: str, instance_path: Path, *, keys: bool = True) -> dict[st
         "LOGIN_LOCKOUT_MINUTES": _int_env("AMANA_LOGIN_LOCKOUT_MINUTES", 15),
         "LOGIN_ADDRESS_LIMIT": os.environ.get("AMANA_LOGIN_ADDRESS_LIMIT", "30 per 10 minutes"),
         "CASE_SEARCH_LIMIT": _limit_env("AMANA_SEARCH_LIMIT", "30 per 10 minutes"),
+        # Candidates a search opens at most (best-scored first; about 1.5 ms each).
+        "CASE_SEARCH_CANDIDATES": _int_env("AMANA_SEARCH_CANDIDATES", 200),
         **_argon2_env(production),
         "PASSWORD_RESET_HOURS": _int_env("AMANA_PASSWORD_RESET_HOURS", 24),
         "GRANT_APPROVAL_HOURS": _int_env("AMANA_GRANT_APPROVAL_HOURS", 72),

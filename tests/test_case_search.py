@@ -255,3 +255,28 @@ def test_new_index_values_are_keyed_per_index_and_hold_no_plaintext(app, world):
         app.extensions.pop("amana_blind_index_keys")
         assert wide_part.digests("Fatima") != before
         assert wide_part.digests("Fatima") == wide_part.digests("فاطمة")
+
+
+def test_a_common_name_part_opens_only_the_best_candidates(app, auth, world):
+    # A name part shared by more cases than the search opens (here 3): the exact full name and
+    # the case with the same phone are opened first, the page says the search was cut short,
+    # and another organisation's cases sharing the part take no place.
+    app.config["CASE_SEARCH_CANDIDATES"] = 3
+    _partner(app, world, full_name="Zaynabqx Partnerqx0")
+    for n in (1, 2):
+        _open(app, world, "partner_worker", site="partner_site", full_name=f"Zaynabqx Partnerqx{n}")
+    others = [_open(app, world, "caseworker", full_name=f"Zaynabqx Otherqx{n}") for n in range(4)]
+    exact = _open(app, world, "caseworker", full_name="Zaynabqx Exactqz")
+    by_phone = _open(app, world, "caseworker", full_name="Zaynabqx Phoneqz", phone="0912000777")
+    c = auth.login("caseworker")
+    resp = search_cases(c, name="Zaynabqx Exactqz", phone="0912000777")
+    page = resp.get_data(as_text=True)
+    listed = _listed(page)
+    assert listed[:2] == [exact, by_phone]
+    assert len(listed) == 3 and set(listed[2:]) <= set(others)
+    assert 'id="search-truncated"' in page
+    # Few enough candidates: all are opened and nothing says otherwise.
+    app.config["CASE_SEARCH_CANDIDATES"] = 200
+    page = search_cases(c, name="Zaynabqx").get_data(as_text=True)
+    assert set(_listed(page)) == {*others, exact, by_phone}
+    assert 'id="search-truncated"' not in page

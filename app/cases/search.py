@@ -56,6 +56,10 @@ CASE_NUMBER_WEIGHT = 20
 # the phone, the case number, two name parts, or one part with the date of birth. One common
 # name part alone (or a date of birth alone) says nothing about cases the user cannot see.
 STRONG = 4
+# The same weights on the index entries, before anything is opened: the candidates opened
+# first when a common name part is shared by more cases than ``CASE_SEARCH_CANDIDATES``.
+INDEX_WEIGHTS = {PERSON_NAME.name: FULL_NAME_WEIGHT, NAME_PART.name: PART_WEIGHT,
+                 PHONE.name: PHONE_WEIGHT, BIRTH_DATE.name: BIRTH_DATE_WEIGHT}
 NAME_FIELDS = ("full_name", "alias")
 
 
@@ -80,6 +84,9 @@ class SearchResult:
     elsewhere: bool = False
     # Candidates that could not be read (left out; each failure is audited and alerted).
     unreadable: int = 0
+    # More candidates shared an index entry than were opened (``CASE_SEARCH_CANDIDATES``):
+    # the page asks for the family name, phone or date of birth.
+    truncated: bool = False
 
 
 def rank(match: Match[Case], name: str | None) -> Candidate:
@@ -156,9 +163,10 @@ def search(user: User, *, name: str | None = None, phone: str | None = None,
         *((f, index, name) for f in NAME_FIELDS for index in (PERSON_NAME, NAME_PART)),
         ("phone", PHONE, phone),
         ("date_of_birth", BIRTH_DATE, date_of_birth.isoformat() if date_of_birth else None)]
-    found = find_matches(rest, terms, notice=False)
+    found = find_matches(rest, terms, notice=False, limit=int(current_app.config[
+        "CASE_SEARCH_CANDIDATES"]), weights=INDEX_WEIGHTS)
     ranked += [rank(m, name) for m in found]
-    result = SearchResult(unreadable=found.skipped)
+    result = SearchResult(unreadable=found.skipped, truncated=found.truncated)
     if ranked:
         # The scope is evaluated per row of the few matches by primary key (a filter on the
         # scope would let the planner scan a whole organisation's cases).

@@ -20,11 +20,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from flask import current_app
-from sqlalchemy import Select, and_, delete, false, insert, or_, select
+from sqlalchemy import Select, Subquery, and_, case, delete, false, func, insert, literal, or_, select
 
 from app.crypto.aead import derive_key
 from app.crypto.models import BlindIndexEntry
@@ -115,6 +115,21 @@ def candidates_query(owner_table: str,
         return stmt.where(false())  # matches nothing
     return stmt.where(or_(*(and_(BlindIndexEntry.index_name == name, BlindIndexEntry.digest == d)
                             for name, d in sorted(wanted))))
+
+
+def ranked_candidates(owner_table: str, terms: Iterable[tuple[BlindIndex, str]],
+                      weights: Mapping[str, int]) -> Subquery:
+    """``candidates_query`` with a score per record: the sum of ``weights`` (by index name,
+    1 for an index not named) over its matching entries, as columns ``owner_id`` and
+    ``score``. Computed from digests only, so a search can open its best candidates first."""
+    wanted = {(index.name, digest) for index, value in terms for digest in index.digests(value)}
+    weight = case(*((BlindIndexEntry.index_name == n, w) for n, w in sorted(weights.items())),
+                  else_=1) if weights else literal(1)
+    stmt = (select(BlindIndexEntry.owner_id.label("owner_id"), func.sum(weight).label("score"))
+            .where(BlindIndexEntry.owner_table == owner_table))
+    stmt = stmt.where(or_(*(and_(BlindIndexEntry.index_name == name, BlindIndexEntry.digest == d)
+                            for name, d in sorted(wanted)))) if wanted else stmt.where(false())
+    return stmt.group_by(BlindIndexEntry.owner_id).subquery()
 
 
 def candidate_ids(index: BlindIndex, value: str, owner_table: str) -> list[uuid.UUID]:

@@ -8,13 +8,13 @@ counted, never served.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select
 
-from app.crypto.blind_index import BlindIndex, candidates_query
+from app.crypto.blind_index import BlindIndex, candidates_query, ranked_candidates
 from app.crypto.fields import SealedField, index_text
 from app.crypto.readable import readable
 from app.db import db
@@ -44,13 +44,16 @@ class Match(Generic[M]):
 
 
 class Matches(list[Match[M]]):
-    """The records ``find_matches`` confirmed; ``skipped`` as in ``Found``."""
+    """The records ``find_matches`` confirmed; ``skipped`` as in ``Found``; ``truncated``: more
+    candidates than ``limit`` shared an index entry, and only the best-scored were opened."""
 
     skipped: int = 0
+    truncated: bool = False
 
 
 def find_matches(stmt: Select[M], terms: Sequence[tuple[str, BlindIndex, str | None]], *,
-                 notice: bool = True) -> Matches[M]:
+                 notice: bool = True, limit: int | None = None,
+                 weights: Mapping[str, int] | None = None) -> Matches[M]:
     """Records of ``stmt`` (a scoped query of one sealed model) matching any of ``terms``, each
     ``(field, index, value)`` with ``index`` one of the field's indexes, with what matched:
 
@@ -61,7 +64,13 @@ def find_matches(stmt: Select[M], terms: Sequence[tuple[str, BlindIndex, str | N
     nothing outside it is decrypted), each confirmed after decryption: a plain index matches
     an equal normal form, a tag index any shared tag. A candidate that does not open is left
     out and counted (``readable``; ``notice=False`` when the page words its own notice).
-    Empty values search nothing; no value at all finds nothing."""
+    Empty values search nothing; no value at all finds nothing.
+
+    With ``limit``, at most that many candidates are opened: those whose matching entries
+    weigh most (``weights`` by index name, see ``ranked_candidates``), ranked under ``stmt``'s
+    own filters so records outside it never take a place; ``truncated`` says more were left.
+    A common name part can be shared by a fifth of an organisation's cases, and opening each
+    costs about a millisecond and a half."""
     model: Any = stmt.column_descriptions[0]["entity"]
     sealed: dict[str, SealedField[Any]] = model.__sealed_fields__
     wanted: list[tuple[str, BlindIndex, str]] = []
@@ -73,8 +82,17 @@ def find_matches(stmt: Select[M], terms: Sequence[tuple[str, BlindIndex, str | N
     found: Matches[M] = Matches()
     if not wanted:
         return found
-    sub = candidates_query(model.__tablename__, [(i, v) for _n, i, v in wanted])
-    rows: list[M] = list(db.session.execute(stmt.where(model.id.in_(sub))).scalars())
+    pairs = [(i, v) for _n, i, v in wanted]
+    if limit is None:
+        rows: list[M] = list(db.session.execute(
+            stmt.where(model.id.in_(candidates_query(model.__tablename__, pairs)))).scalars())
+    else:
+        scored = ranked_candidates(model.__tablename__, pairs, weights or {})
+        rows = list(db.session.execute(
+            stmt.join(scored, model.id == scored.c.owner_id)
+            .order_by(scored.c.score.desc(), model.id).limit(limit + 1)).scalars())
+        found.truncated = len(rows) > limit
+        rows = rows[:limit]
     opened = readable(rows, list(dict.fromkeys(n for n, _i, _v in wanted)), notice=notice)
     for row, got in opened:
         match = Match(row)
