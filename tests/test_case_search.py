@@ -196,6 +196,20 @@ def test_typed_name_phone_and_birth_date_carry_over_to_intake_by_post(app, auth,
     assert _found(c, name="Handoffqz")
 
 
+def test_a_tampered_handoff_carries_nothing(app, auth, world):
+    # The hand-off is posted by the search page; a date of birth that is not a date (edited by
+    # hand) makes the whole hand-off invalid: an empty intake form, nothing saved.
+    c = auth.login("caseworker")
+    page = search_cases(c, name="Amal Tamperqz").get_data(as_text=True)
+    data = {**_handoff(page), **form_tokens(page, action="/cases/new"),
+            "date_of_birth": "31/12/1999"}
+    resp = c.post("/cases/new", data=data)
+    intake = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "Open a case" in intake
+    assert "Tamperqz" not in intake
+    assert not re.search(r'name="date_of_birth"[^>]*value="[^"]', intake)
+
+
 def test_handoff_without_a_search_goes_back_to_search(app, auth, world):
     c = auth.login("caseworker")
     page = c.get("/cases/search").get_data(as_text=True)

@@ -25,6 +25,7 @@ from wtforms import (
     TimeField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import HiddenInput
 
 from app.audit.actions import Action
 from app.cases import gbvims, justifications
@@ -104,14 +105,8 @@ class HandOffForm(FlaskForm):
     handoff = HiddenField()
     name = HiddenField(validators=[Optional(), Length(max=NAME_MAX)])
     phone = HiddenField(validators=[Optional(), Length(max=24), phone_number])
-    date_of_birth = HiddenField(validators=[Optional(), Length(max=10)])
-
-    def birth_date(self) -> date | None:
-        """The date of birth handed over, if it is a date."""
-        try:
-            return date.fromisoformat(self.date_of_birth.data or "")
-        except ValueError:
-            return None
+    # Sent as a hidden ISO date; anything else makes the hand-off invalid (nothing carried).
+    date_of_birth = DateField(validators=[Optional()], widget=HiddenInput())
 
 
 class IntakeForm(FlaskForm):

@@ -147,7 +147,7 @@ def _handed_off() -> str | Response:
     valid = hand.validate_on_submit()
     data = {} if not valid else {"full_name": hand.name.data or None,
                                  "phone": hand.phone.data or None,
-                                 "date_of_birth": hand.birth_date()}
+                                 "date_of_birth": hand.date_of_birth.data}
     form = forms.NewCaseForm(formdata=None, data=data)
     form.issue_token()
     form.site.choices = [(str(s.id), s.name) for s in current_user.sites]
