@@ -215,7 +215,7 @@ CASE = "/cases/{case_own}"
 EDITS = [
     Edit("cases.edit", "app.cases.forms:IntakeForm", "caseworker", CASE + "/edit",
          CASE + "/edit", Case, "case_own"),
-    Edit("cases.incident", "app.cases.forms:IncidentForm", "caseworker",
+    Edit("cases.incident", "app.cases.incident_forms:IncidentForm", "caseworker",
          CASE + "/incidents/{record}", CASE + "/incidents/{record}", Incident, "record",
          _incident),
     Edit("cases.assessment", "app.cases.forms:AssessmentForm", "caseworker",
@@ -268,7 +268,7 @@ CREATE_FORMS = {
     "app.admin.forms:NewUserForm", "app.admin.forms:NewOrganisationForm",
     "app.admin.forms:NewSiteForm", "app.admin.forms:NewSafeSpaceForm",
     "app.admin.forms:NewServiceForm", "app.cases.forms:NewCaseForm",
-    "app.cases.forms:NewIncidentForm", "app.cases.forms:NewActionItemForm",
+    "app.cases.incident_forms:NewIncidentForm", "app.cases.forms:NewActionItemForm",
     "app.safe_space.forms:NewSessionForm", "app.safe_space.forms:NewActivityTypeForm",
 }
 

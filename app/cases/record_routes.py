@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from app.audit.actions import Action, ObjectType
 from app.auth.policy import Permission, require
-from app.cases import forms, gbvims, records, views
+from app.cases import forms, gbvims, incident_forms, records, views
 from app.cases.models import ActionItem, Case, FollowUp, Incident
 from app.cases.route_support import case_page_again, child, fail
 from app.cases.scopes import load_case
@@ -21,7 +21,7 @@ from app.localtime import organisation_zone_name
 from app.submissions.service import AlreadySaved, already_saved
 
 
-def _incident(form: forms.IncidentForm) -> records.IncidentInput:
+def _incident(form: incident_forms.IncidentForm) -> records.IncidentInput:
     """The incident as a validated form states it (the classification answers as booleans)."""
     return records.IncidentInput(
         incident_date=form.incident_date.data, reported_date=form.reported_date.data,
@@ -40,7 +40,7 @@ def _incident(form: forms.IncidentForm) -> records.IncidentInput:
         location_detail=form.location_detail.data)
 
 
-def _beside(form: forms.IncidentForm, exc: records.IncidentError) -> None:
+def _beside(form: incident_forms.IncidentForm, exc: records.IncidentError) -> None:
     """Show a refusal of the incident service beside the field it names (above the form when
     the field is not on it)."""
     target = form.field_named(exc.field)
@@ -50,7 +50,7 @@ def _beside(form: forms.IncidentForm, exc: records.IncidentError) -> None:
         target.errors = [*target.errors, str(exc)]
 
 
-def _offer_age(case: Case, form: forms.IncidentForm) -> None:
+def _offer_age(case: Case, form: incident_forms.IncidentForm) -> None:
     """A new incident refused with its age left empty comes back with the age at the date
     given, from the date of birth or estimated age, for the worker to check and save."""
     age_field = form.survivor_age_at_incident
@@ -70,10 +70,10 @@ def incident(case_id: uuid.UUID, incident_id: uuid.UUID | None = None) -> str | 
     current = child(Incident, case, incident_id, Action.INCIDENT_UPDATE,
                      ObjectType.INCIDENT) if incident_id else None
     data = views.incident_values(case, current) if current and request.method == "GET" else None
-    form = (forms.IncidentForm(data=data) if current else forms.NewIncidentForm(
+    form = (incident_forms.IncidentForm(data=data) if current else incident_forms.NewIncidentForm(
         context=case.id, data=views.new_incident_values(case) if request.method == "GET" else None))
     back = url_for("cases.view", case_id=case.id, _anchor="incidents")
-    if isinstance(form, forms.NewIncidentForm) and (prior := form.replayed()) is not None:
+    if isinstance(form, incident_forms.NewIncidentForm) and (prior := form.replayed()) is not None:
         return already_saved(prior, back)
     if request.method == "GET" and current is not None:
         form.version.data = str(current.version)
@@ -81,7 +81,7 @@ def incident(case_id: uuid.UUID, incident_id: uuid.UUID | None = None) -> str | 
         try:
             service_incident = records.save_incident(
                 current_user, case, _incident(form), current, form.version.data if current else None,
-                once=form.submission if isinstance(form, forms.NewIncidentForm) else None)
+                once=form.submission if isinstance(form, incident_forms.NewIncidentForm) else None)
         except AlreadySaved as done:
             return already_saved(done.claim, back)
         except records.IncidentError as exc:
@@ -93,7 +93,7 @@ def incident(case_id: uuid.UUID, incident_id: uuid.UUID | None = None) -> str | 
                 flash(views.urgent_incident_message(case, service_incident, current_user),
                       "warning")
             return redirect(url_for("cases.view", case_id=case.id, _anchor="incidents"))
-    if isinstance(form, forms.NewIncidentForm) and form.is_submitted():
+    if isinstance(form, incident_forms.NewIncidentForm) and form.is_submitted():
         _offer_age(case, form)
     return render_template("cases/incident.html", form=form, case=case, incident=current,
                            classification=gbvims.CLASSIFICATION,
