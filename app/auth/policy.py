@@ -90,6 +90,11 @@ class Permission(enum.StrEnum):
     WGSS_LOG = "wgss:log"
     WGSS_SUMMARY = "wgss:summary"
     WGSS_CONFIGURE = "wgss:configure"
+    STATS_READ = "stats:read"                  # GBVIMS tables and charts (scoped to sites)
+    STATS_EXPORT = "stats:export"              # the same tables as CSV / XLSX
+    STATS_RECORDER_EXPORT = "stats:recorder"   # the incident list (Incident Recorder layout)
+    PROGRAMME_LOG = "programme:log"            # awareness sessions and staff trainings
+    PROGRAMME_READ = "programme:read"          # programme impact figures, all spaces' summaries
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -98,10 +103,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SUPERVISOR: frozenset({Permission.CASE_CREATE, Permission.CASE_READ, Permission.CASE_EDIT,
                                 Permission.CASE_ASSIGN, Permission.CASE_APPROVE,
                                 Permission.CASE_BREAK_GLASS, Permission.CASE_ERASE,
-                                Permission.REFERRAL_CREATE, Permission.REFERRAL_OVERRIDE}),
+                                Permission.REFERRAL_CREATE, Permission.REFERRAL_OVERRIDE,
+                                Permission.STATS_READ, Permission.STATS_EXPORT}),
     Role.SERVICE_PROVIDER: frozenset({Permission.REFERRAL_RECEIVE}),
-    Role.WGSS_COORDINATOR: frozenset({Permission.WGSS_LOG, Permission.WGSS_SUMMARY}),
-    Role.PROGRAM_MANAGER: frozenset({Permission.WGSS_SUMMARY}),
+    Role.WGSS_COORDINATOR: frozenset({Permission.WGSS_LOG, Permission.WGSS_SUMMARY,
+                                      Permission.PROGRAMME_LOG}),
+    Role.PROGRAM_MANAGER: frozenset({Permission.WGSS_SUMMARY, Permission.STATS_READ,
+                                     Permission.STATS_EXPORT, Permission.STATS_RECORDER_EXPORT,
+                                     Permission.PROGRAMME_READ}),
     Role.AUDITOR: frozenset({Permission.AUDIT_READ, Permission.AUDIT_EXPORT,
                              Permission.AUDIT_VERIFY}),
     Role.ADMIN: frozenset({Permission.ADMIN_USERS, Permission.ADMIN_DIRECTORY, Permission.WGSS_CONFIGURE}),
