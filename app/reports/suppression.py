@@ -41,7 +41,7 @@ def aggregate(period: Dim, site: Dim, tables: Sequence[Table]) -> dict[Key, int]
             if key in values:
                 continue
             total = 0
-            for leaves in itertools.product(*(d.leaves_under(n) for d, n in zip(dims, nodes))):
+            for leaves in itertools.product(*(d.leaves_under(n) for d, n in zip(dims, nodes, strict=True))):
                 total += table.counts.get(leaves, 0)
             values[key] = total
     return values
@@ -52,16 +52,8 @@ def protect(period: Dim, site: Dim, tables: Sequence[Table], k: int) -> Protecti
     nothing published narrows a withheld cell to an interval narrower than ``k``."""
     values = aggregate(period, site, tables)
     primary = {key for key, v in values.items() if v < k}
-    families = {key[0] for key in primary}
-    withheld = {key for key in values
-                if key[0] in families or any(key[0] == t.code and "family:" + t.family in families
-                                             for t in tables)}
-    for t in tables:
-        if "family:" + t.family in {f for f in families}:
-            withheld |= {key for key in values if key[0] == t.code}
-    touched = {t.family for t in tables if any(key[0] == t.code for key in primary)}
-    withheld |= {key for key in values
-                 if key[0] in {"family:" + f for f in touched}
-                 or any(key[0] == t.code and t.family in touched for t in tables)}
+    family_of = {t.code: "family:" + t.family for t in tables}
+    touched = {family_of.get(key[0], key[0]) for key in primary}
+    withheld = {key for key in values if family_of.get(key[0], key[0]) in touched}
     return Protection(k=k, period=period, site=site, tables={t.code: t for t in tables},
                       values=values, withheld=withheld, primary=primary)
