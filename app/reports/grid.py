@@ -70,10 +70,17 @@ class Dim:
         return len(self.ancestors(self.leaves_under(node)[0])) - len(self.ancestors(node))
 
 
-def months(year: int) -> Dim:
-    """Months ``YYYY-MM`` grouped in quarters ``YYYY-Qn``; the root is the year ``YYYY``."""
-    leaves = tuple(f"{year:04d}-{m:02d}" for m in range(1, 13))
-    groups = tuple((f"{year:04d}-Q{q}", leaves[3 * (q - 1):3 * q]) for q in range(1, 5))
+def months(year: int, through: int = 12) -> Dim:
+    """Months ``YYYY-MM`` grouped in quarters ``YYYY-Qn``; the root is the year ``YYYY``.
+
+    ``through`` is the last month in the grid: the current month for the current year, so
+    that months still to come (zero by necessity, known to everyone) are not cells.
+    """
+    if not 1 <= through <= 12:
+        raise ValueError("through must be a month number")
+    leaves = tuple(f"{year:04d}-{m:02d}" for m in range(1, through + 1))
+    groups = tuple((f"{year:04d}-Q{q}", leaves[3 * (q - 1):3 * q])
+                   for q in range(1, 5) if leaves[3 * (q - 1):3 * q])
     return Dim("period", leaves, groups, root=f"{year:04d}")
 
 
