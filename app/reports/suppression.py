@@ -1,16 +1,57 @@
 """Small-cell suppression over the publication grid (``app.reports.grid``).
 
-INTERIM: every family with a count below k is withheld whole (safe, useless); the real
-secondary suppression replaces this module's body, not its interface.
+The rule: every cell whose count is below ``k`` is withheld (primary suppression), and further
+cells are withheld (secondary suppression) until nobody holding every published number of the
+grid can narrow any withheld cell to an interval narrower than ``k``.
+
+The method builds a proof for every withheld cell as it goes. A *move* is a change to the
+leaf counts that leaves every published cell as it is: a product of one small vector per
+dimension, each either a *single* leaf (+1 there, which also adds 1 to every total above it)
+or a *pair* (+1 at one leaf, -1 at another, so the totals above both cancel). The move is
+applied to one table, or, when it changes the table's grand total, to every table of the
+family (each at a leaf chosen there), because their totals are one shared cell. If every cell
+the move changes is withheld, then the counts plus ``t`` times the move are another table
+consistent with everything published for every ``t`` in ``[-a, b]``, where ``a`` is the
+smallest count the move decreases as ``t`` falls and ``b`` the smallest it decreases as ``t``
+rises. So each cell the move touches can be anywhere in an interval ``a + b`` wide, whatever
+else is published. The greedy below takes the primary cells from the most aggregated down
+and, for each one not yet covered, chooses the cheapest move whose ``a + b`` is at least ``k``
+(cheap: few and small newly withheld cells, detail before totals) and withholds every cell it
+touches. Every withheld cell is then covered by a move at least ``k`` wide: the linear
+programme an attacker would solve (``tests/test_suppression_attack.py`` solves it) can only
+find a wider interval, never a narrower one. When no move is wide enough (a family with
+almost nothing in the year), the whole family is withheld.
+
+Primary and secondary cells are published with one mark, so a reader cannot tell which
+withheld cells are small. This is the linear-programming guarantee of tau-ARGUS and sdcTable
+("protection level" k on every sensitive cell, audit by LP on the linked tables), computed
+with a heuristic instead of a solver.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
-from dataclasses import dataclass
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 
 from app.reports.grid import Dim, Key, Table, cell_key
+
+Vector = dict[str, int]          # node -> +1 / -1 (the sum of a move's leaves under the node)
+PARTNERS = 3                     # partners tried per dimension for each withheld cell
+
+
+@dataclass(frozen=True)
+class Move:
+    """A certificate: the cells a move changes (+1 / -1) and how far it can go each way."""
+
+    changes: dict[Key, int]
+    down: float          # a: the move may be taken back this far...
+    up: float            # ...and forward this far (infinite when nothing limits it)
+
+    @property
+    def width(self) -> float:
+        return self.down + self.up
 
 
 @dataclass
@@ -24,36 +65,243 @@ class Protection:
     values: dict[Key, int]
     withheld: set[Key]
     primary: set[Key]
+    moves: list[Move] = field(default_factory=list)
+    whole_families: set[str] = field(default_factory=set)
 
     def value(self, table: str, period: str, site: str, *cats: str) -> int | None:
         """The published count, or ``None`` when it is withheld."""
         key = cell_key(self.tables[table], period, site, cats)
         return None if key in self.withheld else self.values[key]
 
+    def keys(self, table: Table) -> Iterable[Key]:
+        """Every cell of ``table`` (its grand totals are its family's)."""
+        dims = (self.period, self.site, *table.dims)
+        for nodes in itertools.product(*(d.nodes for d in dims)):
+            yield cell_key(table, nodes[0], nodes[1], nodes[2:])
+
 
 def aggregate(period: Dim, site: Dim, tables: Sequence[Table]) -> dict[Key, int]:
-    """Every cell's true value (sums of the leaves under it)."""
+    """Every cell's true value: each leaf count added to every cell above it.
+
+    Tables of one family must count the same population: a table whose totals differ from
+    its family's is refused (a category is missing, such as "not recorded").
+    """
     values: dict[Key, int] = {}
+    counted: dict[str, dict[Key, int]] = {}
     for table in tables:
         dims = (period, site, *table.dims)
         for nodes in itertools.product(*(d.nodes for d in dims)):
-            key = cell_key(table, nodes[0], nodes[1], nodes[2:])
-            if key in values:
+            values.setdefault(cell_key(table, nodes[0], nodes[1], nodes[2:]), 0)
+        totals: dict[Key, int] = {}
+        for leaves, count in table.counts.items():
+            if not count:
                 continue
-            total = 0
-            for leaves in itertools.product(*(d.leaves_under(n) for d, n in zip(dims, nodes, strict=True))):
-                total += table.counts.get(leaves, 0)
-            values[key] = total
+            if count < 0 or len(leaves) != len(dims):
+                raise ValueError(f"table {table.code}: bad count")
+            for nodes in itertools.product(*(d.ancestors(n) for d, n in zip(dims, leaves,
+                                                                             strict=True))):
+                key = cell_key(table, nodes[0], nodes[1], nodes[2:])
+                if key[0].startswith("family:"):
+                    totals[key] = totals.get(key, 0) + count
+                else:
+                    values[key] += count
+        first = counted.setdefault(table.family, totals)
+        if first is not totals and first != totals:
+            raise ValueError(f"table {table.code}: its totals differ from its family's")
+        if first is totals:
+            values.update(totals)
     return values
+
+
+def single(dim: Dim, leaf: str) -> Vector:
+    return dict.fromkeys(dim.ancestors(leaf), 1)
+
+
+def pair(dim: Dim, plus: str, minus: str) -> Vector:
+    vec: Vector = {}
+    for node in dim.ancestors(plus):
+        vec[node] = vec.get(node, 0) + 1
+    for node in dim.ancestors(minus):
+        vec[node] = vec.get(node, 0) - 1
+    return {n: v for n, v in vec.items() if v}
+
+
+class _Search:
+    """The greedy over one grid (see the module docstring)."""
+
+    def __init__(self, period: Dim, site: Dim, tables: Sequence[Table], k: int) -> None:
+        self.period, self.site, self.k = period, site, k
+        self.tables = {t.code: t for t in tables}
+        self.family: dict[str, list[Table]] = {}
+        for t in tables:
+            self.family.setdefault(t.family, []).append(t)
+        self.values = aggregate(period, site, tables)
+        self.withheld: set[Key] = set()
+        self.covered: set[Key] = set()
+        self.moves: list[Move] = []
+
+    # -- costs and values -------------------------------------------------------------------
+    def family_of(self, key: Key) -> str:
+        if key[0].startswith("family:"):
+            return key[0].removeprefix("family:")
+        return self.tables[key[0]].family
+
+    def table_and_cats(self, key: Key) -> tuple[Table, tuple[str, ...]]:
+        if key[0].startswith("family:"):
+            table = self.family[self.family_of(key)][0]
+            return table, tuple(d.root for d in table.dims)
+        return self.tables[key[0]], tuple(key[3:])
+
+    def level(self, key: Key) -> int:
+        table, cats = self.table_and_cats(key)
+        dims = (self.period, self.site, *table.dims)
+        return sum(d.level(n) for d, n in zip(dims, (key[1], key[2], *cats), strict=True))
+
+    def weight(self, key: Key) -> float:
+        total = 4 if key[0].startswith("family:") else 1
+        return float(total * math.sqrt(1 + self.values[key]) * 4.0 ** self.level(key))
+
+    def rank(self, keys: list[tuple[str, Key]]) -> list[str]:
+        """Partner nodes, best first: already withheld, then the largest."""
+        keys.sort(key=lambda nk: (nk[1] not in self.withheld, -self.values[nk[1]]))
+        return [n for n, _ in keys[:PARTNERS]]
+
+    # -- candidate vectors per dimension ----------------------------------------------------
+    def options(self, dim: Dim, node: str, probe: Callable[[str], Key]) -> list[Vector]:
+        """Vectors for ``dim`` that change ``node``: singles and pairs with good partners.
+
+        ``probe(n)`` is the key of the target cell with this dimension's node replaced by
+        ``n``, used to rank partners by their counts.
+        """
+        under = dim.leaves_under(node)
+        out: list[Vector] = []
+        if node in dim.leaves:
+            others = [leaf for leaf in dim.leaves if leaf != node]
+            # partners under the same parent first (their pair leaves every total unchanged)
+            close = [leaf for leaf in others if dim.parent[leaf] == dim.parent[node]]
+            far = [leaf for leaf in others if dim.parent[leaf] != dim.parent[node]]
+            for group in (close, far):
+                for partner in self.rank([(leaf, probe(leaf)) for leaf in group]):
+                    out.append(pair(dim, node, partner))
+                if out:
+                    break
+            out.append(single(dim, node))
+            return out
+        for leaf in self.rank([(leaf, probe(leaf)) for leaf in under]):
+            out.append(single(dim, leaf))
+        if node != dim.root:
+            outside = [leaf for leaf in dim.leaves if leaf not in under]
+            inside = self.rank([(leaf, probe(leaf)) for leaf in under])[:1]
+            for leaf in self.rank([(leaf, probe(leaf)) for leaf in outside]):
+                out.extend(pair(dim, i, leaf) for i in inside)
+        return out
+
+    # -- evaluating a move --------------------------------------------------------------------
+    @staticmethod
+    def changes(table: Table, vectors: Sequence[Vector], into: dict[Key, int]) -> bool:
+        """Add the move given by one vector per dimension of ``table``; False if inconsistent."""
+        for parts in itertools.product(*(v.items() for v in vectors)):
+            sign = 1
+            for _, s in parts:
+                sign *= s
+            nodes = [n for n, _ in parts]
+            key = cell_key(table, nodes[0], nodes[1], nodes[2:])
+            if into.setdefault(key, sign) != sign:
+                return False
+        return True
+
+    def evaluate(self, changes: dict[Key, int]) -> Move:
+        down = min((self.values[c] for c, s in changes.items() if s > 0), default=math.inf)
+        up = min((self.values[c] for c, s in changes.items() if s < 0), default=math.inf)
+        return Move(changes, down, up)
+
+    def family_move(self, family: str, tv: Vector, sv: Vector,
+                    fixed: tuple[Table, list[Vector]] | None) -> dict[Key, int] | None:
+        """A move that changes the family total by ``tv x sv``: every table of the family
+        follows it at one leaf combination (``fixed`` for the target's table; elsewhere the
+        combination with the largest counts where the move takes away)."""
+        changes: dict[Key, int] = {}
+        minus_t = [n for n, s in tv.items() if s < 0] or list(tv)
+        minus_s = [n for n, s in sv.items() if s < 0] or list(sv)
+        for table in self.family[family]:
+            if fixed is not None and table is fixed[0]:
+                cat_vectors = fixed[1]
+            else:
+                def score(leaves: tuple[str, ...], table: Table = table) -> float:
+                    return min(self.values[cell_key(table, t, s, leaves)]
+                               for t in minus_t for s in minus_s)
+                best = max(itertools.product(*(d.leaves for d in table.dims)), key=score)
+                cat_vectors = [single(d, leaf) for d, leaf in zip(table.dims, best, strict=True)]
+            if not self.changes(table, [tv, sv, *cat_vectors], changes):
+                return None
+        return changes
+
+    def candidates(self, key: Key) -> Iterable[dict[Key, int]]:
+        """Moves that change the cell ``key``."""
+        table, cats = self.table_and_cats(key)
+        family = table.family
+        period, site = key[1], key[2]
+        tvs = self.options(self.period, period, lambda n: cell_key(table, n, site, cats))
+        svs = self.options(self.site, site, lambda n: cell_key(table, period, n, cats))
+        cat_options = []
+        for i, dim in enumerate(table.dims):
+            def probe(n: str, i: int = i) -> Key:
+                return cell_key(table, period, site, (*cats[:i], n, *cats[i + 1:]))
+            cat_options.append(self.options(dim, cats[i], probe))
+        for tv, sv in itertools.product(tvs, svs):
+            for cvs in itertools.product(*cat_options):
+                changes: dict[Key, int] | None
+                if all(v.get(d.root, 0) for v, d in zip(cvs, table.dims, strict=True)):
+                    changes = self.family_move(family, tv, sv, (table, list(cvs)))
+                else:
+                    changes = {}
+                    if not self.changes(table, [tv, sv, *cvs], changes):
+                        changes = None
+                if changes and changes.get(key):
+                    yield changes
+
+    # -- the greedy ---------------------------------------------------------------------------
+    def protect_cell(self, key: Key) -> bool:
+        best: tuple[float, float, Move] | None = None
+        for changes in self.candidates(key):
+            move = self.evaluate(changes)
+            if move.width < self.k:
+                continue
+            cost = sum(self.weight(c) for c in changes if c not in self.withheld)
+            if best is None or (cost, -move.width) < best[:2]:
+                best = (cost, -move.width, move)
+        if best is None:
+            return False
+        move = best[2]
+        self.moves.append(move)
+        self.withheld.update(move.changes)
+        self.covered.update(move.changes)
+        return True
+
+    def run(self) -> tuple[set[Key], set[str]]:
+        primary = {key for key, v in self.values.items() if v < self.k}
+        self.withheld |= primary
+        whole: set[str] = set()
+        for key in sorted(primary, key=lambda c: (-self.level(c), self.values[c], c)):
+            if key in self.covered or self.family_of(key) in whole:
+                continue
+            if not self.protect_cell(key):
+                whole.add(self.family_of(key))
+        for family in whole:
+            self.withheld.update(c for c in self.values if self.family_of(c) == family)
+        return primary, whole
 
 
 def protect(period: Dim, site: Dim, tables: Sequence[Table], k: int) -> Protection:
     """The grid's cells with every count below ``k`` withheld, and enough others withheld that
     nothing published narrows a withheld cell to an interval narrower than ``k``."""
-    values = aggregate(period, site, tables)
-    primary = {key for key, v in values.items() if v < k}
-    family_of = {t.code: "family:" + t.family for t in tables}
-    touched = {family_of.get(key[0], key[0]) for key in primary}
-    withheld = {key for key in values if family_of.get(key[0], key[0]) in touched}
-    return Protection(k=k, period=period, site=site, tables={t.code: t for t in tables},
-                      values=values, withheld=withheld, primary=primary)
+    if k < 1:
+        raise ValueError("k must be positive")
+    codes = [t.code for t in tables]
+    if len(set(codes)) != len(codes) or any(c.startswith("family:") for c in codes):
+        raise ValueError("table codes must be distinct")
+    search = _Search(period, site, tables, k)
+    primary, whole = search.run()
+    return Protection(k=k, period=period, site=site, tables=search.tables,
+                      values=search.values, withheld=search.withheld, primary=primary,
+                      moves=search.moves, whole_families=whole)
