@@ -101,6 +101,10 @@ class Table:
     family: str
     dims: tuple[Dim, ...]
     counts: Mapping[tuple[str, ...], int]
+    roots: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "roots", tuple(d.root for d in self.dims))
 
 
 Key = tuple[str, ...]   # (family or table code, period node, site node, category nodes...)
@@ -108,6 +112,6 @@ Key = tuple[str, ...]   # (family or table code, period node, site node, categor
 
 def cell_key(table: Table, period: str, site: str, cats: Sequence[str]) -> Key:
     """The cell's identity: a table's grand total is its family's shared total."""
-    if all(c == d.root for c, d in zip(cats, table.dims, strict=True)):
+    if tuple(cats) == table.roots:
         return ("family:" + table.family, period, site)
     return (table.code, period, site, *cats)

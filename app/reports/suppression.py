@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from app.reports.grid import Dim, Key, Table, cell_key
 
 Vector = dict[str, int]          # node -> +1 / -1 (the sum of a move's leaves under the node)
-PARTNERS = 3                     # partners tried per dimension for each withheld cell
+PARTNERS = 2                     # partners tried per dimension for each withheld cell
 
 
 @dataclass(frozen=True)
@@ -139,6 +139,8 @@ class _Search:
         self.withheld: set[Key] = set()
         self.covered: set[Key] = set()
         self.moves: list[Move] = []
+        self.levels: dict[Key, int] = {}
+        self.followers: dict[tuple[str, tuple[str, ...], tuple[str, ...]], list[Vector]] = {}
 
     # -- costs and values -------------------------------------------------------------------
     def family_of(self, key: Key) -> str:
@@ -153,18 +155,24 @@ class _Search:
         return self.tables[key[0]], tuple(key[3:])
 
     def level(self, key: Key) -> int:
-        table, cats = self.table_and_cats(key)
-        dims = (self.period, self.site, *table.dims)
-        return sum(d.level(n) for d, n in zip(dims, (key[1], key[2], *cats), strict=True))
+        found = self.levels.get(key)
+        if found is None:
+            table, cats = self.table_and_cats(key)
+            dims = (self.period, self.site, *table.dims)
+            found = self.levels[key] = sum(
+                d.level(n) for d, n in zip(dims, (key[1], key[2], *cats), strict=True))
+        return found
 
     def weight(self, key: Key) -> float:
         total = 4 if key[0].startswith("family:") else 1
         return float(total * math.sqrt(1 + self.values[key]) * 4.0 ** self.level(key))
 
     def rank(self, keys: list[tuple[str, Key]]) -> list[str]:
-        """Partner nodes, best first: already withheld, then the largest."""
-        keys.sort(key=lambda nk: (nk[1] not in self.withheld, -self.values[nk[1]]))
-        return [n for n, _ in keys[:PARTNERS]]
+        """Partner nodes worth trying: the largest, and the largest already withheld (free)."""
+        keys.sort(key=lambda nk: -self.values[nk[1]])
+        chosen = [n for n, _ in keys[:PARTNERS]]
+        free = [n for n, key in keys if key in self.withheld and n not in chosen]
+        return chosen + free[:1]
 
     # -- candidate vectors per dimension ----------------------------------------------------
     def options(self, dim: Dim, node: str, probe: Callable[[str], Key]) -> list[Vector]:
@@ -227,17 +235,28 @@ class _Search:
             if fixed is not None and table is fixed[0]:
                 cat_vectors = fixed[1]
             else:
-                def score(leaves: tuple[str, ...], table: Table = table) -> float:
-                    return min(self.values[cell_key(table, t, s, leaves)]
-                               for t in minus_t for s in minus_s)
-                best = max(itertools.product(*(d.leaves for d in table.dims)), key=score)
-                cat_vectors = [single(d, leaf) for d, leaf in zip(table.dims, best, strict=True)]
+                cat_vectors = self.follower(table, tuple(minus_t), tuple(minus_s))
             if not self.changes(table, [tv, sv, *cat_vectors], changes):
                 return None
         return changes
 
-    def candidates(self, key: Key) -> Iterable[dict[Key, int]]:
-        """Moves that change the cell ``key``."""
+    def follower(self, table: Table, periods: tuple[str, ...],
+                 sites: tuple[str, ...]) -> list[Vector]:
+        """The leaf combination of ``table`` with the largest smallest count over the cells a
+        family move takes away from (the values never change, so it is kept)."""
+        memo = (table.code, periods, sites)
+        if memo not in self.followers:
+            def score(leaves: tuple[str, ...]) -> int:
+                return min(self.values[cell_key(table, t, s, leaves)]
+                           for t in periods for s in sites)
+            best = max(itertools.product(*(d.leaves for d in table.dims)), key=score)
+            self.followers[memo] = [single(d, leaf)
+                                    for d, leaf in zip(table.dims, best, strict=True)]
+        return self.followers[memo]
+
+    def candidates(self, key: Key, family_moves: bool) -> Iterable[dict[Key, int]]:
+        """Moves that change the cell ``key``: those inside its table, or (``family_moves``)
+        those that change the family total and so every table of the family."""
         table, cats = self.table_and_cats(key)
         family = table.family
         period, site = key[1], key[2]
@@ -252,7 +271,11 @@ class _Search:
             for cvs in itertools.product(*cat_options):
                 changes: dict[Key, int] | None
                 if all(v.get(d.root, 0) for v, d in zip(cvs, table.dims, strict=True)):
+                    if not family_moves:
+                        continue
                     changes = self.family_move(family, tv, sv, (table, list(cvs)))
+                elif family_moves:
+                    continue
                 else:
                     changes = {}
                     if not self.changes(table, [tv, sv, *cvs], changes):
@@ -263,13 +286,16 @@ class _Search:
     # -- the greedy ---------------------------------------------------------------------------
     def protect_cell(self, key: Key) -> bool:
         best: tuple[float, float, Move] | None = None
-        for changes in self.candidates(key):
-            move = self.evaluate(changes)
-            if move.width < self.k:
-                continue
-            cost = sum(self.weight(c) for c in changes if c not in self.withheld)
-            if best is None or (cost, -move.width) < best[:2]:
-                best = (cost, -move.width, move)
+        for family_moves in (False, True):
+            for changes in self.candidates(key, family_moves):
+                move = self.evaluate(changes)
+                if move.width < self.k:
+                    continue
+                cost = sum(self.weight(c) for c in changes if c not in self.withheld)
+                if best is None or (cost, -move.width) < best[:2]:
+                    best = (cost, -move.width, move)
+            if best is not None:
+                break
         if best is None:
             return False
         move = best[2]
