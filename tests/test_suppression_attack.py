@@ -16,9 +16,13 @@ from hypothesis import strategies as st
 
 from app.reports.grid import Table, categories, months, places
 from app.reports.suppression import protect
+from tests.helpers.apps import PG_URL
 from tests.helpers.attacker import Attack
 
 YEAR = 2026
+
+# No database is involved: the PostgreSQL run of the suite would only repeat the same LPs.
+pytestmark = pytest.mark.skipif(bool(PG_URL), reason="database-independent; runs on SQLite")
 
 
 def check(period, site, tables, k):
@@ -109,7 +113,7 @@ def test_a_year_total_of_exactly_k_on_one_site():
 
 def test_two_families_and_a_large_grid():
     rng = random.Random(11)
-    period, site = months(YEAR), places([f"s{i}" for i in range(4)])
+    period, site = months(YEAR, through=8), places([f"s{i}" for i in range(3)])
     kinds = categories("kind", ["a", "b", "c", "d"])
     band = categories("band", ["x", "y", "z"])
     service = categories("service", ["health", "legal"])
@@ -140,17 +144,17 @@ def test_tables_of_a_family_must_agree():
 
 @st.composite
 def grids(draw):
-    through = draw(st.integers(1, 7))
+    through = draw(st.integers(1, 4))
     n_sites = draw(st.integers(1, 3))
     period, site = months(YEAR, through=through), places([f"s{i}" for i in range(n_sites)])
     dims = [categories(f"d{i}", [f"c{j}" for j in range(draw(st.integers(2, 4)))])
-            for i in range(draw(st.integers(1, 3)))]
+            for i in range(draw(st.integers(1, 2)))]
     two_d = draw(st.booleans())
     sex = categories("sex", ["f", "m"])
     incidents = draw(st.lists(st.tuples(st.sampled_from(period.leaves),
                                         st.sampled_from(site.leaves),
                                         st.lists(st.integers(0, 3), min_size=4, max_size=4)),
-                              max_size=80))
+                              max_size=45))
     tables = []
     for i, dim in enumerate(dims):
         counts: dict = {}
@@ -168,7 +172,7 @@ def grids(draw):
     return period, site, tables, k
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(grids())
 def test_no_random_grid_gives_a_withheld_count_away(grid):
     check(*grid)
