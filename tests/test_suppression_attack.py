@@ -176,3 +176,16 @@ def grids(draw):
 @given(grids())
 def test_no_random_grid_gives_a_withheld_count_away(grid):
     check(*grid)
+
+
+def test_the_same_grid_is_protected_once_and_a_changed_count_anew():
+    period, site = months(YEAR, through=2), places(["s1"])
+    kinds = categories("kind", ["a", "b"])
+    counts = {(f"{YEAR}-01", "s1", "a"): 9, (f"{YEAR}-02", "s1", "b"): 7}
+    first = protect(period, site, [Table("kind", "gbv", (kinds,), counts)], 5)
+    again = protect(period, site, [Table("kind", "gbv", (kinds,), dict(counts))], 5)
+    assert again is first
+    changed = protect(period, site, [Table("kind", "gbv", (kinds,),
+                                           {**counts, (f"{YEAR}-02", "s1", "a"): 1})], 5)
+    assert changed is not first
+    assert changed.values[("kind", f"{YEAR}", "s1", "a")] == 10

@@ -28,6 +28,7 @@ class Dim:
     groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
     root: str = ROOT
     parent: dict[str, str] = field(init=False, repr=False, compare=False)
+    leafset: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if len(set(self.leaves)) != len(self.leaves) or not self.leaves:
@@ -42,6 +43,7 @@ class Dim:
         for leaf in self.leaves:
             parent.setdefault(leaf, self.root)
         object.__setattr__(self, "parent", parent)
+        object.__setattr__(self, "leafset", frozenset(self.leaves))
 
     @property
     def nodes(self) -> tuple[str, ...]:

@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import itertools
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -140,6 +142,7 @@ class _Search:
         self.covered: set[Key] = set()
         self.moves: list[Move] = []
         self.levels: dict[Key, int] = {}
+        self.weights: dict[Key, float] = {}
         self.followers: dict[tuple[str, tuple[str, ...], tuple[str, ...]], list[Vector]] = {}
 
     # -- costs and values -------------------------------------------------------------------
@@ -164,8 +167,13 @@ class _Search:
         return found
 
     def weight(self, key: Key) -> float:
-        total = 4 if key[0].startswith("family:") else 1
-        return float(total * math.sqrt(1 + self.values[key]) * 4.0 ** self.level(key))
+        """What withholding the cell costs: more for totals and for big counts."""
+        found = self.weights.get(key)
+        if found is None:
+            total = 4 if key[0].startswith("family:") else 1
+            found = self.weights[key] = float(
+                total * math.sqrt(1 + self.values[key]) * 4.0 ** self.level(key))
+        return found
 
     def rank(self, keys: list[tuple[str, Key]]) -> list[str]:
         """Partner nodes worth trying: the largest, and the largest already withheld (free)."""
@@ -217,6 +225,25 @@ class _Search:
             if into.setdefault(key, sign) != sign:
                 return False
         return True
+
+    def corner_width(self, table: Table, vectors: Sequence[Vector]) -> float:
+        """The width of a move inside one table, from its corner cells only (the cells at the
+        vectors' leaves): every other cell it changes lies above a corner of the same sign,
+        so it holds at least as much and cannot be the smallest."""
+        dims = (self.period, self.site, *table.dims)
+        corners = [[(n, s) for n, s in v.items() if n in d.leafset]
+                   for v, d in zip(vectors, dims, strict=True)]
+        down = up = math.inf
+        for parts in itertools.product(*corners):
+            sign = 1
+            for _, s in parts:
+                sign *= s
+            value = self.values[(table.code, *(n for n, _ in parts))]
+            if sign > 0:
+                down = min(down, value)
+            else:
+                up = min(up, value)
+        return down + up
 
     def evaluate(self, changes: dict[Key, int]) -> Move:
         down = min((self.values[c] for c, s in changes.items() if s > 0), default=math.inf)
@@ -276,6 +303,8 @@ class _Search:
                     changes = self.family_move(family, tv, sv, (table, list(cvs)))
                 elif family_moves:
                     continue
+                elif self.corner_width(table, [tv, sv, *cvs]) < self.k:
+                    continue   # too narrow: no need to list every cell it touches
                 else:
                     changes = {}
                     if not self.changes(table, [tv, sv, *cvs], changes):
@@ -318,6 +347,19 @@ class _Search:
         return primary, whole
 
 
+#: The last grids protected in this process, by everything that decides the result: the method
+#: is deterministic, so a page asked again over unchanged data reads the same cells at no cost.
+_RECENT: OrderedDict[tuple[object, ...], Protection] = OrderedDict()
+_RECENT_SIZE = 8
+_LOCK = threading.Lock()
+
+
+def _fingerprint(period: Dim, site: Dim, tables: Sequence[Table], k: int) -> tuple[object, ...]:
+    return (k, period, site, tuple(
+        (t.code, t.family, t.dims, frozenset((key, n) for key, n in t.counts.items() if n))
+        for t in tables))
+
+
 def protect(period: Dim, site: Dim, tables: Sequence[Table], k: int) -> Protection:
     """The grid's cells with every count below ``k`` withheld, and enough others withheld that
     nothing published narrows a withheld cell to an interval narrower than ``k``."""
@@ -326,8 +368,24 @@ def protect(period: Dim, site: Dim, tables: Sequence[Table], k: int) -> Protecti
     codes = [t.code for t in tables]
     if len(set(codes)) != len(codes) or any(c.startswith("family:") for c in codes):
         raise ValueError("table codes must be distinct")
+    memo = _fingerprint(period, site, tables, k)
+    with _LOCK:
+        if memo in _RECENT:
+            _RECENT.move_to_end(memo)
+            return _RECENT[memo]
     search = _Search(period, site, tables, k)
     primary, whole = search.run()
-    return Protection(k=k, period=period, site=site, tables=search.tables,
-                      values=search.values, withheld=search.withheld, primary=primary,
-                      moves=search.moves, whole_families=whole)
+    found = Protection(k=k, period=period, site=site, tables=search.tables,
+                       values=search.values, withheld=search.withheld, primary=primary,
+                       moves=search.moves, whole_families=whole)
+    with _LOCK:
+        _RECENT[memo] = found
+        while len(_RECENT) > _RECENT_SIZE:
+            _RECENT.popitem(last=False)
+    return found
+
+
+def forget() -> None:
+    """Drop the remembered grids (tests and benchmarks that time the method itself)."""
+    with _LOCK:
+        _RECENT.clear()
