@@ -32,6 +32,8 @@ NAV = (
     NavItem("admin.directory", _l("Directory"), Permission.ADMIN_DIRECTORY),
     NavItem("safe_space.index", _l("Safe spaces"), Permission.WGSS_SUMMARY),
     NavItem("safe_space.activity_types", _l("Activity types"), Permission.WGSS_CONFIGURE),
+    # Until the statistics page links to it (it will, for the same permission).
+    NavItem("recorder.download", _l("Incident Recorder export"), Permission.STATS_RECORDER_EXPORT),
     NavItem("audit.events", _l("Audit trail"), Permission.AUDIT_READ),
     NavItem("audit.alerts", _l("Alerts"), Permission.AUDIT_READ),
 )

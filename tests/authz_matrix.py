@@ -189,3 +189,12 @@ MATRIX += [
     Row("safe_space.activity_type", "GET", f"/safe-spaces/activity-types/{LIFE_SKILLS}",
         WGSS_ADMIN),
 ]
+
+# Statistics: the Incident Recorder export (the organisation's incident list, coded fields only)
+# is for programme managers alone. An empty POST shows the form again with its errors (200);
+# tests/test_recorder_export.py covers the second factor, consent and the file.
+RECORDER = frozenset({"program_manager"})
+MATRIX += [
+    Row("recorder.download", "GET", "/statistics/recorder", RECORDER, ok=frozenset({200})),
+    Row("recorder.download", "POST", "/statistics/recorder", RECORDER, ok=frozenset({200})),
+]

@@ -87,6 +87,7 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "safe_space.summary_csv": fields_of(MonthForm),
     "safe_space.activity_types": (),
     "safe_space.activity_type": (),
+    "recorder.download": (),
 }
 # Sent to every route too: names that lists commonly read, which a route must ignore or refuse.
 GENERIC = ("page", "before", "after", "month", "q", "next", "sort", "status", "id", "lang")

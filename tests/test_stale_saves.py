@@ -281,7 +281,7 @@ UNVERSIONED_POSTS = {
     "auth.end_session", "cases.consent", "cases.erase", "cases.follow_up",
     "cases.follow_up_done", "cases.note", "cases.break_glass", "cases.new",
     "cases.search_cases", "main.set_language", "referrals.revoke", "referrals.new",
-    "safe_space.new_session",
+    "safe_space.new_session", "recorder.download",
 }
 
 

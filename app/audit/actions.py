@@ -129,6 +129,8 @@ class Action(enum.StrEnum):
     ACTIVITY_TYPE_CREATE = "activity_type.create"
     ACTIVITY_TYPE_UPDATE = "activity_type.update"
     ACTIVITY_TYPE_VIEW = "activity_type.view"
+    # Statistics: the incident list in the Incident Recorder layout (every download alerts)
+    STATS_RECORDER_EXPORT = "stats.recorder_export"
 
 
 class ObjectType(enum.StrEnum):

@@ -3,6 +3,7 @@
 - bursts of refused attempts by one account (or, when no one is logged in, one address);
 - one account opening many distinct cases within an hour;
 - every break-glass access;
+- every download of the Incident Recorder export (the organisation's whole incident list);
 - activity outside working hours (in the programme's time zone);
 - every change of access: grant requests, approvals, refusals and expiries, role and scope
   changes, password-reset codes and two-step resets issued by admins;
@@ -29,7 +30,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import ColumnElement, and_, or_, select
 
-from app.audit.actions import Action
+from app.audit.actions import Action, Outcome
 from app.audit.models import AuditEvent
 from app.auth.models import User
 from app.clock import utcnow
@@ -55,6 +56,7 @@ ACCESS_ACTIONS = tuple(a.value for a in (
     Action.USER_GRANT_EXPIRED, Action.USER_ROLE_CHANGE, Action.USER_SCOPE_CHANGE,
     Action.USER_PASSWORD_RESET_ISSUED, Action.USER_MFA_RESET))
 BREAK_GLASS = Action.BREAK_GLASS_OPEN.value
+RECORDER_EXPORT = Action.STATS_RECORDER_EXPORT.value
 
 
 def setting(name: str) -> Any:
@@ -230,6 +232,9 @@ def compute() -> dict[str, list[Alert]]:
                               timedelta(minutes=int(setting("AUDIT_ALERT_CASE_MINUTES"))),
                               distinct=True),
         "break_glass": _each("break_glass", recent, AuditEvent.action == BREAK_GLASS),
+        # Downloads only: a refused attempt is no export (bursts of them are "denials").
+        "recorder_export": _each("recorder_export", recent, AuditEvent.action == RECORDER_EXPORT,
+                                 AuditEvent.outcome == Outcome.ALLOWED.value),
         "after_hours": _after_hours(since, now),
         "access": _each("access", recent, AuditEvent.action.in_(ACCESS_ACTIONS)),
         "checkpoint": _checkpoint(now),

@@ -124,6 +124,7 @@ ACTION_LABELS: Mapping[str, object] = {
     A.ACTIVITY_TYPE_CREATE: _l("Activity type added"),
     A.ACTIVITY_TYPE_UPDATE: _l("Activity type changed"),
     A.ACTIVITY_TYPE_VIEW: _l("Activity type viewed"),
+    A.STATS_RECORDER_EXPORT: _l("Incident Recorder exported"),
 }
 
 T = ObjectType
@@ -331,6 +332,15 @@ REASON_LABELS: Mapping[str, object] = {
     "month": _l("Month"),
     "invalid_month": _l("Month not valid"),
     "session_form": _l("Session form"),
+    # Statistics: the Incident Recorder export (its filter, format, size and refusals).
+    "year": _l("Year"),
+    "all_years": _l("All years"),
+    "format": _l("Format"),
+    "rows": _l("Incidents"),
+    "no_second_factor": _l("No authenticator app set up"),
+    "not_a_totp_code": _l("Not an authenticator code"),
+    "replayed_code": _l("Code already used"),
+    "no_data": _l("Nothing to export"),
     # Keys and sealed records.
     "all_open": _l("All open"),
     "failed": _l("Failed"),

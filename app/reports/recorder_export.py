@@ -1,0 +1,148 @@
+"""The Incident Recorder export as a command: a fresh second factor, then the file, audited.
+
+The incident list leaves the system whole, so a signed-in session is not enough: the programme
+manager types the current code of their authenticator app, checked as at sign-in (the time step
+must be later than the last one accepted for the account, and it is claimed with a conditional
+update so two requests racing with one code cannot both pass). A recovery code is refused here:
+it is for getting in when the phone is lost, not for taking data out. Failed codes count toward
+the account's lockout like failed sign-in codes; the one that locks the account ends the
+session. Every attempt is on the trail (``STATS_RECORDER_EXPORT``, with the filter); every
+download raises an auditor alert (``app.audit.alerts``).
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Any
+
+import pyotp
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import update
+
+from app.audit.actions import Action, ObjectType, Outcome
+from app.audit.writer import record
+from app.auth import mfa, sessions, throttle
+from app.auth.models import User
+from app.db import db, transaction
+from app.reports import recorder, recorder_sheet
+
+XLSX = "xlsx"
+CSV = "csv"
+FORMATS = (XLSX, CSV)
+
+
+@dataclass(frozen=True)
+class RecorderRequest:
+    """What the manager asked for: the period, the file format and the code they typed."""
+
+    period: recorder.Period
+    file_format: str
+    code: str
+
+
+@dataclass(frozen=True)
+class RecorderFile:
+    """The file to send."""
+
+    body: bytes
+    mimetype: str
+    filename: str
+    incidents: int
+
+
+class RecorderRefused(Exception):
+    """Nothing was exported. ``field`` names the form field the message belongs beside;
+    ``session_ended`` is set when this failure locked the account (the session is over)."""
+
+    def __init__(self, field: str, message: Any, reason: str, session_ended: bool = False) -> None:
+        super().__init__(reason)
+        self.field, self.message, self.reason = field, message, reason
+        self.session_ended = session_ended
+
+
+NO_SECOND_FACTOR = _l("Your account has no authenticator app set up, so this export cannot be "
+                      "confirmed. Set up two-step verification first.")
+LOCKED = _l("Too many wrong codes: try again later.")
+NOT_A_CODE = _l("Type the six-digit code your authenticator app shows now. A recovery code is "
+                "not accepted here.")
+REPLAYED = _l("This code has already been used. Wait for the next code in your app and type "
+              "that one.")
+WRONG = _l("This code is not right. Type the six-digit code your authenticator app shows now.")
+NO_DATA = _l("There is no consented incident to export for this period. Nothing was exported.")
+
+
+def _refuse(user: User, period: recorder.Period, message: Any, reason: str, *,
+            field: str = "code", failure: bool) -> RecorderRefused:
+    """Record the refusal; a failed code also counts toward the lockout."""
+    ended = False
+    with transaction():
+        record(Action.STATS_RECORDER_EXPORT, object_type=ObjectType.INCIDENT,
+               outcome=Outcome.DENIED, reason=f"{reason};{period.audit_reason()}", actor=user)
+        if failure and throttle.register_failure(user.username):
+            record(Action.AUTH_LOCKOUT, object_type=ObjectType.USER, object_id=user.id,
+                   outcome=Outcome.DENIED, reason="too_many_code_failures", actor=user)
+            sessions.end_current("mfa_lockout")
+            ended = True
+    return RecorderRefused(field, message, reason, ended)
+
+
+def _replayed(user: User, code: str) -> bool:
+    """Whether ``code`` is one already accepted (a step in the window, not after the last)."""
+    totp = pyotp.TOTP(mfa.secret_of(user))
+    now = mfa.current_step()
+    return any(hmac.compare_digest(totp.at(step * mfa.STEP_SECONDS), code)
+               for step in (now - 1, now, now + 1) if step <= user.totp_last_step)
+
+
+def _claim(user: User, step: int) -> bool:
+    """Mark ``step`` used, unless a request racing with the same code got there first."""
+    done = db.session.execute(update(User).where(User.id == user.id,
+                                                 User.totp_last_step < step)
+                              .values(totp_last_step=step))
+    return getattr(done, "rowcount", 0) == 1
+
+
+def check_code(user: User, period: recorder.Period, typed: str) -> None:
+    """Accept a fresh authenticator code (claiming its time step) or raise ``RecorderRefused``
+    (recorded). Nothing else is written on success: the caller records the export."""
+    code = "".join(typed.split())
+    if user.mfa_enrolled_at is None or user.totp_secret_sealed is None:
+        raise _refuse(user, period, NO_SECOND_FACTOR, "no_second_factor", failure=False)
+    if throttle.is_locked(user.username):
+        raise _refuse(user, period, LOCKED, "locked", failure=False)
+    if len(code) != 6 or not code.isdigit():
+        raise _refuse(user, period, NOT_A_CODE, "not_a_totp_code", failure=True)
+    step = mfa.matching_step(user, code)
+    if step is None:
+        replay = _replayed(user, code)
+        raise _refuse(user, period, REPLAYED if replay else WRONG,
+                      "replayed_code" if replay else "bad_code", failure=True)
+    with transaction():
+        claimed = _claim(user, step)
+    if not claimed:
+        raise _refuse(user, period, REPLAYED, "replayed_code", failure=True)
+    throttle.clear(user.username)
+
+
+def export(user: User, wanted: RecorderRequest, *, rtl: bool = False) -> RecorderFile:
+    """Check the code, build the file and record the download (which the auditor is alerted
+    to). Raises ``RecorderRefused`` (recorded) when nothing is exported."""
+    if wanted.file_format not in FORMATS:
+        raise ValueError(f"unknown format {wanted.file_format!r}")
+    check_code(user, wanted.period, wanted.code)
+    assert user.organisation_id is not None
+    lines, count = recorder.table(user.organisation_id, wanted.period)
+    if count == 0:
+        raise _refuse(user, wanted.period, NO_DATA, "no_data", field="year", failure=False)
+    if wanted.file_format == XLSX:
+        body, mimetype = recorder_sheet.to_xlsx(lines, rtl=rtl), recorder_sheet.XLSX_MIMETYPE
+    else:
+        body, mimetype = recorder_sheet.to_csv(lines), recorder_sheet.CSV_MIMETYPE
+    with transaction():
+        record(Action.STATS_RECORDER_EXPORT, object_type=ObjectType.INCIDENT,
+               reason=f"{wanted.period.audit_reason()};format:{wanted.file_format};"
+                      f"rows:{count}", actor=user)
+    return RecorderFile(body, mimetype,
+                        f"incident-recorder-{wanted.period.file_part}.{wanted.file_format}",
+                        count)
