@@ -342,6 +342,9 @@ REASON_LABELS: Mapping[str, object] = {
     "month": _l("Month"),
     "invalid_month": _l("Month not valid"),
     "session_form": _l("Session form"),
+    # Programme activity logs.
+    "awareness_form": _l("Awareness session form"),
+    "training_form": _l("Staff training form"),
     # Keys and sealed records.
     "all_open": _l("All open"),
     "failed": _l("Failed"),

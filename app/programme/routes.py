@@ -24,12 +24,13 @@ from app.localtime import today, user_zone
 from app.programme import forms, labels, lists, rules, service
 from app.programme.models import AGE_BANDS, ORGANISATION_KINDS, SEXES, ActivityLog
 from app.programme.rules import KINDS, Kind
-from app.programme.scopes import load_log, load_site, sites_for
+from app.programme.scopes import VIEW_ACTIONS, load_log, load_site, sites_for
 from app.submissions.service import AlreadySaved, already_saved
 
 bp = Blueprint("programme", __name__, url_prefix="/programme")
 KIND = "<any(awareness, trainings):kind>"
 LIST_ACTIONS = {"awareness": Action.AWARENESS_SESSION_LIST, "trainings": Action.TRAINING_LIST}
+FORM_REASONS = {"awareness": "awareness_form", "trainings": "training_form"}
 HELPERS = {"topic_label": labels.topic_label, "kind_title": labels.kind_title,
            "sex_total": rules.sex_total, "sexes": SEXES, "age_bands": AGE_BANDS,
            "organisation_kinds": ORGANISATION_KINDS, "sex_labels": labels.SEX_LABELS,
@@ -118,7 +119,7 @@ def new_log(kind: str) -> str | BaseResponse:
         if wanted in dict(form.site.choices or []):
             form.site.data = wanted
         form.held_on.data = today(user_zone())
-        audit.read(Action.PROGRAMME_SITE_LIST, ObjectType.SITE, reason=f"{kind}_form")
+        audit.read(Action.PROGRAMME_SITE_LIST, ObjectType.SITE, reason=FORM_REASONS[kind])
     elif form.validate_on_submit():
         once = form.submission if isinstance(form, OneTimeSubmission) else None
         try:
@@ -142,7 +143,8 @@ def new_log(kind: str) -> str | BaseResponse:
 def edit_log(kind: str, log_id: uuid.UUID) -> str | BaseResponse:
     """Correct a log; a save based on an old copy is refused, the input kept."""
     spec = KINDS[kind]
-    entry = load_log(current_user, spec, log_id, action=service.UPDATE_ACTIONS[kind])
+    action = service.UPDATE_ACTIONS[kind] if request.method == "POST" else VIEW_ACTIONS[kind]
+    entry = load_log(current_user, spec, log_id, action=action)
     form = forms.EDIT_FORMS[kind](data=_values_of(spec, entry) if request.method == "GET"
                                   else None)
     _prepare(form, entry)
