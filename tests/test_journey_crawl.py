@@ -154,8 +154,8 @@ def _real_ids(month: Month) -> tuple[dict[str, list[str]], list[str], list[str]]
     from app.cases.models import STATUSES, ActionItem, Case, Incident
     from app.db import db
     from app.directory.models import Organisation, SafeSpace, Service, Site
-    from app.referrals.models import Referral
     from app.programme.models import AwarenessSession, StaffTraining
+    from app.referrals.models import Referral
     from app.safe_space.models import ActivityType, WgssSession
 
     urls: list[str] = ["/cases/?sort=risk&page=1", "/admin/users?status=inactive"]

@@ -33,8 +33,8 @@ from app.cases.models import ActionItem, Assessment, Case, Incident
 from app.core.versioning import Stale
 from app.db import db
 from app.directory.models import Organisation, SafeSpace, Service, Site
-from app.referrals.models import Referral
 from app.programme.models import AwarenessSession, StaffTraining
+from app.referrals.models import Referral
 from app.safe_space.models import ActivityType, WgssSession
 from tests.helpers.forms import form_tokens
 from tests.helpers.programme import insert_log

@@ -62,7 +62,7 @@ def insert_log(app, world, kind: str, *, site: str = "tripoli",
     """A log written directly (no scope or rule check); unnamed cells are 0 when ``counts``
     names any, else the valid defaults."""
     model, defaults, default_topic = KINDS[kind]
-    values = ({name: 0 for name in defaults} | counts) if counts else dict(defaults)
+    values = (dict.fromkeys(defaults, 0) | counts) if counts else dict(defaults)
     with app.app_context():
         entry = model(site_id=uuid.UUID(world.ids[site]), held_on=held_on,
                       topic=topic or default_topic,
