@@ -72,6 +72,8 @@ def _values_of(kind: Kind, log: ActivityLog) -> dict[str, Any]:
 
 
 def _to_list(kind: Kind, log: ActivityLog) -> BaseResponse:
+    flash(_("Awareness session saved.") if kind.code == "awareness" else
+          _("Staff training saved."), "info")
     return redirect(url_for("programme.logs", site_id=log.site_id, kind=kind.code,
                             month=log.held_on.strftime("%Y-%m")))
 
@@ -130,7 +132,6 @@ def new_log(kind: str) -> str | BaseResponse:
         except service.ActivityInvalid as exc:
             form.show(exc.errors)
         else:
-            flash(_("Saved."), "info")
             return _to_list(spec, log)
     elif (refused := form.refused_site_id()) is not None:
         audit.denied(service.CREATE_ACTIONS[kind], ObjectType.SITE, refused)
@@ -159,7 +160,6 @@ def edit_log(kind: str, log_id: uuid.UUID) -> str | BaseResponse:
             form.version.data = exc.current_version
             stale = True
         else:
-            flash(_("Saved."), "info")
             return _to_list(spec, entry)
     elif request.method == "POST" and (refused := form.refused_site_id()) is not None:
         audit.denied(service.UPDATE_ACTIONS[kind], ObjectType.SITE, refused)
