@@ -107,12 +107,13 @@ def register_blueprints(app: Flask) -> None:
     from app.cases.routes import bp as cases_bp
     from app.health import bp as health_bp
     from app.main import bp as main_bp
+    from app.programme.routes import bp as programme_bp
     from app.referrals.routes import bp as referrals_bp
     from app.reports.recorder_routes import bp as recorder_bp
     from app.safe_space.routes import bp as safe_space_bp
 
     for bp in (health_bp, main_bp, auth_bp, admin_bp, cases_bp, referrals_bp, safe_space_bp,
-               recorder_bp, audit_bp):
+               recorder_bp, programme_bp, audit_bp):
         app.register_blueprint(bp)
 
 

@@ -5,6 +5,7 @@ from app.auth import models as auth_models
 from app.cases import models as case_models
 from app.crypto import models as crypto_models
 from app.directory import models as directory_models
+from app.programme import models as programme_models  # noqa: F401  (registers its tables)
 from app.referrals import models as referral_models
 from app.safe_space import models as safe_space_models  # noqa: F401  (registers its tables)
 from app.submissions import models as submission_models  # noqa: F401  (registers its table)

@@ -198,3 +198,32 @@ MATRIX += [
     Row("recorder.download", "GET", "/statistics/recorder", RECORDER, ok=frozenset({200})),
     Row("recorder.download", "POST", "/statistics/recorder", RECORDER, ok=frozenset({200})),
 ]
+
+# Programme activity logs: coordinators log awareness sessions and staff trainings at their own
+# sites ({id:tripoli}; {id:benghazi} is another site of the same organisation, {id:partner_site}
+# another organisation's). Nobody else opens a log (managers read the suppressed figures).
+# The world holds no log, so log rows use a random id (404 for the coordinator;
+# tests/test_programme_logs.py covers own and other sites' logs).
+PROGRAMME_LOG = frozenset({"wgss_coordinator"})
+MATRIX += [
+    Row("programme.index", "GET", "/programme/", PROGRAMME_LOG),
+    Row("programme.logs", "GET", "/programme/sites/{id:tripoli}/awareness", PROGRAMME_LOG),
+    Row("programme.logs", "GET", "/programme/sites/{id:tripoli}/trainings?month=2026-10",
+        PROGRAMME_LOG),
+    Row("programme.logs", "GET", "/programme/sites/{id:benghazi}/awareness", frozenset(),
+        not_found=PROGRAMME_LOG),
+    Row("programme.logs", "GET", "/programme/sites/{id:partner_site}/trainings", frozenset(),
+        not_found=PROGRAMME_LOG),
+    Row("programme.new_log", "GET", "/programme/awareness/new", PROGRAMME_LOG),
+    Row("programme.new_log", "GET", "/programme/trainings/new", PROGRAMME_LOG),
+    Row("programme.new_log", "POST", "/programme/awareness/new", PROGRAMME_LOG,
+        ok=frozenset({200})),
+    Row("programme.new_log", "POST", "/programme/trainings/new", PROGRAMME_LOG,
+        ok=frozenset({200})),
+    Row("programme.edit_log", "GET", "/programme/awareness/{uuid:random}", PROGRAMME_LOG,
+        ok=frozenset({404})),
+    Row("programme.edit_log", "GET", "/programme/trainings/{uuid:random}", PROGRAMME_LOG,
+        ok=frozenset({404})),
+    Row("programme.edit_log", "POST", "/programme/awareness/{uuid:random}", PROGRAMME_LOG,
+        ok=frozenset({404})),
+]

@@ -428,6 +428,27 @@ def _wgss(month: Month, who: Person, space: str, days_ago: int, activity: str, t
     return session_id
 
 
+def _programme_logs(month: Month, co: Person) -> None:
+    """The coordinator logs an awareness session and a staff training at her site, corrects
+    the session, and reads both lists."""
+    from app.programme.models import AwarenessSession
+
+    site = month.world.ids["tripoli"]
+    co.get("/programme/")
+    co.submit(f"/programme/awareness/new?site={site}", "/programme/awareness/new", {
+        "held_on": month.today() - timedelta(days=2), "topic": "services_referral_pathway",
+        "female_15_19": 6, "female_25_49": 9, "male_15_19": 4})
+    co.submit(f"/programme/trainings/new?site={site}", "/programme/trainings/new", {
+        "held_on": month.today() - timedelta(days=1), "topic": "psychological_first_aid",
+        "female_own": 5, "male_own": 1, "female_partner": 3})
+    session = month.scalar(select(AwarenessSession.id).order_by(
+        AwarenessSession.created_at.desc()).limit(1))
+    co.submit(f"/programme/awareness/{session}", f"/programme/awareness/{session}",
+              {"male_20_24": 2})
+    co.get(f"/programme/sites/{site}/awareness")
+    co.get(f"/programme/sites/{site}/trainings")
+
+
 def _shown_code(resp: TestResponse) -> str:
     """The one-time reset code on the page an admin gets (shown once)."""
     html = resp.get_data(as_text=True)
@@ -731,6 +752,7 @@ def seed_month(app: Flask, world: World, clock: Any, errors: list[str]) -> Month
                                   (3, "recreation", "Drawing and music"),
                                   (0, "skills_training", "Sewing, week 1")):
         _wgss(month, co, "safe_space", days_ago, kind, topic, (1, 2, 3, 4), 3)
+    _programme_logs(month, co)
     co.walk_away()
     pm = month.person("program_manager", 11).login()
     pm.submit("/", "/language", {"lang": "ar"})

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from app.audit.models import AuditEvent
 from app.db import db
+from tests.helpers.programme import insert_log
 from tests.helpers.safe_space import COORDINATOR, insert_session
 
 
@@ -52,6 +53,14 @@ LOADERS = {
                                 lambda app, world: insert_session(app, world),
                                 ("wgss_session.view", "wgss_session", None), "missing",
                                 ("wgss_session.update", "out_of_scope")),
+    "awareness_session": Loader("/programme/awareness/{id}", COORDINATOR,
+                                lambda app, world: insert_log(app, world, "awareness"),
+                                ("awareness_session.view", "awareness_session", None),
+                                "missing", ("awareness_session.view", "out_of_scope")),
+    "staff_training": Loader("/programme/trainings/{id}", COORDINATOR,
+                             lambda app, world: insert_log(app, world, "trainings"),
+                             ("staff_training.view", "staff_training", None), "missing",
+                             ("staff_training.view", "out_of_scope")),
     "user": Loader("/admin/users/{id}", "admin", lambda app, world: world.users["caseworker"],
                    ("user.view", "user", None), "missing", ("user.view", "not_found")),
     "directory_site": Loader("/admin/directory/site/{id}", "admin", _ids("tripoli"),

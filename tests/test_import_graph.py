@@ -25,6 +25,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "app.cases": ("app.referrals", "app.safe_space", "app.admin"),
     "app.referrals": ("app.safe_space", "app.admin"),
     "app.safe_space": ("app.cases", "app.referrals", "app.admin"),
+    "app.programme": ("app.cases", "app.referrals", "app.admin"),
     "app.audit": ("app.cases", "app.referrals", "app.safe_space", "app.admin"),
     "app.auth": ("app.cases", "app.referrals", "app.safe_space", "app.admin"),
     "app.crypto": ("app.cases", "app.referrals", "app.safe_space", "app.admin"),

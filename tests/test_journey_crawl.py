@@ -154,6 +154,7 @@ def _real_ids(month: Month) -> tuple[dict[str, list[str]], list[str], list[str]]
     from app.cases.models import STATUSES, ActionItem, Case, Incident
     from app.db import db
     from app.directory.models import Organisation, SafeSpace, Service, Site
+    from app.programme.models import AwarenessSession, StaffTraining
     from app.referrals.models import Referral
     from app.safe_space.models import ActivityType, WgssSession
 
@@ -185,6 +186,12 @@ def _real_ids(month: Month) -> tuple[dict[str, list[str]], list[str], list[str]]
             urls += [f"/safe-spaces/sessions/{i}", f"/safe-spaces/sessions/{i}/edit"]
         urls += [f"/safe-spaces/activity-types/{i}" for (i,) in session.execute(
             select(ActivityType.id))]
+        logs: dict[str, list[str]] = {}
+        for kind, model in (("awareness", AwarenessSession), ("trainings", StaffTraining)):
+            rows = session.execute(select(model.id, model.site_id, model.held_on)).all()
+            logs[kind] = [str(i) for i, _s, _h in rows]
+            urls += [f"/programme/{kind}/{i}" for i, _s, _h in rows]
+            urls += [f"/programme/sites/{s}/{kind}?month={h:%Y-%m}" for _i, s, h in rows]
         users = {str(i): u for i, u in session.execute(select(User.id, User.username))}
         urls += [f"/admin/users/{i}" for i in users]
         urls += [f"/admin/users?role={r}" for r in ROLES]
@@ -230,6 +237,7 @@ def _real_ids(month: Month) -> tuple[dict[str, list[str]], list[str], list[str]]
                                                if str(s) in coordinator_spaces],
         }
         real["random:safe_space.edit_session"] = real["random:safe_space.view_session"]
+        real["random:programme.edit_log"] = logs["awareness"] + logs["trainings"]
     assert all(real.values()), "the month has no incident or session to fill the matrix with"
     return real, urls, audit
 

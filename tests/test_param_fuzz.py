@@ -28,6 +28,7 @@ from app.audit.checkpoint import FORMAT, CheckpointError, load
 from app.audit.forms import FilterForm
 from app.cases.forms import CaseFilterForm
 from app.forms import BIGINT_MAX, PAGE_MAX, KeysetForm, parse_whole
+from app.programme.forms import ListForm
 from app.safe_space.forms import MonthForm
 from tests.authz_matrix import MATRIX, PUBLIC, ROLES, Row
 from tests.helpers.routes import fill_path
@@ -88,6 +89,10 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "safe_space.activity_types": (),
     "safe_space.activity_type": (),
     "recorder.download": (),
+    "programme.index": (),
+    "programme.logs": fields_of(ListForm),
+    "programme.new_log": ("site",),
+    "programme.edit_log": (),
 }
 # Sent to every route too: names that lists commonly read, which a route must ignore or refuse.
 GENERIC = ("page", "before", "after", "month", "q", "next", "sort", "status", "id", "lang")

@@ -33,9 +33,11 @@ from app.cases.models import ActionItem, Assessment, Case, Incident
 from app.core.versioning import Stale
 from app.db import db
 from app.directory.models import Organisation, SafeSpace, Service, Site
+from app.programme.models import AwarenessSession, StaffTraining
 from app.referrals.models import Referral
 from app.safe_space.models import ActivityType, WgssSession
 from tests.helpers.forms import form_tokens
+from tests.helpers.programme import insert_log
 from tests.helpers.safe_space import insert_session, type_id
 
 
@@ -169,6 +171,14 @@ def _session(app, world) -> dict[str, str]:
     return {"record": insert_session(app, world)}
 
 
+def _awareness(app, world) -> dict[str, str]:
+    return {"record": insert_log(app, world, "awareness")}
+
+
+def _training(app, world) -> dict[str, str]:
+    return {"record": insert_log(app, world, "trainings")}
+
+
 def _activity_type(app, world) -> dict[str, str]:
     return {"record": type_id(app, "life_skills")}
 
@@ -246,6 +256,12 @@ EDITS = [
     Edit("safe_space.activity_type", "app.safe_space.forms:ActivityTypeForm", "admin",
          "/safe-spaces/activity-types/{record}", "/safe-spaces/activity-types/{record}",
          ActivityType, "record", _activity_type),
+    Edit("programme.edit_log", "app.programme.forms:AwarenessForm", "wgss_coordinator",
+         "/programme/awareness/{record}", "/programme/awareness/{record}", AwarenessSession,
+         "record", _awareness),
+    Edit("programme.edit_log", "app.programme.forms:TrainingForm", "wgss_coordinator",
+         "/programme/trainings/{record}", "/programme/trainings/{record}", StaffTraining,
+         "record", _training),
     Edit("admin.user_edit", "app.admin.forms:UserForm", "admin", "/admin/users/{caseworker}",
          "/admin/users/{caseworker}", User, "caseworker"),
     Edit("admin.directory_record", "app.admin.forms:OrganisationForm", "admin",
@@ -270,6 +286,7 @@ CREATE_FORMS = {
     "app.admin.forms:NewServiceForm", "app.cases.forms:NewCaseForm",
     "app.cases.incident_forms:NewIncidentForm", "app.cases.forms:NewActionItemForm",
     "app.safe_space.forms:NewSessionForm", "app.safe_space.forms:NewActivityTypeForm",
+    "app.programme.forms:NewAwarenessForm", "app.programme.forms:NewTrainingForm",
 }
 
 # POST endpoints that save no record a form loaded (they create one, or act on the session):
@@ -281,7 +298,7 @@ UNVERSIONED_POSTS = {
     "auth.end_session", "cases.consent", "cases.erase", "cases.follow_up",
     "cases.follow_up_done", "cases.note", "cases.break_glass", "cases.new",
     "cases.search_cases", "main.set_language", "referrals.revoke", "referrals.new",
-    "safe_space.new_session", "recorder.download",
+    "safe_space.new_session", "recorder.download", "programme.new_log",
 }
 
 

@@ -131,6 +131,16 @@ class Action(enum.StrEnum):
     ACTIVITY_TYPE_VIEW = "activity_type.view"
     # Statistics: the incident list in the Incident Recorder layout (every download alerts)
     STATS_RECORDER_EXPORT = "stats.recorder_export"
+    # Programme activity logs (app/programme): awareness sessions and staff trainings
+    PROGRAMME_SITE_LIST = "programme.site_list"
+    AWARENESS_SESSION_LIST = "awareness_session.list"
+    AWARENESS_SESSION_VIEW = "awareness_session.view"
+    AWARENESS_SESSION_CREATE = "awareness_session.create"
+    AWARENESS_SESSION_UPDATE = "awareness_session.update"
+    TRAINING_LIST = "staff_training.list"
+    TRAINING_VIEW = "staff_training.view"
+    TRAINING_CREATE = "staff_training.create"
+    TRAINING_UPDATE = "staff_training.update"
 
 
 class ObjectType(enum.StrEnum):
@@ -139,6 +149,7 @@ class ObjectType(enum.StrEnum):
     ACTION_ITEM = "action_item"
     ACTIVITY_TYPE = "activity_type"
     ASSESSMENT = "assessment"
+    AWARENESS_SESSION = "awareness_session"
     AUDIT_CHAIN = "audit_chain"
     BREAK_GLASS = "break_glass"
     CASE = "case"
@@ -161,6 +172,7 @@ class ObjectType(enum.StrEnum):
     SERVICE = "service"
     SESSION = "session"
     SITE = "site"
+    STAFF_TRAINING = "staff_training"
     SUBMISSION = "submission"
     USER = "user"
     WGSS_SESSION = "wgss_session"

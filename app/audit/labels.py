@@ -125,6 +125,15 @@ ACTION_LABELS: Mapping[str, object] = {
     A.ACTIVITY_TYPE_UPDATE: _l("Activity type changed"),
     A.ACTIVITY_TYPE_VIEW: _l("Activity type viewed"),
     A.STATS_RECORDER_EXPORT: _l("Incident Recorder exported"),
+    A.PROGRAMME_SITE_LIST: _l("Sites listed for activity logs"),
+    A.AWARENESS_SESSION_LIST: _l("Awareness sessions listed"),
+    A.AWARENESS_SESSION_VIEW: _l("Awareness session viewed"),
+    A.AWARENESS_SESSION_CREATE: _l("Awareness session recorded"),
+    A.AWARENESS_SESSION_UPDATE: _l("Awareness session changed"),
+    A.TRAINING_LIST: _l("Staff trainings listed"),
+    A.TRAINING_VIEW: _l("Staff training viewed"),
+    A.TRAINING_CREATE: _l("Staff training recorded"),
+    A.TRAINING_UPDATE: _l("Staff training changed"),
 }
 
 T = ObjectType
@@ -132,6 +141,7 @@ OBJECT_TYPE_LABELS: Mapping[str, object] = {
     T.ACTION_ITEM: _l("Action plan goal"),
     T.ACTIVITY_TYPE: _l("Activity type"),
     T.ASSESSMENT: _l("Assessment"),
+    T.AWARENESS_SESSION: _l("Awareness session"),
     T.AUDIT_CHAIN: _l("Audit trail"),
     T.BREAK_GLASS: _l("Emergency access"),
     T.CASE: _l("Case"),
@@ -154,6 +164,7 @@ OBJECT_TYPE_LABELS: Mapping[str, object] = {
     T.SERVICE: _l("Service"),
     T.SESSION: _l("Session"),
     T.SITE: _l("Site"),
+    T.STAFF_TRAINING: _l("Staff training"),
     T.SUBMISSION: _l("Form submission"),
     T.USER: _l("Account"),
     T.WGSS_SESSION: _l("Safe space session"),
@@ -341,6 +352,9 @@ REASON_LABELS: Mapping[str, object] = {
     "not_a_totp_code": _l("Not an authenticator code"),
     "replayed_code": _l("Code already used"),
     "no_data": _l("Nothing to export"),
+    # Programme activity logs.
+    "awareness_form": _l("Awareness session form"),
+    "training_form": _l("Staff training form"),
     # Keys and sealed records.
     "all_open": _l("All open"),
     "failed": _l("Failed"),

@@ -38,7 +38,9 @@ PHONE_PAGES = {
     "supervisor": ["/cases/{case_other}", "/cases/{case_other}/assign", "/cases/break-glass"],
     "service_provider": ["/referrals/inbox", "/referrals/{ref_mhpss}"],
     "wgss_coordinator": ["/safe-spaces/", "/safe-spaces/sessions/new",
-                         "/safe-spaces/{safe_space}/sessions", "/safe-spaces/{safe_space}/summary"],
+                         "/safe-spaces/{safe_space}/sessions", "/safe-spaces/{safe_space}/summary",
+                         "/programme/", "/programme/awareness/new", "/programme/trainings/new",
+                         "/programme/sites/{tripoli}/awareness"],
     "admin": ["/admin/users", "/admin/users/new", "/admin/directory", "/admin/grants"],
     "auditor": ["/audit/events", "/audit/verify", "/audit/alerts"],
 }
