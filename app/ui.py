@@ -31,6 +31,7 @@ NAV = (
     NavItem("admin.grant_list", _l("Access approvals"), Permission.ADMIN_USERS),
     NavItem("admin.directory", _l("Directory"), Permission.ADMIN_DIRECTORY),
     NavItem("safe_space.index", _l("Safe spaces"), Permission.WGSS_SUMMARY),
+    NavItem("wgss_figures.figures_page", _l("Safe-space figures"), Permission.PROGRAMME_READ),
     NavItem("safe_space.activity_types", _l("Activity types"), Permission.WGSS_CONFIGURE),
     NavItem("audit.events", _l("Audit trail"), Permission.AUDIT_READ),
     NavItem("audit.alerts", _l("Alerts"), Permission.AUDIT_READ),
