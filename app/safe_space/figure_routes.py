@@ -117,7 +117,8 @@ def figures_csv() -> BaseResponse:
                current_user.organisation_id, reason=asked.reason)
     if asked.result is None or asked.period is None:
         flash(asked.message or _("Check the period and the site, then try again."), "error")
-        return redirect(url_for("wgss_figures.figures_page", **request.args))
+        return redirect(url_for("wgss_figures.figures_page", period=asked.form.period.data,
+                                site=asked.form.site.data or ALL_SITES))
     body = figure_charts.to_csv(asked.result, period=asked.period, site_label=asked.site_label)
     name = f"wgss-figures-{asked.period}-{ALL_SITES if asked.site == ROOT else 'site'}.csv"
     return Response(body, mimetype="text/csv",
