@@ -381,3 +381,91 @@ def test_no_site_of_another_organisation_is_a_site_of_the_grid(app, fixture):
         org = uuid.UUID(fixture.ids["org"])
         assert [s.name for s in figures.sites_in(org, 2026)] == ["Benghazi", "Tripoli"]
         assert figures.sites_in(org, 2023) == []
+
+
+# The one-space monthly summary, read by a programme manager: only what the figures publish.
+NOVEMBER = {"s1": _c(3, 2, 1, 4, 5, 0), "s2": _c(0, 0, 2, 3, 6, 2), "s3": _c(4, 6, 0, 0, 0, 0)}
+
+
+def _november(app, world) -> None:
+    for (name, cells), code in zip(NOVEMBER.items(),
+                                   ("life_skills", "life_skills", "psychosocial_support"),
+                                   strict=True):
+        insert_session(app, world, held_on=date(2026, 11, int(name[1]) * 5), code=code, **cells)
+
+
+def _summary_figures(html: str) -> dict[str, str]:
+    out = {name: re.sub(r"<[^>]+>", "", value).strip()
+           for name, value in re.findall(r'data-figure="(\w+)">(.*?)</dd>', html, re.S)}
+    for band in ("10_14", "15_19", "20_24", "25_49", "50_plus"):
+        out.update(zip((f"{band}:girls", f"{band}:women", f"{band}:total"),
+                       _cell(html, "band", band), strict=True))
+    for code in re.findall(r'data-type="(\w+)"', html):
+        out.update(zip((f"{code}:sessions", f"{code}:attendance"), _cell(html, "type", code),
+                       strict=True))
+    return out
+
+
+def test_a_managers_monthly_summary_shows_only_the_published_cells(app, auth, world, k_is):
+    """Camp WGSS is the only safe space at Tripoli: its month is Tripoli's month in the grid.
+    With nothing withheld (k = 0) the grid's cells are shown; the figures that are not cells
+    (new, returning, disabilities, requests, referrals, attendance by activity, the 15–19
+    band's total) are withheld all the same."""
+    _november(app, world)
+    k_is(0)
+    url = f"/safe-spaces/{world.ids['safe_space']}/summary?month=2026-11"
+    coordinator = _summary_figures(auth.login("wgss_coordinator").get(url).get_data(as_text=True))
+    html = auth.login("program_manager").get(url).get_data(as_text=True)
+    manager = _summary_figures(html)
+    assert coordinator["attendance"] == "38" and coordinator["new_participants"] == "15"
+    for name in ("sessions", "attendance", "10_14:girls", "15_19:girls", "15_19:women",
+                 "20_24:women", "25_49:women", "50_plus:women", "10_14:total", "20_24:total",
+                 "25_49:total", "50_plus:total", "life_skills:sessions",
+                 "psychosocial_support:sessions"):
+        assert manager[name] == coordinator[name], name
+    for name in ("new_participants", "returning_participants", "with_disabilities",
+                 "case_management_requests", "referrals_made", "15_19:total",
+                 "life_skills:attendance", "psychosocial_support:attendance"):
+        assert manager[name] == "×", name
+    assert manager["recreation:sessions"] == "0"  # every type is listed for a manager
+    assert "× withheld" in html and "/safe-spaces/figures?period=2026-11" in html
+    csv_rows = _csv(auth.login("program_manager").get(
+        url.replace("/summary?", "/summary.csv?")).data)
+    assert csv_rows[("totals", "sessions")][1] == "3"
+    assert csv_rows[("totals", "new_participants")][1] == "×"
+    assert csv_rows[("attendance_by_age_band", "total_15_19")][1] == "×"
+    assert "withheld" in csv_rows[("note", "withheld")][1]
+
+
+def test_a_managers_monthly_summary_withholds_what_the_figures_withhold(app, auth, world, k_is):
+    _november(app, world)
+    k_is(5)
+    with app.test_request_context():
+        g = figures.build(uuid.UUID(world.ids["org"]), 2026, date(2026, 11, 24))
+        assert g is not None
+        protection = suppression.protect(g.period, g.site, g.tables, 5)
+    url = f"/safe-spaces/{world.ids['safe_space']}/summary?month=2026-11"
+    manager = _summary_figures(auth.login("program_manager").get(url).get_data(as_text=True))
+    tripoli = world.ids["tripoli"]
+    for cell, key in (("girls_10_14", "10_14:girls"), ("women_15_19", "15_19:women"),
+                      ("women_50_plus", "50_plus:women")):
+        value = protection.value("wgss_participants", "2026-11", tripoli, cell)
+        assert manager[key] == ("×" if value is None else str(value)), key
+    value = protection.value("wgss_participants", "2026-11", tripoli, "*")
+    assert manager["attendance"] == ("×" if value is None else str(value))
+    assert manager["50_plus:women"] == "×"  # 2 < 5, whatever the secondary suppression does
+
+
+def test_a_space_sharing_its_site_shows_a_manager_nothing_of_its_own(app, auth, fixture, k_is):
+    """Camp WGSS and the second Tripoli space: each one's figures are parts of Tripoli's cells,
+    so a manager sees none of them (both summaries together would give the site's cells back
+    even where the figures withhold them); the coordinator still sees her own."""
+    k_is(0)
+    url = f"/safe-spaces/{fixture.ids['safe_space']}/summary?month=2026-01"
+    html = auth.login("program_manager").get(url).get_data(as_text=True)
+    manager = _summary_figures(html)
+    assert set(manager.values()) == {"×", "—"}
+    assert "shares its site" in html
+    coordinator = _summary_figures(auth.login("wgss_coordinator").get(url).get_data(
+        as_text=True))
+    assert coordinator["attendance"] == "15"

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 
 from app.audit.export import neutralise
+from app.core.bidi import isolate_numbers_if_rtl
 from app.safe_space import rules
 from app.safe_space.figures import Figures
 from app.safe_space.labels import type_label
@@ -95,7 +96,7 @@ def bar_chart(code: str, title: str, items: Sequence[tuple[str, int | None, str]
 
 def charts(figures: Figures, *, rtl: bool) -> list[Chart]:
     """The attendance chart (one bar per age-band cell) and the sessions chart (per type)."""
-    cells = [(str(rules.CELL_LABELS[cell]), value,
+    cells = [(isolate_numbers_if_rtl(rules.CELL_LABELS[cell]), value,
               "chart-girls" if cell.startswith("girls") else "chart-women")
              for cell, value in figures.cells()]
     attendance = bar_chart(

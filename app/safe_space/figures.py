@@ -216,3 +216,40 @@ def period_start(node: str) -> date:
     if node[5] == "Q":
         return date(year, 3 * int(node[6]) - 2, 1)
     return date(year, int(node[5:7]), 1)
+
+
+@dataclass(frozen=True)
+class SpaceView:
+    """A safe space's month as the organisation's figures publish it: its site's cells when it
+    is the only safe space of its site in the year (``site`` ``None`` otherwise: its own
+    figures are parts of its site's cells, not cells, and are never published to readers of
+    the figures)."""
+
+    grid: Grid
+    period: str
+    site: str | None
+    protection: suppression.Protection | None
+
+
+def spaces_at(site_id: object, organisation_id: object, year: int) -> int:
+    """How many of the organisation's safe spaces at the site were open at some time in
+    ``year`` (the condition of ``sites_in``)."""
+    return int(db.session.execute(
+        select(func.count(SafeSpace.id)).where(
+            SafeSpace.site_id == site_id, SafeSpace.organisation_id == organisation_id,
+            or_(SafeSpace.opened_on.is_(None), SafeSpace.opened_on <= date(year, 12, 31)))
+    ).scalar_one())
+
+
+def for_space(space: SafeSpace, month: date, today: date) -> SpaceView | None:
+    """The published view of ``space`` in ``month`` (``None``: the month is not in a grid,
+    say in the future); the protection is the year's one, as on the figures page."""
+    g = build(space.organisation_id, month.year, today)
+    period = f"{month:%Y-%m}"
+    if g is None or period not in g.period.leaves:
+        return None
+    site = str(space.site_id)
+    if site not in g.site.leaves or spaces_at(space.site_id, space.organisation_id,
+                                              month.year) != 1:
+        return SpaceView(grid=g, period=period, site=None, protection=None)
+    return SpaceView(grid=g, period=period, site=site, protection=protect(g))

@@ -232,9 +232,9 @@ def period_in_grid(_form: Any, field: Field) -> None:
     value = (field.data or "").strip().upper()
     found = PERIOD.match(value)
     if found is None or int(found["year"]) < YEAR_MIN:
-        raise ValidationError(_l("Enter a month (2026-03), a quarter (2026-Q1) or a year "
-                                 "(2026). Other ranges cannot be shown: their figures could "
-                                 "not be protected."))
+        raise ValidationError(str(ranges_kept(_l(
+            "Enter a month (2026-03), a quarter (2026-Q1) or a year (2026). Other ranges "
+            "cannot be shown: their figures could not be protected."))))
     field.data = value
 
 
@@ -246,8 +246,8 @@ class FiguresForm(FlaskForm):
         csrf = False
 
     period = CleanStringField(_l("Period"), validators=[Optional(), period_in_grid],
-                              description=_l("A month (2026-03), a quarter (2026-Q1) or a "
-                                             "year (2026)."))
+                              description=ranges_kept(_l(
+                                  "A month (2026-03), a quarter (2026-Q1) or a year (2026).")))
     site = SelectField(_l("Site"), validate_choice=False)
     show = SubmitField(_l("Show"))
 
