@@ -39,6 +39,8 @@ PHONE_PAGES = {
     "service_provider": ["/referrals/inbox", "/referrals/{ref_mhpss}"],
     "wgss_coordinator": ["/safe-spaces/", "/safe-spaces/sessions/new",
                          "/safe-spaces/{safe_space}/sessions", "/safe-spaces/{safe_space}/summary"],
+    "program_manager": ["/safe-spaces/figures", "/safe-spaces/figures?period=2026&site=all",
+                        "/safe-spaces/{safe_space}/summary"],
     "admin": ["/admin/users", "/admin/users/new", "/admin/directory", "/admin/grants"],
     "auditor": ["/audit/events", "/audit/verify", "/audit/alerts"],
 }
