@@ -79,6 +79,18 @@ def fixture(app, world):
 
 
 @pytest.fixture
+def publish_all(monkeypatch):
+    """A protection that withholds nothing, in place of the year's real one: the arithmetic
+    of the pages alone (reading the grid's cells), whatever the suppression's body."""
+    def everything(g, k=None):
+        return suppression.Protection(
+            k=1, period=g.period, site=g.site, tables={t.code: t for t in g.tables},
+            values=suppression.aggregate(g.period, g.site, g.tables), withheld=set(),
+            primary=set())
+    monkeypatch.setattr(figures, "protect", everything)
+
+
+@pytest.fixture
 def k_is(monkeypatch):
     def set_k(k: int) -> None:
         monkeypatch.setattr(figures, "min_count", lambda: k)
@@ -151,9 +163,8 @@ def _csv(body: bytes) -> dict[tuple[str, str], list[str]]:
 
 
 def test_every_cell_matches_the_hand_computed_fixture_when_nothing_is_withheld(
-        app, auth, fixture, k_is):
-    """k = 0 withholds nothing (k = 1 would withhold the zeros): the arithmetic alone."""
-    k_is(0)
+        app, auth, fixture, publish_all):
+    """Nothing withheld (k = 1 would withhold the zeros): the arithmetic alone."""
     client = auth.login("program_manager")
     for key in EXPECTED:
         html = client.get(_url(fixture, *key)).get_data(as_text=True)
@@ -162,6 +173,20 @@ def test_every_cell_matches_the_hand_computed_fixture_when_nothing_is_withheld(
         assert figure_charts.WITHHELD not in re.sub(r"<p class=\"hint\".*?</p>|<figcaption>.*?"
                                                     r"</figcaption>|<text[^>]*>× [^<]*</text>",
                                                     "", html, flags=re.S), key
+
+
+def test_with_k_1_every_zero_is_withheld_and_every_number_shown_is_right(app, auth, fixture,
+                                                                        k_is):
+    """k = 1 with the real protection: zeros are counts below k (withheld), and every number
+    the page does show is the hand-computed one."""
+    k_is(1)
+    client = auth.login("program_manager")
+    for key in EXPECTED:
+        html = client.get(_url(fixture, *key)).get_data(as_text=True)
+        shown, truth = _shown_on_page(html), _expected(key)
+        for name, value in shown.items():
+            allowed = {"×"} if truth[name] == 0 else {"×", str(truth[name])}
+            assert value in allowed, (key, name)
 
 
 def test_the_figures_are_the_cells_of_the_grid(app, fixture):
@@ -214,8 +239,7 @@ def test_withheld_cells_show_the_one_mark_and_the_legend(app, auth, fixture, k_i
         assert set(boxes) <= {str(float(figure_charts.BOX_W))}
 
 
-def test_the_charts_are_mirrored_in_arabic(app, auth, fixture, k_is):
-    k_is(0)
+def test_the_charts_are_mirrored_in_arabic(app, auth, fixture, publish_all):
     client = auth.login("program_manager")
     english = client.get(_url(fixture, "2026-Q1", "all")).get_data(as_text=True)
     with app.app_context():
@@ -234,7 +258,7 @@ def test_the_charts_are_mirrored_in_arabic(app, auth, fixture, k_is):
 
 
 def test_scope_managers_only_and_their_own_organisation(app, auth, fixture, k_is):
-    k_is(0)
+    k_is(5)
     for role in ("wgss_coordinator", "caseworker", "supervisor", "auditor", "admin",
                  "service_provider"):
         client = auth.login(role)
@@ -260,7 +284,7 @@ def test_scope_managers_only_and_their_own_organisation(app, auth, fixture, k_is
                                     "٢٠٢٦", "1999", "2026-01-01", "2026-W05"])
 def test_bad_periods_are_refused_with_a_message_and_nothing_computed(app, auth, fixture,
                                                                       k_is, monkeypatch, period):
-    k_is(0)
+    k_is(5)
     called = []
     monkeypatch.setattr(figures, "build", lambda *a, **kw: called.append(a))
     client = auth.login("program_manager")
@@ -283,7 +307,7 @@ def test_bad_periods_are_refused_with_a_message_and_nothing_computed(app, auth, 
 ])
 def test_periods_and_sites_without_figures_get_a_clear_message(app, auth, fixture, k_is,
                                                                query, message, reason):
-    k_is(0)
+    k_is(5)
     client = auth.login("program_manager")
     html = client.get("/safe-spaces/figures?" + query.format(**fixture.ids)).get_data(as_text=True)
     assert message in html and "figures-attendance" not in html
@@ -293,8 +317,7 @@ def test_periods_and_sites_without_figures_get_a_clear_message(app, auth, fixtur
     assert _events(app, "wgss_figures.export")[-1].reason == reason
 
 
-def test_the_csv_is_the_page_neutralised_and_audited(app, auth, fixture, k_is):
-    k_is(0)
+def test_the_csv_is_the_page_neutralised_and_audited(app, auth, fixture, publish_all):
     with app.app_context():
         db.session.add(ActivityType(code="formula", label="=HYPERLINK(\"x\")", active=False))
         db.session.commit()
@@ -352,7 +375,7 @@ def test_one_protection_per_organisation_and_year(app, auth, fixture, k_is, monk
             "2026", months, sites, ["wgss_participants", "wgss_sessions"], 5)
 
 
-def test_the_figures_read_no_sealed_value(app, auth, fixture, k_is, monkeypatch):
+def test_the_figures_read_no_sealed_value(app, auth, fixture, publish_all, monkeypatch):
     """Only clear columns are counted: the page and the CSV work while every decryption
     raises (a session with notes is among those counted)."""
     from app.crypto import fields, sealed
@@ -363,7 +386,6 @@ def test_the_figures_read_no_sealed_value(app, auth, fixture, k_is, monkeypatch)
     def refuse(*_a, **_kw):
         raise AssertionError("a sealed value was opened")
 
-    k_is(0)
     client = auth.login("program_manager")
     for module in (sealed, fields):
         monkeypatch.setattr(module, "open_bytes", refuse)
@@ -406,13 +428,13 @@ def _summary_figures(html: str) -> dict[str, str]:
     return out
 
 
-def test_a_managers_monthly_summary_shows_only_the_published_cells(app, auth, world, k_is):
+def test_a_managers_monthly_summary_shows_only_the_published_cells(app, auth, world,
+                                                                   publish_all):
     """Camp WGSS is the only safe space at Tripoli: its month is Tripoli's month in the grid.
-    With nothing withheld (k = 0) the grid's cells are shown; the figures that are not cells
+    With nothing withheld the grid's cells are shown; the figures that are not cells
     (new, returning, disabilities, requests, referrals, attendance by activity, the 15–19
     band's total) are withheld all the same."""
     _november(app, world)
-    k_is(0)
     url = f"/safe-spaces/{world.ids['safe_space']}/summary?month=2026-11"
     coordinator = _summary_figures(auth.login("wgss_coordinator").get(url).get_data(as_text=True))
     html = auth.login("program_manager").get(url).get_data(as_text=True)
@@ -460,7 +482,7 @@ def test_a_space_sharing_its_site_shows_a_manager_nothing_of_its_own(app, auth, 
     """Camp WGSS and the second Tripoli space: each one's figures are parts of Tripoli's cells,
     so a manager sees none of them (both summaries together would give the site's cells back
     even where the figures withhold them); the coordinator still sees her own."""
-    k_is(0)
+    k_is(5)
     url = f"/safe-spaces/{fixture.ids['safe_space']}/summary?month=2026-01"
     html = auth.login("program_manager").get(url).get_data(as_text=True)
     manager = _summary_figures(html)
