@@ -161,6 +161,7 @@ MATRIX += [
 WGSS_LOG = frozenset({"wgss_coordinator"})
 WGSS_SUMMARY = frozenset({"wgss_coordinator", "program_manager"})
 WGSS_ADMIN = frozenset({"admin"})
+PROGRAMME_READ = frozenset({"program_manager"})
 LIFE_SKILLS = "a2281e0f-63ba-589c-8169-8f802a1b694e"  # a default activity type (migration 0006)
 MATRIX += [
     Row("safe_space.index", "GET", "/safe-spaces/", WGSS_SUMMARY),
@@ -182,6 +183,21 @@ MATRIX += [
     Row("safe_space.summary_csv", "GET", "/safe-spaces/{id:safe_space}/summary.csv", WGSS_SUMMARY),
     Row("safe_space.summary_csv", "GET", "/safe-spaces/{id:safe_space2}/summary.csv",
         frozenset({"program_manager"}), not_found=WGSS_LOG),
+    # The organisation's figures (every space, several months): programme managers only.
+    # Another organisation's site is out of scope: 404 for the manager, as for a missing one.
+    Row("wgss_figures.figures_page", "GET", "/safe-spaces/figures", PROGRAMME_READ),
+    Row("wgss_figures.figures_page", "GET", "/safe-spaces/figures?period=2026-11&site=all",
+        PROGRAMME_READ),
+    Row("wgss_figures.figures_page", "GET",
+        "/safe-spaces/figures?period=2026-11&site={id:partner_site}", frozenset(),
+        not_found=PROGRAMME_READ),
+    Row("wgss_figures.figures_csv", "GET", "/safe-spaces/figures.csv?period=2026-11&site=all",
+        PROGRAMME_READ),
+    Row("wgss_figures.figures_csv", "GET",
+        "/safe-spaces/figures.csv?period=2026-11&site={id:tripoli}", PROGRAMME_READ),
+    Row("wgss_figures.figures_csv", "GET",
+        "/safe-spaces/figures.csv?period=2026-11&site={id:partner_site}", frozenset(),
+        not_found=PROGRAMME_READ),
     Row("safe_space.activity_types", "GET", "/safe-spaces/activity-types", WGSS_ADMIN),
     Row("safe_space.activity_type", "GET", "/safe-spaces/activity-types/new", WGSS_ADMIN),
     Row("safe_space.activity_type", "POST", "/safe-spaces/activity-types/new", WGSS_ADMIN,

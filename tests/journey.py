@@ -759,6 +759,10 @@ def seed_month(app: Flask, world: World, clock: Any, errors: list[str]) -> Month
     pm.get("/safe-spaces/")
     pm.get(f"/safe-spaces/{w['safe_space']}/summary")
     pm.get(f"/safe-spaces/{w['safe_space2']}/summary.csv")
+    # ...and the organisation's figures: every space, this month and the year, as CSV too.
+    pm.get("/safe-spaces/figures")
+    pm.get(f"/safe-spaces/figures?period={month.today():%Y-%m}&site={w['tripoli']}")
+    pm.get(f"/safe-spaces/figures.csv?period={month.today():%Y}&site=all")
     pm.logout()
 
     # Day 16. The auditor searches the trail, verifies it and exports a slice.

@@ -30,10 +30,12 @@ SEMANTIC = {
     "audit-outcome": "names the outcome badge; the look is .badge",
     "audit-outcome-allowed": "an allowed event's badge is the plain .badge",
     "audit-result": "names the verification result panel; the look is -ok/-broken",
+    "figure-withheld": "names a withheld cell's mark (×) in the safe-space figures; plain text",
     "field-check": "names a single-checkbox field (macros/forms.html); the look is .choice",
     "flash-info": "the default look of .flash",
     "narrative": "names the incident narrative paragraph of the case page",
     "wgss-bands": "names the age-band table of a session; the look is .table",
+    "wgss-figures-filter": "names the safe-space figures' filter; the look is .filters",
     "wgss-month": "names the month picker; the look is .filters",
     "wgss-notes": "names the notes panel of a session; the look is .panel",
 }
@@ -69,6 +71,11 @@ DYNAMIC: dict[tuple[str, str], Callable[[], set[str]]] = {
     # The legend squares of the summary chart: app/safe_space/summary.py names their classes.
     ("safe_space/summary.html", "{{ cls }}"):
         lambda: _literals(ROOT / "app/safe_space/summary.py", r'"(chart-[a-z-]+)"'),
+    # The figures' charts: app/safe_space/figure_charts.py names the bars' and legend's classes.
+    ("safe_space/figures.html", "{{ cls }}"):
+        lambda: _literals(ROOT / "app/safe_space/figure_charts.py", r'"(chart-[a-z-]+)"'),
+    ("safe_space/figures.html", "{{ b.cls }}"):
+        lambda: _literals(ROOT / "app/safe_space/figure_charts.py", r'"(chart-[a-z-]+)"'),
 }
 
 _ATTR = re.compile(r"""\bclass=(?:"([^"]*)"|'([^']*)')""")

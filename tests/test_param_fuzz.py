@@ -29,7 +29,7 @@ from app.audit.forms import FilterForm
 from app.cases.forms import CaseFilterForm
 from app.forms import BIGINT_MAX, PAGE_MAX, KeysetForm, parse_whole
 from app.programme.forms import ListForm
-from app.safe_space.forms import MonthForm
+from app.safe_space.forms import FiguresForm, MonthForm
 from tests.authz_matrix import MATRIX, PUBLIC, ROLES, Row
 from tests.helpers.routes import fill_path
 
@@ -93,6 +93,8 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "programme.logs": fields_of(ListForm),
     "programme.new_log": ("site",),
     "programme.edit_log": (),
+    "wgss_figures.figures_page": fields_of(FiguresForm),
+    "wgss_figures.figures_csv": fields_of(FiguresForm),
 }
 # Sent to every route too: names that lists commonly read, which a route must ignore or refuse.
 GENERIC = ("page", "before", "after", "month", "q", "next", "sort", "status", "id", "lang")

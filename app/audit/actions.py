@@ -125,6 +125,8 @@ class Action(enum.StrEnum):
     WGSS_SESSION_UPDATE = "wgss_session.update"
     WGSS_SUMMARY_VIEW = "wgss_summary.view"
     WGSS_SUMMARY_EXPORT = "wgss_summary.export"
+    WGSS_FIGURES_VIEW = "wgss_figures.view"
+    WGSS_FIGURES_EXPORT = "wgss_figures.export"
     ACTIVITY_TYPE_LIST = "activity_type.list"
     ACTIVITY_TYPE_CREATE = "activity_type.create"
     ACTIVITY_TYPE_UPDATE = "activity_type.update"

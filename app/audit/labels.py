@@ -120,6 +120,8 @@ ACTION_LABELS: Mapping[str, object] = {
     A.WGSS_SESSION_UPDATE: _l("Safe space session changed"),
     A.WGSS_SUMMARY_VIEW: _l("Safe space summary viewed"),
     A.WGSS_SUMMARY_EXPORT: _l("Safe space summary exported"),
+    A.WGSS_FIGURES_VIEW: _l("Safe-space figures viewed"),
+    A.WGSS_FIGURES_EXPORT: _l("Safe-space figures exported"),
     A.ACTIVITY_TYPE_LIST: _l("Activity types listed"),
     A.ACTIVITY_TYPE_CREATE: _l("Activity type added"),
     A.ACTIVITY_TYPE_UPDATE: _l("Activity type changed"),
@@ -355,6 +357,11 @@ REASON_LABELS: Mapping[str, object] = {
     # Programme activity logs.
     "awareness_form": _l("Awareness session form"),
     "training_form": _l("Staff training form"),
+    "period": _l("Period"),
+    "site": _l("Site"),
+    "future_period": _l("Period not started yet"),
+    "nothing_logged": _l("Nothing logged in the year"),
+    "no_safe_space_at_site": _l("No safe space at the site in the year"),
     # Keys and sealed records.
     "all_open": _l("All open"),
     "failed": _l("Failed"),

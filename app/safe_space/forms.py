@@ -219,3 +219,39 @@ class MonthForm(FlaskForm):
 
     month = MonthField(_l("Month"), validators=[Optional(), month_in_range])
     show = SubmitField(_l("Show"))
+
+
+# "YYYY-MM", "YYYY-Qn" or "YYYY", ASCII digits only: the nodes of the publication grid.
+PERIOD = re.compile(r"^(?P<year>[0-9]{4})(?:-(?P<month>0[1-9]|1[0-2])|-Q(?P<quarter>[1-4]))?$")
+YEAR_MIN = 2000
+
+
+def period_in_grid(_form: Any, field: Field) -> None:
+    """A month, a quarter or a year of the grid; a custom range is refused (its figures could
+    not be protected together with the months, quarters and years already published)."""
+    value = (field.data or "").strip().upper()
+    found = PERIOD.match(value)
+    if found is None or int(found["year"]) < YEAR_MIN:
+        raise ValidationError(str(ranges_kept(_l(
+            "Enter a month (2026-03), a quarter (2026-Q1) or a year (2026). Other ranges "
+            "cannot be shown: their figures could not be protected."))))
+    field.data = value
+
+
+class FiguresForm(FlaskForm):
+    """Which period and site the safe-space figures show (a GET form: no personal data). The
+    view sets the site choices; a site that is not among them is the view's to answer."""
+
+    class Meta:
+        csrf = False
+
+    period = CleanStringField(_l("Period"), validators=[Optional(), period_in_grid],
+                              description=ranges_kept(_l(
+                                  "A month (2026-03), a quarter (2026-Q1) or a year (2026).")))
+    site = SelectField(_l("Site"), validate_choice=False)
+    show = SubmitField(_l("Show"))
+
+    @property
+    def year(self) -> int:
+        """The period's year (call after ``validate`` with a period set)."""
+        return int(str(self.period.data)[:4])

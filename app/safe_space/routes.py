@@ -23,7 +23,7 @@ from app.auth.policy import Permission, can, require
 from app.db import db
 from app.i18n import RTL_LANGUAGES, select_locale
 from app.localtime import today, user_zone
-from app.safe_space import forms, queries, rules, service
+from app.safe_space import figure_charts, figures, forms, queries, rules, service
 from app.safe_space import summary as charts
 from app.safe_space.labels import kind_label, type_label
 from app.safe_space.models import ActivityType, WgssSession
@@ -178,6 +178,15 @@ def edit_session(session_id: uuid.UUID) -> str | BaseResponse:
                            **HELPERS)
 
 
+def _shown(space: Any, month: date, result: queries.Summary, can_log: bool) -> charts.Shown:
+    """Every figure for a coordinator of the space; for a programme manager only what the
+    organisation's protected figures publish (``summary.published``)."""
+    if can_log:
+        return charts.everything(result)
+    return charts.published(figures.for_space(space, month, today(user_zone())),
+                            figures.min_count())
+
+
 @bp.get("/<uuid:space_id>/summary")
 @require(Permission.WGSS_SUMMARY)
 def summary(space_id: uuid.UUID) -> str:
@@ -186,11 +195,14 @@ def summary(space_id: uuid.UUID) -> str:
     space = load_space(current_user, space_id, logs=can_log, action=Action.WGSS_SUMMARY_VIEW)
     month_form, month = _month()
     result = queries.summary(space, month) if month else None
-    chart = charts.band_chart(result, rtl=select_locale() in RTL_LANGUAGES) if result else None
+    shown = _shown(space, month, result, can_log) if month and result else None
+    chart = charts.band_chart(shown, rtl=select_locale() in RTL_LANGUAGES) if shown else None
     audit.read(Action.WGSS_SUMMARY_VIEW, ObjectType.SAFE_SPACE, space.id,
                          reason=f"month:{month:%Y-%m}" if month else "invalid_month")
     return render_template("safe_space/summary.html", space=space, summary=result, chart=chart,
-                           month_form=month_form, month=month, can_log=can_log,
+                           shown=shown, month_form=month_form, month=month, can_log=can_log,
+                           withheld=figure_charts.WITHHELD,
+                           legend=figure_charts.legend_text(shown.k) if shown and shown.k is not None else "",
                            **(_neighbours(month) if month else {}), **HELPERS)
 
 
@@ -204,7 +216,8 @@ def summary_csv(space_id: uuid.UUID) -> BaseResponse:
     if month is None:
         flash(_("Choose a valid month."), "error")
         return redirect(url_for("safe_space.summary", space_id=space.id))
-    body = charts.to_csv(queries.summary(space, month))
+    result = queries.summary(space, month)
+    body = charts.to_csv(result, _shown(space, month, result, can_log))
     audit.read(Action.WGSS_SUMMARY_EXPORT, ObjectType.SAFE_SPACE, space.id,
                          reason=f"month:{month:%Y-%m}")
     return Response(body, mimetype="text/csv", headers={

@@ -20,7 +20,7 @@ from app.audit.actions import Action, ObjectType
 from app.auth.models import User
 from app.auth.policy import Role
 from app.db import db
-from app.directory.models import SafeSpace
+from app.directory.models import SafeSpace, Site
 from app.safe_space.models import WgssSession
 
 
@@ -78,3 +78,14 @@ def load_session(user: User, session_id: uuid.UUID, *, action: Action) -> WgssSe
     if has_request_context() and request.method == "GET":
         audit.read(Action.WGSS_SESSION_VIEW, ObjectType.WGSS_SESSION, found.id)
     return found
+
+
+def load_organisation_site(user: User, site_id: uuid.UUID, *, action: Action) -> Site:
+    """A site of the user's own organisation, or 404 (audited as ``action`` denied): the
+    organisation-wide figures never name another organisation's site."""
+    site: Site | None = db.session.execute(
+        select(Site).where(Site.id == site_id, Site.organisation_id == user.organisation_id)
+    ).scalar_one_or_none()
+    if site is None:
+        audit.deny_404(action, ObjectType.SITE, site_id)
+    return site

@@ -41,6 +41,8 @@ PHONE_PAGES = {
                          "/safe-spaces/{safe_space}/sessions", "/safe-spaces/{safe_space}/summary",
                          "/programme/", "/programme/awareness/new", "/programme/trainings/new",
                          "/programme/sites/{tripoli}/awareness"],
+    "program_manager": ["/safe-spaces/figures", "/safe-spaces/figures?period=2026&site=all",
+                        "/safe-spaces/{safe_space}/summary"],
     "admin": ["/admin/users", "/admin/users/new", "/admin/directory", "/admin/grants"],
     "auditor": ["/audit/events", "/audit/verify", "/audit/alerts"],
 }

@@ -115,3 +115,47 @@ def test_coordinator_logs_a_session_and_sees_the_months_summary(page: Page, worl
     a11y.in_arabic(page)
     assert a11y.problems == []
     assert page.console_errors == []
+
+
+def test_manager_reads_the_organisations_figures_in_both_languages(page: Page, browser,
+                                                                   live_server, world):
+    """A coordinator logs one session today (9 attended); the programme manager opens the
+    organisation's figures from the menu: tables and charts, every count under 5 withheld as
+    ×, the legend beside them, the CSV the same, in English and in Arabic."""
+    coordinator = browser.new_context(base_url=live_server, locale="en-GB").new_page()
+    log_in(coordinator, "wgss_coordinator", world.secrets["wgss_coordinator"])
+    coordinator.goto("/safe-spaces/sessions/new")
+    coordinator.get_by_label("Safe space", exact=True).select_option(label="Camp WGSS")
+    coordinator.get_by_label("Date of the session", exact=True).fill(
+        datetime.now(UTC).date().isoformat())
+    coordinator.get_by_label("Activity", exact=True).select_option(label="Life skills")
+    coordinator.get_by_label("Topic", exact=True).fill("Communication")
+    coordinator.get_by_label("Duration (minutes)", exact=True).fill("60")
+    for label, value in COUNTS.items():
+        coordinator.get_by_label(label, exact=True).fill(value)
+    coordinator.get_by_role("button", name="Save session").click()
+    coordinator.wait_for_url(re.compile(r"/safe-spaces/sessions/[0-9a-f-]{36}$"))
+    coordinator.context.close()
+
+    a11y = Accessibility()
+    log_in(page, "program_manager", world.secrets["program_manager"])
+    page.get_by_role("navigation", name="Main").get_by_role(
+        "link", name="Safe-space figures").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Safe-space figures")
+    page.get_by_label("Period", exact=True).fill(str(datetime.now(UTC).year))
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("#figures-legend")).to_contain_text("× withheld: fewer than 5")
+    # Girls 10–14: 2, under 5: withheld, never shown as a number.
+    expect(page.locator('#figures-attendance tr[data-band="10_14"] td').nth(0)).to_have_text("×")
+    expect(page.get_by_role("img", name="Attendance by age band, girls and women")).to_be_visible()
+    expect(page.get_by_role("img", name="Sessions by activity")).to_be_visible()
+    assert page.locator(".wgss-svg rect[data-withheld]").count() >= 6
+    a11y.check(page)
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download CSV").click()
+    text = download.value.path().read_text(encoding="utf-8-sig")
+    assert "attendance_by_age_band,girls_10_14,Girls 10–14,×" in text
+    a11y.in_arabic(page)
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    assert a11y.problems == []
+    assert page.console_errors == []
