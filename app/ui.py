@@ -33,6 +33,7 @@ NAV = (
     NavItem("safe_space.index", _l("Safe spaces"), Permission.WGSS_SUMMARY),
     NavItem("programme.index", _l("Activity logs"), Permission.PROGRAMME_LOG),
     NavItem("wgss_figures.figures_page", _l("Safe-space figures"), Permission.PROGRAMME_READ),
+    NavItem("impact.impact_page", _l("Programme impact"), Permission.PROGRAMME_READ),
     NavItem("safe_space.activity_types", _l("Activity types"), Permission.WGSS_CONFIGURE),
     # Until the statistics page links to it (it will, for the same permission).
     NavItem("recorder.download", _l("Incident Recorder export"), Permission.STATS_RECORDER_EXPORT),

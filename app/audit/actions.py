@@ -127,6 +127,7 @@ class Action(enum.StrEnum):
     WGSS_SUMMARY_EXPORT = "wgss_summary.export"
     WGSS_FIGURES_VIEW = "wgss_figures.view"
     WGSS_FIGURES_EXPORT = "wgss_figures.export"
+    PROGRAMME_IMPACT_VIEW = "programme_impact.view"
     ACTIVITY_TYPE_LIST = "activity_type.list"
     ACTIVITY_TYPE_CREATE = "activity_type.create"
     ACTIVITY_TYPE_UPDATE = "activity_type.update"

@@ -122,6 +122,7 @@ ACTION_LABELS: Mapping[str, object] = {
     A.WGSS_SUMMARY_EXPORT: _l("Safe space summary exported"),
     A.WGSS_FIGURES_VIEW: _l("Safe-space figures viewed"),
     A.WGSS_FIGURES_EXPORT: _l("Safe-space figures exported"),
+    A.PROGRAMME_IMPACT_VIEW: _l("Programme impact viewed"),
     A.ACTIVITY_TYPE_LIST: _l("Activity types listed"),
     A.ACTIVITY_TYPE_CREATE: _l("Activity type added"),
     A.ACTIVITY_TYPE_UPDATE: _l("Activity type changed"),
