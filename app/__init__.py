@@ -108,10 +108,11 @@ def register_blueprints(app: Flask) -> None:
     from app.health import bp as health_bp
     from app.main import bp as main_bp
     from app.referrals.routes import bp as referrals_bp
+    from app.reports.routes import bp as reports_bp
     from app.safe_space.routes import bp as safe_space_bp
 
     for bp in (health_bp, main_bp, auth_bp, admin_bp, cases_bp, referrals_bp, safe_space_bp,
-               audit_bp):
+               reports_bp, audit_bp):
         app.register_blueprint(bp)
 
 

@@ -32,6 +32,7 @@ NAV = (
     NavItem("admin.directory", _l("Directory"), Permission.ADMIN_DIRECTORY),
     NavItem("safe_space.index", _l("Safe spaces"), Permission.WGSS_SUMMARY),
     NavItem("safe_space.activity_types", _l("Activity types"), Permission.WGSS_CONFIGURE),
+    NavItem("reports.index", _l("Statistics"), Permission.STATS_READ),
     NavItem("audit.events", _l("Audit trail"), Permission.AUDIT_READ),
     NavItem("audit.alerts", _l("Alerts"), Permission.AUDIT_READ),
 )

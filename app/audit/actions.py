@@ -129,6 +129,9 @@ class Action(enum.StrEnum):
     ACTIVITY_TYPE_CREATE = "activity_type.create"
     ACTIVITY_TYPE_UPDATE = "activity_type.update"
     ACTIVITY_TYPE_VIEW = "activity_type.view"
+    # Statistics (app/reports): the tables of one period and site, and their exports
+    STATS_VIEW = "stats.view"
+    STATS_EXPORT = "stats.export"
 
 
 class ObjectType(enum.StrEnum):

@@ -120,6 +120,8 @@ ACTION_LABELS: Mapping[str, object] = {
     A.WGSS_SESSION_UPDATE: _l("Safe space session changed"),
     A.WGSS_SUMMARY_VIEW: _l("Safe space summary viewed"),
     A.WGSS_SUMMARY_EXPORT: _l("Safe space summary exported"),
+    A.STATS_VIEW: _l("Statistics viewed"),
+    A.STATS_EXPORT: _l("Statistics exported"),
     A.ACTIVITY_TYPE_LIST: _l("Activity types listed"),
     A.ACTIVITY_TYPE_CREATE: _l("Activity type added"),
     A.ACTIVITY_TYPE_UPDATE: _l("Activity type changed"),
@@ -331,6 +333,13 @@ REASON_LABELS: Mapping[str, object] = {
     "month": _l("Month"),
     "invalid_month": _l("Month not valid"),
     "session_form": _l("Session form"),
+    # Statistics (the filter of a view or an export).
+    "period": _l("Period"),
+    "site": _l("Site"),
+    "all_sites": _l("All sites"),
+    "format": _l("Format"),
+    "csv": "CSV",
+    "xlsx": "XLSX",
     # Keys and sealed records.
     "all_open": _l("All open"),
     "failed": _l("Failed"),
