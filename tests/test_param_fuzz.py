@@ -28,6 +28,7 @@ from app.audit.checkpoint import FORMAT, CheckpointError, load
 from app.audit.forms import FilterForm
 from app.cases.forms import CaseFilterForm
 from app.forms import BIGINT_MAX, PAGE_MAX, KeysetForm, parse_whole
+from app.reports.forms import StatsFilterForm
 from app.safe_space.forms import MonthForm
 from tests.authz_matrix import MATRIX, PUBLIC, ROLES, Row
 from tests.helpers.routes import fill_path
@@ -87,6 +88,9 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "safe_space.summary_csv": fields_of(MonthForm),
     "safe_space.activity_types": (),
     "safe_space.activity_type": (),
+    "reports.index": fields_of(StatsFilterForm),
+    "reports.export_csv": fields_of(StatsFilterForm),
+    "reports.export_xlsx": fields_of(StatsFilterForm),
 }
 # Sent to every route too: names that lists commonly read, which a route must ignore or refuse.
 GENERIC = ("page", "before", "after", "month", "q", "next", "sort", "status", "id", "lang")

@@ -73,8 +73,8 @@ def _export(fmt: str) -> tuple[publication.Filter, publication.Report] | BaseRes
         report = publication.answer(current_user, f)
     except FilterError as exc:
         flash(exc.message, "error")
-        return redirect(url_for("reports.index", **{k: v for k, v in request.args.items()
-                                                    if k in ("period", "site")}))
+        return redirect(url_for("reports.index", period=form.period.data or None,
+                                site=form.site.data or None))
     kind, object_id = f.audit_object(current_user)
     audit.read(Action.STATS_EXPORT, kind, object_id, reason=f.audit_reason(fmt))
     return f, report
