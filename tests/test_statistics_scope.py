@@ -125,3 +125,22 @@ def test_the_filter_reads_every_kind_of_period() -> None:
     assert parse_period("2026-Q4", today).months == ("2026-10", "2026-11", "2026-12")
     assert len(parse_period("2025", today).months) == 12
     assert publication.legend(5).startswith("× withheld: fewer than 5 (<5)")
+
+
+def test_the_smallest_count_is_a_setting_refused_below_three(
+        monkeypatch: pytest.MonkeyPatch, instance_dir: object, app: Flask) -> None:
+    from app.config import ConfigError, build_config
+    from app.reports.settings import min_count
+
+    monkeypatch.delenv("AMANA_STATS_MIN_COUNT", raising=False)
+    assert build_config("testing", instance_dir, keys=False)["STATS_MIN_COUNT"] == 5
+    monkeypatch.setenv("AMANA_STATS_MIN_COUNT", "10")
+    assert build_config("testing", instance_dir, keys=False)["STATS_MIN_COUNT"] == 10
+    for bad in ("2", "0", "-5", "five"):
+        monkeypatch.setenv("AMANA_STATS_MIN_COUNT", bad)
+        with pytest.raises(ConfigError, match="AMANA_STATS_MIN_COUNT"):
+            build_config("testing", instance_dir, keys=False)
+    with app.app_context():
+        assert min_count() == 5
+        app.config["STATS_MIN_COUNT"] = 7
+        assert min_count() == 7

@@ -146,11 +146,11 @@ class Report:
 
 def protect_year(organisation_id: uuid.UUID, year: int) -> suppression.Protection:
     """The year's grid for the organisation, protected once; ``FilterError`` when no
-    consented incident was reported in the year (nothing is computed then)."""
-    if not queries.has_incidents(organisation_id, year):
+    consented incident was reported in the year (no Protection is computed then)."""
+    tables = queries.tables(organisation_id, year)
+    if not queries.has_incidents(tables):
         raise FilterError(_l("No incident with consent to statistics was reported in "
                              "%(year)d: there is nothing to count.", year=year))
-    tables = queries.tables(organisation_id, year)
     return suppression.protect(grid.months(year), grid.places(queries.site_ids(organisation_id)),
                                tables, min_count())
 

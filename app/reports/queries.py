@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, select
 
 from app.cases import gbvims
 from app.cases.consent import ConsentKind
@@ -35,6 +35,8 @@ from app.reports.definitions import (
     NOT_RECORDED,
     NOT_REFERRED,
     REFERRED,
+    TABLES,
+    Family,
     Outcome,
     TableDef,
 )
@@ -50,14 +52,13 @@ def site_ids(organisation_id: uuid.UUID) -> list[str]:
 
 
 def consented_cases() -> Select[Any]:
-    """The ids of cases whose latest reporting consent is granted (now)."""
-    latest = (select(ConsentRecord.case_id, func.max(ConsentRecord.position).label("position"))
-              .where(ConsentRecord.kind == ConsentKind.REPORTING.value)
-              .group_by(ConsentRecord.case_id).subquery())
-    return (select(ConsentRecord.case_id)
-            .join(latest, and_(ConsentRecord.case_id == latest.c.case_id,
-                               ConsentRecord.position == latest.c.position))
-            .where(ConsentRecord.granted.is_(True)))
+    """The ids of cases whose latest reporting consent is granted (now): one scan, grouped by
+    case; positions are unique within a case, so the largest ``2 * position + granted`` is the
+    latest decision and its last bit whether it granted."""
+    r = ConsentRecord
+    latest = func.max(r.position * 2 + case((r.granted.is_(True), 1), else_=0))
+    return (select(r.case_id).where(r.kind == ConsentKind.REPORTING.value)
+            .group_by(r.case_id).having(latest % 2 == 1))
 
 
 def _month_leaf(year: int, month: Any) -> str:
@@ -82,27 +83,14 @@ class _Population:
             conds.append(Incident.core_type == gbvims.NON_GBV.value)
         return conds
 
-    def count_by(self, *cats: Any, joins: Iterable[tuple[Any, Any]] = (),
-                 gbv: bool | None = True) -> list[Any]:
-        stmt = select(self.month, Case.site_id, *cats, func.count()).select_from(Incident) \
-            .join(Case, Case.id == Incident.case_id)
-        for target, on in joins:
-            stmt = stmt.outerjoin(target, on)
-        stmt = stmt.where(*self.where(gbv=gbv)).group_by(self.month, Case.site_id, *cats)
-        return list(db.session.execute(stmt).all())
-
 
 def _table(table: TableDef, rows: Iterable[Sequence[Any]], year: int) -> grid.Table:
-    """A grid table from (month, site, category..., count) rows; a stored code outside the
-    table's list fails loudly (it would break the family's shared total)."""
+    """A grid table from (month, site, category..., count) rows."""
     counts: Counts = Counter()
     for row in rows:
         *cats, n = row[2:]
-        for code, cat in zip(cats, table.cats, strict=True):
-            if code not in cat.codes:
-                raise ValueError(f"table {table.code}: code {code!r} is not a category")
         counts[(_month_leaf(year, row[0]), str(row[1]), *(str(c) for c in cats))] += int(n)
-    return grid.Table(table.code, table.family, table.dims(), dict(counts))
+    return _checked(table, counts)
 
 
 def _age_group(age: Any) -> Any:
@@ -117,68 +105,82 @@ def _age_group(age: Any) -> Any:
 
 
 def _perpetrator_sexes() -> Any:
-    """Per incident with a perpetrator record: whether a female, a male and a perpetrator of
-    unknown sex is recorded (1 or 0)."""
+    """Per incident with perpetrator records: whether one is female, one male, and one of
+    another or unknown sex (1 or 0)."""
     p = IncidentPerpetrator
-    return (select(p.incident_id,
+    return (select(p.incident_id.label("incident_id"),
                    func.max(case((p.sex == "female", 1), else_=0)).label("f"),
                    func.max(case((p.sex == "male", 1), else_=0)).label("m"),
                    func.max(case((p.sex.in_(("female", "male")), 0), else_=1)).label("o"))
-            .group_by(p.incident_id).subquery())
+            .group_by(p.incident_id).subquery("perpetrator_sexes"))
 
 
-def gbv_tables(pop: _Population) -> list[grid.Table]:
-    year = pop.year
-    simple = {"core_type": Incident.core_type, "displacement": Case.displacement_status,
-              "displacement_stage": Incident.displacement_stage,
-              "location_type": Incident.location_type, "time_of_day": Incident.time_of_day,
-              "report_band": Incident.report_band,
-              "perpetrator_count": Incident.perpetrator_count}
-    out = [_table(BY_CODE[code], pop.count_by(column), year) for code, column in simple.items()]
-    out.append(_table(BY_CODE["survivor_sex_age"],
-                      pop.count_by(Case.sex, _age_group(Incident.survivor_age_at_incident)), year))
-    sexes = _perpetrator_sexes()
-    sex = case((sexes.c.incident_id.is_(None), NOT_RECORDED),
-               (and_(sexes.c.f == 1, sexes.c.m == 1), FEMALE_AND_MALE),
-               (and_(sexes.c.f == 1, sexes.c.o == 0), "female"),
-               (and_(sexes.c.m == 1, sexes.c.o == 0), "male"),
-               else_="unknown")
-    out.append(_table(BY_CODE["perpetrator_sex"], pop.count_by(
-        sex, joins=[(sexes, sexes.c.incident_id == Incident.id)]), year))
+def _perpetrator_sex(sexes: Any) -> Any:
+    """``female``/``male`` when every perpetrator recorded is of that sex, ``female_and_male``
+    when both are recorded, ``unknown`` otherwise, ``not_recorded`` without a record."""
+    return case((sexes.c.incident_id.is_(None), NOT_RECORDED),
+                (and_(sexes.c.f == 1, sexes.c.m == 1), FEMALE_AND_MALE),
+                (and_(sexes.c.f == 1, sexes.c.o == 0), "female"),
+                (and_(sexes.c.m == 1, sexes.c.o == 0), "male"),
+                else_="unknown")
+
+
+# The GBV tables read from the one grouped population query: (table, column of the row).
+ONE_DIM = (("core_type", 2), ("displacement", 5), ("displacement_stage", 6),
+           ("location_type", 7), ("time_of_day", 8), ("report_band", 9),
+           ("perpetrator_count", 10), ("perpetrator_sex", 12), ("perpetrator_age", 13),
+           ("perpetrator_relationship", 14), ("perpetrator_occupation", 15))
+
+
+def incident_tables(pop: _Population) -> list[grid.Table]:
+    """Every GBV table and the not-GBV count from one query grouped by every coded column
+    they need (the rows are combinations of codes, with their counts; no incident id)."""
     primary = IncidentPerpetrator
     on = and_(primary.incident_id == Incident.id, primary.position == 1)
-    for code, column in (("perpetrator_age", primary.age_group),
-                         ("perpetrator_relationship", primary.relationship),
-                         ("perpetrator_occupation", primary.occupation)):
-        value = func.coalesce(column, NOT_RECORDED)
-        out.append(_table(BY_CODE[code], pop.count_by(value, joins=[(primary, on)]), year))
-    out.extend(_context_tables(pop))
+    sexes = _perpetrator_sexes()
+    columns = (pop.month, Case.site_id, Incident.core_type, Case.sex,
+               _age_group(Incident.survivor_age_at_incident), Case.displacement_status,
+               Incident.displacement_stage, Incident.location_type, Incident.time_of_day,
+               Incident.report_band, Incident.perpetrator_count, Incident.contexts,
+               _perpetrator_sex(sexes), func.coalesce(primary.age_group, NOT_RECORDED),
+               func.coalesce(primary.relationship, NOT_RECORDED),
+               func.coalesce(primary.occupation, NOT_RECORDED))
+    stmt = (select(*columns, func.count()).select_from(Incident)
+            .join(Case, Case.id == Incident.case_id).outerjoin(primary, on)
+            .outerjoin(sexes, sexes.c.incident_id == Incident.id)
+            .where(*pop.where(gbv=None)).group_by(*columns))
+    counts: dict[str, Counts] = {t.code: Counter() for t in TABLES}
+    contexts = [(t.code, t.code.removeprefix("context_")) for t in CONTEXT_TABLES]
+    sites: dict[Any, str] = {}
+    for row in db.session.execute(stmt).all():
+        n = int(row[-1])
+        site = sites.setdefault(row[1], str(row[1]))
+        leaf = (_month_leaf(pop.year, row[0]), site)
+        if row[2] == gbvims.NON_GBV:
+            counts["non_gbv"][leaf] += n
+            continue
+        for code, i in ONE_DIM:
+            counts[code][(*leaf, row[i])] += n
+        counts["survivor_sex_age"][(*leaf, row[3], row[4])] += n
+        applying = set(row[11].split(",")) if row[11] else set()
+        for code, ctx in contexts:
+            counts[code][(*leaf, APPLIES if ctx in applying else DOES_NOT_APPLY)] += n
+    out = []
+    for code, found in counts.items():
+        table = BY_CODE[code]
+        if table.family in (Family.GBV, Family.NON_GBV):
+            out.append(_checked(table, found))
     return out
 
 
-def _context_tables(pop: _Population) -> list[grid.Table]:
-    """One table per case context: incidents it applies to, and the others."""
-    padded = literal(",") + Incident.contexts + literal(",")
-    sums = [func.sum(case((padded.like(f"%,{t.code.removeprefix('context_')},%"), 1), else_=0))
-            for t in CONTEXT_TABLES]
-    stmt = (select(pop.month, Case.site_id, func.count(), *sums).select_from(Incident)
-            .join(Case, Case.id == Incident.case_id).where(*pop.where())
-            .group_by(pop.month, Case.site_id))
-    counts: list[Counts] = [Counter() for _ in CONTEXT_TABLES]
-    for month, site, total, *applies in db.session.execute(stmt).all():
-        leaf = (_month_leaf(pop.year, month), str(site))
-        for c, n in zip(counts, applies, strict=True):
-            c[(*leaf, APPLIES)] += int(n or 0)
-            c[(*leaf, DOES_NOT_APPLY)] += int(total) - int(n or 0)
-    return [grid.Table(t.code, t.family, t.dims(), dict(c))
-            for t, c in zip(CONTEXT_TABLES, counts, strict=True)]
-
-
-def non_gbv_table(pop: _Population) -> grid.Table:
-    table = BY_CODE["non_gbv"]
-    counts: dict[tuple[str, ...], int] = {(_month_leaf(pop.year, m), str(s)): int(n)
-                                          for m, s, n in pop.count_by(gbv=False)}
-    return grid.Table(table.code, table.family, table.dims(), counts)
+def _checked(table: TableDef, counts: Counts) -> grid.Table:
+    """A grid table; a stored code outside the table's list fails loudly (it would break the
+    family's shared total)."""
+    for key in counts:
+        for code, cat in zip(key[2:], table.cats, strict=True):
+            if code not in cat.codes:
+                raise ValueError(f"table {table.code}: code {code!r} is not a category")
+    return grid.Table(table.code, table.family, table.dims(), dict(counts))
 
 
 def month_starts(year: int, zone: tzinfo) -> list[datetime]:
@@ -244,17 +246,15 @@ def clinical_table(pop: _Population, zone: tzinfo) -> grid.Table:
     return _table(BY_CODE["clinical72"], rows, pop.year)
 
 
-def has_incidents(organisation_id: uuid.UUID, year: int) -> bool:
-    """Whether the organisation has any consented incident reported in ``year``."""
-    pop = _Population(organisation_id, year)
-    stmt = (select(func.count()).select_from(Incident).join(Case, Case.id == Incident.case_id)
-            .where(*pop.where(gbv=None)))
-    return int(db.session.execute(stmt).scalar_one()) > 0
+def has_incidents(tables: Iterable[grid.Table]) -> bool:
+    """Whether the counted tables hold any consented incident (GBV or not)."""
+    return any(n for t in tables if t.family in (Family.GBV, Family.NON_GBV)
+               for n in t.counts.values())
 
 
 def tables(organisation_id: uuid.UUID, year: int) -> list[grid.Table]:
     """Every table's leaf counts for the organisation's year."""
     zone = organisation_zone(organisation_id)
     pop = _Population(organisation_id, year)
-    return [*gbv_tables(pop), non_gbv_table(pop), referral_table(organisation_id, year, zone),
+    return [*incident_tables(pop), referral_table(organisation_id, year, zone),
             clinical_table(pop, zone)]
