@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, select
+from sqlalchemy.orm import aliased
 
 from app.cases import gbvims
 from app.cases.consent import ConsentKind
@@ -104,24 +105,27 @@ def _age_group(age: Any) -> Any:
                 else_=gbvims.AgeGroup.AGE_61_PLUS.value)
 
 
-def _perpetrator_sexes() -> Any:
-    """Per incident with perpetrator records: whether one is female, one male, and one of
-    another or unknown sex (1 or 0)."""
-    p = IncidentPerpetrator
-    return (select(p.incident_id.label("incident_id"),
-                   func.max(case((p.sex == "female", 1), else_=0)).label("f"),
-                   func.max(case((p.sex == "male", 1), else_=0)).label("m"),
-                   func.max(case((p.sex.in_(("female", "male")), 0), else_=1)).label("o"))
-            .group_by(p.incident_id).subquery("perpetrator_sexes"))
+ANY_PERPETRATOR = aliased(IncidentPerpetrator)
 
 
-def _perpetrator_sex(sexes: Any) -> Any:
-    """``female``/``male`` when every perpetrator recorded is of that sex, ``female_and_male``
-    when both are recorded, ``unknown`` otherwise, ``not_recorded`` without a record."""
-    return case((sexes.c.incident_id.is_(None), NOT_RECORDED),
-                (and_(sexes.c.f == 1, sexes.c.m == 1), FEMALE_AND_MALE),
-                (and_(sexes.c.f == 1, sexes.c.o == 0), "female"),
-                (and_(sexes.c.m == 1, sexes.c.o == 0), "male"),
+def _has_perpetrator(*where: Any) -> Any:
+    p = ANY_PERPETRATOR
+    return select(p.id).where(p.incident_id == Incident.id, *where).correlate(Incident).exists()
+
+
+def _perpetrator_sex() -> Any:
+    """Per incident: ``female``/``male`` when every perpetrator recorded is of that sex,
+    ``female_and_male`` when both are recorded, ``unknown`` otherwise, ``not_recorded``
+    without a perpetrator record. Correlated EXISTS on the incident's perpetrators (index
+    lookups): a join to a grouped subquery has no statistics to plan with and PostgreSQL may
+    then loop over it for every incident."""
+    p = ANY_PERPETRATOR
+    female, male = _has_perpetrator(p.sex == "female"), _has_perpetrator(p.sex == "male")
+    other = _has_perpetrator(p.sex.not_in(("female", "male")))
+    return case((~_has_perpetrator(), NOT_RECORDED),
+                (and_(female, male), FEMALE_AND_MALE),
+                (and_(female, ~other), "female"),
+                (and_(male, ~other), "male"),
                 else_="unknown")
 
 
@@ -137,17 +141,15 @@ def incident_tables(pop: _Population) -> list[grid.Table]:
     they need (the rows are combinations of codes, with their counts; no incident id)."""
     primary = IncidentPerpetrator
     on = and_(primary.incident_id == Incident.id, primary.position == 1)
-    sexes = _perpetrator_sexes()
     columns = (pop.month, Case.site_id, Incident.core_type, Case.sex,
                _age_group(Incident.survivor_age_at_incident), Case.displacement_status,
                Incident.displacement_stage, Incident.location_type, Incident.time_of_day,
                Incident.report_band, Incident.perpetrator_count, Incident.contexts,
-               _perpetrator_sex(sexes), func.coalesce(primary.age_group, NOT_RECORDED),
+               _perpetrator_sex(), func.coalesce(primary.age_group, NOT_RECORDED),
                func.coalesce(primary.relationship, NOT_RECORDED),
                func.coalesce(primary.occupation, NOT_RECORDED))
     stmt = (select(*columns, func.count()).select_from(Incident)
             .join(Case, Case.id == Incident.case_id).outerjoin(primary, on)
-            .outerjoin(sexes, sexes.c.incident_id == Incident.id)
             .where(*pop.where(gbv=None)).group_by(*columns))
     counts: dict[str, Counts] = {t.code: Counter() for t in TABLES}
     contexts = [(t.code, t.code.removeprefix("context_")) for t in CONTEXT_TABLES]
