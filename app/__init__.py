@@ -111,11 +111,12 @@ def register_blueprints(app: Flask) -> None:
     from app.referrals.routes import bp as referrals_bp
     from app.reports.impact_routes import bp as impact_bp
     from app.reports.recorder_routes import bp as recorder_bp
+    from app.reports.routes import bp as reports_bp
     from app.safe_space.figure_routes import bp as wgss_figures_bp
     from app.safe_space.routes import bp as safe_space_bp
 
     for bp in (health_bp, main_bp, auth_bp, admin_bp, cases_bp, referrals_bp, safe_space_bp,
-               wgss_figures_bp, recorder_bp, impact_bp, programme_bp, audit_bp):
+               wgss_figures_bp, reports_bp, recorder_bp, impact_bp, programme_bp, audit_bp):
         app.register_blueprint(bp)
 
 

@@ -80,6 +80,19 @@ def _int_env(name: str, default: int) -> int:
     return value
 
 
+# Small-cell suppression of the statistics (app.reports): every published count below k is
+# withheld. Below 3 a withheld cell would narrow to almost nothing, so start-up refuses it.
+STATS_MIN_COUNT_FLOOR = 3
+
+
+def _min_count_env(name: str, default: int) -> int:
+    value = _int_env(name, default)
+    if value < STATS_MIN_COUNT_FLOOR:
+        raise ConfigError(f"{name} is {value}: the statistics' smallest published count must be "
+                          f"at least {STATS_MIN_COUNT_FLOOR} (default {default}).")
+    return value
+
+
 # Argon2id password hashing (app/auth/passwords.py): RFC 9106's second recommended option,
 # above the ASVS 5.0 / OWASP minimum. Each can be set with AMANA_<NAME> (e.g. a lighter cost
 # on a small demo machine); production refuses anything below the floor.
@@ -214,6 +227,8 @@ def build_config(env: str, instance_path: Path, *, keys: bool = True) -> dict[st
         # (app.submissions): a retry within it shows the record already made.
         "SUBMISSION_TOKEN_HOURS": _int_env("AMANA_SUBMISSION_TOKEN_HOURS", 24),
         "CASE_RETENTION_DAYS": _int_env("AMANA_CASE_RETENTION_DAYS", 3650),
+        # Statistics: counts below this are withheld (small-cell suppression, app.reports).
+        "STATS_MIN_COUNT": _min_count_env("AMANA_STATS_MIN_COUNT", 5),
         # Signed checkpoints of the audit trail's head, kept outside the database
         # (app.audit.autocheckpoint): every N events and every T minutes, whichever first.
         "AUDIT_CHECKPOINT_EVENTS": _int_env("AMANA_AUDIT_CHECKPOINT_EVENTS", 1000),

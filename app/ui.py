@@ -35,7 +35,7 @@ NAV = (
     NavItem("wgss_figures.figures_page", _l("Safe-space figures"), Permission.PROGRAMME_READ),
     NavItem("impact.impact_page", _l("Programme impact"), Permission.PROGRAMME_READ),
     NavItem("safe_space.activity_types", _l("Activity types"), Permission.WGSS_CONFIGURE),
-    # Until the statistics page links to it (it will, for the same permission).
+    NavItem("reports.index", _l("Statistics"), Permission.STATS_READ),
     NavItem("recorder.download", _l("Incident Recorder export"), Permission.STATS_RECORDER_EXPORT),
     NavItem("audit.events", _l("Audit trail"), Permission.AUDIT_READ),
     NavItem("audit.alerts", _l("Alerts"), Permission.AUDIT_READ),

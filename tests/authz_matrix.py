@@ -243,3 +243,23 @@ MATRIX += [
     Row("programme.edit_log", "POST", "/programme/awareness/{uuid:random}", PROGRAMME_LOG,
         ok=frozenset({404})),
 ]
+
+# Statistics: programme managers read their organisation's (each site and all sites),
+# supervisors their own sites ({id:tripoli}) one at a time; another site, the all-sites total
+# for a supervisor and another organisation's site answer 404 (tests/test_statistics_scope.py).
+STATS = frozenset({"supervisor", "program_manager"})
+MANAGER = frozenset({"program_manager"})
+SUPERVISOR = frozenset({"supervisor"})
+MATRIX += [
+    row
+    for endpoint, path in (("reports.index", "/statistics/"),
+                           ("reports.export_csv", "/statistics/export.csv"),
+                           ("reports.export_xlsx", "/statistics/export.xlsx"))
+    for row in (
+        Row(endpoint, "GET", path, STATS),
+        Row(endpoint, "GET", path + "?period=2026-10&site={id:tripoli}", STATS),
+        Row(endpoint, "GET", path + "?site={id:benghazi}", MANAGER, not_found=SUPERVISOR),
+        Row(endpoint, "GET", path + "?site=all", MANAGER, not_found=SUPERVISOR),
+        Row(endpoint, "GET", path + "?site={id:partner_site}", frozenset(), not_found=STATS),
+    )
+]

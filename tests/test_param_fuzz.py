@@ -29,6 +29,7 @@ from app.audit.forms import FilterForm
 from app.cases.forms import CaseFilterForm
 from app.forms import BIGINT_MAX, PAGE_MAX, KeysetForm, parse_whole
 from app.programme.forms import ListForm
+from app.reports.forms import StatsFilterForm
 from app.safe_space.forms import FiguresForm, MonthForm
 from tests.authz_matrix import MATRIX, PUBLIC, ROLES, Row
 from tests.helpers.routes import fill_path
@@ -95,6 +96,9 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "programme.edit_log": (),
     "wgss_figures.figures_page": fields_of(FiguresForm),
     "wgss_figures.figures_csv": fields_of(FiguresForm),
+    "reports.index": fields_of(StatsFilterForm),
+    "reports.export_csv": fields_of(StatsFilterForm),
+    "reports.export_xlsx": fields_of(StatsFilterForm),
 }
 # Sent to every route too: names that lists commonly read, which a route must ignore or refuse.
 GENERIC = ("page", "before", "after", "month", "q", "next", "sort", "status", "id", "lang")

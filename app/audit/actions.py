@@ -144,6 +144,9 @@ class Action(enum.StrEnum):
     TRAINING_VIEW = "staff_training.view"
     TRAINING_CREATE = "staff_training.create"
     TRAINING_UPDATE = "staff_training.update"
+    # Statistics (app/reports): the tables of one period and site, and their exports
+    STATS_VIEW = "stats.view"
+    STATS_EXPORT = "stats.export"
 
 
 class ObjectType(enum.StrEnum):

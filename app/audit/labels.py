@@ -123,6 +123,8 @@ ACTION_LABELS: Mapping[str, object] = {
     A.WGSS_FIGURES_VIEW: _l("Safe-space figures viewed"),
     A.WGSS_FIGURES_EXPORT: _l("Safe-space figures exported"),
     A.PROGRAMME_IMPACT_VIEW: _l("Programme impact viewed"),
+    A.STATS_VIEW: _l("Statistics viewed"),
+    A.STATS_EXPORT: _l("Statistics exported"),
     A.ACTIVITY_TYPE_LIST: _l("Activity types listed"),
     A.ACTIVITY_TYPE_CREATE: _l("Activity type added"),
     A.ACTIVITY_TYPE_UPDATE: _l("Activity type changed"),
@@ -363,6 +365,10 @@ REASON_LABELS: Mapping[str, object] = {
     "future_period": _l("Period not started yet"),
     "nothing_logged": _l("Nothing logged in the year"),
     "no_safe_space_at_site": _l("No safe space at the site in the year"),
+    # Statistics (the filter of a view or an export).
+    "all_sites": _l("All sites"),
+    "csv": "CSV",
+    "xlsx": "XLSX",
     # Keys and sealed records.
     "all_open": _l("All open"),
     "failed": _l("Failed"),

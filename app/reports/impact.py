@@ -75,8 +75,9 @@ def cases_opened(organisation_id: uuid.UUID, year: int, last: int) -> grid.Table
                                      else date(year, last + 1, 1)),
                    Case.id.in_(queries.consented_cases()))
             .group_by(month, Case.site_id))
-    counts = {(f"{year:04d}-{int(m):02d}", str(site), "opened"): int(n)
-              for m, site, n in db.session.execute(stmt)}
+    counts: dict[tuple[str, ...], int] = {
+        (f"{year:04d}-{int(m):02d}", str(site), "opened"): int(n)
+        for m, site, n in db.session.execute(stmt)}
     return grid.Table(CASES_OPENED, CASES_OPENED, (grid.categories("opened", ["opened"]),),
                       counts)
 

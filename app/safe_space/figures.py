@@ -29,26 +29,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from flask import current_app
 from sqlalchemy import func, or_, select
 
 from app.db import db
 from app.directory.models import SafeSpace, Site
-from app.reports import grid, suppression
+from app.reports import grid, settings, suppression
 from app.safe_space import rules
 from app.safe_space.models import ActivityType, WgssSession
 
 PARTICIPANTS = "wgss_participants"
 SESSIONS = "wgss_sessions"
 GIRLS, WOMEN = "girls", "women"
-DEFAULT_MIN_COUNT = 5
 
 
 def min_count() -> int:
-    """k, the smallest count published (``AMANA_STATS_MIN_COUNT``, 5 unless configured).
-
-    To be replaced by ``app.reports.settings.min_count()`` once that module is merged."""
-    return int(current_app.config.get("AMANA_STATS_MIN_COUNT", DEFAULT_MIN_COUNT))
+    """k, the smallest count published: the statistics' setting (``AMANA_STATS_MIN_COUNT``)."""
+    return settings.min_count()
 
 
 def attendance_dim() -> grid.Dim:
