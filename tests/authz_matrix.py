@@ -263,3 +263,9 @@ MATRIX += [
         Row(endpoint, "GET", path + "?site={id:partner_site}", frozenset(), not_found=STATS),
     )
 ]
+
+# Programme impact: the organisation's yearly figures, for programme managers only.
+MATRIX += [
+    Row("impact.impact_page", "GET", "/statistics/impact", MANAGER),
+    Row("impact.impact_page", "GET", "/statistics/impact?year=2026", MANAGER),
+]

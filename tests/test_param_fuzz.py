@@ -96,6 +96,7 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "programme.edit_log": (),
     "wgss_figures.figures_page": fields_of(FiguresForm),
     "wgss_figures.figures_csv": fields_of(FiguresForm),
+    "impact.impact_page": ("year",),
     "reports.index": fields_of(StatsFilterForm),
     "reports.export_csv": fields_of(StatsFilterForm),
     "reports.export_xlsx": fields_of(StatsFilterForm),

@@ -122,7 +122,9 @@ def test_the_filter_reads_every_kind_of_period() -> None:
 
     today = date(2026, 11, 24)
     assert parse_period("2026-11", today).months == ("2026-11",)
-    assert parse_period("2026-Q4", today).months == ("2026-10", "2026-11", "2026-12")
+    # the grid stops at the current month: December is not a cell yet (zero by necessity)
+    assert parse_period("2026-Q4", today).months == ("2026-10", "2026-11")
+    assert parse_period("2025-Q4", today).months == ("2025-10", "2025-11", "2025-12")
     assert len(parse_period("2025", today).months) == 12
     assert publication.legend(5).startswith("× withheld: fewer than 5 (<5)")
 
