@@ -42,7 +42,8 @@ PHONE_PAGES = {
                          "/programme/", "/programme/awareness/new", "/programme/trainings/new",
                          "/programme/sites/{tripoli}/awareness"],
     "program_manager": ["/safe-spaces/figures", "/safe-spaces/figures?period=2026&site=all",
-                        "/safe-spaces/{safe_space}/summary"],
+                        "/safe-spaces/{safe_space}/summary", "/statistics/?site=all",
+                        "/statistics/impact", "/statistics/recorder"],
     "admin": ["/admin/users", "/admin/users/new", "/admin/directory", "/admin/grants"],
     "auditor": ["/audit/events", "/audit/verify", "/audit/alerts"],
 }
