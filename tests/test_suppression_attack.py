@@ -30,7 +30,11 @@ def check(period, site, tables, k):
     attack = Attack(protection)
     assert attack.truth_is_feasible()
     small = {key for key, v in protection.values.items() if v < k}
-    assert small <= protection.withheld, "a count below k is published"
+    assert small - protection.empty <= protection.withheld, "a count below k is published"
+    top = (protection.period.root, protection.site.root)
+    for key in protection.empty:   # published zeros: only under a zero for the whole year
+        assert protection.values[key] == 0
+        assert protection.values[(key[0], *top, *key[3:])] == 0
     for move in protection.moves:
         assert move.width >= k
         assert set(move.changes) <= protection.withheld
@@ -132,6 +136,21 @@ def test_two_families_and_a_large_grid():
                 ref[key] = ref.get(key, 0) + 1
     check(period, site, [Table("kind", "gbv", (kinds,), gk), Table("band", "gbv", (band,), gb),
                          Table("ref", "referrals", (service, outcome), ref)], 5)
+
+
+def test_a_category_nobody_had_all_year_is_shown_as_zero():
+    period, site = months(YEAR, through=6), places(["s1", "s2"])
+    kinds = categories("kind", ["common", "other", "never"])
+    rng = random.Random(8)
+    counts = {}
+    for m in period.leaves:
+        for s in site.leaves:
+            counts[(m, s, "common")] = rng.randint(8, 20)
+            counts[(m, s, "other")] = rng.randint(0, 9)
+    p = check(period, site, [Table("kind", "gbv", (kinds,), counts)], 5)
+    assert p.value("kind", f"{YEAR}", "*", "never") == 0
+    assert p.value("kind", period.leaves[2], "s2", "never") == 0
+    assert p.value("kind", f"{YEAR}", "*", "common") is not None
 
 
 def test_tables_of_a_family_must_agree():

@@ -69,6 +69,7 @@ class Protection:
     primary: set[Key]
     moves: list[Move] = field(default_factory=list)
     whole_families: set[str] = field(default_factory=set)
+    empty: set[Key] = field(default_factory=set)
 
     def value(self, table: str, period: str, site: str, *cats: str) -> int | None:
         """The published count, or ``None`` when it is withheld."""
@@ -333,8 +334,15 @@ class _Search:
         self.covered.update(move.changes)
         return True
 
+    def empty(self, key: Key) -> bool:
+        """A zero under a zero: the same categories count nothing in the whole year at any
+        site, so this cell is zero by that published zero and points at nobody."""
+        if self.values[key]:
+            return False
+        return self.values[(key[0], self.period.root, self.site.root, *key[3:])] == 0
+
     def run(self) -> tuple[set[Key], set[str]]:
-        primary = {key for key, v in self.values.items() if v < self.k}
+        primary = {key for key, v in self.values.items() if v < self.k and not self.empty(key)}
         self.withheld |= primary
         whole: set[str] = set()
         for key in sorted(primary, key=lambda c: (-self.level(c), self.values[c], c)):
@@ -377,7 +385,8 @@ def protect(period: Dim, site: Dim, tables: Sequence[Table], k: int) -> Protecti
     primary, whole = search.run()
     found = Protection(k=k, period=period, site=site, tables=search.tables,
                        values=search.values, withheld=search.withheld, primary=primary,
-                       moves=search.moves, whole_families=whole)
+                       moves=search.moves, whole_families=whole,
+                       empty={key for key in search.values if search.empty(key)})
     with _LOCK:
         _RECENT[memo] = found
         while len(_RECENT) > _RECENT_SIZE:

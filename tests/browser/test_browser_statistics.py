@@ -46,9 +46,9 @@ def test_manager_reads_the_months_tables_and_charts_in_both_languages(
     expect(page.get_by_role("heading", name="Type of GBV")).to_be_visible()
     core = page.locator("#stats-core_type")
     expect(core.locator('td[data-cell="rape"]')).to_have_text("×")      # one rape: withheld
-    for cell in core.locator("td").all():                                  # never a small number
+    for cell in core.locator("td").all():   # never a small number (0: none all year anywhere)
         text = cell.inner_text().strip()
-        assert text == "×" or int(text.replace(",", "")) >= 5, text
+        assert text in ("×", "0") or int(text.replace(",", "")) >= 5, text
     charts = page.locator("svg[role=img]")
     assert charts.count() >= 10
     assert page.locator("svg rect.chart-withheld").count() >= 1

@@ -149,7 +149,7 @@ def test_manager_reads_the_organisations_figures_in_both_languages(page: Page, b
     expect(page.locator('#figures-attendance tr[data-band="10_14"] td').nth(0)).to_have_text("×")
     expect(page.get_by_role("img", name="Attendance by age band, girls and women")).to_be_visible()
     expect(page.get_by_role("img", name="Sessions by activity")).to_be_visible()
-    assert page.locator(".wgss-svg rect[data-withheld]").count() >= 6
+    assert page.locator(".wgss-svg rect[data-withheld]").count() >= 1
     a11y.check(page)
     with page.expect_download() as download:
         page.get_by_role("link", name="Download CSV").click()
