@@ -14,7 +14,7 @@ import pytest
 from flask_babel import force_locale
 
 from app.audit.actions import Outcome
-from app.audit.labels import REASON_LABELS, reason_label
+from app.audit.reasons import REASON_LABELS, reason_label
 from app.audit.verify import BreakKind
 from app.auth.guard import TIMEOUT_REASONS
 from app.cases.gbvims import ServiceType
@@ -80,7 +80,7 @@ def test_the_scan_finds_the_codes_it_should():
 def test_every_reason_code_in_the_source_has_a_label():
     missing = {code: where for code, where in _source_codes().items()
                if code not in REASON_LABELS}
-    assert not missing, f"add these to REASON_LABELS in app/audit/labels.py: {missing}"
+    assert not missing, f"add these to REASON_LABELS in app/audit/reasons.py: {missing}"
 
 
 @pytest.mark.parametrize("codes", [

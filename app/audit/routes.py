@@ -33,7 +33,8 @@ from app.audit import autocheckpoint, forms, queries, service
 from app.audit.actions import Action, ObjectType
 from app.audit.checkpoint import Checkpoint, CheckpointError
 from app.audit.export import csv_chunks
-from app.audit.labels import action_label, object_type_label, reason_label
+from app.audit.labels import action_label, object_type_label
+from app.audit.reasons import reason_label
 from app.audit.verify import VerifyResult
 from app.auth.policy import Permission, require
 from app.clock import utcnow
