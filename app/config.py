@@ -229,6 +229,10 @@ def build_config(env: str, instance_path: Path, *, keys: bool = True) -> dict[st
         "CASE_RETENTION_DAYS": _int_env("AMANA_CASE_RETENTION_DAYS", 3650),
         # Statistics: counts below this are withheld (small-cell suppression, app.reports).
         "STATS_MIN_COUNT": _min_count_env("AMANA_STATS_MIN_COUNT", 5),
+        # ...and a count is reused for up to this many minutes after a change (never after a
+        # consent decision or a deletion: app.reports.freshness); 0 counts again at every change.
+        "STATS_RECOUNT_MINUTES": _int_env("AMANA_STATS_RECOUNT_MINUTES",
+                                          0 if env == "testing" else 10),
         # Signed checkpoints of the audit trail's head, kept outside the database
         # (app.audit.autocheckpoint): every N events and every T minutes, whichever first.
         "AUDIT_CHECKPOINT_EVENTS": _int_env("AMANA_AUDIT_CHECKPOINT_EVENTS", 1000),

@@ -51,6 +51,9 @@ def rows(report: Report, site_name: str) -> list[tuple[str, str, str, Value]]:
         ("filter", "site", str(_l("Site")), site_name),
         ("filter", "min_count", str(_l("Smallest count published")), report.k),
     ]
+    if report.counted_at is not None:
+        out.append(("filter", "counted_at", str(_l("Counted at (UTC)")),
+                    report.counted_at.strftime("%Y-%m-%d %H:%M")))
     if report.by_month:
         out.append(("gbv_by_month", "title", str(_l("GBV incidents by month of report")), ""))
         out += [("gbv_by_month", r.code, r.label, _value(r.value)) for r in report.by_month]

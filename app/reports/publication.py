@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 
@@ -19,7 +20,7 @@ from app.audit.actions import Action, ObjectType
 from app.auth.models import User
 from app.directory.models import Site
 from app.localtime import organisation_zone, today, user_zone
-from app.reports import grid, queries, scopes, suppression
+from app.reports import freshness, grid, queries, scopes, suppression
 from app.reports.definitions import (
     CONTEXT_TABLES,
     NOT_REFERRED,
@@ -131,6 +132,7 @@ class Report:
     clinical: TableView
     share: float | None
     referrals: TableView
+    counted_at: datetime | None = None   # when the figures were counted (None: just now)
 
     @property
     def legend(self) -> str:
@@ -147,14 +149,29 @@ class Report:
 def protect_year(organisation_id: uuid.UUID, year: int) -> suppression.Protection:
     """The year's grid for the organisation, protected once; ``FilterError`` when no
     consented incident was reported in the year (no Protection is computed then)."""
-    tables = queries.tables(organisation_id, year)
-    if not queries.has_incidents(tables):
-        raise FilterError(_l("No incident with consent to statistics was reported in "
-                             "%(year)d: there is nothing to count.", year=year))
-    now = today(organisation_zone(organisation_id))
-    return suppression.protect(grid.months(year, now.month if year == now.year else 12),
-                               grid.places(queries.site_ids(organisation_id)), tables,
-                               min_count())
+    return counted_year(organisation_id, year).value
+
+
+def counted_year(organisation_id: uuid.UUID, year: int) -> freshness.Counted[
+        suppression.Protection]:
+    """``protect_year`` with when it was counted: the remembered count while nothing changed
+    (``app.reports.freshness``), otherwise counted and protected again."""
+    zone = organisation_zone(organisation_id)
+    now = today(zone)
+    months = grid.months(year, now.month if year == now.year else 12)
+    sites = grid.places(queries.site_ids(organisation_id))
+    k = min_count()
+
+    def count() -> tuple[suppression.Protection, datetime | None]:
+        tables = queries.tables(organisation_id, year)
+        if not queries.has_incidents(tables):
+            raise FilterError(_l("No incident with consent to statistics was reported in "
+                                 "%(year)d: there is nothing to count.", year=year))
+        return (suppression.protect(months, sites, tables, k),
+                queries.next_deadline(organisation_id))
+
+    return freshness.remembered(organisation_id, ("gbvims", year, months, sites, k, str(zone)),
+                                count)
 
 
 def _view(p: suppression.Protection, table: TableDef, f: Filter) -> TableView:
@@ -208,4 +225,7 @@ def build(p: suppression.Protection, f: Filter) -> Report:
 def answer(user: User, f: Filter) -> Report:
     """The report for a checked filter (``FilterError`` for a year without data)."""
     assert user.organisation_id is not None
-    return build(protect_year(user.organisation_id, f.period.year), f)
+    counted = counted_year(user.organisation_id, f.period.year)
+    report = build(counted.value, f)
+    report.counted_at = counted.counted_at
+    return report

@@ -248,6 +248,16 @@ def clinical_table(pop: _Population, zone: tzinfo) -> grid.Table:
     return _table(BY_CODE["clinical72"], rows, pop.year)
 
 
+def next_deadline(organisation_id: uuid.UUID) -> datetime | None:
+    """When the next referral still awaiting an answer turns "not answered in time" (the one
+    figure that changes with time alone), or None."""
+    stmt = (select(func.min(Referral.respond_by)).join(Case, Case.id == Referral.case_id)
+            .where(Case.organisation_id == organisation_id,
+                   Referral.status == ReferralStatus.SENT.value, Referral.respond_by >= utcnow()))
+    found: datetime | None = db.session.execute(stmt).scalar()
+    return found
+
+
 def has_incidents(tables: Iterable[grid.Table]) -> bool:
     """Whether the counted tables hold any consented incident (GBV or not)."""
     return any(n for t in tables if t.family in (Family.GBV, Family.NON_GBV)
