@@ -38,6 +38,12 @@ def check(period, site, tables, k):
     for move in protection.moves:
         assert move.width >= k
         assert set(move.changes) <= protection.withheld
+        # the certificate's extent, recounted over every cell it changes (not its corners)
+        values = protection.values
+        assert move.down == min((values[c] for c, s in move.changes.items() if s > 0),
+                                default=float("inf"))
+        assert move.up == min((values[c] for c, s in move.changes.items() if s < 0),
+                              default=float("inf"))
     narrow = attack.narrow()
     assert narrow == [], f"narrowed below {k}: {narrow[:3]}"
     return protection

@@ -116,6 +116,26 @@ def aggregate(period: Dim, site: Dim, tables: Sequence[Table]) -> dict[Key, int]
     return values
 
 
+@dataclass(frozen=True)
+class Option:
+    """One dimension's part of a move: its vector, the leaf it adds to and (a pair) the leaf
+    it takes from. Every option has exactly these one or two leaves: its *corners*."""
+
+    vector: Vector
+    plus: str
+    minus: str | None = None
+
+
+def _masks(n: int) -> list[tuple[int, bool]]:
+    """The 2**n choices of plus or minus leaf over ``n`` pairs, fewest minus first, each with
+    whether its corner is negative (an odd number of minus leaves)."""
+    return sorted(((m, bin(m).count("1") % 2 == 1) for m in range(2 ** n)),
+                  key=lambda mo: bin(mo[0]).count("1"))
+
+
+MASKS = [_masks(n) for n in range(8)]
+
+
 def single(dim: Dim, leaf: str) -> Vector:
     return dict.fromkeys(dim.ancestors(leaf), 1)
 
@@ -144,7 +164,7 @@ class _Search:
         self.moves: list[Move] = []
         self.levels: dict[Key, int] = {}
         self.weights: dict[Key, float] = {}
-        self.followers: dict[tuple[str, tuple[str, ...], tuple[str, ...]], list[Vector]] = {}
+        self.followers: dict[tuple[str, tuple[str, ...], tuple[str, ...]], list[Option]] = {}
 
     # -- costs and values -------------------------------------------------------------------
     def family_of(self, key: Key) -> str:
@@ -184,14 +204,14 @@ class _Search:
         return chosen + free[:1]
 
     # -- candidate vectors per dimension ----------------------------------------------------
-    def options(self, dim: Dim, node: str, probe: Callable[[str], Key]) -> list[Vector]:
-        """Vectors for ``dim`` that change ``node``: singles and pairs with good partners.
+    def options(self, dim: Dim, node: str, probe: Callable[[str], Key]) -> list[Option]:
+        """Options for ``dim`` that change ``node``: singles and pairs with good partners.
 
         ``probe(n)`` is the key of the target cell with this dimension's node replaced by
         ``n``, used to rank partners by their counts.
         """
         under = dim.leaves_under(node)
-        out: list[Vector] = []
+        out: list[Option] = []
         if node in dim.leaves:
             others = [leaf for leaf in dim.leaves if leaf != node]
             # partners under the same parent first (their pair leaves every total unchanged)
@@ -199,18 +219,18 @@ class _Search:
             far = [leaf for leaf in others if dim.parent[leaf] != dim.parent[node]]
             for group in (close, far):
                 for partner in self.rank([(leaf, probe(leaf)) for leaf in group]):
-                    out.append(pair(dim, node, partner))
+                    out.append(Option(pair(dim, node, partner), node, partner))
                 if out:
                     break
-            out.append(single(dim, node))
+            out.append(Option(single(dim, node), node))
             return out
         for leaf in self.rank([(leaf, probe(leaf)) for leaf in under]):
-            out.append(single(dim, leaf))
+            out.append(Option(single(dim, leaf), leaf))
         if node != dim.root:
             outside = [leaf for leaf in dim.leaves if leaf not in under]
             inside = self.rank([(leaf, probe(leaf)) for leaf in under])[:1]
             for leaf in self.rank([(leaf, probe(leaf)) for leaf in outside]):
-                out.extend(pair(dim, i, leaf) for i in inside)
+                out.extend(Option(pair(dim, i, leaf), i, leaf) for i in inside)
         return out
 
     # -- evaluating a move --------------------------------------------------------------------
@@ -227,49 +247,55 @@ class _Search:
                 return False
         return True
 
-    def corner_width(self, table: Table, vectors: Sequence[Vector]) -> float:
-        """The width of a move inside one table, from its corner cells only (the cells at the
-        vectors' leaves): every other cell it changes lies above a corner of the same sign,
-        so it holds at least as much and cannot be the smallest."""
-        dims = (self.period, self.site, *table.dims)
-        corners = [[(n, s) for n, s in v.items() if n in d.leafset]
-                   for v, d in zip(vectors, dims, strict=True)]
-        down = up = math.inf
-        for parts in itertools.product(*corners):
-            sign = 1
-            for _, s in parts:
-                sign *= s
-            value = self.values[(table.code, *(n for n, _ in parts))]
-            if sign > 0:
-                down = min(down, value)
-            else:
+    def corners(self, table: Table, options: Sequence[Option], down: float = math.inf,
+                up: float = math.inf) -> tuple[float, float]:
+        """How far a move may go each way inside one table (``down``, ``up``: what other
+        tables already allow), from its corner cells only (each option's plus or minus leaf):
+        every other cell it changes lies above a corner of the same sign, so it holds at
+        least as much and cannot be the smallest. Corners with fewest minus leaves first;
+        stops once the width is below k (it can only shrink)."""
+        plus = [o.plus for o in options]
+        pairs = [(i, o.minus) for i, o in enumerate(options) if o.minus is not None]
+        values, k = self.values, self.k
+        family = None if table.dims else "family:" + table.family
+        for mask, negative in MASKS[len(pairs)]:
+            leaves = plus.copy()
+            for j, (i, minus) in enumerate(pairs):
+                if mask >> j & 1:
+                    leaves[i] = minus
+            value = values[(family, *leaves) if family else (table.code, *leaves)]
+            if negative:
                 up = min(up, value)
-        return down + up
+            else:
+                down = min(down, value)
+            if down + up < k:
+                break
+        return down, up
 
-    def evaluate(self, changes: dict[Key, int]) -> Move:
-        down = min((self.values[c] for c, s in changes.items() if s > 0), default=math.inf)
-        up = min((self.values[c] for c, s in changes.items() if s < 0), default=math.inf)
+    def family_move(self, family: str, to: Option, so: Option,
+                    fixed: tuple[Table, Sequence[Option]]) -> Move | None:
+        """A move that changes the family total by ``to x so``: every table of the family
+        follows it at one leaf combination (``fixed`` for the target's table; elsewhere the
+        combination with the largest counts where the move takes away). None when it is
+        narrower than k (found from the corners, before any cell is listed) or inconsistent."""
+        minus_t = tuple(n for n, s in to.vector.items() if s < 0) or tuple(to.vector)
+        minus_s = tuple(n for n, s in so.vector.items() if s < 0) or tuple(so.vector)
+        parts = [(t, [to, so, *(fixed[1] if t is fixed[0]
+                                else self.follower(t, minus_t, minus_s))])
+                 for t in self.family[family]]
+        down = up = math.inf
+        for table, options in parts:
+            down, up = self.corners(table, options, down, up)
+            if down + up < self.k:
+                return None
+        changes: dict[Key, int] = {}
+        for table, options in parts:
+            if not self.changes(table, [o.vector for o in options], changes):
+                return None
         return Move(changes, down, up)
 
-    def family_move(self, family: str, tv: Vector, sv: Vector,
-                    fixed: tuple[Table, list[Vector]] | None) -> dict[Key, int] | None:
-        """A move that changes the family total by ``tv x sv``: every table of the family
-        follows it at one leaf combination (``fixed`` for the target's table; elsewhere the
-        combination with the largest counts where the move takes away)."""
-        changes: dict[Key, int] = {}
-        minus_t = [n for n, s in tv.items() if s < 0] or list(tv)
-        minus_s = [n for n, s in sv.items() if s < 0] or list(sv)
-        for table in self.family[family]:
-            if fixed is not None and table is fixed[0]:
-                cat_vectors = fixed[1]
-            else:
-                cat_vectors = self.follower(table, tuple(minus_t), tuple(minus_s))
-            if not self.changes(table, [tv, sv, *cat_vectors], changes):
-                return None
-        return changes
-
     def follower(self, table: Table, periods: tuple[str, ...],
-                 sites: tuple[str, ...]) -> list[Vector]:
+                 sites: tuple[str, ...]) -> list[Option]:
         """The leaf combination of ``table`` with the largest smallest count over the cells a
         family move takes away from (the values never change, so it is kept)."""
         memo = (table.code, periods, sites)
@@ -278,15 +304,15 @@ class _Search:
                 return min(self.values[cell_key(table, t, s, leaves)]
                            for t in periods for s in sites)
             best = max(itertools.product(*(d.leaves for d in table.dims)), key=score)
-            self.followers[memo] = [single(d, leaf)
+            self.followers[memo] = [Option(single(d, leaf), leaf)
                                     for d, leaf in zip(table.dims, best, strict=True)]
         return self.followers[memo]
 
-    def candidates(self, key: Key, family_moves: bool) -> Iterable[dict[Key, int]]:
-        """Moves that change the cell ``key``: those inside its table, or (``family_moves``)
-        those that change the family total and so every table of the family."""
+    def candidates(self, key: Key, family_moves: bool) -> Iterable[Move]:
+        """Moves at least k wide that change the cell ``key``: those inside its table, or
+        (``family_moves``) those that change the family total and so every table of the
+        family (every category option a single)."""
         table, cats = self.table_and_cats(key)
-        family = table.family
         period, site = key[1], key[2]
         tvs = self.options(self.period, period, lambda n: cell_key(table, n, site, cats))
         svs = self.options(self.site, site, lambda n: cell_key(table, period, n, cats))
@@ -294,34 +320,33 @@ class _Search:
         for i, dim in enumerate(table.dims):
             def probe(n: str, i: int = i) -> Key:
                 return cell_key(table, period, site, (*cats[:i], n, *cats[i + 1:]))
-            cat_options.append(self.options(dim, cats[i], probe))
-        for tv, sv in itertools.product(tvs, svs):
-            for cvs in itertools.product(*cat_options):
-                changes: dict[Key, int] | None
-                if all(v.get(d.root, 0) for v, d in zip(cvs, table.dims, strict=True)):
-                    if not family_moves:
-                        continue
-                    changes = self.family_move(family, tv, sv, (table, list(cvs)))
-                elif family_moves:
-                    continue
-                elif self.corner_width(table, [tv, sv, *cvs]) < self.k:
-                    continue   # too narrow: no need to list every cell it touches
+            found = self.options(dim, cats[i], probe)
+            cat_options.append([o for o in found if o.minus is None] if family_moves
+                               else found)
+        for to, so in itertools.product(tvs, svs):
+            for cos in itertools.product(*cat_options):
+                move: Move | None
+                if family_moves:
+                    move = self.family_move(table.family, to, so, (table, cos))
+                elif all(o.minus is None for o in cos):
+                    continue   # every category total changes: a family move
                 else:
-                    changes = {}
-                    if not self.changes(table, [tv, sv, *cvs], changes):
-                        changes = None
-                if changes and changes.get(key):
-                    yield changes
+                    options = (to, so, *cos)
+                    down, up = self.corners(table, options)
+                    if down + up < self.k:
+                        continue   # too narrow: no need to list every cell it touches
+                    changes: dict[Key, int] = {}
+                    move = Move(changes, down, up) if self.changes(
+                        table, [o.vector for o in options], changes) else None
+                if move is not None and move.changes.get(key):
+                    yield move
 
     # -- the greedy ---------------------------------------------------------------------------
     def protect_cell(self, key: Key) -> bool:
         best: tuple[float, float, Move] | None = None
         for family_moves in (False, True):
-            for changes in self.candidates(key, family_moves):
-                move = self.evaluate(changes)
-                if move.width < self.k:
-                    continue
-                cost = sum(self.weight(c) for c in changes if c not in self.withheld)
+            for move in self.candidates(key, family_moves):
+                cost = sum(self.weight(c) for c in move.changes if c not in self.withheld)
                 if best is None or (cost, -move.width) < best[:2]:
                     best = (cost, -move.width, move)
             if best is not None:
