@@ -124,16 +124,13 @@ class Option:
     vector: Vector
     plus: str
     minus: str | None = None
+    leaves: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    signs: tuple[int, ...] = field(init=False, repr=False, compare=False)
 
-
-def _masks(n: int) -> list[tuple[int, bool]]:
-    """The 2**n choices of plus or minus leaf over ``n`` pairs, fewest minus first, each with
-    whether its corner is negative (an odd number of minus leaves)."""
-    return sorted(((m, bin(m).count("1") % 2 == 1) for m in range(2 ** n)),
-                  key=lambda mo: bin(mo[0]).count("1"))
-
-
-MASKS = [_masks(n) for n in range(8)]
+    def __post_init__(self) -> None:
+        single = self.minus is None
+        object.__setattr__(self, "leaves", (self.plus,) if single else (self.plus, self.minus))
+        object.__setattr__(self, "signs", (0,) if single else (0, 1))
 
 
 def single(dim: Dim, leaf: str) -> Vector:
@@ -164,6 +161,7 @@ class _Search:
         self.moves: list[Move] = []
         self.levels: dict[Key, int] = {}
         self.weights: dict[Key, float] = {}
+        self.bound = math.inf   # the cost of the best move found so far for the current cell
         self.followers: dict[tuple[str, tuple[str, ...], tuple[str, ...]], list[Option]] = {}
 
     # -- costs and values -------------------------------------------------------------------
@@ -234,46 +232,67 @@ class _Search:
         return out
 
     # -- evaluating a move --------------------------------------------------------------------
-    @staticmethod
-    def changes(table: Table, vectors: Sequence[Vector], into: dict[Key, int]) -> bool:
-        """Add the move given by one vector per dimension of ``table``; False if inconsistent."""
+    def changes(self, table: Table, vectors: Sequence[Vector], into: dict[Key, int],
+                spent: float = 0.0) -> float | None:
+        """Add the move given by one vector per dimension of ``table``, and return what its
+        cells not withheld yet cost in all (``spent`` before); None if the move is
+        inconsistent or already dearer than the best found for the current cell."""
+        withheld, bound = self.withheld, self.bound
         for parts in itertools.product(*(v.items() for v in vectors)):
             sign = 1
             for _, s in parts:
                 sign *= s
             nodes = [n for n, _ in parts]
             key = cell_key(table, nodes[0], nodes[1], nodes[2:])
-            if into.setdefault(key, sign) != sign:
-                return False
-        return True
+            found = into.get(key)
+            if found is None:
+                into[key] = sign
+                if key not in withheld:
+                    spent += self.weight(key)
+                    if spent > bound:
+                        return None
+            elif found != sign:
+                return None
+        return spent
 
     def corners(self, table: Table, options: Sequence[Option], down: float = math.inf,
-                up: float = math.inf) -> tuple[float, float]:
+                up: float = math.inf, seen: list[Key] | None = None) -> tuple[float, float]:
         """How far a move may go each way inside one table (``down``, ``up``: what other
         tables already allow), from its corner cells only (each option's plus or minus leaf):
         every other cell it changes lies above a corner of the same sign, so it holds at
-        least as much and cannot be the smallest. Corners with fewest minus leaves first;
-        stops once the width is below k (it can only shrink)."""
-        plus = [o.plus for o in options]
-        pairs = [(i, o.minus) for i, o in enumerate(options) if o.minus is not None]
+        least as much and cannot be the smallest. It stops once the width is below k (it can
+        only shrink). The corners looked at are added to ``seen``."""
+        head = (table.code,) if table.dims else ("family:" + table.family,)
         values, k = self.values, self.k
-        family = None if table.dims else "family:" + table.family
-        for mask, negative in MASKS[len(pairs)]:
-            leaves = plus.copy()
-            for j, (i, minus) in enumerate(pairs):
-                if mask >> j & 1:
-                    leaves[i] = minus
-            value = values[(family, *leaves) if family else (table.code, *leaves)]
-            if negative:
-                up = min(up, value)
-            else:
-                down = min(down, value)
+        for leaves, signs in zip(itertools.product(*(o.leaves for o in options)),
+                                 itertools.product(*(o.signs for o in options)),
+                                 strict=True):
+            key = head + leaves
+            value = values[key]
+            if seen is not None:
+                seen.append(key)
+            if sum(signs) & 1:
+                if value < up:
+                    up = value
+            elif value < down:
+                down = value
             if down + up < k:
                 break
         return down, up
 
+    def dearer(self, cells: Iterable[Key]) -> bool:
+        """Whether withholding ``cells`` (part of a move) already costs more than the best
+        move found for the current cell: then the whole move does too."""
+        cost = 0.0
+        for cell in cells:
+            if cell not in self.withheld:
+                cost += self.weight(cell)
+                if cost > self.bound:
+                    return True
+        return False
+
     def family_move(self, family: str, to: Option, so: Option,
-                    fixed: tuple[Table, Sequence[Option]]) -> Move | None:
+                    fixed: tuple[Table, Sequence[Option]]) -> tuple[Move, float] | None:
         """A move that changes the family total by ``to x so``: every table of the family
         follows it at one leaf combination (``fixed`` for the target's table; elsewhere the
         combination with the largest counts where the move takes away). None when it is
@@ -284,15 +303,21 @@ class _Search:
                                 else self.follower(t, minus_t, minus_s))])
                  for t in self.family[family]]
         down = up = math.inf
+        seen: list[Key] = []
         for table, options in parts:
-            down, up = self.corners(table, options, down, up)
+            down, up = self.corners(table, options, down, up, seen)
             if down + up < self.k:
                 return None
+        if self.dearer(set(seen)):
+            return None
         changes: dict[Key, int] = {}
+        spent = 0.0
         for table, options in parts:
-            if not self.changes(table, [o.vector for o in options], changes):
+            added = self.changes(table, [o.vector for o in options], changes, spent)
+            if added is None:
                 return None
-        return Move(changes, down, up)
+            spent = added
+        return Move(changes, down, up), spent
 
     def follower(self, table: Table, periods: tuple[str, ...],
                  sites: tuple[str, ...]) -> list[Option]:
@@ -308,10 +333,28 @@ class _Search:
                                     for d, leaf in zip(table.dims, best, strict=True)]
         return self.followers[memo]
 
-    def candidates(self, key: Key, family_moves: bool) -> Iterable[Move]:
-        """Moves at least k wide that change the cell ``key``: those inside its table, or
-        (``family_moves``) those that change the family total and so every table of the
-        family (every category option a single)."""
+    def viable(self, key: Key, options: list[list[Option]]) -> list[list[Option]]:
+        """The options that may still make a move k wide around a leaf cell: the cell itself
+        is a corner that the move decreases, so a move is at most its count plus the count
+        of the corner that takes one pair's minus leaf instead; a pair whose corner holds
+        less than ``k`` minus the cell's count cannot be part of any wide enough move."""
+        need = self.k - self.values[key]
+        out = []
+        for i, found in enumerate(options):
+            kept = []
+            for o in found:
+                if o.minus is not None and self.values[
+                        (*key[:i + 1], o.minus, *key[i + 2:])] < need:
+                    continue
+                kept.append(o)
+            out.append(kept)
+        return out
+
+    def candidates(self, key: Key, family_moves: bool) -> Iterable[tuple[Move, float]]:
+        """Moves at least k wide, and no dearer than the best found so far, that change the
+        cell ``key``, with their costs: those inside its table, or (``family_moves``) those
+        that change the family total and so every table of the family (every category
+        option a single)."""
         table, cats = self.table_and_cats(key)
         period, site = key[1], key[2]
         tvs = self.options(self.period, period, lambda n: cell_key(table, n, site, cats))
@@ -323,32 +366,37 @@ class _Search:
             found = self.options(dim, cats[i], probe)
             cat_options.append([o for o in found if o.minus is None] if family_moves
                                else found)
+        if key[0] == table.code and all(n in d.leafset for n, d in zip(
+                key[1:], (self.period, self.site, *table.dims), strict=True)):
+            tvs, svs, *cat_options = self.viable(key, [tvs, svs, *cat_options])
         for to, so in itertools.product(tvs, svs):
             for cos in itertools.product(*cat_options):
-                move: Move | None
+                move: tuple[Move, float] | None
                 if family_moves:
                     move = self.family_move(table.family, to, so, (table, cos))
                 elif all(o.minus is None for o in cos):
                     continue   # every category total changes: a family move
                 else:
                     options = (to, so, *cos)
-                    down, up = self.corners(table, options)
-                    if down + up < self.k:
-                        continue   # too narrow: no need to list every cell it touches
+                    seen: list[Key] = []
+                    down, up = self.corners(table, options, seen=seen)
+                    if down + up < self.k or self.dearer(seen):
+                        continue   # too narrow or too dear: no need to list every cell
                     changes: dict[Key, int] = {}
-                    move = Move(changes, down, up) if self.changes(
-                        table, [o.vector for o in options], changes) else None
-                if move is not None and move.changes.get(key):
+                    spent = self.changes(table, [o.vector for o in options], changes)
+                    move = None if spent is None else (Move(changes, down, up), spent)
+                if move is not None and move[0].changes.get(key):
                     yield move
 
     # -- the greedy ---------------------------------------------------------------------------
     def protect_cell(self, key: Key) -> bool:
         best: tuple[float, float, Move] | None = None
+        self.bound = math.inf
         for family_moves in (False, True):
-            for move in self.candidates(key, family_moves):
-                cost = sum(self.weight(c) for c in move.changes if c not in self.withheld)
+            for move, cost in self.candidates(key, family_moves):
                 if best is None or (cost, -move.width) < best[:2]:
                     best = (cost, -move.width, move)
+                    self.bound = cost
             if best is not None:
                 break
         if best is None:
