@@ -7,6 +7,7 @@ from app.crypto import models as crypto_models
 from app.directory import models as directory_models
 from app.programme import models as programme_models  # noqa: F401  (registers its tables)
 from app.referrals import models as referral_models
+from app.reports import freshness  # noqa: F401  (the statistics stamps' session hooks)
 from app.reports import models as report_models  # noqa: F401  (registers its table)
 from app.safe_space import models as safe_space_models  # noqa: F401  (registers its tables)
 from app.submissions import models as submission_models  # noqa: F401  (registers its table)

@@ -8,11 +8,15 @@ a fresh database, what a programme manager does:
 2. the suppression of every table together (``suppression.protect``), searched afresh each run,
    and again when the year is unchanged (remembered in the process);
 3. the whole statistics page ``GET /statistics/`` for one month and for the whole year, all
-   sites: afresh (the remembered grids dropped before each run) and as it usually runs (the year
-   already protected once in this process);
-4. the CSV and XLSX exports of the year.
+   sites: afresh (nothing remembered: counted and protected again) and as it usually runs (the
+   year already counted once in this process, ``app.reports.freshness``);
+4. the page after a change committed elsewhere (a new stamp written as the write path would):
+   a new incident, inside the 10-minute recount window (the remembered count is shown), and a
+   consent withdrawal (always counted again);
+5. the CSV and XLSX exports of the year.
 
-It also prints how much of the grid the suppression withholds, by level. Seeding inserts coded
+It also prints how much of the grid the suppression withholds, by level, and the memory one
+remembered year holds. Seeding inserts coded
 rows only (cases, incidents, perpetrators, consents, referrals): statistics never read a sealed
 value, so the cases carry none. Only synthetic data is made or printed.
 
@@ -23,6 +27,7 @@ value, so the cases carry none. Only synthetic data is made or printed.
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import math
 import os
@@ -32,6 +37,7 @@ import statistics
 import sys
 import tempfile
 import time
+import tracemalloc
 import uuid
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
@@ -43,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import pyotp  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from flask import Flask  # noqa: E402
-from sqlalchemy import insert, text  # noqa: E402
+from sqlalchemy import insert, text, update  # noqa: E402
 
 from app import clock, create_app  # noqa: E402
 from app.auth import mfa, passwords  # noqa: E402
@@ -54,7 +60,8 @@ from app.crypto.envelope import new_data_key  # noqa: E402
 from app.db import db  # noqa: E402
 from app.directory.models import Organisation, Service, Site  # noqa: E402
 from app.referrals.models import Referral  # noqa: E402
-from app.reports import grid, queries, suppression  # noqa: E402
+from app.reports import freshness, grid, queries, suppression  # noqa: E402
+from app.reports.models import StatisticsStamp  # noqa: E402
 from app.reports.settings import min_count  # noqa: E402
 
 PASSWORD = "bench-Statistics-2026!"
@@ -217,7 +224,25 @@ def run(uri: str, instance: Path, n: int, n_sites: int, runs: int, label: str) -
                            before=suppression.forget)))
         rows.append(("suppression, the year unchanged (remembered)",
                      timed(lambda: suppression.protect(period, sites, tables, k), runs)))
+        suppression.forget()
+        tracemalloc.start()
         p = suppression.protect(period, sites, tables, k)
+        held_mb = tracemalloc.get_traced_memory()[0] / 2 ** 20
+        tracemalloc.stop()
+        assert freshness.stamps(org)[0] is not None   # written when the sites were made
+    app.config["STATS_RECOUNT_MINUTES"] = 10   # as in production
+
+    def forget() -> None:
+        suppression.forget()
+        with app.app_context():
+            freshness.forget()
+
+    def stamp(**which: uuid.UUID) -> None:
+        """A change committed elsewhere: a new incident (changed) or a withdrawal (removed)."""
+        with app.app_context():
+            db.session.execute(update(StatisticsStamp).values(**which))
+            db.session.commit()
+
     month = f"{year}-03"
 
     def get(path: str) -> Any:
@@ -230,13 +255,21 @@ def run(uri: str, instance: Path, n: int, n_sites: int, runs: int, label: str) -
             ("page: the year, all sites, afresh", f"/statistics/?period={year}&site=all", True),
             ("page: one month, all sites", f"/statistics/?period={month}&site=all", False),
             ("page: the year, all sites", f"/statistics/?period={year}&site=all", False),
+            ("page: one month, after a new incident", f"/statistics/?period={month}&site=all",
+             "changed"),
+            ("page: one month, after a withdrawal", f"/statistics/?period={month}&site=all",
+             "removed"),
             ("CSV export: the year, all sites",
              f"/statistics/export.csv?period={year}&site=all", False),
             ("XLSX export: the year, all sites",
              f"/statistics/export.xlsx?period={year}&site=all", False)):
-        count = max(3, runs // 4) if fresh else runs
-        rows.append((what, timed(lambda path=path: get(path), count,
-                                 before=suppression.forget if fresh else None)))
+        before: Any = None
+        if fresh is True:
+            before = forget
+        elif fresh:
+            before = functools.partial(lambda which: stamp(**{which: uuid.uuid4()}), fresh)
+        count = max(3, runs // 4) if fresh in (True, "removed") else runs
+        rows.append((what, timed(lambda path=path: get(path), count, before=before)))
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
@@ -255,7 +288,8 @@ def run(uri: str, instance: Path, n: int, n_sites: int, runs: int, label: str) -
         med, p95 = ms(samples)
         print(f"  {what:<48} {len(samples):>5} {med:>9.1f} {p95:>9.1f}")
     print(f"  grid: {len(p.values):,} cells, {len(p.primary):,} below k, "
-          f"{len(p.withheld):,} withheld in all ({len(p.moves):,} moves)")
+          f"{len(p.withheld):,} withheld in all ({len(p.moves):,} moves); a remembered "
+          f"year holds {held_mb:.0f} MB")
     names = {0: "month", 1: "quarter", 2: "year"}
     for (t_level, s_level), total in sorted(levels.items()):
         where = "all sites" if s_level else "one site"

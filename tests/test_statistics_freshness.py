@@ -291,3 +291,14 @@ def test_counted_serves_by_its_stamps() -> None:
     expiring = freshness.Counted("grid", now, a, b, now + timedelta(hours=1))
     assert expiring.serves(a, b, now + timedelta(minutes=59), none)
     assert not expiring.serves(a, b, now + timedelta(hours=1), none)
+
+
+def test_every_model_the_statistics_count_is_watched() -> None:
+    """A table counted in ``app.reports.queries`` whose writes did not change the stamp would
+    leave a remembered count standing after its records changed."""
+    from app.db import Model as Base
+
+    counted = {v for v in vars(queries).values()
+               if isinstance(v, type) and issubclass(v, Base) and v is not Base}
+    assert counted, "the statistics count no model?"
+    assert counted <= set(freshness.WATCHED), counted - set(freshness.WATCHED)
