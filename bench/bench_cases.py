@@ -49,8 +49,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import pgserver  # noqa: E402  (bench/pgserver.py, beside this file)
 import pyotp  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
 from flask import Blueprint, Flask, abort, render_template, request, session  # noqa: E402
 from flask_login import current_user  # noqa: E402
 from sqlalchemy import (  # noqa: E402
@@ -780,33 +780,6 @@ def run(uri: str, instance: Path, n: int, runs: int, label_: str) -> None:
                                                                "search_same") if not notes[k]) + ")"))
 
 
-def _pg_base() -> tuple[str | None, str]:
-    """The PostgreSQL server URL to use, or None and why it cannot be reached."""
-    url = os.environ.get("TEST_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/test"
-    try:
-        engine = sa.create_engine(_pg(url, None), connect_args={"connect_timeout": 3})
-        with engine.connect():
-            pass
-        engine.dispose()
-    except Exception as exc:  # unreachable for whatever reason: skip the PostgreSQL part
-        return None, exc.__class__.__name__
-    return url, ""
-
-
-def _pg(url: str, name: str | None) -> str:
-    u = sa.make_url(url).set(drivername="postgresql+psycopg")
-    if name is not None:
-        u = u.set(database=name)
-    return u.render_as_string(hide_password=False)
-
-
-def _pg_admin(url: str, sql: str) -> None:
-    engine = sa.create_engine(_pg(url, None), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.exec_driver_sql(sql)
-    engine.dispose()
-
-
 def main() -> None:
     """Run on SQLite, then on PostgreSQL when it can be reached."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -820,16 +793,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         instance = Path(tmp) / "instance"
         run(f"sqlite:///{tmp}/bench.db", instance, args.cases, args.runs, "SQLite")
-        base, why = (None, "--no-pg") if args.no_pg else _pg_base()
+        base, why = (None, "--no-pg") if args.no_pg else pgserver.reachable()
         if base is None:
             print(f"\nPostgreSQL: skipped ({why}; set TEST_DATABASE_URL to a reachable server)")
         else:
-            name = f"amana_bench_{uuid.uuid4().hex[:8]}"
-            _pg_admin(base, f"CREATE DATABASE {name}")
-            try:
-                run(_pg(base, name), instance, args.pg_cases, args.runs, "PostgreSQL")
-            finally:
-                _pg_admin(base, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            with pgserver.scratch(base) as url:
+                run(url, instance, args.pg_cases, args.runs, "PostgreSQL")
     print(f"\nTotal {time.perf_counter() - started:.0f} s")
 
 

@@ -46,8 +46,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import pgserver  # noqa: E402  (bench/pgserver.py, beside this file)
 import pyotp  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
 from flask import Flask  # noqa: E402
 from sqlalchemy import insert, text, update  # noqa: E402
 
@@ -237,11 +237,14 @@ def run(uri: str, instance: Path, n: int, n_sites: int, runs: int, label: str) -
         with app.app_context():
             freshness.forget()
 
-    def stamp(**which: uuid.UUID) -> None:
-        """A change committed elsewhere: a new incident (changed) or a withdrawal (removed)."""
+    def changed_elsewhere(which: str) -> None:
+        """A change committed elsewhere: a new incident (``changed``) or a withdrawal
+        (``removed``, which changes the counts too: the search's own memory of them goes)."""
         with app.app_context():
-            db.session.execute(update(StatisticsStamp).values(**which))
+            db.session.execute(update(StatisticsStamp).values({which: uuid.uuid4()}))
             db.session.commit()
+        if which == "removed":
+            suppression.forget()
 
     month = f"{year}-03"
 
@@ -267,7 +270,7 @@ def run(uri: str, instance: Path, n: int, n_sites: int, runs: int, label: str) -
         if fresh is True:
             before = forget
         elif fresh:
-            before = functools.partial(lambda which: stamp(**{which: uuid.uuid4()}), fresh)
+            before = functools.partial(changed_elsewhere, fresh)
         count = max(3, runs // 4) if fresh in (True, "removed") else runs
         rows.append((what, timed(lambda path=path: get(path), count, before=before)))
     with app.app_context():
@@ -297,32 +300,6 @@ def run(uri: str, instance: Path, n: int, n_sites: int, runs: int, label: str) -
               f"{total:>7,} cells withheld ({100 * held[(t_level, s_level)] / total:.1f} %)")
 
 
-def _pg_base() -> str | None:
-    url = os.environ.get("TEST_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/test"
-    try:
-        engine = sa.create_engine(_pg(url, None), connect_args={"connect_timeout": 3})
-        with engine.connect():
-            pass
-        engine.dispose()
-    except Exception:  # unreachable for whatever reason: skip the PostgreSQL part
-        return None
-    return url
-
-
-def _pg(url: str, name: str | None) -> str:
-    u = sa.make_url(url).set(drivername="postgresql+psycopg")
-    if name is not None:
-        u = u.set(database=name)
-    return u.render_as_string(hide_password=False)
-
-
-def _pg_admin(url: str, sql: str) -> None:
-    engine = sa.create_engine(_pg(url, None), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.exec_driver_sql(sql)
-    engine.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--incidents", type=int, default=50_000)
@@ -336,18 +313,12 @@ def main() -> None:
         instance = Path(tmp) / "instance"
         run(f"sqlite:///{tmp}/bench.db", instance, args.incidents, args.sites, args.runs,
             "SQLite")
-        base = None if args.no_pg else _pg_base()
+        base, why = (None, "--no-pg") if args.no_pg else pgserver.reachable()
         if base is None:
-            print("\nPostgreSQL: skipped (--no-pg or no server reachable)")
+            print(f"\nPostgreSQL: skipped ({why}; set TEST_DATABASE_URL to a reachable server)")
             return
-        name = f"amana_bench_{uuid.uuid4().hex[:8]}"
-        _pg_admin(base, f"CREATE DATABASE {name}")
-        try:
-            run(_pg(base, name), instance, args.pg_incidents, args.sites, args.runs,
-                "PostgreSQL")
-        finally:
-            _pg_admin(base, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
+        with pgserver.scratch(base) as url:
+            run(url, instance, args.pg_incidents, args.sites, args.runs, "PostgreSQL")
 
 if __name__ == "__main__":
     main()

@@ -308,7 +308,7 @@ class _Search:
             down, up = self.corners(table, options, down, up, seen)
             if down + up < self.k:
                 return None
-        if self.dearer(set(seen)):
+        if self.dearer(dict.fromkeys(seen)):   # in order: every process sums alike
             return None
         changes: dict[Key, int] = {}
         spent = 0.0
