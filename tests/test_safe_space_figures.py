@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from app.audit.models import AuditEvent
 from app.auth.models import User
+from app.core import barchart
 from app.db import db
 from app.directory.models import Organisation, SafeSpace, Site
 from app.reports import suppression
@@ -170,7 +171,7 @@ def test_every_cell_matches_the_hand_computed_fixture_when_nothing_is_withheld(
         html = client.get(_url(fixture, *key)).get_data(as_text=True)
         shown = _shown_on_page(html)
         assert shown == {name: str(v) for name, v in _expected(key).items()}, key
-        assert figure_charts.WITHHELD not in re.sub(r"<p class=\"hint\".*?</p>|<figcaption>.*?"
+        assert barchart.WITHHELD not in re.sub(r"<p class=\"hint\".*?</p>|<figcaption>.*?"
                                                     r"</figcaption>|<text[^>]*>× [^<]*</text>",
                                                     "", html, flags=re.S), key
 

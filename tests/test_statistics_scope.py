@@ -11,7 +11,8 @@ from datetime import date
 import pytest
 from flask import Flask
 
-from app.reports import publication, suppression
+from app.core import barchart
+from app.reports import suppression
 from tests.helpers.audit import events
 from tests.helpers.factories import World
 from tests.helpers.login import Auth
@@ -126,7 +127,7 @@ def test_the_filter_reads_every_kind_of_period() -> None:
     assert parse_period("2026-Q4", today).months == ("2026-10", "2026-11")
     assert parse_period("2025-Q4", today).months == ("2025-10", "2025-11", "2025-12")
     assert len(parse_period("2025", today).months) == 12
-    assert publication.legend(5).startswith("× withheld: fewer than 5 (<5)")
+    assert barchart.legend(5).startswith("× withheld: fewer than 5 (<5)")
 
 
 def test_the_smallest_count_is_a_setting_refused_below_three(

@@ -1,18 +1,17 @@
-"""Each statistics table as a horizontal bar chart drawn on the server: an SVG of plain
-rectangles and text (the strict CSP needs no exception, no script runs), mirrored for
-right-to-left pages. A withheld cell is drawn as an outlined, unfilled bar of one fixed small
-width with the × mark, so its length tells nothing; the table beside it stays the primary
-content (the chart's title names the table it repeats).
+"""Each statistics table as a horizontal bar chart drawn on the server (``app.core.barchart``:
+plain SVG, mirrored for right-to-left pages). A withheld cell is an outlined, unfilled bar of
+one fixed small width with the × mark, so its length tells nothing; the table beside it stays
+the primary content (the chart's title names the table it repeats).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.core.barchart import Frame
 from app.reports.publication import Row, TableView
 
 WIDTH, ROW, LABEL_W, VALUE_W, TOP = 440, 28, 170, 48, 8
-BAR_W = WIDTH - LABEL_W - VALUE_W
 WITHHELD_W = 14   # the fixed width of a withheld cell's outline
 LABEL_MAX = 26    # characters of a category label before it is shortened
 
@@ -55,20 +54,16 @@ def bar_chart(table: TableView, *, rtl: bool) -> Chart | None:
     rows = _rows(table)
     if not rows:
         return None
-    biggest = max((r.value for r in rows if r.value is not None), default=0)
-    scale = BAR_W / biggest if biggest else 0.0
-
-    def x(pos: float, width: float = 0) -> float:  # LTR position -> actual position
-        return round(WIDTH - pos - width if rtl else pos, 1)
-
+    frame = Frame(WIDTH, LABEL_W, VALUE_W, rtl)
+    scale = frame.scale(r.value for r in rows)
     bars = []
     for i, row in enumerate(rows):
         withheld = row.value is None
         width = float(WITHHELD_W) if withheld else round((row.value or 0) * scale, 1)
         bars.append(Bar(label=_short(row.label), full_label=row.label, y=TOP + i * ROW,
-                        x=x(LABEL_W, width), width=width, withheld=withheld,
-                        label_x=x(LABEL_W - 8), value_x=x(LABEL_W + width + 6),
+                        x=frame.x(LABEL_W, width), width=width, withheld=withheld,
+                        label_x=frame.x(LABEL_W - 8), value_x=frame.x(LABEL_W + width + 6),
                         value=row.value))
     return Chart(code=table.code, title=table.title, width=WIDTH,
                  height=TOP * 2 + len(rows) * ROW, bars=bars,
-                 label_anchor="start" if rtl else "end", value_anchor="end" if rtl else "start")
+                 label_anchor=frame.label_anchor, value_anchor=frame.value_anchor)

@@ -11,8 +11,9 @@ import io
 from flask_babel import lazy_gettext as _l
 
 from app.audit.export import neutralise
+from app.core.barchart import WITHHELD
 from app.reports import sheets
-from app.reports.publication import WITHHELD, Report, TableView
+from app.reports.publication import Report, TableView
 
 Value = int | str
 HEADER = ("table", "item", "label", "value")

@@ -8,10 +8,11 @@ from flask_login import current_user
 from app.audit import service as audit
 from app.audit.actions import Action, ObjectType
 from app.auth.policy import Permission, require
+from app.core.barchart import legend
 from app.localtime import today, user_zone
 from app.reports import impact
 from app.reports.filters import FilterError
-from app.reports.publication import CAVEAT, legend
+from app.reports.publication import CAVEAT
 from app.reports.settings import min_count
 
 bp = Blueprint("impact", __name__, url_prefix="/statistics")

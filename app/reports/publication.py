@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.audit.actions import Action, ObjectType
 from app.auth.models import User
+from app.core.barchart import legend, shown
 from app.directory.models import Site
 from app.localtime import organisation_zone, today, user_zone
 from app.reports import freshness, grid, queries, scopes, suppression
@@ -33,19 +34,8 @@ from app.reports.filters import FilterError, Period, default_period, parse_perio
 from app.reports.settings import min_count
 
 ROOT = grid.ROOT
-WITHHELD = "×"
 CAVEAT = _l("These figures cover reported incidents only, from survivors who consented to "
             "non-identifying statistics. They are not a measure of prevalence.")
-
-
-def legend(k: int) -> str:
-    return str(_l("× withheld: fewer than %(k)d (<%(k)d), or withheld so that a number under "
-                  "%(k)d cannot be worked out from the other figures.", k=k))
-
-
-def shown(value: int | None) -> str:
-    """A cell as text: the count, or the one mark of every withheld cell."""
-    return WITHHELD if value is None else str(value)
 
 
 @dataclass(frozen=True)

@@ -16,21 +16,14 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 
 from app.audit.export import neutralise
+from app.core.barchart import Frame, shown
+from app.core.barchart import legend as legend_text
 from app.core.bidi import isolate_numbers_if_rtl
 from app.safe_space import rules
 from app.safe_space.figures import Figures
 from app.safe_space.labels import type_label
 
-WITHHELD = "×"
 WIDTH, ROW, LABEL_W, VALUE_W, TOP, BOX_W = 440, 30, 150, 48, 28, 18
-BAR_W = WIDTH - LABEL_W - VALUE_W
-
-
-def legend_text(k: int) -> str:
-    """The one explanation of the mark, shown wherever a withheld cell may be."""
-    return str(_l("× withheld: fewer than %(k)d (<%(k)d), or withheld so that a number under "
-                  "%(k)d cannot be worked out from the other figures.", k=k))
-
 
 def caveat_text() -> str:
     """What the figures count (and what they do not)."""
@@ -75,12 +68,9 @@ def bar_chart(code: str, title: str, items: Sequence[tuple[str, int | None, str]
               legend: Sequence[tuple[str, str]], *, rtl: bool) -> Chart:
     """Bars for ``items`` (label, published value or ``None``, css class); withheld ones as
     outlined boxes of width ``BOX_W``. The scale is the largest published value."""
-    biggest = max((v for _l_, v, _c in items if v is not None), default=0)
-    scale = BAR_W / biggest if biggest else 0.0
-
-    def x(pos: float, width: float = 0) -> float:  # LTR position -> actual position
-        return round(WIDTH - pos - width if rtl else pos, 1)
-
+    frame = Frame(WIDTH, LABEL_W, VALUE_W, rtl)
+    scale = frame.scale(v for _label, v, _cls in items)
+    x = frame.x
     bars = []
     for i, (label, value, cls) in enumerate(items):
         w = float(BOX_W) if value is None else round(value * scale, 1)
@@ -90,8 +80,8 @@ def bar_chart(code: str, title: str, items: Sequence[tuple[str, int | None, str]
     keys = [*legend, ("chart-withheld", str(_l("× withheld")))]
     marks = [(cls, x(8 + 140 * i, 12), x(26 + 140 * i), text) for i, (cls, text) in enumerate(keys)]
     return Chart(code=code, title=title, width=WIDTH, height=TOP + len(items) * ROW + 4,
-                 bars=bars, label_anchor="start" if rtl else "end",
-                 value_anchor="end" if rtl else "start", legend=marks)
+                 bars=bars, label_anchor=frame.label_anchor, value_anchor=frame.value_anchor,
+                 legend=marks)
 
 
 def charts(figures: Figures, *, rtl: bool) -> list[Chart]:
@@ -110,10 +100,6 @@ def charts(figures: Figures, *, rtl: bool) -> list[Chart]:
     return [attendance, sessions]
 
 
-def _shown(value: int | None) -> str:
-    return WITHHELD if value is None else str(value)
-
-
 def csv_rows(figures: Figures, *, period: str, site_label: str) -> list[tuple[str, str, str, str]]:
     """(section, item, label, value) rows: the filter, the notes, then every published or
     withheld cell of both tables; items are stable codes."""
@@ -124,16 +110,16 @@ def csv_rows(figures: Figures, *, period: str, site_label: str) -> list[tuple[st
         ("note", "caveat", str(_l("What is counted")), caveat_text()),
     ]
     for cell, value in figures.cells():
-        rows.append(("attendance_by_age_band", cell, str(rules.CELL_LABELS[cell]), _shown(value)))
-    rows += [("attendance_by_age_band", "girls", str(_l("Girls (under 18)")), _shown(figures.girls)),
+        rows.append(("attendance_by_age_band", cell, str(rules.CELL_LABELS[cell]), shown(value)))
+    rows += [("attendance_by_age_band", "girls", str(_l("Girls (under 18)")), shown(figures.girls)),
              ("attendance_by_age_band", "women", str(_l("Women (18 and over)")),
-              _shown(figures.women)),
-             ("attendance_by_age_band", "total", str(_l("Attendance")), _shown(figures.attendance))]
+              shown(figures.women)),
+             ("attendance_by_age_band", "total", str(_l("Attendance")), shown(figures.attendance))]
     for row in figures.types:
         rows.append(("sessions_by_activity_type", row.activity_type.code,
-                     type_label(row.activity_type), _shown(row.sessions)))
+                     type_label(row.activity_type), shown(row.sessions)))
     rows.append(("sessions_by_activity_type", "total", str(_l("Sessions")),
-                 _shown(figures.sessions)))
+                 shown(figures.sessions)))
     return rows
 
 

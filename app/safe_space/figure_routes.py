@@ -20,6 +20,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from app.audit import service as audit
 from app.audit.actions import Action, ObjectType
 from app.auth.policy import Permission, require
+from app.core import barchart
 from app.core.ids import parse_uuid
 from app.i18n import RTL_LANGUAGES, select_locale
 from app.localtime import today, user_zone
@@ -102,9 +103,9 @@ def figures_page() -> str:
     charts = (figure_charts.charts(asked.result, rtl=select_locale() in RTL_LANGUAGES)
               if asked.result else [])
     return render_template("safe_space/figures.html", asked=asked, charts=charts,
-                           legend=figure_charts.legend_text(figures.min_count()),
+                           legend=barchart.legend(figures.min_count()),
                            caveat=figure_charts.caveat_text(), type_label=type_label,
-                           withheld=figure_charts.WITHHELD, all_sites=ALL_SITES)
+                           withheld=barchart.WITHHELD, all_sites=ALL_SITES)
 
 
 @bp.get("/figures.csv")

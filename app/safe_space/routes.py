@@ -20,10 +20,11 @@ from werkzeug.wrappers import Response as BaseResponse
 from app.audit import service as audit
 from app.audit.actions import Action, ObjectType
 from app.auth.policy import Permission, can, require
+from app.core import barchart
 from app.db import db
 from app.i18n import RTL_LANGUAGES, select_locale
 from app.localtime import today, user_zone
-from app.safe_space import figure_charts, figures, forms, queries, rules, service
+from app.safe_space import figures, forms, queries, rules, service
 from app.safe_space import summary as charts
 from app.safe_space.labels import kind_label, type_label
 from app.safe_space.models import ActivityType, WgssSession
@@ -201,8 +202,8 @@ def summary(space_id: uuid.UUID) -> str:
                          reason=f"month:{month:%Y-%m}" if month else "invalid_month")
     return render_template("safe_space/summary.html", space=space, summary=result, chart=chart,
                            shown=shown, month_form=month_form, month=month, can_log=can_log,
-                           withheld=figure_charts.WITHHELD,
-                           legend=figure_charts.legend_text(shown.k) if shown and shown.k is not None else "",
+                           withheld=barchart.WITHHELD,
+                           legend=barchart.legend(shown.k) if shown and shown.k is not None else "",
                            **(_neighbours(month) if month else {}), **HELPERS)
 
 

@@ -18,15 +18,15 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 
 from app.audit.export import neutralise
+from app.core.barchart import Frame, legend
+from app.core.barchart import shown as cell_text
 from app.reports.grid import ROOT
 from app.safe_space import figures, rules
-from app.safe_space.figure_charts import WITHHELD, legend_text
 from app.safe_space.labels import type_label
 from app.safe_space.models import ActivityType
 from app.safe_space.queries import Summary
 
 WIDTH, ROW, LABEL_W, VALUE_W, TOP = 400, 34, 96, 40, 30
-BAR_W = WIDTH - LABEL_W - VALUE_W
 BOX_W = 18  # a withheld band: an outlined box of one width, whatever its value
 
 
@@ -142,14 +142,11 @@ def band_chart(shown: Shown, *, rtl: bool) -> Chart | None:
     """The attendance-by-age-band chart, or ``None`` when nobody attended in the month. A band
     whose total is withheld is an outlined box of one width, marked ``×``."""
     rows = shown.bands
-    biggest = max((r.total for r in rows if r.total is not None), default=0)
-    if biggest == 0 and all(r.total is not None for r in rows):
+    if all(r.total == 0 for r in rows):
         return None
-    scale = BAR_W / biggest if biggest else 0.0
-
-    def x(pos: float, width: float = 0) -> float:  # LTR position -> actual position
-        return round(WIDTH - pos - width if rtl else pos, 1)
-
+    frame = Frame(WIDTH, LABEL_W, VALUE_W, rtl)
+    scale = frame.scale(r.total for r in rows)
+    x = frame.x
     bars = []
     for i, row in enumerate(rows):
         if row.total is None:
@@ -161,15 +158,11 @@ def band_chart(shown: Shown, *, rtl: bool) -> Chart | None:
                         women_x=x(LABEL_W + gw, ww), women_w=ww,
                         label_x=x(LABEL_W - 8), value_x=x(LABEL_W + gw + ww + 6),
                         total=row.total))
-    legend = [("chart-girls", x(8, 12), x(26), str(_l("Girls (under 18)"))),
-              ("chart-women", x(190, 12), x(208), str(_l("Women (18 and over)")))]
+    legend_keys = [("chart-girls", x(8, 12), x(26), str(_l("Girls (under 18)"))),
+                   ("chart-women", x(190, 12), x(208), str(_l("Women (18 and over)")))]
     return Chart(width=WIDTH, height=TOP + len(rows) * ROW, bars=bars,
-                 label_anchor="start" if rtl else "end", value_anchor="end" if rtl else "start",
-                 legend=legend)
-
-
-def _value(count: int | None) -> str:
-    return WITHHELD if count is None else str(count)
+                 label_anchor=frame.label_anchor, value_anchor=frame.value_anchor,
+                 legend=legend_keys)
 
 
 def csv_rows(summary: Summary, shown: Shown) -> list[tuple[str, str, str, str]]:
@@ -180,10 +173,10 @@ def csv_rows(summary: Summary, shown: Shown) -> list[tuple[str, str, str, str]]:
         ("period", "month", str(_l("Month")), summary.month.strftime("%Y-%m")),
     ]
     if shown.k is not None:
-        rows.append(("note", "withheld", str(_l("Withheld cells")), legend_text(shown.k)))
+        rows.append(("note", "withheld", str(_l("Withheld cells")), legend(shown.k)))
     rows += [
-        ("totals", "sessions", str(_l("Sessions")), _value(shown.sessions)),
-        ("totals", "attendance", str(_l("Attendance")), _value(shown.attendance)),
+        ("totals", "sessions", str(_l("Sessions")), cell_text(shown.sessions)),
+        ("totals", "attendance", str(_l("Attendance")), cell_text(shown.attendance)),
     ]
     for name, label in (
             ("new_participants", _l("New participants")),
@@ -192,19 +185,19 @@ def csv_rows(summary: Summary, shown: Shown) -> list[tuple[str, str, str, str]]:
             ("case_management_requests", _l("Requests for case management")),
             ("referrals_made", _l("Referrals made")),
             ("duration_minutes", _l("Duration (minutes)"))):
-        rows.append(("totals", name, str(label), _value(t.get(name))))
+        rows.append(("totals", name, str(label), cell_text(t.get(name))))
     for row in shown.bands:
         for cell, count in ((row.band.girls, row.girls), (row.band.women, row.women)):
             if cell:
                 rows.append(("attendance_by_age_band", cell, str(rules.CELL_LABELS[cell]),
-                             _value(count)))
+                             cell_text(count)))
         rows.append(("attendance_by_age_band", f"total_{row.band.code}",
-                     str(_l("All %(band)s", band=row.band.label)), _value(row.total)))
+                     str(_l("All %(band)s", band=row.band.label)), cell_text(row.total)))
     for kind in shown.types:
         rows.append(("sessions_by_activity_type", kind.activity_type.code,
-                     type_label(kind.activity_type), _value(kind.sessions)))
+                     type_label(kind.activity_type), cell_text(kind.sessions)))
         rows.append(("attendance_by_activity_type", kind.activity_type.code,
-                     type_label(kind.activity_type), _value(kind.attendance)))
+                     type_label(kind.activity_type), cell_text(kind.attendance)))
     return rows
 
 
