@@ -146,6 +146,16 @@ def pair(dim: Dim, plus: str, minus: str) -> Vector:
     return {n: v for n, v in vec.items() if v}
 
 
+@dataclass(frozen=True)
+class _Part:
+    """One table's share of a family move: its extent, its corner cells, every cell."""
+
+    down: float
+    up: float
+    corners: list[Key]
+    cells: list[tuple[Key, int]]
+
+
 class _Search:
     """The greedy over one grid (see the module docstring)."""
 
@@ -161,6 +171,8 @@ class _Search:
         self.moves: list[Move] = []
         self.levels: dict[Key, int] = {}
         self.weights: dict[Key, float] = {}
+        self.parts: dict[tuple[str, str, str | None, str, str | None], _Part] = {}
+        self.made: dict[tuple[str, str, str | None], Option] = {}
         self.bound = math.inf   # the cost of the best move found so far for the current cell
         self.followers: dict[tuple[str, tuple[str, ...], tuple[str, ...]], list[Option]] = {}
 
@@ -201,6 +213,15 @@ class _Search:
         free = [n for n, key in keys if key in self.withheld and n not in chosen]
         return chosen + free[:1]
 
+    def option(self, dim: Dim, plus: str, minus: str | None = None) -> Option:
+        """The single at ``plus``, or the pair ``plus``/``minus`` (made once per search)."""
+        memo = (dim.name, plus, minus)
+        found = self.made.get(memo)
+        if found is None:
+            vector = single(dim, plus) if minus is None else pair(dim, plus, minus)
+            found = self.made[memo] = Option(vector, plus, minus)
+        return found
+
     # -- candidate vectors per dimension ----------------------------------------------------
     def options(self, dim: Dim, node: str, probe: Callable[[str], Key]) -> list[Option]:
         """Options for ``dim`` that change ``node``: singles and pairs with good partners.
@@ -217,18 +238,18 @@ class _Search:
             far = [leaf for leaf in others if dim.parent[leaf] != dim.parent[node]]
             for group in (close, far):
                 for partner in self.rank([(leaf, probe(leaf)) for leaf in group]):
-                    out.append(Option(pair(dim, node, partner), node, partner))
+                    out.append(self.option(dim, node, partner))
                 if out:
                     break
-            out.append(Option(single(dim, node), node))
+            out.append(self.option(dim, node))
             return out
         for leaf in self.rank([(leaf, probe(leaf)) for leaf in under]):
-            out.append(Option(single(dim, leaf), leaf))
+            out.append(self.option(dim, leaf))
         if node != dim.root:
             outside = [leaf for leaf in dim.leaves if leaf not in under]
             inside = self.rank([(leaf, probe(leaf)) for leaf in under])[:1]
             for leaf in self.rank([(leaf, probe(leaf)) for leaf in outside]):
-                out.extend(Option(pair(dim, i, leaf), i, leaf) for i in inside)
+                out.extend(self.option(dim, i, leaf) for i in inside)
         return out
 
     # -- evaluating a move --------------------------------------------------------------------
@@ -256,12 +277,14 @@ class _Search:
         return spent
 
     def corners(self, table: Table, options: Sequence[Option], down: float = math.inf,
-                up: float = math.inf, seen: list[Key] | None = None) -> tuple[float, float]:
+                up: float = math.inf, seen: list[Key] | None = None,
+                stop: bool = True) -> tuple[float, float]:
         """How far a move may go each way inside one table (``down``, ``up``: what other
         tables already allow), from its corner cells only (each option's plus or minus leaf):
         every other cell it changes lies above a corner of the same sign, so it holds at
         least as much and cannot be the smallest. It stops once the width is below k (it can
-        only shrink). The corners looked at are added to ``seen``."""
+        only shrink; ``stop=False`` looks at every corner). The corners looked at are added
+        to ``seen``."""
         head = (table.code,) if table.dims else ("family:" + table.family,)
         values, k = self.values, self.k
         for leaves, signs in zip(itertools.product(*(o.leaves for o in options)),
@@ -276,7 +299,7 @@ class _Search:
                     up = value
             elif value < down:
                 down = value
-            if down + up < k:
+            if stop and down + up < k:
                 break
         return down, up
 
@@ -299,25 +322,69 @@ class _Search:
         narrower than k (found from the corners, before any cell is listed) or inconsistent."""
         minus_t = tuple(n for n, s in to.vector.items() if s < 0) or tuple(to.vector)
         minus_s = tuple(n for n, s in so.vector.items() if s < 0) or tuple(so.vector)
-        parts = [(t, [to, so, *(fixed[1] if t is fixed[0]
-                                else self.follower(t, minus_t, minus_s))])
-                 for t in self.family[family]]
+        table, options = fixed[0], [to, so, *fixed[1]]
         down = up = math.inf
         seen: list[Key] = []
-        for table, options in parts:
-            down, up = self.corners(table, options, down, up, seen)
+        for t in self.family[family]:
+            if t is table:
+                down, up = self.corners(t, options, down, up, seen)
+            else:
+                part = self.follower_part(t, to, so, minus_t, minus_s)
+                down, up = min(down, part.down), min(up, part.up)
+                seen.extend(part.corners)
             if down + up < self.k:
                 return None
         if self.dearer(dict.fromkeys(seen)):   # in order: every process sums alike
             return None
         changes: dict[Key, int] = {}
-        spent = 0.0
-        for table, options in parts:
-            added = self.changes(table, [o.vector for o in options], changes, spent)
-            if added is None:
+        spent: float | None = 0.0
+        for t in self.family[family]:
+            assert spent is not None
+            if t is table:
+                spent = self.changes(t, [o.vector for o in options], changes, spent)
+            else:
+                spent = self.add(self.follower_part(t, to, so, minus_t, minus_s).cells,
+                                 changes, spent)
+            if spent is None:
                 return None
-            spent = added
+        assert spent is not None
         return Move(changes, down, up), spent
+
+    def follower_part(self, table: Table, to: Option, so: Option, minus_t: tuple[str, ...],
+                      minus_s: tuple[str, ...]) -> _Part:
+        """A follower table's share of a family move (``follower``'s leaves), kept: the same
+        period and site options come back for many cells."""
+        memo = (table.code, to.plus, to.minus, so.plus, so.minus)
+        found = self.parts.get(memo)
+        if found is None:
+            options = [to, so, *self.follower(table, minus_t, minus_s)]
+            corners: list[Key] = []
+            down, up = self.corners(table, options, seen=corners, stop=False)
+            cells: list[tuple[Key, int]] = []
+            for parts in itertools.product(*(o.vector.items() for o in options)):
+                sign = 1
+                for _, s in parts:
+                    sign *= s
+                nodes = [n for n, _ in parts]
+                cells.append((cell_key(table, nodes[0], nodes[1], nodes[2:]), sign))
+            found = self.parts[memo] = _Part(down, up, corners, cells)
+        return found
+
+    def add(self, cells: Iterable[tuple[Key, int]], into: dict[Key, int],
+            spent: float) -> float | None:
+        """``changes`` for cells already listed."""
+        withheld, bound = self.withheld, self.bound
+        for key, sign in cells:
+            found = into.get(key)
+            if found is None:
+                into[key] = sign
+                if key not in withheld:
+                    spent += self.weight(key)
+                    if spent > bound:
+                        return None
+            elif found != sign:
+                return None
+        return spent
 
     def follower(self, table: Table, periods: tuple[str, ...],
                  sites: tuple[str, ...]) -> list[Option]:
