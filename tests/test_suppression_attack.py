@@ -26,7 +26,7 @@ pytestmark = pytest.mark.skipif(bool(PG_URL), reason="database-independent; runs
 
 
 def check(period, site, tables, k):
-    protection = protect(period, site, tables, k)
+    protection = protect(period, site, tables, k, certificates=True)
     attack = Attack(protection)
     assert attack.truth_is_feasible()
     small = {key for key, v in protection.values.items() if v < k}
@@ -35,6 +35,11 @@ def check(period, site, tables, k):
     for key in protection.empty:   # published zeros: only under a zero for the whole year
         assert protection.values[key] == 0
         assert protection.values[(key[0], *top, *key[3:])] == 0
+    covered = set().union(*(m.changes for m in protection.moves))
+    for key in protection.withheld - covered:   # every withheld cell has its certificate...
+        family = key[0].removeprefix("family:") if key[0].startswith("family:") else \
+            protection.tables[key[0]].family
+        assert family in protection.whole_families, f"no move covers {key}"  # ...or all goes
     for move in protection.moves:
         assert move.width >= k
         assert set(move.changes) <= protection.withheld

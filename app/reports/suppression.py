@@ -508,15 +508,19 @@ def _fingerprint(period: Dim, site: Dim, tables: Sequence[Table], k: int) -> tup
         for t in tables))
 
 
-def protect(period: Dim, site: Dim, tables: Sequence[Table], k: int) -> Protection:
+def protect(period: Dim, site: Dim, tables: Sequence[Table], k: int, *,
+            certificates: bool = False) -> Protection:
     """The grid's cells with every count below ``k`` withheld, and enough others withheld that
-    nothing published narrows a withheld cell to an interval narrower than ``k``."""
+    nothing published narrows a withheld cell to an interval narrower than ``k``.
+
+    The moves that prove it are kept in ``Protection.moves`` only with ``certificates``
+    (tests): on a sparse year they hold most of the memory a remembered grid would take."""
     if k < 0:   # k = 0 withholds nothing: only tests of arithmetic ask for it
         raise ValueError("k cannot be negative")
     codes = [t.code for t in tables]
     if len(set(codes)) != len(codes) or any(c.startswith("family:") for c in codes):
         raise ValueError("table codes must be distinct")
-    memo = _fingerprint(period, site, tables, k)
+    memo = (certificates, *_fingerprint(period, site, tables, k))
     with _LOCK:
         if memo in _RECENT:
             _RECENT.move_to_end(memo)
@@ -525,7 +529,7 @@ def protect(period: Dim, site: Dim, tables: Sequence[Table], k: int) -> Protecti
     primary, whole = search.run()
     found = Protection(k=k, period=period, site=site, tables=search.tables,
                        values=search.values, withheld=search.withheld, primary=primary,
-                       moves=search.moves, whole_families=whole,
+                       moves=search.moves if certificates else [], whole_families=whole,
                        empty={key for key in search.values if search.empty(key)})
     with _LOCK:
         _RECENT[memo] = found
