@@ -137,6 +137,11 @@ def seed() -> str:
         select(User).where(User.username == "demo-coordinator")).scalar_one()
     assert isinstance(space, SafeSpace)
     seed_sessions(space, coordinator)
+    from app.reports.demo import seed_statistics
+
+    caseworker, provider = (db.session.execute(select(User).where(
+        User.username == name)).scalar_one() for name in ("demo-caseworker", "demo-provider"))
+    seed_statistics(org, sites, caseworker, provider, coordinator)
     with transaction():
         record(Action.DEMO_SEED, object_type=ObjectType.ORGANISATION, object_id=org.id)
     return password
