@@ -302,3 +302,20 @@ def test_every_model_the_statistics_count_is_watched() -> None:
                if isinstance(v, type) and issubclass(v, Base) and v is not Base}
     assert counted, "the statistics count no model?"
     assert counted <= set(freshness.WATCHED), counted - set(freshness.WATCHED)
+
+
+def test_a_record_changed_after_it_expired_stamps_only_its_organisation(
+        app: Flask, world: World, recorded: uuid.UUID) -> None:
+    with app.app_context():
+        partner = db.session.get(Site, uuid.UUID(world.ids["partner_site"]))
+        assert partner is not None
+        directory.create_site(partner.organisation, "Partner annex 2", "PX2")
+        theirs = freshness.stamps(partner.organisation_id)
+        before = stamps(world)
+        found = db.session.execute(select(Incident).where(
+            Incident.case_id == recorded)).scalar_one()
+        db.session.expire(found, ["case_id"])     # what it belongs to is not in memory
+        found.location_type = "school"
+        db.session.commit()
+        assert stamps(world)[0] != before[0]
+        assert freshness.stamps(partner.organisation_id) == theirs, "stamped every organisation"

@@ -65,6 +65,17 @@ def _identity(record: Any) -> Any:
     return key[0] if key else _loaded(record, "id")
 
 
+def _parent(session: Session, record: Any, name: str) -> Any:
+    """The record's ``case_id`` / ``incident_id``: from memory, else from its row (a record
+    changed after it expired holds only what was set)."""
+    found = _loaded(record, name)
+    if found is None and record not in session.deleted:
+        model = type(record)
+        found = session.execute(select(getattr(model, name)).where(
+            model.id == _identity(record))).scalar()
+    return found
+
+
 def _owners(session: Session, wanted: dict[Any, bool], model: Any, column: Any,
             known: dict[Any, Any]) -> dict[Any, Any]:
     """``id -> owner`` for ``wanted`` ids: from records in the session first, then one query."""
@@ -105,11 +116,12 @@ def _changed(session: Session) -> dict[Any, bool]:
             elif isinstance(record, Site):
                 add(sites, _identity(record), removal)
             elif isinstance(record, IncidentPerpetrator):
-                add(incidents, _loaded(record, "incident_id"), removal)
+                add(incidents, _parent(session, record, "incident_id"), removal)
             else:
+                case_id = _parent(session, record, "case_id")
                 if isinstance(record, Incident):
-                    incident_case[_identity(record)] = _loaded(record, "case_id")
-                add(cases, _loaded(record, "case_id"), removal)
+                    incident_case[_identity(record)] = case_id
+                add(cases, case_id, removal)
     resolved = _owners(session, incidents, Incident, Incident.case_id, incident_case)
     for iid, removal in incidents.items():
         if iid in resolved:
