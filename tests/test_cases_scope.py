@@ -15,6 +15,7 @@ from app.crypto.errors import DecryptionError
 from app.db import db
 from tests.helpers.apps import BACKEND
 from tests.helpers.audit import events
+from tests.helpers.cases import SENTENCES, plain_text
 from tests.helpers.factories import CANARY
 from tests.helpers.forms import csrf_from, form_tokens
 
@@ -103,7 +104,7 @@ def test_break_glass_read_only_expires_and_is_flagged(app, auth, world, frozen):
                                                "reason_code": "other", "justification": "urgent",
                                                **form_tokens(page)})
     assert short.status_code == 200 and "full sentence" in short.get_data(as_text=True)
-    text = "Arrived at our clinic tonight."
+    text = plain_text(app, world.ids["case_far"], *SENTENCES)
     r = s.post("/cases/break-glass", data={
         "case_number": world.case_numbers["case_far"], "reason_code": "medical_emergency",
         "justification": text, **form_tokens(page)})  # the refused first try used up nothing

@@ -38,6 +38,7 @@ from app.directory.models import Site
 from app.referrals.models import Referral
 from app.safe_space.models import ActivityType, WgssSession
 from app.submissions.models import SubmissionToken
+from tests.helpers.cases import SENTENCES, plain_text
 from tests.helpers.forms import form_tokens
 from tests.helpers.incidents import incident_form
 from tests.helpers.safe_space import COORDINATOR
@@ -192,6 +193,8 @@ def test_every_other_create_sent_twice_makes_one_record(app, auth, world, name, 
     html = c.get(page).get_data(as_text=True)
     tokens = form_tokens(html, action if action != page else None)  # no action: posts to itself
     data = {**{k: _fill(v, world) for k, v in values.items()}, **tokens}
+    if name == "break-glass":   # a sentence this run's index key does not take for the name
+        data["justification"] = plain_text(app, world.ids["case_far"], *SENTENCES)
     assert any(k.endswith("submission_token") for k in data), f"{name}: no one-time token"
     before = count(app, model)
     first = lost_answer(app, c, action, data)

@@ -62,3 +62,25 @@ def case_version(app: Flask, case_id: str) -> int:
         case = db.session.get(Case, uuid.UUID(case_id))
         assert case is not None
         return case.version
+
+
+#: Justifications that name nobody, for ``plain_text`` to choose from.
+SENTENCES = ("Arrived at our clinic tonight.", "Came to the clinic late in the evening.",
+             "Her caseworker is away and she needs care now.")
+
+
+def plain_text(app: Any, case_id: str, *candidates: str) -> str:
+    """The first sentence the identifying-text check lets through for the case.
+
+    Justifications are checked against the survivor's name on truncated blind-index digests
+    (``app.cases.justifications.identifies``), under this run's random keys: any fixed
+    sentence is wrongly refused about once in 500 runs. A test about something else picks a
+    sentence this run's keys accept."""
+    from app.cases.justifications import identifies
+
+    with app.app_context():
+        case = db.session.get(Case, uuid.UUID(case_id))
+        for text in candidates:
+            if not identifies(case, text):
+                return text
+    raise AssertionError("every candidate sentence was refused as identifying")
