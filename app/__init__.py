@@ -107,6 +107,7 @@ def register_blueprints(app: Flask) -> None:
     from app.cases.routes import bp as cases_bp
     from app.health import bp as health_bp
     from app.main import bp as main_bp
+    from app.notifications.routes import bp as notifications_bp
     from app.programme.routes import bp as programme_bp
     from app.referrals.routes import bp as referrals_bp
     from app.reports.impact_routes import bp as impact_bp
@@ -116,7 +117,8 @@ def register_blueprints(app: Flask) -> None:
     from app.safe_space.routes import bp as safe_space_bp
 
     for bp in (health_bp, main_bp, auth_bp, admin_bp, cases_bp, referrals_bp, safe_space_bp,
-               wgss_figures_bp, reports_bp, recorder_bp, impact_bp, programme_bp, audit_bp):
+               wgss_figures_bp, reports_bp, recorder_bp, impact_bp, programme_bp, audit_bp,
+               notifications_bp):
         app.register_blueprint(bp)
 
 
@@ -124,7 +126,9 @@ def connect_hooks() -> None:
     """Load every module that answers a hook (``app.core.hooks``), then refuse to start when a
     required hook has no subscriber: a feature that was not loaded must not silently skip work."""
     from app.cases import assignment as _assignment  # noqa: F401  (answers scope_narrowed)
+    from app.cases import notices as _case_notices  # noqa: F401  (notification targets)
     from app.core.hooks import check_subscribed
+    from app.referrals import notices as _referral_notices  # noqa: F401  (notification targets)
     from app.referrals import service as _referrals  # noqa: F401  (answers the case hooks)
 
     check_subscribed()

@@ -6,8 +6,12 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from app.audit import service as audit
+from app.audit.actions import Action
 from app.auth.guard import safe_next
 from app.auth.policy import authenticated
+from app.core import hooks
+from app.core.home import gather
 
 bp = Blueprint("main", __name__)
 
@@ -15,8 +19,11 @@ bp = Blueprint("main", __name__)
 @bp.get("/")
 @authenticated
 def home() -> str:
-    """The signed-in user's start page: what their role can do."""
-    return render_template("main/home.html", user=current_user)
+    """The signed-in user's working page: what needs doing now, from every feature that has
+    something for the role (``hooks.home_panels``), and the links of the role."""
+    audit.read(Action.HOME_VIEW)
+    panels = gather(hooks.home_panels.collect(user=current_user))
+    return render_template("main/home.html", user=current_user, panels=panels)
 
 
 @bp.post("/language")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 from flask_babel import format_date, format_datetime
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -50,6 +50,17 @@ def nav_items() -> list[NavItem]:
             and policy.can(current_user, i.permission)]
 
 
+def unread_notifications() -> int:
+    """The bell's number for the signed-in user (one indexed count, once per request)."""
+    if not current_user.is_authenticated:
+        return 0
+    if "unread_notifications" not in g:
+        from app.notifications.service import unread_count
+
+        g.unread_notifications = unread_count(current_user.id)
+    return int(g.unread_notifications)
+
+
 def datetimeformat(value: datetime | None) -> str:
     """A UTC timestamp in the user's language and their organisation's time zone
     (``app.localtime.select_timezone``)."""
@@ -77,6 +88,7 @@ def can(permission: Permission) -> bool:
 def install_ui(app: Flask) -> None:
     """Expose the helpers to templates."""
     app.jinja_env.globals.update(nav_items=nav_items, role_label=role_label, can=can,
+                                 unread_notifications=unread_notifications,
                                  Permission=Permission)
     app.jinja_env.filters["datetimeformat"] = datetimeformat
     app.jinja_env.filters["dateformat"] = dateformat

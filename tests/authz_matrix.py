@@ -44,6 +44,11 @@ class Row:
 MATRIX: list[Row] = [
     # Self-service: any signed-in account, on its own things only.
     Row("main.home", "GET", "/", ALL),
+    Row("notifications.index", "GET", "/notifications/", ALL),
+    Row("notifications.read_all", "POST", "/notifications/read", ALL),
+    # another user's or a made-up notification: the same 404 (own ones: test_notifications.py)
+    Row("notifications.open_one", "POST", "/notifications/{uuid:x}/open", ALL,
+        ok=frozenset({404})),
     Row("auth.mfa", "GET", "/auth/mfa", ALL),
     Row("auth.mfa_enrol", "GET", "/auth/mfa/enrol", ALL),
     Row("auth.mfa_qr", "GET", "/auth/mfa/qr.svg", ALL, ok=frozenset({404})),

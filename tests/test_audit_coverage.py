@@ -20,7 +20,6 @@ from tests.authz_matrix import MATRIX, Row
 from tests.helpers.routes import fill_path, send
 
 NO_RECORD_SHOWN = {
-    ("main.home", "/"): "links for the role, and the user's own name",
     ("auth.change_password", "/auth/password"): "an empty form for one's own password",
     ("admin.user_new", "/admin/users/new"): "an empty account form",
     ("admin.directory_record", "/admin/directory/site/new"): "an empty directory form",

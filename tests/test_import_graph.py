@@ -29,6 +29,8 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "app.audit": ("app.cases", "app.referrals", "app.safe_space", "app.admin"),
     "app.auth": ("app.cases", "app.referrals", "app.safe_space", "app.admin"),
     "app.crypto": ("app.cases", "app.referrals", "app.safe_space", "app.admin"),
+    "app.notifications": ("app.cases", "app.referrals", "app.safe_space", "app.programme",
+                          "app.reports", "app.admin", "app.audit.models"),
 }
 
 

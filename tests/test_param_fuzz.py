@@ -48,6 +48,7 @@ KEYSET = fields_of(KeysetForm)
 # the fuzz test checks each entry against the names the view really looks up (``ArgsSeen``).
 PARAMS: dict[str, tuple[str, ...]] = {
     "main.home": (),
+    "notifications.index": ("page",),
     "auth.mfa": (),
     "auth.mfa_enrol": (),
     "auth.mfa_qr": (),

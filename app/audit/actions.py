@@ -147,6 +147,11 @@ class Action(enum.StrEnum):
     # Statistics (app/reports): the tables of one period and site, and their exports
     STATS_VIEW = "stats.view"
     STATS_EXPORT = "stats.export"
+    # Home pages and notifications (app/main.py, app/notifications)
+    HOME_VIEW = "home.view"
+    NOTIFICATION_LIST = "notification.list"
+    NOTIFICATION_OPEN = "notification.open"
+    NOTIFICATIONS_READ = "notification.read_all"
 
 
 class ObjectType(enum.StrEnum):
@@ -170,6 +175,7 @@ class ObjectType(enum.StrEnum):
     KEK = "kek"
     KEY = "key"
     NOTE = "note"
+    NOTIFICATION = "notification"
     ORGANISATION = "organisation"
     REFERRAL = "referral"
     REFERRAL_EVENT = "referral_event"

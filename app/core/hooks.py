@@ -96,8 +96,18 @@ class OpenItem:
 #: without an outcome). Cases add their own goals and follow-ups (``app.cases.closure``).
 open_items = Hook("open_items", required=True)
 
+#: The home page is being built for ``user``: ``user``. Each subscriber returns a list of
+#: ``app.core.home.Panel`` for the user's role (empty when it has nothing to show them).
+home_panels = Hook("home_panels")
+
+#: Notifications are being shown to ``user``: ``user``, ``targets`` (a list of
+#: ``(object_type, object_id)`` pairs). Each subscriber returns a dict mapping the pairs it
+#: knows and that the user may still open to the URL that opens them; a pair nobody returns is
+#: out of the user's reach (reassigned, revoked, erased) and its notifications are dropped.
+notification_targets = Hook("notification_targets", required=True)
+
 ALL: tuple[Hook, ...] = (consent_withdrawn, case_erased, scope_narrowed, case_page, task_page,
-                         share_fields, open_items)
+                         share_fields, open_items, home_panels, notification_targets)
 
 
 def check_subscribed() -> None:

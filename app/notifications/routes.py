@@ -1,0 +1,70 @@
+"""The notification list and the bell: open one (marked read), mark all read."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+
+from app.audit import service as audit
+from app.audit.actions import Action, ObjectType
+from app.audit.writer import record
+from app.auth.policy import authenticated
+from app.db import transaction
+from app.forms import PageField, fall_back
+from app.notifications import service
+
+bp = Blueprint("notifications", __name__, url_prefix="/notifications")
+
+
+class ListForm(FlaskForm):
+    """``?page=N`` of the list."""
+
+    class Meta:
+        csrf = False
+
+    page = PageField()
+
+
+@bp.get("/")
+@authenticated
+def index() -> str:
+    """The user's notifications, newest first: a kind and a reference each."""
+    f = ListForm(request.args)
+    fall_back(f)
+    page = f.page.page
+    audit.read(Action.NOTIFICATION_LIST, ObjectType.NOTIFICATION)
+    with transaction():
+        rows, total = service.shown(current_user, page)
+    return render_template("notifications/index.html", rows=rows, total=total, page=page,
+                           page_size=service.PAGE_SIZE, form=FlaskForm())
+
+
+@bp.post("/<uuid:notification_id>/open")
+@authenticated
+def open_one(notification_id: uuid.UUID) -> Response:
+    """Mark the notification read and go to its record (404 when it is not the user's, or its
+    record is out of their reach: the same answer as for a record that does not exist)."""
+    with transaction():
+        url = service.open_one(current_user, notification_id)
+        if url is not None:
+            record(Action.NOTIFICATION_OPEN, object_type=ObjectType.NOTIFICATION,
+                   object_id=notification_id)
+    if url is None:
+        audit.deny_404(Action.NOTIFICATION_OPEN, ObjectType.NOTIFICATION, notification_id)
+    return redirect(url)
+
+
+@bp.post("/read")
+@authenticated
+def read_all() -> Response:
+    """Mark every notification of the user read."""
+    with transaction():
+        service.mark_all_read(current_user.id)
+        record(Action.NOTIFICATIONS_READ, object_type=ObjectType.NOTIFICATION)
+    flash(_("All notifications are marked as read."), "info")
+    return redirect(url_for("notifications.index"))
