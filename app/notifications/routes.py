@@ -15,19 +15,11 @@ from app.audit.actions import Action, ObjectType
 from app.audit.writer import record
 from app.auth.policy import authenticated
 from app.db import transaction
-from app.forms import PageField, fall_back
+from app.forms import fall_back
 from app.notifications import service
+from app.notifications.forms import ListForm
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
-
-
-class ListForm(FlaskForm):
-    """``?page=N`` of the list."""
-
-    class Meta:
-        csrf = False
-
-    page = PageField()
 
 
 @bp.get("/")

@@ -42,9 +42,9 @@ def referral_targets(user: User, targets: list[tuple[str, Any]]) -> dict[tuple[s
             found[(REFERRAL, rid)] = (url_for("referrals.received", referral_id=rid), ref)
     if not can(user, Permission.REFERRAL_CREATE):
         return found
-    rows = db.session.execute(select(Referral.id, Case.case_number)
+    sent = db.session.execute(select(Referral.id, Case.case_number)
                               .join(Case, Case.id == Referral.case_id)
                               .where(Referral.id.in_(ids), case_scope(user))).all()
-    for rid, number in rows:
+    for rid, number in sent:
         found.setdefault((REFERRAL, rid), (url_for("referrals.sent_view", referral_id=rid), number))
     return found
