@@ -106,8 +106,14 @@ home_panels = Hook("home_panels")
 #: out of the user's reach (reassigned, revoked, erased) and its notifications are dropped.
 notification_targets = Hook("notification_targets", required=True)
 
+#: The notification timer runs (``flask notify scan``, ``flask notify send``): ``now``. Each
+#: subscriber adds, with ``app.notifications.service.notify(..., occasion=...)``, the
+#: notifications that come due with time alone (an urgent clinical window about to close).
+notification_due = Hook("notification_due")
+
 ALL: tuple[Hook, ...] = (consent_withdrawn, case_erased, scope_narrowed, case_page, task_page,
-                         share_fields, open_items, home_panels, notification_targets)
+                         share_fields, open_items, home_panels, notification_targets,
+                         notification_due)
 
 
 def check_subscribed() -> None:
