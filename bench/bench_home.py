@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -270,7 +270,7 @@ def run(uri: str, instance: Path, n: int, runs: int, label: str) -> None:
     for role in ROLES:
         client = login(app, d["usernames"][role], d["secret"])
 
-        def home(client: Any = client) -> None:
+        def home(client: Any = client, role: str = role) -> None:
             resp = client.get("/")
             assert resp.status_code == 200, resp.status_code
             sizes[role] = len(resp.get_data())
