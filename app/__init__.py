@@ -128,8 +128,10 @@ def connect_hooks() -> None:
     from app.cases import assignment as _assignment  # noqa: F401  (answers scope_narrowed)
     from app.cases import notices as _case_notices  # noqa: F401  (notification targets)
     from app.core.hooks import check_subscribed
+    from app.programme import home as _programme_home  # noqa: F401  (coordinator home panel)
     from app.referrals import notices as _referral_notices  # noqa: F401  (notification targets)
     from app.referrals import service as _referrals  # noqa: F401  (answers the case hooks)
+    from app.safe_space import home as _safe_space_home  # noqa: F401  (coordinator home panel)
 
     check_subscribed()
 
