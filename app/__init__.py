@@ -125,6 +125,7 @@ def register_blueprints(app: Flask) -> None:
 def connect_hooks() -> None:
     """Load every module that answers a hook (``app.core.hooks``), then refuse to start when a
     required hook has no subscriber: a feature that was not loaded must not silently skip work."""
+    from app.admin import home as _admin_home  # noqa: F401  (admin home panel)
     from app.audit import home as _audit_home  # noqa: F401  (auditor home panel)
     from app.cases import assignment as _assignment  # noqa: F401  (answers scope_narrowed)
     from app.cases import notices as _case_notices  # noqa: F401  (notification targets)

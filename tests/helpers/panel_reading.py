@@ -80,9 +80,12 @@ def links(html: str) -> list[tuple[str, str]]:
     return parser.links
 
 
+_INLINE = re.compile(r"</?(?:a|bdi|span|strong|em|code)\b[^>]*>")
+
+
 def text(html: str) -> str:
-    """The visible text of ``html`` (tags removed)."""
-    return clean(re.sub(r"<[^>]+>", " ", html))
+    """The visible text of ``html``: inline tags dropped, the others read as a space."""
+    return clean(re.sub(r"<[^>]+>", " ", _INLINE.sub("", html)))
 
 
 def home_views(app, user_id: str) -> int:
