@@ -111,7 +111,7 @@ def test_the_accounts_that_need_a_look(app, auth, accounts):
     for other in ("partner_idle", "Partner Idle", "pending_new", "gone"):
         assert other not in panel
     # Each account links to its account page.
-    found = {label: href for label, href in links(panel)}
+    found = dict(links(panel))
     assert found["Test newbie"] == f"/admin/users/{accounts.users['newbie']}"
     assert found["Test program_manager"] == f"/admin/users/{accounts.users['program_manager']}"
 

@@ -109,7 +109,7 @@ def test_sessions_per_own_safe_space_and_days_since_the_last(app, auth, coordina
         ["New WGSS", "0", "No session logged yet"],
     ]
     assert "November 2026" in text(panel)
-    found = dict((href, label) for label, href in links(panel))
+    found = {href: label for label, href in links(panel)}
     assert found[f"/safe-spaces/{world.ids['safe_space']}/sessions?month=2026-11"] == "3"
     assert found[f"/safe-spaces/{world.ids['new_space']}/sessions?month=2026-11"] == "0"
     for other in ("Benghazi WGSS", "Closed WGSS", "Partner WGSS"):
@@ -123,7 +123,7 @@ def test_awareness_sessions_and_trainings_logged_this_month(app, auth, coordinat
     assert panel is not None
     assert rows(panel) == [["Tripoli", "TRI", "2", "1"]]
     assert "2 awareness sessions · 1 staff training" in text(panel)
-    found = dict((href, label) for label, href in links(panel))
+    found = {href: label for label, href in links(panel)}
     tripoli = world.ids["tripoli"]
     assert found[f"/programme/sites/{tripoli}/awareness?month=2026-11"] == "2"
     assert found[f"/programme/sites/{tripoli}/trainings?month=2026-11"] == "1"

@@ -84,7 +84,8 @@ def _listed(where: list[ColumnElement[bool]], *, order: Any, last_seen: Any = No
     columns = [User.id, User.username, User.display_name] + ([last_seen] if last_seen is not None else [])
     total = int(db.session.execute(select(func.count(User.id)).where(*where)).scalar_one())
     rows = db.session.execute(select(*columns).where(*where).order_by(*order).limit(LISTED)).all()
-    return Listed([Account(*row) for row in rows], total)
+    return Listed([Account(row[0], row[1], row[2], row[3] if last_seen is not None else None)
+                   for row in rows], total)
 
 
 def not_enrolled(user: User) -> Listed:
@@ -107,7 +108,8 @@ def locked(user: User, now: datetime) -> list[Account]:
     rows = db.session.execute(
         select(User.id, User.username, User.display_name)
         .where(*_own(user), User.id.in_(ids)).order_by(User.username)).all()
-    return [Account(*row) for row in rows if throttle.is_locked(row.username)]
+    return [Account(row.id, row.username, row.display_name) for row in rows
+            if throttle.is_locked(row.username)]
 
 
 def unused(user: User, now: datetime) -> Listed:
