@@ -20,12 +20,14 @@ from app.auth.models import User
 from app.clock import utcnow
 from app.db import db
 from app.directory.models import SafeSpace, Site
+from tests.helpers.factories import CANARY
 from tests.helpers.login import PASSWORD
 from tests.helpers.panel_reading import home_views, links, rows, section, text
 from tests.helpers.programme import insert_log
 from tests.helpers.safe_space import insert_session
 
 COORDINATOR = "wgss_coordinator"
+NOTES_CANARY = "SessionNotesCanary-Q7"
 
 
 def _add_space(app, world, label: str, *, name: str, site: str, org: str = "org",
@@ -76,9 +78,10 @@ def coordinator_world(app, world):
         coordinator = db.session.get(User, uuid.UUID(world.users[COORDINATOR]))
         coordinator.sites.append(db.session.get(Site, uuid.UUID(world.ids["partner_site"])))
         db.session.commit()
-    # Camp WGSS (the coordinator's): 3 sessions in November, the last on the 20th.
+    # Camp WGSS (the coordinator's): 3 sessions in November, the last on the 20th (its notes
+    # are sealed, and never shown).
     for day in (date(2026, 11, 2), date(2026, 11, 20), date(2026, 11, 20), date(2026, 10, 31)):
-        insert_session(app, world, held_on=day)
+        insert_session(app, world, held_on=day, notes=NOTES_CANARY)
     # Benghazi WGSS (the other coordinator's) and the others: never on this page.
     for label in ("safe_space2", "closed_space", "partner_space"):
         for _ in range(5):
@@ -157,8 +160,11 @@ def test_no_other_role_gets_the_coordinator_panels(app, auth):
         assert section(page, "programme-logs") is None, username
 
 
-def test_the_home_page_is_audited(app, auth, world, coordinator_world):
+def test_the_home_page_is_audited_and_shows_no_survivor_data(app, auth, world,
+                                                             coordinator_world):
     before = home_views(app, world.users[COORDINATOR])
-    client = auth.login(COORDINATOR)
-    assert client.get("/").status_code == 200
+    page = auth.login(COORDINATOR).get("/").get_data(as_text=True)
     assert home_views(app, world.users[COORDINATOR]) == before + 1
+    assert section(page, "wgss-sessions") is not None
+    for canary in (*CANARY.values(), NOTES_CANARY):
+        assert canary not in page

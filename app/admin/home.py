@@ -114,11 +114,11 @@ def locked(user: User, now: datetime) -> list[Account]:
 
 def unused(user: User, now: datetime) -> Listed:
     """Accounts neither signed in to nor created in the last ``UNUSED_DAYS`` days, the longest
-    unused first (the admin looking is never one)."""
+    unused first (the admin looking has just signed in, so is never one)."""
     last_seen = (select(func.max(AuthSession.last_seen_at))
                  .where(AuthSession.user_id == User.id).correlate(User).scalar_subquery())
     since = func.coalesce(last_seen, User.created_at)
-    return _listed(_own(user) + [User.id != user.id, since < now - timedelta(days=UNUSED_DAYS)],
+    return _listed(_own(user) + [since < now - timedelta(days=UNUSED_DAYS)],
                    order=[since, User.username], last_seen=last_seen.label("last_seen"))
 
 
