@@ -125,11 +125,15 @@ def register_blueprints(app: Flask) -> None:
 def connect_hooks() -> None:
     """Load every module that answers a hook (``app.core.hooks``), then refuse to start when a
     required hook has no subscriber: a feature that was not loaded must not silently skip work."""
+    from app.admin import home as _admin_home  # noqa: F401  (admin home panel)
+    from app.audit import home as _audit_home  # noqa: F401  (auditor home panel)
     from app.cases import assignment as _assignment  # noqa: F401  (answers scope_narrowed)
     from app.cases import notices as _case_notices  # noqa: F401  (notification targets)
     from app.core.hooks import check_subscribed
+    from app.programme import home as _programme_home  # noqa: F401  (coordinator home panel)
     from app.referrals import notices as _referral_notices  # noqa: F401  (notification targets)
     from app.referrals import service as _referrals  # noqa: F401  (answers the case hooks)
+    from app.safe_space import home as _safe_space_home  # noqa: F401  (coordinator home panel)
 
     check_subscribed()
 
