@@ -129,6 +129,7 @@ def connect_hooks() -> None:
     from app.cases import notices as _case_notices  # noqa: F401  (notification targets)
     from app.core.hooks import check_subscribed
     from app.referrals import notices as _referral_notices  # noqa: F401  (notification targets)
+    from app.referrals import provider_home as _provider_home  # noqa: F401  (home panel)
     from app.referrals import service as _referrals  # noqa: F401  (answers the case hooks)
 
     check_subscribed()
