@@ -270,7 +270,7 @@ def test_revoking_takes_the_provider_notifications_and_leaves_the_workers(app: F
             service_id=uuid.UUID(world.ids["mhpss"]), urgency=referrals.Urgency.URGENT))
         _accept(world, ref)  # the caseworker is told of the answer
         rid = str(ref.id)
-    theirs = [i for i in ids_of(app, sp)]
+    theirs = ids_of(app, sp)
     assert len(theirs) == 2  # the world's referral and this one
     p = auth.login("service_provider")
     assert bell(_page(p, "/")) == 2
