@@ -132,6 +132,7 @@ def connect_hooks() -> None:
     from app.core.hooks import check_subscribed
     from app.programme import home as _programme_home  # noqa: F401  (coordinator home panel)
     from app.referrals import notices as _referral_notices  # noqa: F401  (notification targets)
+    from app.referrals import provider_home as _provider_home  # noqa: F401  (home panel)
     from app.referrals import service as _referrals  # noqa: F401  (answers the case hooks)
     from app.safe_space import home as _safe_space_home  # noqa: F401  (coordinator home panel)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from importlib import import_module
 
 from flask import Flask, current_app, g
 from flask_babel import format_date, format_datetime
@@ -16,17 +17,21 @@ from app.auth.policy import Permission, role_label
 
 @dataclass(frozen=True)
 class NavItem:
-    """One link in the main navigation."""
+    """One link in the main navigation; ``count``, when set, names the function giving the
+    number shown beside it (``"module:function"``, called with the signed-in user: one cheap
+    indexed count), imported only when the link is shown, so this module imports no feature."""
 
     endpoint: str
     label: object
     permission: Permission
+    count: str | None = None
 
 
 NAV = (
     NavItem("cases.index", _l("Cases"), Permission.CASE_READ),
     NavItem("cases.tasks", _l("My tasks"), Permission.CASE_READ),
-    NavItem("referrals.inbox", _l("Referrals received"), Permission.REFERRAL_RECEIVE),
+    NavItem("referrals.inbox", _l("Referrals received"), Permission.REFERRAL_RECEIVE,
+            count="app.referrals.queries:new_count"),
     NavItem("admin.users", _l("Users"), Permission.ADMIN_USERS),
     NavItem("admin.grant_list", _l("Access approvals"), Permission.ADMIN_USERS),
     NavItem("admin.directory", _l("Directory"), Permission.ADMIN_DIRECTORY),
@@ -48,6 +53,18 @@ def nav_items() -> list[NavItem]:
         return []
     return [i for i in NAV if i.endpoint in current_app.view_functions
             and policy.can(current_user, i.permission)]
+
+
+def nav_count(item: NavItem) -> int:
+    """The number beside ``item`` for the signed-in user (0 when it has none), counted once
+    per request however often the page shows the link."""
+    if item.count is None or not current_user.is_authenticated:
+        return 0
+    counts: dict[str, int] = g.setdefault("nav_counts", {})
+    if item.count not in counts:
+        module, _, name = item.count.partition(":")
+        counts[item.count] = int(getattr(import_module(module), name)(current_user))
+    return counts[item.count]
 
 
 def unread_notifications() -> int:
@@ -87,7 +104,8 @@ def can(permission: Permission) -> bool:
 
 def install_ui(app: Flask) -> None:
     """Expose the helpers to templates."""
-    app.jinja_env.globals.update(nav_items=nav_items, role_label=role_label, can=can,
+    app.jinja_env.globals.update(nav_items=nav_items, nav_count=nav_count,
+                                 role_label=role_label, can=can,
                                  unread_notifications=unread_notifications,
                                  Permission=Permission)
     app.jinja_env.filters["datetimeformat"] = datetimeformat

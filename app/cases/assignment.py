@@ -14,6 +14,7 @@ from app.audit.actions import Action, ObjectType
 from app.audit.writer import record
 from app.auth.models import User
 from app.auth.policy import Permission, can
+from app.cases import notices
 from app.cases.models import BreakGlassGrant, Case
 from app.clock import utcnow
 from app.core.hooks import scope_narrowed
@@ -26,7 +27,8 @@ def unassign_outside_scope(user: User) -> int:
     organisation or sites, and end their break-glass grants (call inside the transaction of
     that change). A case whose primary
     caseworker goes keeps its secondary one as primary, or is left without a caseworker for its
-    supervisor to assign (``queries.unassigned_cases``). Each change is audited."""
+    supervisor to assign (``queries.unassigned_cases``). Each change is audited; the worker's
+    notifications about the case go (``notices.left``)."""
     site_ids = [s.id for s in user.sites]
     in_scope = and_(Case.organisation_id == user.organisation_id, Case.site_id.in_(site_ids)) \
         if can(user, Permission.CASE_EDIT) and site_ids else false()
@@ -42,6 +44,7 @@ def unassign_outside_scope(user: User) -> int:
         case.updated_at = utcnow()
         record(Action.CASE_UNASSIGN, object_type=ObjectType.CASE, object_id=case.id,
                reason="worker_scope_changed")
+        notices.left(case, [user.id])  # what they were told of it goes with it
     # Break-glass access was granted for the old role and places: it ends with them.
     now = utcnow()
     for grant in db.session.execute(select(BreakGlassGrant).where(

@@ -17,7 +17,7 @@ from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
 from app.auth.models import User
 from app.auth.policy import Permission, can
-from app.cases import gbvims, justifications, sealing
+from app.cases import gbvims, justifications, notices, sealing
 from app.cases.consent import require_services_consent
 from app.cases.models import BreakGlassGrant, Case, CaseTombstone, StatusChange
 from app.cases.numbering import next_case_number
@@ -38,6 +38,7 @@ from app.core.versioning import check_version, saving
 from app.db import db, transaction
 from app.directory.models import Site
 from app.localtime import organisation_zone, today
+from app.notifications.kinds import Kind
 from app.submissions.service import Submission, claim
 
 IDENTITY_FIELDS = ("full_name", "alias", "date_of_birth", "estimated_age", "phone", "location",
@@ -204,6 +205,8 @@ def decide_closure(user: User, case: Case, approve: bool, version: Any,
         else:
             back = request.from_status if request else CaseStatus.FOLLOW_UP
             _status(user, case, back, SENT_BACK, Action.CASE_CLOSURE_REJECT, why)
+        notices.tell_workers(case, Kind.CLOSURE_APPROVED if approve else Kind.CLOSURE_SENT_BACK,
+                             user)
 
 
 def send_back_reason(reason: str | None) -> str:
@@ -237,10 +240,13 @@ def approve_plan(user: User, case: Case, version: Any) -> None:
         case.plan_approved_at = utcnow()
         case.plan_approved_by_id = user.id
         record(Action.CASE_PLAN_APPROVE, object_type=ObjectType.CASE, object_id=case.id)
+        notices.tell_workers(case, Kind.PLAN_APPROVED, user)
 
 
 def assign(user: User, case: Case, primary: User, secondary: User | None, version: Any) -> None:
-    """A supervisor assigns or reassigns the case's caseworkers (same organisation and site)."""
+    """A supervisor assigns or reassigns the case's caseworkers (same organisation and site).
+    Workers newly on the case are told; those taken off it lose their notifications about it
+    (``notices.left``)."""
     ensure_writable(case)
     check_version(case, version, StaleError)
     for worker in filter(None, (primary, secondary)):
@@ -250,11 +256,15 @@ def assign(user: User, case: Case, primary: User, secondary: User | None, versio
             raise CaseError(str(_l("Choose active caseworkers of this case's site.")))
     if secondary is not None and secondary.id == primary.id:
         secondary = None
+    before = set(notices.workers(case))
     with saving(case, StaleError):
         case.primary_worker_id = primary.id
         case.secondary_worker_id = secondary.id if secondary else None
         case.updated_at = utcnow()
         record(Action.CASE_ASSIGN, object_type=ObjectType.CASE, object_id=case.id)
+        after = set(notices.workers(case))
+        notices.tell_workers(case, Kind.CASE_ASSIGNED, user, users=after - before)
+        notices.left(case, before - after)
 
 
 def break_glass(user: User, case_number: str, reason_code: str | None,
@@ -301,6 +311,7 @@ def erase(user: User | None, case: Case, reason: str) -> None:
     with saving(case, StaleError):
         number, case_id = case.case_number, case.id
         hooks.case_erased.emit(case=case)  # referrals destroy their shares of the case
+        notices.erased(case_id)  # and nobody is told of it any more
         sealing.shred_case(case, reason)
         db.session.add(CaseTombstone(case_number=number, erased_by_id=user.id if user else None,
                                      erased_at=utcnow(), reason=reason))

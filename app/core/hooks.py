@@ -111,9 +111,16 @@ notification_targets = Hook("notification_targets", required=True)
 #: notifications that come due with time alone (an urgent clinical window about to close).
 notification_due = Hook("notification_due")
 
+#: Workers were taken off a case (reassigned, or their scope narrowed): ``case``, ``users``
+#: (their ids). Called in the transaction of that change, after cases discarded what those
+#: users were told about the case; each subscriber discards what they were told about its own
+#: records of the case (referrals: notifications about the case's referrals), so their bell
+#: counts nothing they can no longer open.
+case_left = Hook("case_left", required=True)
+
 ALL: tuple[Hook, ...] = (consent_withdrawn, case_erased, scope_narrowed, case_page, task_page,
                          share_fields, open_items, home_panels, notification_targets,
-                         notification_due)
+                         notification_due, case_left)
 
 
 def check_subscribed() -> None:

@@ -12,17 +12,18 @@ from typing import Any
 
 from flask import has_request_context, request
 from sqlalchemy import case as sql_case
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.audit import service as audit
 from app.audit.actions import Action, ObjectType
 from app.auth.models import User
+from app.auth.policy import Permission, can
 from app.cases.models import Case
 from app.cases.scopes import case_scope
 from app.clock import utcnow
 from app.db import db
 from app.directory.models import Service
-from app.referrals.models import Referral, ReferralEvent
+from app.referrals.models import Referral, ReferralEvent, ReferralStatus
 
 URGENCY_ORDER = sql_case({"urgent": 0, "high": 1}, value=Referral.urgency, else_=2)
 
@@ -127,3 +128,39 @@ def active_services() -> list[Service]:
     """The services a referral can be sent to now, by name."""
     return list(db.session.execute(
         select(Service).where(Service.active.is_(True)).order_by(Service.name)).scalars())
+
+
+def receives(user: User) -> bool:
+    """Whether the user receives referrals: may, and works at a service."""
+    return user.service_id is not None and can(user, Permission.REFERRAL_RECEIVE)
+
+
+def _new(user: User) -> Any:
+    """The condition for the new referrals of the user's service: sent and not answered yet
+    (None for an account that receives none)."""
+    if not receives(user):
+        return None
+    return (Referral.service_id == user.service_id) & (Referral.status == ReferralStatus.SENT)
+
+
+def new_count(user: User) -> int:
+    """How many referrals to the user's service wait for an answer: one indexed count (the
+    number beside "Referrals received" in the navigation, ``app.ui.NavItem.count``)."""
+    where = _new(user)
+    if where is None:
+        return 0
+    return int(db.session.scalar(select(func.count()).select_from(Referral).where(where)) or 0)
+
+
+def new_referrals(user: User, limit: int) -> list[Any]:
+    """The first ``limit`` referrals waiting for the service's answer, urgent first, then by
+    the answer's deadline: their clear columns only (id, service_type, urgency,
+    urgent_clinical, sent_at, respond_by), never the sealed share."""
+    where = _new(user)
+    if where is None:
+        return []
+    return list(db.session.execute(
+        select(Referral.id, Referral.service_type, Referral.urgency, Referral.urgent_clinical,
+               Referral.sent_at, Referral.respond_by)
+        .where(where).order_by(URGENCY_ORDER, Referral.respond_by, Referral.id).limit(limit)
+    ).all())

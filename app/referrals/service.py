@@ -39,7 +39,7 @@ from app.crypto.envelope import shred
 from app.db import db, transaction
 from app.directory.models import Service
 from app.localtime import organisation_zone
-from app.referrals import fields, queries
+from app.referrals import fields, notices, queries
 from app.referrals.labels import field_label, status_label
 from app.referrals.models import (
     NotProvidedReason,
@@ -252,6 +252,7 @@ def create(user: User, case: Case, ask: NewReferral, *, once: Submission | None 
             record(Action.REFERRAL_OVERRIDE, object_type=ObjectType.REFERRAL, object_id=referral.id,
                    reason=why.audit_reason())
         claim(once, ObjectType.REFERRAL, referral.id)
+        notices.sent(referral, service.organisation_id, user)
     return referral
 
 
@@ -384,6 +385,7 @@ def answer(user: User, referral: Referral, reply: ReferralAnswer) -> None:
         _event(referral, case, to, user, outcome.value if outcome else None, note)
         record(ACTIONS[op], object_type=ObjectType.REFERRAL, object_id=referral.id,
                reason=f"{outcome}:{why_not}" if why_not else (outcome.value if outcome else None))
+        notices.answered(referral, case, user)
 
 
 def revoke(user: User | None, referral: Referral, reason: RevokeReason) -> None:
@@ -406,6 +408,7 @@ def _revoke(user: User | None, referral: Referral, case: Case, reason: str) -> N
     _event(referral, case, ReferralStatus.REVOKED, user, str(reason), None)
     shred(referral.data_key, object_type=ObjectType.REFERRAL, object_id=referral.id, reason=str(reason),
           action=Action.REFERRAL_REVOKE)
+    notices.revoked(referral)  # the service can no longer open it
 
 
 def active_for(case: Case, service_type: str | None = None) -> list[Referral]:

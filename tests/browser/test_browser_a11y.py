@@ -36,7 +36,7 @@ PHONE_PAGES = {
                    "/referrals/new/{case_own}", "/referrals/{ref_mhpss}/sent", "/auth/sessions",
                    "/auth/password"],
     "supervisor": ["/cases/{case_other}", "/cases/{case_other}/assign", "/cases/break-glass"],
-    "service_provider": ["/referrals/inbox", "/referrals/{ref_mhpss}"],
+    "service_provider": ["/", "/notifications/", "/referrals/inbox", "/referrals/{ref_mhpss}"],
     "wgss_coordinator": ["/safe-spaces/", "/safe-spaces/sessions/new",
                          "/safe-spaces/{safe_space}/sessions", "/safe-spaces/{safe_space}/summary",
                          "/programme/", "/programme/awareness/new", "/programme/trainings/new",
