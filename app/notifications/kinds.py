@@ -15,7 +15,6 @@ class Kind(enum.StrEnum):
     REFERRAL_NEW_URGENT = "referral_new_urgent"
     REFERRAL_ANSWERED = "referral_answered"
     PLAN_APPROVED = "plan_approved"
-    PLAN_SENT_BACK = "plan_sent_back"
     CLOSURE_APPROVED = "closure_approved"
     CLOSURE_SENT_BACK = "closure_sent_back"
     CASE_ASSIGNED = "case_assigned"
@@ -36,7 +35,6 @@ TEXTS: dict[Kind, Any] = {
     Kind.REFERRAL_NEW_URGENT: _l("New urgent referral to your service"),
     Kind.REFERRAL_ANSWERED: _l("Referral answered"),
     Kind.PLAN_APPROVED: _l("Action plan approved"),
-    Kind.PLAN_SENT_BACK: _l("Action plan sent back"),
     Kind.CLOSURE_APPROVED: _l("Closure approved"),
     Kind.CLOSURE_SENT_BACK: _l("Closure sent back"),
     Kind.CASE_ASSIGNED: _l("Case assigned to you"),
