@@ -130,6 +130,7 @@ def connect_hooks() -> None:
     from app.core.hooks import check_subscribed
     from app.referrals import notices as _referral_notices  # noqa: F401  (notification targets)
     from app.referrals import service as _referrals  # noqa: F401  (answers the case hooks)
+    from app.reports import home as _report_home  # noqa: F401  (the indicators home panel)
 
     check_subscribed()
 
