@@ -42,13 +42,13 @@ Choices (shared/GBVIMS.md, *Monthly statistics*; issue 15):
   publish a number the suppression did not protect).
 - **Referrals answered in time** (``referral_timeliness``, in the referrals family: the same
   referrals, so the same total), by service type x timeliness: ``answered_in_time`` (accepted
-  or declined, ``Referral.responded_at``, no later than ``respond_by``), ``answered_late``,
-  ``not_answered_in_time`` (no answer and the deadline passed, or revoked unanswered after
-  it), grouped as ``answer_due`` (the referrals whose answer was due: the share's
-  denominator is this one cell, never a sum); and, outside the group, ``awaiting_answer`` (no
-  answer, deadline not passed) and ``withdrawn_unanswered`` (revoked before its deadline with
-  no answer). The programme manager's home page shows the share per service only when both
-  cells are published.
+  or declined, ``Referral.responded_at``, no later than ``respond_by``) and ``not_in_time``
+  (answered late; or no answer and the deadline passed; or revoked unanswered after it),
+  grouped as ``answer_due`` (the referrals whose answer was due: the share's denominator is
+  this one cell, never a sum); and, outside the group, ``not_due`` (no answer and the
+  deadline not passed, or revoked unanswered before it). The programme manager's home page
+  shows the share per service only when both cells are published. Three categories only: a
+  table of this family lengthens the year's suppression (``bench/bench_statistics.py``).
 """
 
 from __future__ import annotations
@@ -92,19 +92,17 @@ class Outcome(StrEnum):
 
 
 class Timeliness(StrEnum):
-    """Whether a referral was answered by its deadline (one partition, like ``Outcome``)."""
+    """Whether a referral was answered by its deadline (one partition, like ``Outcome``; as
+    few categories as the share needs: each one more lengthens the year's suppression)."""
 
     ANSWERED_IN_TIME = "answered_in_time"
-    ANSWERED_LATE = "answered_late"
-    NOT_ANSWERED_IN_TIME = "not_answered_in_time"
-    AWAITING_ANSWER = "awaiting_answer"
-    WITHDRAWN_UNANSWERED = "withdrawn_unanswered"
+    NOT_IN_TIME = "not_in_time"
+    NOT_DUE = "not_due"
 
 
 #: The group of the referrals whose answer was due (answered, or the deadline passed).
 ANSWER_DUE = "answer_due"
-DUE = (Timeliness.ANSWERED_IN_TIME.value, Timeliness.ANSWERED_LATE.value,
-       Timeliness.NOT_ANSWERED_IN_TIME.value)
+DUE = (Timeliness.ANSWERED_IN_TIME.value, Timeliness.NOT_IN_TIME.value)
 
 
 FAMILY_TITLES: dict[Family, Any] = {
@@ -128,8 +126,8 @@ SPECIAL_LABELS: dict[str, Any] = {
     Outcome.AWAITING_ANSWER: _l("Awaiting an answer"),
     Outcome.WITHDRAWN: _l("Withdrawn"),
     Timeliness.ANSWERED_IN_TIME: _l("Answered in time"),
-    Timeliness.ANSWERED_LATE: _l("Answered late"),
-    Timeliness.WITHDRAWN_UNANSWERED: _l("Withdrawn before an answer was due"),
+    Timeliness.NOT_IN_TIME: _l("Answered late or not at all"),
+    Timeliness.NOT_DUE: _l("No answer due yet, or withdrawn before it was due"),
     ANSWER_DUE: _l("Answer due"),
 }
 

@@ -199,18 +199,18 @@ def local_month(column: Any, year: int, starts: Sequence[datetime]) -> Any:
 
 
 def timeliness() -> Any:
-    """SQL: a referral's ``Timeliness`` (``definitions``): answered by its deadline, late, not
-    answered in time (its deadline passed with no answer, or it was revoked unanswered after
-    it), still awaiting an answer, or withdrawn unanswered before its deadline."""
+    """SQL: a referral's ``Timeliness`` (``definitions``): answered by its deadline; not in
+    time (answered late, its deadline passed with no answer, or revoked unanswered after it);
+    not due (no answer and the deadline not passed, or revoked unanswered before it)."""
     answered, due = Referral.responded_at, Referral.respond_by
     revoked = Referral.status == ReferralStatus.REVOKED.value
     return case((and_(answered.is_not(None), answered <= due), Timeliness.ANSWERED_IN_TIME.value),
-                (answered.is_not(None), Timeliness.ANSWERED_LATE.value),
+                (answered.is_not(None), Timeliness.NOT_IN_TIME.value),
                 (and_(revoked, Referral.closed_at.is_not(None), Referral.closed_at > due),
-                 Timeliness.NOT_ANSWERED_IN_TIME.value),
-                (revoked, Timeliness.WITHDRAWN_UNANSWERED.value),
-                (due < utcnow(), Timeliness.NOT_ANSWERED_IN_TIME.value),
-                else_=Timeliness.AWAITING_ANSWER.value)
+                 Timeliness.NOT_IN_TIME.value),
+                (revoked, Timeliness.NOT_DUE.value),
+                (due < utcnow(), Timeliness.NOT_IN_TIME.value),
+                else_=Timeliness.NOT_DUE.value)
 
 
 def referral_tables(organisation_id: uuid.UUID, year: int, zone: tzinfo) -> list[grid.Table]:
