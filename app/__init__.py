@@ -134,6 +134,7 @@ def connect_hooks() -> None:
     from app.referrals import notices as _referral_notices  # noqa: F401  (notification targets)
     from app.referrals import provider_home as _provider_home  # noqa: F401  (home panel)
     from app.referrals import service as _referrals  # noqa: F401  (answers the case hooks)
+    from app.reports import home as _report_home  # noqa: F401  (the indicators home panel)
     from app.safe_space import home as _safe_space_home  # noqa: F401  (coordinator home panel)
 
     check_subscribed()

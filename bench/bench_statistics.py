@@ -98,6 +98,7 @@ def seed(n: int, n_sites: int, year: int, rnd: random.Random) -> dict[str, Any]:
     db.session.commit()
     cores = [c.value for c in gbvims.CoreType]
     types = [c.value for c in gbvims.ServiceType]
+    answers = random.Random(n)   # answer times: their own draws, so the rest stays as it was
     site_weights = [1 / (i + 1) for i in range(n_sites)]
     made = 0
     while made < n:
@@ -139,11 +140,14 @@ def seed(n: int, n_sites: int, year: int, rnd: random.Random) -> dict[str, Any]:
                              "given_by": "survivor", "method": "verbal",
                              "recorded_by_id": manager.id, "recorded_at": at})
             if rnd.random() < 0.6:
+                kind = skewed(rnd, types)   # drawn in the order they always were
+                status = rnd.choice(("accepted", "completed", "declined", "sent"))
                 refs.append({"id": uuid.uuid4(), "case_id": case_id, "service_id": service.id,
-                             "service_type": skewed(rnd, types), "sent_by_id": manager.id,
+                             "service_type": kind, "sent_by_id": manager.id,
                              "sent_at": at, "respond_by": at + timedelta(days=3),
-                             "data_key_id": key.id,
-                             "status": rnd.choice(("accepted", "completed", "declined", "sent")),
+                             "data_key_id": key.id, "status": status,
+                             "responded_at": None if status == "sent" else
+                             at + timedelta(hours=answers.randint(1, 100)),
                              "created_at": at, "updated_at": at, "version": 1})
         for model, rows in ((Case, cases), (Incident, incidents), (IncidentPerpetrator, perps),
                             (ConsentRecord, consents), (Referral, refs)):

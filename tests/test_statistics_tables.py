@@ -122,6 +122,9 @@ EXPECTED: dict[str, list[tuple]] = {
     "referrals": [("03", T, "health_medical", "not_answered_in_time", 1),
                   ("02", B, "legal", "not_answered_in_time", 1),
                   ("11", T, "mhpss", "awaiting_answer", 1)],
+    "referral_timeliness": [("03", T, "health_medical", "not_in_time", 1),
+                            ("02", B, "legal", "not_in_time", 1),
+                            ("11", T, "mhpss", "not_due", 1)],
     "clinical72": [("03", T, "referred", 1), ("06", B, "not_referred", 1)],
 }
 # Each context: the incidents it applies to (month, site); every other GBV incident does not.

@@ -40,6 +40,15 @@ Choices (shared/GBVIMS.md, *Monthly statistics*; issue 15):
   became of it afterwards: the indicator is the referral made in time), else ``not_referred``.
   The share is shown only when both counts are published (a share of a withheld count would
   publish a number the suppression did not protect).
+- **Referrals answered in time** (``referral_timeliness``, in the referrals family: the same
+  referrals, so the same total), by service type x timeliness: ``answered_in_time`` (accepted
+  or declined, ``Referral.responded_at``, no later than ``respond_by``) and ``not_in_time``
+  (answered late; or no answer and the deadline passed; or revoked unanswered after it),
+  grouped as ``answer_due`` (the referrals whose answer was due: the share's denominator is
+  this one cell, never a sum); and, outside the group, ``not_due`` (no answer and the
+  deadline not passed, or revoked unanswered before it). The programme manager's home page
+  shows the share per service only when both cells are published. Three categories only: a
+  table of this family lengthens the year's suppression (``bench/bench_statistics.py``).
 """
 
 from __future__ import annotations
@@ -82,6 +91,20 @@ class Outcome(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+class Timeliness(StrEnum):
+    """Whether a referral was answered by its deadline (one partition, like ``Outcome``; as
+    few categories as the share needs: each one more lengthens the year's suppression)."""
+
+    ANSWERED_IN_TIME = "answered_in_time"
+    NOT_IN_TIME = "not_in_time"
+    NOT_DUE = "not_due"
+
+
+#: The group of the referrals whose answer was due (answered, or the deadline passed).
+ANSWER_DUE = "answer_due"
+DUE = (Timeliness.ANSWERED_IN_TIME.value, Timeliness.NOT_IN_TIME.value)
+
+
 FAMILY_TITLES: dict[Family, Any] = {
     Family.GBV: _l("GBV incidents reported"),
     Family.NON_GBV: _l("Incidents reported that were not GBV"),
@@ -102,6 +125,10 @@ SPECIAL_LABELS: dict[str, Any] = {
     Outcome.NOT_ANSWERED_IN_TIME: _l("Not answered in time"),
     Outcome.AWAITING_ANSWER: _l("Awaiting an answer"),
     Outcome.WITHDRAWN: _l("Withdrawn"),
+    Timeliness.ANSWERED_IN_TIME: _l("Answered in time"),
+    Timeliness.NOT_IN_TIME: _l("Answered late or not at all"),
+    Timeliness.NOT_DUE: _l("No answer due yet, or withdrawn before it was due"),
+    ANSWER_DUE: _l("Answer due"),
 }
 
 
@@ -123,9 +150,11 @@ class Category:
     domain: Domain | None = None
     #: The rows a page shows (all by default); the others are still cells of the grid.
     shown: tuple[str, ...] | None = None
+    #: Groups of codes that are cells of their own (a group's total), like the quarters.
+    groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def dim(self) -> grid.Dim:
-        return grid.categories(self.name, self.codes)
+        return grid.Dim(self.name, tuple(self.codes), self.groups)
 
     def label(self, code: str) -> str:
         return _labels(self.domain)(code)
@@ -216,6 +245,12 @@ TABLES: tuple[TableDef, ...] = (
         Category("service_type", _l("Type of service"), _codes(gbvims.ServiceType),
                  Domain.SERVICE_TYPE),
         Category("outcome", _l("Outcome"), _codes(Outcome)))),
+    TableDef("referral_timeliness", Family.REFERRALS,
+             _l("Referrals by type of service: answered in time"), (
+        Category("service_type", _l("Type of service"), _codes(gbvims.ServiceType),
+                 Domain.SERVICE_TYPE),
+        Category("timeliness", _l("Answer"), _codes(Timeliness),
+                 groups=((ANSWER_DUE, DUE),)))),
     TableDef("clinical72", Family.CLINICAL72,
              _l("Rape reported within 72 hours: referred for clinical care within 72 hours"), (
         Category("clinical72", _l("Clinical care"), CLINICAL_CATEGORIES),)),

@@ -260,6 +260,25 @@ def remembered(organisation_id: uuid.UUID, key: Iterable[Hashable],
     return fresh
 
 
+def peek(organisation_id: uuid.UUID, key: Iterable[Hashable]) -> tuple[Counted[Any] | None,
+                                                                      bool]:
+    """The remembered count for ``key`` without ever counting, and whether it is current.
+
+    ``(None, False)`` when nothing is remembered or when a removal (a consent decision, an
+    erasure) came after it: such a count is never shown again. Otherwise the count and
+    whether ``remembered`` would serve it; a count that is not current is older than an
+    ordinary change (or a deadline) and is shown with when it was counted. Used where a
+    count would take too long (the programme manager's home page): it publishes no version
+    of the grid that the statistics page did not."""
+    memory, memo = _memory(), (organisation_id, *key)
+    changed, removed = stamps(organisation_id)
+    with memory.lock:
+        found = memory.counts.get(memo)
+    if found is None or found.removed != removed:
+        return None, False
+    return found, found.serves(changed, removed, utcnow(), recount_window())
+
+
 def forget() -> None:
     """Drop every remembered count (benchmarks that time the counting itself)."""
     memory = _memory()

@@ -6,23 +6,27 @@ they reached, staff trainings and the people trained: each figure is one cell of
 is protected once for the organisation's year and read, never added to another. The incident
 and referral figures are cells of the statistics grid (``publication.protect_year``, the very
 protection the statistics page reads), the safe-space ones of the safe-space figures' grid, and
-the logs' of the programme-log grid; cases opened are a family of their own, published only
-here. Counting only consented cases, as every statistic does.
+the logs' of the programme-log grid. Cases opened and cases closed are two families of their
+own in one small *cases grid* (``cases_year``: by month and site, protected once and
+remembered like the statistics' year, ``app.reports.freshness``: a case's status change is a
+write to a watched model), read here and on the programme manager's home page
+(``app.reports.indicators``). Counting only consented cases, as every statistic does.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, tzinfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import extract, func, select
 
 from app.cases.models import Case
 from app.db import db
+from app.localtime import organisation_zone, today
 from app.programme import queries as programme
-from app.reports import grid, queries, suppression
+from app.reports import freshness, grid, queries, suppression
 from app.reports.filters import FilterError
 from app.reports.publication import protect_year
 from app.reports.settings import min_count
@@ -30,6 +34,7 @@ from app.safe_space import figures as wgss
 
 ROOT = grid.ROOT
 CASES_OPENED = "cases_opened"
+CASES_CLOSED = "cases_closed"
 YEARS_OFFERED = 5
 
 
@@ -82,6 +87,48 @@ def cases_opened(organisation_id: uuid.UUID, year: int, last: int) -> grid.Table
                       counts)
 
 
+def cases_closed(organisation_id: uuid.UUID, year: int, last: int, zone: tzinfo) -> grid.Table:
+    """Consented cases closed in the year (their closure approved, ``Case.closed_at``, in the
+    organisation's local month), by month and site. A reopened case has no closing time: it
+    counts again when it is closed again."""
+    starts = queries.month_starts(year, zone)
+    month = queries.local_month(Case.closed_at, year, starts)
+    stmt = (select(month, Case.site_id, func.count())
+            .where(Case.organisation_id == organisation_id, Case.closed_at.is_not(None),
+                   Case.closed_at >= starts[0], Case.closed_at < starts[last],
+                   Case.id.in_(queries.consented_cases()))
+            .group_by(month, Case.site_id))
+    counts: dict[tuple[str, ...], int] = {
+        (str(m), str(site), "closed"): int(n) for m, site, n in db.session.execute(stmt)}
+    return grid.Table(CASES_CLOSED, CASES_CLOSED, (grid.categories("closed", ["closed"]),),
+                      counts)
+
+
+def cases_year(organisation_id: uuid.UUID, year: int) -> freshness.Counted[
+        suppression.Protection] | None:
+    """The cases grid of the organisation's year (cases opened and closed by month and site),
+    protected once and remembered until a counted record changes (``freshness``); ``None``
+    for a year not begun or an organisation without a site. Months run to the current month
+    of the organisation's zone, as in the statistics' year."""
+    zone = organisation_zone(organisation_id)
+    now = today(zone)
+    if year > now.year:
+        return None
+    last = through(year, now)
+    site_ids = queries.site_ids(organisation_id)
+    if not site_ids:
+        return None
+    period, sites, k = grid.months(year, last), grid.places(site_ids), min_count()
+
+    def count() -> tuple[suppression.Protection, None]:
+        tables = [cases_opened(organisation_id, year, last),
+                  cases_closed(organisation_id, year, last, zone)]
+        return suppression.protect(period, sites, tables, k), None
+
+    return freshness.remembered(organisation_id, ("cases", year, period, sites, k, str(zone)),
+                                count)
+
+
 def figures(organisation_id: uuid.UUID, year: int, now: date) -> list[Figure]:
     """The year's impact figures for the whole organisation (every one a protected cell)."""
     last = through(year, now)
@@ -89,12 +136,12 @@ def figures(organisation_id: uuid.UUID, year: int, now: date) -> list[Figure]:
     site_ids = queries.site_ids(organisation_id)
     if not site_ids:
         raise FilterError(_l("The organisation has no site: there is nothing to count."))
-    sites = grid.places(site_ids)
     period = grid.months(year, last)
     out: list[Figure] = []
-    opened = suppression.protect(period, sites, [cases_opened(organisation_id, year, last)], k)
+    cases = cases_year(organisation_id, year)
     out.append(Figure("cases_opened", str(_l("Survivors supported (cases opened)")),
-                      opened.value(CASES_OPENED, node, ROOT, ROOT)))
+                      None if cases is None else cases.value.value(CASES_OPENED, node, ROOT,
+                                                                   ROOT)))
     try:
         stats = protect_year(organisation_id, year)
     except FilterError:   # no consented incident in the year: nothing to publish from it

@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
@@ -142,15 +143,28 @@ def protect_year(organisation_id: uuid.UUID, year: int) -> suppression.Protectio
     return counted_year(organisation_id, year).value
 
 
-def counted_year(organisation_id: uuid.UUID, year: int) -> freshness.Counted[
-        suppression.Protection]:
-    """``protect_year`` with when it was counted: the remembered count while nothing changed
-    (``app.reports.freshness``), otherwise counted and protected again."""
+def year_key(organisation_id: uuid.UUID, year: int) -> tuple[Any, ...]:
+    """What the year's remembered count is known by (``freshness``): its grid and k."""
     zone = organisation_zone(organisation_id)
     now = today(zone)
     months = grid.months(year, now.month if year == now.year else 12)
     sites = grid.places(queries.site_ids(organisation_id))
-    k = min_count()
+    return ("gbvims", year, months, sites, min_count(), str(zone))
+
+
+def remembered_year(organisation_id: uuid.UUID, year: int) -> tuple[
+        freshness.Counted[suppression.Protection] | None, bool]:
+    """The year's protection if one is remembered (never counted here), and whether it is
+    current (``freshness.peek``)."""
+    return freshness.peek(organisation_id, year_key(organisation_id, year))
+
+
+def counted_year(organisation_id: uuid.UUID, year: int) -> freshness.Counted[
+        suppression.Protection]:
+    """``protect_year`` with when it was counted: the remembered count while nothing changed
+    (``app.reports.freshness``), otherwise counted and protected again."""
+    key = year_key(organisation_id, year)
+    _gbvims, _year, months, sites, k, _zone = key
 
     def count() -> tuple[suppression.Protection, datetime | None]:
         tables = queries.tables(organisation_id, year)
@@ -160,8 +174,7 @@ def counted_year(organisation_id: uuid.UUID, year: int) -> freshness.Counted[
         return (suppression.protect(months, sites, tables, k),
                 queries.next_deadline(organisation_id))
 
-    return freshness.remembered(organisation_id, ("gbvims", year, months, sites, k, str(zone)),
-                                count)
+    return freshness.remembered(organisation_id, key, count)
 
 
 def _view(p: suppression.Protection, table: TableDef, f: Filter) -> TableView:
@@ -192,6 +205,16 @@ def _contexts(p: suppression.Protection, f: Filter) -> TableView:
                                         "rows do not add up to the total.")))
 
 
+def clinical_share(p: suppression.Protection, period: str, site: str) -> float | None:
+    """The share of rape reported within 72 hours that was referred for clinical care within
+    72 hours: only when both of its counts are published (and not both zero)."""
+    referred = p.value("clinical72", period, site, REFERRED)
+    not_referred = p.value("clinical72", period, site, NOT_REFERRED)
+    if referred is not None and not_referred is not None and referred + not_referred:
+        return referred / (referred + not_referred)
+    return None
+
+
 def build(p: suppression.Protection, f: Filter) -> Report:
     """The view models of every table for the filter, read from the Protection."""
     gbv = [t for t in TABLES if t.family == Family.GBV and t not in CONTEXT_TABLES]
@@ -201,11 +224,7 @@ def build(p: suppression.Protection, f: Filter) -> Report:
         Row(m, m, p.value("core_type", m, f.site_node, ROOT)) for m in f.period.months]
     by_code = {t.code: t for t in TABLES}
     clinical = _view(p, by_code["clinical72"], f)
-    referred = p.value("clinical72", f.period.node, f.site_node, REFERRED)
-    not_referred = p.value("clinical72", f.period.node, f.site_node, NOT_REFERRED)
-    share = None
-    if referred is not None and not_referred is not None and referred + not_referred:
-        share = referred / (referred + not_referred)
+    share = clinical_share(p, f.period.node, f.site_node)
     return Report(filter=f, k=p.k, tables=views, by_month=by_month,
                   non_gbv=p.value("non_gbv", f.period.node, f.site_node),
                   clinical=clinical, share=share,

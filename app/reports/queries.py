@@ -40,6 +40,7 @@ from app.reports.definitions import (
     Family,
     Outcome,
     TableDef,
+    Timeliness,
 )
 
 Counts = Counter[tuple[str, ...]]
@@ -191,16 +192,33 @@ def month_starts(year: int, zone: tzinfo) -> list[datetime]:
             for m in range(1, 14)]
 
 
-def _local_month(column: Any, year: int, starts: Sequence[datetime]) -> Any:
+def local_month(column: Any, year: int, starts: Sequence[datetime]) -> Any:
     """SQL: the ``YYYY-MM`` leaf of the local month a UTC moment falls in (None outside)."""
     return case(*((and_(column >= starts[i], column < starts[i + 1]), _month_leaf(year, i + 1))
                   for i in range(12)), else_=None)
 
 
-def referral_table(organisation_id: uuid.UUID, year: int, zone: tzinfo) -> grid.Table:
-    """Referrals of consented cases by local month sent, site, service type and outcome."""
+def timeliness() -> Any:
+    """SQL: a referral's ``Timeliness`` (``definitions``): answered by its deadline; not in
+    time (answered late, its deadline passed with no answer, or revoked unanswered after it);
+    not due (no answer and the deadline not passed, or revoked unanswered before it)."""
+    answered, due = Referral.responded_at, Referral.respond_by
+    revoked = Referral.status == ReferralStatus.REVOKED.value
+    return case((and_(answered.is_not(None), answered <= due), Timeliness.ANSWERED_IN_TIME.value),
+                (answered.is_not(None), Timeliness.NOT_IN_TIME.value),
+                (and_(revoked, Referral.closed_at.is_not(None), Referral.closed_at > due),
+                 Timeliness.NOT_IN_TIME.value),
+                (revoked, Timeliness.NOT_DUE.value),
+                (due < utcnow(), Timeliness.NOT_IN_TIME.value),
+                else_=Timeliness.NOT_DUE.value)
+
+
+def referral_tables(organisation_id: uuid.UUID, year: int, zone: tzinfo) -> list[grid.Table]:
+    """Referrals of consented cases by local month sent, site and service type: by outcome
+    (``referrals``) and by whether they were answered in time (``referral_timeliness``), from
+    one grouped query."""
     starts = month_starts(year, zone)
-    month = _local_month(Referral.sent_at, year, starts)
+    month = local_month(Referral.sent_at, year, starts)
     status = Referral.status
     outcome = case((status == ReferralStatus.ACCEPTED.value, Outcome.ACCEPTED.value),
                    (status == ReferralStatus.DECLINED.value, Outcome.DECLINED.value),
@@ -210,14 +228,18 @@ def referral_table(organisation_id: uuid.UUID, year: int, zone: tzinfo) -> grid.
                     Outcome.NOT_ANSWERED_IN_TIME.value),
                    (status == ReferralStatus.SENT.value, Outcome.AWAITING_ANSWER.value),
                    else_=status)
-    stmt = (select(month, Case.site_id, Referral.service_type, outcome, func.count())
+    answer = timeliness()
+    stmt = (select(month, Case.site_id, Referral.service_type, outcome, answer, func.count())
             .select_from(Referral).join(Case, Case.id == Referral.case_id)
             .where(Case.organisation_id == organisation_id, Referral.sent_at >= starts[0],
                    Referral.sent_at < starts[12], Case.id.in_(consented_cases()))
-            .group_by(month, Case.site_id, Referral.service_type, outcome))
-    table = BY_CODE["referrals"]
-    rows = [(int(m[-2:]), *rest) for m, *rest in db.session.execute(stmt).all()]
-    return _table(table, rows, year)
+            .group_by(month, Case.site_id, Referral.service_type, outcome, answer))
+    by_outcome, by_answer = [], []
+    for m, site, service_type, result, answered, n in db.session.execute(stmt).all():
+        by_outcome.append((int(m[-2:]), site, service_type, result, n))
+        by_answer.append((int(m[-2:]), site, service_type, answered, n))
+    return [_table(BY_CODE["referrals"], by_outcome, year),
+            _table(BY_CODE["referral_timeliness"], by_answer, year)]
 
 
 def clinical_table(pop: _Population, zone: tzinfo) -> grid.Table:
@@ -268,5 +290,5 @@ def tables(organisation_id: uuid.UUID, year: int) -> list[grid.Table]:
     """Every table's leaf counts for the organisation's year."""
     zone = organisation_zone(organisation_id)
     pop = _Population(organisation_id, year)
-    return [*incident_tables(pop), referral_table(organisation_id, year, zone),
+    return [*incident_tables(pop), *referral_tables(organisation_id, year, zone),
             clinical_table(pop, zone)]

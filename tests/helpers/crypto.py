@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 from sqlalchemy import MetaData, String
@@ -64,3 +65,15 @@ def private_app(db_uri: str, instance: Path) -> Iterator[Flask]:
     with application.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+def forbid_decryption(monkeypatch: Any) -> None:
+    """Make every decryption in app/crypto raise (a page that opens a sealed value fails)."""
+    from app.crypto import envelope, fields, sealed
+
+    def boom(*_a: object, **_k: object) -> None:
+        raise AssertionError("a statistic decrypted a sealed value")
+
+    for module, name in ((sealed, "open_value"), (sealed, "open_bytes"), (fields, "open_value"),
+                         (envelope, "unwrap"), (envelope, "_open")):
+        monkeypatch.setattr(module, name, boom)
