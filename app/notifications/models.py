@@ -48,10 +48,11 @@ class EmailMessage(UUIDPrimaryKey, Model):
     __tablename__ = "email_outbox"
     __table_args__ = (
         Index("ix_email_outbox_due", "status", "next_attempt_at"),
-        # one pending message per user: announcements coalesce, even two at once
-        Index("uq_email_outbox_pending_user", "user_id", unique=True,
-              sqlite_where=text("status = 'pending'"),
-              postgresql_where=text("status = 'pending'")),
+        # one message per user waiting or being sent: announcements coalesce, even two
+        # at once (N is counted when it is sent)
+        Index("uq_email_outbox_open_user", "user_id", unique=True,
+              sqlite_where=text("status IN ('pending', 'sending')"),
+              postgresql_where=text("status IN ('pending', 'sending')")),
     )
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))

@@ -37,10 +37,10 @@ def upgrade():
     )
     # The runner's question: which messages are due (status, next_attempt_at).
     op.create_index("ix_email_outbox_due", "email_outbox", ["status", "next_attempt_at"])
-    # At most one pending message per user (concurrent announcements coalesce).
-    op.create_index("uq_email_outbox_pending_user", "email_outbox", ["user_id"], unique=True,
-                    sqlite_where=sa.text("status = 'pending'"),
-                    postgresql_where=sa.text("status = 'pending'"))
+    # At most one message per user waiting or being sent (announcements coalesce).
+    op.create_index("uq_email_outbox_open_user", "email_outbox", ["user_id"], unique=True,
+                    sqlite_where=sa.text("status IN ('pending', 'sending')"),
+                    postgresql_where=sa.text("status IN ('pending', 'sending')"))
 
 
 def downgrade():
