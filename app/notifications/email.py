@@ -170,10 +170,11 @@ def announce(user_ids: Iterable[uuid.UUID]) -> int:
     waiting = set(db.session.scalars(select(EmailMessage.user_id).where(
         EmailMessage.user_id.in_(wanting), EmailMessage.status.in_(OPEN))))
     now = utcnow()
-    last_sent = dict(db.session.execute(
-        select(EmailMessage.user_id, func.max(EmailMessage.sent_at)).where(
-            EmailMessage.user_id.in_(wanting), EmailMessage.status == Status.SENT,
-            EmailMessage.last_error.is_(None)).group_by(EmailMessage.user_id)).tuples().all())
+    last_sent: dict[uuid.UUID, datetime | None] = {
+        user_id: at for user_id, at in db.session.execute(
+            select(EmailMessage.user_id, func.max(EmailMessage.sent_at)).where(
+                EmailMessage.user_id.in_(wanting), EmailMessage.status == Status.SENT,
+                EmailMessage.last_error.is_(None)).group_by(EmailMessage.user_id))}
     queued = 0
     for user_id in sorted(wanting - waiting):
         last = last_sent.get(user_id)
