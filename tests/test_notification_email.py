@@ -449,3 +449,26 @@ def test_the_notifications_page_links_to_the_setting(app, auth):
     c = auth.login("supervisor")
     page = c.get("/notifications/").get_data(as_text=True)
     assert 'href="/notifications/email"' in page
+
+
+def test_the_database_holds_one_open_message_per_user(app, world):
+    """Two requests announcing at the same moment both pass the "none waiting" check: the
+    partial unique index refuses the second, and ``announce`` takes that as done."""
+    user_id = _uid(world, "caseworker")
+    with app.app_context():
+        def add(status: str) -> None:
+            db.session.add(EmailMessage(user_id=user_id, status=status, attempts=0,
+                                        next_attempt_at=START, created_at=START))
+            db.session.commit()
+
+        add("sent")
+        add("failed")
+        add("pending")
+        with pytest.raises(sa.exc.IntegrityError):
+            add("pending")
+        db.session.rollback()
+        with pytest.raises(sa.exc.IntegrityError):
+            add("sending")
+        db.session.rollback()
+        assert sorted(db.session.scalars(select(EmailMessage.status))) == [
+            "failed", "pending", "sent"]

@@ -171,8 +171,8 @@ def announce(user_ids: Iterable[uuid.UUID]) -> int:
         EmailMessage.user_id.in_(wanting), EmailMessage.status.in_(OPEN))))
     now = utcnow()
     last_sent: dict[uuid.UUID, datetime | None] = {
-        user_id: at for user_id, at in db.session.execute(
-            select(EmailMessage.user_id, func.max(EmailMessage.sent_at)).where(
+        row.user_id: row.last for row in db.session.execute(
+            select(EmailMessage.user_id, func.max(EmailMessage.sent_at).label("last")).where(
                 EmailMessage.user_id.in_(wanting), EmailMessage.status == Status.SENT,
                 EmailMessage.last_error.is_(None)).group_by(EmailMessage.user_id))}
     queued = 0
