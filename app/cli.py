@@ -170,3 +170,6 @@ def register_cli(app: Flask) -> None:
     from app.cases.cli import cases_cli
 
     app.cli.add_command(cases_cli)
+    from app.notifications.cli import notify_cli
+
+    app.cli.add_command(notify_cli)

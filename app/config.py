@@ -157,6 +157,62 @@ def _hosts_env(name: str) -> list[str]:
     return hosts
 
 
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+_LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+_ADDRESS_RE = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+")
+
+
+def _bool_env(name: str, default: bool) -> bool:
+    raw = (os.environ.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be true or false, not '{raw}'.")
+
+
+def _smtp_env(production: bool) -> dict[str, Any]:
+    """Optional email (app/notifications/email.py): without ``AMANA_SMTP_HOST`` it is off. The
+    password is read from the environment only and never appears in a message."""
+    host = (os.environ.get("AMANA_SMTP_HOST") or "").strip()
+    cfg: dict[str, Any] = {
+        "SMTP_HOST": host or None,
+        "SMTP_PORT": _int_env("AMANA_SMTP_PORT", 587),
+        "SMTP_USER": (os.environ.get("AMANA_SMTP_USER") or "").strip() or None,
+        "SMTP_PASSWORD": os.environ.get("AMANA_SMTP_PASSWORD") or None,
+        "SMTP_STARTTLS": _bool_env("AMANA_SMTP_STARTTLS", True),
+        "SMTP_TIMEOUT": _int_env("AMANA_SMTP_TIMEOUT", 20),
+        "MAIL_FROM": (os.environ.get("AMANA_MAIL_FROM") or "").strip() or None,
+        "PUBLIC_URL": (os.environ.get("AMANA_PUBLIC_URL") or "").strip().rstrip("/") or None,
+    }
+    check_smtp(cfg, production=production)
+    return cfg
+
+
+def check_smtp(cfg: dict[str, Any], *, production: bool) -> None:
+    """Refuse email settings that cannot work or would send a password in clear."""
+    if not cfg["SMTP_HOST"]:
+        return
+    if bool(cfg["SMTP_USER"]) != bool(cfg["SMTP_PASSWORD"]):
+        raise ConfigError("AMANA_SMTP_USER and AMANA_SMTP_PASSWORD go together: set both or neither.")
+    if (cfg["SMTP_USER"] and not cfg["SMTP_STARTTLS"]
+            and str(cfg["SMTP_HOST"]).lower() not in _LOCAL_HOSTS):
+        raise ConfigError("AMANA_SMTP_STARTTLS is off: the SMTP password would cross the network "
+                          "in clear. Turn STARTTLS on, or relay through a server on localhost.")
+    if not cfg["MAIL_FROM"] or not _ADDRESS_RE.fullmatch(str(cfg["MAIL_FROM"])):
+        raise ConfigError("AMANA_MAIL_FROM must be the sender's address (e.g. amana@example.org) "
+                          "when AMANA_SMTP_HOST is set.")
+    url = str(cfg["PUBLIC_URL"] or "")
+    schemes = ("https://",) if production else ("https://", "http://")
+    if not url.startswith(schemes) or len(url) <= len("https://"):
+        raise ConfigError("AMANA_PUBLIC_URL must be the address users open Amana at "
+                          f"({' or '.join(s + '...' for s in schemes)}) when AMANA_SMTP_HOST is set: "
+                          "emails link to its login page.")
+
+
 def load_keys(env: str, instance_path: Path) -> dict[str, Any]:
     """The keys as settings (``KEY_<NAME>``, ``SECRET_KEY``), from the environment or ``instance/``.
 
@@ -260,6 +316,8 @@ def build_config(env: str, instance_path: Path, *, keys: bool = True) -> dict[st
         "DB_RUNTIME_ROLE": _role_env("AMANA_DB_RUNTIME_ROLE"),
         # Seconds to wait for the database server to answer a connection (PostgreSQL).
         "DB_CONNECT_TIMEOUT": _int_env("AMANA_DB_CONNECT_TIMEOUT", 5),
+        # Optional email telling a user who opted in that there are N new items (nothing more).
+        **_smtp_env(production),
     }
     if keys:
         cfg.update(load_keys(env, instance_path))

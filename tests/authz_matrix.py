@@ -49,6 +49,9 @@ MATRIX: list[Row] = [
     # another user's or a made-up notification: the same 404 (own ones: test_notifications.py)
     Row("notifications.open_one", "POST", "/notifications/{uuid:x}/open", ALL,
         ok=frozenset({404})),
+    # one's own email setting (email is off in the test app: the page says so, nothing changes)
+    Row("notifications.email_setting", "GET", "/notifications/email", ALL),
+    Row("notifications.email_setting", "POST", "/notifications/email", ALL),
     Row("auth.mfa", "GET", "/auth/mfa", ALL),
     Row("auth.mfa_enrol", "GET", "/auth/mfa/enrol", ALL),
     Row("auth.mfa_qr", "GET", "/auth/mfa/qr.svg", ALL, ok=frozenset({404})),

@@ -49,6 +49,7 @@ KEYSET = fields_of(KeysetForm)
 PARAMS: dict[str, tuple[str, ...]] = {
     "main.home": (),
     "notifications.index": ("page",),
+    "notifications.email_setting": (),
     "auth.mfa": (),
     "auth.mfa_enrol": (),
     "auth.mfa_qr": (),

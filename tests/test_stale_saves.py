@@ -299,6 +299,8 @@ UNVERSIONED_POSTS = {
     "cases.follow_up_done", "cases.note", "cases.break_glass", "cases.new",
     "cases.search_cases", "main.set_language", "referrals.revoke", "referrals.new",
     "safe_space.new_session", "recorder.download", "programme.new_log",
+    # one's own notifications and email setting (like main.set_language)
+    "notifications.open_one", "notifications.read_all", "notifications.email_setting",
 }
 
 

@@ -152,6 +152,9 @@ class Action(enum.StrEnum):
     NOTIFICATION_LIST = "notification.list"
     NOTIFICATION_OPEN = "notification.open"
     NOTIFICATIONS_READ = "notification.read_all"
+    NOTIFICATION_EMAIL_VIEW = "notification.email_view"
+    NOTIFICATION_EMAIL_ON = "notification.email_on"
+    NOTIFICATION_EMAIL_OFF = "notification.email_off"
 
 
 class ObjectType(enum.StrEnum):

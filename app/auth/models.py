@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Uuid,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -64,6 +65,11 @@ class User(UUIDPrimaryKey, Timestamps, Versioned, UserMixin, Model):
     # A new account given a role that needs a second admin's approval: it cannot sign in, and
     # no reset code is issued for it, until that approval (app/admin/grants.py).
     approval_pending: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # Optional email (app/notifications/email.py): the user asked to be told by email that there
+    # are new items, at this address, sealed like the TOTP secret (staff addresses identify).
+    email_notify: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False,
+                                               server_default=false())
+    email_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     organisation: Mapped[Organisation] = relationship()
     service: Mapped[Service | None] = relationship()

@@ -1,4 +1,5 @@
-"""The notification list and the bell: open one (marked read), mark all read."""
+"""The notification list and the bell: open one (marked read), mark all read; and the optional
+email of new items (on or off, and the address)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from app.audit.writer import record
 from app.auth.policy import authenticated
 from app.db import transaction
 from app.forms import fall_back
-from app.notifications import service
-from app.notifications.forms import ListForm
+from app.notifications import email, service
+from app.notifications.forms import EmailForm, ListForm
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
@@ -60,3 +61,30 @@ def read_all() -> Response:
         record(Action.NOTIFICATIONS_READ, object_type=ObjectType.NOTIFICATION)
     flash(_("All notifications are marked as read."), "info")
     return redirect(url_for("notifications.index"))
+
+
+@bp.route("/email", methods=["GET", "POST"])
+@authenticated
+def email_setting() -> str | Response:
+    """Whether the user is emailed when there are new items, and at which address (only when
+    this server can send email; otherwise the page says so and nothing changes)."""
+    on = email.enabled()
+    form = EmailForm()
+    if on and form.validate_on_submit():
+        with transaction():
+            email.set_preference(current_user, wanted=bool(form.notify.data),
+                                 address=form.address.data or None)
+            turned_on = current_user.email_notify
+            record(Action.NOTIFICATION_EMAIL_ON if turned_on else Action.NOTIFICATION_EMAIL_OFF,
+                   object_type=ObjectType.USER, object_id=current_user.id)
+        flash(_("You will get an email when there are new items.") if turned_on
+              else _("You will not get email from Amana."), "info")
+        return redirect(url_for("notifications.email_setting"))
+    if request.method == "GET":
+        audit.read(Action.NOTIFICATION_EMAIL_VIEW, ObjectType.USER, current_user.id)
+        if on:
+            with transaction():  # (the account-secrets key may be made on first use)
+                address = email.address_of(current_user)
+            form.notify.data = current_user.email_notify
+            form.address.data = address or ""
+    return render_template("notifications/email.html", form=form, on=on)

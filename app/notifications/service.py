@@ -20,6 +20,7 @@ from sqlalchemy import delete, func, select, update
 from app.clock import utcnow
 from app.core import hooks
 from app.db import db
+from app.notifications import email
 from app.notifications.kinds import TEXTS, URGENT, Kind, Target
 from app.notifications.models import Notification
 
@@ -48,7 +49,8 @@ def notify(users: Iterable[uuid.UUID | None], *, organisation_id: uuid.UUID, kin
            actor: uuid.UUID | None = None) -> int:
     """Tell each of ``users`` (not ``actor``: nobody is told of their own act) about
     ``object_id``. With ``occasion`` a reader already told of it is not told again. Added to
-    the current transaction, not committed; returns how many were added."""
+    the current transaction, not committed, with the email of those who opted in queued
+    (``email.announce``); returns how many were added."""
     readers = {u for u in users if u is not None and u != actor}
     if occasion is not None and readers:
         told = set(db.session.scalars(select(Notification.user_id).where(
@@ -59,6 +61,9 @@ def notify(users: Iterable[uuid.UUID | None], *, organisation_id: uuid.UUID, kin
                                     kind=str(kind), object_type=str(target),
                                     object_id=object_id, occasion=occasion,
                                     created_at=utcnow()))
+    # Those who asked for it get an email saying only that there is something new (queued
+    # here, sent by the timer: nothing is sent inside the request).
+    email.announce(readers)
     return len(readers)
 
 
