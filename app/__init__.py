@@ -126,8 +126,10 @@ def connect_hooks() -> None:
     """Load every module that answers a hook (``app.core.hooks``), then refuse to start when a
     required hook has no subscriber: a feature that was not loaded must not silently skip work."""
     from app.cases import assignment as _assignment  # noqa: F401  (answers scope_narrowed)
+    from app.cases import home as _case_home  # noqa: F401  (home panels: caseworker, supervisor)
     from app.cases import notices as _case_notices  # noqa: F401  (notification targets)
     from app.core.hooks import check_subscribed
+    from app.referrals import home as _referral_home  # noqa: F401  (home panels: referrals)
     from app.referrals import notices as _referral_notices  # noqa: F401  (notification targets)
     from app.referrals import service as _referrals  # noqa: F401  (answers the case hooks)
 
