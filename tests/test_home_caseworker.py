@@ -105,6 +105,9 @@ def build(app, world):
         f.case("q7", "caseworker", opened_on=OCT_1)
         f.note("q7", datetime(2026, 11, 20, 9, tzinfo=UTC))               # a note is no contact
         f.case("q8", "caseworker", opened_on=OCT_1, status="closed")
+        # Another case closed after cw8 was sent back: cw8's closure is still sent back.
+        f.step("q8", "closed", datetime(2026, 11, 22, 9, tzinfo=UTC), reason="needs_met",
+               from_status="closure_requested", by="supervisor")
         f.case("q9", "caseworker2", opened_on=OCT_1, secondary="caseworker")  # second worker
         # Never the caseworker's.
         f.busy("s_other", "caseworker2")

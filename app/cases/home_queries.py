@@ -19,7 +19,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from sqlalchemy import ColumnElement, Select, and_, exists, func, select
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, select
 from sqlalchemy import case as sql_case
 
 from app.auth.models import User
@@ -112,12 +112,12 @@ def _plan_waiting() -> ColumnElement[bool]:
 def _sent_back() -> ColumnElement[bool]:
     """Cases whose latest closure request was sent back (no new request waiting, none approved
     since): as ``app.cases.closure.sent_back`` says, without opening the reason."""
-    later = select(StatusChange.id).where(
-        StatusChange.case_id == Case.id, StatusChange.to_status == CaseStatus.CLOSED)
     back = StatusChange.__table__.alias("back")
+    closed_since = exists().where(StatusChange.case_id == back.c.case_id,
+                                  StatusChange.to_status == CaseStatus.CLOSED,
+                                  StatusChange.at > back.c.at)
     return and_(Case.status.in_(WORKED), exists().where(
-        back.c.case_id == Case.id, back.c.reason == SENT_BACK,
-        ~exists(later.where(StatusChange.at > back.c.at))))
+        back.c.case_id == Case.id, back.c.reason == SENT_BACK, ~closed_since))
 
 
 def _no_safety_plan() -> ColumnElement[bool]:
@@ -129,7 +129,8 @@ def _no_safety_plan() -> ColumnElement[bool]:
 
 
 def need_condition(need: str, user: User) -> ColumnElement[bool]:
-    """The SQL condition of ``need`` (a ``Need`` code) for ``user``'s list."""
+    """The SQL condition of ``need`` (a ``Need`` code) for ``user``'s list (matching nothing
+    for any other value)."""
     if need == Need.NO_CONTACT:
         return _no_contact(user)
     if need == Need.PLAN_WAITING:
@@ -138,7 +139,7 @@ def need_condition(need: str, user: User) -> ColumnElement[bool]:
         return _sent_back()
     if need == Need.NO_SAFETY_PLAN:
         return _no_safety_plan()
-    raise ValueError(need)
+    return false()  # no such need (the filter form refuses it; blank-looking input gets here)
 
 
 # --- Short lists: a count and the first few ------------------------------------------------------
