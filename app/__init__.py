@@ -128,9 +128,11 @@ def connect_hooks() -> None:
     from app.admin import home as _admin_home  # noqa: F401  (admin home panel)
     from app.audit import home as _audit_home  # noqa: F401  (auditor home panel)
     from app.cases import assignment as _assignment  # noqa: F401  (answers scope_narrowed)
+    from app.cases import home as _case_home  # noqa: F401  (home panels: caseworker, supervisor)
     from app.cases import notices as _case_notices  # noqa: F401  (notification targets)
     from app.core.hooks import check_subscribed
     from app.programme import home as _programme_home  # noqa: F401  (coordinator home panel)
+    from app.referrals import home as _referral_home  # noqa: F401  (home panels: referrals)
     from app.referrals import notices as _referral_notices  # noqa: F401  (notification targets)
     from app.referrals import provider_home as _provider_home  # noqa: F401  (home panel)
     from app.referrals import service as _referrals  # noqa: F401  (answers the case hooks)

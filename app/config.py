@@ -286,6 +286,9 @@ def build_config(env: str, instance_path: Path, *, keys: bool = True) -> dict[st
         # (app.submissions): a retry within it shows the record already made.
         "SUBMISSION_TOKEN_HOURS": _int_env("AMANA_SUBMISSION_TOKEN_HOURS", 24),
         "CASE_RETENTION_DAYS": _int_env("AMANA_CASE_RETENTION_DAYS", 3650),
+        # A case with no contact with the survivor for this many days is listed on the
+        # caseworker's home page (app.cases.home_queries: what counts as contact).
+        "NO_CONTACT_DAYS": _int_env("AMANA_NO_CONTACT_DAYS", 14),
         # Statistics: counts below this are withheld (small-cell suppression, app.reports).
         "STATS_MIN_COUNT": _min_count_env("AMANA_STATS_MIN_COUNT", 5),
         # ...and a count is reused for up to this many minutes after a change (never after a

@@ -323,6 +323,7 @@ class CaseFilterForm(FlaskForm):
     status = SelectField(_l("Status"), validators=[Optional()])
     risk = SelectField(_l("Risk"), validators=[Optional()])
     site = SelectField(_l("Site"), validators=[Optional()])
+    need = SelectField(_l("Needs attention"), validators=[Optional()])
     sort = SelectField(_l("Sort by"), validators=[Optional()], choices=[
         ("-opened", _l("Newest first")), ("opened", _l("Oldest first")),
         ("-updated", _l("Recently changed")), ("risk", _l("Highest risk first")),

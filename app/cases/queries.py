@@ -48,8 +48,11 @@ class CaseRow:
 
 
 def case_page(user: User, *, status: str | None = None, risk: str | None = None,
-              site_id: Any = None, sort: str = "-opened", page: int = 1) -> tuple[list[CaseRow], int]:
-    """One page of the user's cases and the total that match the filters."""
+              site_id: Any = None, need: str | None = None, sort: str = "-opened",
+              page: int = 1) -> tuple[list[CaseRow], int]:
+    """One page of the user's cases and the total that match the filters (``need``: a
+    ``home_queries.Need`` code, the cases a home-page count links to)."""
+    from app.cases.home_queries import need_condition
     from app.directory.models import Site
 
     worker = aliased(User)
@@ -64,6 +67,8 @@ def case_page(user: User, *, status: str | None = None, risk: str | None = None,
         stmt = stmt.where(Case.risk_level == risk)
     if site_id:
         stmt = stmt.where(Case.site_id == site_id)
+    if need:
+        stmt = stmt.where(need_condition(need, user))
     total = int(db.session.execute(
         select(func.count()).select_from(stmt.with_only_columns(Case.id).subquery())
     ).scalar_one())
@@ -130,15 +135,18 @@ class UrgentTask:
     referral: str | None = None
 
 
-def urgent_incidents(user: User) -> list[UrgentIncident]:
-    """Incidents flagged for urgent clinical care in open cases of the user's scope."""
-    return [UrgentIncident(*row) for row in db.session.execute(
-        select(Case.id, Case.case_number, Incident.incident_date, Incident.incident_time,
-               Incident.time_of_day, Organisation.time_zone)
-        .join(Incident, Incident.case_id == Case.id)
-        .join(Organisation, Organisation.id == Case.organisation_id)
-        .where(case_scope(user), Case.status != CaseStatus.CLOSED, Incident.urgent_clinical.is_(True))
-    ).all()]
+def urgent_incidents(user: User, since: date | None = None) -> list[UrgentIncident]:
+    """Incidents flagged for urgent clinical care in open cases of the user's scope (``since``:
+    only those on or after that day, a bound well before any window still open)."""
+    stmt = (select(Case.id, Case.case_number, Incident.incident_date, Incident.incident_time,
+                   Incident.time_of_day, Organisation.time_zone)
+            .join(Incident, Incident.case_id == Case.id)
+            .join(Organisation, Organisation.id == Case.organisation_id)
+            .where(case_scope(user), Case.status != CaseStatus.CLOSED,
+                   Incident.urgent_clinical.is_(True)))
+    if since is not None:
+        stmt = stmt.where(Incident.incident_date >= since)
+    return [UrgentIncident(*row) for row in db.session.execute(stmt).all()]
 
 
 def workers_for(user: User) -> list[User]:

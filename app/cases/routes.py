@@ -18,6 +18,7 @@ from app.audit.actions import Action, ObjectType
 from app.auth.policy import Permission, require
 from app.cases import consent as consents
 from app.cases import forms, queries, record_routes, search, service, views
+from app.cases.home_queries import need_choices
 from app.cases.justifications import JustificationError
 from app.cases.labels import CHOOSE, Domain, choices
 from app.cases.models import STATUSES, BreakGlassGrant
@@ -55,10 +56,12 @@ def index() -> str:
     f.status.choices = [("", _("Any"))] + [(s, STATUS_LABELS[s]) for s in STATUSES]
     f.risk.choices = [("", _("Any"))] + choices(Domain.RISK, ("high", "medium", "low", "unknown"))
     f.site.choices = [("", _("Any"))] + [(str(s.id), s.name) for s in current_user.sites]
+    f.need.choices = [("", _("Any"))] + need_choices()
     fall_back(f)  # a refused filter is shown beside its field and not applied
     page = f.page.page
     rows, total = queries.case_page(current_user, status=f.status.data or None,
                                     risk=f.risk.data or None, site_id=parse_uuid(f.site.data),
+                                    need=f.need.data or None,
                                     sort=f.sort.data or "-opened", page=page)
     audit.read(Action.CASE_LIST, ObjectType.CASE)
     return render_template("cases/list.html", rows=rows, total=total, page=page, filters=f,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 from flask_babel import gettext as _
@@ -250,12 +250,19 @@ def clinical_referrals(contributions: dict[str, Any]) -> dict[Any, str]:
     return dict(contributions.get("clinical_referrals") or {})
 
 
+#: Days before today past which no 72-hour window can still be open, whatever the zone: the
+#: window ends at most a day (the part of the day unknown) plus 72 hours after the incident's
+#: date, and zones differ from each other by at most a day.
+WINDOW_DAYS_BOUND = 6
+
+
 def urgent_tasks(user: User, referred: dict[Any, str]) -> list[queries.UrgentTask]:
     """Rape incidents still inside their 72-hour window, counted from the incident's time in the
     organisation's zone (``gbvims.clinical_window_end``), soonest deadline first."""
     now = utcnow()
     found = []
-    for row in queries.urgent_incidents(user):
+    since = today(user_zone(user)) - timedelta(days=WINDOW_DAYS_BOUND)
+    for row in queries.urgent_incidents(user, since):
         ends = gbvims.clinical_window_end(row.incident_date, at=row.incident_time,
                                           part=row.time_of_day, zone=zone(row.time_zone))
         if ends > now:
