@@ -13,6 +13,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     ForeignKey,
+    Index,
     Integer,
     String,
     Time,
@@ -40,6 +41,9 @@ class Case(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, Model):
     """A survivor's case. Lists and statistics read only the clear columns."""
 
     __tablename__ = "cases"
+    # A supervisor's home page and lists read the cases of their sites that are still worked
+    # (most of a site's cases are closed): by site and status together.
+    __table_args__ = (Index("ix_cases_site_status", "site_id", "status"),)
 
     case_number: Mapped[str] = mapped_column(String(24), unique=True, nullable=False)
     organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"), index=True)

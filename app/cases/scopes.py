@@ -23,6 +23,7 @@ from app.cases.models import BreakGlassGrant, Case
 from app.cases.rules import is_writable
 from app.clock import utcnow
 from app.db import db
+from app.sqlhints import not_an_index
 
 
 def site_ids(user: User) -> list[uuid.UUID]:
@@ -30,16 +31,34 @@ def site_ids(user: User) -> list[uuid.UUID]:
     return [s.id for s in user.sites]
 
 
-def case_scope(user: User) -> ColumnElement[bool]:
-    """SQL condition selecting the cases ``user`` may see and change in lists and searches."""
+def case_scope(user: User, *, drive: bool = True) -> ColumnElement[bool]:
+    """SQL condition selecting the cases ``user`` may see and change in lists and searches.
+
+    ``drive=False`` when the query is driven by a few rows of another table (unexpired
+    grants): the scope is then only checked on the cases they name (``app.sqlhints``)."""
+    hint: Any = (lambda c: c) if drive else not_an_index
     if user.role == Role.CASEWORKER:
         # Assignment alone is not enough: a caseworker moved to another organisation or site
         # loses the cases there even if an assignment was left behind.
-        return and_(Case.organisation_id == user.organisation_id, Case.site_id.in_(site_ids(user)),
-                    or_(Case.primary_worker_id == user.id, Case.secondary_worker_id == user.id))
+        # Found through the two worker indexes: the organisation and site are checked on
+        # those few hundred cases, never used to read every case of the site (app.sqlhints).
+        return and_(not_an_index(Case.organisation_id) == user.organisation_id,
+                    not_an_index(Case.site_id).in_(site_ids(user)),
+                    or_(hint(Case.primary_worker_id) == user.id,
+                        hint(Case.secondary_worker_id) == user.id))
     if user.role == Role.SUPERVISOR:
-        return and_(Case.organisation_id == user.organisation_id, Case.site_id.in_(site_ids(user)))
+        # By site (a site belongs to one organisation, checked too but never used to read the
+        # whole organisation's cases: app.sqlhints).
+        return and_(not_an_index(Case.organisation_id) == user.organisation_id,
+                    hint(Case.site_id).in_(site_ids(user)))
     return false()
+
+
+def worker_scoped(user: User) -> bool:
+    """Whether ``case_scope(user)`` is a worker's own cases (a few hundred, found through the
+    worker indexes): a query over them should be driven by the cases, not by an index on the
+    other table's status, which matches thousands (``app.sqlhints.not_an_index``)."""
+    return user.role == Role.CASEWORKER
 
 
 def break_glass_active(user: User, case_id: uuid.UUID) -> BreakGlassGrant | None:

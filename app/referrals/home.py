@@ -23,6 +23,7 @@ from app.clock import utcnow
 from app.core import hooks
 from app.core.home import Panel
 from app.referrals.models import Referral, ReferralStatus, Urgency
+from app.referrals.queries import status_of
 
 #: Page order, between the clinical windows (10) and the plans (``app.cases.home``).
 LATE, URGENT = 30, 15
@@ -34,7 +35,7 @@ def late_referrals(user: User) -> hq.Listed:
     return hq.listed(
         select(Case.id, Case.case_number, Referral.service_type, Referral.respond_by)
         .join(Referral, Referral.case_id == Case.id)
-        .where(case_scope(user), Referral.status == ReferralStatus.SENT,
+        .where(case_scope(user), status_of(user) == ReferralStatus.SENT,
                Referral.respond_by < utcnow()),
         Referral.respond_by, Case.case_number)
 
@@ -47,7 +48,7 @@ def urgent_unanswered(user: User) -> hq.Listed:
         select(Case.id, Case.case_number, Referral.service_type, Referral.respond_by,
                Referral.urgent_clinical)
         .join(Referral, Referral.case_id == Case.id)
-        .where(case_scope(user), Referral.status == ReferralStatus.SENT,
+        .where(case_scope(user), status_of(user) == ReferralStatus.SENT,
                or_(Referral.urgency == Urgency.URGENT, Referral.urgent_clinical.is_(True))),
         Referral.respond_by, Case.case_number)
 
