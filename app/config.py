@@ -295,6 +295,10 @@ def build_config(env: str, instance_path: Path, *, keys: bool = True) -> dict[st
         # consent decision or a deletion: app.reports.freshness); 0 counts again at every change.
         "STATS_RECOUNT_MINUTES": _int_env("AMANA_STATS_RECOUNT_MINUTES",
                                           0 if env == "testing" else 10),
+        # The auditor's home page shows alert counts made up to this many minutes ago (counting
+        # a week of the trail takes a moment); the Alerts page always counts afresh.
+        "AUDIT_HOME_ALERT_MINUTES": _int_env("AMANA_AUDIT_HOME_ALERT_MINUTES",
+                                             0 if env == "testing" else 5),
         # Signed checkpoints of the audit trail's head, kept outside the database
         # (app.audit.autocheckpoint): every N events and every T minutes, whichever first.
         "AUDIT_CHECKPOINT_EVENTS": _int_env("AMANA_AUDIT_CHECKPOINT_EVENTS", 1000),

@@ -150,3 +150,23 @@ def test_only_auditors_get_the_panel_and_the_page_is_audited_without_survivor_da
     assert home_views(app, world.users[AUDITOR]) == before + 1
     for canary in CANARY.values():
         assert canary not in page
+
+
+def test_alert_counts_are_remembered_for_a_few_minutes_and_say_when(app, auth, world, frozen):
+    """Counting the alerts reads a week of the trail: the home page reuses a count made up to
+    AUDIT_HOME_ALERT_MINUTES ago (saying when), then counts again; the Alerts page never
+    reuses it."""
+    app.config["AUDIT_HOME_ALERT_MINUTES"] = 5
+    case = world.ids["case_own"]
+    frozen.advance(days=8)
+    panel, client = _panel(auth)
+    assert "Open alerts 0 in the last 168 hours" in text(panel)
+    add(app, world, Action.BREAK_GLASS_OPEN, actor="supervisor", object_type="case",
+        object_id=case, reason="risk_to_life;text=0")
+    frozen.advance(minutes=2)
+    words = text(section(client.get("/").get_data(as_text=True), "audit"))
+    assert "Open alerts 0 in the last 168 hours · counted at" in words
+    assert "Break-glass uses in the last 7 days 1" in words   # counted on every view
+    frozen.advance(minutes=4)
+    words = text(section(client.get("/").get_data(as_text=True), "audit"))
+    assert "Open alerts 1 in the last 168 hours" in words and "counted at" not in words

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
@@ -102,11 +103,20 @@ def break_glass_since(since: datetime) -> int:
                AuditEvent.occurred_at >= since)).scalar_one())
 
 
-def alert_counts() -> list[AlertCount]:
-    """The alerts the Alerts page lists now, per kind (kinds with none left out)."""
-    found = alerts.counts(alerts.compute())
+def alert_counts() -> tuple[list[AlertCount], datetime]:
+    """The alerts the Alerts page lists, per kind (kinds with none left out), and when they
+    were counted: counting reads a week of the trail, so the home page reuses a count made up
+    to ``AUDIT_HOME_ALERT_MINUTES`` ago in this process (the page says when; the Alerts page
+    it links to always counts afresh)."""
+    now = utcnow()
+    kept = timedelta(minutes=int(current_app.config.get("AUDIT_HOME_ALERT_MINUTES", 0)))
+    memo: dict[str, Any] = current_app.extensions.setdefault("amana_home_alerts", {})
+    last = memo.get("counts")
+    if last is None or not (timedelta(0) <= now - last[0] < kept):
+        last = memo["counts"] = (now, alerts.counts(alerts.compute()))
+    at, found = last
     return [AlertCount(kind, label, anchor, found[kind])
-            for kind, (label, anchor) in ALERT_KINDS.items() if found.get(kind)]
+            for kind, (label, anchor) in ALERT_KINDS.items() if found.get(kind)], at
 
 
 def warnings(run: LastRun | None, checkpoint: autocheckpoint.Status, now: datetime) -> list[str]:
@@ -137,9 +147,10 @@ def auditor_panels(user: Any) -> list[Panel]:
         second=0, microsecond=0, tzinfo=None)
     checkpoint = autocheckpoint.refresh()
     run = last_run()
-    kinds = alert_counts()
+    kinds, counted_at = alert_counts()
     return [Panel("audit", _l("Audit trail"), "audit/home_auditor.html", {
         "alerts": kinds, "open_alerts": sum(k.count for k in kinds),
+        "alerts_counted_at": counted_at if counted_at < now else None,
         "decryption": next((k.count for k in kinds if k.kind == "decryption"), 0),
         "run": run, "checkpoint": checkpoint,
         "break_glass": break_glass_since(from_local(since_local, zone)),
