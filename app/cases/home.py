@@ -43,15 +43,15 @@ def is_caseworker(user: User) -> bool:
 
 def clinical_windows(user: User) -> list[queries.UrgentTask]:
     """Rape incidents of the user's cases inside their 72-hour window, soonest first, each with
-    its clinical referral's status (told by referrals through ``hooks.task_page``, asked only
-    when a window is open)."""
+    its clinical referral's status (told by referrals through ``hooks.clinical_referrals``,
+    asked only about those cases, when a window is open)."""
     urgent = views.urgent_tasks(user, {})
     if not urgent:
         return []
-    told: dict[str, Any] = {}
-    for part in hooks.task_page.collect(user=user):
-        told.update(part)
-    referred = views.clinical_referrals(told)
+    referred: dict[Any, str] = {}
+    for part in hooks.clinical_referrals.collect(user=user,
+                                                 case_ids=sorted({t.case_id for t in urgent})):
+        referred.update(part)
     return [replace(t, referral=referred.get(t.case_id)) for t in urgent]
 
 

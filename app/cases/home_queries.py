@@ -157,12 +157,13 @@ class Listed:
 
 
 def listed(stmt: Select[*tuple[Any, ...]], *order: Any) -> Listed:
-    """Count ``stmt``'s rows and fetch its first ``HOME_LIST`` in ``order``: one query, the
-    count carried by every row as a window over the whole result (taken before the limit)."""
-    found = db.session.execute(stmt.add_columns(func.count().over().label("listed_total"))
-                               .order_by(*order).limit(HOME_LIST)).all()
-    total = int(found[0][-1]) if found else 0
-    return Listed(total, [tuple(r)[:-1] for r in found])
+    """Count ``stmt``'s rows and fetch its first ``HOME_LIST`` in ``order``. Two queries, not
+    one with ``count(*) OVER ()``: PostgreSQL would then read a whole index in ``order`` to
+    feed the window (it plans the limit as if it cut the scan short)."""
+    total = int(db.session.execute(
+        select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one())
+    rows = list(db.session.execute(stmt.order_by(*order).limit(HOME_LIST)).all()) if total else []
+    return Listed(total, rows)
 
 
 def needing(user: User, need: str) -> Listed:

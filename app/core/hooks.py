@@ -75,6 +75,11 @@ case_page = Hook("case_page", required=True)
 #: its part of the list shows (referrals: late and urgent referrals).
 task_page = Hook("task_page", required=True)
 
+#: The home page shows ``user`` the rape incidents still inside their clinical window, on the
+#: cases ``case_ids``: each subscriber returns a dict of case id → the status of its urgent
+#: clinical referral ("sent", "accepted") for those of them that have one (referrals).
+clinical_referrals = Hook("clinical_referrals", required=True)
+
 #: The fields a consent to share may allow beyond the minimum: no arguments. Each subscriber
 #: returns a list of (code, label) pairs (referrals: the fields a referral can carry).
 share_fields = Hook("share_fields", required=True)
@@ -119,6 +124,7 @@ notification_due = Hook("notification_due")
 case_left = Hook("case_left", required=True)
 
 ALL: tuple[Hook, ...] = (consent_withdrawn, case_erased, scope_narrowed, case_page, task_page,
+                         clinical_referrals,
                          share_fields, open_items, home_panels, notification_targets,
                          notification_due, case_left)
 

@@ -114,7 +114,8 @@ def urgent_clinical(user: User) -> list[tuple[Any, str, int]]:
     return [(r[0], r[1], int((r[2] - now).total_seconds() // 3600)) for r in rows if r[2]]
 
 
-def clinical_referrals(user: User, case: Case | None = None) -> dict[Any, str]:
+def clinical_referrals(user: User, case: Case | None = None, *,
+                       case_ids: list[Any] | None = None) -> dict[Any, str]:
     """Cases of the user's scope (or just ``case``) whose urgent clinical referral is sent and
     still inside its window: case id → its status ("sent": awaiting an answer, "accepted")."""
     stmt = (select(Referral.case_id, Referral.status).join(Case, Case.id == Referral.case_id)
@@ -124,6 +125,8 @@ def clinical_referrals(user: User, case: Case | None = None) -> dict[Any, str]:
             .order_by(Referral.sent_at))
     if case is not None:
         stmt = stmt.where(Referral.case_id == case.id)
+    if case_ids is not None:   # a few cases: found through their referrals
+        stmt = stmt.where(Referral.case_id.in_(case_ids))
     found: dict[Any, str] = {}
     for case_id, status in db.session.execute(stmt).all():
         if found.get(case_id) != "accepted":  # an accepted one outranks one still waiting

@@ -458,6 +458,12 @@ def task_page_section(user: User) -> dict[str, Any]:
             "clinical_referrals": queries.clinical_referrals(user)}
 
 
+@hooks.clinical_referrals.subscribe
+def clinical_referral_status(user: User, case_ids: list[Any]) -> dict[Any, str]:
+    """The status of the urgent clinical referral of each of ``case_ids`` that has one."""
+    return queries.clinical_referrals(user, case_ids=case_ids)
+
+
 @hooks.open_items.subscribe
 def open_referrals(case: Case) -> list[hooks.OpenItem]:
     """What referrals leave open on a case about to close: urgent ones still unanswered, and
