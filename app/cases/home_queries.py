@@ -312,28 +312,28 @@ def team_caseload(user: User, workers: list[User], day: date) -> list[WorkerLoad
     still holding cases there, and one for cases without a caseworker; by display name."""
     rows: dict[uuid.UUID | None, WorkerLoad] = {
         w.id: WorkerLoad(w.id, w.display_name, dict.fromkeys(CASELOAD, 0)) for w in workers}
-    scoped = and_(case_scope(user), Case.status.in_(CASELOAD))
+    # One pass over the open cases of the sites: each case's overdue follow-ups and goals are
+    # counted through its own indexes, then everything is added up per worker and status.
+    late_visits = (select(func.count()).where(FollowUp.case_id == Case.id,
+                                              FollowUp.done_on.is_(None), FollowUp.due_on < day)
+                   .correlate(Case).scalar_subquery())
+    late_goals = (select(func.count()).where(ActionItem.case_id == Case.id,
+                                             ActionItem.due_on < day,
+                                             ActionItem.status.in_(OPEN_GOALS))
+                  .correlate(Case).scalar_subquery())
+    per_case = (select(Case.primary_worker_id.label("worker"), Case.status.label("status"),
+                       Case.risk_level.label("risk"), (late_visits + late_goals).label("late"))
+                .where(case_scope(user), Case.status.in_(CASELOAD)).subquery())
     counted = db.session.execute(
-        select(Case.primary_worker_id, User.display_name, Case.status, func.count(),
-               func.count(sql_case((Case.risk_level == "high", 1))))
-        .outerjoin(User, User.id == Case.primary_worker_id).where(scoped)
-        .group_by(Case.primary_worker_id, User.display_name, Case.status)).all()
-    for worker_id, name, status, n, high in counted:
+        select(per_case.c.worker, User.display_name, per_case.c.status, func.count(),
+               func.count(sql_case((per_case.c.risk == "high", 1))), func.sum(per_case.c.late))
+        .outerjoin(User, User.id == per_case.c.worker)
+        .group_by(per_case.c.worker, User.display_name, per_case.c.status)).all()
+    for worker_id, name, status, n, high, late in counted:
         row = rows.setdefault(worker_id, WorkerLoad(worker_id, name, dict.fromkeys(CASELOAD, 0)))
         row.by_status[status] = int(n)
         row.high_risk += int(high)
-    late_visits = (select(Case.primary_worker_id, func.count())
-                   .join(FollowUp, FollowUp.case_id == Case.id)
-                   .where(scoped, FollowUp.done_on.is_(None), FollowUp.due_on < day)
-                   .group_by(Case.primary_worker_id))
-    late_goals = (select(Case.primary_worker_id, func.count())
-                  .join(ActionItem, ActionItem.case_id == Case.id)
-                  .where(scoped, ActionItem.due_on < day, ActionItem.status.in_(OPEN_GOALS))
-                  .group_by(Case.primary_worker_id))
-    for stmt in (late_visits, late_goals):
-        for worker_id, n in db.session.execute(stmt).all():
-            if worker_id in rows:
-                rows[worker_id].overdue += int(n)
+        row.overdue += int(late or 0)
     return sorted(rows.values(), key=lambda r: (r.worker_id is None, (r.name or "").casefold()))
 
 
