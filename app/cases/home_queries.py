@@ -157,9 +157,16 @@ class Listed:
 
 
 def listed(stmt: Select[*tuple[Any, ...]], *order: Any) -> Listed:
-    """Count ``stmt``'s rows and fetch its first ``HOME_LIST`` in ``order``. Two queries, not
-    one with ``count(*) OVER ()``: PostgreSQL would then read a whole index in ``order`` to
-    feed the window (it plans the limit as if it cut the scan short)."""
+    """Count ``stmt``'s rows and fetch its first ``HOME_LIST`` in ``order``.
+
+    On SQLite one query: every row carries the count as ``count(*) OVER ()`` (SQLite reads the
+    matching rows once and sorts them). On PostgreSQL two: with the window it would read a
+    whole index in ``order`` to feed it (it plans the limit as if it cut the scan short),
+    while the plain count and the limited list each take the best plan."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        found = db.session.execute(stmt.add_columns(func.count().over().label("listed_total"))
+                                   .order_by(*order).limit(HOME_LIST)).all()
+        return Listed(int(found[0][-1]) if found else 0, [tuple(r)[:-1] for r in found])
     total = int(db.session.execute(
         select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one())
     rows = list(db.session.execute(stmt.order_by(*order).limit(HOME_LIST)).all()) if total else []
