@@ -185,11 +185,13 @@ def seed(n: int, rnd: random.Random) -> dict[str, Any]:
             due = today + timedelta(days=rnd.randint(-40, 40))
             rows[ActionItem].append({
                 "id": uuid.uuid4(), "case_id": case_id, "service_type": rnd.choice(types),
-                "due_on": due, "status": rnd.choice(("planned", "in_progress", "done")),
+                "due_on": due, "status": "done" if closed else rnd.choice(
+                    ("planned", "in_progress", "done")),
                 "data_key_id": key.id, "created_at": at, "updated_at": at, "version": 1})
             rows[FollowUp].append({
                 "id": uuid.uuid4(), "case_id": case_id, "due_on": due,
-                "done_on": due if rnd.random() < 0.6 and due <= today else None,
+                # a closed case's follow-ups were done (closure asks for it)
+                "done_on": due if (closed or rnd.random() < 0.6) and due <= today else None,
                 "recorded_by_id": worker, "data_key_id": key.id, "created_at": at,
                 "updated_at": at, "version": 1})
             if rnd.random() < 0.6:
@@ -200,7 +202,9 @@ def seed(n: int, rnd: random.Random) -> dict[str, Any]:
                     "service_type": rnd.choice(types), "sent_by_id": worker, "sent_at": sent,
                     "respond_by": sent + timedelta(days=1 if urgency == "urgent" else 3),
                     "urgency": urgency, "data_key_id": key.id,
-                    "status": rnd.choice(("accepted", "completed", "declined", "sent")),
+                    # a closed case's referrals were answered (closure asks for it)
+                    "status": rnd.choice(("accepted", "completed", "declined")
+                                         + (() if closed else ("sent",))),
                     "created_at": sent, "updated_at": sent, "version": 1})
         for model, batch in rows.items():
             if batch:
@@ -348,8 +352,10 @@ def main() -> None:
     args = parser.parse_args()
     logging.disable(logging.INFO)
     with tempfile.TemporaryDirectory() as tmp:
-        instance = Path(tmp) / "instance"
+        # an instance folder per database: the audit checkpoints kept there belong to one trail
+        instance = Path(tmp) / "instance-sqlite"
         run(f"sqlite:///{tmp}/bench.db", instance, args.cases, args.runs, "SQLite")
+        instance = Path(tmp) / "instance-pg"
         base, why = (None, "--no-pg") if args.no_pg else pgserver.reachable()
         if base is None:
             print(f"\nPostgreSQL: skipped ({why}; set TEST_DATABASE_URL to a reachable server)")
