@@ -24,11 +24,8 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import os
 import random
-import re
-import statistics
 import sys
 import tempfile
 import time
@@ -41,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pgserver  # noqa: E402  (bench/pgserver.py, beside this file)
 import pyotp  # noqa: E402
-from flask import Flask  # noqa: E402
+from measure import login, ms, timed  # noqa: E402  (bench/measure.py)
 from sqlalchemy import insert, select, text  # noqa: E402
 
 from app import clock, create_app  # noqa: E402
@@ -68,7 +65,6 @@ from app.referrals.models import Referral  # noqa: E402
 from app.reports import freshness, suppression  # noqa: E402
 
 PASSWORD = "bench-Home-2026!"
-CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 BATCH = 5_000
 AUDIT_EVENTS = 20_000
 SITES = 4
@@ -243,40 +239,6 @@ def seed(n: int, rnd: random.Random) -> dict[str, Any]:
             "usernames": {role: u.username for role, u in measured.items()}}
 
 
-def login(app: Flask, username: str, secret: str) -> Any:
-    """A test client logged in as a person would: password, then the current TOTP code."""
-    client = app.test_client()
-    now = datetime.now(UTC)
-    clock.freeze(now)
-    try:
-        for path, data in (("/auth/login", {"username": username, "password": PASSWORD}),
-                           ("/auth/mfa", {"code": pyotp.TOTP(secret).at(now)})):
-            page = client.get(path)
-            token = CSRF_RE.search(page.get_data(as_text=True))
-            assert token, "no CSRF token"
-            resp = client.post(path, data={**data, "csrf_token": token.group(1)})
-            assert resp.status_code == 302, (path, resp.status_code)
-    finally:
-        clock.freeze(None)
-    return client
-
-
-def ms(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return (statistics.median(ordered) * 1000,
-            ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)] * 1000)
-
-
-def timed(fn: Any, runs: int) -> list[float]:
-    fn()
-    out = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t0)
-    return out
-
-
 def run(uri: str, instance: Path, n: int, runs: int, label: str) -> None:
     app = create_app({"AMANA_ENV": "testing", "INSTANCE_PATH": str(instance),
                       "SQLALCHEMY_DATABASE_URI": uri, "RATELIMIT_STORAGE_URI": "memory://",
@@ -297,7 +259,7 @@ def run(uri: str, instance: Path, n: int, runs: int, label: str) -> None:
     rows: list[tuple[str, list[float], str]] = []
     sizes: dict[str, int] = {}
     for role in ROLES:
-        client = login(app, d["usernames"][role], d["secret"])
+        client = login(app, d["usernames"][role], PASSWORD, d["secret"])
 
         def home(client: Any = client, role: str = role) -> None:
             resp = client.get("/")

@@ -29,11 +29,8 @@ from __future__ import annotations
 import argparse
 import functools
 import logging
-import math
 import os
 import random
-import re
-import statistics
 import sys
 import tempfile
 import time
@@ -48,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pgserver  # noqa: E402  (bench/pgserver.py, beside this file)
 import pyotp  # noqa: E402
-from flask import Flask  # noqa: E402
+from measure import login, ms, timed  # noqa: E402  (bench/measure.py)
 from sqlalchemy import insert, text, update  # noqa: E402
 
 from app import clock, create_app  # noqa: E402
@@ -65,7 +62,6 @@ from app.reports.models import StatisticsStamp  # noqa: E402
 from app.reports.settings import min_count  # noqa: E402
 
 PASSWORD = "bench-Statistics-2026!"
-CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 BATCH = 5_000
 
 
@@ -156,46 +152,6 @@ def seed(n: int, n_sites: int, year: int, rnd: random.Random) -> dict[str, Any]:
     return {"org": org.id, "manager": manager.id, "secret": secret}
 
 
-def login(app: Flask, secret: str) -> Any:
-    client = app.test_client()
-    now = datetime.now(UTC)
-    clock.freeze(now)
-    try:
-        page = client.get("/auth/login")
-        token = CSRF_RE.search(page.get_data(as_text=True))
-        assert token, "no CSRF token"
-        resp = client.post("/auth/login", data={"username": "bench-manager", "password": PASSWORD,
-                                                "csrf_token": token.group(1)})
-        assert resp.status_code == 302, resp.status_code
-        page = client.get("/auth/mfa")
-        token = CSRF_RE.search(page.get_data(as_text=True))
-        assert token
-        resp = client.post("/auth/mfa", data={"code": pyotp.TOTP(secret).at(now),
-                                              "csrf_token": token.group(1)})
-        assert resp.status_code == 302, resp.status_code
-    finally:
-        clock.freeze(None)
-    return client
-
-
-def ms(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return (statistics.median(ordered) * 1000,
-            ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)] * 1000)
-
-
-def timed(fn: Any, runs: int, before: Any = None) -> list[float]:
-    fn()
-    out = []
-    for _ in range(runs):
-        if before is not None:
-            before()
-        t0 = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t0)
-    return out
-
-
 def run(uri: str, instance: Path, n: int, n_sites: int, runs: int, label: str) -> None:
     app = create_app({"AMANA_ENV": "testing", "INSTANCE_PATH": str(instance),
                       "SQLALCHEMY_DATABASE_URI": uri, "RATELIMIT_STORAGE_URI": "memory://",
@@ -212,7 +168,7 @@ def run(uri: str, instance: Path, n: int, n_sites: int, runs: int, label: str) -
         if db.engine.dialect.name == "postgresql":
             db.session.execute(text("ANALYZE"))
             db.session.commit()
-    client = login(app, d["secret"])
+    client = login(app, "bench-manager", PASSWORD, d["secret"])
     rows: list[tuple[str, list[float]]] = []
     with app.app_context():
         org = d["org"]
