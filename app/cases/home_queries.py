@@ -19,7 +19,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, select
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, literal, select
 from sqlalchemy import case as sql_case
 
 from app.auth.models import User
@@ -39,6 +39,7 @@ from app.cases.workflow import CaseStatus
 from app.clock import utcnow
 from app.db import db
 from app.localtime import from_local, today, user_zone
+from app.sqlhints import not_an_index
 
 #: How many items a home-page list shows before "and N more" (linking to the full list).
 HOME_LIST = 10
@@ -319,23 +320,28 @@ def team_caseload(user: User, workers: list[User], day: date) -> list[WorkerLoad
     still holding cases there, and one for cases without a caseworker; by display name."""
     rows: dict[uuid.UUID | None, WorkerLoad] = {
         w.id: WorkerLoad(w.id, w.display_name, dict.fromkeys(CASELOAD, 0)) for w in workers}
-    # One pass over the open cases of the sites: each case's overdue follow-ups and goals are
-    # counted through its own indexes, then everything is added up per worker and status.
-    late_visits = (select(func.count()).where(FollowUp.case_id == Case.id,
-                                              FollowUp.done_on.is_(None), FollowUp.due_on < day)
-                   .correlate(Case).scalar_subquery())
-    late_goals = (select(func.count()).where(ActionItem.case_id == Case.id,
-                                             ActionItem.due_on < day,
-                                             ActionItem.status.in_(OPEN_GOALS))
-                  .correlate(Case).scalar_subquery())
-    per_case = (select(Case.primary_worker_id.label("worker"), Case.status.label("status"),
-                       Case.risk_level.label("risk"), (late_visits + late_goals).label("late"))
-                .where(case_scope(user), Case.status.in_(CASELOAD)).subquery())
+    # One pass over the open cases of the sites, joined to the overdue follow-ups and goals
+    # counted per case (each read through its partial index of what is still to do: few rows,
+    # however many cases are closed), then added up per worker and status.
+    # (grouped by a case id that is not an index: SQLite would otherwise walk every row in
+    # case order instead of the few still to do)
+    late_visits = (select(FollowUp.case_id.label("case_id"), func.count().label("n"))
+                   .where(FollowUp.done_on.is_(None), FollowUp.due_on < day)
+                   .group_by(not_an_index(FollowUp.case_id)).subquery())
+    late_goals = (select(ActionItem.case_id.label("case_id"), func.count().label("n"))
+                  # the statuses as literals, so SQLite sees the partial index applies
+                  .where(ActionItem.status.in_([literal(s, literal_execute=True)
+                                                for s in OPEN_GOALS]), ActionItem.due_on < day)
+                  .group_by(not_an_index(ActionItem.case_id)).subquery())
+    late = func.coalesce(late_visits.c.n, 0) + func.coalesce(late_goals.c.n, 0)
     counted = db.session.execute(
-        select(per_case.c.worker, User.display_name, per_case.c.status, func.count(),
-               func.count(sql_case((per_case.c.risk == "high", 1))), func.sum(per_case.c.late))
-        .outerjoin(User, User.id == per_case.c.worker)
-        .group_by(per_case.c.worker, User.display_name, per_case.c.status)).all()
+        select(Case.primary_worker_id, User.display_name, Case.status, func.count(),
+               func.count(sql_case((Case.risk_level == "high", 1))), func.sum(late))
+        .outerjoin(User, User.id == Case.primary_worker_id)
+        .outerjoin(late_visits, late_visits.c.case_id == Case.id)
+        .outerjoin(late_goals, late_goals.c.case_id == Case.id)
+        .where(case_scope(user), Case.status.in_(CASELOAD))
+        .group_by(Case.primary_worker_id, User.display_name, Case.status)).all()
     for worker_id, name, status, n, high, late in counted:
         row = rows.setdefault(worker_id, WorkerLoad(worker_id, name, dict.fromkeys(CASELOAD, 0)))
         row.by_status[status] = int(n)

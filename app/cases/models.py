@@ -19,6 +19,7 @@ from sqlalchemy import (
     Time,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -196,6 +197,10 @@ class ActionItem(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, Model):
     """A goal of the action plan: a service with a due date and a status."""
 
     __tablename__ = "action_items"
+    # Goals still to do by due date (a supervisor's overdue counts): few, however many are done.
+    __table_args__ = (Index("ix_action_items_open_due", "due_on",
+                            sqlite_where=text("status IN ('planned', 'in_progress')"),
+                            postgresql_where=text("status IN ('planned', 'in_progress')")),)
 
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"),
                                                index=True)
@@ -209,6 +214,10 @@ class FollowUp(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, Model):
     """A planned or completed follow-up visit."""
 
     __tablename__ = "follow_ups"
+    # Follow-ups not yet done, by due date (overdue counts): few, however many are done.
+    __table_args__ = (Index("ix_follow_ups_open_due", "due_on",
+                            sqlite_where=text("done_on IS NULL"),
+                            postgresql_where=text("done_on IS NULL")),)
 
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"),
                                                index=True)
