@@ -18,6 +18,7 @@ every five minutes from a week of 20,000 audit events. Seeding inserts coded row
 sealed value, so the records carry none. Only synthetic data is made or printed.
 
     .venv/bin/python bench/bench_home.py [--cases 50000] [--runs 30] [--pg-cases 50000] [--no-pg]
+                                          [--no-sqlite]
 """
 
 from __future__ import annotations
@@ -311,12 +312,14 @@ def main() -> None:
     parser.add_argument("--pg-cases", type=int, default=50_000)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--no-pg", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true")
     args = parser.parse_args()
     logging.disable(logging.INFO)
     with tempfile.TemporaryDirectory() as tmp:
         # an instance folder per database: the audit checkpoints kept there belong to one trail
         instance = Path(tmp) / "instance-sqlite"
-        run(f"sqlite:///{tmp}/bench.db", instance, args.cases, args.runs, "SQLite")
+        if not args.no_sqlite:
+            run(f"sqlite:///{tmp}/bench.db", instance, args.cases, args.runs, "SQLite")
         instance = Path(tmp) / "instance-pg"
         base, why = (None, "--no-pg") if args.no_pg else pgserver.reachable()
         if base is None:
