@@ -21,6 +21,7 @@ from app.audit.models import AuditEvent
 from app.auth.models import User
 from app.clock import utcnow
 from app.config import ConfigError, build_config
+from app.crypto.failures import flush_failures
 from app.db import db, transaction
 from app.notifications import email, service
 from app.notifications.kinds import TEXTS, Kind, Target
@@ -397,6 +398,12 @@ def test_the_address_is_sealed_bound_to_its_account_and_never_logged(mail_app, w
         other.email_sealed = user.email_sealed        # copied to another account: does not open
         assert email.address_of(other) is None
         db.session.rollback()
+        # ...and the auditor is told: a failed decryption of that account's address
+        assert flush_failures() == 1
+        unreadable = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "crypto.decrypt_failed")).all()
+        assert [(e.object_type, e.object_id, e.reason) for e in unreadable] == [
+            ("user", str(other.id), "email:auth_failed")]
         events = db.session.scalars(select(AuditEvent)).all()
         trail = " ".join(str(getattr(e, col.name)) for e in events
                          for col in AuditEvent.__table__.columns)

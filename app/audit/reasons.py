@@ -208,6 +208,7 @@ REASON_LABELS: Mapping[str, object] = {
     "retired": _l("Retired"),
     "destroyed": _l("Destroyed"),
     "auth_failed": _l("Integrity check failed"),
+    "email": _l("Email address"),  # a sealed notification address that did not open
     "bad_version": _l("Unknown key version"),
     "decode_failed": _l("Could not be decoded"),
     "old_format": _l("Old format"),

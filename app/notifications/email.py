@@ -41,10 +41,12 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from app.audit.actions import ObjectType
 from app.auth.models import User
 from app.clock import utcnow
 from app.crypto.aead import SealError, open_sealed, seal
 from app.crypto.envelope import system_key
+from app.crypto.failures import failed
 from app.db import db, transaction
 from app.notifications.models import EmailMessage, Notification
 
@@ -128,12 +130,17 @@ def _aad(user: User) -> bytes:
 
 
 def address_of(user: User) -> str | None:
-    """The user's address, or None (none given, or it does not open: tampered with)."""
+    """The user's address, or None (none given, or it does not open: tampered with or moved
+    from another account). A sealed address that does not open is noted for the audit trail as
+    a failed decryption (``app.crypto.failures``: written when the request or command ends), so
+    the auditor sees it among the records that could not be read; the user is simply not
+    emailed and may give the address again."""
     if user.email_sealed is None:
         return None
     try:
         return open_sealed(system_key(SYSTEM_KEY), user.email_sealed, _aad(user)).decode()
     except SealError:
+        failed(ObjectType.USER, user.id, "email:auth_failed")
         return None
 
 
