@@ -18,6 +18,7 @@ from app.auth.models import User
 from app.cases import service
 from app.cases.cli import reindex
 from app.cases.models import Case
+from app.crypto import search as crypto_search
 from app.crypto.blind_index import BIRTH_DATE, NAME_PART, PERSON_NAME
 from app.crypto.models import BlindIndexEntry
 from app.crypto.namekeys import name_keys
@@ -271,11 +272,19 @@ def test_new_index_values_are_keyed_per_index_and_hold_no_plaintext(app, world):
         assert wide_part.digests("Fatima") == wide_part.digests("فاطمة")
 
 
-def test_a_common_name_part_opens_only_the_best_candidates(app, auth, world):
+def test_a_common_name_part_opens_only_the_best_candidates(app, auth, world, monkeypatch):
     # A name part shared by more cases than the search opens (here 3): the exact full name and
     # the case with the same phone are opened first, the page says the search was cut short,
     # and another organisation's cases sharing the part take no place.
     app.config["CASE_SEARCH_CANDIDATES"] = 3
+    opened: list[set[str]] = []
+    real_readable = crypto_search.readable
+
+    def counting(rows, *args, **kwargs):
+        opened.append({r.case_number for r in rows})
+        return real_readable(rows, *args, **kwargs)
+
+    monkeypatch.setattr(crypto_search, "readable", counting)
     _partner(app, world, full_name="Zaynabqx Partnerqx0")
     for n in (1, 2):
         _open(app, world, "partner_worker", site="partner_site", full_name=f"Zaynabqx Partnerqx{n}")
@@ -287,7 +296,11 @@ def test_a_common_name_part_opens_only_the_best_candidates(app, auth, world):
     page = resp.get_data(as_text=True)
     listed = _listed(page)
     assert listed[:2] == [exact, by_phone]
-    assert len(listed) == 3 and set(listed[2:]) <= set(others)
+    # Exactly three candidates were opened, the two best among them. Name-part tags are short
+    # by design (a tag names many cases), so the third may be one of the fixture's own cases
+    # whose tag happens to collide; decryption then rejects it and only two are listed.
+    assert len(opened) == 1 and len(opened[0]) == 3 and {exact, by_phone} <= opened[0]
+    assert set(listed[2:]) <= set(others) and set(listed) <= opened[0]
     assert 'id="search-truncated"' in page
     # Few enough candidates: all are opened and nothing says otherwise.
     app.config["CASE_SEARCH_CANDIDATES"] = 200
