@@ -173,3 +173,6 @@ def register_cli(app: Flask) -> None:
     from app.notifications.cli import notify_cli
 
     app.cli.add_command(notify_cli)
+    from app.backup.cli import backup_cli
+
+    app.cli.add_command(backup_cli)

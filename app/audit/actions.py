@@ -102,6 +102,8 @@ class Action(enum.StrEnum):
     AUDIT_ALERTS_VIEW = "audit.alerts_view"
     # Operations
     DEMO_SEED = "system.demo_seed"
+    BACKUP_CREATE = "backup.create"
+    BACKUP_RESTORE = "backup.restore"
     RATE_LIMIT_FALLBACK = "system.rate_limit_fallback"  # store unreachable: counting in-process
     # One-time submission tokens (app/submissions): a retried create, a refused token
     SUBMISSION_REPLAYED = "submission.replayed"
@@ -165,6 +167,7 @@ class ObjectType(enum.StrEnum):
     ASSESSMENT = "assessment"
     AWARENESS_SESSION = "awareness_session"
     AUDIT_CHAIN = "audit_chain"
+    BACKUP = "backup"
     BREAK_GLASS = "break_glass"
     CASE = "case"
     CASE_NUMBER = "case_number"

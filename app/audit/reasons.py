@@ -192,6 +192,10 @@ REASON_LABELS: Mapping[str, object] = {
     "all_sites": _l("All sites"),
     "csv": "CSV",
     "xlsx": "XLSX",
+    # Backups (app/backup).
+    "created": _l("Made"),
+    "restored": _l("Restored"),
+    "checks_failed": _l("Checks after the restore found problems"),
     # Keys and sealed records.
     "all_open": _l("All open"),
     "failed": _l("Failed"),

@@ -1,0 +1,34 @@
+"""Where the trail ends, read by code outside the audit area (backups name it in their manifest).
+
+Today the trail is one chain with one head row (``audit_head``, id 1). If it becomes several
+chains, each with its own head, only ``chain_heads`` changes: callers get every head and the
+highest sequence number, and never read the head table themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+_HEADS = sa.text("SELECT id, seq, mac FROM audit_head ORDER BY id")
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    """The last event of one chain: its sequence number and MAC."""
+
+    chain: int
+    seq: int
+    mac: bytes
+
+
+def chain_heads(conn: sa.Connection) -> list[ChainHead]:
+    """Every chain head, read on ``conn`` (in its transaction, so a snapshot sees its own)."""
+    return [ChainHead(int(row[0]), int(row[1]), bytes(row[2]))
+            for row in conn.execute(_HEADS)]
+
+
+def last_seq(heads: list[ChainHead]) -> int:
+    """The highest sequence number the heads name (0 for an empty trail)."""
+    return max((h.seq for h in heads), default=0)

@@ -1,0 +1,1 @@
+"""Backups of the database: create, verify, restore (``flask backup``)."""
