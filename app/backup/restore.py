@@ -40,7 +40,7 @@ from app.backup.service import admin_url, verify
 from app.crypto.aead import SealError
 from app.crypto.deep import deep_check
 from app.crypto.failures import flush_failures
-from app.crypto.keychecks import check_value, compare_keys
+from app.crypto.keychecks import REPLACEABLE, check_value, compare_keys
 from app.crypto.keyring import CHECK_CONSTANT, check_aad, keyring
 from app.crypto.rotation import verify_all
 from app.db import db, transaction
@@ -79,9 +79,10 @@ def _script(app: Flask) -> ScriptDirectory:
     return ScriptDirectory.from_config(cfg)
 
 
-def check_suits(app: Flask, manifest: Manifest) -> bool:
+def check_suits(app: Flask, manifest: Manifest, notes: list[str]) -> bool:
     """Refuse (``BackupError``) a backup this instance cannot use; returns whether its schema
-    is the code's current one."""
+    is the code's current one. A different ``secret_key`` (replaceable: only sessions depend on
+    it) is not a refusal but a note."""
     engine = db.engine.dialect.name
     if manifest.engine != engine:
         raise BackupError(f"This is a {manifest.engine} backup; the configured database is "
@@ -97,10 +98,15 @@ def check_suits(app: Flask, manifest: Manifest) -> bool:
                           "Amana does not know; restore it with the version that made it.")
     for name, stored in dict(manifest.doc.get("key_checks") or {}).items():
         key = app.config.get(f"KEY_{str(name).upper()}")
-        if not isinstance(key, bytes) or not hmac.compare_digest(
-                check_value(str(name), key).hex(), str(stored)):
-            raise BackupError(f"This instance's key '{name}' is not the one the backup was made "
-                              "with; restore that key first. Nothing was restored.")
+        if isinstance(key, bytes) and hmac.compare_digest(check_value(str(name), key).hex(),
+                                                          str(stored)):
+            continue
+        if name in REPLACEABLE:
+            notes.append(f"The backup was made with another '{name}'; run 'flask --app app keys "
+                         f"enrol {name} --replace' (every session ends).")
+            continue
+        raise BackupError(f"This instance's key '{name}' is not the one the backup was made "
+                          "with; restore that key first. Nothing was restored.")
     provider = keyring().provider
     for kek in manifest.doc.get("kek_versions") or []:
         if kek.get("retired"):
@@ -181,7 +187,8 @@ def _verify_keys(restored: Restored, batch_size: int, deep: bool,
     """``flask keys verify`` (``--deep``) on the restored data, recorded the same way."""
     ring = keyring()
     ring.verify()
-    compare_keys(real_app())
+    replaced = [n for n in REPLACEABLE if any(f"'{n}'" in note for note in restored.notes)]
+    compare_keys(real_app(), skip=replaced[0] if replaced else None)
     restored.keys_opened, restored.keys_failed = verify_all(batch_size, progress)
     summary = ""
     if deep:
@@ -201,13 +208,14 @@ def restore(app: Flask, path: Path, *, deep: bool = False, batch_size: int = 100
     """Check ``path``, restore it into the configured (empty) database, verify what came back."""
     with tempfile.TemporaryDirectory(prefix="amana-restore-") as tmp:
         manifest = verify(app, path, copy_to=Path(tmp) / "dump")
-        current = check_suits(app, manifest)
+        notes: list[str] = []
+        current = check_suits(app, manifest, notes)
         location = _location(app)
         if not _target_is_empty(app):
             raise BackupError(f"The database at {location} is not empty; a backup is restored "
                               "only into a new, empty database. Nothing was restored.")
         _load(app, Path(tmp) / "dump")
-    restored = Restored(manifest, location, schema_current=current)
+    restored = Restored(manifest, location, schema_current=current, notes=notes)
     restored.audit = audit.run_verification(_checkpoints(manifest, restored))
     if not current:
         return restored  # the operator upgrades first; nothing is written into an old schema
