@@ -311,3 +311,22 @@ def test_a_pg_restore_that_fails_midway_leaves_the_database_empty(app, target, t
                                     "n.oid = c.relnamespace WHERE n.nspname = 'public' AND "
                                     "c.relkind <> 'c'").scalar_one() == 0
         db.engine.dispose()
+
+
+def test_a_replaced_secret_key_is_a_note_not_a_refusal(app, tmp_path, empty_uri, instance_dir):
+    """Only sessions depend on ``secret_key`` (it may be replaced on purpose): a backup made
+    before it was replaced restores, and the operator is told how to accept the new one."""
+    out = backup(app, tmp_path)
+    inst = tmp_path / "inst"
+    shutil.copytree(instance_dir, inst)
+    raw = base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+    (inst / "keys" / "secret_key.key").write_text(f"amana-key v1 development {raw}\n")
+    other = make_app(empty_uri, inst)
+    try:
+        result = run(other, "restore", str(out))
+        assert result.exit_code == 0, result.output
+        assert "keys enrol secret_key --replace" in result.output
+        assert "Audit trail intact" in result.output
+    finally:
+        with other.app_context():
+            db.engine.dispose()
