@@ -54,9 +54,10 @@ def seed(app: Flask, n: int) -> None:
         org = directory.create_organisation("Bench NGO")
         site = directory.create_site(org, "Tripoli", "TRI")
         db.session.commit()
+        org_id, site_id = org.id, site.id
         for start in range(0, n, BATCH):
             for i in range(start, min(n, start + BATCH)):
-                case = Case(organisation_id=org.id, site_id=site.id, status="open",
+                case = Case(organisation_id=org_id, site_id=site_id, status="open",
                             risk_level="low", case_number=f"TRI-2026-{i + 1:05d}",
                             opened_on=date(2026, 1, 1) + timedelta(days=i % 300))
                 case.full_name = f"Synthetic Person {rnd.randrange(10 ** 9)}"
