@@ -28,6 +28,7 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from flask import Flask
 from sqlalchemy import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.audit import service as audit
 from app.audit.actions import Action, ObjectType, Outcome
@@ -62,6 +63,7 @@ class Restored:
     keys_opened: int = 0
     keys_failed: int = 0
     deep: dict[str, int] | None = None
+    replaced: list[str] = field(default_factory=list)  # replaceable keys that differ
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -79,10 +81,10 @@ def _script(app: Flask) -> ScriptDirectory:
     return ScriptDirectory.from_config(cfg)
 
 
-def check_suits(app: Flask, manifest: Manifest, notes: list[str]) -> bool:
+def check_suits(app: Flask, manifest: Manifest) -> tuple[bool, list[str]]:
     """Refuse (``BackupError``) a backup this instance cannot use; returns whether its schema
-    is the code's current one. A different ``secret_key`` (replaceable: only sessions depend on
-    it) is not a refusal but a note."""
+    is the code's current one, and the replaceable keys (``secret_key``: only sessions depend on
+    it) that differ from the backup's, which are not a refusal."""
     engine = db.engine.dialect.name
     if manifest.engine != engine:
         raise BackupError(f"This is a {manifest.engine} backup; the configured database is "
@@ -96,14 +98,14 @@ def check_suits(app: Flask, manifest: Manifest, notes: list[str]) -> bool:
     if not known:
         raise BackupError(f"The backup is at schema revision {revision}, which this version of "
                           "Amana does not know; restore it with the version that made it.")
+    replaced: list[str] = []
     for name, stored in dict(manifest.doc.get("key_checks") or {}).items():
         key = app.config.get(f"KEY_{str(name).upper()}")
         if isinstance(key, bytes) and hmac.compare_digest(check_value(str(name), key).hex(),
                                                           str(stored)):
             continue
         if name in REPLACEABLE:
-            notes.append(f"The backup was made with another '{name}'; run 'flask --app app keys "
-                         f"enrol {name} --replace' (every session ends).")
+            replaced.append(str(name))
             continue
         raise BackupError(f"This instance's key '{name}' is not the one the backup was made "
                           "with; restore that key first. Nothing was restored.")
@@ -121,7 +123,7 @@ def check_suits(app: Flask, manifest: Manifest, notes: list[str]) -> bool:
             raise BackupError(f"The backup's data is under key-encryption key version {version}, "
                               "which this instance does not hold (or holds a different one); "
                               "restore it from the key backup first. Nothing was restored.")
-    return revision == script.get_current_head()
+    return revision == script.get_current_head(), replaced
 
 
 def _location(app: Flask) -> str:
@@ -150,7 +152,7 @@ def _load(app: Flask, dump: Path) -> None:
             try:
                 with migration_engine(app.config, db.engine).begin() as conn:
                     grant_runtime(conn, role)
-            except Exception:
+            except SQLAlchemyError:
                 raise BackupError("The data was restored, but the runtime role could not be "
                                   "granted its privileges; run 'flask --app app db upgrade'.") \
                     from None
@@ -187,8 +189,7 @@ def _verify_keys(restored: Restored, batch_size: int, deep: bool,
     """``flask keys verify`` (``--deep``) on the restored data, recorded the same way."""
     ring = keyring()
     ring.verify()
-    replaced = [n for n in REPLACEABLE if any(f"'{n}'" in note for note in restored.notes)]
-    compare_keys(real_app(), skip=replaced[0] if replaced else None)
+    compare_keys(real_app(), skip=restored.replaced[0] if restored.replaced else None)
     restored.keys_opened, restored.keys_failed = verify_all(batch_size, progress)
     summary = ""
     if deep:
@@ -208,14 +209,16 @@ def restore(app: Flask, path: Path, *, deep: bool = False, batch_size: int = 100
     """Check ``path``, restore it into the configured (empty) database, verify what came back."""
     with tempfile.TemporaryDirectory(prefix="amana-restore-") as tmp:
         manifest = verify(app, path, copy_to=Path(tmp) / "dump")
-        notes: list[str] = []
-        current = check_suits(app, manifest, notes)
+        current, replaced = check_suits(app, manifest)
         location = _location(app)
         if not _target_is_empty(app):
             raise BackupError(f"The database at {location} is not empty; a backup is restored "
                               "only into a new, empty database. Nothing was restored.")
         _load(app, Path(tmp) / "dump")
-    restored = Restored(manifest, location, schema_current=current, notes=notes)
+    restored = Restored(manifest, location, schema_current=current, replaced=replaced,
+                        notes=[f"The backup was made with another '{n}'; run 'flask --app app "
+                               f"keys enrol {n} --replace' (every session ends)."
+                               for n in replaced])
     restored.audit = audit.run_verification(_checkpoints(manifest, restored))
     if not current:
         return restored  # the operator upgrades first; nothing is written into an old schema
