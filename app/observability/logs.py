@@ -60,6 +60,16 @@ def exception_without_message(exc_info: ExcInfo) -> str:
                       f"{etype.__module__}.{etype.__qualname__} (message withheld)"])
 
 
+def _without_cached_exception(record: logging.LogRecord) -> logging.LogRecord:
+    """A copy of ``record`` without the exception text another handler may have cached on it
+    (with the message); ours is made again by ``formatException``."""
+    if not record.exc_text:
+        return record
+    copy = logging.makeLogRecord(record.__dict__)
+    copy.exc_text = None
+    return copy
+
+
 class TextFormatter(logging.Formatter):
     """``time level logger message``, in UTC, exceptions without their message."""
 
@@ -67,6 +77,9 @@ class TextFormatter(logging.Formatter):
 
     def __init__(self) -> None:
         super().__init__("%(asctime)sZ %(levelname)s %(name)s %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        return super().format(_without_cached_exception(record))
 
     def formatException(self, ei: Any) -> str:  # noqa: N802  (logging's name)
         return exception_without_message(ei)
@@ -79,6 +92,9 @@ class JsonLineFormatter(JsonFormatter):
     def __init__(self) -> None:
         super().__init__(["levelname", "name", "message"], timestamp="time",
                          rename_fields={"levelname": "level", "name": "logger"})
+
+    def format(self, record: logging.LogRecord) -> str:
+        return super().format(_without_cached_exception(record))
 
     def formatException(self, ei: Any) -> str:  # noqa: N802  (logging's name)
         return exception_without_message(ei)
@@ -107,9 +123,10 @@ class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 def configure_logging(app: Flask) -> None:
     """Send the ``amana`` and ``app`` loggers to standard error in the configured format.
 
-    In place of Flask's default handler, and of the one an earlier app in this process installed.
-    With ``LOG_HANDLER`` false (the tests' default) no handler is added: records still reach the
-    root logger (pytest's ``caplog``).
+    In place of Flask's default handler, and of the one an earlier app in this process installed;
+    records then stop there, so a root handler with another format (one that prints exception
+    messages) never sees them. With ``LOG_HANDLER`` false (the tests' default) no handler is
+    added and records go on to the root logger (pytest's ``caplog``).
     """
     handler: logging.Handler | None = None
     if app.config.get("LOG_HANDLER", True):
@@ -123,6 +140,7 @@ def configure_logging(app: Flask) -> None:
             logger.removeHandler(old)
         if handler is not None:
             logger.addHandler(handler)
+        logger.propagate = handler is None
         if logger.level == logging.NOTSET:
             logger.setLevel(logging.INFO)
 
