@@ -128,6 +128,9 @@ def test_the_request_line_names_the_route_not_the_path(app: Flask, auth: Auth,
         "cases.index", "/cases/", "GET", 200)
     assert line["message"] == f"GET cases.index 200 {line['duration_ms']:.1f}ms"
     assert resp.headers["X-Request-ID"] == line["request_id"]
+    text = TextFormatter().format(logs.records[0])
+    assert text.endswith(f" INFO amana.request GET cases.index 200 {line['duration_ms']:.1f}ms "
+                         f"request={line['request_id']} user={line['user_id']}")
 
 
 def test_the_proxy_request_id_is_kept_only_when_it_is_a_safe_token() -> None:

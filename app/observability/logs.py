@@ -71,7 +71,8 @@ def _without_cached_exception(record: logging.LogRecord) -> logging.LogRecord:
 
 
 class TextFormatter(logging.Formatter):
-    """``time level logger message``, in UTC, exceptions without their message."""
+    """``time level logger message``, in UTC, exceptions without their message; a request's
+    line ends with its request id and account id."""
 
     converter = time.gmtime  # type: ignore[assignment]  # logging's documented way to log in UTC
 
@@ -79,7 +80,11 @@ class TextFormatter(logging.Formatter):
         super().__init__("%(asctime)sZ %(levelname)s %(name)s %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
-        return super().format(_without_cached_exception(record))
+        line = super().format(_without_cached_exception(record))
+        request_id = getattr(record, "request_id", None)
+        if request_id:  # a request's line: its ids too
+            line += f" request={request_id} user={getattr(record, 'user_id', None) or '-'}"
+        return line
 
     def formatException(self, ei: Any) -> str:  # noqa: N802  (logging's name)
         return exception_without_message(ei)
@@ -105,7 +110,7 @@ def make_formatter(kind: str) -> logging.Formatter:
     return JsonLineFormatter() if kind == "json" else TextFormatter()
 
 
-class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]  # generic only in typeshed
     """Writes to whatever ``sys.stderr`` is at the time (gunicorn and test runners swap it)."""
 
     def __init__(self) -> None:
@@ -132,7 +137,7 @@ def configure_logging(app: Flask) -> None:
     if app.config.get("LOG_HANDLER", True):
         handler = StderrHandler()
         handler.setFormatter(make_formatter(str(app.config.get("LOG_FORMAT", "json"))))
-        handler.amana = True  # type: ignore[attr-defined]
+        handler.amana = True  # type: ignore[attr-defined]  # our mark, to find it again
     for name in LOGGERS:
         logger = logging.getLogger(name)
         for old in [h for h in logger.handlers
@@ -141,8 +146,9 @@ def configure_logging(app: Flask) -> None:
         if handler is not None:
             logger.addHandler(handler)
         logger.propagate = handler is None
-        if logger.level == logging.NOTSET:
-            logger.setLevel(logging.INFO)
+        # INFO with our handler; without it, whatever the root logger lets through (a test
+        # that wants the request lines sets caplog's level).
+        logger.setLevel(logging.INFO if handler is not None else logging.NOTSET)
 
 
 def _route() -> tuple[str, str | None]:
