@@ -55,14 +55,15 @@ def failed(object_type: str, object_id: object, reason: str, *,
     """Note a failed decryption for the audit trail and return the error for the caller to raise."""
     oid = str(object_id)
     object_type = str(TABLE_TYPES.get(object_type, object_type))  # auditors filter by type
-    key = (object_type, oid, reason)
+    counted = DECRYPTION_FAILURES.labels(kind="key_destroyed" if destroyed else "failed")
     if not has_app_context():
-        DECRYPTION_FAILURES.labels(kind="key_destroyed" if destroyed else "failed").inc()
+        counted.inc()
     else:
         pending: dict[tuple[str, str, str], _Failure] = g.setdefault(_PENDING, {})
+        key = (object_type, oid, reason)
         if key not in pending:  # counted as audited: once per record and reason
             pending[key] = _Failure(object_type, oid, reason, _actor())
-            DECRYPTION_FAILURES.labels(kind="key_destroyed" if destroyed else "failed").inc()
+            counted.inc()
     cls = KeyDestroyedError if destroyed else DecryptionError
     return cls(object_type, oid, reason)
 
