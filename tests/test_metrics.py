@@ -241,6 +241,23 @@ def test_decryption_failures_are_counted(app: Flask, auth: Auth, world: World,
     assert _value(after, name, kind="key_destroyed") == _value(before, name, kind="key_destroyed")
 
 
+def test_each_noted_failure_counts_once_like_its_audit_event(app: Flask, client: Any) -> None:
+    from app.crypto.failures import failed, pending_count
+
+    before = _scrape(client)
+    record_id = uuid.uuid4()
+    with app.test_request_context():
+        failed("cases", record_id, "full_name:auth_failed")
+        failed("cases", record_id, "full_name:auth_failed")  # the same value met twice
+        failed("cases", record_id, "key_destroyed", destroyed=True)
+        assert pending_count() == 2  # two audit events when the request ends
+    after = _scrape(client)
+    name = "amana_decryption_failures_total"
+    assert _value(after, name, kind="failed") - _value(before, name, kind="failed") == 1
+    assert _value(after, name, kind="key_destroyed") \
+        - _value(before, name, kind="key_destroyed") == 1
+
+
 # --- Several workers ---------------------------------------------------------------------------
 
 def _python(code: str, folder: Path) -> str:
