@@ -36,3 +36,35 @@ def on_starting(server):  # type: ignore[no-untyped-def]
             server.pidfile.unlink()
         raise SystemExit(status if status > 0 else 2)
     os.environ["AMANA_STARTUP_CHECKED"] = "1"  # app.boot.CHECKED_ENV, inherited by the workers
+
+
+# --- Logs and metrics (app/observability) ------------------------------------------------------
+# Gunicorn writes no access log unless asked (--access-logfile). When asked, its line must not
+# carry what Amana's own request line leaves out: %(U)s is the path without the query string
+# (the default format's %(r)s has it, %(f)s the referrer's); no user agent. The path may hold a
+# record's id, never personal data (CONTRIBUTING: no personal data in a URL).
+access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+
+# Prometheus multi-process mode: every worker writes its metrics to files in this folder and a
+# scrape adds them up. Set before any worker imports the app; emptied at each start.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", os.path.join(
+    os.environ.get("AMANA_INSTANCE_PATH") or os.path.join(os.path.dirname(os.path.abspath(
+        __file__)), "instance"), "metrics"))
+
+
+def when_ready(server):  # type: ignore[no-untyped-def]
+    """Gunicorn hook, in the master before the first worker starts: empty the metrics folder,
+    so the values of a previous run are not added to this one's."""
+    folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    for name in os.listdir(folder):
+        if name.endswith(".db"):
+            os.unlink(os.path.join(folder, name))
+
+
+def child_exit(server, worker):  # type: ignore[no-untyped-def]
+    """Gunicorn hook, in the master when a worker exits: its live gauges stop counting (its
+    counters and histograms stay in the sums, as Prometheus expects)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

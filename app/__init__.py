@@ -1,6 +1,7 @@
 """Amana: case management for GBV response teams.
 
-``create_app`` builds the application as a list of steps: settings and secrets, extensions,
+``create_app`` builds the application as a list of steps: settings and secrets, request logs and
+metrics, extensions,
 language, blueprints, hooks, error pages, command-line tools, security headers and the guard.
 """
 
@@ -147,6 +148,9 @@ def create_app(config: Mapping[str, Any] | str | None = None) -> Flask:
     overrides: Mapping[str, Any] = {"AMANA_ENV": config} if isinstance(config, str) else (config or {})
     app = Flask(__name__, instance_path=str(_instance_path(overrides)))
     configure(app, overrides)
+    from app.observability import install_observability
+
+    install_observability(app)  # first: its timer starts before, its log line ends after the rest
     init_extensions(app)
     from app.i18n import init_i18n
 

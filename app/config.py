@@ -163,6 +163,32 @@ _LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 _ADDRESS_RE = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+")
 
 
+def _choice_env(name: str, choices: tuple[str, ...], default: str) -> str:
+    """One of ``choices`` (case ignored), or ``default`` when unset."""
+    raw = (os.environ.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, not '{raw}'.")
+    return raw
+
+
+# A bearer token (RFC 6750's characters), long enough that guessing is hopeless.
+_TOKEN_RE = re.compile(r"[A-Za-z0-9._~+/=-]{32,512}")
+
+
+def _token_env(name: str) -> str | None:
+    """A secret bearer token from the environment only, or None; never shown in a message."""
+    raw = (os.environ.get(name) or "").strip()
+    if not raw:
+        return None
+    if not _TOKEN_RE.fullmatch(raw):
+        raise ConfigError(f"{name} must be at least 32 characters of letters, digits and . _ ~ + / "
+                          "= - (e.g. the output of: python -c 'import secrets; "
+                          "print(secrets.token_urlsafe(32))').")
+    return raw
+
+
 def _bool_env(name: str, default: bool) -> bool:
     raw = (os.environ.get(name) or "").strip().lower()
     if not raw:
@@ -323,6 +349,15 @@ def build_config(env: str, instance_path: Path, *, keys: bool = True) -> dict[st
         "DB_RUNTIME_ROLE": _role_env("AMANA_DB_RUNTIME_ROLE"),
         # Seconds to wait for the database server to answer a connection (PostgreSQL).
         "DB_CONNECT_TIMEOUT": _int_env("AMANA_DB_CONNECT_TIMEOUT", 5),
+        # Log lines (app.observability.logs): one JSON object per line, or plain text to read
+        # in a terminal. Either way codes and ids only, never a name, note or query string.
+        "LOG_FORMAT": _choice_env("AMANA_LOG_FORMAT", ("json", "text"),
+                                  "json" if production else "text"),
+        # The tests read records through pytest's caplog instead of standard error.
+        "LOG_HANDLER": env != "testing",
+        # /metrics (app.observability.routes) answers loopback, or anyone sending this token as
+        # "Authorization: Bearer ..."; unset, only loopback. From the environment only.
+        "METRICS_TOKEN": _token_env("AMANA_METRICS_TOKEN"),
         # Optional email telling a user who opted in that there are N new items (nothing more).
         **_smtp_env(production),
     }

@@ -13,7 +13,6 @@ the error page in the layout cannot be built and the answer becomes a 500.
 from __future__ import annotations
 
 import secrets
-import uuid
 from collections.abc import Sequence
 
 from flask import Flask, Response, abort, g, request
@@ -69,6 +68,10 @@ class QuietRequestHandler(WSGIRequestHandler):
     """Werkzeug's development request handler without the ``Server`` header, which names the
     Werkzeug and Python versions (``python wsgi.py`` serves with it)."""
 
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Nothing: Werkzeug's line names the raw path with its query string. Amana's own line
+        (``app.observability.logs``) says what happened, by route name."""
+
     def send_response(self, code: int, message: str | None = None) -> None:
         """As in ``http.server``, less the ``Server`` header."""
         self.log_request(code)
@@ -77,12 +80,8 @@ class QuietRequestHandler(WSGIRequestHandler):
 
 
 def install_security(app: Flask) -> None:
-    """Refuse unknown host names; give every request an id and every response the security
-    headers."""
-
-    @app.before_request
-    def _request_id() -> None:
-        g.request_id = str(uuid.uuid4())
+    """Refuse unknown host names; give every response the security headers. (Every request's
+    id is given by ``app.observability.logs``.)"""
 
     @app.before_request
     def _known_host() -> None:

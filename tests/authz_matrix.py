@@ -24,6 +24,9 @@ PUBLIC = {
     "auth.login": "/auth/login",
     "auth.reset_password": "/auth/reset",
     "main.set_language": "/language",
+    # Prometheus: loopback (the test client's 127.0.0.1) or a bearer token, else 404 for
+    # everyone, signed in or not (tests/test_metrics.py)
+    "metrics.scrape": "/metrics",
 }
 
 

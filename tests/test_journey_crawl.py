@@ -331,15 +331,16 @@ def _permitted(app: Flask, role: str, endpoint: str) -> bool:
 
 
 def _crawl_one(month: Month, errors: list[str], role: str, seeds: list[str], crawl: Crawl,
-               address: int) -> None:
-    """One role: the seeds, then the links of the pages (breadth first, capped per pattern)."""
+               address: int, remote: str = "10.200.99.1") -> None:
+    """One role: the seeds, then the links of the pages (breadth first, capped per pattern).
+    An anonymous visitor comes from ``remote``."""
     app = month.app
     failures = crawl.failures.setdefault(role, [])
     if role != ANONYMOUS:
         client = Person(month, role, address=f"10.200.{address}.1").login().client
     else:
         client = app.test_client()
-        client.environ_base["REMOTE_ADDR"] = "10.200.99.1"
+        client.environ_base["REMOTE_ADDR"] = remote
     queue: deque[tuple[str, int, str | None]] = deque((u, 0, None) for u in seeds)
     seen: set[str] = set()
     followed: Counter[tuple[str, ...]] = Counter()
@@ -411,7 +412,10 @@ def crawl(month: tuple[Month, list[str]]) -> Crawl:
                and _permitted(seeded.app, role, r[0].endpoint)]  # type: ignore[union-attr]
         _crawl_one(seeded, errors, role, matrix + own, result, n)
     public = [u for e, u in PUBLIC.items() if e not in ("static", "main.set_language")]
-    _crawl_one(seeded, errors, ANONYMOUS, public, result, 9)
+    _crawl_one(seeded, errors, ANONYMOUS, public, result, 9)  # /metrics: 404 from elsewhere
+    # The local Prometheus scraper: loopback, no session (app.observability.routes).
+    _crawl_one(seeded, errors, ANONYMOUS, [PUBLIC["metrics.scrape"]], result, 9,
+               remote="127.0.0.1")
     return result
 
 

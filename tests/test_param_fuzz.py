@@ -247,6 +247,7 @@ def test_no_query_parameter_reaches_a_500(role: str, app, world, auth):
 PUBLIC_PARAMS: dict[str, tuple[str, ...]] = {
     "static": (), "health.healthz": (), "auth.login": ("next",), "auth.reset_password": (),
     "main.set_language": (),  # POST only: a GET answers 405
+    "metrics.scrape": (),
 }
 
 

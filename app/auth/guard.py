@@ -88,6 +88,7 @@ def check_request() -> Response | None:
         if endpoint in MFA_STEP_ENDPOINTS:
             return None
         return redirect(url_for("auth.mfa"))
+    g.user_id = row.user_id  # the request's log line names the account by its id only
     if row.user.must_change_password and endpoint not in PASSWORD_CHANGE_ENDPOINTS:
         return redirect(url_for("auth.change_password"))
     rule = rule_for(current_app.view_functions.get(endpoint))

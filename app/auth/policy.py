@@ -127,6 +127,7 @@ PUBLIC_ENDPOINTS = frozenset({
     "auth.login",
     "auth.reset_password",
     "main.set_language",
+    "metrics.scrape",  # loopback or bearer token only, else 404 (app.observability.routes)
 })
 
 # Endpoints a password-verified session may reach before it has completed MFA.

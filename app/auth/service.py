@@ -19,6 +19,7 @@ from app.auth import codes, mfa, passwords, sessions, throttle
 from app.auth.models import PasswordResetToken, RecoveryCode, User
 from app.clock import utcnow
 from app.db import db, transaction
+from app.observability.metrics import LOCKOUTS, LOGIN_FAILURES
 
 
 class LoginOutcome(enum.Enum):
@@ -59,10 +60,12 @@ def attempt_login(username: str, password: str) -> LoginResult:
                       else "awaiting_approval" if user.approval_pending else "bad_password")
             record(Action.AUTH_LOGIN_FAILED, object_type=ObjectType.USER,
                    object_id=user.id if user else None, outcome=Outcome.DENIED, reason=reason)
+            LOGIN_FAILURES.labels(step="password").inc()
             if not locked and throttle.register_failure(username):
                 record(Action.AUTH_LOCKOUT, object_type=ObjectType.USER,
                        object_id=user.id if user else None, outcome=Outcome.DENIED,
                        reason="too_many_failures")
+                LOCKOUTS.labels(step="password").inc()
             return LoginResult(LoginOutcome.FAILED)
         if passwords.needs_rehash(user.password_hash):
             user.password_hash = passwords.hash_password(password)
@@ -76,9 +79,11 @@ def _mfa_failure(user: User, reason: str) -> bool:
     """Record a failed code; returns True when the account is now locked (session ended)."""
     record(Action.AUTH_MFA_FAILED, object_type=ObjectType.USER, object_id=user.id,
            outcome=Outcome.DENIED, reason=reason, actor=user)
+    LOGIN_FAILURES.labels(step="code").inc()
     if throttle.register_failure(user.username):
         record(Action.AUTH_LOCKOUT, object_type=ObjectType.USER, object_id=user.id,
                outcome=Outcome.DENIED, reason="too_many_code_failures", actor=user)
+        LOCKOUTS.labels(step="code").inc()
         sessions.end_current("mfa_lockout")
         return True
     return False
@@ -99,6 +104,7 @@ def verify_code(user: User, code: str) -> tuple[bool, bool]:
             sessions.end_current("mfa_lockout")
             record(Action.AUTH_MFA_FAILED, object_type=ObjectType.USER, object_id=user.id,
                    outcome=Outcome.DENIED, reason="locked", actor=user)
+            LOGIN_FAILURES.labels(step="code").inc()
             return False, True
         step = mfa.matching_step(user, code)
         if step is not None:

@@ -12,7 +12,8 @@ A list or search may catch the error, leave the record out and go on (``app.cryp
 Such a request commits its own work in its own ``transaction()`` as usual, before it ends; the
 teardown then finds nothing left to roll back and writes the noted failures after it.
 
-Events carry the object type and id, a reason code and the actor; never a value or a key.
+Events carry the object type and id, a reason code and the actor; never a value or a key. Each
+noted failure also counts in ``amana_decryption_failures_total`` (by kind only).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from app.audit.actions import TABLE_TYPES, Action, Outcome
 from app.audit.writer import record
 from app.crypto.errors import DecryptionError, KeyDestroyedError
 from app.db import db
+from app.observability.metrics import DECRYPTION_FAILURES
 
 _PENDING = "_amana_decrypt_failures"
 
@@ -53,10 +55,15 @@ def failed(object_type: str, object_id: object, reason: str, *,
     """Note a failed decryption for the audit trail and return the error for the caller to raise."""
     oid = str(object_id)
     object_type = str(TABLE_TYPES.get(object_type, object_type))  # auditors filter by type
-    if has_app_context():
+    counted = DECRYPTION_FAILURES.labels(kind="key_destroyed" if destroyed else "failed")
+    if not has_app_context():
+        counted.inc()
+    else:
         pending: dict[tuple[str, str, str], _Failure] = g.setdefault(_PENDING, {})
-        pending.setdefault((object_type, oid, reason),
-                           _Failure(object_type, oid, reason, _actor()))
+        key = (object_type, oid, reason)
+        if key not in pending:  # counted as audited: once per record and reason
+            pending[key] = _Failure(object_type, oid, reason, _actor())
+            counted.inc()
     cls = KeyDestroyedError if destroyed else DecryptionError
     return cls(object_type, oid, reason)
 

@@ -25,6 +25,7 @@ from app.audit.writer import record
 from app.auth import mfa, sessions, throttle
 from app.auth.models import User
 from app.db import db, transaction
+from app.observability.metrics import LOCKOUTS
 from app.reports import recorder, recorder_sheet
 
 XLSX = "xlsx"
@@ -82,6 +83,7 @@ def _refuse(user: User, period: recorder.Period, message: Any, reason: str, *,
         if failure and throttle.register_failure(user.username):
             record(Action.AUTH_LOCKOUT, object_type=ObjectType.USER, object_id=user.id,
                    outcome=Outcome.DENIED, reason="too_many_code_failures", actor=user)
+            LOCKOUTS.labels(step="code").inc()
             sessions.end_current("mfa_lockout")
             ended = True
     return RecorderRefused(field, message, reason, ended)
