@@ -47,6 +47,7 @@ from app.keyfiles import create_key, kek_name
 from tests.helpers.apps import BACKEND, PG_URL, make_app, pg_admin, pg_url, redis_up
 from tests.helpers.audit import verify
 from tests.helpers.cases import INTAKE
+from tests.helpers.codes import live_code
 from tests.helpers.factories import World
 from tests.helpers.forms import form_tokens
 from tests.helpers.hosts import Browser, Host, Reply, production_env, start_host, wait_ready
@@ -138,7 +139,8 @@ def cluster(template: tuple[str, World], instance_dir: Path,
         stack.callback(pg_admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         stack.callback(_dispose, app)
         secrets = _add_accounts(app, world, [f"{role}_{tag}" for role in
-                                             ("session", "lock", "search", "busy", "keys")])
+                                             ("session", "lock", "search", "busy", "keys",
+                                                              "code")])
         runtime_uri = stack.enter_context(runtime_role_uri(owner_uri))
         hosts = []
         for h in ("a", "b"):
@@ -177,6 +179,41 @@ def test_a_session_begun_on_one_host_works_on_the_other_and_ends_on_both(cluster
     for host in (cluster.a, cluster.b):
         r = replay.get(host, "/cases/")
         assert r.status == 302 and "/auth/login" in r.location, (host.name, r.status)
+
+
+def test_one_code_sent_to_both_hosts_at_once_is_accepted_once(cluster):
+    """Someone who has the password and sees a code typed (over a shoulder, on a shared
+    screen) races the person to the other host: the code works for one of them only."""
+    user = f"code_{cluster.tag}"
+    browsers = [Browser(_address()), Browser(_address())]
+    hosts = [cluster.a, cluster.b]
+    tokens = []
+    for browser, host in zip(browsers, hosts, strict=True):
+        r = browser.submit_password(host, user)
+        assert r.status == 302 and r.location.endswith("/auth/mfa")
+        tokens.append(browser.csrf(host, "/auth/mfa"))
+    code = live_code(cluster.secrets[user])
+    start, replies = threading.Barrier(2), [None, None]
+
+    def send(i: int) -> None:
+        start.wait()
+        replies[i] = browsers[i].post(hosts[i], "/auth/mfa",
+                                      {"code": code, "csrf_token": tokens[i]})
+
+    senders = [threading.Thread(target=send, args=(i,)) for i in range(2)]
+    for t in senders:
+        t.start()
+    for t in senders:
+        t.join(timeout=60)
+    accepted = [r is not None and r.status == 302 and not r.location.endswith("/auth/login")
+                for r in replies]
+    assert sorted(accepted) == [False, True], [(r.status, r.location) for r in replies if r]
+    with cluster.app.app_context():
+        verified = db.session.execute(
+            select(func.count()).select_from(AuditEvent).join(
+                User, User.id == sa.cast(AuditEvent.object_id, sa.Uuid))
+            .where(User.username == user, AuditEvent.action == "auth.mfa_verified")).scalar_one()
+    assert verified == 1
 
 
 def test_failed_logins_on_both_hosts_add_up_to_the_lockout(cluster):
