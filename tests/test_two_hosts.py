@@ -59,6 +59,7 @@ pytestmark = pytest.mark.skipif(BACKEND != "postgresql",
 
 MAX_FAILURES = 3
 SEARCHES = 6  # the key rotation test opens five cases, each after a search
+CHECKPOINT_EVENTS = 5  # the hosts sign the chain's head often, so both write checkpoints
 REDIS_DB = 15  # the tests' Redis database (tests/helpers/apps.py: shared_redis)
 
 
@@ -150,6 +151,7 @@ def cluster(template: tuple[str, World], instance_dir: Path,
                 RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:6379/{REDIS_DB}",
                 AMANA_LOGIN_MAX_FAILURES=str(MAX_FAILURES),
                 AMANA_SEARCH_LIMIT=f"{SEARCHES} per 10 minutes",
+                AMANA_AUDIT_CHECKPOINT_EVENTS=str(CHECKPOINT_EVENTS),
                 # The production floor (OWASP), not the default: a login rehashes the password.
                 AMANA_ARGON2_TIME_COST="2", AMANA_ARGON2_MEMORY_KIB=str(19 * 1024),
                 AMANA_ARGON2_PARALLELISM="1")
@@ -276,6 +278,15 @@ def test_requests_on_both_hosts_at_once_keep_one_audit_chain(cluster):
     assert not errors
     after = verify(cluster.app)
     assert after.ok, after.broken
+    # Each host signed checkpoints of the one chain into its own log as it went; the operator's
+    # 'flask audit verify' on host A, given host B's log too, matches them all.
+    logs = [cluster.folders[h] / "audit" / "checkpoints.jsonl" for h in ("a", "b")]
+    assert all(log.exists() for log in logs)
+    status, output = _command(cluster, "audit", "verify", "--checkpoint", str(logs[1]))
+    assert status == 0, output
+    matched = int(re.search(r"([\d,]+) checkpoint\(s\) matched", output).group(1).replace(",", ""))
+    signed = sum(1 for log in logs for line in log.read_text().splitlines() if line.strip())
+    assert matched >= 2 and matched == signed, output
     with cluster.app.app_context():
         listed = db.session.execute(
             select(func.count()).select_from(AuditEvent)
@@ -313,17 +324,24 @@ def _kek_versions(app: Flask, *case_ids: str) -> list[int]:
             .where(Case.id == uuid.UUID(c))).scalar_one() for c in case_ids]
 
 
-def _rotate(cluster: Cluster) -> str:
-    """``flask keys rotate`` as an operator runs it on host A: production, A's instance folder,
-    the least-privilege role. Returns its output (it fails the test if the command fails)."""
-    app = make_app(cluster.runtime_uri, cluster.folders["a"], AMANA_ENV="production")
+def _command(cluster: Cluster, *args: str) -> tuple[int, str]:
+    """A ``flask`` command as an operator runs it on host A: production, A's instance folder
+    (and its checkpoint log), the least-privilege role. Returns its status and output."""
+    folder = cluster.folders["a"]
+    app = make_app(cluster.runtime_uri, folder, AMANA_ENV="production",
+                   AUDIT_CHECKPOINT_FILE=str(folder / "audit" / "checkpoints.jsonl"))
     try:
-        result = app.test_cli_runner().invoke(args=["keys", "rotate"])
+        result = app.test_cli_runner().invoke(args=list(args))
     finally:
-        with app.app_context():
-            db.engine.dispose()
-    assert result.exit_code == 0, result.output
-    return result.output
+        _dispose(app)
+    return result.exit_code, result.output
+
+
+def _rotate(cluster: Cluster) -> str:
+    """``flask keys rotate`` on host A; its output (the test fails if the command fails)."""
+    status, output = _command(cluster, "keys", "rotate")
+    assert status == 0, output
+    return output
 
 
 def test_key_rotation_while_both_hosts_serve(cluster, world):
