@@ -141,7 +141,7 @@ def cluster(template: tuple[str, World], instance_dir: Path,
         stack.callback(_dispose, app)
         secrets = _add_accounts(app, world, [f"{role}_{tag}" for role in
                                              ("session", "lock", "search", "busy", "keys",
-                                                              "code")])
+                                                              "code", "twice")])
         runtime_uri = stack.enter_context(runtime_role_uri(owner_uri))
         hosts = []
         for h in ("a", "b"):
@@ -315,6 +315,40 @@ def _open_case(browser: Browser, host: Host, world: World, name: str) -> str:
 def _shows(browser: Browser, host: Host, case_id: str, name: str) -> bool:
     r = browser.get(host, f"/cases/{case_id}")
     return r.status == 200 and name in r.body
+
+
+def test_one_form_sent_to_both_hosts_at_once_makes_one_record(cluster, world):
+    """A proxy retrying a slow POST on the other host (or a double click split between hosts)
+    sends the same intake form, with its one-time token, to both: one case is made, and both
+    answers lead to it."""
+    user = f"twice_{cluster.tag}"
+    browser = Browser(_address())
+    browser.login(cluster.a, user, cluster.secrets[user])
+    name = f"Warda Twice{cluster.tag}"
+    data = {"name": name, "phone": "", "case_number": "",
+            "csrf_token": browser.csrf(cluster.a, "/cases/search")}
+    assert browser.post(cluster.a, "/cases/search", data).status == 200
+    form = dict(INTAKE, full_name=name, site=world.ids["tripoli"],
+                **form_tokens(browser.get(cluster.a, "/cases/new").body))
+    start, replies = threading.Barrier(2), [None, None]
+
+    def send(i: int) -> None:
+        mine = Browser(browser.address, dict(browser.cookies))
+        start.wait()
+        replies[i] = mine.post((cluster.a, cluster.b)[i], "/cases/new", form)
+
+    senders = [threading.Thread(target=send, args=(i,)) for i in range(2)]
+    for t in senders:
+        t.start()
+    for t in senders:
+        t.join(timeout=60)
+    with cluster.app.app_context():
+        made = db.session.execute(select(Case.id).join(User, User.id == Case.primary_worker_id)
+                                  .where(User.username == user)).scalars().all()
+    assert len(made) == 1
+    for r in replies:
+        assert r is not None and r.status == 302 and str(made[0]) in r.location, \
+            (r.status, r.location) if r else None
 
 
 def _kek_versions(app: Flask, *case_ids: str) -> list[int]:
