@@ -50,7 +50,15 @@ from tests.helpers.cases import INTAKE
 from tests.helpers.codes import live_code
 from tests.helpers.factories import World
 from tests.helpers.forms import form_tokens
-from tests.helpers.hosts import Browser, Host, Reply, production_env, start_host, wait_ready
+from tests.helpers.hosts import (
+    Browser,
+    Host,
+    Reply,
+    production_env,
+    start_host,
+    stop_hosts,
+    wait_ready,
+)
 from tests.helpers.login import PASSWORD
 from tests.helpers.roles import runtime_role_uri
 
@@ -143,7 +151,8 @@ def cluster(template: tuple[str, World], instance_dir: Path,
                                              ("session", "lock", "search", "busy", "keys",
                                                               "code", "twice")])
         runtime_uri = stack.enter_context(runtime_role_uri(owner_uri))
-        hosts = []
+        hosts: list[Host] = []
+        stack.callback(lambda: stop_hosts(*hosts))
         for h in ("a", "b"):
             env = production_env(
                 AMANA_ENV="production", AMANA_INSTANCE_PATH=str(folders[h]),
@@ -155,9 +164,7 @@ def cluster(template: tuple[str, World], instance_dir: Path,
                 # The production floor (OWASP), not the default: a login rehashes the password.
                 AMANA_ARGON2_TIME_COST="2", AMANA_ARGON2_MEMORY_KIB=str(19 * 1024),
                 AMANA_ARGON2_PARALLELISM="1")
-            host = start_host(h, env, tmp / f"run_{h}")
-            stack.callback(host.stop)
-            hosts.append(host)
+            hosts.append(start_host(h, env, tmp / f"run_{h}"))
         wait_ready(*hosts)
         yield Cluster(hosts[0], hosts[1], app, owner_uri, runtime_uri, folders, secrets, tag)
 

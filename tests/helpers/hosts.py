@@ -45,16 +45,23 @@ class Host:
     log: Path
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_hosts(self)
 
     def tail(self) -> str:
         return self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
+
+
+def stop_hosts(*hosts: Host) -> None:
+    """Stop the hosts (all asked at once, then waited for)."""
+    for host in hosts:
+        if host.proc.poll() is None:
+            host.proc.terminate()
+    for host in hosts:
+        try:
+            host.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            host.proc.kill()
+            host.proc.wait()
 
 
 def start_host(name: str, env: dict[str, str], folder: Path) -> Host:
