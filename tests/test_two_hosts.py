@@ -415,6 +415,8 @@ def test_key_rotation_while_both_hosts_serve(cluster, world):
     assert "KEK version 3 created and active" in _rotate(cluster)
     refused = _try_open_case(browser, cluster.b, world, f"Amal Refused{cluster.tag}")
     assert refused.status == 500, (refused.status, refused.location)
+    assert "Key-encryption key version 3 is active in the database but missing here" in \
+        cluster.b.tail()  # B's log says what to do
     assert _shows(browser, cluster.a, old, old_name)
     shutil.copy2(keys_a / "kek_3.key", keys_b / "kek_3.key")
     assert _shows(browser, cluster.b, old, old_name)
