@@ -8,7 +8,9 @@ of the same keys, as two machines would. Over HTTP, against both:
 - a session begun on one host works on the other, and a logout on either ends it on both;
 - failed logins on both add up to the one lockout;
 - the search limit counts the searches made on both;
-- requests on both at once leave one audit chain, verified without gap or fork;
+- one two-step code, or one intake form, sent to both at once is used once;
+- requests on both at once leave one audit chain, verified without gap or fork, and the
+  checkpoints each host signs into its own log all match it;
 - a key rotation run while both serve: both still open the old records, and each opens what the
   other wrote under the new key, without a restart once each host has the new key file
   (and a host without it refuses rather than serve or write without it).
@@ -44,7 +46,7 @@ from app.crypto.models import DataKey
 from app.db import db
 from app.directory.models import Site
 from app.keyfiles import create_key, kek_name
-from tests.helpers.apps import BACKEND, PG_URL, make_app, pg_admin, pg_url, redis_up
+from tests.helpers.apps import BACKEND, HOST, PG_URL, make_app, pg_admin, pg_url, redis_up
 from tests.helpers.audit import verify
 from tests.helpers.cases import INTAKE
 from tests.helpers.codes import live_code
@@ -147,16 +149,15 @@ def cluster(template: tuple[str, World], instance_dir: Path,
     with ExitStack() as stack:
         stack.callback(pg_admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         stack.callback(_dispose, app)
-        secrets = _add_accounts(app, world, [f"{role}_{tag}" for role in
-                                             ("session", "lock", "search", "busy", "keys",
-                                                              "code", "twice")])
+        roles = ("session", "lock", "search", "busy", "keys", "code", "twice")
+        secrets = _add_accounts(app, world, [f"{role}_{tag}" for role in roles])
         runtime_uri = stack.enter_context(runtime_role_uri(owner_uri))
         hosts: list[Host] = []
         stack.callback(lambda: stop_hosts(*hosts))
         for h in ("a", "b"):
             env = production_env(
                 AMANA_ENV="production", AMANA_INSTANCE_PATH=str(folders[h]),
-                DATABASE_URL=runtime_uri, AMANA_ALLOWED_HOSTS="amana.example.org",
+                DATABASE_URL=runtime_uri, AMANA_ALLOWED_HOSTS=HOST,
                 RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:6379/{REDIS_DB}",
                 AMANA_LOGIN_MAX_FAILURES=str(MAX_FAILURES),
                 AMANA_SEARCH_LIMIT=f"{SEARCHES} per 10 minutes",
