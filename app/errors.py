@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from app.config import ConfigError
 from app.db import db
 
 MESSAGES = {
@@ -60,5 +61,13 @@ def register_error_handlers(app: Flask) -> None:
         db.session.rollback()
         from flask import g
 
-        app.logger.error("unhandled %s (request %s)", exc.__class__.__name__, g.get("request_id"))
+        request_id = g.get("request_id")
+        if isinstance(exc, ConfigError):
+            # Amana's own one line for the operator (a key this host lacks, such as the KEK
+            # another host's rotation made active): it names settings and files, never a value
+            # anyone typed, and without it the log would not say what to fix.
+            app.logger.error("unhandled %s (request %s): %s", exc.__class__.__name__, request_id,
+                             exc.message)
+        else:
+            app.logger.error("unhandled %s (request %s)", exc.__class__.__name__, request_id)
         return _page(500)

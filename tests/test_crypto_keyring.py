@@ -4,7 +4,9 @@ app with one line before anything is decrypted; development keys are refused in 
 from __future__ import annotations
 
 import base64
+import logging
 import os
+import shutil
 import stat
 
 import pytest
@@ -23,6 +25,8 @@ from app.keyfiles import (
 from tests.helpers.apps import make_app
 from tests.helpers.cli import one_line_error, run
 from tests.helpers.crypto import Specimen, copy_instance, private_app
+from tests.helpers.factories import CANARY
+from tests.helpers.login import Auth
 
 
 @pytest.fixture
@@ -148,3 +152,28 @@ def test_no_kek_at_all_is_refused(tmp_path):
     bare.config["AMANA_ENV"] = "production"
     with pytest.raises(ConfigError, match="No key-encryption key"):
         build_keyring(bare)
+
+
+def test_a_host_without_the_active_key_refuses_and_its_log_says_which_key(db_uri, instance_dir,
+                                                                          tmp_path, world, frozen,
+                                                                          caplog):
+    """Two hosts, each with its own copy of the keys: a rotation run on A makes a key active that
+    B does not have yet. B refuses (500, nothing shown), and its log names the missing key, not
+    only the exception's type; once the key file is on B, B goes on without a restart."""
+    folder_a = copy_instance(instance_dir, tmp_path / "a")
+    folder_b = copy_instance(instance_dir, tmp_path / "b")
+    host_b = make_app(db_uri, folder_b)
+    worker = Auth(host_b, world, frozen).login("caseworker")
+    page = f"/cases/{world.ids['case_own']}"
+    assert worker.get(page).status_code == 200
+    rotator = make_app(db_uri, folder_a)
+    assert rotator.test_cli_runner().invoke(args=["keys", "rotate"]).exit_code == 0
+    _dispose(rotator)
+    caplog.set_level(logging.ERROR)
+    refused = worker.get(page)
+    assert refused.status_code == 500 and CANARY["own_name"] not in refused.get_data(as_text=True)
+    assert "Key-encryption key version 2 is in use but missing" in caplog.text
+    assert "kek_2.key" in caplog.text
+    shutil.copy2(key_path("kek_2", folder_a), key_path("kek_2", folder_b))
+    assert CANARY["own_name"] in worker.get(page).get_data(as_text=True)
+    _dispose(host_b)

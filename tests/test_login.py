@@ -9,11 +9,13 @@ import uuid
 import limits.storage.memory as limits_memory
 import pyotp
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.audit.models import AuditEvent
-from app.auth.models import AuthSession
+from app.auth import mfa
+from app.auth.models import AuthSession, User
 from app.db import db
+from tests.helpers.codes import code_at
 from tests.helpers.forms import csrf_from
 from tests.helpers.login import PASSWORD
 
@@ -221,3 +223,37 @@ def test_sessions_are_rows_with_only_a_token_digest(app, auth, world):
             AuthSession.user_id == uuid.UUID(world.users["caseworker"]))).scalars().all()
     assert len(rows) == 1 and rows[0].mfa_at is not None
     assert all(token not in repr(r.token_hash) for r in rows)
+
+
+@pytest.mark.parametrize("step_path", ["/auth/mfa", "/auth/mfa/enrol"])
+def test_a_code_accepted_meanwhile_elsewhere_is_a_replay(app, client, auth, world, monkeypatch,
+                                                          step_path):
+    """Another host (or worker) accepts the same code after this request loaded the account and
+    before it saves: the stale account says the code is fresh, the database says it is used."""
+    username = "caseworker" if step_path == "/auth/mfa" else "newbie"
+    real = mfa.matching_step
+
+    def raced(user, code):
+        step = real(user, code)
+        if step is not None:  # the other host's commit, behind this session's back
+            db.session.execute(update(User.__table__).where(User.__table__.c.id == user.id)
+                               .values(totp_last_step=step))
+        return step
+
+    monkeypatch.setattr(mfa, "matching_step", raced)
+    _post_login(client, username, PASSWORD)
+    if username == "newbie":
+        page = client.get(step_path).get_data(as_text=True)
+        secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', page).group(1).replace(" ", "")
+        code = code_at(secret, auth.clock.advance(seconds=31))
+    else:
+        code = auth.code(username)
+    token = csrf_from(client.get(step_path).get_data(as_text=True))
+    resp = client.post(step_path, data={"code": code, "csrf_token": token})
+    assert resp.status_code == 200 and "not accepted" in resp.get_data(as_text=True)
+    assert client.get("/").status_code == 302
+    reason = "replayed_code" if username == "caseworker" else "bad_enrolment_code"
+    with app.app_context():
+        assert db.session.execute(
+            select(AuditEvent.reason).where(AuditEvent.action == "auth.mfa_failed")
+            .order_by(AuditEvent.seq.desc()).limit(1)).scalar_one() == reason

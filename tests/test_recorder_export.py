@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from app.audit import alerts
 from app.audit.actions import Action
 from app.audit.models import AuditEvent
+from app.auth import mfa
 from app.auth import service as auth_service
 from app.auth.models import RecoveryCode, User
 from app.cases import consent, gbvims, records, service
@@ -173,10 +174,10 @@ def test_a_racing_request_with_the_same_code_cannot_claim_it(app, world):
         step = user.totp_last_step + 5
         db.session.expunge(user)  # the second request's copy, read before the claim
         first = _user(MANAGER, world)
-        assert recorder_export._claim(first, step) is True
+        assert mfa.claim_step(first, step) is True
         assert user.totp_last_step < step  # it would pass matching_step...
-        assert recorder_export._claim(user, step) is False  # ...but cannot claim the step
-        assert recorder_export._claim(user, step + 1) is True  # a later step still can
+        assert mfa.claim_step(user, step) is False  # ...but cannot claim the step
+        assert mfa.claim_step(user, step + 1) is True  # a later step still can
 
 
 def test_a_recovery_code_is_not_accepted_and_stays_unused(app, auth, world):

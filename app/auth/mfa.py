@@ -19,7 +19,7 @@ import secrets
 import pyotp
 import segno
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.auth.models import User
 from app.clock import utcnow
@@ -127,6 +127,20 @@ def matching_step(user: User, code: str) -> int | None:
         if hmac.compare_digest(totp.at(step * STEP_SECONDS), code):
             return step
     return None
+
+
+def claim_step(user: User, step: int) -> bool:
+    """Mark ``step`` used, unless it (or a later one) already was: False then, a replay.
+
+    ``matching_step`` judges by the account as this request loaded it. Another host or worker
+    accepting the same code between that load and this transaction's commit is seen only here:
+    the update is conditional on the stored last step, and the row lock makes the second of two
+    racing requests find the first's step and change nothing. Call it in the transaction that
+    accepts the code."""
+    done = db.session.execute(update(User).where(User.id == user.id,
+                                                 User.totp_last_step < step)
+                              .values(totp_last_step=step))
+    return getattr(done, "rowcount", 0) == 1
 
 
 def new_recovery_codes() -> list[str]:

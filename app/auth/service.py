@@ -108,7 +108,8 @@ def verify_code(user: User, code: str) -> tuple[bool, bool]:
             return False, True
         step = mfa.matching_step(user, code)
         if step is not None:
-            user.totp_last_step = step
+            if not mfa.claim_step(user, step):  # accepted meanwhile by another host or worker
+                return False, _mfa_failure(user, "replayed_code")
             _mark_mfa_done(user)
             record(Action.AUTH_MFA_VERIFIED, object_type=ObjectType.USER, object_id=user.id, actor=user,
                    reason="totp")
@@ -155,9 +156,8 @@ def confirm_enrolment(user: User, code: str) -> tuple[list[str] | None, bool]:
             sessions.end_current("mfa_lockout")
             return None, True
         step = mfa.matching_step(user, code)
-        if step is None:
+        if step is None or not mfa.claim_step(user, step):
             return None, _mfa_failure(user, "bad_enrolment_code")
-        user.totp_last_step = step
         user.mfa_enrolled_at = utcnow()
         codes = _replace_recovery_codes(user)
         _mark_mfa_done(user)

@@ -200,7 +200,8 @@ class Keyring:
                               "'flask --app app db upgrade' or 'flask --app app keys rotate'.")
         version, check = max(rows)
         self._check(version, check, missing="is active in the database but missing here; give "
-                    "this server the key and restart it")
+                    "this server the key, as a file (used at once) or a variable (after a "
+                    "restart)")
         return int(version)
 
     def forget(self) -> None:

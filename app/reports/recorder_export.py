@@ -18,13 +18,12 @@ from typing import Any
 
 import pyotp
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import update
 
 from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
 from app.auth import mfa, sessions, throttle
 from app.auth.models import User
-from app.db import db, transaction
+from app.db import transaction
 from app.observability.metrics import LOCKOUTS
 from app.reports import recorder, recorder_sheet
 
@@ -97,14 +96,6 @@ def _replayed(user: User, code: str) -> bool:
                for step in (now - 1, now, now + 1) if step <= user.totp_last_step)
 
 
-def _claim(user: User, step: int) -> bool:
-    """Mark ``step`` used, unless a request racing with the same code got there first."""
-    done = db.session.execute(update(User).where(User.id == user.id,
-                                                 User.totp_last_step < step)
-                              .values(totp_last_step=step))
-    return getattr(done, "rowcount", 0) == 1
-
-
 def check_code(user: User, period: recorder.Period, typed: str) -> None:
     """Accept a fresh authenticator code (claiming its time step) or raise ``RecorderRefused``
     (recorded). Nothing else is written on success: the caller records the export."""
@@ -121,7 +112,7 @@ def check_code(user: User, period: recorder.Period, typed: str) -> None:
         raise _refuse(user, period, REPLAYED if replay else WRONG,
                       "replayed_code" if replay else "bad_code", failure=True)
     with transaction():
-        claimed = _claim(user, step)
+        claimed = mfa.claim_step(user, step)
     if not claimed:
         raise _refuse(user, period, REPLAYED, "replayed_code", failure=True)
     throttle.clear(user.username)
