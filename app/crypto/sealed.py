@@ -25,12 +25,13 @@ import os
 import uuid
 from collections.abc import Iterable
 from datetime import date
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from app.crypto.aead import NONCE_BYTES
-from app.crypto.envelope import cipher
+from app.crypto.envelope import Unwrapped, unwrapped
 from app.crypto.failures import failed
 
 T = TypeVar("T")
@@ -148,61 +149,121 @@ def aad(table: str, field: str, record_id: uuid.UUID, data_key_id: uuid.UUID, ve
             + present)
 
 
-# seal_bytes and open_bytes inline what app.crypto.aead.seal_with/open_with do (same stored
-# form): they run for every field of every record shown, so each step here is measured.
+class Sealer:
+    """Seals and opens the values of one record: ``table``, record id and data key id.
+
+    What every value of a record shares is worked out once, not once per value: the data key's
+    cipher (the app context's unwrapped key, ``app.crypto.envelope.unwrapped``) and, per field,
+    the constant start of the associated data (format, table, field, record id, data key id).
+    Only a fresh nonce, the version and the presence are added per call. Sealed fields keep one
+    sealer on each record they read or write (``app.crypto.fields``); it never holds a value.
+
+    It holds the app context's entry for the unwrapped key, not the key: ``envelope`` revokes
+    that entry when the key is shredded, when the context's keys are forgotten and when the
+    context ends, and the next call asks ``envelope`` again (a shredded key then raises
+    ``KeyDestroyedError`` there). So a sealer kept on a record never outlives its key.
+    """
+
+    __slots__ = ("table", "record_id", "data_key_id", "_key", "_heads")
+
+    def __init__(self, table: str, record_id: uuid.UUID, data_key_id: uuid.UUID) -> None:
+        if record_id is None or data_key_id is None:
+            raise ValueError("seal a value only once its record has an id and a data key")
+        self.table, self.record_id, self.data_key_id = table, record_id, data_key_id
+        self._key: Unwrapped | None = None
+        self._heads: dict[str, bytes] = {}
+
+    def _cipher(self) -> AESGCM:
+        """The data key's cipher, looked up again once the entry held was revoked."""
+        key = self._key
+        found = key.cipher if key is not None else None
+        if found is None:
+            key = self._key = unwrapped(self.data_key_id)
+            found = key.cipher
+            assert found is not None  # a fresh entry is never revoked
+        return found
+
+    def _head(self, field: str) -> bytes:
+        found = self._heads[field] = (head(self.table, field) + self.record_id.bytes
+                                      + self.data_key_id.bytes)
+        return found
+
+    def seal_bytes(self, plain: bytes, field: str, version: int, present: bytes) -> bytes:
+        """The stored form of plaintext bytes of ``field`` under ``version`` and ``present``."""
+        key = self._key
+        cipher = key.cipher if key is not None else None
+        nonce = os.urandom(NONCE_BYTES)
+        return FORMAT + nonce + (cipher or self._cipher()).encrypt(
+            nonce, plain, (self._heads.get(field) or self._head(field))
+            + version.to_bytes(8, "big") + present)
+
+    def open_bytes(self, blob: bytes, field: str, version: int, present: bytes) -> bytes:
+        """The plaintext bytes sealed in ``blob``, or ``DecryptionError`` (audited)."""
+        key = self._key
+        cipher = (key.cipher if key is not None else None) or self._cipher()
+        if len(blob) < _MIN_LEN or blob[0] != 2:
+            # 0x01 is the format before values were bound to versions: refused (a downgrade).
+            reason = "old_format" if blob[:1] == b"\x01" else "unknown_format"
+            raise failed(self.table, self.record_id, f"{field}:{reason}")
+        try:
+            tail = _version(version)
+        except (AttributeError, OverflowError, TypeError):
+            raise failed(self.table, self.record_id, f"{field}:bad_version") from None
+        try:
+            return cipher.decrypt(blob[1:13], blob[13:],
+                                  (self._heads.get(field) or self._head(field)) + tail + present)
+        except InvalidTag:
+            raise failed(self.table, self.record_id, f"{field}:auth_failed") from None
 
 
-def seal_bytes(plain: bytes, *, table: str, field: str, record_id: uuid.UUID,
-               data_key_id: uuid.UUID, version: int, present: bytes) -> bytes:
+# Each function below takes either ``sealer`` (the record's, as sealed fields pass it) or
+# ``table``, ``record_id`` and ``data_key_id`` (a sealer is made for the one call).
+
+
+def _sealer(sealer: Sealer | None, table: str, record_id: uuid.UUID | None,
+            data_key_id: uuid.UUID | None) -> Sealer:
+    if sealer is not None:
+        return sealer
+    return Sealer(table, cast(uuid.UUID, record_id), cast(uuid.UUID, data_key_id))
+
+
+def seal_bytes(plain: bytes, *, field: str, version: int, present: bytes,
+               sealer: Sealer | None = None, table: str = "", record_id: uuid.UUID | None = None,
+               data_key_id: uuid.UUID | None = None) -> bytes:
     """The stored form of plaintext bytes (what ``seal_value`` does after encoding)."""
-    if record_id is None or data_key_id is None:
-        raise ValueError("seal a value only once its record has an id and a data key")
-    nonce = os.urandom(NONCE_BYTES)
-    return FORMAT + nonce + cipher(data_key_id).encrypt(
-        nonce, plain, head(table, field) + record_id.bytes + data_key_id.bytes
-        + _version(version) + present)
+    return _sealer(sealer, table, record_id, data_key_id).seal_bytes(plain, field, version,
+                                                                     present)
 
 
-def open_bytes(blob: bytes, *, table: str, field: str, record_id: uuid.UUID,
-               data_key_id: uuid.UUID, version: int, present: bytes) -> bytes:
+def open_bytes(blob: bytes, *, field: str, version: int, present: bytes,
+               sealer: Sealer | None = None, table: str = "", record_id: uuid.UUID | None = None,
+               data_key_id: uuid.UUID | None = None) -> bytes:
     """The plaintext bytes sealed in ``blob``, or ``DecryptionError`` (audited)."""
-    key = cipher(data_key_id)
-    if len(blob) < _MIN_LEN or blob[0] != 2:
-        # 0x01 is the format before values were bound to versions: refused (a downgrade).
-        reason = "old_format" if blob[:1] == b"\x01" else "unknown_format"
-        raise failed(table, record_id, f"{field}:{reason}")
-    try:
-        tail = _version(version)
-    except (AttributeError, OverflowError, TypeError):
-        raise failed(table, record_id, f"{field}:bad_version") from None
-    try:
-        return key.decrypt(blob[1:13], blob[13:], head(table, field) + record_id.bytes
-                           + data_key_id.bytes + tail + present)
-    except InvalidTag:
-        raise failed(table, record_id, f"{field}:auth_failed") from None
+    return _sealer(sealer, table, record_id, data_key_id).open_bytes(blob, field, version,
+                                                                     present)
 
 
-def seal_value(codec: Codec[T], value: T | None, *, table: str, field: str,
-               record_id: uuid.UUID, data_key_id: uuid.UUID, version: int,
-               present: bytes) -> bytes | None:
+def seal_value(codec: Codec[T], value: T | None, *, field: str, version: int, present: bytes,
+               sealer: Sealer | None = None, table: str = "", record_id: uuid.UUID | None = None,
+               data_key_id: uuid.UUID | None = None) -> bytes | None:
     """The stored form of ``value`` (None for None). ``record_id`` must be final: set it before
     sealing (``Model(id=uuid.uuid4(), ...)``), as the id is part of the associated data; so are
     ``version`` (the record's version once this write is flushed) and ``present``."""
     if value is None:
         return None
-    return seal_bytes(codec.encode(value), table=table, field=field, record_id=record_id,
-                      data_key_id=data_key_id, version=version, present=present)
+    return (sealer or _sealer(None, table, record_id, data_key_id)).seal_bytes(
+        codec.encode(value), field, version, present)
 
 
-def open_value(codec: Codec[T], blob: bytes | None, *, table: str, field: str,
-               record_id: uuid.UUID, data_key_id: uuid.UUID, version: int,
-               present: bytes) -> T | None:
+def open_value(codec: Codec[T], blob: bytes | None, *, field: str, version: int, present: bytes,
+               sealer: Sealer | None = None, table: str = "", record_id: uuid.UUID | None = None,
+               data_key_id: uuid.UUID | None = None) -> T | None:
     """The value sealed in ``blob`` (None for NULL), or ``DecryptionError`` (audited)."""
     if blob is None:
         return None
-    plain = open_bytes(blob, table=table, field=field, record_id=record_id,
-                       data_key_id=data_key_id, version=version, present=present)
+    sealer = sealer or _sealer(None, table, record_id, data_key_id)
+    plain = sealer.open_bytes(blob, field, version, present)
     try:
         return codec.decode(plain)
     except ValueError:  # authentic, but not this field's kind of value
-        raise failed(table, record_id, f"{field}:decode_failed") from None
+        raise failed(sealer.table, sealer.record_id, f"{field}:decode_failed") from None
