@@ -21,10 +21,10 @@ not open: it raises ``DecryptionError`` and notes the failure for the audit trai
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterable
 from datetime import date
+from os import urandom as _urandom
 from typing import Generic, TypeVar, cast
 
 from cryptography.exceptions import InvalidTag
@@ -38,14 +38,6 @@ T = TypeVar("T")
 FORMAT = b"\x02"  # 0x01 (no version in the associated data) is refused since migration 0011
 AAD_PREFIX = b"amana/field|v2|"
 _MIN_LEN = 1 + NONCE_BYTES + 16
-
-
-# Text is padded as in ISO/IEC 7816-4: 0x80, then zeros up to the next multiple of the block.
-def _unpad(raw: bytes) -> bytes:
-    body = raw.rstrip(b"\x00")
-    if body[-1:] != b"\x80":
-        raise ValueError("bad padding")
-    return body[:-1]
 
 
 class Codec(Generic[T]):
@@ -68,7 +60,8 @@ class Text(Codec[str]):
         self.max_length, self.block = max_length, block
 
     def encode(self, value: str) -> bytes:
-        """UTF-8, padded to a block."""
+        """UTF-8, padded to a block as in ISO/IEC 7816-4: 0x80, then zeros up to the next
+        multiple of the block."""
         if not isinstance(value, str):
             raise TypeError("a sealed text field takes text")
         if len(value) > self.max_length:
@@ -78,7 +71,10 @@ class Text(Codec[str]):
 
     def decode(self, raw: bytes) -> str:
         """Unpadded UTF-8."""
-        return _unpad(raw).decode("utf-8")
+        body = raw.rstrip(b"\x00")
+        if body[-1:] != b"\x80":
+            raise ValueError("bad padding")
+        return body[:-1].decode()
 
 
 class LongText(Text):
@@ -191,9 +187,9 @@ class Sealer:
     def seal_bytes(self, plain: bytes, field: str, version: int, present: bytes) -> bytes:
         """The stored form of plaintext bytes of ``field`` under ``version`` and ``present``."""
         key = self._key
-        cipher = key.cipher if key is not None else None
-        nonce = os.urandom(NONCE_BYTES)
-        return FORMAT + nonce + (cipher or self._cipher()).encrypt(
+        cipher = (key.cipher if key is not None else None) or self._cipher()
+        nonce = _urandom(NONCE_BYTES)
+        return FORMAT + nonce + cipher.encrypt(
             nonce, plain, (self._heads.get(field) or self._head(field))
             + version.to_bytes(8, "big") + present)
 
@@ -206,7 +202,7 @@ class Sealer:
             reason = "old_format" if blob[:1] == b"\x01" else "unknown_format"
             raise failed(self.table, self.record_id, f"{field}:{reason}")
         try:
-            tail = _version(version)
+            tail = version.to_bytes(8, "big")  # anything but a version fails here
         except (AttributeError, OverflowError, TypeError):
             raise failed(self.table, self.record_id, f"{field}:bad_version") from None
         try:
