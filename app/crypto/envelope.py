@@ -58,6 +58,10 @@ class Unwrapped:
         self.raw = self.cipher = None
 
 
+REVOKED = Unwrapped(bytes(DATA_KEY_BYTES))
+REVOKED.revoke()  # what a sealer holds before its first use: no key, so it asks
+
+
 def _cache() -> dict[uuid.UUID, Unwrapped]:
     # The cache lives in the application context's ``g`` (one request or CLI command), reached
     # without the ``g`` proxy, which costs about a microsecond per lookup.

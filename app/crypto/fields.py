@@ -99,8 +99,9 @@ class SealedField(Generic[T]):
             return cast(T, seen[1])  # the value this field cached with its blob
         # Not written in this transaction: sealed under the version the database holds.
         version, present = _committed(record)
-        value = open_value(self.codec, blob, field=self.name, version=version, present=present,
-                           sealer=sealer_of(record, self.table))
+        # Positional: this runs for every value read (field, version, presence, sealer).
+        value = open_value(self.codec, blob, self.name, version, present,
+                           sealer_of(record, self.table))
         plain[self.name] = (blob, value, version, present)
         return value
 
@@ -109,8 +110,8 @@ class SealedField(Generic[T]):
         # overtaken (another field emptied or filled, a flush in between), the flush seals again.
         version = _next_version(record)
         present = _presence(record, self.name, value is not None)
-        blob = seal_value(self.codec, value, field=self.name, version=version, present=present,
-                          sealer=sealer_of(record, self.table))
+        blob = seal_value(self.codec, value, self.name, version, present,
+                          sealer_of(record, self.table))
         if blob is not None:
             record.__dict__.setdefault(_PLAIN, {})[self.name] = (blob, value, version, present)
         setattr(record, self.column, blob)

@@ -25,13 +25,13 @@ import uuid
 from collections.abc import Iterable
 from datetime import date
 from os import urandom as _urandom
-from typing import Generic, TypeVar, cast
+from typing import Generic, TypeVar
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from app.crypto.aead import NONCE_BYTES
-from app.crypto.envelope import Unwrapped, unwrapped
+from app.crypto.envelope import REVOKED, unwrapped
 from app.crypto.failures import failed
 
 T = TypeVar("T")
@@ -53,11 +53,17 @@ class Codec(Generic[T]):
         raise NotImplementedError
 
 
+_PADS: dict[int, tuple[bytes, ...]] = {}
+
+
 class Text(Codec[str]):
     """Short text (names, phone numbers, places), at most ``max_length`` characters."""
 
     def __init__(self, max_length: int = 500, block: int = 32) -> None:
         self.max_length, self.block = max_length, block
+        # The padding for each length modulo the block, made once.
+        self._pads = _PADS.get(block) or _PADS.setdefault(
+            block, tuple(b"\x80" + bytes(block - 1 - i) for i in range(block)))
 
     def encode(self, value: str) -> bytes:
         """UTF-8, padded to a block as in ISO/IEC 7816-4: 0x80, then zeros up to the next
@@ -66,8 +72,8 @@ class Text(Codec[str]):
             raise TypeError("a sealed text field takes text")
         if len(value) > self.max_length:
             raise ValueError(f"text longer than {self.max_length} characters")
-        raw = value.encode("utf-8")
-        return (raw + b"\x80").ljust((len(raw) // self.block + 1) * self.block, b"\x00")
+        raw = value.encode()
+        return raw + self._pads[len(raw) % self.block]
 
     def decode(self, raw: bytes) -> str:
         """Unpadded UTF-8."""
@@ -146,13 +152,13 @@ def aad(table: str, field: str, record_id: uuid.UUID, data_key_id: uuid.UUID, ve
 
 
 class Sealer:
-    """Seals and opens the values of one record: ``table``, record id and data key id.
+    """What every value of one record (``table``, record id, data key id) is sealed with.
 
-    What every value of a record shares is worked out once, not once per value: the data key's
-    cipher (the app context's unwrapped key, ``app.crypto.envelope.unwrapped``) and, per field,
-    the constant start of the associated data (format, table, field, record id, data key id).
-    Only a fresh nonce, the version and the presence are added per call. Sealed fields keep one
-    sealer on each record they read or write (``app.crypto.fields``); it never holds a value.
+    Worked out once per record, not once per value: the data key's cipher (held through the
+    app context's entry, ``app.crypto.envelope.unwrapped``) and, per field, the constant start
+    of the associated data (format, table, field, record id, data key id). Each call then adds
+    only a fresh nonce, the version and the presence. Sealed fields keep one sealer on each
+    record they read or write (``app.crypto.fields.sealer_of``); it never holds a value.
 
     It holds the app context's entry for the unwrapped key, not the key: ``envelope`` revokes
     that entry when the key is shredded, when the context's keys are forgotten and when the
@@ -160,106 +166,97 @@ class Sealer:
     ``KeyDestroyedError`` there). So a sealer kept on a record never outlives its key.
     """
 
-    __slots__ = ("table", "record_id", "data_key_id", "_key", "_heads")
+    __slots__ = ("table", "record_id", "data_key_id", "key", "heads")
 
-    def __init__(self, table: str, record_id: uuid.UUID, data_key_id: uuid.UUID) -> None:
+    def __init__(self, table: str, record_id: uuid.UUID | None,
+                 data_key_id: uuid.UUID | None) -> None:
         if record_id is None or data_key_id is None:
             raise ValueError("seal a value only once its record has an id and a data key")
         self.table, self.record_id, self.data_key_id = table, record_id, data_key_id
-        self._key: Unwrapped | None = None
-        self._heads: dict[str, bytes] = {}
+        self.key = REVOKED  # looked up on first use
+        self.heads: dict[str, bytes] = {}
 
-    def _cipher(self) -> AESGCM:
-        """The data key's cipher, looked up again once the entry held was revoked."""
-        key = self._key
-        found = key.cipher if key is not None else None
+    def cipher(self) -> AESGCM:
+        """The data key's cipher, asked of ``envelope`` again once the entry held is revoked."""
+        found = self.key.cipher
         if found is None:
-            key = self._key = unwrapped(self.data_key_id)
-            found = key.cipher
+            self.key = unwrapped(self.data_key_id)
+            found = self.key.cipher
             assert found is not None  # a fresh entry is never revoked
         return found
 
-    def _head(self, field: str) -> bytes:
-        found = self._heads[field] = (head(self.table, field) + self.record_id.bytes
-                                      + self.data_key_id.bytes)
+    def head(self, field: str) -> bytes:
+        """The constant start of the associated data of ``field`` in this record."""
+        found = self.heads.get(field)
+        if found is None:
+            found = self.heads[field] = (head(self.table, field) + self.record_id.bytes
+                                         + self.data_key_id.bytes)
         return found
 
-    def seal_bytes(self, plain: bytes, field: str, version: int, present: bytes) -> bytes:
-        """The stored form of plaintext bytes of ``field`` under ``version`` and ``present``."""
-        key = self._key
-        cipher = (key.cipher if key is not None else None) or self._cipher()
-        nonce = _urandom(NONCE_BYTES)
-        return FORMAT + nonce + cipher.encrypt(
-            nonce, plain, (self._heads.get(field) or self._head(field))
-            + version.to_bytes(8, "big") + present)
 
-    def open_bytes(self, blob: bytes, field: str, version: int, present: bytes) -> bytes:
-        """The plaintext bytes sealed in ``blob``, or ``DecryptionError`` (audited)."""
-        key = self._key
-        cipher = (key.cipher if key is not None else None) or self._cipher()
-        if len(blob) < _MIN_LEN or blob[0] != 2:
-            # 0x01 is the format before values were bound to versions: refused (a downgrade).
-            reason = "old_format" if blob[:1] == b"\x01" else "unknown_format"
-            raise failed(self.table, self.record_id, f"{field}:{reason}")
-        try:
-            tail = version.to_bytes(8, "big")  # anything but a version fails here
-        except (AttributeError, OverflowError, TypeError):
-            raise failed(self.table, self.record_id, f"{field}:bad_version") from None
-        try:
-            return cipher.decrypt(blob[1:13], blob[13:],
-                                  (self._heads.get(field) or self._head(field)) + tail + present)
-        except InvalidTag:
-            raise failed(self.table, self.record_id, f"{field}:auth_failed") from None
+# The functions below take ``sealer`` (the record's, as sealed fields pass it) or else
+# ``table``, ``record_id`` and ``data_key_id`` (a sealer is made for the one call). They run for
+# every value read or written, so their bodies inline the sealer's fast paths: each step here
+# is measured (bench/bench_crypto.py).
 
 
-# Each function below takes either ``sealer`` (the record's, as sealed fields pass it) or
-# ``table``, ``record_id`` and ``data_key_id`` (a sealer is made for the one call).
-
-
-def _sealer(sealer: Sealer | None, table: str, record_id: uuid.UUID | None,
-            data_key_id: uuid.UUID | None) -> Sealer:
-    if sealer is not None:
-        return sealer
-    return Sealer(table, cast(uuid.UUID, record_id), cast(uuid.UUID, data_key_id))
-
-
-def seal_bytes(plain: bytes, *, field: str, version: int, present: bytes,
-               sealer: Sealer | None = None, table: str = "", record_id: uuid.UUID | None = None,
+def seal_bytes(plain: bytes, field: str, version: int, present: bytes,
+               sealer: Sealer | None = None, *, table: str = "",
+               record_id: uuid.UUID | None = None,
                data_key_id: uuid.UUID | None = None) -> bytes:
     """The stored form of plaintext bytes (what ``seal_value`` does after encoding)."""
-    return _sealer(sealer, table, record_id, data_key_id).seal_bytes(plain, field, version,
-                                                                     present)
+    s = sealer or Sealer(table, record_id, data_key_id)
+    cipher = s.key.cipher or s.cipher()
+    nonce = _urandom(NONCE_BYTES)
+    return FORMAT + nonce + cipher.encrypt(
+        nonce, plain, (s.heads.get(field) or s.head(field)) + version.to_bytes(8, "big") + present)
 
 
-def open_bytes(blob: bytes, *, field: str, version: int, present: bytes,
-               sealer: Sealer | None = None, table: str = "", record_id: uuid.UUID | None = None,
+def open_bytes(blob: bytes, field: str, version: int, present: bytes,
+               sealer: Sealer | None = None, *, table: str = "",
+               record_id: uuid.UUID | None = None,
                data_key_id: uuid.UUID | None = None) -> bytes:
     """The plaintext bytes sealed in ``blob``, or ``DecryptionError`` (audited)."""
-    return _sealer(sealer, table, record_id, data_key_id).open_bytes(blob, field, version,
-                                                                     present)
+    s = sealer or Sealer(table, record_id, data_key_id)
+    cipher = s.key.cipher or s.cipher()
+    if len(blob) < _MIN_LEN or blob[0] != 2:
+        # 0x01 is the format before values were bound to versions: refused (a downgrade).
+        reason = "old_format" if blob[:1] == b"\x01" else "unknown_format"
+        raise failed(s.table, s.record_id, f"{field}:{reason}")
+    try:
+        tail = version.to_bytes(8, "big")  # anything but a version fails here
+    except (AttributeError, OverflowError, TypeError):
+        raise failed(s.table, s.record_id, f"{field}:bad_version") from None
+    try:
+        return cipher.decrypt(blob[1:13], blob[13:],
+                              (s.heads.get(field) or s.head(field)) + tail + present)
+    except InvalidTag:
+        raise failed(s.table, s.record_id, f"{field}:auth_failed") from None
 
 
-def seal_value(codec: Codec[T], value: T | None, *, field: str, version: int, present: bytes,
-               sealer: Sealer | None = None, table: str = "", record_id: uuid.UUID | None = None,
+def seal_value(codec: Codec[T], value: T | None, field: str, version: int, present: bytes,
+               sealer: Sealer | None = None, *, table: str = "",
+               record_id: uuid.UUID | None = None,
                data_key_id: uuid.UUID | None = None) -> bytes | None:
     """The stored form of ``value`` (None for None). ``record_id`` must be final: set it before
     sealing (``Model(id=uuid.uuid4(), ...)``), as the id is part of the associated data; so are
     ``version`` (the record's version once this write is flushed) and ``present``."""
     if value is None:
         return None
-    return (sealer or _sealer(None, table, record_id, data_key_id)).seal_bytes(
-        codec.encode(value), field, version, present)
+    return seal_bytes(codec.encode(value), field, version, present,
+                      sealer or Sealer(table, record_id, data_key_id))
 
 
-def open_value(codec: Codec[T], blob: bytes | None, *, field: str, version: int, present: bytes,
-               sealer: Sealer | None = None, table: str = "", record_id: uuid.UUID | None = None,
+def open_value(codec: Codec[T], blob: bytes | None, field: str, version: int, present: bytes,
+               sealer: Sealer | None = None, *, table: str = "",
+               record_id: uuid.UUID | None = None,
                data_key_id: uuid.UUID | None = None) -> T | None:
     """The value sealed in ``blob`` (None for NULL), or ``DecryptionError`` (audited)."""
     if blob is None:
         return None
-    sealer = sealer or _sealer(None, table, record_id, data_key_id)
-    plain = sealer.open_bytes(blob, field, version, present)
+    s = sealer or Sealer(table, record_id, data_key_id)
+    plain = open_bytes(blob, field, version, present, s)
     try:
         return codec.decode(plain)
     except ValueError:  # authentic, but not this field's kind of value
-        raise failed(sealer.table, sealer.record_id, f"{field}:decode_failed") from None
+        raise failed(s.table, s.record_id, f"{field}:decode_failed") from None
