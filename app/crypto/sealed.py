@@ -4,6 +4,9 @@
                  data_key_id=case.data_key_id, version=2, present=b"full_name,phone")
     blob = seal_value(TEXT, "Fatima", **where)
     name = open_value(TEXT, blob, **where)
+    # or, as sealed fields do, with the record's Sealer (cipher and AAD heads worked out once):
+    sealer = Sealer("cases", case.id, case.data_key_id)
+    name = open_value(TEXT, blob, "full_name", 2, b"full_name,phone", sealer)
 
 Stored form: format byte 0x02, a fresh random 96-bit nonce, AES-256-GCM ciphertext and tag,
 under the record's data key. Associated data: format, table, field, record id, data key id, the
