@@ -41,7 +41,7 @@ from app import create_app  # noqa: E402
 from app.crypto import rotation  # noqa: E402
 from app.crypto.blind_index import PERSON_NAME  # noqa: E402
 from app.crypto.envelope import forget_unwrapped, new_data_key, wrap_context  # noqa: E402
-from app.crypto.fields import SealedLongText, SealedRecord, SealedText, sealer_of  # noqa: E402
+from app.crypto.fields import SealedLongText, SealedRecord, SealedText  # noqa: E402
 from app.crypto.keyring import keyring  # noqa: E402
 from app.crypto.models import BlindIndexEntry, DataKey  # noqa: E402
 from app.crypto.normalise import normalise_text  # noqa: E402
@@ -53,6 +53,7 @@ from app.crypto.sealed import (  # noqa: E402
     open_value,
     seal_bytes,
     seal_value,
+    sealer_of,
 )
 from app.crypto.search import find  # noqa: E402
 from app.db import UUIDPrimaryKey, Versioned, db  # noqa: E402

@@ -13,8 +13,7 @@ from sqlalchemy import select, update
 
 from app.crypto.envelope import forget_unwrapped, is_unwrapped, shred, unwrap
 from app.crypto.errors import KeyDestroyedError
-from app.crypto.fields import sealer_of
-from app.crypto.sealed import FORMAT, TEXT, Sealer, aad, open_value
+from app.crypto.sealed import FORMAT, TEXT, Sealer, aad, open_value, sealer_of
 from app.db import db
 from tests.helpers.crypto import Specimen, with_tables
 

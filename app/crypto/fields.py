@@ -43,12 +43,12 @@ from app.crypto.sealed import (
     DateCodec,
     IntCodec,
     LongText,
-    Sealer,
     Text,
     open_bytes,
     open_value,
     seal_bytes,
     seal_value,
+    sealer_of,
 )
 from app.db import Versioned, committed_version, db, on_versioned_write
 
@@ -59,7 +59,6 @@ M = TypeVar("M")
 _PLAIN = "_amana_plain"
 _REINDEX = "_amana_reindex"  # instance dict: field -> blind-index rows to write at flush
 _WRITTEN = "_amana_sealed_written"  # session.info: (table, id, version) of records being written
-_SEALER = "_amana_sealer"  # instance dict: the record's Sealer (its cipher and AAD heads)
 SEALED_MODELS: list[type[SealedRecord]] = []
 
 
@@ -214,17 +213,6 @@ class SealedRecord(_Mapped):
         key = data_key or new_data_key(self.__tablename__)
         self.data_key, self.data_key_id = key, key.id
         super().__init__(**kwargs)
-
-
-def sealer_of(record: Any, table: str) -> Sealer:
-    """The ``Sealer`` of ``record`` in ``table``, kept on the record: made again when its id or
-    data key is not the one it was made for (a sealer holds no value, only the key's entry)."""
-    d = record.__dict__
-    found: Sealer | None = d.get(_SEALER)
-    if (found is None or found.record_id is not d.get("id")
-            or found.data_key_id is not d.get("data_key_id") or found.table != table):
-        found = d[_SEALER] = Sealer(table, record.id, record.data_key_id)
-    return found
 
 
 def _column(record: Any, column: str) -> Any:

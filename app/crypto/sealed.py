@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import date
 from os import urandom as _urandom
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -195,6 +195,21 @@ class Sealer:
             found = self.heads[field] = (head(self.table, field) + self.record_id.bytes
                                          + self.data_key_id.bytes)
         return found
+
+
+_SEALER = "_amana_sealer"  # a sealed record's instance dict: its Sealer
+
+
+def sealer_of(record: Any, table: str) -> Sealer:
+    """The ``Sealer`` of a sealed record in ``table``, kept on the record: made again when its
+    id or data key is not the one it was made for (a sealer holds no value, only the key's
+    entry). Read from the instance dict: an attribute lookup through SQLAlchemy costs more."""
+    d = record.__dict__
+    found: Sealer | None = d.get(_SEALER)
+    if (found is None or found.record_id is not d.get("id")
+            or found.data_key_id is not d.get("data_key_id") or found.table != table):
+        found = d[_SEALER] = Sealer(table, record.id, record.data_key_id)
+    return found
 
 
 # The functions below take ``sealer`` (the record's, as sealed fields pass it) or else
