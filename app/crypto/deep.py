@@ -36,7 +36,7 @@ from app.crypto.envelope import forget_unwrapped
 from app.crypto.errors import DecryptionError, KeyDestroyedError
 from app.crypto.failures import flush_failures
 from app.crypto.fields import SEALED_MODELS, SealedRecord
-from app.crypto.sealed import open_bytes
+from app.crypto.sealed import Sealer, open_bytes
 from app.db import db
 
 KINDS = ("does_not_open", "older_than_audit", "newer_than_audit")
@@ -113,7 +113,7 @@ def _open_row(model: Any, row: Any, result: DeepResult) -> Finding | None:
     order = model.__sealed_order__
     table = model.__tablename__
     present = ",".join(name for i, (name, _c) in enumerate(order) if row[3 + i] is not None)
-    where = {"table": table, "record_id": row[0], "data_key_id": row[1], "version": row[2],
+    where = {"sealer": Sealer(table, row[0], row[1]), "version": row[2],
              "present": present.encode()}
     for i, (name, _column) in enumerate(order):
         blob = row[3 + i]

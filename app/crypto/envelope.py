@@ -39,14 +39,37 @@ def wrap_context(data_key_id: uuid.UUID) -> bytes:
     return b"amana/data-key|" + data_key_id.bytes
 
 
-def _cache() -> dict[uuid.UUID, tuple[bytes, AESGCM]]:
+class Unwrapped:
+    """A data key unwrapped in this app context and its cipher, until revoked.
+
+    Sealers kept on records (``app.crypto.sealed.Sealer``) hold this entry rather than the key,
+    so revoking it (``shred``, ``forget_unwrapped``, the end of the app context) reaches every
+    copy at once: a revoked entry has neither key nor cipher, and its holders ask again.
+    """
+
+    __slots__ = ("raw", "cipher")
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw: bytes | None = raw
+        self.cipher: AESGCM | None = AESGCM(raw)
+
+    def revoke(self) -> None:
+        """Drop the key and the cipher (the bytes are freed once no one holds them)."""
+        self.raw = self.cipher = None
+
+
+REVOKED = Unwrapped(bytes(DATA_KEY_BYTES))
+REVOKED.revoke()  # what a sealer holds before its first use: no key, so it asks
+
+
+def _cache() -> dict[uuid.UUID, Unwrapped]:
     # The cache lives in the application context's ``g`` (one request or CLI command), reached
     # without the ``g`` proxy, which costs about a microsecond per lookup.
     ctx = _cv_app.get(None)
     if ctx is None:
         raise RuntimeError("data keys are used inside an application context")
     store = ctx.g.__dict__
-    cache: dict[uuid.UUID, tuple[bytes, AESGCM]] | None = store.get(_CACHE)
+    cache: dict[uuid.UUID, Unwrapped] | None = store.get(_CACHE)
     if cache is None:
         cache = store[_CACHE] = {}
     return cache
@@ -59,7 +82,20 @@ def is_unwrapped(data_key_id: uuid.UUID) -> bool:
 
 def forget_unwrapped() -> None:
     """Drop the data keys unwrapped so far in this app context (long runs keep memory flat)."""
-    _cache().clear()
+    cache = _cache()
+    for entry in cache.values():
+        entry.revoke()
+    cache.clear()
+
+
+def revoke_at_teardown(_exc: BaseException | None = None) -> None:
+    """When an app context ends, revoke its unwrapped keys: a record kept beyond it (and the
+    sealer on it) must unwrap its key again, in a context of its own, to read or write."""
+    ctx = _cv_app.get(None)
+    cache: dict[uuid.UUID, Unwrapped] | None = (
+        ctx.g.__dict__.pop(_CACHE, None) if ctx is not None else None)
+    for entry in (cache or {}).values():
+        entry.revoke()
 
 
 def new_data_key(purpose: str, *, label: str | None = None) -> DataKey:
@@ -70,14 +106,21 @@ def new_data_key(purpose: str, *, label: str | None = None) -> DataKey:
     data_key = DataKey(id=key_id, purpose=purpose, label=label, kek_version=version,
                        wrapped=wrapped, created_at=utcnow())
     db.session.add(data_key)
-    _cache()[key_id] = (raw, AESGCM(raw))
+    _cache()[key_id] = Unwrapped(raw)
     return data_key
 
 
-def _open(data_key_id: uuid.UUID) -> tuple[bytes, AESGCM]:
+def unwrapped(data_key_id: uuid.UUID) -> Unwrapped:
+    """The app context's entry for a data key, unwrapped on first use (one query).
+
+    Raises ``DecryptionError`` (audited) when the key is missing or cannot be unwrapped, and
+    ``KeyDestroyedError`` when it was shredded.
+    """
     hit = _cache().get(data_key_id)
-    if hit is not None:
-        return hit
+    return hit if hit is not None else _open(data_key_id)
+
+
+def _open(data_key_id: uuid.UUID) -> Unwrapped:
     with db.session.no_autoflush:
         row = db.session.execute(
             select(DataKey.kek_version, DataKey.wrapped, DataKey.destroyed_at)
@@ -91,24 +134,27 @@ def _open(data_key_id: uuid.UUID) -> tuple[bytes, AESGCM]:
         raw = keyring().unwrap(row.kek_version, row.wrapped, wrap_context(data_key_id))
     except SealError:
         raise failed(ObjectType.DATA_KEY, data_key_id, "unwrap_failed") from None
-    entry = (raw, AESGCM(raw))
-    _cache()[data_key_id] = entry
+    entry = _cache()[data_key_id] = Unwrapped(raw)
     return entry
 
 
 def cipher(data_key_id: uuid.UUID) -> AESGCM:
-    """The AES-256-GCM cipher of a data key (unwrapped once per request, then cached).
+    """The AES-256-GCM cipher of a data key (unwrapped once per app context, then cached).
 
     Raises ``DecryptionError`` (audited) when the key is missing or cannot be unwrapped, and
     ``KeyDestroyedError`` when it was shredded.
     """
-    hit = _cache().get(data_key_id)
-    return hit[1] if hit is not None else _open(data_key_id)[1]
+    found = unwrapped(data_key_id).cipher
+    assert found is not None  # the cache holds no revoked entry
+    return found
 
 
 def unwrap(data_key: DataKey) -> bytes:
     """The raw 256-bit data key (for code that seals something other than a model field)."""
-    return _open(data_key.id)[0]
+    hit = _cache().get(data_key.id)
+    found = (hit if hit is not None else _open(data_key.id)).raw
+    assert found is not None  # the cache holds no revoked entry
+    return found
 
 
 def system_key(label: str) -> bytes:
@@ -147,7 +193,9 @@ def shred(data_key: DataKey, *, object_type: str, object_id: object, reason: str
         .values(wrapped=None, destroyed_at=utcnow())
         .execution_options(synchronize_session="fetch"))
     db.session.execute(delete(BlindIndexEntry).where(BlindIndexEntry.data_key_id == data_key.id))
-    _cache().pop(data_key.id, None)
+    gone = _cache().pop(data_key.id, None)
+    if gone is not None:
+        gone.revoke()  # sealers kept on records hold this entry: none can use the key now
     record(action, object_type=object_type, object_id=str(object_id), outcome=Outcome.ALLOWED,
            reason=reason)
 

@@ -48,6 +48,7 @@ from app.crypto.sealed import (
     open_value,
     seal_bytes,
     seal_value,
+    sealer_of,
 )
 from app.db import Versioned, committed_version, db, on_versioned_write
 
@@ -97,9 +98,9 @@ class SealedField(Generic[T]):
             return cast(T, seen[1])  # the value this field cached with its blob
         # Not written in this transaction: sealed under the version the database holds.
         version, present = _committed(record)
-        value = open_value(self.codec, blob, table=self.table, field=self.name,
-                           record_id=record.id, data_key_id=record.data_key_id,
-                           version=version, present=present)
+        # Positional: this runs for every value read (field, version, presence, sealer).
+        value = open_value(self.codec, blob, self.name, version, present,
+                           sealer_of(record, self.table))
         plain[self.name] = (blob, value, version, present)
         return value
 
@@ -108,9 +109,8 @@ class SealedField(Generic[T]):
         # overtaken (another field emptied or filled, a flush in between), the flush seals again.
         version = _next_version(record)
         present = _presence(record, self.name, value is not None)
-        blob = seal_value(self.codec, value, table=self.table, field=self.name,
-                          record_id=record.id, data_key_id=record.data_key_id,
-                          version=version, present=present)
+        blob = seal_value(self.codec, value, self.name, version, present,
+                          sealer_of(record, self.table))
         if blob is not None:
             record.__dict__.setdefault(_PLAIN, {})[self.name] = (blob, value, version, present)
         setattr(record, self.column, blob)
@@ -289,8 +289,6 @@ def _reseal(record: Any, version: int) -> None:
     """
     present = _presence(record)
     plain: dict[str, tuple[bytes, Any, int, bytes]] = record.__dict__.setdefault(_PLAIN, {})
-    where = {"record_id": record.id, "data_key_id": record.data_key_id, "version": version,
-             "present": present}
     before: tuple[int, bytes] | None = None
     for name, column in record.__sealed_order__:
         blob = _column(record, column)
@@ -303,17 +301,17 @@ def _reseal(record: Any, version: int) -> None:
             if _key_destroyed(record):
                 return
             field = record.__sealed_fields__[name]
-            new = seal_value(field.codec, seen[1], table=field.table, field=name, **where)
+            new = seal_value(field.codec, seen[1], field=name, version=version, present=present,
+                             sealer=sealer_of(record, field.table))
             plain[name] = (new, seen[1], version, present)  # type: ignore[assignment]  # a cached value is never None, nor its new seal
         else:
             if _key_destroyed(record):
                 return
             before = before or _committed(record)
-            table = record.__sealed_fields__[name].table
-            raw = open_bytes(blob, table=table, field=name, record_id=record.id,
-                             data_key_id=record.data_key_id, version=before[0],
-                             present=before[1])
-            new = seal_bytes(raw, table=table, field=name, **where)
+            sealer = sealer_of(record, record.__sealed_fields__[name].table)
+            raw = open_bytes(blob, field=name, version=before[0], present=before[1],
+                             sealer=sealer)
+            new = seal_bytes(raw, field=name, version=version, present=present, sealer=sealer)
             plain.pop(name, None)
         setattr(record, column, new)
 

@@ -270,14 +270,17 @@ def build_keyring(app: Flask) -> Keyring:
 
 
 def init_keyring(app: Flask) -> None:
-    """Load the keyring at start-up and audit failed decryptions at the end of each request.
+    """Load the keyring at start-up, audit failed decryptions at the end of each request, and
+    revoke the data keys unwrapped in an app context when it ends.
 
     Touches no database, so ``flask db upgrade`` works on an empty one; the check values are
     compared by ``check_keyring`` (start-up) or on first use.
     """
+    from app.crypto.envelope import revoke_at_teardown
     from app.crypto.failures import install_failure_audit
 
     app.extensions[EXTENSION] = build_keyring(app)
+    app.teardown_appcontext(revoke_at_teardown)  # registered first, so it runs last
     install_failure_audit(app)
 
 

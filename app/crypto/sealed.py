@@ -4,6 +4,9 @@
                  data_key_id=case.data_key_id, version=2, present=b"full_name,phone")
     blob = seal_value(TEXT, "Fatima", **where)
     name = open_value(TEXT, blob, **where)
+    # or, as sealed fields do, with the record's Sealer (cipher and AAD heads worked out once):
+    sealer = Sealer("cases", case.id, case.data_key_id)
+    name = open_value(TEXT, blob, "full_name", 2, b"full_name,phone", sealer)
 
 Stored form: format byte 0x02, a fresh random 96-bit nonce, AES-256-GCM ciphertext and tag,
 under the record's data key. Associated data: format, table, field, record id, data key id, the
@@ -21,30 +24,23 @@ not open: it raises ``DecryptionError`` and notes the failure for the audit trai
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterable
 from datetime import date
-from typing import Generic, TypeVar
+from os import urandom as _urandom
+from typing import Any, Generic, TypeVar
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from app.crypto.aead import NONCE_BYTES
-from app.crypto.envelope import cipher
+from app.crypto.envelope import REVOKED, unwrapped
 from app.crypto.failures import failed
 
 T = TypeVar("T")
 FORMAT = b"\x02"  # 0x01 (no version in the associated data) is refused since migration 0011
 AAD_PREFIX = b"amana/field|v2|"
 _MIN_LEN = 1 + NONCE_BYTES + 16
-
-
-# Text is padded as in ISO/IEC 7816-4: 0x80, then zeros up to the next multiple of the block.
-def _unpad(raw: bytes) -> bytes:
-    body = raw.rstrip(b"\x00")
-    if body[-1:] != b"\x80":
-        raise ValueError("bad padding")
-    return body[:-1]
 
 
 class Codec(Generic[T]):
@@ -60,24 +56,34 @@ class Codec(Generic[T]):
         raise NotImplementedError
 
 
+_PADS: dict[int, tuple[bytes, ...]] = {}
+
+
 class Text(Codec[str]):
     """Short text (names, phone numbers, places), at most ``max_length`` characters."""
 
     def __init__(self, max_length: int = 500, block: int = 32) -> None:
         self.max_length, self.block = max_length, block
+        # The padding for each length modulo the block, made once.
+        self._pads = _PADS.get(block) or _PADS.setdefault(
+            block, tuple(b"\x80" + bytes(block - 1 - i) for i in range(block)))
 
     def encode(self, value: str) -> bytes:
-        """UTF-8, padded to a block."""
+        """UTF-8, padded to a block as in ISO/IEC 7816-4: 0x80, then zeros up to the next
+        multiple of the block."""
         if not isinstance(value, str):
             raise TypeError("a sealed text field takes text")
         if len(value) > self.max_length:
             raise ValueError(f"text longer than {self.max_length} characters")
-        raw = value.encode("utf-8")
-        return (raw + b"\x80").ljust((len(raw) // self.block + 1) * self.block, b"\x00")
+        raw = value.encode()
+        return raw + self._pads[len(raw) % self.block]
 
     def decode(self, raw: bytes) -> str:
         """Unpadded UTF-8."""
-        return _unpad(raw).decode("utf-8")
+        body = raw.rstrip(b"\x00")
+        if body[-1:] != b"\x80":
+            raise ValueError("bad padding")
+        return body[:-1].decode()
 
 
 class LongText(Text):
@@ -148,61 +154,127 @@ def aad(table: str, field: str, record_id: uuid.UUID, data_key_id: uuid.UUID, ve
             + present)
 
 
-# seal_bytes and open_bytes inline what app.crypto.aead.seal_with/open_with do (same stored
-# form): they run for every field of every record shown, so each step here is measured.
+class Sealer:
+    """What every value of one record (``table``, record id, data key id) is sealed with.
+
+    Worked out once per record, not once per value: the data key's cipher (held through the
+    app context's entry, ``app.crypto.envelope.unwrapped``) and, per field, the constant start
+    of the associated data (format, table, field, record id, data key id). Each call then adds
+    only a fresh nonce, the version and the presence. Sealed fields keep one sealer on each
+    record they read or write (``app.crypto.fields.sealer_of``); it never holds a value.
+
+    It holds the app context's entry for the unwrapped key, not the key: ``envelope`` revokes
+    that entry when the key is shredded, when the context's keys are forgotten and when the
+    context ends, and the next call asks ``envelope`` again (a shredded key then raises
+    ``KeyDestroyedError`` there). So a sealer kept on a record never outlives its key.
+    """
+
+    __slots__ = ("table", "record_id", "data_key_id", "key", "heads")
+
+    def __init__(self, table: str, record_id: uuid.UUID | None,
+                 data_key_id: uuid.UUID | None) -> None:
+        if record_id is None or data_key_id is None:
+            raise ValueError("seal a value only once its record has an id and a data key")
+        self.table, self.record_id, self.data_key_id = table, record_id, data_key_id
+        self.key = REVOKED  # looked up on first use
+        self.heads: dict[str, bytes] = {}
+
+    def cipher(self) -> AESGCM:
+        """The data key's cipher, asked of ``envelope`` again once the entry held is revoked."""
+        found = self.key.cipher
+        if found is None:
+            self.key = unwrapped(self.data_key_id)
+            found = self.key.cipher
+            assert found is not None  # a fresh entry is never revoked
+        return found
+
+    def head(self, field: str) -> bytes:
+        """The constant start of the associated data of ``field`` in this record."""
+        found = self.heads.get(field)
+        if found is None:
+            found = self.heads[field] = (head(self.table, field) + self.record_id.bytes
+                                         + self.data_key_id.bytes)
+        return found
 
 
-def seal_bytes(plain: bytes, *, table: str, field: str, record_id: uuid.UUID,
-               data_key_id: uuid.UUID, version: int, present: bytes) -> bytes:
+_SEALER = "_amana_sealer"  # a sealed record's instance dict: its Sealer
+
+
+def sealer_of(record: Any, table: str) -> Sealer:
+    """The ``Sealer`` of a sealed record in ``table``, kept on the record: made again when its
+    id or data key is not the one it was made for (a sealer holds no value, only the key's
+    entry). Read from the instance dict: an attribute lookup through SQLAlchemy costs more."""
+    d = record.__dict__
+    found: Sealer | None = d.get(_SEALER)
+    if (found is None or found.record_id is not d.get("id")
+            or found.data_key_id is not d.get("data_key_id") or found.table != table):
+        found = d[_SEALER] = Sealer(table, record.id, record.data_key_id)
+    return found
+
+
+# The functions below take ``sealer`` (the record's, as sealed fields pass it) or else
+# ``table``, ``record_id`` and ``data_key_id`` (a sealer is made for the one call). They run for
+# every value read or written, so their bodies inline the sealer's fast paths: each step here
+# is measured (bench/bench_crypto.py).
+
+
+def seal_bytes(plain: bytes, field: str, version: int, present: bytes,
+               sealer: Sealer | None = None, *, table: str = "",
+               record_id: uuid.UUID | None = None,
+               data_key_id: uuid.UUID | None = None) -> bytes:
     """The stored form of plaintext bytes (what ``seal_value`` does after encoding)."""
-    if record_id is None or data_key_id is None:
-        raise ValueError("seal a value only once its record has an id and a data key")
-    nonce = os.urandom(NONCE_BYTES)
-    return FORMAT + nonce + cipher(data_key_id).encrypt(
-        nonce, plain, head(table, field) + record_id.bytes + data_key_id.bytes
-        + _version(version) + present)
+    s = sealer or Sealer(table, record_id, data_key_id)
+    cipher = s.key.cipher or s.cipher()
+    nonce = _urandom(NONCE_BYTES)
+    return FORMAT + nonce + cipher.encrypt(
+        nonce, plain, (s.heads.get(field) or s.head(field)) + version.to_bytes(8, "big") + present)
 
 
-def open_bytes(blob: bytes, *, table: str, field: str, record_id: uuid.UUID,
-               data_key_id: uuid.UUID, version: int, present: bytes) -> bytes:
+def open_bytes(blob: bytes, field: str, version: int, present: bytes,
+               sealer: Sealer | None = None, *, table: str = "",
+               record_id: uuid.UUID | None = None,
+               data_key_id: uuid.UUID | None = None) -> bytes:
     """The plaintext bytes sealed in ``blob``, or ``DecryptionError`` (audited)."""
-    key = cipher(data_key_id)
+    s = sealer or Sealer(table, record_id, data_key_id)
+    cipher = s.key.cipher or s.cipher()
     if len(blob) < _MIN_LEN or blob[0] != 2:
         # 0x01 is the format before values were bound to versions: refused (a downgrade).
         reason = "old_format" if blob[:1] == b"\x01" else "unknown_format"
-        raise failed(table, record_id, f"{field}:{reason}")
+        raise failed(s.table, s.record_id, f"{field}:{reason}")
     try:
-        tail = _version(version)
+        tail = version.to_bytes(8, "big")  # anything but a version fails here
     except (AttributeError, OverflowError, TypeError):
-        raise failed(table, record_id, f"{field}:bad_version") from None
+        raise failed(s.table, s.record_id, f"{field}:bad_version") from None
     try:
-        return key.decrypt(blob[1:13], blob[13:], head(table, field) + record_id.bytes
-                           + data_key_id.bytes + tail + present)
+        return cipher.decrypt(blob[1:13], blob[13:],
+                              (s.heads.get(field) or s.head(field)) + tail + present)
     except InvalidTag:
-        raise failed(table, record_id, f"{field}:auth_failed") from None
+        raise failed(s.table, s.record_id, f"{field}:auth_failed") from None
 
 
-def seal_value(codec: Codec[T], value: T | None, *, table: str, field: str,
-               record_id: uuid.UUID, data_key_id: uuid.UUID, version: int,
-               present: bytes) -> bytes | None:
+def seal_value(codec: Codec[T], value: T | None, field: str, version: int, present: bytes,
+               sealer: Sealer | None = None, *, table: str = "",
+               record_id: uuid.UUID | None = None,
+               data_key_id: uuid.UUID | None = None) -> bytes | None:
     """The stored form of ``value`` (None for None). ``record_id`` must be final: set it before
     sealing (``Model(id=uuid.uuid4(), ...)``), as the id is part of the associated data; so are
     ``version`` (the record's version once this write is flushed) and ``present``."""
     if value is None:
         return None
-    return seal_bytes(codec.encode(value), table=table, field=field, record_id=record_id,
-                      data_key_id=data_key_id, version=version, present=present)
+    return seal_bytes(codec.encode(value), field, version, present,
+                      sealer or Sealer(table, record_id, data_key_id))
 
 
-def open_value(codec: Codec[T], blob: bytes | None, *, table: str, field: str,
-               record_id: uuid.UUID, data_key_id: uuid.UUID, version: int,
-               present: bytes) -> T | None:
+def open_value(codec: Codec[T], blob: bytes | None, field: str, version: int, present: bytes,
+               sealer: Sealer | None = None, *, table: str = "",
+               record_id: uuid.UUID | None = None,
+               data_key_id: uuid.UUID | None = None) -> T | None:
     """The value sealed in ``blob`` (None for NULL), or ``DecryptionError`` (audited)."""
     if blob is None:
         return None
-    plain = open_bytes(blob, table=table, field=field, record_id=record_id,
-                       data_key_id=data_key_id, version=version, present=present)
+    s = sealer or Sealer(table, record_id, data_key_id)
+    plain = open_bytes(blob, field, version, present, s)
     try:
         return codec.decode(plain)
     except ValueError:  # authentic, but not this field's kind of value
-        raise failed(table, record_id, f"{field}:decode_failed") from None
+        raise failed(s.table, s.record_id, f"{field}:decode_failed") from None
