@@ -11,12 +11,15 @@ CHROMIUM ?= /usr/bin/chromium
         browser-check translations extract-messages bench clean
 
 # Quiet: pip says nothing unless something fails (its errors still show), so that the demo
-# accounts at the end of `make run` are not buried.
+# accounts at the end of `make run` are not buried. setuptools' one notice about editable
+# installs of a flat layout ("Editable installation ...", a dozen lines) is the only warning
+# filtered, by its words.
 $(STAMP): setup.cfg pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@echo "Installing Amana and its dependencies into $(VENV) (a few minutes the first time)..."
 	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,postgres]'
+	@PYTHONWARNINGS="ignore:Editable installation:UserWarning" \
+	  $(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,postgres]'
 	@touch $(STAMP)
 
 install: $(STAMP)
