@@ -10,25 +10,33 @@ CHROMIUM ?= /usr/bin/chromium
         test-browser \
         browser-check translations extract-messages bench clean
 
+# Quiet: pip says nothing unless something fails (its errors still show), so that the demo
+# accounts at the end of `make run` are not buried. setuptools' one notice about editable
+# installs of a flat layout ("Editable installation ...", a dozen lines) is the only warning
+# filtered, by its words.
 $(STAMP): setup.cfg pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,postgres]'
+	@echo "Installing Amana and its dependencies into $(VENV) (a few minutes the first time)..."
+	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@PYTHONWARNINGS="ignore:Editable installation:UserWarning" \
+	  $(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,postgres]'
 	@touch $(STAMP)
 
 install: $(STAMP)
 
 translations: $(STAMP)
-	$(VENV)/bin/pybabel compile --use-fuzzy -d app/translations
+	@$(VENV)/bin/pybabel -q compile --use-fuzzy -d app/translations
 
 extract-messages: $(STAMP)
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o app/translations/messages.pot app
 	$(VENV)/bin/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching
 
 # Set-up and demo server on http://127.0.0.1:5000 (idempotent: re-running keeps keys and data).
+# Only what a newcomer needs is printed: the demo accounts and the address. The migrations'
+# output is shown only when they fail; errors of every step stay visible.
 run: install translations
-	@$(FLASK) instance init
-	@$(FLASK) db upgrade 2>&1 | grep -v '^INFO' || true
+	@$(FLASK) instance init >/dev/null
+	@out=$$($(FLASK) db upgrade 2>&1) || { echo "$$out"; echo "amana: migration failed"; exit 1; }
 	@$(FLASK) db current 2>/dev/null | grep -q head || { echo "amana: migration failed"; exit 1; }
 	@$(FLASK) demo seed
 	@$(PY) wsgi.py

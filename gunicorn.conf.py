@@ -8,7 +8,21 @@ line saying why, instead of starting workers that fail and are restarted forever
 in a separate process, so the master loads none of the app and a reload (HUP) still loads new
 code in the workers.
 
-Workers, bind address and the like stay on the command line (``-w 4 -b 127.0.0.1:8000``).
+Defaults for a host behind a proxy (README *Deployment*); anything given on the command line
+(``-w 4 -b 127.0.0.1:8000``) or in ``GUNICORN_CMD_ARGS`` wins over this file:
+
+- workers: ``AMANA_WORKERS``, else ``WEB_CONCURRENCY``, else one per core plus one. Amana's
+  requests are CPU-bound (crypto, templates), so more workers than cores plus one only queue on
+  the processor and cost memory (about 120 MB each); the load test gives the figures.
+- timeouts: a worker silent for ``timeout`` seconds is killed and replaced (the longest page,
+  an export or a verification from the page, stays well under it); on a reload or a stop,
+  workers get ``graceful_timeout`` seconds to finish the requests they hold.
+- the pid file and the control socket (``gunicornc``; owner only) in the instance folder, which
+  already holds what only this host's service account may touch;
+- ``forwarded_allow_ips``: the proxy's addresses (``AMANA_PROXY_IPS``, comma-separated; default
+  this host), the only peers whose ``X-Forwarded-Proto`` gunicorn believes. Amana itself reads
+  the forwarded headers of ``AMANA_TRUST_PROXY_HOPS`` proxies (``ProxyFix``), so gunicorn must
+  be reachable from the proxy alone: bind to loopback, or firewall the port.
 """
 
 from __future__ import annotations
@@ -18,6 +32,32 @@ import subprocess
 import sys
 
 CHECK_TIMEOUT_SECONDS = 300
+
+
+def _instance_folder() -> str:
+    """The instance folder as the app finds it (``app._instance_path``), created 0700 if new:
+    the master loads none of the app, so it is worked out here again."""
+    given = os.environ.get("AMANA_INSTANCE_PATH")
+    folder = os.path.abspath(given) if given else os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "instance")
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    return folder
+
+
+def _workers() -> int:
+    given = os.environ.get("AMANA_WORKERS") or os.environ.get("WEB_CONCURRENCY")
+    return int(given) if given else (os.cpu_count() or 1) + 1
+
+
+_INSTANCE = _instance_folder()
+workers = _workers()
+timeout = 60
+graceful_timeout = 30
+pidfile = os.path.join(_INSTANCE, "gunicorn.pid")
+control_socket = os.path.join(_INSTANCE, "gunicorn.ctl")
+control_socket_mode = 0o600
+forwarded_allow_ips = os.environ.get("AMANA_PROXY_IPS") or os.environ.get(
+    "FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
 
 def on_starting(server):  # type: ignore[no-untyped-def]

@@ -25,8 +25,16 @@ except ConfigError as exc:
     refuse(exc, refusal_status())
 
 if __name__ == "__main__":
+    import logging
+
+    from werkzeug.serving import run_simple
+
     host = os.environ.get("AMANA_HOST", "127.0.0.1")
     port = int(os.environ.get("AMANA_PORT", "5000"))
+    # Werkzeug's banner and its line per request (a path with its query string, which may hold
+    # a search) stay out of the terminal: the one line below says where to go. Its errors (a
+    # port already in use) still show.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     print(f"Amana is serving on http://{host}:{port}/  (Ctrl+C to stop)", flush=True)
-    app.run(host=host, port=port, threaded=True, use_reloader=False, debug=False,
-            request_handler=QuietRequestHandler)
+    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False,
+               request_handler=QuietRequestHandler)

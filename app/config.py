@@ -329,6 +329,8 @@ def build_config(env: str, instance_path: Path, *, keys: bool = True) -> dict[st
         # (app.audit.autocheckpoint): every N events and every T minutes, whichever first.
         "AUDIT_CHECKPOINT_EVENTS": _int_env("AMANA_AUDIT_CHECKPOINT_EVENTS", 1000),
         "AUDIT_CHECKPOINT_MINUTES": _int_env("AMANA_AUDIT_CHECKPOINT_MINUTES", 15),
+        # ...applied at the end of requests, unless the checkpoint timer does it (deploy/)
+        "AUDIT_CHECKPOINT_IN_REQUESTS": _bool_env("AMANA_AUDIT_CHECKPOINT_IN_REQUESTS", True),
         "AUDIT_CHECKPOINT_FILE": str(instance_path / "audit" / "checkpoints.jsonl"),
         "AUDIT_CHECKPOINT_MIRROR": _mirror_env("AMANA_AUDIT_CHECKPOINT_MIRROR"),
         "BABEL_DEFAULT_LOCALE": "en",

@@ -5,6 +5,7 @@ from app.auth import models as auth_models
 from app.cases import models as case_models
 from app.crypto import models as crypto_models
 from app.directory import models as directory_models
+from app.jobs import JobResult  # noqa: F401  (the periodic jobs' results)
 from app.notifications import models as notification_models  # noqa: F401  (its table)
 from app.programme import models as programme_models  # noqa: F401  (registers its tables)
 from app.referrals import models as referral_models

@@ -12,6 +12,14 @@ Two rules, whichever comes first (``AUDIT_CHECKPOINT_EVENTS``, default 1000, and
   read again (another process may have written one since). If another process is appending
   right then, the time rule does not wait for it.
 
+Both rules run on the request path by default, so an instance without timers (``make run``) is
+checkpointed too; the cost there is a comparison per request, and once every N events or T
+minutes one request signs, appends and syncs a line (and writes the mirror). A deployment with
+the checkpoint timer (``flask audit checkpoint --if-due`` every few minutes, ``deploy/``) sets
+``AMANA_AUDIT_CHECKPOINT_IN_REQUESTS=false``: both rules then run in the timer alone (rule
+``timer``: the head is signed when the newest checkpoint is older than T or N events behind), and
+no request ever waits for the log, a slow mirror or a full disk.
+
 Automatic checkpoints do not walk the chain (``flask audit checkpoint`` verifies the whole trail
 first). They read the committed head fresh and sign it only if it is stored as an event, is not
 behind the newest checkpoint in the log and continues it (the event that checkpoint names still
@@ -88,10 +96,15 @@ def _every(app: Flask) -> int:
     return int(app.config.get("AUDIT_CHECKPOINT_EVENTS", DEFAULT_EVENTS))
 
 
+def in_requests(app: Flask) -> bool:
+    """Whether the two rules run on the request path (no checkpoint timer installed)."""
+    return bool(app.config.get("AUDIT_CHECKPOINT_IN_REQUESTS", True))
+
+
 def appended(seq: int) -> None:
     """Called by the writer for each event it appends (in the caller's transaction)."""
     g.setdefault(APPENDED, True)
-    if seq % _every(current_app) == 0:
+    if seq % _every(current_app) == 0 and in_requests(current_app):
         db.session.info[DUE] = True
 
 
@@ -146,9 +159,11 @@ def write(app: Flask, rule: str) -> Checkpoint | None:
     """Sign the committed head and append it to the log (and the mirror).
 
     ``rule`` is ``events`` (a multiple of N was committed; nothing is written if that head is
-    signed already) or ``time`` (the newest checkpoint is older than T; nothing is written if
-    another process wrote one meanwhile). Returns what was written, or None. Raises
-    ``Refused``, ``OSError`` or a database error; ``write_safely`` is the form that never raises.
+    signed already), ``time`` (the newest checkpoint is older than T; nothing is written if
+    another process wrote one meanwhile) or ``timer`` (both at once, for the checkpoint timer:
+    nothing is written unless the newest checkpoint is older than T or N events behind).
+    Returns what was written, or None. Raises ``Refused``, ``OSError`` or a database error;
+    ``write_safely`` is the form that never raises.
     """
     now = utcnow()
     path = log_path(app)
@@ -178,6 +193,10 @@ def write(app: Flask, rule: str) -> Checkpoint | None:
         seq, mac = head
         if seq == 0 or (rule == "events" and top is not None and top.seq >= seq):
             return None  # nothing written yet, or already signed
+        if rule == "timer" and newest is not None and top is not None and (
+                now - newest.time < timedelta(minutes=minutes(app))
+                and seq - top.seq < _every(app)):
+            return None  # fresh enough by both rules
         line = make_line(seed, seq, mac, now)
         locked.append(line)
     known.newest, known.failed = now, None
@@ -205,7 +224,8 @@ def append_signed(app: Flask, seq: int, mac: bytes, at: datetime) -> None:
     _mirror(app, seq, line)
 
 
-def _describe(exc: BaseException) -> str:
+def describe(exc: BaseException) -> str:
+    """Why a checkpoint was not written, in one line without personal data."""
     if isinstance(exc, Refused):
         return str(exc)
     if isinstance(exc, OSError):
@@ -220,7 +240,7 @@ def write_safely(app: Flask, rule: str) -> Checkpoint | None:
         return write(app, rule)
     except Exception as exc:  # noqa: BLE001 - whatever it is, the user's action stands
         known.failed = utcnow()
-        log.warning("Audit checkpoint not written (%s rule): %s", rule, _describe(exc))
+        log.warning("Audit checkpoint not written (%s rule): %s", rule, describe(exc))
         return None
 
 
@@ -236,8 +256,9 @@ def due(app: Flask) -> bool:
 
 
 def on_time(app: Flask) -> Checkpoint | None:
-    """The time rule: sign the head if the newest checkpoint is older than T."""
-    return write_safely(app, "time") if due(app) else None
+    """The time rule: sign the head if the newest checkpoint is older than T (on the request
+    path only while no timer does it)."""
+    return write_safely(app, "time") if in_requests(app) and due(app) else None
 
 
 def _end_of_request(exc: BaseException | None) -> None:

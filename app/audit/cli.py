@@ -23,10 +23,12 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.audit import service
+from app.audit import alerts, autocheckpoint, service
 from app.audit.checkpoint import CheckpointError, public_pem
 from app.audit.checkpoint_log import LogRead, looks_like_log
 from app.audit.verify import EXIT_BAD_CHECKPOINT, VerifyResult
+from app.extensions import real_app
+from app.jobs import finished, job_lock, skipped
 
 audit_cli = AppGroup("audit", help="Verify the audit trail, sign checkpoints, export the key.")
 
@@ -50,13 +52,16 @@ def _write(out: Path | None, text: str) -> None:
 
 
 class _Bar:
-    """A click progress bar on standard error, created once the length is known."""
+    """A click progress bar on standard error (when it is a terminal), created once the length
+    is known."""
 
     def __init__(self, label: str) -> None:
         self.label = label
         self.bar: Any = None
 
     def start(self, total: int) -> None:
+        if not sys.stderr.isatty():
+            return  # under a timer, or piped: the one-line summary is enough
         self.bar = click.progressbar(length=max(total, 1), label=self.label, file=sys.stderr,
                                      show_pos=True)
         self.bar.__enter__()
@@ -181,14 +186,47 @@ def verify(checkpoint_files: tuple[Path, ...], skip_log: bool, public_key_file: 
               help="File to create (default: standard output). Keep it outside the database.")
 @click.option("--jobs", type=click.IntRange(1, 16), default=None,
               help="Worker processes for the verification that comes first.")
-def checkpoint(out: Path | None, jobs: int | None) -> None:
+@click.option("--if-due", "if_due", is_flag=True, default=False,
+              help="The timer's form: sign the head only if the newest checkpoint is older than "
+                   "AUDIT_CHECKPOINT_MINUTES or AUDIT_CHECKPOINT_EVENTS behind, without walking "
+                   "the trail (as the automatic checkpoints do).")
+def checkpoint(out: Path | None, jobs: int | None, if_due: bool) -> None:
     """Verify the trail, then sign a statement of its last event (sequence, MAC, time).
 
     The checkpoint is also added to the instance's checkpoint log (and its mirror), where
-    checkpoints are otherwise made automatically every N events and T minutes.
+    checkpoints are otherwise made automatically every N events and T minutes. One run at a
+    time across every host (``app.jobs``).
     """
     if out is not None and out.exists():
         raise click.ClickException(f"{out} already exists; choose another name.")
+    if if_due and out is not None:
+        raise click.UsageError("--if-due adds to the checkpoint log only; it takes no --out.")
+    with job_lock("audit-checkpoint") as got:
+        if not got:
+            skipped("audit-checkpoint")
+            return
+        if if_due:
+            _checkpoint_if_due()
+        else:
+            _checkpoint(out, jobs)
+
+
+def _checkpoint_if_due() -> None:
+    app = real_app()
+    try:
+        written = autocheckpoint.write(app, "timer")
+    except (autocheckpoint.Refused, OSError, SQLAlchemyError) as exc:
+        raise click.ClickException(
+            f"No checkpoint written: {autocheckpoint.describe(exc)}.") from None
+    finished("audit-checkpoint", {"signed": written.seq if written else 0})
+    if written is None:
+        click.echo("No checkpoint due: the newest one is recent and the trail has not grown "
+                   "much since.")
+    else:
+        click.echo(f"Checkpoint of event {written.seq} signed and added to the log.")
+
+
+def _checkpoint(out: Path | None, jobs: int | None) -> None:
     bar = _Bar("Verifying before signing")
     try:
         signed = service.write_checkpoint(jobs=jobs or _default_jobs(), progress=bar.advance,
@@ -208,6 +246,22 @@ def checkpoint(out: Path | None, jobs: int | None) -> None:
     if signed.log_error:
         click.echo(f"It could not be added to the checkpoint log ({signed.log_error}).", err=True)
         sys.exit(1)
+    finished("audit-checkpoint", {"signed": signed.result.end})
+
+
+@audit_cli.command("alerts")
+def alerts_command() -> None:
+    """Evaluate the auditor's alerts and remember the counts for the auditor's home page
+    (the alerts timer's job; the Alerts page itself always counts afresh). Prints counts per
+    kind only."""
+    with job_lock("audit-alerts") as got:
+        if not got:
+            skipped("audit-alerts")
+            return
+        found = alerts.counts(alerts.compute())
+        finished("audit-alerts", dict(found))
+    listed = ", ".join(f"{kind}: {n}" for kind, n in sorted(found.items()) if n)
+    click.echo(f"open alerts: {sum(found.values())}" + (f" ({listed})" if listed else ""))
 
 
 @audit_cli.command("export-key")

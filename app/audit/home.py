@@ -27,6 +27,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from app import jobs
 from app.audit import alerts, autocheckpoint
 from app.audit.actions import Action, Outcome
 from app.audit.models import AuditEvent
@@ -106,12 +107,17 @@ def break_glass_since(since: datetime) -> int:
 def alert_counts() -> tuple[list[AlertCount], datetime]:
     """The alerts the Alerts page lists, per kind (kinds with none left out), and when they
     were counted: counting reads a week of the trail, so the home page reuses a count made up
-    to ``AUDIT_HOME_ALERT_MINUTES`` ago in this process (the page says when; the Alerts page
-    it links to always counts afresh)."""
+    to ``AUDIT_HOME_ALERT_MINUTES`` ago (the page says when; the Alerts page it links to always
+    counts afresh). Such a count comes from the alerts timer (``flask audit alerts``, remembered
+    in the database for every host), else from this process's own last count; only when
+    neither is recent enough does the page count, on the request path."""
     now = utcnow()
     kept = timedelta(minutes=int(current_app.config.get("AUDIT_HOME_ALERT_MINUTES", 0)))
     memo: dict[str, Any] = current_app.extensions.setdefault("amana_home_alerts", {})
     last = memo.get("counts")
+    stored = jobs.last_result("audit-alerts")
+    if stored is not None and (last is None or stored[0] > last[0]):
+        last = stored
     if last is None or not (timedelta(0) <= now - last[0] < kept):
         last = memo["counts"] = (now, alerts.counts(alerts.compute()))
     at, found = last

@@ -1,10 +1,14 @@
 """``flask cases purge-expired``: erase closed cases past the retention period.
 
-Dry run by default (it only counts); ``--apply`` erases, with a progress bar, each case in its
-own audited transaction so an interruption leaves every case either whole or erased. Then it
-cleans up after the shredding: on SQLite each shred already checkpointed the write-ahead log into
-the main file; on PostgreSQL it vacuums the key and blind-index tables, so the dead row versions
-that still hold the destroyed wrapped keys are removed instead of waiting for autovacuum.
+Dry run by default (it only counts); ``--apply`` erases (with a progress bar when run by hand)
+each case in its own audited transaction, so an interruption leaves every case either whole or
+erased. Then it cleans up after the shredding: on SQLite each shred already checkpointed the
+write-ahead log into the main file; on PostgreSQL it vacuums the key and blind-index tables, so
+the dead row versions that still hold the destroyed wrapped keys are removed instead of waiting
+for autovacuum.
+
+It is the retention timer's job (``deploy/amana-purge.timer``): one run at a time across every
+host (``app.jobs``); a case erased by one run is simply no longer found by the next.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from app.crypto.readable import readable
 from app.db import db, transaction
 from app.dbsetup import require_current_schema
 from app.extensions import real_app
+from app.jobs import finished, job_lock, progress, skipped
 
 cases_cli = AppGroup("cases", help="Case retention and search indexes.")
 
@@ -48,26 +53,51 @@ def expired_case_ids(days: int) -> list[object]:
 @click.option("--apply", "apply_", is_flag=True, help="Erase for real (default: dry run).")
 def purge_expired(days: int | None, apply_: bool) -> None:
     """Erase closed cases past the retention period (crypto-shredding; tombstones stay)."""
+    if not apply_:
+        _check_and_count(days)
+        return
+    # The lock first, before any transaction: on SQLite every transaction takes the write
+    # lock, so a second run would otherwise wait for the first instead of leaving at once.
+    with job_lock("cases-purge") as got:
+        if not got:
+            skipped("cases-purge")
+            return
+        erased = _erase_expired(_retention(days))
+        finished("cases-purge", {"erased": erased})
+    click.echo(f"Erased {erased} case(s).")
+    if erased:
+        click.echo(vacuum_key_tables())
+
+
+def _retention(days: int | None) -> int:
     require_current_schema(real_app())
     compare_keys(real_app())
-    days = days or int(current_app.config.get("CASE_RETENTION_DAYS", 3650))
+    return days or int(current_app.config.get("CASE_RETENTION_DAYS", 3650))
+
+
+def _check_and_count(days: int | None) -> None:
+    days = _retention(days)
     ids = expired_case_ids(days)
-    if not apply_:
-        with transaction():
-            record(Action.CASE_PURGE, object_type=ObjectType.CASE, reason=f"dry_run:{len(ids)}")
-        click.echo(f"{len(ids)} closed case(s) are past {days} days of retention. "
-                   "Nothing erased (dry run); add --apply to erase them.")
-        return
-    with click.progressbar(ids, label="Erasing expired cases") as bar:
+    with transaction():
+        record(Action.CASE_PURGE, object_type=ObjectType.CASE, reason=f"dry_run:{len(ids)}")
+    click.echo(f"{len(ids)} closed case(s) are past {days} days of retention. "
+               "Nothing erased (dry run); add --apply to erase them.")
+
+
+def _erase_expired(days: int) -> int:
+    """Erase every case past ``days`` of retention, each in its own transaction; returns how
+    many were erased (a case gone since the list was read is not counted)."""
+    ids = expired_case_ids(days)
+    erased = 0
+    with progress(ids, "Erasing expired cases") as bar:
         for case_id in bar:
             case = db.session.get(Case, case_id)
             if case is not None:
                 erase(None, case, "retention_expired")
+                erased += 1
     with transaction():
-        record(Action.CASE_PURGE, object_type=ObjectType.CASE, reason=f"erased:{len(ids)}")
-    click.echo(f"Erased {len(ids)} case(s).")
-    if ids:
-        click.echo(vacuum_key_tables())
+        record(Action.CASE_PURGE, object_type=ObjectType.CASE, reason=f"erased:{erased}")
+    return erased
 
 
 def reindex_cases(batch_size: int = 500) -> tuple[int, int]:

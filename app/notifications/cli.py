@@ -2,7 +2,8 @@
 or cron, README *Notifications by email*).
 
 - ``scan``: notifications that come due with time alone (``hooks.notification_due``).
-- ``send``: ``scan``, then the emails that are due, then ``prune``.
+- ``send``: ``scan``, then the emails that are due, then ``prune`` (the timer's job: one run at a
+  time across every host, ``app.jobs``; each email is also claimed before it is sent).
 - ``prune``: old notifications and old sent or failed emails.
 
 Each prints counts only: never an address, a name or a case number.
@@ -21,6 +22,7 @@ from app.core import hooks
 from app.db import db, transaction
 from app.dbsetup import require_current_schema
 from app.extensions import real_app
+from app.jobs import finished, job_lock, skipped
 from app.notifications import email, service
 from app.notifications.models import Notification
 
@@ -49,11 +51,17 @@ def scan() -> None:
 @notify_cli.command("send")
 def send() -> None:
     """Scan, send the emails that are due (if email is set up), then prune."""
-    require_current_schema(real_app())
-    now = utcnow()
-    added = _scan(now)
-    summary = email.send_due(now)
-    notes, mails = _prune(now)
+    with job_lock("notify-send") as got:  # first: on SQLite any transaction takes the write lock
+        if not got:
+            skipped("notify-send")
+            return
+        require_current_schema(real_app())
+        now = utcnow()
+        added = _scan(now)
+        summary = email.send_due(now)
+        notes, mails = _prune(now)
+        finished("notify-send", {"added": added, "sent": summary.sent, "skipped": summary.skipped,
+                                 "retrying": summary.retrying, "failed": summary.failed})
     state = "" if email.enabled() else " (email is off: AMANA_SMTP_HOST is not set)"
     click.echo(f"notifications added: {added}; emails sent: {summary.sent}, skipped: "
                f"{summary.skipped}, to retry: {summary.retrying}, failed: {summary.failed}{state}; "

@@ -48,6 +48,7 @@ from app.crypto.aead import SealError, open_sealed, seal
 from app.crypto.envelope import system_key
 from app.crypto.failures import failed
 from app.db import db, transaction
+from app.jobs import progress
 from app.notifications.models import EmailMessage, Notification
 
 log = logging.getLogger(__name__)
@@ -340,12 +341,13 @@ def send_due(now: datetime | None = None) -> Summary:
             select(EmailMessage.id)
             .where(EmailMessage.status.in_(OPEN), EmailMessage.next_attempt_at <= now)
             .order_by(EmailMessage.next_attempt_at, EmailMessage.id).limit(BATCH)))
-    for message_id in due:
-        if not claim(message_id, now):
-            summary.lost += 1
-            continue
-        outcome = send_one(message_id, now)
-        setattr(summary, outcome, getattr(summary, outcome) + 1)
+    with progress(due, "Sending emails") as messages:  # a bar only when run by hand
+        for message_id in messages:
+            if not claim(message_id, now):
+                summary.lost += 1
+                continue
+            outcome = send_one(message_id, now)
+            setattr(summary, outcome, getattr(summary, outcome) + 1)
     if due:
         log.info("email: %d sent, %d skipped, %d to retry, %d failed", summary.sent,
                  summary.skipped, summary.retrying, summary.failed)
