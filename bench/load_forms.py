@@ -15,6 +15,9 @@ NOTE = "Load-test note, synthetic: met at the site, agreed next steps."
 INTAKE = {"sex": "female", "displacement_status": "idp", "nationality_group": "national",
           "disability": "unknown"}
 
+# Consent for services, recorded on a new case (an adult's): without it only intake is possible.
+CONSENT = {"kind": "services", "granted": "yes", "given_by": "survivor", "method": "verbal"}
+
 
 def session_values(options: dict[str, list[str]], new: int) -> dict[str, str]:
     """A safe-space session of 15 participants, ``new`` of them new, of the first activity

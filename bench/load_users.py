@@ -9,7 +9,7 @@ one-time submission token, the choices offered) and following each redirect as a
 
 - a caseworker opens the case list, opens one of their cases, searches by name, adds a note
   to an open case, and now and then searches and opens a new case (search first, as the app
-  asks);
+  asks), then records the survivor's consent for services on it;
 - a supervisor reads the list of their sites' cases, opens cases and searches;
 - a safe-space coordinator logs sessions and reads the list of safe spaces.
 
@@ -36,7 +36,7 @@ from urllib.request import Request
 
 import gevent  # type: ignore[import-untyped]
 import pyotp
-from load_forms import CASE_LINK, INTAKE, NOTE, form, session_values  # bench/load_forms.py
+from load_forms import CASE_LINK, CONSENT, INTAKE, NOTE, form, session_values  # bench/load_forms.py
 from locust import HttpUser, User, between, task
 from locust.env import Environment
 
@@ -188,9 +188,16 @@ class Caseworker(Person):
         page = self.page("/cases/new", "new case: form")
         at = self.submit(page, "/cases/new", {
             **INTAKE, "full_name": f"Synthetic Person {random.randrange(10**6)}",
-            "estimated_age": str(random.randint(18, 60))}, "new case: save", "open case")
-        if at.startswith("/cases/"):
-            self.cases.append(at.removeprefix("/cases/").split("/")[0])
+            "estimated_age": str(random.randint(18, 60))}, "new case: save", None)
+        if not at.startswith("/cases/"):
+            return
+        case = at.removeprefix("/cases/").split("/")[0]
+        page = self.page(at, "open case")
+        # consent for services next, as the page asks: without it only intake is possible
+        if self.submit(page, f"/cases/{case}/consent", CONSENT, "new case: consent",
+                       "open case"):
+            self.cases.append(case)
+            self.open_cases.append(case)
 
 
 class Supervisor(Person):

@@ -49,7 +49,7 @@ def test_a_note_is_added_to_a_case_found_in_the_list_as_the_load_test_adds_it(ap
             CaseNote.case_id == uuid.UUID(case))) == 1
 
 
-def test_a_case_is_opened_after_a_search_as_the_load_test_opens_it(auth):
+def test_a_case_is_opened_after_a_search_and_given_consent_as_the_load_test_does(auth):
     client = auth.login("caseworker")
     page = client.get("/cases/search").get_data(as_text=True)
     resp = client.post("/cases/search", data={**_fields(page, "/cases/search"),
@@ -61,6 +61,14 @@ def test_a_case_is_opened_after_a_search_as_the_load_test_opens_it(auth):
                                            "estimated_age": "30"})
     assert resp.status_code == 302 and lf.CASE_LINK.match(f'href="{resp.location}"'), \
         resp.status_code
+    case = resp.location.rsplit("/", 1)[1]
+    page = client.get(f"/cases/{case}").get_data(as_text=True)
+    assert f'action="/cases/{case}/notes"' not in page  # no consent yet: intake only
+    resp = client.post(f"/cases/{case}/consent", data={
+        **_fields(page, f"/cases/{case}/consent"), **lf.CONSENT})
+    assert resp.status_code == 302
+    page = client.get(f"/cases/{case}").get_data(as_text=True)
+    assert "submission_token" in lf.Forms(page).forms[f"/cases/{case}/notes"]["fields"]
 
 
 def test_a_session_is_logged_with_the_first_activity_offered_as_the_load_test_logs_it(app, auth):
