@@ -400,17 +400,17 @@ def verdict(results: dict[int, dict[str, Any]]) -> None:
             if (counts[0], w) == (1, 3) else "no goal"
         print(f"throughput {w} workers / {counts[0]}: {rps[w]:.1f} / {rps[counts[0]]:.1f} "
               f"req/s = {ratio:.2f}x ({goal})")
-    # What the CPU per request allows at most, whatever else the machine was doing: a worker
-    # uses one core at most, and gunicorn and PostgreSQL share the machine's.
+    # What the CPU per request allows at most, whatever else the machine was doing: a (sync)
+    # worker waits for PostgreSQL's part of its request, and all share the machine's CPUs.
     cpus = os.cpu_count() or 1
     for workers, r in results.items():
         total = max(sum(a["count"] for a in r["actions"].values()), 1)
         app, both = r["cpu_app"] / total, (r["cpu_app"] + r["cpu_db"]) / total
         if app and both:
-            bound = min(min(workers, cpus) / app, cpus / both)
+            bound = min(workers, cpus) / both
             print(f"{workers} worker(s): at most {bound:.0f} req/s with the {cpus} CPUs to "
                   f"themselves ({app * 1000:.0f} ms of gunicorn and {(both - app) * 1000:.0f} ms "
-                  f"of PostgreSQL CPU per request; a worker uses one core at most)")
+                  f"of PostgreSQL CPU per request, which a worker waits for)")
     busy = max(max(r["load_before"], r["load_after"]) for r in results.values())
     used = max((r["cpu_app"] + r["cpu_db"] + r["cpu_locust"]) / r["window"]
                for r in results.values())
