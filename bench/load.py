@@ -16,8 +16,8 @@ What it does, start to end, with nothing to set up by hand:
    then ``bench/load_users.py``, a headless Locust run (Locust as a library) where every
    simulated person logs in (password, then a TOTP code), and, once all have, the measured
    window of ``--duration`` seconds: case list, open a case, search by name, add a note,
-   search then open a new case, log a safe-space session, each followed by the page its
-   redirect leads to, as a browser would;
+   search then open a new case (and record consent for services on it), log a safe-space
+   session, each followed by the page its redirect leads to, as a browser would;
 5. a table per run: requests per second, errors, p50/p95/p99 per action, gunicorn's CPU
    time per request (its processes' user+system time from ``/proc``) and the PostgreSQL
    backends' beside it, and each worker's memory (RSS, and PSS which shares the pages the
@@ -26,7 +26,8 @@ What it does, start to end, with nothing to set up by hand:
 
 What differs from production, on purpose: gunicorn listens on plain HTTP on loopback and the
 simulated browsers say ``X-Forwarded-Proto: https`` (as the TLS proxy would) and send the
-secure session cookie over it; each person has an address of their own in
+secure session cookie over it, and a same-origin ``Referer`` with each form (production's
+CSRF check requires one); each person has an address of their own in
 ``X-Forwarded-For``; the search limit (``AMANA_SEARCH_LIMIT``, 30 per 10 minutes per person)
 and the login limit per address are raised so the load is not throttled: a person here
 searches every few seconds, far more than anyone would. The people click every ``--think``
