@@ -8,7 +8,7 @@ CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: install run serve demo-code test lint typecheck test-sqlite test-postgres test-suites \
         test-browser \
-        browser-check translations extract-messages bench clean
+        browser-check translations extract-messages bench load clean
 
 # Quiet: pip says nothing unless something fails (its errors still show), so that the demo
 # accounts at the end of `make run` are not buried. setuptools' one notice about editable
@@ -82,6 +82,11 @@ test: lint typecheck test-suites test-browser
 
 bench: install
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+# The load test: gunicorn on PostgreSQL and Redis, 50 simulated people for 60 s with 1 and then 3
+# workers (bench/load.py; a few minutes). Options: make load LOAD_ARGS="--cases 2000 --workers 3"
+load: install translations
+	$(PY) bench/load.py $(LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache

@@ -21,7 +21,9 @@ def _app_imports(path: Path) -> list[tuple[str, str]]:
             for alias in node.names]
 
 
-@pytest.mark.parametrize("path", sorted(BENCH.glob("bench_*.py")), ids=lambda p: p.name)
+# bench/load.py too (the load test: not ``bench_*`` so that ``make bench`` does not run it).
+@pytest.mark.parametrize("path", sorted([*BENCH.glob("bench_*.py"), BENCH / "load.py"]),
+                         ids=lambda p: p.name)
 def test_every_name_a_benchmark_imports_from_the_app_exists(path):
     names = _app_imports(path)
     assert names, f"{path.name} imports nothing from the app"
