@@ -27,7 +27,7 @@ def test_headers_on_public_page(client):
         assert part in csp
     assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
     assert r.headers["X-Content-Type-Options"] == "nosniff"
-    assert r.headers["Referrer-Policy"] == "no-referrer"
+    assert r.headers["Referrer-Policy"] == "same-origin"
     assert r.headers["Cache-Control"] == "no-store"
     assert "Strict-Transport-Security" not in r.headers  # development/testing only over http
 
@@ -53,12 +53,35 @@ def test_production_app_sends_hsts_and_the_security_headers(db_uri, instance_dir
     csp = r.headers["Content-Security-Policy"]
     assert all(part in csp for part in CSP_PARTS) and "unsafe-inline" not in csp
     assert r.headers["X-Content-Type-Options"] == "nosniff"
-    assert r.headers["Referrer-Policy"] == "no-referrer"
+    assert r.headers["Referrer-Policy"] == "same-origin"
     assert r.headers["X-Frame-Options"] == "DENY"
     assert r.headers["Cache-Control"] == "no-store"
     cookie = r.headers["Set-Cookie"]
     assert cookie.startswith("__Host-amana=") and "Secure" in cookie and "HttpOnly" in cookie
     assert "SameSite=Strict" in cookie and "Path=/" in cookie and "Domain=" not in cookie
+
+
+def test_production_forms_post_with_what_a_browser_sends(db_uri, instance_dir, monkeypatch):
+    # Over HTTPS the CSRF check wants a same-origin Referer. The page's own Referrer-Policy
+    # decides whether a browser sends one: under "same-origin" it sends the page's URL to its
+    # own origin (and nothing elsewhere); under "no-referrer" it sends nothing, and every form
+    # of a production instance was refused (found by the load test, issue 17).
+    app = production_app(db_uri, instance_dir, monkeypatch)
+    c = app.test_client()
+    base = f"https://{HOST}"
+    page = c.get("/auth/login", base_url=base)
+    assert page.headers["Referrer-Policy"] == "same-origin"
+    form = {"username": "nobody-here", "password": "not the password",
+            "csrf_token": csrf_from(page.get_data(as_text=True))}
+    sent = c.post("/auth/login", data=form, base_url=base,
+                  headers={"Referer": f"{base}/auth/login"})
+    assert sent.status_code == 200 and "Those details did not work" in sent.get_data(as_text=True)
+    # What "no-referrer" made browsers send (no Referer), and a cross-site Referer: refused.
+    page = c.get("/auth/login", base_url=base)
+    form["csrf_token"] = csrf_from(page.get_data(as_text=True))
+    assert c.post("/auth/login", data=form, base_url=base).status_code == 400
+    assert c.post("/auth/login", data=form, base_url=base,
+                  headers={"Referer": "https://elsewhere.example/"}).status_code == 400
 
 
 def test_static_files_are_cacheable_and_public(client):
