@@ -81,6 +81,15 @@ def test_the_web_unit_runs_gunicorn_with_this_config():
     assert int(unit["TimeoutStopSec"]) > _load(CONF).graceful_timeout
 
 
+@pytest.fixture(autouse=True)
+def _environment_restored(monkeypatch):
+    # gunicorn.conf.py sets PROMETHEUS_MULTIPROC_DIR in the process' environment when loaded;
+    # left behind, every app started later by this test process (or a server it spawns) would
+    # write its metrics to a folder nobody made.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "unset after the test")
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
+
+
 def _load(path: Path) -> Config:
     """The config as gunicorn builds it from the file (no app loaded, no argument parsed)."""
     probe = Application.__new__(Application)
