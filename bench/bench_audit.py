@@ -111,8 +111,10 @@ def load(app: Any, n: int, actors: list[uuid.UUID]) -> float:
                         for r in rows:
                             copy.write_row(tuple(r[c] for c in COLUMNS))
             mark = "?" if dialect == "sqlite" else "%s"  # one statement: the head guard
-            cur.execute(f"UPDATE audit_head SET seq = {mark}, mac = {mark} WHERE id = 1",
-                        (n, prev))
+            cur.execute(f"UPDATE audit_head SET seq = {mark}, mac = {mark} WHERE id = 0",
+                        (n, prev))  # all on chain 0, as a trail written before the chains
+            if dialect == "postgresql":
+                cur.execute("SELECT setval('audit_events_seq', %s)", (n,))
             raw.commit()
             if dialect == "postgresql":
                 cur.execute("ANALYZE audit_events")
