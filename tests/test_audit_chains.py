@@ -224,3 +224,19 @@ def test_a_single_chain_trail_verifies_after_the_upgrade(engine_name, tmp_path, 
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+def test_worker_processes_walk_every_chain(app, monkeypatch):
+    from app.audit import chain
+
+    monkeypatch.setattr(chain, "PARALLEL_MINIMUM", 1)
+    monkeypatch.setattr(chain, "BATCH", 3)  # many spans, some holding nothing of a chain
+    before = verify(app)
+    written = _write(app, PLAN)
+    result = verify(app, jobs=2)
+    assert result.ok and result.count == before.count + len(PLAN)
+    ones = _on(written, 1)
+    with unlocked(app) as conn:
+        delete(conn, ones[2])
+    result = verify(app, jobs=2)
+    assert (result.broken.seq, result.broken.kind) == (ones[1] + 1, BreakKind.DELETED)
