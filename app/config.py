@@ -80,6 +80,20 @@ def _int_env(name: str, default: int) -> int:
     return value
 
 
+# Independent audit chains the writers spread over (app.audit.writer); the migrations make 16
+# heads. None: the engine's default (4 on PostgreSQL, 1 on SQLite, which has one writer anyway).
+AUDIT_CHAINS_MAX = 16
+
+
+def _chains_env(name: str) -> int | None:
+    if not os.environ.get(name):
+        return None
+    value = _int_env(name, 1)
+    if value > AUDIT_CHAINS_MAX:
+        raise ConfigError(f"{name} is {value}: at most {AUDIT_CHAINS_MAX} audit chains.")
+    return value
+
+
 # Small-cell suppression of the statistics (app.reports): every published count below k is
 # withheld. Below 3 a withheld cell would narrow to almost nothing, so start-up refuses it.
 STATS_MIN_COUNT_FLOOR = 3
@@ -327,6 +341,7 @@ def build_config(env: str, instance_path: Path, *, keys: bool = True) -> dict[st
                                              0 if env == "testing" else 5),
         # Signed checkpoints of the audit trail's head, kept outside the database
         # (app.audit.autocheckpoint): every N events and every T minutes, whichever first.
+        "AUDIT_CHAINS": _chains_env("AMANA_AUDIT_CHAINS"),
         "AUDIT_CHECKPOINT_EVENTS": _int_env("AMANA_AUDIT_CHECKPOINT_EVENTS", 1000),
         "AUDIT_CHECKPOINT_MINUTES": _int_env("AMANA_AUDIT_CHECKPOINT_MINUTES", 15),
         # ...applied at the end of requests, unless the checkpoint timer does it (deploy/)

@@ -34,7 +34,9 @@ N = 30
 
 
 def _fill(app, n: int = N) -> tuple[int, int]:
-    """Append n events; returns (offset, last) so that event k of them is offset + k."""
+    """Append n events, all on chain 0 (so that event k of them is offset + k; several chains
+    are in tests/test_audit_chains.py); returns (offset, last)."""
+    app.config["AUDIT_CHAINS"] = 1
     last = fill(app, n)
     return last - n, last
 

@@ -39,12 +39,14 @@ def test_verify_names_the_break_and_exits_with_its_code(app, tamper, code, kind)
 
 
 def test_checkpoint_then_truncation_is_caught(app, tmp_path):
+    app.config["AUDIT_CHAINS"] = 1  # one chain's tail is cut (several: test_audit_chains.py)
     last = fill(app, 12)
     out = tmp_path / "cp.json"
     result = run(app, "checkpoint", "--out", str(out))
     assert result.exit_code == 0, result.output
     doc = json.loads(out.read_text())
-    assert doc["format"] == "amana-audit-checkpoint/1" and doc["seq"] == last
+    assert doc["format"] == "amana-audit-checkpoint/2" and doc["seq"] == last
+    assert [0, last, doc["mac"]] in doc["heads"]  # and any chain written before
     assert run(app, "checkpoint", "--out", str(out)).exit_code == 1  # never overwrites
     key = tmp_path / "audit.pub"
     assert run(app, "export-key", "--out", str(key)).exit_code == 0

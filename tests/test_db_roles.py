@@ -125,8 +125,7 @@ def test_the_runtime_role_writes_events_but_cannot_rewind_the_head(roles):
                 record(Action.AUDIT_VERIFY, reason="roles_test")
         db.session.remove()
     message = _refused(roles.runtime_url,
-                       "UPDATE audit_head SET seq = e.seq, mac = e.mac FROM audit_events e "
-                       "WHERE audit_head.id = 1 AND e.seq = audit_head.seq - 1")
+                       "UPDATE audit_head SET seq = 0 WHERE seq > 0")
     assert "moves only forward" in message, message
 
 

@@ -38,7 +38,7 @@ def test_audit_head_row_exists(app):
     from app.audit.models import AuditHead
 
     with app.app_context():
-        assert db.session.get(AuditHead, 1) is not None
+        assert db.session.get(AuditHead, 0) is not None
 
 
 # --- Migrations stand alone -----------------------------------------------------------------
@@ -148,9 +148,11 @@ def test_upgrade_down_one_step_and_up_again(engine_name, tmp_path, instance_dir)
             assert current is None and head is not None
             upgrade()
             assert schema_status(app) == (head, head)
-            # The genesis row of the audit chain, as the app's verifier starts from it.
-            row = db.session.execute(sa.text("SELECT id, seq, mac FROM audit_head")).one()
-            assert (row.id, row.seq, bytes(row.mac)) == (1, 0, GENESIS_MAC)
+            # The genesis rows of the audit chains, as the app's verifier starts from them.
+            rows = db.session.execute(sa.text("SELECT id, seq, mac FROM audit_head ORDER BY id")
+                                      ).all()
+            assert [(r.id, r.seq, bytes(r.mac)) for r in rows] == [
+                (c, 0, GENESIS_MAC) for c in range(16)]
             db.session.remove()
             downgrade(revision="-1")
             previous, _ = schema_status(app)

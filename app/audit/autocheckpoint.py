@@ -20,10 +20,11 @@ the checkpoint timer (``flask audit checkpoint --if-due`` every few minutes, ``d
 ``timer``: the head is signed when the newest checkpoint is older than T or N events behind), and
 no request ever waits for the log, a slow mirror or a full disk.
 
-Automatic checkpoints do not walk the chain (``flask audit checkpoint`` verifies the whole trail
-first). They read the committed head fresh and sign it only if it is stored as an event, is not
-behind the newest checkpoint in the log and continues it (the event that checkpoint names still
-has its MAC); otherwise the trail was cut or rewritten, and signing would vouch for that.
+Automatic checkpoints do not walk the chains (``flask audit checkpoint`` verifies the whole trail
+first). They read every chain's committed head fresh and sign them all only if each is stored as
+an event of its chain, is not behind what the newest checkpoint in the log names for that chain
+and continues it (the event that checkpoint names still has its MAC); otherwise the trail was
+cut or rewritten, and signing would vouch for that.
 
 A checkpoint that cannot be written never fails the request or command that triggered it: one
 line goes to the log (no personal data) and the next attempt waits ``RETRY_SECONDS``; the
@@ -49,6 +50,7 @@ from sqlalchemy.orm import Session
 
 from app.audit import checkpoint_log
 from app.audit.checkpoint import Checkpoint, key_id, make_line, signing_key
+from app.audit.checkpoint import top as highest
 from app.clock import utcnow
 from app.db import db
 from app.extensions import real_app
@@ -62,9 +64,10 @@ STALE_FACTOR = 2                     # older than 2 x T: something stops checkpo
 DEFAULT_EVENTS = 1000
 DEFAULT_MINUTES = 15
 
-_HEAD = ("SELECT h.seq, h.mac, e.mac FROM audit_head h "
-         "LEFT JOIN audit_events e ON e.seq = h.seq WHERE h.id = 1")
-_MAC_AT = "SELECT mac FROM audit_events WHERE seq = {}"
+_HEADS = ("SELECT h.id, h.seq, h.mac, e.mac, e.chain FROM audit_head h "
+          "LEFT JOIN audit_events e ON e.seq = h.seq ORDER BY h.id")
+_MAC_AT = "SELECT mac, chain FROM audit_events WHERE seq = {}"
+Heads = list[tuple[int, int, bytes]]
 
 
 class Refused(RuntimeError):
@@ -134,25 +137,35 @@ class _Reader:
         finally:
             cur.close()
 
-    def head(self) -> tuple[int, bytes]:
-        found = self.one(_HEAD)
-        if found is None:
+    def heads(self) -> Heads:
+        """(chain, seq, mac) of every chain holding events, each checked against its event."""
+        cur = self.raw.cursor()
+        try:
+            cur.execute(_HEADS)
+            rows = cur.fetchall()
+        finally:
+            cur.close()
+        if not rows:
             raise Refused("the audit head is missing")
-        seq, mac, event_mac = int(found[0]), bytes(found[1]), found[2]
-        if seq and (event_mac is None or bytes(event_mac) != mac):
-            raise Refused(f"the head names event {seq}, which is not stored as the head says")
-        return seq, mac
+        heads: Heads = []
+        for chain, seq, mac, event_mac, event_chain in rows:
+            if not seq:
+                continue
+            if event_mac is None or bytes(event_mac) != bytes(mac) or event_chain != chain:
+                raise Refused(f"the head of chain {chain} names event {seq}, which is not "
+                              "stored as the head says")
+            heads.append((int(chain), int(seq), bytes(mac)))
+        return heads
 
-    def check_continues(self, head: tuple[int, bytes], top: Checkpoint) -> None:
-        seq, _mac = head
-        if seq < top.seq:
-            raise Refused(f"the head ({seq}) is behind the newest checkpoint ({top.seq}); "
-                          "run 'flask audit verify'")
-        if top.seq == 0:
-            return
-        stored = self.one(_MAC_AT.format(self.mark), top.seq)
-        if stored is None or bytes(stored[0]) != top.mac:
-            raise Refused(f"event {top.seq} differs from its checkpoint; run 'flask audit verify'")
+    def check_continues(self, heads: Heads, top: Checkpoint) -> None:
+        now = {chain: seq for chain, seq, _mac in heads}
+        for chain, seq, mac in top.chain_heads:
+            if now.get(chain, 0) < seq:
+                raise Refused(f"the head of chain {chain} ({now.get(chain, 0)}) is behind the "
+                              f"newest checkpoint ({seq}); run 'flask audit verify'")
+            stored = self.one(_MAC_AT.format(self.mark), seq)
+            if stored is None or bytes(stored[0]) != mac or stored[1] != chain:
+                raise Refused(f"event {seq} differs from its checkpoint; run 'flask audit verify'")
 
 
 def write(app: Flask, rule: str) -> Checkpoint | None:
@@ -184,24 +197,25 @@ def write(app: Flask, rule: str) -> Checkpoint | None:
         raw = db.engine.raw_connection()
         try:
             reader = _Reader(raw.driver_connection, db.engine.dialect.name)
-            head = reader.head()
+            heads = reader.heads()
             top = max(tail.checkpoints, key=lambda c: (c.seq, c.time), default=None)
             if top is not None:
-                reader.check_continues(head, top)
+                reader.check_continues(heads, top)
         finally:
             raw.close()
-        seq, mac = head
-        if seq == 0 or (rule == "events" and top is not None and top.seq >= seq):
+        seq, mac = highest(heads)
+        if seq == 0 or (rule == "events" and top is not None
+                        and set(top.chain_heads) == set(heads)):
             return None  # nothing written yet, or already signed
         if rule == "timer" and newest is not None and top is not None and (
                 now - newest.time < timedelta(minutes=minutes(app))
                 and seq - top.seq < _every(app)):
             return None  # fresh enough by both rules
-        line = make_line(seed, seq, mac, now)
+        line = make_line(seed, seq, mac, now, heads=heads)
         locked.append(line)
     known.newest, known.failed = now, None
     _mirror(app, seq, line)
-    return Checkpoint(seq, mac, now, key_id(public))
+    return Checkpoint(seq, mac, now, key_id(public), tuple(heads))
 
 
 def _mirror(app: Flask, seq: int, line: str) -> None:
@@ -214,10 +228,12 @@ def _mirror(app: Flask, seq: int, line: str) -> None:
                         exc.strerror or exc.__class__.__name__)
 
 
-def append_signed(app: Flask, seq: int, mac: bytes, at: datetime) -> None:
-    """Add a checkpoint made by ``flask audit checkpoint`` (after a full verification) to the
-    log and the mirror. Raises ``OSError`` when the log cannot be written."""
-    line = make_line(app.config["KEY_AUDIT_SIGNING"], seq, mac, at)
+def append_signed(app: Flask, heads: Heads, at: datetime) -> None:
+    """Add a checkpoint of ``heads`` made by ``flask audit checkpoint`` (after a full
+    verification) to the log and the mirror. Raises ``OSError`` when the log cannot be
+    written."""
+    seq, mac = highest(heads)
+    line = make_line(app.config["KEY_AUDIT_SIGNING"], seq, mac, at, heads=heads)
     checkpoint_log.append(log_path(app), line)
     known = _known.setdefault(str(log_path(app)), _Known())
     known.newest = max(at, known.newest) if known.newest else at

@@ -1,10 +1,13 @@
-"""Walking the chain fast: one reader per database, span scans and an optional worker pool.
+"""Walking a chain fast: one reader per chain, span scans and an optional worker pool.
 
-A scan reads events in sequence order in keyset batches (constant memory, no long lock) and
-checks, for each event, that its sequence number follows the previous one, that its stored
-``prev_mac`` is the previous event's MAC and that its MAC matches its fields. It stops at the
-first event where any of this fails and reports that position; ``app.audit.verify`` then works
-out what happened there.
+The trail is made of independent chains (``AuditEvent.chain``); each is walked on its own. A
+scan reads one chain's events in sequence order in keyset batches (constant memory, no long
+lock) and checks, for each event, that its stored ``prev_mac`` is the previous event's MAC in
+that chain (the first event's is the genesis value) and that its MAC matches its fields, which
+include its sequence number. Sequence numbers grow along a chain but need not be consecutive
+(other chains' events come in between), so a removed event shows as a broken link. The scan
+stops at the first event where any of this fails and reports its sequence number;
+``app.audit.verify`` then works out what happened there.
 
 Spans of the sequence can be scanned by separate processes (each with its own connection) and
 stitched together in order: a span's first event must continue from the previous span's last.
@@ -41,27 +44,46 @@ _SELECT = {
                   "encode(uuid_send(actor_id), 'hex'), actor_role, "
                   "encode(uuid_send(organisation_id), 'hex'), " + _REST,
 }
-_BATCH_WHERE = "WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?"
-_FROM_WHERE = "WHERE seq >= ? ORDER BY seq LIMIT ?"
-_MAC_SQL = "SELECT mac FROM audit_events WHERE seq = ?"
-_BOUNDS_SQL = ("SELECT h.seq, h.mac, (SELECT max(seq) FROM audit_events) "
-               "FROM audit_head h WHERE h.id = 1")
+_BATCH_WHERE = "WHERE chain = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?"
+_FROM_WHERE = "WHERE chain = ? AND seq >= ? ORDER BY seq LIMIT ?"
+_HEADS_SQL = ("SELECT h.id, h.seq, h.mac, "
+              "(SELECT max(e.seq) FROM audit_events e WHERE e.chain = h.id) "
+              "FROM audit_head h ORDER BY h.id")
+_CHAIN_END_SQL = "SELECT max(seq) FROM audit_events WHERE chain = ?"
+# Both ends of the (chain, seq) index: events on a chain that has no head would not be walked.
+_CHAIN_RANGE_SQL = "SELECT min(chain), max(chain) FROM audit_events"
+
+
+@dataclass(frozen=True)
+class Head:
+    """One chain as stored: its head row (seq 0 and the genesis MAC when it has none) and the
+    highest sequence number stored on it (0 when none)."""
+
+    chain: int
+    seq: int
+    mac: bytes
+    end: int
+    has_row: bool = True
 
 
 class RowReader:
     """Reads audit rows as canonical text straight from a driver connection."""
 
-    def __init__(self, driver_connection: Any, dialect: str) -> None:
+    def __init__(self, driver_connection: Any, dialect: str, chain: int = 0) -> None:
         if dialect not in _SELECT:
             raise ValueError(f"audit verification does not support {dialect}")
-        self.conn, self.dialect = driver_connection, dialect
+        self.conn, self.dialect, self.chain = driver_connection, dialect, chain
 
         def placeholders(sql: str) -> str:  # psycopg takes %s where sqlite3 takes ?
             return sql if dialect == "sqlite" else sql.replace("?", "%s")
 
         self._batch_sql = placeholders(_SELECT[dialect] + _BATCH_WHERE)
         self._from_sql = placeholders(_SELECT[dialect] + _FROM_WHERE)
-        self._mac_sql = placeholders(_MAC_SQL)
+        self._placeholders = placeholders
+
+    def on(self, chain: int) -> RowReader:
+        """A reader of another chain on the same connection."""
+        return RowReader(self.conn, self.dialect, chain)
 
     def _run(self, sql: str, params: tuple[Any, ...]) -> list[Row]:
         cur = (self.conn.cursor(binary=True) if self.dialect == "postgresql"
@@ -86,53 +108,60 @@ class RowReader:
 
     def batch(self, after: int, upto: int, limit: int = BATCH) -> list[Row]:
         """Rows with ``after < seq <= upto``, in order, at most ``limit``."""
-        return self._run(self._batch_sql, (after, upto, limit))
+        return self._run(self._batch_sql, (self.chain, after, upto, limit))
 
     def rows_from(self, start: int, limit: int) -> list[Row]:
         """Up to ``limit`` rows with ``seq >= start``, in order."""
-        return self._run(self._from_sql, (start, limit))
+        return self._run(self._from_sql, (self.chain, start, limit))
 
-    def mac_at(self, seq: int) -> bytes | None:
-        """The stored MAC of event ``seq`` (the genesis value for 0), if it exists."""
-        if seq == 0:
-            return GENESIS_MAC
-        cur = self.conn.cursor()
-        try:
-            cur.execute(self._mac_sql, (seq,))
-            found = cur.fetchone()
-        finally:
-            cur.close()
-        return bytes(found[0]) if found and isinstance(found[0], bytes | memoryview) else None
-
-    def macs_at(self, seqs: Sequence[int], chunk: int = 500) -> dict[int, bytes]:
-        """The stored MACs of the events ``seqs`` that exist (the genesis value for 0)."""
-        found: dict[int, bytes] = {0: GENESIS_MAC} if 0 in seqs else {}
+    def macs_at(self, seqs: Sequence[int], chunk: int = 500) -> dict[int, tuple[int, bytes]]:
+        """The chain and stored MAC of each of the events ``seqs`` that exist."""
+        found: dict[int, tuple[int, bytes]] = {}
         wanted = sorted({s for s in seqs if s > 0})
         mark = "?" if self.dialect == "sqlite" else "%s"
         for i in range(0, len(wanted), chunk):
             part = wanted[i:i + chunk]
             cur = self.conn.cursor()
             try:
-                cur.execute(f"SELECT seq, mac FROM audit_events WHERE seq IN "  # noqa: S608
+                cur.execute(f"SELECT seq, chain, mac FROM audit_events WHERE seq IN "  # noqa: S608
                             f"({', '.join([mark] * len(part))})", tuple(part))
                 rows = cur.fetchall()
             finally:
                 cur.close()
-            found.update((int(seq), bytes(mac)) for seq, mac in rows
+            found.update((int(seq), (int(chain), bytes(mac))) for seq, chain, mac in rows
                          if isinstance(mac, bytes | memoryview))
         return found
 
-    def bounds(self) -> tuple[int, bytes, int]:
-        """(head sequence, head MAC, highest stored sequence), read in one statement."""
+    def seq_of_mac(self, mac: bytes, below: int) -> int | None:
+        """The event of this chain below ``below`` whose MAC is ``mac``, if any (a scan of the
+        chain: used only to explain a break)."""
+        found = self._all("SELECT max(seq) FROM audit_events WHERE chain = ? AND seq < ? "
+                          "AND mac = ?", (self.chain, below, mac))
+        return int(found[0][0]) if found and found[0][0] is not None else None
+
+    def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[Row]:
         cur = self.conn.cursor()
         try:
-            cur.execute(_BOUNDS_SQL)
-            found = cur.fetchone()
+            cur.execute(self._placeholders(sql), params)
+            return list(cur.fetchall())
         finally:
             cur.close()
-        if found is None:
+
+    def heads(self) -> list[Head]:
+        """Every chain to walk: each head row, and any chain holding events without one."""
+        found = [Head(int(c), int(s), bytes(m), int(e or 0)) for c, s, m, e in
+                 self._all(_HEADS_SQL)]
+        if not found:
             raise RuntimeError("audit chain head is missing; run 'flask db upgrade'")
-        return int(found[0]), bytes(found[1]), int(found[2] or 0)
+        low, high = self._all(_CHAIN_RANGE_SQL)[0]
+        known = {h.chain for h in found}
+        if low is not None:
+            for chain in range(int(low), int(high) + 1):
+                if chain not in known:
+                    end = self._all(_CHAIN_END_SQL, (chain,))[0][0]
+                    if end is not None:
+                        found.append(Head(chain, 0, GENESIS_MAC, int(end), has_row=False))
+        return sorted(found, key=lambda h: h.chain)
 
 
 @dataclass(frozen=True)
@@ -156,7 +185,7 @@ def scan_span(reader: RowReader, key: bytes, after: int, upto: int,
     count = 0
     first_seq: int | None = None
     first_prev: bytes | None = None
-    expected: int | None = None
+    last_seq: int | None = None
     last: Any = None
     while True:
         rows = reader.batch(after, upto)
@@ -164,11 +193,10 @@ def scan_span(reader: RowReader, key: bytes, after: int, upto: int,
             break
         for row in rows:
             seq, prev, mac, t, a, ro, o, ac, ot, oi, out, re, rq, ca = row
-            if expected is None:
-                first_seq, first_prev, expected, last = seq, prev, seq, prev
-            if seq != expected or prev != last:
-                return Span(count, first_seq, first_prev, expected - 1 if count else None,
-                            last if count else None, expected)
+            if first_seq is None:
+                first_seq, first_prev, last = seq, prev, prev
+            if prev != last:
+                return Span(count, first_seq, first_prev, last_seq, last if count else None, seq)
             try:
                 text = join((str(seq), p + t, "" if a is None else p + a,
                              "" if ro is None else p + ro, "" if o is None else p + o, p + ac,
@@ -183,15 +211,13 @@ def scan_span(reader: RowReader, key: bytes, after: int, upto: int,
             except (TypeError, UnicodeEncodeError):
                 h = None  # a value of the wrong type or not text: not what the writer wrote
             if h is None or h.digest() != mac:
-                return Span(count, first_seq, first_prev, seq - 1 if count else None,
-                            last if count else None, seq)
-            last, expected = mac, seq + 1
+                return Span(count, first_seq, first_prev, last_seq, last if count else None, seq)
+            last, last_seq = mac, seq
             count += 1
         after = rows[-1][0]
         if progress is not None:
             progress(len(rows))
-    return Span(count, first_seq, first_prev, expected - 1 if count and expected else None,
-                last if count else None, None)
+    return Span(count, first_seq, first_prev, last_seq, last if count else None, None)
 
 
 @dataclass(frozen=True)
@@ -205,19 +231,20 @@ class ScanOutcome:
 
 
 def stitch(spans: Iterator[Span]) -> ScanOutcome:
-    """Join consecutive spans; the first event overall must be 1 and follow the genesis MAC."""
-    count, expected, running = 0, 1, GENESIS_MAC
+    """Join consecutive spans of one chain; its first event must follow the genesis MAC."""
+    count, last_seq, running = 0, 0, GENESIS_MAC
     for span in spans:
         if span.first_seq is None:
-            continue  # nothing stored in this span; a gap shows at the next event
-        if span.first_seq != expected or span.first_prev != running:
-            return ScanOutcome(count, expected - 1, running, expected)
+            continue  # nothing stored in this span; a removed event shows at the next one
+        if span.first_prev != running:
+            return ScanOutcome(count, last_seq, running, span.first_seq)
         count += span.count
         if span.fault is not None:
-            return ScanOutcome(count, span.fault - 1, span.last_mac or running, span.fault)
+            return ScanOutcome(count, span.last_seq or last_seq, span.last_mac or running,
+                               span.fault)
         assert span.last_seq is not None and span.last_mac is not None
-        expected, running = span.last_seq + 1, span.last_mac
-    return ScanOutcome(count, expected - 1, running, None)
+        last_seq, running = span.last_seq, span.last_mac
+    return ScanOutcome(count, last_seq, running, None)
 
 
 # Worker processes: one engine each, made once.
@@ -229,12 +256,12 @@ def _init_worker(url: str, key: bytes) -> None:
     _worker["key"] = key
 
 
-def _scan_task(after: int, upto: int) -> Span:
+def _scan_task(chain: int, after: int, upto: int) -> Span:
     engine: sa.Engine = _worker["engine"]
     raw = engine.raw_connection()
     try:
-        return scan_span(RowReader(raw.driver_connection, engine.dialect.name), _worker["key"],
-                         after, upto)
+        return scan_span(RowReader(raw.driver_connection, engine.dialect.name, chain),
+                         _worker["key"], after, upto)
     finally:
         raw.close()
 
@@ -247,7 +274,8 @@ def can_parallelise(engine: sa.Engine) -> bool:
 
 def scan_chain(engine: sa.Engine, reader: RowReader, key: bytes, upto: int, *, jobs: int = 1,
                progress: Progress | None = None) -> ScanOutcome:
-    """Walk events 1..``upto``: in this process, or in ``jobs`` worker processes."""
+    """Walk the reader's chain up to event ``upto``: in this process, or in ``jobs`` worker
+    processes."""
     if jobs <= 1 or upto < PARALLEL_MINIMUM or not can_parallelise(engine):
         return stitch(iter([scan_span(reader, key, 0, upto, progress)]))
     size = max(BATCH, -(-upto // (jobs * 8)))
@@ -255,7 +283,7 @@ def scan_chain(engine: sa.Engine, reader: RowReader, key: bytes, upto: int, *, j
     url = engine.url.render_as_string(hide_password=False)
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
                              initializer=_init_worker, initargs=(url, key)) as pool:
-        futures: list[Future[Span]] = [pool.submit(_scan_task, lo, hi) for lo, hi in bounds]
+        futures: list[Future[Span]] = [pool.submit(_scan_task, reader.chain, lo, hi) for lo, hi in bounds]
 
         def in_order() -> Iterator[Span]:
             for (lo, hi), fut in zip(bounds, futures, strict=True):

@@ -2,8 +2,11 @@
 
 Rows are append-only: the ORM refuses updates and deletes here (of loaded events, and bulk
 UPDATE or DELETE statements run through a session), and database triggers (created in the
-migrations) refuse them below the ORM. The head row holds the last sequence number and
-MAC; the writer locks it, so concurrent writers extend one chain without forks or gaps.
+migrations) refuse them below the ORM. Events form several independent chains (``chain``,
+0 to 15; ``AMANA_AUDIT_CHAINS`` says how many the writers use). Each chain has a head row (its
+``id`` is the chain's number) holding the chain's last sequence number and MAC; the writer locks
+one head, so concurrent writers extend each chain without forks or gaps. ``seq`` orders all
+events across chains (on PostgreSQL it may skip numbers of rolled-back transactions).
 """
 
 from __future__ import annotations
@@ -12,7 +15,19 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Delete, Integer, LargeBinary, String, Update, Uuid, event
+from sqlalchemy import (
+    BigInteger,
+    Delete,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Update,
+    Uuid,
+    event,
+    text,
+)
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
 
 from app.db import Model, UTCDateTime
@@ -22,6 +37,7 @@ class AuditEvent(Model):
     """One recorded event. Metadata only: never survivor data, passwords, tokens or keys."""
 
     __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_chain_seq", "chain", "seq"),)
 
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
                                      autoincrement=False)
@@ -38,10 +54,12 @@ class AuditEvent(Model):
     client_address: Mapped[str | None] = mapped_column(String(64))
     prev_mac: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
     mac: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+    chain: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default=text("0"))
 
 
 class AuditHead(Model):
-    """The single row naming the end of the chain; locked by each append."""
+    """One row per chain (``id`` is the chain's number) naming its end; locked by each append
+    to that chain."""
 
     __tablename__ = "audit_head"
 

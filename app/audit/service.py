@@ -143,10 +143,11 @@ def write_checkpoint(*, jobs: int = 1, progress: Progress | None = None,
         return Signed(result, None)
     app = real_app()
     at = utcnow()
-    document = make(app.config["KEY_AUDIT_SIGNING"], result.end, result.last_mac, at)
+    document = make(app.config["KEY_AUDIT_SIGNING"], result.end, result.last_mac, at,
+                    heads=result.heads)
     log_error = None
     try:
-        autocheckpoint.append_signed(app, result.end, result.last_mac, at)
+        autocheckpoint.append_signed(app, list(result.heads), at)
     except OSError as exc:
         log_error = exc.strerror or exc.__class__.__name__
     with transaction():

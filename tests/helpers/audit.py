@@ -96,10 +96,13 @@ def renumber_after(conn: sa.Connection, seq: int, last: int) -> None:
         put(conn, s, {"seq": s - 1})
 
 
-def set_head(conn: sa.Connection, seq: int, mac: bytes) -> None:
-    """Point the head row at ``seq`` / ``mac``."""
-    conn.execute(sa.text("UPDATE audit_head SET seq = :s, mac = :m WHERE id = 1")
-                 .bindparams(sa.bindparam("s", seq),
+def set_head(conn: sa.Connection, seq: int, mac: bytes, chain: int | None = None) -> None:
+    """Point the head row of ``chain`` (by default event ``seq``'s, chain 0 for 0) at ``seq`` /
+    ``mac``."""
+    if chain is None:
+        chain = row(conn, seq)["chain"] if seq else 0
+    conn.execute(sa.text("UPDATE audit_head SET seq = :s, mac = :m WHERE id = :c")
+                 .bindparams(sa.bindparam("s", seq), sa.bindparam("c", chain),
                              sa.bindparam("m", mac, type_=sa.LargeBinary)))
 
 
