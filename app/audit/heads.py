@@ -1,8 +1,10 @@
 """Where the trail ends, read by code outside the audit area (backups name it in their manifest).
 
-Today the trail is one chain with one head row (``audit_head``, id 1). If it becomes several
-chains, each with its own head, only ``chain_heads`` changes: callers get every head and the
-highest sequence number, and never read the head table themselves.
+The trail is several chains (``app.audit.writer``), each with its head row in ``audit_head``
+(id = chain number; a chain never written to names event 0). Callers get every head and the
+highest sequence number, and never read the head table themselves. On PostgreSQL sequence
+numbers may skip (a rolled-back transaction draws one), so the highest names where the trail
+ends, not how many events it holds.
 """
 
 from __future__ import annotations
