@@ -90,6 +90,9 @@ access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", os.path.join(
     os.environ.get("AMANA_INSTANCE_PATH") or os.path.join(os.path.dirname(os.path.abspath(
         __file__)), "instance"), "metrics"))
+# Made now, not in when_ready: the start-up checks (on_starting, before when_ready) import the
+# app, whose metrics open their files there at once; a fresh instance has no such folder.
+os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], mode=0o700, exist_ok=True)
 
 
 def when_ready(server):  # type: ignore[no-untyped-def]

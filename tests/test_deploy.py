@@ -109,6 +109,8 @@ def test_gunicorn_conf_loads_with_the_defaults(monkeypatch, tmp_path):
     assert cfg.control_socket == str(tmp_path / "inst" / "gunicorn.ctl")
     assert cfg.control_socket_mode == 0o600
     assert (tmp_path / "inst").stat().st_mode & 0o777 == 0o700
+    # the metrics folder exists before the start-up checks import the app (on_starting)
+    assert (tmp_path / "inst" / "metrics").stat().st_mode & 0o777 == 0o700
     assert cfg.forwarded_allow_ips == ["127.0.0.1", "::1"]
     assert cfg.on_starting.__name__ == "on_starting"  # the start-up checks stay
 
