@@ -21,6 +21,7 @@ Every measured operation goes through the real code, logged in with a real sessi
 then a TOTP code). Only synthetic data is made or printed.
 
     .venv/bin/python bench/bench_cases.py [--cases 50000] [--runs 40] [--pg-cases 50000] [--no-pg]
+        [--no-sqlite]
 
 PostgreSQL is measured too when TEST_DATABASE_URL (or postgresql://postgres@127.0.0.1:5432/test)
 is reachable: the benchmark creates its own database there and drops it afterwards.
@@ -109,6 +110,7 @@ from app.cases.models import (  # noqa: E402
 from app.cases.workflow import CLOSURE_REASONS, REOPEN_REASONS, STATUS_LABELS  # noqa: E402
 from app.clock import utcnow  # noqa: E402
 from app.core import hooks  # noqa: E402
+from app.core.ids import parse_uuid  # noqa: E402
 from app.crypto.blind_index import PERSON_NAME, candidate_ids  # noqa: E402
 from app.crypto.fields import _REINDEX, SealedDate, SealedInt, seal_now  # noqa: E402
 from app.crypto.models import BlindIndexEntry, DataKey  # noqa: E402
@@ -195,19 +197,30 @@ def plain_scope(user: User, t: Table) -> Any:
     return false()
 
 
-def plain_case_page(user: User, page: int = 1) -> tuple[list[queries.CaseRow], int]:
-    """``queries.case_page`` (default sort, no filters) over the plain table."""
+def plain_case_page(user: User, page: int = 1, after: Any = None) -> queries.CasePage:
+    """``queries.case_page`` (default sort, no filters) over the plain table: the same count,
+    the same keyset paging past ``after`` (the id of the last row of the page before)."""
     t = P["cases"]
     worker = User.__table__.alias("worker")
     stmt = (select(t.c.id, t.c.case_number, t.c.status, t.c.risk_level, Site.name,
                    worker.c.display_name, t.c.opened_on, t.c.updated_at)
-            .join(Site, Site.id == t.c.site_id).join(worker, worker.c.id == t.c.primary_worker_id)
+            .join(Site, Site.id == t.c.site_id)
+            .outerjoin(worker, worker.c.id == t.c.primary_worker_id)
             .where(plain_scope(user, t)))
     total = int(db.session.execute(
         select(func.count()).select_from(stmt.with_only_columns(t.c.id).subquery())).scalar_one())
-    rows = db.session.execute(stmt.order_by(t.c.opened_on.desc(), t.c.case_number.desc())
-                              .limit(queries.PAGE_SIZE).offset((page - 1) * queries.PAGE_SIZE)).all()
-    return [queries.CaseRow(*r) for r in rows], total
+    keys = ((t.c.opened_on, True), (t.c.case_number, True), (t.c.id, True))
+    values = None if after is None else db.session.execute(
+        stmt.with_only_columns(*(k for k, _d in keys)).where(t.c.id == after)).first()
+    if values is not None:
+        stmt = stmt.where(queries._past(keys, values, True))
+    rows = db.session.execute(stmt.order_by(*queries._ordered(keys)).limit(queries.PAGE_SIZE + 1)
+                              .offset(0 if values is not None else
+                                      (page - 1) * queries.PAGE_SIZE)).all()
+    found = [queries.CaseRow(*r) for r in rows[:queries.PAGE_SIZE]]
+    more_before = values is not None or page > 1
+    return queries.CasePage(found, total, found[0].id if found and more_before else None,
+                            found[-1].id if found and len(rows) > queries.PAGE_SIZE else None)
 
 
 def plain_search(user: User, name: str) -> search.SearchResult:
@@ -331,10 +344,11 @@ def plain_index() -> str:
     f.site.choices = [("", _("Any"))] + [(str(s.id), s.name) for s in current_user.sites]
     f.need.choices = [("", _("Any"))] + need_choices()
     fall_back(f)
-    page = f.page.page
-    rows, total = plain_case_page(current_user, page=page)
-    return render_template("cases/list.html", rows=rows, total=total, page=page,
-                           filters=f, page_size=queries.PAGE_SIZE, status_labels=STATUS_LABELS)
+    found = plain_case_page(current_user, page=f.page.page,
+                            after=parse_uuid(request.args.get("after")))
+    return render_template("cases/list.html", rows=found.rows, total=found.total, filters=f,
+                           previous=found.previous, next=found.next,
+                           status_labels=STATUS_LABELS)
 
 
 @plain_bp.get("/cases/<uuid:case_id>")
@@ -658,8 +672,9 @@ def measure(app: Flask, d: dict[str, Any], targets: list[uuid.UUID], names: list
         return plain_case_page(user)
 
     r1, p1 = call(app, uid, real_page, 0)[1], call(app, uid, plain_page, 0)[1]
-    assert r1[1] == p1[1] and [r.case_number for r in r1[0]] == [r.case_number for r in p1[0]]
-    notes["scope"] = r1[1]
+    assert r1.total == p1.total and [r.case_number for r in r1.rows] == \
+        [r.case_number for r in p1.rows]
+    notes["scope"] = r1.total
     rows.append(("1. list, first page: queries.case_page",
                  *pair(runs, timer(app, uid, real_page), timer(app, uid, plain_page)),
                  None, None, None))
@@ -669,11 +684,18 @@ def measure(app: Flask, d: dict[str, Any], targets: list[uuid.UUID], names: list
         assert resp.status_code == 200, (path, resp.status_code)
         return str(resp.get_data(as_text=True))
 
+    # Page 20 as the pager reaches it: after the last case of page 19 (keyset paging).
+    with app.app_context():
+        t = P["cases"]
+        deep = db.session.execute(
+            select(t.c.id).where(t.c.site_id.in_([s for s, _c in d["sites"][:2]]))
+            .order_by(t.c.opened_on.desc(), t.c.case_number.desc(), t.c.id.desc())
+            .offset(19 * queries.PAGE_SIZE - 1).limit(1)).scalar_one()
+    pages = {1: "", 20: f"?after={deep}"}
     notes["list_same"] = all(same_page(get(f"/cases/{q}"), get(f"/bench-plain/cases/{q}"))
-                             for q in ("", "?page=20"))
-    for page in (1, 20):
-        q = f"?page={page}" if page > 1 else ""
-        rows.append((f"   list, page {page}: GET /cases/{q}",
+                             for q in pages.values())
+    for page, q in pages.items():
+        rows.append((f"   list, page {page}: GET /cases/{'?after=<id>' if q else ''}",
                      *pair(runs, http(lambda i, q=q: get(f"/cases/{q}")),
                            http(lambda i, q=q: get(f"/bench-plain/cases/{q}"))),
                      sql_count(app, lambda q=q: get(f"/cases/{q}")),
@@ -902,12 +924,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--pg-cases", type=int, default=50_000)
     parser.add_argument("--no-pg", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true")
     args = parser.parse_args()
     logging.disable(logging.INFO)  # the migrations log every step
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         instance = Path(tmp) / "instance"
-        ok = run(f"sqlite:///{tmp}/bench.db", instance, args.cases, args.runs, "SQLite")
+        ok = args.no_sqlite or run(f"sqlite:///{tmp}/bench.db", instance, args.cases, args.runs,
+                                   "SQLite")
         base, why = (None, "--no-pg") if args.no_pg else pgserver.reachable()
         if base is None:
             print(f"\nPostgreSQL: skipped ({why}; set TEST_DATABASE_URL to a reachable server)")
