@@ -146,11 +146,26 @@ def _assign_versions(session: Session, _ctx: Any, _instances: Any) -> None:
 
 
 @contextmanager
-def transaction() -> Iterator[Any]:
-    """Run a unit of work and commit it, or roll everything back on any error."""
+def transaction(*, keep_loaded: bool = False) -> Iterator[Any]:
+    """Run a unit of work and commit it, or roll everything back on any error.
+
+    ``keep_loaded``: the commit leaves the objects already loaded as they are instead of
+    expiring them (for a commit that only appends, such as the audit event recorded before a
+    page is shown: otherwise the user, their session, sites and organisation, and the record
+    about to be shown are each read again by the rest of the request). They hold what this
+    request read a moment before, as if it had run in one transaction; a rollback still
+    expires everything."""
+    session = db.session()
     try:
-        yield db.session
-        db.session.commit()
+        yield session
+        if keep_loaded:
+            before, session.expire_on_commit = session.expire_on_commit, False
+            try:
+                session.commit()
+            finally:
+                session.expire_on_commit = before
+        else:
+            session.commit()
     except BaseException:
-        db.session.rollback()
+        session.rollback()
         raise

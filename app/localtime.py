@@ -14,7 +14,7 @@ import uuid
 from datetime import UTC, date, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Flask, current_app, has_app_context, has_request_context
+from flask import Flask, current_app, g, has_app_context, has_request_context
 from flask_babel import format_datetime, get_timezone
 from flask_login import current_user
 
@@ -43,10 +43,28 @@ def zone(name: str | None) -> ZoneInfo:
     return ZoneInfo(zone_name(name))
 
 
+_ZONES = "localtime_zones"
+
+
 def organisation_zone_name(organisation_id: uuid.UUID | None) -> str:
-    """The zone name of an organisation (the default when it has none)."""
-    org = db.session.get(Organisation, organisation_id) if organisation_id else None
-    return zone_name(org.time_zone if org is not None else None)
+    """The zone name of an organisation (the default when it has none).
+
+    Within a request it is read once per organisation: every date on a page asks for the zone
+    (Flask-Babel's selector), and each commit of the request (its audit events) expires the
+    organisation, so each would read it again. A zone changed by the request itself shows from
+    the next one (a saved form redirects)."""
+    if not organisation_id:
+        return zone_name(None)
+    known: dict[uuid.UUID, str] | None = None
+    if has_request_context():
+        known = g.setdefault(_ZONES, {})
+        if organisation_id in known:
+            return known[organisation_id]
+    org = db.session.get(Organisation, organisation_id)
+    name = zone_name(org.time_zone if org is not None else None)
+    if known is not None:
+        known[organisation_id] = name
+    return name
 
 
 def organisation_zone(organisation_id: uuid.UUID | None) -> ZoneInfo:

@@ -66,7 +66,7 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "audit.user_activity": KEYSET,
     "audit.verify": (),
     "audit.alerts": (),
-    "cases.index": fields_of(CaseFilterForm),
+    "cases.index": fields_of(CaseFilterForm) + ("before", "after"),  # keyset: case ids
     "cases.tasks": (),
     "cases.search_cases": (),
     "cases.new": (),

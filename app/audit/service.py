@@ -42,8 +42,11 @@ OUT_OF_SCOPE = "out_of_scope"
 def read(action: Action, object_type: ObjectType | None = None,
          object_id: uuid.UUID | str | None = None, *, reason: str | None = None) -> None:
     """Record (and commit) that the current user is about to be shown something: a record
-    (``object_id``), or a list or page of records of ``object_type``."""
-    with transaction():
+    (``object_id``), or a list or page of records of ``object_type``.
+
+    The commit keeps what the request has loaded (``transaction(keep_loaded=True)``): the
+    event is all it writes, so the page is built from the same reads, not read again."""
+    with transaction(keep_loaded=True):
         record(action, object_type=object_type, object_id=object_id, reason=reason)
 
 

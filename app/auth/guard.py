@@ -96,7 +96,12 @@ def check_request() -> Response | None:
         deny("no_rule")
     elif rule != AUTHENTICATED and not (isinstance(rule, Permission) and can(row.user, rule)):
         deny("role")
-    db.session.commit()  # keep last_seen_at
+    if db.session.dirty or db.session.new or db.session.deleted:
+        # Keep last_seen_at (touched at most every ``sessions.TOUCH_EVERY``). A commit with
+        # nothing to write would only expire every loaded object (the session row, the user,
+        # their sites and organisation), each read again by the view; the read transaction
+        # stays open into the view, which commits its own audit event.
+        db.session.commit()
     return None
 
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy import case as sql_case
-from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from app.auth.models import User
@@ -24,12 +24,15 @@ from app.directory.models import Organisation
 
 PAGE_SIZE = 50
 RISK_ORDER = sql_case({"high": 0, "medium": 1, "low": 2}, value=Case.risk_level, else_=3)
-SORTS: dict[str, Any] = {
-    "-opened": (Case.opened_on.desc(), Case.case_number.desc()),
-    "opened": (Case.opened_on.asc(), Case.case_number.asc()),
-    "-updated": (Case.updated_at.desc(), Case.case_number),
-    "risk": (RISK_ORDER, Case.opened_on.desc()),
-    "number": (Case.case_number,),
+# Each sort as its keys, (expression, descending), ending with the id so the order is total:
+# a page starts just past the last row of the one before (keyset paging), at the same cost at
+# any depth of the list, where an offset reads and drops every row before the page.
+SORTS: dict[str, tuple[tuple[Any, bool], ...]] = {
+    "-opened": ((Case.opened_on, True), (Case.case_number, True), (Case.id, True)),
+    "opened": ((Case.opened_on, False), (Case.case_number, False), (Case.id, False)),
+    "-updated": ((Case.updated_at, True), (Case.case_number, False), (Case.id, False)),
+    "risk": ((RISK_ORDER, False), (Case.opened_on, True), (Case.id, False)),
+    "number": ((Case.case_number, False), (Case.id, False)),
 }
 
 
@@ -47,11 +50,41 @@ class CaseRow:
     updated_at: Any
 
 
+@dataclass
+class CasePage:
+    """A page of a case list, the total that match, and where the pages around it start:
+    ``previous`` (``?before=<id>``) and ``next`` (``?after=<id>``), None at either end."""
+
+    rows: list[CaseRow]
+    total: int
+    previous: Any = None
+    next: Any = None
+
+
+def _past(keys: tuple[tuple[Any, bool], ...], values: Any, forward: bool) -> Any:
+    """Rows strictly after (``forward``) or before the row whose sort keys are ``values``."""
+    ways = []
+    for i, (expr, descending) in enumerate(keys):
+        step = expr < values[i] if descending == forward else expr > values[i]
+        ways.append(and_(*(k == v for (k, _d), v in zip(keys[:i], values[:i], strict=True)),
+                         step))
+    return or_(*ways)
+
+
+def _ordered(keys: tuple[tuple[Any, bool], ...], forward: bool = True) -> list[Any]:
+    return [expr.desc() if descending == forward else expr.asc() for expr, descending in keys]
+
+
 def case_page(user: User, *, status: str | None = None, risk: str | None = None,
               site_id: Any = None, need: str | None = None, sort: str = "-opened",
-              page: int = 1) -> tuple[list[CaseRow], int]:
+              page: int = 1, after: Any = None, before: Any = None) -> CasePage:
     """One page of the user's cases and the total that match the filters (``need``: a
-    ``home_queries.Need`` code, the cases a home-page count links to)."""
+    ``home_queries.Need`` code, the cases a home-page count links to).
+
+    ``after``/``before``: the id of the row the page follows or precedes (the pager's links);
+    one that is not in the filtered list (outside the scope, another filter, gone) gives the
+    first page, so an anchor never tells anything of a case the user cannot list. Without one,
+    ``page`` counts pages from the start (an older link; an offset)."""
     from app.cases.home_queries import need_condition
     from app.directory.models import Site
 
@@ -72,11 +105,32 @@ def case_page(user: User, *, status: str | None = None, risk: str | None = None,
     total = int(db.session.execute(
         select(func.count()).select_from(stmt.with_only_columns(Case.id).subquery())
     ).scalar_one())
-    rows = db.session.execute(
-        stmt.order_by(*SORTS.get(sort, SORTS["-opened"]))
-        .limit(PAGE_SIZE).offset((max(page, 1) - 1) * PAGE_SIZE)
-    ).all()
-    return [CaseRow(*r) for r in rows], total
+    keys = SORTS.get(sort, SORTS["-opened"])
+    anchor, forward = (after, True) if after is not None else (before, False)
+    values = None
+    if anchor is not None:
+        values = db.session.execute(
+            stmt.with_only_columns(*(expr for expr, _d in keys)).where(Case.id == anchor)
+        ).first()
+    if values is not None:
+        rows = db.session.execute(stmt.where(_past(keys, values, forward))
+                                  .order_by(*_ordered(keys, forward)).limit(PAGE_SIZE + 1)).all()
+        found = [CaseRow(*r) for r in rows[:PAGE_SIZE]]
+        more = len(rows) > PAGE_SIZE
+        if forward:
+            more_before, more_after = True, more
+        elif more:
+            found.reverse()
+            more_before, more_after = True, True
+        else:  # back at the start: the first page, whole
+            values, page = None, 1
+    if values is None:
+        rows = db.session.execute(stmt.order_by(*_ordered(keys)).limit(PAGE_SIZE + 1)
+                                  .offset((max(page, 1) - 1) * PAGE_SIZE)).all()
+        found = [CaseRow(*r) for r in rows[:PAGE_SIZE]]
+        more_before, more_after = page > 1 and bool(found), len(rows) > PAGE_SIZE
+    return CasePage(found, total, found[0].id if found and more_before else None,
+                    found[-1].id if found and more_after else None)
 
 
 @dataclass

@@ -58,14 +58,15 @@ def index() -> str:
     f.site.choices = [("", _("Any"))] + [(str(s.id), s.name) for s in current_user.sites]
     f.need.choices = [("", _("Any"))] + need_choices()
     fall_back(f)  # a refused filter is shown beside its field and not applied
-    page = f.page.page
-    rows, total = queries.case_page(current_user, status=f.status.data or None,
-                                    risk=f.risk.data or None, site_id=parse_uuid(f.site.data),
-                                    need=f.need.data or None,
-                                    sort=f.sort.data or "-opened", page=page)
+    found = queries.case_page(current_user, status=f.status.data or None,
+                              risk=f.risk.data or None, site_id=parse_uuid(f.site.data),
+                              need=f.need.data or None, sort=f.sort.data or "-opened",
+                              page=f.page.page, after=parse_uuid(request.args.get("after")),
+                              before=parse_uuid(request.args.get("before")))
     audit.read(Action.CASE_LIST, ObjectType.CASE)
-    return render_template("cases/list.html", rows=rows, total=total, page=page, filters=f,
-                           page_size=queries.PAGE_SIZE, status_labels=STATUS_LABELS)
+    return render_template("cases/list.html", rows=found.rows, total=found.total, filters=f,
+                           previous=found.previous, next=found.next,
+                           status_labels=STATUS_LABELS)
 
 
 @bp.get("/tasks")

@@ -122,7 +122,9 @@ def _limit() -> RateLimitItem:
 
 def _refuse(user: User, item: RateLimitItem) -> SearchLimited:
     """Record the refused search and make its message (how long until searching works again)."""
-    with transaction():
+    # Only the events are written: the candidates stay as opened (not expired and read
+    # again one by one for the ranking and the page).
+    with transaction(keep_loaded=True):
         record(Action.CASE_SEARCH_THROTTLED, object_type=ObjectType.CASE, outcome=Outcome.DENIED,
                reason="rate_limit")
     reset_at, _remaining = limiter.limiter.get_window_stats(item, _LIMIT_NAMESPACE, str(user.id))
@@ -178,7 +180,9 @@ def search(user: User, *, name: str | None = None, phone: str | None = None,
                 result.candidates.append(cand)
             elif cand.score >= STRONG:
                 result.elsewhere = True
-    with transaction():
+    # Only the events are written: the candidates stay as opened (not expired and read
+    # again one by one for the ranking and the page).
+    with transaction(keep_loaded=True):
         record(Action.CASE_SEARCH, object_type=ObjectType.CASE,
                reason=f"matches:{len(result.candidates)}"
                + (f";unreadable:{result.unreadable}" if result.unreadable else ""))
