@@ -202,9 +202,9 @@ def test_a_single_chain_trail_verifies_after_the_upgrade(engine_name, tmp_path, 
     from flask_migrate import upgrade
 
     from tests.helpers.apps import make_app
-    from tests.test_migrations import _empty_database
+    from tests.helpers.databases import empty_database
 
-    for uri in _empty_database(engine_name, tmp_path):
+    for uri in empty_database(engine_name, tmp_path):
         app = make_app(uri, instance_dir)
         with app.app_context():
             upgrade(revision="0021")

@@ -33,7 +33,7 @@ from app.db import db, transaction
 from app.notifications import email
 from tests.helpers.audit import fill
 from tests.helpers.mail import SmtpServer, free_port, use_smtp
-from tests.test_notification_email import opt_in, tell
+from tests.helpers.notifications import opt_in, tell
 
 SKIP_LINE = "Another host or process is running {}; nothing done."
 

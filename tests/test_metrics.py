@@ -27,6 +27,7 @@ from sqlalchemy import select, update
 from app.cases.models import Case
 from app.config import ConfigError, build_config
 from app.db import db
+from app.observability import metrics
 from tests.helpers.apps import make_app
 from tests.helpers.factories import CANARY, World
 from tests.helpers.forms import csrf_from
@@ -173,6 +174,9 @@ def test_the_route_histogram_counts_requests(auth: Auth, client: Any) -> None:
 
 
 def test_labels_name_no_one(app: Flask, auth: Auth, world: World, client: Any) -> None:
+    # The registry is the process's: forget routes that other tests' apps (with test-only
+    # endpoints) observed, so every route label below comes from this app's requests.
+    metrics.REQUEST_SECONDS.clear()
     worker = auth.login("caseworker")
     worker.get("/no-such-page", query_string={"name": CANARY["own_name"]})
     worker.open("/cases/", method="AMINA")
@@ -290,7 +294,7 @@ def test_gunicorn_config_empties_the_metrics_folder_and_marks_dead_workers(
     conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     assert "%(U)s" in conf["access_log_format"]
     assert "%(r)s" not in conf["access_log_format"] and "%(f)s" not in conf["access_log_format"]
-    folder.mkdir()
+    assert folder.is_dir()  # made when named: the start-up checks import the app before when_ready
     (folder / "counter_123.db").write_bytes(b"old")
     (folder / "keep.txt").write_text("not ours")
     conf["when_ready"](None)

@@ -7,8 +7,6 @@ from __future__ import annotations
 import ast
 import importlib.util
 import os
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -19,7 +17,8 @@ from alembic.migration import MigrationContext
 
 from app.db import db
 from app.dbsetup import schema_status
-from tests.helpers.apps import PG_URL, make_app, pg_admin, pg_url
+from tests.helpers.apps import make_app
+from tests.helpers.databases import empty_database
 
 
 def test_models_match_migrations(app):
@@ -121,27 +120,13 @@ def test_seeded_activity_types_are_the_apps_defaults():
     assert list(seeded) == [(code, english) for code, english, _translated in DEFAULT_TYPES]
 
 
-def _empty_database(engine_name: str, tmp_path: Path) -> Iterator[str]:
-    if engine_name == "sqlite":
-        yield f"sqlite:///{tmp_path / 'roundtrip.db'}"
-        return
-    if not PG_URL:
-        pytest.skip("PostgreSQL: set TEST_DATABASE_URL")
-    name = f"amana_roundtrip_{uuid.uuid4().hex[:8]}"
-    pg_admin(f"CREATE DATABASE {name}")
-    try:
-        yield pg_url(PG_URL, name)
-    finally:
-        pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
 @pytest.mark.parametrize("engine_name", ["sqlite", "postgresql"])
 def test_upgrade_down_one_step_and_up_again(engine_name, tmp_path, instance_dir):
     from flask_migrate import downgrade, upgrade
 
     from app.audit.canonical import GENESIS_MAC
 
-    for uri in _empty_database(engine_name, tmp_path):
+    for uri in empty_database(engine_name, tmp_path):
         app = make_app(uri, instance_dir)
         with app.app_context():
             current, head = schema_status(app)

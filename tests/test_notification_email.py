@@ -24,15 +24,15 @@ from app.config import ConfigError, build_config
 from app.crypto.failures import flush_failures
 from app.db import db, transaction
 from app.notifications import email, service
-from app.notifications.kinds import TEXTS, Kind, Target
+from app.notifications.kinds import TEXTS, Kind
 from app.notifications.models import EmailMessage
 from tests.helpers.apps import BACKEND, START
-from tests.helpers.factories import CANARY, World
+from tests.helpers.factories import CANARY
 from tests.helpers.forms import csrf_from
 from tests.helpers.login import Auth
 from tests.helpers.mail import LOGIN_URL, SmtpServer, free_port, use_smtp
-
-ADDRESS = "p.staff@example.org"
+from tests.helpers.notifications import ADDRESS, opt_in, tell
+from tests.helpers.notifications import uid as _uid
 
 
 @pytest.fixture
@@ -51,27 +51,6 @@ def server(port: int) -> Iterator[SmtpServer]:
     s = SmtpServer(port).start()
     yield s
     s.stop()
-
-
-def _uid(world: World, name: str) -> uuid.UUID:
-    return uuid.UUID(world.users[name])
-
-
-def opt_in(app: Flask, world: World, name: str = "caseworker", address: str = ADDRESS) -> None:
-    with app.app_context(), transaction():
-        user = db.session.get(User, _uid(world, name))
-        assert user is not None
-        email.set_preference(user, wanted=True, address=address)
-
-
-def tell(app: Flask, world: World, name: str = "caseworker", *, kind: Kind = Kind.CASE_ASSIGNED,
-         case: str = "case_own") -> None:
-    """One notification to ``name`` about the world's case ``case`` (in its own transaction,
-    as a request would make it)."""
-    with app.app_context(), transaction():
-        added = service.notify([_uid(world, name)], organisation_id=uuid.UUID(world.ids["org"]),
-                               kind=kind, target=Target.CASE, object_id=uuid.UUID(world.ids[case]))
-    assert added == 1
 
 
 def outbox(app: Flask) -> list[EmailMessage]:

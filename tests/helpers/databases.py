@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
+import pytest
 import sqlalchemy as sa
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
@@ -163,3 +166,18 @@ class PgCopies:
                         conn.execute(sql.SQL("SELECT setval({}, {}, true)").format(
                             name_, sql.Literal(last)))
         return True
+
+
+def empty_database(engine_name: str, tmp_path: Path) -> Iterator[str]:
+    """An empty database of ``engine_name`` for one test (PostgreSQL: made and dropped)."""
+    if engine_name == "sqlite":
+        yield f"sqlite:///{tmp_path / 'roundtrip.db'}"
+        return
+    if not PG_URL:
+        pytest.skip("PostgreSQL: set TEST_DATABASE_URL")
+    name = f"amana_roundtrip_{uuid.uuid4().hex[:8]}"
+    pg_admin(f"CREATE DATABASE {name}")
+    try:
+        yield pg_url(PG_URL, name)
+    finally:
+        pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -14,8 +14,10 @@ from sqlalchemy import select
 from app.auth import passwords
 from app.auth.models import User
 from app.clock import utcnow
-from app.db import db
+from app.db import db, transaction
 from app.directory.models import Site
+from app.notifications import email, service
+from app.notifications.kinds import Kind, Target
 from app.notifications.models import Notification
 from tests.helpers.factories import World
 from tests.helpers.login import PASSWORD
@@ -72,3 +74,27 @@ def nav_count(html: str) -> int:
     """The number beside "Referrals received" on a page (0 when it shows none)."""
     found = NAV.search(html)
     return int(found.group(1)) if found else 0
+
+
+ADDRESS = "p.staff@example.org"
+
+
+def uid(world: World, name: str) -> uuid.UUID:
+    return uuid.UUID(world.users[name])
+
+
+def opt_in(app: Flask, world: World, name: str = "caseworker", address: str = ADDRESS) -> None:
+    with app.app_context(), transaction():
+        user = db.session.get(User, uid(world, name))
+        assert user is not None
+        email.set_preference(user, wanted=True, address=address)
+
+
+def tell(app: Flask, world: World, name: str = "caseworker", *, kind: Kind = Kind.CASE_ASSIGNED,
+         case: str = "case_own") -> None:
+    """One notification to ``name`` about the world's case ``case`` (in its own transaction,
+    as a request would make it)."""
+    with app.app_context(), transaction():
+        added = service.notify([uid(world, name)], organisation_id=uuid.UUID(world.ids["org"]),
+                               kind=kind, target=Target.CASE, object_id=uuid.UUID(world.ids[case]))
+    assert added == 1
