@@ -929,15 +929,17 @@ def main() -> None:
     logging.disable(logging.INFO)  # the migrations log every step
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        instance = Path(tmp) / "instance"
-        ok = args.no_sqlite or run(f"sqlite:///{tmp}/bench.db", instance, args.cases, args.runs,
-                                   "SQLite")
+        # an instance folder per database: the audit checkpoints kept there belong to one trail
+        # (shared, the PostgreSQL run found the SQLite run's checkpoints and refused to sign)
+        ok = args.no_sqlite or run(f"sqlite:///{tmp}/bench.db", Path(tmp) / "instance-sqlite",
+                                   args.cases, args.runs, "SQLite")
         base, why = (None, "--no-pg") if args.no_pg else pgserver.reachable()
         if base is None:
             print(f"\nPostgreSQL: skipped ({why}; set TEST_DATABASE_URL to a reachable server)")
         else:
             with pgserver.scratch(base) as url:
-                ok = run(url, instance, args.pg_cases, args.runs, "PostgreSQL") and ok
+                ok = run(url, Path(tmp) / "instance-pg", args.pg_cases, args.runs,
+                         "PostgreSQL") and ok
     print(f"\nTotal {time.perf_counter() - started:.0f} s")
     if not ok:  # a comparison of different pages measures nothing: fail the benchmark
         sys.exit("pages differ between the sides compared: the figures above do not count")
