@@ -258,6 +258,40 @@ def test_backups_are_never_written_inside_the_instance_folder(app, instance_dir)
     assert not (instance_dir / "x.backup").exists()
 
 
+def test_a_failure_that_cannot_be_recorded_says_so(app, tmp_path, monkeypatch):
+    """The database went away mid-backup: the operator is told the failure is not in the
+    trail (rather than the trail's silence passing for "no backup was attempted")."""
+    from app.backup import service
+
+    def lost(*_a: Any, **_k: Any) -> Any:
+        raise sa.exc.OperationalError("SELECT 1", {}, Exception("gone"))
+
+    monkeypatch.setattr(service, "_dump", lost)
+    monkeypatch.setattr(service, "_record", lost)
+    out = tmp_path / "x.backup"
+    line = refused(run(app, "create", "--out", str(out)))
+    assert "The backup failed (OperationalError); nothing was written." in line
+    assert "could not be recorded in the audit trail (OperationalError)" in line
+    assert not out.exists()
+
+
+def test_a_recorded_failure_says_nothing_more(app, tmp_path, monkeypatch):
+    from app.backup import service
+
+    def refuse(*_a: Any, **_k: Any) -> Any:
+        raise archive.BackupError("The dump tool is missing.")
+
+    monkeypatch.setattr(service, "_dump", refuse)
+    before = _creates(app)
+    line = refused(run(app, "create", "--out", str(tmp_path / "x.backup")))
+    assert line == "Error: The dump tool is missing."
+    assert _creates(app) == before + 1
+
+
+def _creates(app: Flask) -> int:
+    return len(events(app, Action.BACKUP_CREATE.value, outcome="error"))
+
+
 def _dump_text(app: Flask, path: Path, tmp_path: Path) -> bytes:
     """The dump's content as the engine would show it: the SQLite image itself, or (PostgreSQL,
     whose custom format is compressed) the plain SQL that pg_restore makes of it."""

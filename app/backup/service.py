@@ -18,7 +18,6 @@ with the instance's ``audit_signing`` key. Restoring is ``app.backup.restore``.
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 import tempfile
 import uuid
@@ -138,12 +137,15 @@ def create(app: Flask, out: Path) -> Created:
             archive.write_private(out, archive.header(doc, app.config["KEY_AUDIT_SIGNING"]),
                                   dump)
     except (BackupError, OSError, SQLAlchemyError) as exc:
-        with contextlib.suppress(SQLAlchemyError):  # an unreachable database: nothing to record in
+        unrecorded = ""
+        try:
             _record(Action.BACKUP_CREATE, backup_id, Outcome.ERROR, "failed")
-        if isinstance(exc, BackupError):
-            raise
-        raise BackupError(f"The backup failed ({exc.__class__.__name__}); nothing was "
-                          "written.") from None
+        except SQLAlchemyError as lost:  # an unreachable database: the operator must know
+            unrecorded = (" The failure could not be recorded in the audit trail "
+                          f"({lost.__class__.__name__}).")
+        message = (str(exc) if isinstance(exc, BackupError) else
+                   f"The backup failed ({exc.__class__.__name__}); nothing was written.")
+        raise BackupError(message + unrecorded) from None
     _record(Action.BACKUP_CREATE, backup_id, Outcome.ALLOWED, "created")
     return Created(out, doc)
 
