@@ -139,6 +139,8 @@ TAMPER = {
     "ciphertext": lambda b: _flip(b, 20),
     "tag": lambda b: _flip(b, len(b) - 1),
     "truncated": lambda b: b[:20],
+    "empty": lambda b: b"",
+    "short": lambda b: b[:8],  # not even a nonce
     "appended": lambda b: b + b"\x00",
 }
 
@@ -155,6 +157,7 @@ def test_tampered_value_fails_closed_and_is_audited(sapp, how):
     # The context is gone: its teardown wrote the event in a transaction of its own.
     found = events(sapp, "crypto.decrypt_failed")
     reason = {"format": "unknown_format", "truncated": "unknown_format",
+              "empty": "unknown_format", "short": "unknown_format",
               "old_format": "old_format"}.get(how, "auth_failed")
     assert [(e.object_type, e.object_id, e.outcome, e.reason) for e in found] == [
         ("specimens", str(sid), "error", f"full_name:{reason}")]
