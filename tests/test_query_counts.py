@@ -133,6 +133,33 @@ def test_case_list_and_search_stay_under_their_ceilings(app, world, auth):
     assert found <= CEILINGS["search"], found
 
 
+def test_search_costs_the_same_for_two_or_eight_candidates(app, world, auth):
+    """Each candidate has a data key of its own: they are unwrapped together, not one query
+    per candidate."""
+    with app.app_context():
+        worker = db.session.get(User, uuid.UUID(world.users["caseworker"]))
+        site = db.session.get(Case, uuid.UUID(world.ids["case_own"])).site
+        from app.cases import service
+
+        for family, n in (("Alphacount", 2), ("Betacount", 8)):
+            for k in range(n):
+                service.open_case(worker, site, service.IdentityInput(
+                    full_name=f"{family} Synthetic{k}", sex="female",
+                    nationality_group="national", displacement_status="idp", disability="no",
+                    estimated_age=30))
+    c = auth.login("supervisor")
+    token = form_tokens(c.get("/cases/search").get_data(as_text=True))["csrf_token"]
+    costs = {}
+    for family in ("Alphacount", "Betacount"):
+        search = {"name": family, "phone": "", "case_number": "", "csrf_token": token}
+        with counted(app) as seen:
+            resp = c.post("/cases/search", data=search)
+        listed = resp.get_data(as_text=True).split('id="search-candidates"')[1].split("</ol>")[0]
+        assert listed.count("<li>") == (2 if family == "Alphacount" else 8)
+        costs[family] = len(seen)
+    assert costs["Alphacount"] == costs["Betacount"], costs
+
+
 def test_safe_space_log_costs_the_same_with_one_or_twenty_sessions(app, world, auth):
     c = auth.login("wgss_coordinator")
     path = f"/safe-spaces/{world.ids['safe_space']}/sessions?month=2026-11"

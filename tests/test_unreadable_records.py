@@ -209,3 +209,24 @@ def test_an_erased_record_is_left_out_without_notice_or_alert(app, world):
         assert list(found) == [] and found.skipped == 0 and unreadable_count() == 0
     with app.app_context():
         assert alerts.compute()["decryption"] == []
+
+
+def test_a_candidate_whose_data_key_is_damaged_is_left_out_of_a_search(app, auth, world):
+    """Candidates' data keys are unwrapped together: one whose wrapped key was changed is left
+    out of that batch and still fails, audited, when its name is opened; the others are shown."""
+    from app.crypto.models import DataKey
+
+    damaged, intact = _twins(app, world)
+    with app.app_context():
+        key_id = db.session.get(Case, uuid.UUID(damaged)).data_key_id
+    keys = DataKey.__table__
+    _flip(app, keys, keys.c.wrapped, str(key_id))
+    r = _search(auth.login("caseworker"), TWIN)
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and "1 possible match could not be read" in html
+    with app.app_context():
+        numbers = {str(x.id): x.case_number for x in db.session.execute(
+            select(Case).where(Case.id.in_([uuid.UUID(damaged), uuid.UUID(intact)]))).scalars()}
+    assert numbers[intact] in html and numbers[damaged] not in html
+    assert [(e.object_type, e.object_id, e.reason) for e in _failures(app)] == [
+        ("data_key", str(key_id), "unwrap_failed")]

@@ -31,6 +31,7 @@ from typing import Any, Generic, TypeVar
 from flask import Flask, before_render_template, flash, g, has_request_context
 from flask_babel import ngettext
 
+from app.crypto.envelope import unwrap_many
 from app.crypto.errors import DecryptionError, KeyDestroyedError
 
 R = TypeVar("R")
@@ -51,6 +52,9 @@ def readable(records: Iterable[R], fields: Sequence[str], *, notice: bool = True
     the page words its own, as the duplicate search does). Erased records are left out silently.
     """
     out: Readable[R] = Readable()
+    records = list(records)
+    # Records with keys of their own (cases, referrals) would each read theirs on first use.
+    unwrap_many(getattr(item, "data_key_id", None) for item in records)
     for item in records:
         try:
             values = {name: getattr(item, name) for name in fields}
