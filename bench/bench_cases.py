@@ -154,7 +154,7 @@ def _mirror(model: Any) -> Table:
     """A table with the model's clear columns and its sealed fields in clear (no data key)."""
     name = f"plain_{model.__tablename__}"
     cols = [Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable,
-                   unique=bool(c.unique), index=bool(c.index) and not c.primary_key)
+                   unique=bool(c.unique))
             for c in model.__table__.columns
             if c.name != "data_key_id" and not c.name.endswith("_sealed")]
     for field_name, sealed in model.__sealed_fields__.items():
@@ -164,6 +164,13 @@ def _mirror(model: Any) -> Table:
     if model is Case:
         cols += [Column(n, String(200)) for n in ("name_norm", "alias_norm", "phone_norm")]
     table = Table(name, PLAIN, *cols)
+    # Every index of the real table (single-column, composite and partial alike), so that
+    # both sides are planned alike: a mirror without one plans its own way.
+    for idx in model.__table__.indexes:
+        if not all(c.name in table.c for c in idx.columns):
+            continue  # an index on the data key, which the plain side has not
+        Index(f"{idx.name}_plain", *(table.c[c.name] for c in idx.columns),
+              unique=idx.unique, **idx.dialect_kwargs)
     if model is Case:
         for n in ("name_norm", "alias_norm", "phone_norm"):
             Index(f"ix_{name}_{n}", table.c[n])
