@@ -142,14 +142,15 @@ def test_the_case_summary_prints_confidential_uncached_audited_and_without_a_nam
                 if e.object_id == world.ids["case_own"] and e.reason == "cases.print_summary"]
 
 
-def test_the_print_stylesheet_repeats_the_marks_on_every_sheet_and_hides_the_menu(app):
+def test_the_print_stylesheet_repeats_the_marks_on_every_sheet_and_hides_the_menu(app, auth):
     from pathlib import Path
 
-    css = Path(app.static_folder or "", "css", "amana.css").read_text()
-    block = css[css.index("@media print"):]
-    assert re.search(r"\.print-mark \{[^}]*position: fixed", block)
-    hidden = re.search(r"\n  ([^{]*)\{ display: none; \}", block)
+    css = Path(app.static_folder or "", "css", "print.css").read_text()
+    assert re.search(r"\.print-mark-top, \.print-mark-bottom \{[^}]*position: fixed", css)
+    hidden = re.search(r"\n([^{]*)\{ display: none; \}", css)
     assert hidden and ".site-header" in hidden.group(1) and ".no-print" in hidden.group(1)
+    page = auth.login("caseworker").get("/").get_data(as_text=True)
+    assert re.search(r'<link rel="stylesheet" href="[^"]*print\.css[^"]*" media="print">', page)
 
 
 def _shared_terms(html: str, section: str) -> list[str]:
