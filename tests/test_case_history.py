@@ -47,17 +47,17 @@ def _identity(case: Case, **over: object) -> service.IdentityInput:
 
 def _incident_input(incident: Incident, **over: object) -> records.IncidentInput:
     from app.cases import gbvims
-    values: dict[str, object] = dict(
-        incident_date=incident.incident_date, reported_date=incident.reported_date,
-        location_type=incident.location_type, answers=gbvims.answered("physical"),
-        perpetrator_count=incident.perpetrator_count,
-        survivor_age_at_incident=incident.survivor_age_at_incident,
-        perpetrators=tuple(records.PerpetratorInput(p.sex, p.age_group, p.relationship,
-                                                    p.occupation)
-                           for p in incident.perpetrators),
-        time_of_day=incident.time_of_day, displacement_stage=incident.displacement_stage,
-        narrative=incident.narrative, perpetrator_details=incident.perpetrator_details,
-        location_detail=incident.location_detail)
+    values: dict[str, object] = {
+        "incident_date": incident.incident_date, "reported_date": incident.reported_date,
+        "location_type": incident.location_type, "answers": gbvims.answered("physical"),
+        "perpetrator_count": incident.perpetrator_count,
+        "survivor_age_at_incident": incident.survivor_age_at_incident,
+        "perpetrators": tuple(records.PerpetratorInput(p.sex, p.age_group, p.relationship,
+                                                       p.occupation)
+                              for p in incident.perpetrators),
+        "time_of_day": incident.time_of_day, "displacement_stage": incident.displacement_stage,
+        "narrative": incident.narrative, "perpetrator_details": incident.perpetrator_details,
+        "location_detail": incident.location_detail}
     values.update(over)
     return records.IncidentInput(**values)  # type: ignore[arg-type]
 
@@ -108,11 +108,11 @@ def test_a_stale_save_records_nothing(app, world):
 def test_a_save_that_fails_inside_its_transaction_records_nothing(app, world):
     with app.app_context():
         case, user = _case(world), _user(world)
-        with pytest.raises(RuntimeError):
-            with history.changed_by(user), records.saving(case, StaleError):
-                case.alias = "Never saved"
-                db.session.flush()
-                raise RuntimeError("the save fails after its flush")
+        with pytest.raises(RuntimeError), history.changed_by(user), \
+                records.saving(case, StaleError):
+            case.alias = "Never saved"
+            db.session.flush()
+            raise RuntimeError("the save fails after its flush")
         db.session.rollback()
         assert _changes(case.id) == []
 

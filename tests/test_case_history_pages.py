@@ -39,7 +39,7 @@ def test_an_edit_through_the_form_shows_on_the_history_page_with_who_and_the_old
     c = auth.login("caseworker")
     case_id = world.ids["case_own"]
     page = c.get(f"/cases/{case_id}/edit").get_data(as_text=True)
-    data = {k: v for k, v in re.findall(r'name="([a-z_]+)"[^>]*value="([^"]*)"', page)}
+    data = dict(re.findall(r'name="([a-z_]+)"[^>]*value="([^"]*)"', page))
     data.update(form_tokens(page), full_name=NEW_NAME)
     for name in ("sex", "nationality_group", "displacement_status", "disability", "site"):
         found = re.search(rf'<select[^>]*name="{name}".*?<option[^>]*selected[^>]*value="([^"]*)"'

@@ -128,8 +128,8 @@ def test_case_history_and_print_cost_the_same_with_one_or_twenty_changes(app, wo
     c = auth.login("caseworker")
     for page, suffix in (("case history", "history"), ("case print", "print")):
         c.get(f"/cases/{few}/{suffix}"), c.get(f"/cases/{many}/{suffix}")  # warm
-        a = statements(app, lambda: c.get(f"/cases/{few}/{suffix}"))
-        b = statements(app, lambda: c.get(f"/cases/{many}/{suffix}"))
+        a = statements(app, lambda s=suffix: c.get(f"/cases/{few}/{s}"))
+        b = statements(app, lambda s=suffix: c.get(f"/cases/{many}/{s}"))
         assert a == b, f"the {page} grows with the case: {a} statements for 1, {b} for 20"
         assert a <= CEILINGS[page], (page, a)
 

@@ -33,8 +33,8 @@ from typing import Any
 from flask import has_request_context
 from flask_login import current_user
 from sqlalchemy import ForeignKey, Index, String, event, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
-from sqlalchemy.orm.attributes import NO_VALUE, instance_state
+from sqlalchemy.orm import NO_VALUE, Mapped, Session, mapped_column
+from sqlalchemy.orm.attributes import instance_state
 
 from app.cases.models import ActionItem, Assessment, Case, FollowUp, Incident, IncidentPerpetrator
 from app.clock import utcnow

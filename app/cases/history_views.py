@@ -127,15 +127,15 @@ def _listed(value: str, domain: Domain) -> str:
 def _shown(field: str, value: Any, names: dict[str, str]) -> str:
     """A previous value as text in the reader's language (codes labelled, dates formatted)."""
     if value == ADDED:
-        return _("(none: added)")
+        return str(_("(none: added)"))
     if value is None or value == "":
         return "—"
     if isinstance(value, dict):
         return ", ".join(label(value.get(c), PERPETRATOR_DOMAINS[c]) for c in PERPETRATOR_CODES)
     if isinstance(value, bool):
-        return _("Yes") if value else _("No")
+        return str(_("Yes") if value else _("No"))
     if field in USERS:
-        return names.get(str(value), _("Former account"))
+        return names.get(str(value)) or str(_("Former account"))
     if field in CODED:
         return _listed(str(value), CODED[field]) if "," in str(value) or field in (
             "contexts", "needs") else label(str(value), CODED[field])
@@ -152,7 +152,7 @@ def _shown(field: str, value: Any, names: dict[str, str]) -> str:
 def field_label(field: str) -> str:
     """The label of a field code (a perpetrator by their place: "Perpetrator 2")."""
     if PERPETRATOR.fullmatch(field):
-        return _("Perpetrator %(n)s", n=field.removeprefix("perpetrator"))
+        return str(_("Perpetrator %(n)s", n=field.removeprefix("perpetrator")))
     return str(FIELD_LABELS.get(field, field))
 
 

@@ -18,6 +18,7 @@ from app.cases.labels import Domain, label
 from app.cases.scopes import load_case
 from app.core.errors import CaseError
 from app.crypto.readable import readable
+from app.printing import printable
 from app.referrals import fields, forms, queries, service
 from app.referrals.labels import (
     FIELDS,
@@ -28,7 +29,6 @@ from app.referrals.labels import (
     urgency_label,
 )
 from app.referrals.models import Referral
-from app.printing import printable
 from app.submissions.service import AlreadySaved, already_saved
 
 bp = Blueprint("referrals", __name__, url_prefix="/referrals")
