@@ -38,7 +38,8 @@ from sqlalchemy.orm.attributes import instance_state
 
 from app.cases.models import ActionItem, Assessment, Case, FollowUp, Incident, IncidentPerpetrator
 from app.clock import utcnow
-from app.crypto.fields import SealedLongText, SealedRecord, committed_value
+from app.crypto.fields import SealedLongText, SealedRecord
+from app.crypto.previous import committed_value
 from app.db import Model, UTCDateTime, UUIDPrimaryKey, Versioned, db
 
 _PENDING = "amana_history"        # session.info: (table, id) -> _Pending, this transaction

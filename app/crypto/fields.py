@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar, cast, overload
 
-from sqlalchemy import ForeignKey, LargeBinary, delete, event, insert, select
+from sqlalchemy import ForeignKey, LargeBinary, delete, event, insert
 from sqlalchemy.orm import NO_VALUE, Mapped, Session, declared_attr, mapped_column, relationship
 from sqlalchemy.orm.attributes import instance_state
 
@@ -348,27 +348,6 @@ def _audit_writes(session: Session, _ctx: Any) -> None:
     for table, record_id, version in notes:
         audit(Action.RECORD_WRITE, object_type=str(TABLE_TYPES.get(table, table)),
               object_id=record_id, reason=f"v{version}")
-
-
-def committed_value(record: SealedRecord, name: str) -> Any:
-    """The value of sealed field ``name`` of ``record`` as the database holds it, before the
-    changes made in memory since the record was loaded or last flushed (opened under the
-    committed version and presence): what a change replaces (``app.cases.history``)."""
-    field = record.__sealed_fields__[name]
-    committed = instance_state(record).committed_state
-    blob = committed.get(field.column, NO_VALUE)
-    if blob is NO_VALUE:
-        if field.column in committed:  # changed before it was ever loaded: read it
-            table = record.__table__
-            blob = db.session.connection().execute(
-                select(table.c[field.column]).where(table.c.id == record.id)).scalar()
-        else:
-            return getattr(record, name)  # unchanged in memory
-    if blob is None:
-        return None
-    version, present = _committed(record)
-    return open_value(field.codec, blob, name, version, present,
-                      sealer_of(record, field.table))
 
 
 def open_saved(model: type[SealedRecord], name: str, row: Mapping[str, Any]) -> Any:
