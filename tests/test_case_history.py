@@ -8,14 +8,14 @@ import uuid
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.auth.models import User
 from app.cases import history, records, service
 from app.cases.history import CaseChange
 from app.cases.models import ActionItem, Assessment, Case, FollowUp, Incident
 from app.core.errors import CaseError, StaleError
-from app.db import db
+from app.db import db, transaction
 from tests.helpers.factories import CANARY, World
 
 
@@ -114,6 +114,24 @@ def test_a_save_that_fails_inside_its_transaction_records_nothing(app, world):
             db.session.flush()
             raise RuntimeError("the save fails after its flush")
         db.session.rollback()
+        records.add_note(user, _case(world), "A later save commits")  # nothing left over
+        assert _changes(case.id) == []
+
+
+def test_a_save_that_lost_the_race_at_its_update_records_nothing(app, world):
+    """Another save committed after this one read the case: the UPDATE matches no row."""
+    with app.app_context():
+        case, user = _case(world), _user(world)
+        version = case.version
+        _ = case.full_name, case.site  # read as the form was
+        with transaction(keep_loaded=True):  # end the read, keep the copy read
+            pass
+        with db.engine.begin() as other:  # the colleague's save, on its own connection
+            other.execute(update(Case.__table__).where(Case.__table__.c.id == case.id)
+                          .values(version=version + 1))
+        with pytest.raises(StaleError):
+            service.update_identity(user, case, _identity(case, alias="Lost"), version)
+        records.add_note(user, _case(world), "A later save commits")
         assert _changes(case.id) == []
 
 
@@ -128,7 +146,7 @@ def test_a_refused_save_records_nothing(app, world):
         assert _changes(case.id) == []
 
 
-def test_an_incident_edit_is_one_row_with_its_fields_and_perpetrators(app, world):
+def test_an_incident_edit_is_one_row_with_its_fields_and_perpetrators(app, world, frozen):
     with app.app_context():
         case, user = _case(world), _user(world)
         incident = db.session.execute(select(Incident).where(Incident.case_id == case.id)
@@ -146,6 +164,7 @@ def test_an_incident_edit_is_one_row_with_its_fields_and_perpetrators(app, world
         assert previous["narrative"] == CANARY["own_narrative"]
         assert previous["perpetrator2"] == history.ADDED
         # A perpetrator changed, then removed: their previous codes are kept.
+        frozen.advance(seconds=1)  # the clock is frozen in tests: the second change is later
         incident = db.session.get(Incident, incident.id)
         records.save_incident(user, case, _incident_input(
             incident, perpetrator_count="1",
