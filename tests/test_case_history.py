@@ -283,3 +283,23 @@ def test_history_is_erased_with_the_case(app, world):
         count = db.session.execute(select(func.count()).select_from(CaseChange)
                                    .where(CaseChange.case_id == case_id)).scalar_one()
         assert count == 0
+
+
+def test_keys_verify_deep_opens_every_history_row(app, world):
+    with app.app_context():
+        case, user = _case(world), _user(world)
+        service.update_identity(user, case, _identity(case, alias="Checked"), case.version)
+        change = _only_change(case.id, 0)
+        change_id, blob = change.id, change.previous_sealed
+    runner = app.test_cli_runner()
+    clean = runner.invoke(args=["keys", "verify", "--deep"])
+    assert clean.exit_code == 0, clean.output
+    table = CaseChange.__table__
+    broken = blob[:-1] + bytes([blob[-1] ^ 1])
+    with app.app_context():
+        db.session.execute(update(table).where(table.c.id == change_id)
+                           .values(previous_sealed=broken))
+        db.session.commit()
+    found = runner.invoke(args=["keys", "verify", "--deep"])
+    assert found.exit_code != 0 and "case_changes" in found.output, found.output
+    assert "Checked" not in found.output and CANARY["own_alias"] not in found.output
