@@ -181,7 +181,8 @@ def _capture(session: Session, _ctx: Any, _instances: Any) -> None:
     created: set[uuid.UUID] = session.info.setdefault(_CREATED, set())
     pending: dict[tuple[str, uuid.UUID], _Pending] = session.info.setdefault(_PENDING, {})
     for record in session.new:
-        if type(record).__tablename__ in TRACKED or isinstance(record, IncidentPerpetrator):
+        if getattr(record, "__tablename__", "") in TRACKED \
+                or isinstance(record, IncidentPerpetrator):
             created.add(record.id)
     with session.no_autoflush:
         for record in list(session.dirty):
@@ -233,7 +234,7 @@ def _current(record: Any, name: str) -> Any:
 def _write_changes(session: Session) -> None:
     """Add one ``CaseChange`` per record whose fields differ from what they were (the commit's
     own flush writes them, sealed). The changes are flushed first, so that all are noted."""
-    if session._is_clean() and not session.info.get(_PENDING):
+    if not (session.new or session.dirty or session.deleted or session.info.get(_PENDING)):
         session.info.pop(_CREATED, None)
         return
     session.flush()
