@@ -207,3 +207,25 @@ def test_printed_pages_are_translated_and_right_to_left(app, world, auth):
         html = auth.login(who).get(path).get_data(as_text=True)
         assert '<html lang="ar" dir="rtl">' in html
         assert "Confidential" not in html and "سري" in html
+
+
+def test_a_moved_case_shows_the_previous_site_by_its_name(app, world, auth, frozen):
+    """A case moved to another site (a transfer does this) names the site, never an id."""
+    from app.cases import history
+
+    with app.app_context():
+        case = db.session.get(Case, uuid.UUID(world.ids["case_own"]))
+        boss = db.session.get(User, uuid.UUID(world.users["supervisor"]))
+        with history.changed_by(boss):
+            case.site_id = uuid.UUID(world.ids["benghazi"])
+            db.session.commit()
+        frozen.advance(seconds=1)
+        with history.changed_by(boss):
+            case.site_id = uuid.UUID(world.ids["tripoli"])
+            db.session.commit()
+    page = auth.login("caseworker").get(f"/cases/{world.ids['case_own']}/history")
+    html = page.get_data(as_text=True)
+    rows = re.findall(r'<td class="previous">(.*?)</td><td>(.*?)</td>', html)
+    assert [(re.sub("<[^>]+>", "", a), re.sub("<[^>]+>", "", b)) for a, b in rows] == [
+        ("Benghazi", "changed"), ("Tripoli", "Benghazi")]
+    assert world.ids["benghazi"] not in html and "Test supervisor" in html

@@ -26,6 +26,7 @@ from app.cases.labels import Domain, label
 from app.cases.models import Case
 from app.crypto.readable import readable
 from app.db import db
+from app.directory.models import Organisation, Site
 from app.ui import dateformat
 
 PAGE_SIZE = 20
@@ -75,6 +76,7 @@ CODED: dict[str, Domain] = {
 PERPETRATOR_DOMAINS = {"sex": Domain.SEX, "age_group": Domain.AGE_GROUP,
                        "relationship": Domain.RELATIONSHIP, "occupation": Domain.OCCUPATION}
 USERS = ("primary_worker_id", "secondary_worker_id", "plan_approved_by_id")
+PLACES: dict[str, Any] = {"site_id": Site, "organisation_id": Organisation}  # by their names
 DATES = ("date_of_birth", "incident_date", "reported_date", "due_on", "done_on", "opened_on")
 
 
@@ -136,6 +138,8 @@ def _shown(field: str, value: Any, names: dict[str, str]) -> str:
         return str(_("Yes") if value else _("No"))
     if field in USERS:
         return names.get(str(value)) or str(_("Former account"))
+    if field in PLACES:
+        return names.get(str(value)) or "—"
     if field in CODED:
         return _listed(str(value), CODED[field]) if "," in str(value) or field in (
             "contexts", "needs") else label(str(value), CODED[field])
@@ -193,6 +197,12 @@ def history_page(user: User, case: Case, after: uuid.UUID | None = None,
            if k in USERS and v} | {str(c.by_id) for c in found if c.by_id}
     names = {str(u.id): u.display_name for u in db.session.execute(
         select(User).where(User.id.in_([uuid.UUID(i) for i in ids]))).scalars()} if ids else {}
+    for name, model in PLACES.items():  # one query each, only when a page shows such a move
+        places = {uuid.UUID(str(v)) for _c, values in opened for k, v in _values(values).items()
+                  if k == name and v}
+        if places:
+            names.update({str(p.id): p.name for p in db.session.execute(
+                select(model).where(model.id.in_(places))).scalars()})
     later: dict[tuple[uuid.UUID, str], Any] = {}  # record, field -> value a newer change replaced
     rows = []
     for change, values in opened:
