@@ -218,8 +218,10 @@ def _perpetrators(session: Session, pending: dict[tuple[str, uuid.UUID], _Pendin
                   _perpetrator(row, old=True))
 
 
-def _differs(old: Any, now: Any) -> bool:
-    return now is not None if old == ADDED else bool(old != now)
+def _differs(name: str, old: Any, now: Any) -> bool:
+    if old == ADDED and PERPETRATOR.fullmatch(name):  # added: a change unless removed again
+        return now is not None
+    return bool(old != now)
 
 
 def _current(record: Any, name: str) -> Any:
@@ -248,7 +250,7 @@ def _write_changes(session: Session) -> None:
             if entry.record in session.deleted or instance_state(entry.record).was_deleted:
                 continue
             previous = {name: old for name, old in entry.previous.items()
-                        if _differs(old, _current(entry.record, name))}
+                        if _differs(name, old, _current(entry.record, name))}
             if not previous:
                 continue
             session.add(CaseChange(

@@ -128,7 +128,7 @@ def _listed(value: str, domain: Domain) -> str:
 
 def _shown(field: str, value: Any, names: dict[str, str]) -> str:
     """A previous value as text in the reader's language (codes labelled, dates formatted)."""
-    if value == ADDED:
+    if value == ADDED and PERPETRATOR.fullmatch(field):
         return str(_("(none: added)"))
     if value is None or value == "":
         return "—"
