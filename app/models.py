@@ -2,6 +2,7 @@
 
 from app.audit import models as audit_models
 from app.auth import models as auth_models
+from app.cases import history  # noqa: F401  (the change history's table and session hooks)
 from app.cases import models as case_models
 from app.crypto import models as crypto_models
 from app.directory import models as directory_models

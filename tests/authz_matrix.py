@@ -134,6 +134,8 @@ for _case, _allowed in (("{id:case_own}", CASE_ROLES), ("{id:case_other}", SUPER
             not_found=_scoped & SUPERVISOR),
         Row("cases.erase", "GET", f"/cases/{_case}/erase", _allowed & SUPERVISOR,
             not_found=_scoped & SUPERVISOR),
+        Row("cases.history", "GET", f"/cases/{_case}/history", _allowed, not_found=_scoped),
+        Row("cases.print_summary", "GET", f"/cases/{_case}/print", _allowed, not_found=_scoped),
     ]
 
 MATRIX += [
@@ -154,6 +156,10 @@ MATRIX += [
         not_found=frozenset({"caseworker"})),
     Row("referrals.new", "GET", "/referrals/new/{id:case_far}", frozenset(), not_found=CASE_ROLES),
     Row("referrals.sent_view", "GET", "/referrals/{id:ref_mhpss}/sent", CASE_ROLES),
+    Row("referrals.print_sent", "GET", "/referrals/{id:ref_mhpss}/sent/print", CASE_ROLES),
+    Row("referrals.print_received", "GET", "/referrals/{id:ref_mhpss}/print", PROVIDER),
+    Row("referrals.print_received", "GET", "/referrals/{id:ref_legal}/print", frozenset(),
+        not_found=PROVIDER),
     Row("referrals.revoke", "POST", "/referrals/{id:ref_mhpss}/revoke", CASE_ROLES,
         data={"reason": "sent_in_error"}),
     Row("referrals.inbox", "GET", "/referrals/inbox", PROVIDER),

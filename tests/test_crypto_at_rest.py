@@ -105,3 +105,49 @@ def test_canaries_absent_from_audit_trail(sapp):
         rows = db.session.execute(select(AuditEvent)).scalars().all()
         text = " ".join(str(getattr(e, c.name)) for e in rows for c in AuditEvent.__table__.columns)
     assert TAG not in text
+
+
+def _renamed_twice(app, world) -> None:
+    """A case named with the canary, then renamed: the canary lives on only as a previous value
+    in the case's change history (``app.cases.history``)."""
+    from app.auth.models import User
+    from app.cases import service
+    from app.cases.history import CaseChange
+    from app.cases.models import Case
+
+    with app.app_context():
+        user = db.session.get(User, uuid.UUID(world.users["caseworker"]))
+        for name in (CANARIES["full_name"], "Renamed Person"):
+            case = db.session.get(Case, uuid.UUID(world.ids["case_own"]))
+            service.update_identity(user, case, service.IdentityInput(
+                full_name=name, phone=CANARIES["phone"] if name != "Renamed Person" else None,
+                sex="female", nationality_group="national", displacement_status="idp",
+                disability="no", estimated_age=30), case.version)
+        changes = db.session.execute(select(CaseChange)).scalars().all()
+        assert CANARIES["full_name"] in changes[-1].previous  # kept, sealed
+
+
+@pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite file bytes")
+def test_previous_values_in_the_change_history_are_absent_from_sqlite_file(app, world):
+    _renamed_twice(app, world)
+    with app.app_context():
+        path = Path(sa.make_url(str(db.engine.url)).database)
+        db.session.remove()
+        db.engine.dispose()
+    data = path.read_bytes()
+    assert b"case_changes" in data
+    needles = [n for n in _needles() if n in data]
+    assert needles == []
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="pg_dump of the PostgreSQL test database")
+def test_previous_values_in_the_change_history_are_absent_from_pg_dump(app, world):
+    if shutil.which("pg_dump") is None:
+        pytest.fail("pg_dump is needed for the PostgreSQL proof at rest")
+    _renamed_twice(app, world)
+    url = sa.make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    dump = subprocess.run(["pg_dump", "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432),
+                           "-U", url.username or "postgres", url.database],
+                          capture_output=True, check=True, timeout=120).stdout
+    assert b"COPY public.case_changes" in dump
+    assert [n for n in _needles() if n in dump] == []

@@ -72,6 +72,8 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "cases.new": (),
     "cases.break_glass": (),
     "cases.view": (),
+    "cases.history": ("before", "after"),  # keyset: change ids
+    "cases.print_summary": (),
     "cases.edit": (),
     "cases.incident": (),
     "cases.assessment": (),
@@ -80,6 +82,8 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "cases.erase": (),
     "referrals.new": ("service",),  # preselects a service (one of the active ones)
     "referrals.sent_view": (),
+    "referrals.print_sent": (),
+    "referrals.print_received": (),
     "referrals.inbox": (),
     "referrals.received": (),
     "safe_space.index": (),

@@ -28,7 +28,8 @@ from tests.helpers.forms import form_tokens
 from tests.helpers.safe_space import insert_session
 
 # Statements per page, as measured on both engines when the ceilings were set.
-CEILINGS = {"case view": 23, "case list": 8, "search": 9, "add note": 16, "safe-space log": 9}
+CEILINGS = {"case view": 23, "case list": 8, "search": 9, "add note": 16, "safe-space log": 9,
+            "case history": 10, "case print": 22}
 CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 
 
@@ -103,6 +104,34 @@ def test_case_view_costs_the_same_with_one_or_twenty_of_each(app, world, auth):
     b = statements(app, lambda: c.get(f"/cases/{many}"))
     assert a == b, f"the case view grows with its records: {a} statements for 1, {b} for 20"
     assert a <= CEILINGS["case view"], a
+
+
+def _changed(app: Flask, world: Any, case_id: str, n: int) -> None:
+    """``n`` saved changes of the case's identity, by the caseworker and the supervisor in
+    turn (each change names its author, shown by name)."""
+    from app.cases import service
+
+    with app.app_context():
+        for k in range(n):
+            who = db.session.get(User, uuid.UUID(world.users["supervisor" if k % 2 else
+                                                             "caseworker"]))
+            case = db.session.get(Case, uuid.UUID(case_id))
+            service.update_identity(who, case, service.IdentityInput(
+                full_name=f"Query Count {k}", sex="female", nationality_group="national",
+                displacement_status="idp", disability="no", estimated_age=30), case.version)
+
+
+def test_case_history_and_print_cost_the_same_with_one_or_twenty_changes(app, world, auth):
+    few, many = filled_case(app, world, 1), filled_case(app, world, 20)
+    _changed(app, world, few, 1)
+    _changed(app, world, many, 20)
+    c = auth.login("caseworker")
+    for page, suffix in (("case history", "history"), ("case print", "print")):
+        c.get(f"/cases/{few}/{suffix}"), c.get(f"/cases/{many}/{suffix}")  # warm
+        a = statements(app, lambda s=suffix: c.get(f"/cases/{few}/{s}"))
+        b = statements(app, lambda s=suffix: c.get(f"/cases/{many}/{s}"))
+        assert a == b, f"the {page} grows with the case: {a} statements for 1, {b} for 20"
+        assert a <= CEILINGS[page], (page, a)
 
 
 def test_add_note_costs_the_same_whatever_the_case_holds(app, world, auth):

@@ -68,6 +68,7 @@ class Action(enum.StrEnum):
     CASE_REOPEN = "case.reopen"
     CASE_PLAN_APPROVE = "case.plan_approve"
     CASE_ERASE = "case.erase"
+    CASE_PRINT = "case.print"
     CASE_PURGE = "case.purge_expired"
     CASE_REINDEX = "case.reindex"
     CASE_POSSIBLE_DUPLICATE = "case.possible_duplicate"
@@ -88,6 +89,7 @@ class Action(enum.StrEnum):
     REFERRAL_CREATE = "referral.create"
     REFERRAL_OVERRIDE = "referral.consent_override"
     REFERRAL_VIEW = "referral.view"
+    REFERRAL_PRINT = "referral.print"
     REFERRAL_LIST = "referral.list"
     REFERRAL_ACCEPT = "referral.accept"
     REFERRAL_DECLINE = "referral.decline"
@@ -170,6 +172,7 @@ class ObjectType(enum.StrEnum):
     BACKUP = "backup"
     BREAK_GLASS = "break_glass"
     CASE = "case"
+    CASE_CHANGE = "case_change"
     CASE_NUMBER = "case_number"
     CASE_STATUS_CHANGE = "case_status_change"
     CONSENT = "consent"
@@ -209,7 +212,8 @@ TABLE_TYPES: dict[str, ObjectType] = {
     "cases": ObjectType.CASE, "incidents": ObjectType.INCIDENT,
     "assessments": ObjectType.ASSESSMENT, "action_items": ObjectType.ACTION_ITEM,
     "follow_ups": ObjectType.FOLLOW_UP, "case_notes": ObjectType.NOTE,
-    "case_status_changes": ObjectType.CASE_STATUS_CHANGE, "consent_records": ObjectType.CONSENT,
+    "case_status_changes": ObjectType.CASE_STATUS_CHANGE,
+    "case_changes": ObjectType.CASE_CHANGE, "consent_records": ObjectType.CONSENT,
     "break_glass_grants": ObjectType.BREAK_GLASS, "referrals": ObjectType.REFERRAL,
     "referral_events": ObjectType.REFERRAL_EVENT, "wgss_sessions": ObjectType.WGSS_SESSION,
     "data_keys": ObjectType.DATA_KEY,

@@ -15,7 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.audit.actions import Action, ObjectType
 from app.audit.writer import record
 from app.auth.models import User
-from app.cases import gbvims, sealing
+from app.cases import gbvims, history, sealing
 from app.cases.consent import require_services_consent
 from app.cases.models import (
     ActionItem,
@@ -261,7 +261,7 @@ def save_incident(user: User, case: Case, values: IncidentInput,
     if gbvims.in_future(values.incident_date, values.incident_time, utcnow(), zone):
         raise IncidentInFuture("incident_time" if values.incident_time else "incident_date")
     derived = _classify(values, zone)
-    with saving(incident, StaleError):
+    with history.changed_by(user), saving(incident, StaleError):
         if incident is None:
             incident = Incident(case_id=case.id, recorded_by_id=user.id, data_key=case.data_key)
             db.session.add(incident)
@@ -289,7 +289,7 @@ def save_assessment(user: User, case: Case, values: AssessmentInput, version: An
         select(Assessment).where(Assessment.case_id == case.id)).scalar_one_or_none()
     if current is not None:
         check_version(current, version, StaleError)
-    with saving(current, StaleError):
+    with history.changed_by(user), saving(current, StaleError):
         if current is None:
             current = Assessment(case_id=case.id, assessed_by_id=user.id, data_key=case.data_key)
             db.session.add(current)
@@ -313,7 +313,7 @@ def save_action_item(user: User, case: Case, values: GoalInput,
     writable(case)
     if item is not None:
         check_version(item, version, StaleError)
-    with saving(item, StaleError):
+    with history.changed_by(user), saving(item, StaleError):
         if item is None:
             item = ActionItem(case_id=case.id, data_key=case.data_key)
             db.session.add(item)
@@ -333,7 +333,7 @@ def add_follow_up(user: User, case: Case, values: FollowUpInput,
                   once: Submission | None = None) -> FollowUp:
     """Plan (or record) a follow-up visit (``once``: the form's one-time token)."""
     writable(case)
-    with saving(case, StaleError):
+    with history.changed_by(user), saving(case, StaleError):
         visit = FollowUp(case_id=case.id, due_on=values.due_on, done_on=values.done_on,
                          recorded_by_id=user.id, data_key=case.data_key)
         db.session.add(visit)
@@ -348,7 +348,7 @@ def add_follow_up(user: User, case: Case, values: FollowUpInput,
 def complete_follow_up(user: User, case: Case, visit: FollowUp, notes: str | None) -> None:
     """Mark a planned visit as done today, with notes."""
     writable(case)
-    with saving(case, StaleError):
+    with history.changed_by(user), saving(case, StaleError):
         visit.done_on = today(organisation_zone(case.organisation_id))
         if notes:
             visit.notes = notes
@@ -358,7 +358,7 @@ def complete_follow_up(user: User, case: Case, visit: FollowUp, notes: str | Non
 def add_note(user: User, case: Case, body: str, once: Submission | None = None) -> CaseNote:
     """Add a case note (notes are never edited, only added; ``once``: the form's token)."""
     writable(case)
-    with saving(case, StaleError):
+    with history.changed_by(user), saving(case, StaleError):
         note = CaseNote(case_id=case.id, author_id=user.id, created_at=utcnow(),
                         data_key=case.data_key)
         db.session.add(note)

@@ -89,14 +89,15 @@ class CaseAccess:
 
 
 def load_case(user: User, case_id: uuid.UUID, *, write: bool = False,
-              action: Action | None = None) -> CaseAccess:
+              action: Action | None = None, shown_as: Action = Action.CASE_VIEW) -> CaseAccess:
     """Load a case through the user's scope or answer 404 (audited as denied).
 
     With ``write=True`` a break-glass grant does not suffice (it is read-only): a case reached
     only through one is answered 404 and audited as denied. A closed case still loads, since
     reopening and erasure act on it; every other write on it is refused by the service
     (``app.cases.rules.ensure_writable``), the one place that rule lives. A GET is recorded here
-    as ``case.view``; writes record their own event.
+    as ``case.view`` (or ``shown_as``: a printed summary is ``case.print``); writes record
+    their own event.
     """
     case = db.session.execute(
         select(Case).where(Case.id == case_id, case_scope(user))
@@ -113,7 +114,7 @@ def load_case(user: User, case_id: uuid.UUID, *, write: bool = False,
     if has_request_context() and request.method == "GET":
         # Every page that shows anything of a case is an access to it, recorded (and committed)
         # before the page is built; the reason names the page, or flags break-glass.
-        audit.read(Action.CASE_VIEW, ObjectType.CASE, case.id,
+        audit.read(shown_as, ObjectType.CASE, case.id,
                    reason="break_glass" if glass else request.endpoint)
     return CaseAccess(case, read_only=read_only, break_glass=glass)
 

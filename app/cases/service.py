@@ -17,7 +17,7 @@ from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
 from app.auth.models import User
 from app.auth.policy import Permission, can
-from app.cases import gbvims, justifications, notices, sealing
+from app.cases import gbvims, history, justifications, notices, sealing
 from app.cases.consent import require_services_consent
 from app.cases.models import BreakGlassGrant, Case, CaseTombstone, StatusChange
 from app.cases.numbering import next_case_number
@@ -110,7 +110,7 @@ def update_identity(user: User, case: Case, person: IdentityInput, version: Any)
     """Change a case's identity and categories (optimistic lock; audited)."""
     ensure_writable(case)
     check_version(case, version, StaleError)
-    with saving(case, StaleError):
+    with history.changed_by(user), saving(case, StaleError):
         _set_identity(case, person)
         case.updated_at = utcnow()
         record(Action.CASE_UPDATE, object_type=ObjectType.CASE, object_id=case.id, reason="identity")
@@ -155,7 +155,7 @@ def change_status(user: User, case: Case, to: str, version: Any) -> None:
         raise CaseError(str(exc)) from None
     if beyond_intake(to):
         require_services_consent(case)
-    with saving(case, StaleError):
+    with history.changed_by(user), saving(case, StaleError):
         _status(user, case, to, None, Action.CASE_STATUS)
 
 
@@ -166,7 +166,7 @@ def request_closure(user: User, case: Case, reason: str, detail: str | None, ver
     _known_reason(reason, CLOSURE_REASONS)
     if case.status in (CaseStatus.CLOSURE_REQUESTED, CaseStatus.CLOSED):
         raise CaseError(str(_l("Closure has already been requested or the case is closed.")))
-    with saving(case, StaleError):
+    with history.changed_by(user), saving(case, StaleError):
         _status(user, case, CaseStatus.CLOSURE_REQUESTED, reason, Action.CASE_CLOSURE_REQUEST, detail)
 
 
@@ -198,7 +198,7 @@ def decide_closure(user: User, case: Case, approve: bool, version: Any,
     if request is not None and request.by_id == user.id:
         raise CaseError(str(_l("You cannot approve your own closure request.")))
     why = None if approve else send_back_reason(reason)
-    with saving(case, StaleError):
+    with history.changed_by(user), saving(case, StaleError):
         if approve:
             _status(user, case, CaseStatus.CLOSED, request.reason if request else None,
                     Action.CASE_CLOSURE_APPROVE)
@@ -227,7 +227,7 @@ def reopen(user: User, case: Case, reason: str, detail: str | None, version: Any
     _known_reason(reason, REOPEN_REASONS)
     if case.status != CaseStatus.CLOSED:
         raise CaseError(str(_l("Only a closed case can be reopened.")))
-    with saving(case, StaleError):
+    with history.changed_by(user), saving(case, StaleError):
         case.closed_at = None
         _status(user, case, CaseStatus.ASSESSMENT, reason, Action.CASE_REOPEN, detail)
 
@@ -236,7 +236,7 @@ def approve_plan(user: User, case: Case, version: Any) -> None:
     """A supervisor approves the action plan."""
     ensure_writable(case)
     check_version(case, version, StaleError)
-    with saving(case, StaleError):
+    with history.changed_by(user), saving(case, StaleError):
         case.plan_approved_at = utcnow()
         case.plan_approved_by_id = user.id
         record(Action.CASE_PLAN_APPROVE, object_type=ObjectType.CASE, object_id=case.id)
@@ -257,7 +257,7 @@ def assign(user: User, case: Case, primary: User, secondary: User | None, versio
     if secondary is not None and secondary.id == primary.id:
         secondary = None
     before = set(notices.workers(case))
-    with saving(case, StaleError):
+    with history.changed_by(user), saving(case, StaleError):
         case.primary_worker_id = primary.id
         case.secondary_worker_id = secondary.id if secondary else None
         case.updated_at = utcnow()
@@ -308,7 +308,7 @@ def break_glass(user: User, case_number: str, reason_code: str | None,
 def erase(user: User | None, case: Case, reason: str) -> None:
     """Erase a case for ever (crypto-shredding); a tombstone keeps number, who, when and why."""
     _known_reason(reason, ERASE_REASONS)
-    with saving(case, StaleError):
+    with history.changed_by(user), saving(case, StaleError):
         number, case_id = case.case_number, case.id
         hooks.case_erased.emit(case=case)  # referrals destroy their shares of the case
         notices.erased(case_id)  # and nobody is told of it any more

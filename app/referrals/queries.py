@@ -30,11 +30,13 @@ URGENCY_ORDER = sql_case({"urgent": 0, "high": 1}, value=Referral.urgency, else_
 
 
 def _found(found: Referral | None, referral_id: uuid.UUID, action: Action) -> Referral:
-    """The referral loaded, its GET recorded; or 404, recorded as ``action`` denied."""
+    """The referral loaded, its GET recorded (as ``action``: a view, or a print); or 404,
+    recorded as ``action`` denied."""
     if found is None:
         audit.deny_404(action, ObjectType.REFERRAL, referral_id)
     if has_request_context() and request.method == "GET":
-        audit.read(Action.REFERRAL_VIEW, ObjectType.REFERRAL, found.id)
+        shown = action if action == Action.REFERRAL_PRINT else Action.REFERRAL_VIEW
+        audit.read(shown, ObjectType.REFERRAL, found.id)
     return found
 
 

@@ -18,6 +18,7 @@ from app.cases.labels import Domain, label
 from app.cases.scopes import load_case
 from app.core.errors import CaseError
 from app.crypto.readable import readable
+from app.printing import printable
 from app.referrals import fields, forms, queries, service
 from app.referrals.labels import (
     FIELDS,
@@ -95,6 +96,28 @@ def sent_view(referral_id: uuid.UUID) -> str:
         override_reason=(OVERRIDE_REASONS.get(referral.override_code, referral.override_code)
                          if referral.override_code else ""),
         override_text=service.override_justification(current_user, referral), **HELPERS)
+
+
+def _printed(referral: Referral) -> Response:
+    """The inter-agency referral form: exactly the fields the referral shared (the values both
+    its pages show), the message and what the receiving service needs to answer it."""
+    return printable("referrals/print.html", referral=referral,
+                     shared=fields.display(service.shared_values(referral)),
+                     message=service.sent_message(referral), **HELPERS)
+
+
+@bp.get("/<uuid:referral_id>/sent/print")
+@require(Permission.REFERRAL_CREATE)
+def print_sent(referral_id: uuid.UUID) -> Response:
+    """The referral form, printed by the sender (recorded as a print)."""
+    return _printed(queries.load_sent(current_user, referral_id, Action.REFERRAL_PRINT))
+
+
+@bp.get("/<uuid:referral_id>/print")
+@require(Permission.REFERRAL_RECEIVE)
+def print_received(referral_id: uuid.UUID) -> Response:
+    """The referral form, printed by the service that received it (recorded as a print)."""
+    return _printed(queries.load_received(current_user, referral_id, Action.REFERRAL_PRINT))
 
 
 @bp.post("/<uuid:referral_id>/revoke")
