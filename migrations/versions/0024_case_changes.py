@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0024"
-down_revision = "0022"  # 0023 (attachments) is built alongside; the chain is fixed on merging
+down_revision = "0023"
 branch_labels = None
 depends_on = None
 
