@@ -4,7 +4,7 @@ workflow, assignment, closure, break-glass and erasure. Views only call these.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -17,7 +17,7 @@ from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
 from app.auth.models import User
 from app.auth.policy import Permission, can
-from app.cases import gbvims, justifications, notices, sealing
+from app.cases import gbvims, justifications, notices, sealing, transfer_requests
 from app.cases.consent import require_services_consent
 from app.cases.models import BreakGlassGrant, Case, CaseTombstone, StatusChange
 from app.cases.numbering import next_case_number
@@ -309,12 +309,29 @@ def erase(user: User | None, case: Case, reason: str) -> None:
     """Erase a case for ever (crypto-shredding); a tombstone keeps number, who, when and why."""
     _known_reason(reason, ERASE_REASONS)
     with saving(case, StaleError):
-        number, case_id = case.case_number, case.id
-        hooks.case_erased.emit(case=case)  # referrals destroy their shares of the case
-        notices.erased(case_id)  # and nobody is told of it any more
-        sealing.shred_case(case, reason)
-        db.session.add(CaseTombstone(case_number=number, erased_by_id=user.id if user else None,
-                                     erased_at=utcnow(), reason=reason))
-        db.session.execute(delete(BreakGlassGrant).where(BreakGlassGrant.case_id == case_id))
-        db.session.delete(case)
-        record(Action.CASE_ERASE, object_type=ObjectType.CASE, object_id=case_id, reason=f"{reason}:{number}")
+        erase_now(user, case, reason)
+
+
+def erase_now(user: User | None, case: Case, reason: str,
+              keep: Callable[[CaseTombstone], None] | None = None) -> CaseTombstone:
+    """The erasure itself, in the caller's transaction: ``erase``, and the acceptance of a
+    transfer to another organisation (reason ``transferred``, ``app.cases.transfer``), which
+    erases the sender's case once its copy exists. A pending transfer request is cancelled,
+    other features destroy their shares (``hooks.case_erased``), notifications go, the case's
+    key and index entries are destroyed, and the case's rows are deleted. ``keep`` is called
+    with the tombstone before the rows go (a transfer keeps the referral trail there)."""
+    number, case_id = case.case_number, case.id
+    transfer_requests.cancel_pending(case, user, reason=transfer_requests.CancelReason.CASE_ERASED)
+    hooks.case_erased.emit(case=case)  # referrals destroy their shares of the case
+    notices.erased(case_id)  # and nobody is told of it any more
+    sealing.shred_case(case, reason)
+    tombstone = CaseTombstone(case_number=number, erased_by_id=user.id if user else None,
+                              erased_at=utcnow(), reason=reason)
+    db.session.add(tombstone)
+    db.session.flush()
+    if keep is not None:
+        keep(tombstone)
+    db.session.execute(delete(BreakGlassGrant).where(BreakGlassGrant.case_id == case_id))
+    db.session.delete(case)
+    record(Action.CASE_ERASE, object_type=ObjectType.CASE, object_id=case_id, reason=f"{reason}:{number}")
+    return tombstone
