@@ -9,7 +9,7 @@ import uuid
 import pytest
 from sqlalchemy import func, select, update
 
-from app.cases import service
+from app.cases import records, service
 from app.cases import transfer as transfers
 from app.cases.models import (
     Case,
@@ -90,8 +90,7 @@ def test_accepting_copies_every_record_under_a_new_key_and_erases_the_sender(app
     old_id = uuid.UUID(world.ids["case_own"])
     with app.app_context():
         old = case(world)
-        service_ = __import__("app.cases.records", fromlist=["add_note"])
-        service_.add_note(user("caseworker", world), old, "NoteCanary-Transfer-19")
+        records.add_note(user("caseworker", world), old, "NoteCanary-Transfer-19")
         old = case(world)
         before = _counts(old_id)
         old_key = old.data_key_id
@@ -186,10 +185,9 @@ def test_a_failure_halfway_leaves_both_sides_as_they_were(app, world, monkeypatc
         return real(model, *args, **kwargs)
 
     monkeypatch.setattr(transfers, "_copy_row", failing)
-    with app.app_context():
-        with pytest.raises(RuntimeError):
-            transfers.accept(user("partner_supervisor", world), db.session.get(CaseTransfer, tid),
-                             partner_site(world), user("partner_caseworker", world))
+    with app.app_context(), pytest.raises(RuntimeError):
+        transfers.accept(user("partner_supervisor", world), db.session.get(CaseTransfer, tid),
+                         partner_site(world), user("partner_caseworker", world))
     with app.app_context():
         old = case(world)
         assert old.full_name == CANARY["own_name"]

@@ -17,7 +17,7 @@ from app.audit import service as audit
 from app.audit.actions import Action, ObjectType
 from app.auth.policy import Permission, require
 from app.cases import consent as consents
-from app.cases import forms, queries, record_routes, search, service, views
+from app.cases import forms, queries, record_routes, search, service, transfer_routes, views
 from app.cases.home_queries import need_choices
 from app.cases.justifications import JustificationError
 from app.cases.labels import CHOOSE, Domain, choices
@@ -391,3 +391,4 @@ def erase(case_id: uuid.UUID) -> str | Response:
 
 
 record_routes.register(bp)  # the screens for the records inside a case
+transfer_routes.register(bp)  # transfers to another organisation
