@@ -268,6 +268,13 @@ class AssignForm(FlaskForm):
 
     primary = SelectField(_l("Primary caseworker"), validators=[DataRequired()])
     secondary = SelectField(_l("Secondary caseworker"), validators=[Optional()])
+    # Asked when the primary caseworker changes (the service refuses a change without an
+    # answer): the previous one loses the case at once unless kept as secondary.
+    keep_previous = RadioField(_l("Keep the previous primary caseworker on the case as "
+                                  "secondary?"),
+                               choices=[("yes", _l("Yes, as secondary caseworker")),
+                                        ("no", _l("No, they lose access to the case now"))],
+                               validators=[Optional()])
     version = HiddenField()
     submit = SubmitField(_l("Assign"))
 

@@ -329,7 +329,11 @@ def assign(case_id: uuid.UUID) -> str | Response:
     elif form.validate_on_submit():
         try:
             service.assign(current_user, case, workers[form.primary.data],
-                           workers.get(form.secondary.data or ""), form.version.data)
+                           workers.get(form.secondary.data or ""), form.version.data,
+                           keep_previous={"yes": True, "no": False}.get(form.keep_previous.data
+                                                                       or ""))
+        except service.AssignError as exc:
+            getattr(form, exc.field or "primary").errors = [str(exc)]
         except CaseError as exc:
             fail(exc, form)
         else:

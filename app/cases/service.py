@@ -243,12 +243,36 @@ def approve_plan(user: User, case: Case, version: Any) -> None:
         notices.tell_workers(case, Kind.PLAN_APPROVED, user)
 
 
-def assign(user: User, case: Case, primary: User, secondary: User | None, version: Any) -> None:
+class AssignError(CaseError):
+    """An assignment refused; ``field`` names the form field the message belongs beside."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def assign(user: User, case: Case, primary: User, secondary: User | None, version: Any,
+           keep_previous: bool | None = None) -> None:
     """A supervisor assigns or reassigns the case's caseworkers (same organisation and site).
-    Workers newly on the case are told; those taken off it lose their notifications about it
-    (``notices.left``)."""
+
+    When the primary caseworker changes, ``keep_previous`` must say whether the previous one
+    stays on the case as secondary (``AssignError`` on ``keep_previous`` otherwise): kept, they
+    replace any secondary chosen; not kept, they lose the case at once (scope, lists, search,
+    home panels) and their notifications about it. Workers newly on the case are told; those
+    taken off it lose their notifications about it (``notices.left``)."""
     ensure_writable(case)
     check_version(case, version, StaleError)
+    previous = case.primary_worker_id
+    if previous is not None and previous != primary.id:
+        if keep_previous is None:
+            raise AssignError(str(_l("Say whether the previous primary caseworker stays on the "
+                                     "case as secondary.")), "keep_previous")
+        if keep_previous:
+            if secondary is not None and secondary.id != previous:
+                raise AssignError(str(_l("The previous caseworker becomes the secondary one: "
+                                         "leave the secondary caseworker empty, or answer "
+                                         "No.")), "secondary")
+            secondary = db.session.get(User, previous)
     for worker in filter(None, (primary, secondary)):
         if (worker.organisation_id != case.organisation_id or not worker.can_sign_in
                 or not can(worker, Permission.CASE_EDIT)
@@ -261,7 +285,8 @@ def assign(user: User, case: Case, primary: User, secondary: User | None, versio
         case.primary_worker_id = primary.id
         case.secondary_worker_id = secondary.id if secondary else None
         case.updated_at = utcnow()
-        record(Action.CASE_ASSIGN, object_type=ObjectType.CASE, object_id=case.id)
+        record(Action.CASE_ASSIGN, object_type=ObjectType.CASE, object_id=case.id,
+               reason="kept_as_secondary" if keep_previous and previous != primary.id else None)
         after = set(notices.workers(case))
         notices.tell_workers(case, Kind.CASE_ASSIGNED, user, users=after - before)
         notices.left(case, before - after)
