@@ -81,3 +81,21 @@ def partner_site(world: World) -> Site:
     found = db.session.get(Site, uuid.UUID(world.ids["partner_site"]))
     assert found is not None
     return found
+
+
+def incoming_request(app: Flask, world: World) -> str:
+    """A pending request from the partner organisation to the test NGO (any site): a partner
+    case with consent to transfer, asked by the partner's caseworker. Returns its id."""
+    from app.cases import service
+
+    partner_staff(app, world)
+    with app.app_context():
+        worker = user("partner_caseworker", world)
+        found = service.open_case(worker, partner_site(world), service.IdentityInput(
+            full_name="Partner Transfer Canary", sex="female", estimated_age=31))
+        for kind in ("services", "transfer"):
+            consent.record_consent(worker, found, kind=kind, granted=True, given_by="survivor",
+                                   method="verbal")
+        asked = transfers.request(worker, found, organisation_id=uuid.UUID(world.ids["org"]),
+                                  site_id=None, urgency="urgent", confirmed=True)
+        return str(asked.id)
