@@ -153,3 +153,24 @@ def test_the_sender_cancels_through_the_page(app, auth, world):
         assert db.session.get(CaseTransfer, tid).status == "cancelled"
     ps = auth.login("partner_supervisor")
     assert ps.get(f"/cases/transfers/{tid}").status_code == 404
+
+
+def test_the_receiving_supervisors_are_told_until_someone_answers(app, auth, world):
+    from app.notifications.models import Notification
+
+    partner_staff(app, world)
+    with app.app_context():
+        consent_to_transfer(world)
+        tid = ask(world).id
+        told = db.session.execute(select(Notification.user_id, Notification.kind).where(
+            Notification.object_id == tid)).all()
+    assert told == [(uuid.UUID(world.users["partner_supervisor"]), "transfer_requested")]
+    ps = auth.login("partner_supervisor")
+    page = ps.get("/notifications/").get_data(as_text=True)
+    assert "Another organisation asks yours to take a case" in page and "Test NGO" in page
+    assert CANARY["own_name"] not in page and world.case_numbers["case_own"] not in page
+    tokens = form_tokens(ps.get(f"/cases/transfers/{tid}").get_data(as_text=True),
+                         f"/cases/transfers/{tid}/decline")
+    ps.post(f"/cases/transfers/{tid}/decline", data={**tokens, "reason": "no_capacity"})
+    assert _count(app, Notification, Notification.object_id == tid) == 0
+    assert "Test NGO" not in ps.get("/notifications/").get_data(as_text=True)

@@ -252,11 +252,12 @@ class AssignError(CaseError):
 
 
 def assign(user: User, case: Case, primary: User, secondary: User | None, version: Any,
-           keep_previous: bool | None = None) -> None:
+           keep_previous: bool | None = False) -> None:
     """A supervisor assigns or reassigns the case's caseworkers (same organisation and site).
 
-    When the primary caseworker changes, ``keep_previous`` must say whether the previous one
-    stays on the case as secondary (``AssignError`` on ``keep_previous`` otherwise): kept, they
+    When the primary caseworker changes, ``keep_previous`` says whether the previous one stays
+    on the case as secondary; the assignment form passes None when the question was left
+    unanswered, which is refused (``AssignError`` on ``keep_previous``). Kept, they
     replace any secondary chosen; not kept, they lose the case at once (scope, lists, search,
     home panels) and their notifications about it. Workers newly on the case are told; those
     taken off it lose their notifications about it (``notices.left``)."""

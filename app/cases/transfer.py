@@ -57,7 +57,8 @@ from app.crypto.fields import SealedRecord
 from app.db import Model, db, transaction
 from app.directory.models import Organisation, Site
 from app.localtime import organisation_zone, today
-from app.notifications.kinds import Kind
+from app.notifications import service as notifications
+from app.notifications.kinds import Kind, Target
 from app.submissions.service import Submission, claim
 
 #: The reason code of the sender's erasure and tombstone.
@@ -181,7 +182,8 @@ def request(user: User, case: Case, *, organisation_id: uuid.UUID | None,
     if site_id and (site is None or site.organisation_id != org.id or not site.active):
         raise TransferError(str(_l("Choose a site of the receiving organisation, or none.")),
                             "site")
-    if not receiving_supervisors(org.id, site.id if site else None):
+    receivers = receiving_supervisors(org.id, site.id if site else None)
+    if not receivers:
         raise TransferError(str(_l("This organisation has no active supervisor who can receive "
                                    "a case there. Choose another or contact them first.")),
                             "organisation")
@@ -203,6 +205,9 @@ def request(user: User, case: Case, *, organisation_id: uuid.UUID | None,
             db.session.flush()
             record(Action.CASE_TRANSFER_REQUEST, object_type=ObjectType.CASE,
                    object_id=case.id, reason=level.value)
+            notifications.notify([u.id for u in receivers], organisation_id=org.id,
+                                 kind=Kind.TRANSFER_REQUESTED, target=Target.CASE_TRANSFER,
+                                 object_id=transfer.id, actor=user.id)
             claim(once, ObjectType.CASE_TRANSFER, transfer.id)
     except IntegrityError:  # another request for the case was stored meanwhile
         raise TransferError(str(_l("A transfer of this case is already waiting for an "
@@ -238,6 +243,7 @@ def _claim(user: User, transfer: CaseTransfer, status: TransferStatus,
         .execution_options(synchronize_session="fetch"))
     if getattr(done, "rowcount", 0) != 1:
         raise TransferError(str(_l("This transfer is no longer waiting for an answer.")))
+    notifications.discard(Target.CASE_TRANSFER, [transfer.id])  # nothing left to decide
 
 
 def decline(user: User, transfer: CaseTransfer, reason: str | None) -> None:

@@ -17,6 +17,8 @@ from app.auth.models import User
 from app.cases.models import Case, CaseTransfer
 from app.clock import utcnow
 from app.db import db
+from app.notifications import service as notifications
+from app.notifications.kinds import Target
 
 
 class TransferStatus(StrEnum):
@@ -109,4 +111,5 @@ def cancel_pending(case: Case, user: User | None, *, reason: str) -> bool:
         return False
     record(Action.CASE_TRANSFER_CANCEL, object_type=ObjectType.CASE_TRANSFER, object_id=found,
            reason=code.value)
+    notifications.discard(Target.CASE_TRANSFER, [found])  # nothing left to decide
     return True
