@@ -136,6 +136,9 @@ def test_declining_through_the_page(app, auth, world):
         assert db.session.get(CaseTransfer, tid).status == "declined"
     cw = auth.login("caseworker")
     assert cw.get(f"/cases/{world.ids['case_own']}").status_code == 200
+    # The sender learns the answer and its reason on the case's transfer page.
+    page = cw.get(f"/cases/{world.ids['case_own']}/transfer").get_data(as_text=True)
+    assert "Declined" in page and "The survivor lives outside our area" in page
 
 
 def test_the_sender_cancels_through_the_page(app, auth, world):

@@ -30,7 +30,9 @@ from app.cases.models import Case, CaseTransfer, Incident
 from app.cases.route_support import fail
 from app.cases.scopes import incoming_scope, load_case, load_transfer
 from app.cases.transfer_requests import (
+    CANCEL_LABELS,
     DECLINE_LABELS,
+    STATUS_LABELS,
     URGENCY_LABELS,
     TransferUrgency,
     pending_for,
@@ -53,9 +55,16 @@ def _request_choices(form: forms.TransferForm) -> None:
 def _transfer_page(case: Case, form: forms.TransferForm, *, urgent: list[str] | None = None,
                    status: int = 200) -> tuple[str, int]:
     pending = pending_for(case)
-    to = db.session.get(Organisation, pending.to_organisation_id) if pending else None
+    # The latest answer to an earlier request, so the sender learns a decline and its reason.
+    last = None if pending else db.session.execute(
+        select(CaseTransfer).where(CaseTransfer.case_id == case.id)
+        .order_by(CaseTransfer.requested_at.desc(), CaseTransfer.id).limit(1)).scalar()
+    shown = pending or last
+    to = db.session.get(Organisation, shown.to_organisation_id) if shown else None
     return render_template("cases/transfer.html", case=case, form=form, pending=pending,
-                           pending_to=to, urgent=urgent or [], urgency_labels=URGENCY_LABELS,
+                           last=last, to=to, urgent=urgent or [], urgency_labels=URGENCY_LABELS,
+                           answer_labels={**DECLINE_LABELS, **CANCEL_LABELS},
+                           status_labels=STATUS_LABELS,
                            cancel_form=forms.TransferCancelForm()), status
 
 
