@@ -320,3 +320,25 @@ def test_erasing_a_case_cancels_its_pending_request(app, world):
         # An ordinary erasure keeps no referral trail.
         assert db.session.execute(select(func.count()).select_from(ReferralTrail)).scalar_one() == 0
         assert db.session.get(Organisation, t.to_organisation_id) is not None
+
+
+def test_bytes_sealed_outside_a_field_need_their_own_copier(app, world, monkeypatch):
+    with app.app_context():
+        key = db.session.get(DataKey, case(world).data_key_id)
+        # A binary column the generic copy cannot re-seal (here a key's wrapped bytes).
+        with pytest.raises(RuntimeError, match="copy function"):
+            transfers._copy_row(DataKey, key, key.id, None, {}, {})
+    calls = []
+
+    def own_copy(row, old_key, new_key, ids):
+        calls.append(row.id)
+        return transfers._copy_row(CaseNote, row, old_key, new_key, ids, {})
+
+    monkeypatch.setitem(transfers.CASE_OWNED, "case_notes",
+                        transfers.copied("notes, by their own copier", copy=own_copy))
+    tid = _ready(app, world)
+    with app.app_context():
+        records.add_note(user("caseworker", world), case(world), "Copied by its own copier")
+        transfers.accept(user("partner_supervisor", world), db.session.get(CaseTransfer, tid),
+                         partner_site(world), user("partner_caseworker", world))
+    assert len(calls) == 1

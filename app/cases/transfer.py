@@ -26,11 +26,12 @@ of a copied table) that is in neither list, so a new kind of case record cannot 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Table, select, update
+from sqlalchemy import LargeBinary, Table, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.audit.actions import Action, ObjectType
@@ -84,14 +85,18 @@ class UrgentReferralOpen(TransferError):
 
 @dataclass(frozen=True)
 class Owned:
-    """What a transfer does with a table that belongs to a case."""
+    """What a transfer does with a table that belongs to a case: copied or left behind, and
+    why; ``copy`` copies one record itself when the generic copy cannot (values sealed outside
+    a sealed field, such as a file's bytes): ``copy(row, old_key, new_key, ids)`` returns the new
+    record, added to the session."""
 
     copied: bool
     why: str
+    copy: Callable[..., Any] | None = None
 
 
-def copied(why: str) -> Owned:
-    return Owned(True, why)
+def copied(why: str, copy: Callable[..., Any] | None = None) -> Owned:
+    return Owned(True, why, copy)
 
 
 def left_behind(why: str) -> Owned:
@@ -334,6 +339,11 @@ def _copy_row(model: type[Any], row: Any, old_key: uuid.UUID, data_key: Any,
         name = column.key
         if name in _NEVER_COPIED or name in sealed_columns or name in fixed:
             continue
+        if isinstance(column.type, LargeBinary):
+            # Bytes that are not a sealed field are sealed some other way, bound to this
+            # record and key: copied as they are they would not open. Give the table a copier.
+            raise RuntimeError(f"{model.__tablename__}.{name}: binary column outside a sealed "
+                               "field; give CASE_OWNED a copy function for this table")
         value = getattr(row, name)
         for fk in column.foreign_keys:
             mapping = ids.get(fk.column.table.name)
@@ -372,7 +382,10 @@ def copy_case(old: Case, site: Site, primary: User) -> Case:
         owners = list(ids[parent])
         rows = db.session.execute(
             select(model).where(getattr(model, column).in_(owners))).scalars().all()
-        ids[table.name] = {row.id: _copy_row(model, row, old.data_key_id, new.data_key, ids,
-                                             {}).id for row in rows}
+        own = CASE_OWNED[table.name].copy
+        ids[table.name] = {
+            row.id: (own(row, old.data_key_id, new.data_key, ids) if own is not None else
+                     _copy_row(model, row, old.data_key_id, new.data_key, ids, {})).id
+            for row in rows}
         db.session.flush()
     return new
