@@ -136,6 +136,11 @@ for _case, _allowed in (("{id:case_own}", CASE_ROLES), ("{id:case_other}", SUPER
             not_found=_scoped & SUPERVISOR),
         Row("cases.history", "GET", f"/cases/{_case}/history", _allowed, not_found=_scoped),
         Row("cases.print_summary", "GET", f"/cases/{_case}/print", _allowed, not_found=_scoped),
+        Row("cases.transfer", "GET", f"/cases/{_case}/transfer", _allowed, not_found=_scoped),
+        Row("cases.transfer", "POST", f"/cases/{_case}/transfer", _allowed, not_found=_scoped,
+            ok=frozenset({200})),
+        Row("cases.transfer_cancel", "POST", f"/cases/{_case}/transfer/cancel", _allowed,
+            not_found=_scoped),
     ]
 
 MATRIX += [
@@ -144,6 +149,19 @@ MATRIX += [
         ok=frozenset({404}), not_found=frozenset({"caseworker"})),  # not that case's incident
     Row("cases.follow_up_done", "POST", "/cases/{id:case_own}/follow-ups/{uuid:random}/done",
         CASE_ROLES, ok=frozenset({404})),
+]
+
+# Transfers received: the receiving organisation's supervisors. The world's requests would go
+# to the partner organisation, which has no account here: a random id is 404 for the
+# supervisor (tests/test_case_transfer_pages.py covers requests addressed to them and not).
+MATRIX += [
+    Row("cases.transfers_incoming", "GET", "/cases/transfers", SUPERVISOR),
+    Row("cases.transfer_decide", "GET", "/cases/transfers/{uuid:random}", SUPERVISOR,
+        ok=frozenset({404})),
+    Row("cases.transfer_accept", "POST", "/cases/transfers/{uuid:random}/accept", SUPERVISOR,
+        ok=frozenset({404})),
+    Row("cases.transfer_decline", "POST", "/cases/transfers/{uuid:random}/decline", SUPERVISOR,
+        ok=frozenset({404})),
 ]
 
 # Referrals: senders reach referrals through the case scope; recipients only those addressed

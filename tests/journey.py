@@ -825,5 +825,50 @@ def seed_month(app: Flask, world: World, clock: Any, errors: list[str]) -> Month
     au.submit("/audit/verify", "/audit/verify", expect=(200,))
     au.lock()
 
+    # Day 29. Transfers between organisations. The caseworker asks the demo organisation to
+    # take the first case (the survivor consents to transfer), then cancels: she stays. The
+    # demo organisation asks the test NGO to take one of its cases; the supervisor reads the
+    # request (no identity shown) and accepts it at Tripoli for caseworker2.
+    month.day(29, 10)
+    cw = month.person("caseworker", 2).login()
+    _consent(cw, a, "transfer")
+    demo_org = month.scalar(select(User.organisation_id).where(User.username == "demo-supervisor"))
+    cw.submit(f"/cases/{a}/transfer", f"/cases/{a}/transfer",
+              {"organisation": str(demo_org), "urgency": "normal", "confirmed": "yes"})
+    cw.submit(f"/cases/{a}/transfer", f"/cases/{a}/transfer/cancel")
+    cw.logout()
+    ids["transfer_in"] = _demo_transfer(month)
+    sup = month.person("supervisor", 7).login()
+    sup.get("/cases/transfers")
+    resp = sup.submit(f"/cases/transfers/{ids['transfer_in']}",
+                      f"/cases/transfers/{ids['transfer_in']}/accept",
+                      {"site": w["tripoli"], "primary": world.users["caseworker2"]})
+    ids["case_transferred_in"] = location_id(resp, "/cases/")
+    ids["transfer_pending"] = _demo_transfer(month)  # another, left waiting for an answer
+    sup.get(f"/cases/transfers/{ids['transfer_pending']}")
+    sup.logout()
+
     month.day(30, 9)
     return month
+
+
+def _demo_transfer(month: Month) -> str:
+    """A case of the demo organisation, with consent to transfer, asked to go to the test NGO
+    (through the services, as the demo organisation's own staff would through their pages)."""
+    from app.auth.models import User
+    from app.cases import consent, service
+    from app.cases import transfer as transfers
+    from app.db import db
+
+    with month.app.app_context():
+        worker = db.session.execute(select(User).where(
+            User.username == "demo-caseworker")).scalar_one()
+        case = service.open_case(worker, worker.sites[0], service.IdentityInput(
+            full_name="Journey Transferred Survivor", sex="female", estimated_age=24))
+        for kind in ("services", "transfer"):
+            consent.record_consent(worker, case, kind=kind, granted=True, given_by="survivor",
+                                   method="verbal")
+        found = transfers.request(worker, case, organisation_id=uuid.UUID(
+            month.world.ids["org"]), site_id=uuid.UUID(month.world.ids["tripoli"]),
+            urgency="high", confirmed=True)
+        return str(found.id)

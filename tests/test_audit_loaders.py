@@ -17,6 +17,7 @@ from app.audit.models import AuditEvent
 from app.db import db
 from tests.helpers.programme import insert_log
 from tests.helpers.safe_space import COORDINATOR, insert_session
+from tests.helpers.transfer import incoming_request
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,10 @@ LOADERS = {
                              lambda app, world: insert_log(app, world, "trainings"),
                              ("staff_training.view", "staff_training", None), "missing",
                              ("staff_training.view", "out_of_scope")),
+    "case_transfer": Loader("/cases/transfers/{id}", "supervisor",
+                            lambda app, world: incoming_request(app, world),
+                            ("case.transfer_view", "case_transfer", None), "missing",
+                            ("case.transfer_view", "out_of_scope")),
     "user": Loader("/admin/users/{id}", "admin", lambda app, world: world.users["caseworker"],
                    ("user.view", "user", None), "missing", ("user.view", "not_found")),
     "directory_site": Loader("/admin/directory/site/{id}", "admin", _ids("tripoli"),

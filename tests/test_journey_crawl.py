@@ -237,6 +237,7 @@ def _real_ids(month: Month) -> tuple[dict[str, list[str]], list[str], list[str]]
                                                if str(s) in coordinator_spaces],
         }
         real["random:safe_space.edit_session"] = real["random:safe_space.view_session"]
+        real["random:cases.transfer_decide"] = [month.ids["transfer_pending"]]
         real["random:programme.edit_log"] = logs["awareness"] + logs["trainings"]
     assert all(real.values()), "the month has no incident or session to fill the matrix with"
     return real, urls, audit
@@ -498,5 +499,6 @@ JOURNEY_ACTIONS = {
     "referral.view", "referral.accept", "referral.decline", "referral.complete",
     "referral.revoke", "wgss_session.create", "wgss_session.update", "wgss_session.view",
     "wgss_summary.view", "wgss_summary.export", "audit.search", "audit.view", "audit.verify",
-    "audit.export", "audit.alerts_view",
+    "audit.export", "audit.alerts_view", "case.transfer_request", "case.transfer_cancel",
+    "case.transfer_view", "case.transfer_list", "case.transfer_accept", "case.transfer_receive",
 }

@@ -80,6 +80,9 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "cases.action_item": (),
     "cases.assign": (),
     "cases.erase": (),
+    "cases.transfer": (),
+    "cases.transfers_incoming": (),
+    "cases.transfer_decide": (),
     "referrals.new": ("service",),  # preselects a service (one of the active ones)
     "referrals.sent_view": (),
     "referrals.print_sent": (),

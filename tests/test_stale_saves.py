@@ -299,6 +299,10 @@ UNVERSIONED_POSTS = {
     "cases.follow_up_done", "cases.note", "cases.break_glass", "cases.new",
     "cases.search_cases", "main.set_language", "referrals.revoke", "referrals.new",
     "safe_space.new_session", "recorder.download", "programme.new_log",
+    # a transfer request is created (one-time token); cancelling, accepting and declining take
+    # it out of "pending" with a conditional update, so the second of two answers is refused
+    # (tests/test_case_transfer.py)
+    "cases.transfer", "cases.transfer_cancel", "cases.transfer_accept", "cases.transfer_decline",
     # one's own notifications and email setting (like main.set_language)
     "notifications.open_one", "notifications.read_all", "notifications.email_setting",
 }

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from app.audit.actions import Action, ObjectType
 from app.audit.writer import record
 from app.auth.models import User
-from app.cases import gbvims
+from app.cases import gbvims, transfer_requests
 from app.cases.models import Case, ConsentRecord
 from app.cases.rules import ensure_writable
 from app.clock import utcnow
@@ -34,13 +34,18 @@ class ConsentKind(StrEnum):
     SERVICES = "services"    # case management services: needed for anything beyond intake
     REPORTING = "reporting"  # non-identifying statistics
     SHARE = "share"          # sharing with one type of service (``service_type``)
+    TRANSFER = "transfer"    # handing the case to another organisation (``app.cases.transfer``)
 
 
 #: Labels of the consent kinds (consent to share is labelled with its service type).
 KIND_LABELS = {
     ConsentKind.SERVICES: _l("Case management services"),
     ConsentKind.REPORTING: _l("Non-identifying statistics"),
+    ConsentKind.TRANSFER: _l("Transfer to another organisation"),
 }
+
+#: The kinds recorded once per case (consent to share is per service type).
+WHOLE_CASE_KINDS = (ConsentKind.SERVICES, ConsentKind.REPORTING, ConsentKind.TRANSFER)
 
 
 @dataclass
@@ -50,6 +55,7 @@ class ConsentState:
     services: ConsentRecord | None
     reporting: ConsentRecord | None
     share: dict[str, ConsentRecord]
+    transfer: ConsentRecord | None = None
 
     def has(self, kind: str, service_type: str | None = None) -> bool:
         """Whether consent of this kind is currently given."""
@@ -68,19 +74,20 @@ def consent_state(case: Case) -> ConsentState:
     for r in rows:  # later rows override earlier ones
         if r.kind == ConsentKind.SHARE and r.service_type:
             state.share[r.service_type] = r
-        elif r.kind in (ConsentKind.SERVICES, ConsentKind.REPORTING):
+        elif r.kind in WHOLE_CASE_KINDS:
             setattr(state, r.kind, r)
     return state
 
 
 def parse_kind(kind: str) -> tuple[ConsentKind, str | None]:
-    """``services``, ``reporting`` or ``share:<service type>`` as (kind, service type)."""
+    """``services``, ``reporting``, ``transfer`` or ``share:<service type>`` as (kind, service
+    type)."""
     if kind.startswith(f"{ConsentKind.SHARE}:"):
         service_type = kind.split(":", 1)[1]
         if service_type not in gbvims.SERVICE_TYPES:
             raise CaseError(str(_l("Unknown service type.")))
         return ConsentKind.SHARE, service_type
-    if kind not in (ConsentKind.SERVICES, ConsentKind.REPORTING):
+    if kind not in WHOLE_CASE_KINDS:
         raise CaseError(str(_l("Unknown kind of consent.")))
     return ConsentKind(kind), None
 
@@ -92,7 +99,7 @@ def record_consent(user: User, case: Case, *, kind: str, granted: bool, given_by
                    once: Submission | None = None) -> ConsentRecord:
     """Record consent or its withdrawal; it takes effect at once (audited).
 
-    ``kind`` is ``services``, ``reporting`` or ``share:<service type>``. For a child, consent
+    ``kind`` is ``services``, ``reporting``, ``transfer`` or ``share:<service type>``. For a child, consent
     needs the child's assent and either the caregiver's consent or the reason it was not sought.
     ``once``, the form's one-time token, is claimed with the record. Refused on a closed case.
     """
@@ -126,9 +133,12 @@ def record_consent(user: User, case: Case, *, kind: str, granted: bool, given_by
 
 
 def after_consent_change(case: Case, kind: str, service_type: str | None, granted: bool) -> None:
-    """Announce a withdrawn consent to share (referrals revoke what it covered, at once)."""
+    """Announce a withdrawn consent to share (referrals revoke what it covered, at once); a
+    withdrawn consent to transfer cancels the pending transfer request."""
     if kind == ConsentKind.SHARE and service_type and not granted:
         hooks.consent_withdrawn.emit(case=case, kind=kind, service_type=service_type)
+    if kind == ConsentKind.TRANSFER and not granted:
+        transfer_requests.cancel_pending(case, None, reason="consent_withdrawn")
 
 
 def require_services_consent(case: Case) -> None:

@@ -268,6 +268,13 @@ class AssignForm(FlaskForm):
 
     primary = SelectField(_l("Primary caseworker"), validators=[DataRequired()])
     secondary = SelectField(_l("Secondary caseworker"), validators=[Optional()])
+    # Asked when the primary caseworker changes (the service refuses a change without an
+    # answer): the previous one loses the case at once unless kept as secondary.
+    keep_previous = RadioField(_l("Keep the previous primary caseworker on the case as "
+                                  "secondary?"),
+                               choices=[("yes", _l("Yes, as secondary caseworker")),
+                                        ("no", _l("No, they lose access to the case now"))],
+                               validators=[Optional()])
     version = HiddenField()
     submit = SubmitField(_l("Assign"))
 
@@ -329,3 +336,44 @@ class CaseFilterForm(FlaskForm):
         ("-updated", _l("Recently changed")), ("risk", _l("Highest risk first")),
         ("number", _l("Case number"))])
     page = PageField()
+
+
+class TransferForm(OneTimeSubmission):
+    """Ask another organisation to take the case: which one (and, if needed, which site), how
+    urgent. ``confirmed`` is set by the confirmation step shown when the case has an urgent
+    referral unanswered. Creates a request: one-time token."""
+
+    submission_kind = Action.CASE_TRANSFER_REQUEST
+
+    # Choices are checked by the service (``transfer.request``), with a message that says why.
+    organisation = SelectField(_l("Receiving organisation"), validate_choice=False, validators=[
+        DataRequired(message=_l("Choose an organisation from the list."))])
+    site = SelectField(_l("Receiving site (if the case must go to one)"), validate_choice=False,
+                       validators=[Optional()])
+    urgency = SelectField(_l("How urgent"), validators=[
+        DataRequired(message=_l("Choose how urgent the transfer is."))])
+    confirmed = HiddenField()
+    submit = SubmitField(_l("Ask for the transfer"))
+
+
+class TransferCancelForm(FlaskForm):
+    """The sender withdraws a pending transfer request."""
+
+    submit = SubmitField(_l("Cancel the transfer request"))
+
+
+class TransferAcceptForm(FlaskForm):
+    """The receiving supervisor accepts: where the case goes and who works on it."""
+
+    site = SelectField(_l("Site"), validators=[DataRequired(message=_l("Choose one of your sites."))])
+    primary = SelectField(_l("Primary caseworker"), validators=[
+        DataRequired(message=_l("Choose an active caseworker of that site."))])
+    submit = SubmitField(_l("Accept the case"))
+
+
+class TransferDeclineForm(FlaskForm):
+    """The receiving supervisor declines, with a reason code."""
+
+    reason = SelectField(_l("Why you decline"), validators=[
+        DataRequired(message=_l("Choose a reason from the list."))])
+    submit = SubmitField(_l("Decline"))

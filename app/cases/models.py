@@ -290,3 +290,43 @@ class CaseTombstone(UUIDPrimaryKey, Model):
     erased_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     erased_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     reason: Mapped[str] = mapped_column(String(32), nullable=False)
+
+
+class CaseTransfer(UUIDPrimaryKey, Model):
+    """A request to hand a case over to another organisation, and its answer
+    (``app.cases.transfer``).
+
+    While pending it names the case; once accepted the sender's case is erased and the row
+    keeps the sender's side of the story: its case number (a code), the receiving organisation,
+    who decided and when, and the tombstone. It holds nothing sealed and nothing identifying:
+    the receiving supervisor decides from the case's clear categories, the urgency and the
+    sending organisation. ``new_case_id`` is the receiving organisation's case, never shown to
+    the sender.
+    """
+
+    __tablename__ = "case_transfers"
+    # At most one pending request per case.
+    __table_args__ = (Index("uq_case_transfers_pending", "case_id", unique=True,
+                            sqlite_where=text("status = 'pending'"),
+                            postgresql_where=text("status = 'pending'")),)
+
+    case_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="SET NULL"), index=True)
+    case_number: Mapped[str] = mapped_column(String(24), nullable=False)
+    from_organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"),
+                                                            index=True)
+    to_organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"),
+                                                          index=True)
+    to_site_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("sites.id"))
+    urgency: Mapped[str] = mapped_column(String(12), nullable=False)
+    status: Mapped[str] = mapped_column(String(12), nullable=False, index=True)
+    requested_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    decided_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why it was declined or cancelled (a code, ``app.cases.transfer``).
+    reason: Mapped[str | None] = mapped_column(String(32))
+    new_case_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="SET NULL"))
+    tombstone_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("case_tombstones.id", ondelete="SET NULL"))

@@ -17,8 +17,8 @@ from sqlalchemy import select
 
 from app.auth.models import User
 from app.cases import gbvims
-from app.cases.models import Case, Incident
-from app.cases.scopes import case_scope
+from app.cases.models import Case, CaseTransfer, Incident
+from app.cases.scopes import case_scope, incoming_scope
 from app.cases.workflow import CaseStatus
 from app.core import hooks
 from app.db import db
@@ -44,6 +44,23 @@ def case_targets(user: User, targets: list[tuple[str, Any]]) -> dict[tuple[str, 
         Case.id.in_(ids), case_scope(user))).all()
     return {(CASE, case_id): (url_for("cases.view", case_id=case_id), number)
             for case_id, number in rows}
+
+
+@hooks.notification_targets.subscribe
+def transfer_targets(user: User, targets: list[tuple[str, Any]]) -> dict[tuple[str, Any],
+                                                                          tuple[str, str]]:
+    """The transfer requests among ``targets`` the user may still decide on: their page and
+    the sending organisation's name (never anything of the survivor)."""
+    ids = [object_id for kind, object_id in targets if kind == Target.CASE_TRANSFER]
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(CaseTransfer.id, Organisation.name)
+        .join(Organisation, Organisation.id == CaseTransfer.from_organisation_id)
+        .where(CaseTransfer.id.in_(ids), incoming_scope(user))).all()
+    return {(str(Target.CASE_TRANSFER), tid): (url_for("cases.transfer_decide", transfer_id=tid),
+                                               name)
+            for tid, name in rows}
 
 
 def workers(case: Case) -> list[uuid.UUID | None]:

@@ -17,7 +17,7 @@ from app.audit import service as audit
 from app.audit.actions import Action, ObjectType
 from app.auth.policy import Permission, require
 from app.cases import consent as consents
-from app.cases import forms, history_routes, queries, record_routes, search, service, views
+from app.cases import forms, history_routes, queries, record_routes, search, service, transfer_routes, views
 from app.cases.home_queries import need_choices
 from app.cases.justifications import JustificationError
 from app.cases.labels import CHOOSE, Domain, choices
@@ -329,7 +329,11 @@ def assign(case_id: uuid.UUID) -> str | Response:
     elif form.validate_on_submit():
         try:
             service.assign(current_user, case, workers[form.primary.data],
-                           workers.get(form.secondary.data or ""), form.version.data)
+                           workers.get(form.secondary.data or ""), form.version.data,
+                           keep_previous={"yes": True, "no": False}.get(form.keep_previous.data
+                                                                       or ""))
+        except service.AssignError as exc:
+            getattr(form, exc.field or "primary").errors = [str(exc)]
         except CaseError as exc:
             fail(exc, form)
         else:
@@ -392,3 +396,4 @@ def erase(case_id: uuid.UUID) -> str | Response:
 
 record_routes.register(bp)  # the screens for the records inside a case
 history_routes.register(bp)  # the history of changes and the printable summary
+transfer_routes.register(bp)  # transfers to another organisation

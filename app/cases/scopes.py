@@ -18,8 +18,8 @@ from sqlalchemy import ColumnElement, and_, false, or_, select
 from app.audit import service as audit
 from app.audit.actions import Action, ObjectType
 from app.auth.models import User
-from app.auth.policy import Role
-from app.cases.models import BreakGlassGrant, Case
+from app.auth.policy import Permission, Role, can
+from app.cases.models import BreakGlassGrant, Case, CaseTransfer
 from app.cases.rules import is_writable
 from app.clock import utcnow
 from app.db import db
@@ -125,3 +125,30 @@ def scoped_ids(user: User, ids: list[Any]) -> set[uuid.UUID]:
         return set()
     rows = db.session.execute(select(Case.id).where(Case.id.in_(ids), case_scope(user))).scalars()
     return set(rows)
+
+
+def incoming_scope(user: User) -> ColumnElement[bool]:
+    """SQL condition selecting the pending transfer requests ``user`` may decide on: those to
+    their organisation, for one of their sites or for none in particular, by an account that
+    assigns cases (the receiving supervisor)."""
+    if not can(user, Permission.CASE_ASSIGN):
+        return false()
+    return and_(CaseTransfer.to_organisation_id == user.organisation_id,
+                CaseTransfer.status == "pending", CaseTransfer.case_id.is_not(None),
+                or_(CaseTransfer.to_site_id.is_(None),
+                    CaseTransfer.to_site_id.in_(site_ids(user))))
+
+
+def load_transfer(user: User, transfer_id: uuid.UUID, *,
+                  action: Action = Action.CASE_TRANSFER_VIEW) -> CaseTransfer:
+    """A pending transfer request the user may decide on, or 404 (audited as denied); a GET
+    records the view. A request decided, cancelled, or addressed elsewhere is answered like a
+    missing one."""
+    found: CaseTransfer | None = db.session.execute(
+        select(CaseTransfer).where(CaseTransfer.id == transfer_id, incoming_scope(user))
+    ).scalar_one_or_none()
+    if found is None:
+        audit.deny_404(action, ObjectType.CASE_TRANSFER, transfer_id)
+    if has_request_context() and request.method == "GET":
+        audit.read(Action.CASE_TRANSFER_VIEW, ObjectType.CASE_TRANSFER, found.id)
+    return found

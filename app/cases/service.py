@@ -4,7 +4,7 @@ workflow, assignment, closure, break-glass and erasure. Views only call these.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -17,7 +17,7 @@ from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
 from app.auth.models import User
 from app.auth.policy import Permission, can
-from app.cases import gbvims, history, justifications, notices, sealing
+from app.cases import gbvims, history, justifications, notices, sealing, transfer_requests
 from app.cases.consent import require_services_consent
 from app.cases.models import BreakGlassGrant, Case, CaseTombstone, StatusChange
 from app.cases.numbering import next_case_number
@@ -243,12 +243,37 @@ def approve_plan(user: User, case: Case, version: Any) -> None:
         notices.tell_workers(case, Kind.PLAN_APPROVED, user)
 
 
-def assign(user: User, case: Case, primary: User, secondary: User | None, version: Any) -> None:
+class AssignError(CaseError):
+    """An assignment refused; ``field`` names the form field the message belongs beside."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def assign(user: User, case: Case, primary: User, secondary: User | None, version: Any,
+           keep_previous: bool | None = False) -> None:
     """A supervisor assigns or reassigns the case's caseworkers (same organisation and site).
-    Workers newly on the case are told; those taken off it lose their notifications about it
-    (``notices.left``)."""
+
+    When the primary caseworker changes, ``keep_previous`` says whether the previous one stays
+    on the case as secondary; the assignment form passes None when the question was left
+    unanswered, which is refused (``AssignError`` on ``keep_previous``). Kept, they
+    replace any secondary chosen; not kept, they lose the case at once (scope, lists, search,
+    home panels) and their notifications about it. Workers newly on the case are told; those
+    taken off it lose their notifications about it (``notices.left``)."""
     ensure_writable(case)
     check_version(case, version, StaleError)
+    previous = case.primary_worker_id
+    if previous is not None and previous != primary.id:
+        if keep_previous is None:
+            raise AssignError(str(_l("Say whether the previous primary caseworker stays on the "
+                                     "case as secondary.")), "keep_previous")
+        if keep_previous:
+            if secondary is not None and secondary.id != previous:
+                raise AssignError(str(_l("The previous caseworker becomes the secondary one: "
+                                         "leave the secondary caseworker empty, or answer "
+                                         "No.")), "secondary")
+            secondary = db.session.get(User, previous)
     for worker in filter(None, (primary, secondary)):
         if (worker.organisation_id != case.organisation_id or not worker.can_sign_in
                 or not can(worker, Permission.CASE_EDIT)
@@ -261,7 +286,8 @@ def assign(user: User, case: Case, primary: User, secondary: User | None, versio
         case.primary_worker_id = primary.id
         case.secondary_worker_id = secondary.id if secondary else None
         case.updated_at = utcnow()
-        record(Action.CASE_ASSIGN, object_type=ObjectType.CASE, object_id=case.id)
+        record(Action.CASE_ASSIGN, object_type=ObjectType.CASE, object_id=case.id,
+               reason="kept_as_secondary" if keep_previous and previous != primary.id else None)
         after = set(notices.workers(case))
         notices.tell_workers(case, Kind.CASE_ASSIGNED, user, users=after - before)
         notices.left(case, before - after)
@@ -309,12 +335,29 @@ def erase(user: User | None, case: Case, reason: str) -> None:
     """Erase a case for ever (crypto-shredding); a tombstone keeps number, who, when and why."""
     _known_reason(reason, ERASE_REASONS)
     with history.changed_by(user), saving(case, StaleError):
-        number, case_id = case.case_number, case.id
-        hooks.case_erased.emit(case=case)  # referrals destroy their shares of the case
-        notices.erased(case_id)  # and nobody is told of it any more
-        sealing.shred_case(case, reason)
-        db.session.add(CaseTombstone(case_number=number, erased_by_id=user.id if user else None,
-                                     erased_at=utcnow(), reason=reason))
-        db.session.execute(delete(BreakGlassGrant).where(BreakGlassGrant.case_id == case_id))
-        db.session.delete(case)
-        record(Action.CASE_ERASE, object_type=ObjectType.CASE, object_id=case_id, reason=f"{reason}:{number}")
+        erase_now(user, case, reason)
+
+
+def erase_now(user: User | None, case: Case, reason: str,
+              keep: Callable[[CaseTombstone], None] | None = None) -> CaseTombstone:
+    """The erasure itself, in the caller's transaction: ``erase``, and the acceptance of a
+    transfer to another organisation (reason ``transferred``, ``app.cases.transfer``), which
+    erases the sender's case once its copy exists. A pending transfer request is cancelled,
+    other features destroy their shares (``hooks.case_erased``), notifications go, the case's
+    key and index entries are destroyed, and the case's rows are deleted. ``keep`` is called
+    with the tombstone before the rows go (a transfer keeps the referral trail there)."""
+    number, case_id = case.case_number, case.id
+    transfer_requests.cancel_pending(case, user, reason=transfer_requests.CancelReason.CASE_ERASED)
+    hooks.case_erased.emit(case=case)  # referrals destroy their shares of the case
+    notices.erased(case_id)  # and nobody is told of it any more
+    sealing.shred_case(case, reason)
+    tombstone = CaseTombstone(case_number=number, erased_by_id=user.id if user else None,
+                              erased_at=utcnow(), reason=reason)
+    db.session.add(tombstone)
+    db.session.flush()
+    if keep is not None:
+        keep(tombstone)
+    db.session.execute(delete(BreakGlassGrant).where(BreakGlassGrant.case_id == case_id))
+    db.session.delete(case)
+    record(Action.CASE_ERASE, object_type=ObjectType.CASE, object_id=case_id, reason=f"{reason}:{number}")
+    return tombstone

@@ -42,7 +42,8 @@ OPEN_ITEM_STATUSES = ("planned", "in_progress")
 def consent_kinds() -> list[tuple[str, object]]:
     """The kinds of consent a form can record."""
     kinds: list[tuple[str, object]] = [(k.value, KIND_LABELS[k]) for k in
-                                       (ConsentKind.SERVICES, ConsentKind.REPORTING)]
+                                       (ConsentKind.SERVICES, ConsentKind.REPORTING,
+                                        ConsentKind.TRANSFER)]
     kinds += [(f"{ConsentKind.SHARE}:{t}", _l("Share with: %(s)s", s=label(t, Domain.SERVICE_TYPE)))
               for t in gbvims.SERVICE_TYPES]
     return kinds

@@ -123,10 +123,17 @@ notification_due = Hook("notification_due")
 #: counts nothing they can no longer open.
 case_left = Hook("case_left", required=True)
 
+#: A case is being handed to another organisation (``app.cases.transfer``): ``case`` (the
+#: sender's, still readable: its copy exists in the receiving organisation) and ``tombstone``
+#: (what the sender keeps of it). Called in the accepting transaction, just before the
+#: sender's case is erased; each subscriber keeps, linked to the tombstone, what the sender
+#: must keep of its records (referrals: the referral trail, codes and dates only).
+case_transferred = Hook("case_transferred", required=True)
+
 ALL: tuple[Hook, ...] = (consent_withdrawn, case_erased, scope_narrowed, case_page, task_page,
                          clinical_referrals,
                          share_fields, open_items, home_panels, notification_targets,
-                         notification_due, case_left)
+                         notification_due, case_left, case_transferred)
 
 
 def check_subscribed() -> None:

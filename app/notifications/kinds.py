@@ -19,6 +19,7 @@ class Kind(enum.StrEnum):
     CLOSURE_SENT_BACK = "closure_sent_back"
     CASE_ASSIGNED = "case_assigned"
     CLINICAL_WINDOW_CLOSING = "clinical_window_closing"
+    TRANSFER_REQUESTED = "transfer_requested"
 
 
 class Target(enum.StrEnum):
@@ -26,6 +27,7 @@ class Target(enum.StrEnum):
 
     CASE = "case"
     REFERRAL = "referral"
+    CASE_TRANSFER = "case_transfer"
 
 
 #: What each kind says; the page adds the reference the reader may see (a case number, or a
@@ -39,6 +41,7 @@ TEXTS: dict[Kind, Any] = {
     Kind.CLOSURE_SENT_BACK: _l("Closure sent back"),
     Kind.CASE_ASSIGNED: _l("Case assigned to you"),
     Kind.CLINICAL_WINDOW_CLOSING: _l("Urgent clinical window closes within 12 hours"),
+    Kind.TRANSFER_REQUESTED: _l("Another organisation asks yours to take a case"),
 }
 
 URGENT = frozenset({Kind.REFERRAL_NEW_URGENT, Kind.CLINICAL_WINDOW_CLOSING})

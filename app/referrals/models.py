@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
@@ -133,3 +133,26 @@ class ReferralEvent(UUIDPrimaryKey, SealedRecord, Versioned, Model):
     justification = SealedText(max_length=500)
 
     by: Mapped[User | None] = relationship()
+
+
+class ReferralTrail(UUIDPrimaryKey, Model):
+    """What the sending organisation keeps of a referral of a case it transferred to another
+    organisation (``app.cases.transfer``): the service, the codes and the dates, linked to the
+    case's tombstone. Nothing sealed survives (the share, the message and the notes died with
+    the case's and the referral's keys); ``referral_id`` is the referral's old id, so the audit
+    trail's events about it can still be found."""
+
+    __tablename__ = "referral_trails"
+
+    tombstone_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("case_tombstones.id", ondelete="CASCADE"), index=True)
+    referral_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    service_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("services.id"))
+    service_type: Mapped[str] = mapped_column(String(40), nullable=False)
+    urgency: Mapped[str] = mapped_column(String(12), nullable=False)
+    status: Mapped[str] = mapped_column(String(12), nullable=False)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(24))
+    outcome_reason: Mapped[str | None] = mapped_column(String(32))

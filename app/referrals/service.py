@@ -46,6 +46,7 @@ from app.referrals.models import (
     Referral,
     ReferralEvent,
     ReferralStatus,
+    ReferralTrail,
     RevokeReason,
     ServiceOutcome,
     Urgency,
@@ -438,6 +439,23 @@ def shred_all(case: Case) -> None:
         if referral.status != "revoked":
             shred(referral.data_key, object_type=ObjectType.REFERRAL, object_id=referral.id,
                   reason="case_erased", action=Action.REFERRAL_REVOKE)
+
+
+@hooks.case_transferred.subscribe
+def keep_trail(case: Case, tombstone: Any) -> int:
+    """The case goes to another organisation: the sender keeps each referral's service, codes
+    and dates, linked to the tombstone (``ReferralTrail``); the referrals themselves, their
+    shares and their sealed history go with the erased case. Returns how many were kept."""
+    kept = 0
+    for r in db.session.execute(select(Referral).where(Referral.case_id == case.id)
+                                .order_by(Referral.sent_at)).scalars():
+        db.session.add(ReferralTrail(
+            tombstone_id=tombstone.id, referral_id=r.id, service_id=r.service_id,
+            service_type=r.service_type, urgency=r.urgency, status=r.status, sent_at=r.sent_at,
+            responded_at=r.responded_at, closed_at=r.closed_at, outcome=r.outcome,
+            outcome_reason=r.outcome_reason))
+        kept += 1
+    return kept
 
 
 # --- What referrals add to the case pages (``app.core.hooks``; cases do not import referrals) ---
