@@ -123,8 +123,23 @@ notification_due = Hook("notification_due")
 #: counts nothing they can no longer open.
 case_left = Hook("case_left", required=True)
 
+#: A referral form is being built for ``case``: each subscriber returns a list of (id, text) of
+#: the case's files the referral may share (attachments); the form offers them as ticks.
+referral_shareables = Hook("referral_shareables", required=True)
+
+#: A referral was just sent: ``referral`` (flushed), ``case``, ``user``, ``attachments`` (the
+#: ids of the case's files chosen to share, already allowed by the consent). Called in the
+#: sending transaction; each subscriber copies what it owns under the referral's key, and an
+#: exception refuses the whole referral (attachments).
+referral_sent = Hook("referral_sent", required=True)
+
+#: A referral's page is being built for ``user`` (the sender's or the service's): ``referral``,
+#: ``user``. Each subscriber returns a dict of names its section shows (attachments: the files
+#: shared with it).
+referral_page = Hook("referral_page", required=True)
+
 ALL: tuple[Hook, ...] = (consent_withdrawn, case_erased, scope_narrowed, case_page, task_page,
-                         clinical_referrals,
+                         clinical_referrals, referral_shareables, referral_sent, referral_page,
                          share_fields, open_items, home_panels, notification_targets,
                          notification_due, case_left)
 

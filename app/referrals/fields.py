@@ -16,7 +16,10 @@ from app.referrals.labels import FIELDS
 
 MINIMUM = ("case_number", "age_group", "sex", "service_requested")
 OPTIONAL = ("full_name", "alias", "date_of_birth", "phone", "safe_contact", "location",
-            "displacement_status", "disability", "risk_level", "incident_summary")
+            "displacement_status", "disability", "risk_level", "incident_summary", "attachments")
+#: Not a value copied into the share: consent to it lets the sender tick the case's files one
+#: by one (``NewReferral.attachments``), each copied under the referral's key (app/attachments).
+ATTACHMENTS = "attachments"
 
 
 def optional_choices() -> list[tuple[str, Any]]:
@@ -42,8 +45,14 @@ class Offer:
     fields: tuple[str, ...] = ()
 
     def choices(self) -> list[tuple[str, Any]]:
-        """(code, label) of the fields to offer on the referral form."""
-        return [(c, FIELDS[c]) for c in self.fields]
+        """(code, label) of the fields to offer on the referral form (attached files are
+        offered one by one instead: ``attachments``)."""
+        return [(c, FIELDS[c]) for c in self.fields if c != ATTACHMENTS]
+
+    @property
+    def attachments(self) -> bool:
+        """Whether the consent lets the referral carry chosen attached files."""
+        return ATTACHMENTS in self.fields
 
 
 def offer(consent: ConsentRecord | None) -> Offer:
