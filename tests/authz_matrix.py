@@ -164,6 +164,29 @@ MATRIX += [
         not_found=PROVIDER),
 ]
 
+# Attachments: a case's files through the case scope (write for uploads, read for downloads);
+# a shared copy only to the service of a live referral. {id:attachment_own} is a file of
+# {id:case_own}; {id:shared_file} its copy shared with {id:ref_mhpss}. Auditors never download.
+MATRIX += [
+    Row("attachments.upload", "POST", "/cases/{id:case_own}/attachments", CASE_ROLES,
+        ok=frozenset({200})),  # nothing sent: the case page again, the message beside the field
+    Row("attachments.upload", "POST", "/cases/{id:case_other}/attachments", SUPERVISOR,
+        ok=frozenset({200}), not_found=frozenset({"caseworker"})),
+    Row("attachments.upload", "POST", "/cases/{id:case_far}/attachments", frozenset(),
+        not_found=CASE_ROLES),
+    Row("attachments.download", "GET", "/cases/{id:case_own}/attachments/{id:attachment_own}",
+        CASE_ROLES, ok=frozenset({200})),
+    # not that case's file: the same 404 as a missing one
+    Row("attachments.download", "GET", "/cases/{id:case_other}/attachments/{id:attachment_own}",
+        SUPERVISOR, ok=frozenset({404}), not_found=frozenset({"caseworker"})),
+    Row("attachments.download", "GET", "/cases/{id:case_far}/attachments/{id:attachment_own}",
+        frozenset(), not_found=CASE_ROLES),
+    Row("attachments.shared_download", "GET", "/referrals/{id:ref_mhpss}/files/{id:shared_file}",
+        PROVIDER, ok=frozenset({200})),
+    Row("attachments.shared_download", "GET", "/referrals/{id:ref_legal}/files/{id:shared_file}",
+        frozenset(), not_found=PROVIDER),
+]
+
 # Safe spaces: coordinators log and read the sessions of their own spaces ({id:safe_space};
 # {id:safe_space2} is another space of the same organisation), programme managers see the
 # summaries of their organisation's spaces and no session log, admins keep the activity types.
