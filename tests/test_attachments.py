@@ -30,8 +30,8 @@ def _upload(c, case_id, data: bytes, name: str = "scan.pdf", kind: str = "consen
     if tokens is None:
         page = c.get(f"/cases/{case_id}").get_data(as_text=True)
         tokens = form_tokens(page, action)
-    body = {"kind": kind, "description": description, **tokens,
-            "file": (io.BytesIO(data), name), **over}
+    body = {"attachment-kind": kind, "attachment-description": description, **tokens,
+            "attachment-file": (io.BytesIO(data), name), **over}
     return c.post(action, data=body, content_type="multipart/form-data")
 
 
@@ -81,7 +81,7 @@ def test_bad_files_are_refused_with_a_message_and_nothing_stored(app, auth, worl
     r = _upload(c, world.ids["case_own"], data, name=name)
     page = r.get_data(as_text=True)
     assert r.status_code == 200 and message in page
-    assert 'id="file-error-1"' in page  # beside the file field
+    assert 'id="attachment-file-error-1"' in page  # beside the file field
     assert (_count(app), _count(app, AttachmentContent)) == before
     if data:
         assert events(app, "attachment.upload", outcome="denied")
@@ -112,9 +112,9 @@ def test_missing_kind_or_file_is_shown_beside_the_field(app, auth, world):
     before = _count(app)
     r = _upload(c, world.ids["case_own"], pdf_bytes(), kind="")
     page = r.get_data(as_text=True)
-    assert r.status_code == 200 and 'id="kind-error-1"' in page
+    assert r.status_code == 200 and 'id="attachment-kind-error-1"' in page
     r = _upload(c, world.ids["case_own"], pdf_bytes(), kind="passport_scan_of_someone")
-    assert r.status_code == 200 and 'id="kind-error-1"' in r.get_data(as_text=True)
+    assert r.status_code == 200 and 'id="attachment-kind-error-1"' in r.get_data(as_text=True)
     assert _count(app) == before
 
 
@@ -149,7 +149,8 @@ def test_a_file_bigger_than_the_forms_limit_is_accepted_by_the_upload_only(app, 
     assert r.status_code == 413
     # ... also sent as multipart with a file, to a route that takes none.
     r = c.post(f"/cases/{world.ids['case_own']}/notes",
-               data={**tokens, "body": "short", "file": (io.BytesIO(b"q" * (300 * 1024)), "a.pdf")},
+               data={**tokens, "body": "short",
+                     "attachment-file": (io.BytesIO(b"q" * (300 * 1024)), "a.pdf")},
                content_type="multipart/form-data")
     assert r.status_code == 413
 
@@ -326,7 +327,8 @@ def test_a_closed_case_takes_no_file(app, auth, world):
 def test_break_glass_reads_but_does_not_upload(app, auth, world):
     path = f"/cases/{world.ids['case_far']}/attachments"
     s = auth.login("supervisor")
-    r = s.post(path, data={"kind": "other", "file": (io.BytesIO(pdf_bytes()), "a.pdf")},
+    r = s.post(path, data={"attachment-kind": "other",
+                           "attachment-file": (io.BytesIO(pdf_bytes()), "a.pdf")},
                content_type="multipart/form-data")
     assert r.status_code in (400, 404)  # no CSRF token, or out of scope: never stored
     assert _count(app, Attachment) >= 1
@@ -362,3 +364,17 @@ def test_erasing_the_case_shreds_its_files_and_their_shared_copies(app, auth, wo
     r = auth.login("service_provider").get(
         f"/referrals/{world.ids['ref_mhpss']}/files/{world.ids['shared_file']}")
     assert r.status_code == 404
+
+
+def test_the_proxy_lets_only_the_upload_through_with_more(app):
+    """nginx: 256 KiB for everything, the attachment limit (plus the form's fields) for the
+    upload's path alone."""
+    from pathlib import Path
+
+    conf = (Path(__file__).resolve().parent.parent / "deploy" / "nginx-amana.conf").read_text()
+    sizes = re.findall(r"client_max_body_size\s+(\d+)([km]);", conf)
+    assert sizes[0] == ("256", "k") and len(sizes) == 2
+    upload = re.search(r"location ~ \^/cases/\[0-9a-f-\]\+/attachments\$ \{[^}]*"
+                       r"client_max_body_size (\d+)m;", conf)
+    assert upload is not None
+    assert int(upload.group(1)) * 1024 * 1024 >= app.config["ATTACHMENT_MAX_BYTES"] + 64 * 1024

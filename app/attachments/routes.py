@@ -27,9 +27,11 @@ from app.security import larger_body, sandboxed
 from app.submissions.service import AlreadySaved, already_saved
 
 bp = Blueprint("attachments", __name__)
+PREFIX = "attachment"  # the case page has other forms with a "kind" field
 
 # The case page's upload form (``app.cases.views.CASE_FORMS``): cases never import attachments.
-views.CASE_FORMS["attachment_form"] = lambda case: AttachmentForm(formdata=None, context=case.id)
+views.CASE_FORMS["attachment_form"] = lambda case: AttachmentForm(formdata=None, prefix=PREFIX,
+                                                                  context=case.id)
 
 
 @bp.post("/cases/<uuid:case_id>/attachments")
@@ -39,7 +41,7 @@ def upload(case_id: uuid.UUID) -> str | BaseResponse:
     """Attach a file (refused: the case page, the message beside the field, nothing saved)."""
     access = load_case(current_user, case_id, write=True, action=Action.ATTACHMENT_UPLOAD)
     case = access.case
-    form = AttachmentForm(context=case.id)
+    form = AttachmentForm(prefix=PREFIX, context=case.id)
     back = url_for("cases.view", case_id=case.id, _anchor="attachments")
     if (prior := form.replayed()) is not None:
         return already_saved(prior, back)
