@@ -82,10 +82,11 @@ def max_pixels() -> int:
     return int(current_app.config.get("ATTACHMENT_MAX_PIXELS", DEFAULT_MAX_PIXELS))
 
 
-def _refuse(case: Case, code: str, error: AttachmentError) -> AttachmentError:
+def _denied(case: Case, *, reason: str, error: AttachmentError) -> AttachmentError:
+    """Record the refused upload on the trail (its code only) and give back ``error``."""
     with transaction():
         record(Action.ATTACHMENT_UPLOAD, object_type=ObjectType.CASE, object_id=case.id,
-               outcome=Outcome.DENIED, reason=code)
+               outcome=Outcome.DENIED, reason=reason)
     return error
 
 
@@ -94,15 +95,16 @@ def add(user: User, case: Case, new: NewAttachment, once: Submission | None = No
     claimed with the attachment. ``AttachmentError`` (audited) for a refused file or kind."""
     ensure_writable(case)
     if new.kind not in {k.value for k in AttachmentKind}:
-        raise _refuse(case, "bad_kind", AttachmentError(_l("Choose what this file is."), "kind"))
+        wrong_kind = AttachmentError(_l("Choose what this file is."), field="kind")
+        raise _denied(case, reason="bad_kind", error=wrong_kind)
     description = blank_to_none(new.description)
     if description is not None and len(description) > DESCRIPTION_MAX:
         raise AttachmentError(_l("The description is too long: at most %(n)d characters.",
-                                 n=DESCRIPTION_MAX), "description")
+                                 n=DESCRIPTION_MAX), field="description")
     try:
         checked = files.check(new.data, max_bytes=max_bytes(), max_pixels=max_pixels())
     except files.FileRefused as exc:
-        raise _refuse(case, exc.code, AttachmentError(str(exc))) from None
+        raise _denied(case, reason=exc.code, error=AttachmentError(str(exc))) from None
     with saving(case, StaleError):
         attachment = Attachment(data_key=case.data_key, case_id=case.id, kind=new.kind,
                                 file_type=checked.file_type.value,
@@ -173,7 +175,7 @@ def copy_to_referral(referral: Referral, case: Case, user: User,
         .scalars()}
     if len(found) != len(wanted):
         raise AttachmentError(_l("One of the chosen files is not attached to this case."),
-                              "attachments")
+                              field="attachments")
     now = utcnow()
     for attachment_id in wanted:
         source = found[attachment_id]

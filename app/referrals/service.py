@@ -218,12 +218,11 @@ def create(user: User, case: Case, ask: NewReferral, *, once: Submission | None 
                                    ask.override_text)
         justifications.check(Action.REFERRAL_OVERRIDE, case, why)
     if ask.attachments and not allowed.attachments:
+        no_files = _l("The survivor has not consented to share attached files with this type "
+                      "of service. Untick them, or record that consent first.")
+        beside_files = beside("attachments", no_files)
         _refuse(Action.REFERRAL_CREATE, ObjectType.CASE, case.id, "attachments_outside_consent",
-                _l("The survivor has not consented to share attached files with this type of "
-                   "service. Untick them, or record that consent first."),
-                beside("attachments", _l("The survivor has not consented to share attached files "
-                                         "with this type of service. Untick them, or record "
-                                         "that consent first.")))
+                no_files, beside_files)
     outside = [c for c in chosen if c not in allowed.fields]
     if outside:
         # The message names the fields (labels, never values); the trail gets codes only.

@@ -1,4 +1,5 @@
-"""Which attachments a user may open: those of the cases they may see (the cases' scope), and
+"""Which attachments a user may open (no scope of their own: the cases' and the referrals'
+loaders decide): those of the cases they may see (the cases' scope), and
 the copies shared with a live referral to their own service. Anything else is answered like a
 file that does not exist (404), and the attempt is audited."""
 
