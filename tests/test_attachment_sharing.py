@@ -23,6 +23,19 @@ from tests.helpers.files import pdf_bytes, png_bytes
 from tests.helpers.forms import form_tokens
 
 
+#: The files each test starts with: a consent form on the caseworker's case and a file shared
+#: with the MHPSS referral (tests.helpers.files), made afresh in each test's database.
+SEEDED: dict[str, str] = {}
+
+
+@pytest.fixture(autouse=True)
+def _seeded(app, world):
+    from tests.helpers.files import attach_file, share_file
+
+    SEEDED["attachment_own"] = attach_file(app, world)
+    SEEDED["shared_file"] = share_file(app, world)
+
+
 def _user(world, name):
     return db.session.get(User, uuid.UUID(world.users[name]))
 
@@ -65,9 +78,9 @@ def _referrals(app) -> int:
 def test_without_consent_to_files_none_is_offered_and_a_forced_one_is_refused(app, auth, world):
     c = auth.login("caseworker")
     page, _ = _refer(c, world, choose="1")  # "Show what can be shared": nothing is sent
-    assert world.ids["attachment_own"] not in page
+    assert SEEDED["attachment_own"] not in page
     before = (_referrals(app), _copies(app))
-    page, r = _refer(c, world, attachments=[world.ids["attachment_own"]])
+    page, r = _refer(c, world, attachments=[SEEDED["attachment_own"]])
     assert r.status_code == 200 and "not consented to share attached files" in r.get_data(as_text=True)
     assert (_referrals(app), _copies(app)) == before
     assert any(e.reason == "attachments_outside_consent"
@@ -79,7 +92,7 @@ def test_chosen_files_are_copied_under_the_referrals_key(app, auth, world):
     second = _second_file(app, world)
     c = auth.login("caseworker")
     page, _ = _refer(c, world, choose="1")
-    assert f'value="{world.ids["attachment_own"]}"' in page and f'value="{second}"' in page
+    assert f'value="{SEEDED["attachment_own"]}"' in page and f'value="{second}"' in page
     before = _copies(app)
     _, r = _refer(c, world, attachments=[second])
     assert r.status_code == 302
@@ -103,7 +116,7 @@ def test_chosen_files_are_copied_under_the_referrals_key(app, auth, world):
     got = p.get(link)
     assert got.status_code == 200 and got.get_data() == png_bytes()
     # Another referral's file through this referral's URL: 404.
-    assert p.get(f"/referrals/{referral_id}/files/{world.ids['shared_file']}").status_code == 404
+    assert p.get(f"/referrals/{referral_id}/files/{SEEDED['shared_file']}").status_code == 404
 
 
 def test_a_file_of_another_case_is_refused_and_nothing_is_sent(app, auth, world):
@@ -127,14 +140,14 @@ def test_revoking_the_referral_makes_its_copies_unreadable(app, auth, world):
                data={"reason": "sent_in_error", **form_tokens(page)})
     assert r.status_code == 302
     p = auth.login("service_provider")
-    link = f"/referrals/{world.ids['ref_mhpss']}/files/{world.ids['shared_file']}"
+    link = f"/referrals/{world.ids['ref_mhpss']}/files/{SEEDED['shared_file']}"
     assert p.get(link).status_code == 404
     with app.test_request_context():
-        copy = db.session.get(ReferralAttachment, uuid.UUID(world.ids["shared_file"]))
+        copy = db.session.get(ReferralAttachment, uuid.UUID(SEEDED["shared_file"]))
         with pytest.raises(DecryptionError):
             _ = copy.content
         # The case's own file is untouched (under the case's key).
-        original = db.session.get(Attachment, uuid.UUID(world.ids["attachment_own"]))
+        original = db.session.get(Attachment, uuid.UUID(SEEDED["attachment_own"]))
         assert attachments.content_of(original) == pdf_bytes()
 
 
@@ -144,9 +157,9 @@ def test_withdrawing_consent_revokes_and_shreds_the_copies(app, auth, world):
         consent.record_consent(_user(world, "caseworker"), case, kind="share:mhpss",
                                granted=False, given_by="survivor", method="verbal")
     with app.test_request_context():
-        copy = db.session.get(ReferralAttachment, uuid.UUID(world.ids["shared_file"]))
+        copy = db.session.get(ReferralAttachment, uuid.UUID(SEEDED["shared_file"]))
         with pytest.raises(DecryptionError):
             _ = copy.content
     p = auth.login("service_provider")
-    assert p.get(f"/referrals/{world.ids['ref_mhpss']}/files/{world.ids['shared_file']}") \
+    assert p.get(f"/referrals/{world.ids['ref_mhpss']}/files/{SEEDED['shared_file']}") \
         .status_code == 404

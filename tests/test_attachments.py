@@ -24,6 +24,19 @@ from tests.helpers.files import PDF_CANARY, has_gps, jpeg_with_gps, pdf_bytes, p
 from tests.helpers.forms import form_tokens
 
 
+#: The files each test starts with: a consent form on the caseworker's case and a file shared
+#: with the MHPSS referral (tests.helpers.files), made afresh in each test's database.
+SEEDED: dict[str, str] = {}
+
+
+@pytest.fixture(autouse=True)
+def _seeded(app, world):
+    from tests.helpers.files import attach_file, share_file
+
+    SEEDED["attachment_own"] = attach_file(app, world)
+    SEEDED["shared_file"] = share_file(app, world)
+
+
 def _upload(c, case_id, data: bytes, name: str = "scan.pdf", kind: str = "consent_form",
             description: str = "", tokens: dict[str, str] | None = None, **over):
     action = f"/cases/{case_id}/attachments"
@@ -55,8 +68,9 @@ _WORLD_FILES: list[uuid.UUID] = []
 
 
 @pytest.fixture(autouse=True)
-def _world_files(world):
-    _WORLD_FILES[:] = [uuid.UUID(world.ids["attachment_own"])]
+def _world_files(app, _seeded):
+    with app.app_context():
+        _WORLD_FILES[:] = list(db.session.execute(select(Attachment.id)).scalars())
 
 
 def _download_path(case_id, attachment_id) -> str:
@@ -224,7 +238,7 @@ def test_stored_sealed_with_its_own_associated_data(app, auth, world):
 
 def test_download_is_never_inline(app, auth, world):
     c = auth.login("caseworker")
-    r = c.get(_download_path(world.ids["case_own"], world.ids["attachment_own"]))
+    r = c.get(_download_path(world.ids["case_own"], SEEDED["attachment_own"]))
     assert r.status_code == 200 and r.get_data() == pdf_bytes()
     assert r.headers["Content-Disposition"].startswith("attachment;")
     assert "consent-form" not in r.headers["Content-Disposition"]  # the neutral name only
@@ -234,7 +248,7 @@ def test_download_is_never_inline(app, auth, world):
     assert "sandbox" in csp and "default-src 'none'" in csp and "script-src" not in csp
     # The provider's copy too.
     p = auth.login("service_provider")
-    r = p.get(f"/referrals/{world.ids['ref_mhpss']}/files/{world.ids['shared_file']}")
+    r = p.get(f"/referrals/{world.ids['ref_mhpss']}/files/{SEEDED['shared_file']}")
     assert r.status_code == 200 and r.headers["Content-Disposition"].startswith("attachment;")
     assert "sandbox" in r.headers["Content-Security-Policy"]
     assert r.headers["X-Content-Type-Options"] == "nosniff"
@@ -245,14 +259,14 @@ def test_no_page_shows_a_file_inline(app, auth, world):
     referral page only link to the download (no img, object, embed or iframe of it)."""
     c = auth.login("caseworker")
     page = c.get(f"/cases/{world.ids['case_own']}").get_data(as_text=True)
-    link = _download_path(world.ids["case_own"], world.ids["attachment_own"])
+    link = _download_path(world.ids["case_own"], SEEDED["attachment_own"])
     assert f'href="{link}"' in page
     for tag in ("img", "object", "embed", "iframe"):
         assert not re.search(rf"<{tag}\b[^>]*{re.escape(link)}", page)
     assert "consent-form.pdf" not in page  # the original name is never shown
     p = auth.login("service_provider")
     page = p.get(f"/referrals/{world.ids['ref_mhpss']}").get_data(as_text=True)
-    shared = f"/referrals/{world.ids['ref_mhpss']}/files/{world.ids['shared_file']}"
+    shared = f"/referrals/{world.ids['ref_mhpss']}/files/{SEEDED['shared_file']}"
     assert f'href="{shared}"' in page
     assert not re.search(rf"<(img|object|embed|iframe)\b[^>]*{re.escape(shared)}", page)
     # The routes that serve bytes are exactly the two checked in test_download_is_never_inline:
@@ -264,7 +278,7 @@ def test_no_page_shows_a_file_inline(app, auth, world):
 
 def test_other_organisations_and_colleagues_get_404_and_auditors_see_only_events(app, auth,
                                                                                     world):
-    path = _download_path(world.ids["case_own"], world.ids["attachment_own"])
+    path = _download_path(world.ids["case_own"], SEEDED["attachment_own"])
     assert auth.login("caseworker2").get(path).status_code == 404
     assert auth.login("caseworker_b").get(path).status_code == 404
     assert auth.login("auditor").get(path).status_code == 403
@@ -290,8 +304,8 @@ def test_every_upload_and_download_is_audited(app, auth, world):
     downs = events(app, "attachment.download", object_id=str(found.id))
     assert len(downs) == 1 and downs[0].object_type == "attachment"
     p = auth.login("service_provider")
-    p.get(f"/referrals/{world.ids['ref_mhpss']}/files/{world.ids['shared_file']}")
-    assert events(app, "attachment.download", object_id=world.ids["shared_file"],
+    p.get(f"/referrals/{world.ids['ref_mhpss']}/files/{SEEDED['shared_file']}")
+    assert events(app, "attachment.download", object_id=SEEDED["shared_file"],
                   object_type="referral_attachment")
 
 
@@ -343,15 +357,15 @@ def test_erasing_the_case_shreds_its_files_and_their_shared_copies(app, auth, wo
         case = db.session.get(Case, uuid.UUID(world.ids["case_own"]))
         key_id = case.data_key_id
         content = db.session.execute(select(AttachmentContent).where(
-            AttachmentContent.attachment_id == uuid.UUID(world.ids["attachment_own"]))).scalar_one()
+            AttachmentContent.attachment_id == uuid.UUID(SEEDED["attachment_own"]))).scalar_one()
         sealed = content.content_sealed
         content_id = content.id
         supervisor = db.session.get(User, uuid.UUID(world.users["supervisor"]))
         cases.erase(supervisor, case, "survivor_request")
     with app.test_request_context():
-        assert db.session.get(Attachment, uuid.UUID(world.ids["attachment_own"])) is None
+        assert db.session.get(Attachment, uuid.UUID(SEEDED["attachment_own"])) is None
         assert db.session.get(AttachmentContent, content_id) is None
-        assert db.session.get(ReferralAttachment, uuid.UUID(world.ids["shared_file"])) is None
+        assert db.session.get(ReferralAttachment, uuid.UUID(SEEDED["shared_file"])) is None
         # A copy of the row kept elsewhere (a backup) no longer opens: the key is gone.
         from app.crypto.sealed import open_bytes
 
@@ -359,10 +373,10 @@ def test_erasing_the_case_shreds_its_files_and_their_shared_copies(app, auth, wo
             open_bytes(sealed, "content", 1, b"content", table="case_attachment_contents",
                        record_id=content_id, data_key_id=key_id)
     r = auth.login("caseworker").get(_download_path(world.ids["case_own"],
-                                                    world.ids["attachment_own"]))
+                                                    SEEDED["attachment_own"]))
     assert r.status_code == 404
     r = auth.login("service_provider").get(
-        f"/referrals/{world.ids['ref_mhpss']}/files/{world.ids['shared_file']}")
+        f"/referrals/{world.ids['ref_mhpss']}/files/{SEEDED['shared_file']}")
     assert r.status_code == 404
 
 

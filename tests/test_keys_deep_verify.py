@@ -131,12 +131,15 @@ def test_attached_files_are_opened_and_a_damaged_one_is_reported(app, world):
     """Every attachment's sealed rows (the case's file, its bytes and the referral's copy) are
     walked; a file whose bytes were altered is reported by table and id, never its content."""
     from app.attachments.models import AttachmentContent
+    from tests.helpers.files import attach_file, share_file
 
+    attached = attach_file(app, world)
+    share_file(app, world)
     clean = deep(app)
     assert clean.exit_code == 0, clean.output
     with app.app_context():
         content = db.session.execute(sa.select(AttachmentContent.__table__).where(
-            AttachmentContent.__table__.c.attachment_id == uuid.UUID(world.ids["attachment_own"]))
+            AttachmentContent.__table__.c.attachment_id == uuid.UUID(attached))
         ).mappings().one()
         blob = content["content_sealed"]
         table = AttachmentContent.__table__

@@ -74,7 +74,7 @@ def test_attach_refer_with_the_file_and_the_service_downloads_it(page: Page, bro
     page.get_by_role("button", name="Show what can be shared").click()
     page.get_by_label("Urgency", exact=True).select_option(label="Normal")
     files = page.get_by_role("group", name="Also share these attached files")
-    expect(files.get_by_role("checkbox")).to_have_count(2)  # the world's consent form too
+    expect(files.get_by_role("checkbox")).to_have_count(1)
     a11y.check(page)
     files.get_by_label(re.compile(r"^Medical certificate \(JPEG\)")).check()
     page.get_by_role("button", name="Send referral").click()

@@ -144,15 +144,3 @@ def build_cases(world: World) -> None:
     for label, case in (("case_own", own), ("case_other", other), ("case_far", far)):
         world.ids[label] = str(case.id)
         world.case_numbers[label] = case.case_number
-    # A scanned consent form on the caseworker's case, and a copy of it shared with the MHPSS
-    # referral (app/attachments), so every attachment route has a real file to answer for.
-    from app.attachments import service as attachments
-    from app.db import transaction
-    from tests.helpers.files import pdf_bytes
-
-    scan = attachments.add(user("caseworker"), own, attachments.NewAttachment(
-        kind="consent_form", data=pdf_bytes(), original_name="consent-form.pdf"))
-    with transaction():
-        attachments.copy_to_referral(to_mhpss, own, user("caseworker"), (scan.id,))
-    copy = attachments.for_referral(to_mhpss)[0]
-    world.ids["attachment_own"], world.ids["shared_file"] = str(scan.id), str(copy.id)

@@ -59,3 +59,45 @@ def has_gps(data: bytes) -> bool:
     with Image.open(io.BytesIO(data)) as image:
         exif = image.getexif()
         return bool(exif.get_ifd(GPS_IFD)) or 0x010F in exif or "exif" in image.info
+
+
+def attach_file(app, world, case_label: str = "case_own", data: bytes | None = None) -> str:
+    """A scanned consent form attached to the world's case ``case_label`` by its caseworker
+    (through the service, as the upload does); its id."""
+    import uuid
+
+    from app.attachments import service as attachments
+    from app.auth.models import User
+    from app.cases.models import Case
+    from app.db import db
+
+    with app.test_request_context():
+        case = db.session.get(Case, uuid.UUID(world.ids[case_label]))
+        worker = db.session.get(User, case.primary_worker_id)
+        added = attachments.add(worker, case, attachments.NewAttachment(
+            kind="consent_form", data=data if data is not None else pdf_bytes(),
+            original_name="consent-form.pdf"))
+        return str(added.id)
+
+
+def share_file(app, world, referral_label: str = "ref_mhpss") -> str:
+    """A file of the referral's case, copied into the referral ``referral_label`` as a send
+    with consent does; the copy's id."""
+    import uuid
+
+    from app.attachments import service as attachments
+    from app.attachments.models import Attachment
+    from app.auth.models import User
+    from app.cases.models import Case
+    from app.db import db, transaction
+    from app.referrals.models import Referral
+
+    with app.test_request_context():
+        referral = db.session.get(Referral, uuid.UUID(world.ids[referral_label]))
+        case = db.session.get(Case, referral.case_id)
+        label = next(k for k, v in world.ids.items() if v == str(case.id))
+        source = db.session.get(Attachment, uuid.UUID(attach_file(app, world, label)))
+        with transaction():
+            attachments.copy_to_referral(referral, case, db.session.get(User, referral.sent_by_id),
+                                         (source.id,))
+        return str(attachments.for_referral(referral)[-1].id)
