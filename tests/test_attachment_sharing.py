@@ -22,7 +22,6 @@ from tests.helpers.audit import events
 from tests.helpers.files import pdf_bytes, png_bytes
 from tests.helpers.forms import form_tokens
 
-
 #: The files each test starts with: a consent form on the caseworker's case and a file shared
 #: with the MHPSS referral (tests.helpers.files), made afresh in each test's database.
 SEEDED: dict[str, str] = {}

@@ -14,8 +14,8 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from app.attachments import service
 from app.attachments.forms import AttachmentForm
-from app.attachments.models import MEDIA_TYPES, FileType
 from app.attachments.loaders import load_attachment, load_shared
+from app.attachments.models import MEDIA_TYPES, FileType
 from app.audit import service as audit
 from app.audit.actions import Action, ObjectType
 from app.auth.policy import Permission, require
