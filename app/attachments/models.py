@@ -74,6 +74,7 @@ class AttachmentContent(UUIDPrimaryKey, SealedRecord, Versioned, Model):
     """The bytes of one attachment, sealed under the case's data key."""
 
     __tablename__ = "case_attachment_contents"
+    __deep_batch__ = 4  # ``keys verify --deep`` reads up to 4 files at a time, not 500
 
     attachment_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("case_attachments.id", ondelete="CASCADE"), unique=True)
@@ -86,6 +87,7 @@ class ReferralAttachment(UUIDPrimaryKey, SealedRecord, Versioned, Model):
     Only codes and the size are in clear; the service downloads it under a neutral name."""
 
     __tablename__ = "referral_attachments"
+    __deep_batch__ = 4
 
     referral_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("referrals.id", ondelete="CASCADE"), index=True)
