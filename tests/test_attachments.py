@@ -263,6 +263,9 @@ def test_no_page_shows_a_file_inline(app, auth, world):
     for tag in ("img", "object", "embed", "iframe"):
         assert not re.search(rf"<{tag}\b[^>]*{re.escape(link)}", page)
     assert "consent-form.pdf" not in page  # the original name is never shown
+    _upload(c, world.ids["case_own"], png_bytes(), description="Clinic stamp on page two")
+    page = c.get(f"/cases/{world.ids['case_own']}").get_data(as_text=True)
+    assert "<bdi>Clinic stamp on page two</bdi>" in page  # the description, to the case's readers
     p = auth.login("service_provider")
     page = p.get(f"/referrals/{world.ids['ref_mhpss']}").get_data(as_text=True)
     shared = f"/referrals/{world.ids['ref_mhpss']}/files/{SEEDED['shared_file']}"

@@ -44,6 +44,7 @@ from app.core import hooks
 from app.core.errors import CaseError, StaleError
 from app.core.text import blank_to_none
 from app.core.versioning import saving
+from app.crypto.readable import readable
 from app.db import db, transaction
 from app.referrals.models import Referral
 from app.submissions.service import Submission, claim
@@ -207,8 +208,10 @@ def referral_section(referral: Referral, user: User) -> dict[str, Any]:
 
 @hooks.case_page.subscribe
 def case_section(case: Case, user: User) -> dict[str, Any]:
-    """The case page's attachments: the list (kind, date, who, size) and how to describe them."""
-    return {"attachments": for_case(case), "describe_attachment": describe,
+    """The case page's attachments: the list (kind, date, who, size, the description opened;
+    one that does not open is left out with the page's notice) and how to describe them."""
+    return {"attachments": readable(for_case(case), ("description",)),
+            "describe_attachment": describe,
             "attachment_size": size_label, "attachment_max_mb": max_bytes() // (1024 * 1024)}
 
 
