@@ -341,13 +341,25 @@ def test_a_closed_case_takes_no_file(app, auth, world):
 
 
 def test_break_glass_reads_but_does_not_upload(app, auth, world):
-    path = f"/cases/{world.ids['case_far']}/attachments"
+    from tests.helpers.files import attach_file
+
+    far_file = attach_file(app, world, "case_far")
     s = auth.login("supervisor")
-    r = s.post(path, data={"attachment-kind": "other",
-                           "attachment-file": (io.BytesIO(pdf_bytes()), "a.pdf")},
+    path = _download_path(world.ids["case_far"], far_file)
+    assert s.get(path).status_code == 404  # another site's case: out of scope
+    with app.test_request_context():
+        from app.cases import service as cases
+
+        supervisor = db.session.get(User, uuid.UUID(world.users["supervisor"]))
+        cases.break_glass(supervisor, world.case_numbers["case_far"], "imminent_risk", None)
+    assert s.get(path).status_code == 200  # read-only access reads the file (audited)
+    assert events(app, "case.view", object_id=world.ids["case_far"], reason="break_glass")
+    before = _count(app)
+    r = s.post(f"/cases/{world.ids['case_far']}/attachments",
+               data={"attachment-kind": "other", "csrf_token": auth.csrf(s),
+                     "attachment-file": (io.BytesIO(pdf_bytes()), "a.pdf")},
                content_type="multipart/form-data")
-    assert r.status_code in (400, 404)  # no CSRF token, or out of scope: never stored
-    assert _count(app, Attachment) >= 1
+    assert r.status_code == 404 and _count(app) == before  # never writes
 
 
 # --- Erased with the case ------------------------------------------------------------------
