@@ -103,6 +103,7 @@ def init_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Mount every feature area."""
     from app.admin.routes import bp as admin_bp
+    from app.attachments.routes import bp as attachments_bp
     from app.audit.routes import bp as audit_bp
     from app.auth.routes import bp as auth_bp
     from app.cases.routes import bp as cases_bp
@@ -119,7 +120,7 @@ def register_blueprints(app: Flask) -> None:
 
     for bp in (health_bp, main_bp, auth_bp, admin_bp, cases_bp, referrals_bp, safe_space_bp,
                wgss_figures_bp, reports_bp, recorder_bp, impact_bp, programme_bp, audit_bp,
-               notifications_bp):
+               notifications_bp, attachments_bp):
         app.register_blueprint(bp)
 
 
@@ -127,6 +128,7 @@ def connect_hooks() -> None:
     """Load every module that answers a hook (``app.core.hooks``), then refuse to start when a
     required hook has no subscriber: a feature that was not loaded must not silently skip work."""
     from app.admin import home as _admin_home  # noqa: F401  (admin home panel)
+    from app.attachments import service as _attachments  # noqa: F401  (case and referral pages)
     from app.audit import home as _audit_home  # noqa: F401  (auditor home panel)
     from app.cases import assignment as _assignment  # noqa: F401  (answers scope_narrowed)
     from app.cases import home as _case_home  # noqa: F401  (home panels: caseworker, supervisor)

@@ -291,8 +291,14 @@ def build_config(env: str, instance_path: Path, *, keys: bool = True) -> dict[st
         "TESTING": env == "testing",
         "SQLALCHEMY_DATABASE_URI": database_uri(os.environ.get("DATABASE_URL"), instance_path),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-        # Forms only: nothing in Amana uploads files, so a small limit stops abuse early.
+        # Forms: a small limit stops abuse early. Only the attachment upload takes more
+        # (ATTACHMENT_MAX_BYTES, app.security.larger_body); its file parts go to a temporary
+        # file, never into MAX_FORM_MEMORY_SIZE.
         "MAX_CONTENT_LENGTH": 256 * 1024,
+        # An attached file's limit (its request may be 64 KiB more: the form's few fields).
+        "ATTACHMENT_MAX_BYTES": _int_env("AMANA_ATTACHMENT_MAX_MB", 10) * 1024 * 1024,
+        # Images with more pixels are refused before they are decoded (decompression bombs).
+        "ATTACHMENT_MAX_PIXELS": 40_000_000,
         "MAX_FORM_MEMORY_SIZE": 256 * 1024,
         "MAX_FORM_PARTS": 200,
         "SESSION_COOKIE_NAME": "__Host-amana" if production else "amana",

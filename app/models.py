@@ -1,5 +1,6 @@
 """Imports every model module so that the metadata (and Alembic) sees every table."""
 
+from app.attachments import models as attachment_models  # noqa: F401  (registers its tables)
 from app.audit import models as audit_models
 from app.auth import models as auth_models
 from app.cases import history  # noqa: F401  (the change history's table and session hooks)

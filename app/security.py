@@ -13,14 +13,55 @@ the error page in the layout cannot be built and the answer becomes a 500.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
-from flask import Flask, Response, abort, g, request
+from flask import Flask, Request, Response, abort, current_app, g, request
 from werkzeug.serving import WSGIRequestHandler
 
 from app.config import ConfigError
 
 STATIC_MAX_AGE = 3600
+#: The policy of a file download (``sandboxed``): nothing runs, nothing loads, no framing.
+SANDBOXED = "default-src 'none'; sandbox; frame-ancestors 'none'"
+_BODY_LIMIT = "_amana_body_limit"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def larger_body(setting: str, slack: int = 64 * 1024) -> Callable[[F], F]:
+    """Let one view take a request body up to the setting ``setting`` (bytes) plus ``slack``
+    (the form's other fields) instead of ``MAX_CONTENT_LENGTH``: a file upload. Only a view
+    marked so gets it (``LimitedRequest``), so no other route's limit can widen."""
+
+    def mark(view: F) -> F:
+        setattr(view, _BODY_LIMIT, (setting, slack))
+        return view
+
+    return mark
+
+
+class LimitedRequest(Request):
+    """Flask's request, whose body limit is the matched view's own when it declares one
+    (``larger_body``) and ``MAX_CONTENT_LENGTH`` otherwise (unmatched routes included)."""
+
+    @property
+    def max_content_length(self) -> int | None:
+        limit = super().max_content_length
+        if self.url_rule is None or not current_app:
+            return limit
+        view = current_app.view_functions.get(self.url_rule.endpoint)
+        own: tuple[str, int] | None = getattr(view, _BODY_LIMIT, None)
+        return int(current_app.config[own[0]]) + own[1] if own else limit
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        Request.max_content_length.fset(self, value)  # type: ignore[attr-defined]  # Flask's own setter
+
+
+def sandboxed(response: Response) -> Response:
+    """Give a file download the strictest policy (``SANDBOXED``), kept by ``install_security``."""
+    response.headers["Content-Security-Policy"] = SANDBOXED
+    return response
 
 
 def csp_nonce() -> str:
@@ -81,7 +122,9 @@ class QuietRequestHandler(WSGIRequestHandler):
 
 def install_security(app: Flask) -> None:
     """Refuse unknown host names; give every response the security headers. (Every request's
-    id is given by ``app.observability.logs``.)"""
+    id is given by ``app.observability.logs``.) Request bodies are limited per view
+    (``LimitedRequest``)."""
+    app.request_class = LimitedRequest
 
     @app.before_request
     def _known_host() -> None:
@@ -94,7 +137,8 @@ def install_security(app: Flask) -> None:
     @app.after_request
     def _headers(response: Response) -> Response:
         h = response.headers
-        h["Content-Security-Policy"] = _csp()
+        if h.get("Content-Security-Policy") != SANDBOXED:  # a download keeps its own
+            h["Content-Security-Policy"] = _csp()
         h["X-Content-Type-Options"] = "nosniff"
         # Our own origin only: over HTTPS the CSRF check (``WTF_CSRF_SSL_STRICT``) refuses a
         # form sent without a same-origin Referer, and under ``no-referrer`` a browser sends

@@ -188,6 +188,30 @@ MATRIX += [
         not_found=PROVIDER),
 ]
 
+# Attachments: a case's files through the case scope (write for uploads, read for downloads);
+# a shared copy only to the service of a live referral. {file:case_own} is a file attached to
+# {id:case_own} for the row, {shared:ref_mhpss} one shared with {id:ref_mhpss}. Auditors never
+# download.
+MATRIX += [
+    Row("attachments.upload", "POST", "/cases/{id:case_own}/attachments", CASE_ROLES,
+        ok=frozenset({200})),  # nothing sent: the case page again, the message beside the field
+    Row("attachments.upload", "POST", "/cases/{id:case_other}/attachments", SUPERVISOR,
+        ok=frozenset({200}), not_found=frozenset({"caseworker"})),
+    Row("attachments.upload", "POST", "/cases/{id:case_far}/attachments", frozenset(),
+        not_found=CASE_ROLES),
+    Row("attachments.download", "GET", "/cases/{id:case_own}/attachments/{file:case_own}",
+        CASE_ROLES, ok=frozenset({200})),
+    # not that case's file: the same 404 as a missing one
+    Row("attachments.download", "GET", "/cases/{id:case_other}/attachments/{file:case_own}",
+        SUPERVISOR, ok=frozenset({404}), not_found=frozenset({"caseworker"})),
+    Row("attachments.download", "GET", "/cases/{id:case_far}/attachments/{file:case_own}",
+        frozenset(), not_found=CASE_ROLES),
+    Row("attachments.shared_download", "GET", "/referrals/{id:ref_mhpss}/files/{shared:ref_mhpss}",
+        PROVIDER, ok=frozenset({200})),
+    Row("attachments.shared_download", "GET", "/referrals/{id:ref_legal}/files/{shared:ref_mhpss}",
+        frozenset(), not_found=PROVIDER),
+]
+
 # Safe spaces: coordinators log and read the sessions of their own spaces ({id:safe_space};
 # {id:safe_space2} is another space of the same organisation), programme managers see the
 # summaries of their organisation's spaces and no session log, admins keep the activity types.

@@ -21,6 +21,7 @@ and reported by the crawl under the role that met it.
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
 from collections.abc import Iterable, Mapping
@@ -408,6 +409,24 @@ def _referral(month: Month, who: Person, case_id: str, service: str, label: str,
     return month.ids[label]
 
 
+def _attach(month: Month, who: Person, case_id: str, label: str, data: bytes,
+            name: str, kind: str) -> str:
+    """Attach a file from the case page's form (multipart, as a browser sends it)."""
+    from app.attachments.models import Attachment
+
+    action = f"/cases/{case_id}/attachments"
+    url, form, _pressed = who.get(f"/cases/{case_id}").form(action)
+    values = form_data(form, {"attachment-kind": kind}, None)
+    body: dict[str, Any] = {k: values.getlist(k) for k in values}
+    body["attachment-file"] = (io.BytesIO(data), name)
+    resp = who.client.post(url, data=body, content_type="multipart/form-data")
+    assert resp.status_code == 302, (who.username, "POST", url, resp.status_code, refusals(resp))
+    month.ids[label] = str(month.scalar(select(Attachment.id).where(
+        Attachment.case_id == uuid.UUID(case_id)).order_by(Attachment.uploaded_at.desc(),
+                                                           Attachment.id.desc())))
+    return month.ids[label]
+
+
 def _wgss(month: Month, who: Person, space: str, days_ago: int, activity: str, topic: str,
           bands: tuple[int, int, int, int], new: int) -> str:
     from app.safe_space.models import ActivityType
@@ -554,10 +573,18 @@ def seed_month(app: Flask, world: World, clock: Any, errors: list[str]) -> Month
     cw.submit(f"/cases/{a}", f"/cases/{a}/follow-ups", {
         "follow_up-due_on": month.today() + timedelta(days=3), "follow_up-notes": "Call."})
     cw.submit(f"/cases/{a}", f"/cases/{a}/notes", {"body": "First meeting went well."})
+    # A scanned consent form and a phone photo of a medical certificate (app/attachments).
+    from tests.helpers.files import jpeg_with_gps, pdf_bytes
+
+    _attach(month, cw, a, "file_a_consent", pdf_bytes(), "consent.pdf", "consent_form")
+    _attach(month, cw, a, "file_a_certificate", jpeg_with_gps(), "IMG_1.jpg",
+            "medical_certificate")
+    cw.get(f"/cases/{a}/attachments/{ids['file_a_consent']}")
     _status(cw, a, "assessment")
-    _consent(cw, a, "share:mhpss", share_fields=["full_name", "phone"])
+    _consent(cw, a, "share:mhpss", share_fields=["full_name", "phone", "attachments"])
     _consent(cw, a, "share:health_medical", share_fields=["full_name"])
-    _referral(month, cw, a, w["mhpss"], "ref_a_mhpss", fields=["full_name"])
+    _referral(month, cw, a, w["mhpss"], "ref_a_mhpss", fields=["full_name"],
+              attachments=[ids["file_a_certificate"]])
     _referral(month, cw, a, ids["clinical"], "ref_a_clinical", urgency="high")
     cw.get(f"/referrals/{ids['ref_a_clinical']}/sent")
     month.later()
@@ -575,6 +602,9 @@ def seed_month(app: Flask, world: World, clock: Any, errors: list[str]) -> Month
     sp.get("/referrals/inbox")
     ref = ids["ref_a_mhpss"]
     sp.submit(f"/referrals/{ref}", f"/referrals/{ref}/accept")
+    shared = re.search(rf"/referrals/{ref}/files/[0-9a-f-]{{36}}", sp.get(f"/referrals/{ref}").html)
+    assert shared is not None, "the shared certificate is not on the referral page"
+    sp.get(shared.group(0))  # the provider downloads the certificate
     sp.submit(f"/referrals/{w['ref_mhpss']}", f"/referrals/{w['ref_mhpss']}/decline",
               {"note": "No capacity this month; try the partner clinic."})
     sp.lock()

@@ -252,6 +252,7 @@ NOT_TRACKED = {
     "case_changes": "the history itself",
     "referrals": "the referral's steps are its history (referral_events)",
     "referral_events": "append-only history of a referral",
+    "case_attachments": "append-only: a file is uploaded once and never edited (no update path)",
     "case_transfers": "a request whose moves (asked, answered, cancelled) are on the row itself "
                       "with who and when, and each in the audit trail; it holds no survivor value",
 }

@@ -9,6 +9,7 @@ import uuid
 import pytest
 from sqlalchemy import func, select, update
 
+import app.models  # noqa: F401  (every model, so the registry checks see every table)
 from app.cases import records, service
 from app.cases import transfer as transfers
 from app.cases.models import (
@@ -342,3 +343,40 @@ def test_bytes_sealed_outside_a_field_need_their_own_copier(app, world, monkeypa
         transfers.accept(user("partner_supervisor", world), db.session.get(CaseTransfer, tid),
                          partner_site(world), user("partner_caseworker", world))
     assert len(calls) == 1
+
+
+def test_the_cases_files_go_with_it_under_the_new_key(app, world):
+    """A signed consent form attached to the case is copied, re-sealed under the receiving
+    case's key; the sender's copy and the copies shared with its referrals die with its key."""
+    from app.attachments import service as attachments
+    from app.attachments.models import Attachment, AttachmentContent, ReferralAttachment
+    from tests.helpers.files import attach_file, pdf_bytes, share_file
+
+    tid = _ready(app, world)
+    body = pdf_bytes(b"TransferFileCanary-23")
+    old_file = attach_file(app, world, data=body)
+    share_file(app, world)
+    with app.app_context():
+        old_content = db.session.execute(select(AttachmentContent).where(
+            AttachmentContent.attachment_id == uuid.UUID(old_file))).scalar_one()
+        old_blob = old_content.content_sealed
+        t = db.session.get(CaseTransfer, tid)
+        new_id = transfers.accept(user("partner_supervisor", world), t, partner_site(world),
+                                  user("partner_caseworker", world)).id
+    with app.test_request_context():
+        new = db.session.get(Case, new_id)
+        files = db.session.execute(select(Attachment).where(
+            Attachment.case_id == new_id)).scalars().all()
+        # The world's case may already hold files of its own: each one went across.
+        assert uuid.UUID(old_file) not in {f.id for f in files}
+        copied = [f for f in files if attachments.content_of(f) == body]
+        assert len(copied) == 1
+        assert copied[0].data_key_id == new.data_key_id
+        assert copied[0].original_name == "consent-form.pdf"
+        content = db.session.execute(select(AttachmentContent).where(
+            AttachmentContent.attachment_id == copied[0].id)).scalar_one()
+        assert content.data_key_id == new.data_key_id
+        assert content.content_sealed != old_blob
+        assert db.session.get(Attachment, uuid.UUID(old_file)) is None
+        assert db.session.execute(select(func.count()).select_from(ReferralAttachment)
+                                  ).scalar_one() == 0

@@ -151,3 +151,79 @@ def test_previous_values_in_the_change_history_are_absent_from_pg_dump(app, worl
                           capture_output=True, check=True, timeout=120).stdout
     assert b"COPY public.case_changes" in dump
     assert [n for n in _needles() if n in dump] == []
+
+
+# --- Attached files (app/attachments): their bytes, original names and descriptions ---------
+
+FILE_CANARIES = {
+    "pdf": f"PdfBodyCanary-{TAG}".encode(),
+    "name": f"Zainab-Canary{TAG}-consent.pdf",
+    "description": f"Signed at the canary-{TAG} clinic",
+}
+
+
+def _attach(app, world) -> None:
+    """A PDF with a canary in its body, under a canary name and description, attached to a case
+    and shared with a referral (a second sealed copy, under the referral's key)."""
+    from app.attachments import service as attachments
+    from app.auth.models import User
+    from app.cases.models import Case
+    from app.db import transaction
+    from app.referrals.models import Referral
+    from tests.helpers.files import pdf_bytes
+
+    with app.test_request_context():
+        case = db.session.get(Case, uuid.UUID(world.ids["case_own"]))
+        user = db.session.get(User, uuid.UUID(world.users["caseworker"]))
+        added = attachments.add(user, case, attachments.NewAttachment(
+            kind="medical_certificate", data=pdf_bytes(FILE_CANARIES["pdf"]),
+            original_name=FILE_CANARIES["name"], description=FILE_CANARIES["description"]))
+        referral = db.session.get(Referral, uuid.UUID(world.ids["ref_mhpss"]))
+        with transaction():
+            attachments.copy_to_referral(referral, case, user, (added.id,))
+        assert attachments.content_of(added) == pdf_bytes(FILE_CANARIES["pdf"])  # readable
+
+
+def _file_needles() -> list[bytes]:
+    out = {FILE_CANARIES["pdf"], f"Canary{TAG}".encode(), f"canary-{TAG}".encode()}
+    return sorted(out | {n.encode("utf-16-le") for n in (f"Canary{TAG}", f"canary-{TAG}")})
+
+
+@pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite file bytes")
+def test_attached_files_absent_from_sqlite_file(app, world):
+    _attach(app, world)
+    with app.app_context():
+        path = Path(sa.make_url(str(db.engine.url)).database)
+        data = b""
+        for suffix in ("", "-wal", "-shm"):
+            f = path.with_name(path.name + suffix)
+            if f.exists():
+                data += f.read_bytes()
+        db.session.remove()
+        db.engine.dispose()
+    data += path.read_bytes()
+    assert b"case_attachment_contents" in data  # sanity: this is the right file
+    assert [n for n in _file_needles() if n in data] == []
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="pg_dump of the PostgreSQL test database")
+def test_attached_files_absent_from_pg_dump(app, world):
+    if shutil.which("pg_dump") is None:
+        pytest.fail("pg_dump is needed for the PostgreSQL proof at rest")
+    _attach(app, world)
+    url = sa.make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    dump = subprocess.run(["pg_dump", "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432),
+                           "-U", url.username or "postgres", url.database],
+                          capture_output=True, check=True, timeout=120).stdout
+    assert b"COPY public.case_attachment_contents" in dump
+    assert [n for n in _file_needles() if n in dump] == []
+
+
+def test_attached_files_absent_from_audit_trail(app, world):
+    from app.audit.models import AuditEvent
+
+    _attach(app, world)
+    with app.app_context():
+        rows = db.session.execute(select(AuditEvent)).scalars().all()
+        text = " ".join(str(getattr(e, c.name)) for e in rows for c in AuditEvent.__table__.columns)
+    assert TAG not in text

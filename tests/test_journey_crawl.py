@@ -138,6 +138,8 @@ def _matrix_urls(month: Month, real: dict[str, list[str]]) -> list[str]:
                 return real["incident:" + label][0]
             if kind == "uuid":
                 return real["random:" + row.endpoint][0]
+            if kind in ("file", "shared"):  # a file of the month (the world has none)
+                return real[kind][0]
             raise AssertionError(f"unknown placeholder {kind}")
 
         urls.append(PLACEHOLDER.sub(fill, row.path))
@@ -174,6 +176,14 @@ def _real_ids(month: Month) -> tuple[dict[str, list[str]], list[str], list[str]]
                  session.execute(select(ActionItem.case_id, ActionItem.id))]
         for (ref,) in session.execute(select(Referral.id)):
             urls += [f"/referrals/{ref}/sent", f"/referrals/{ref}"]
+        # Attached files and the copies shared with referrals (app/attachments).
+        from app.attachments.models import Attachment, ReferralAttachment
+
+        files = session.execute(select(Attachment.case_id, Attachment.id)).all()
+        urls += [f"/cases/{c}/attachments/{i}" for c, i in files]
+        shared = session.execute(select(ReferralAttachment.referral_id,
+                                        ReferralAttachment.id)).all()
+        urls += [f"/referrals/{r}/files/{i}" for r, i in shared]
         urls += [f"/cases/?status={s}" for s in STATUSES]
         sessions = session.execute(select(WgssSession.id, WgssSession.safe_space_id,
                                           WgssSession.held_on)).all()
@@ -239,6 +249,8 @@ def _real_ids(month: Month) -> tuple[dict[str, list[str]], list[str], list[str]]
         real["random:safe_space.edit_session"] = real["random:safe_space.view_session"]
         real["random:cases.transfer_decide"] = [month.ids["transfer_pending"]]
         real["random:programme.edit_log"] = logs["awareness"] + logs["trainings"]
+        real["file"] = [str(i) for _c, i in files]
+        real["shared"] = [str(i) for _r, i in shared]
     assert all(real.values()), "the month has no incident or session to fill the matrix with"
     return real, urls, audit
 

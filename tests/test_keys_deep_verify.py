@@ -125,3 +125,29 @@ def test_without_deep_only_data_keys_are_checked(app, world):
     result = app.test_cli_runner().invoke(args=["keys", "verify"])
     assert result.exit_code == 0, result.output
     assert "Every data key" in result.output and "Deep check" not in result.output
+
+
+def test_attached_files_are_opened_and_a_damaged_one_is_reported(app, world):
+    """Every attachment's sealed rows (the case's file, its bytes and the referral's copy) are
+    walked; a file whose bytes were altered is reported by table and id, never its content."""
+    from app.attachments.models import AttachmentContent
+    from tests.helpers.files import attach_file, share_file
+
+    attached = attach_file(app, world)
+    share_file(app, world)
+    clean = deep(app)
+    assert clean.exit_code == 0, clean.output
+    with app.app_context():
+        content = db.session.execute(sa.select(AttachmentContent.__table__).where(
+            AttachmentContent.__table__.c.attachment_id == uuid.UUID(attached))
+        ).mappings().one()
+        blob = content["content_sealed"]
+        table = AttachmentContent.__table__
+        db.session.execute(sa.update(table).where(table.c.id == content["id"]).values(
+            content_sealed=blob[:-1] + bytes([blob[-1] ^ 1])))
+        db.session.commit()
+    result = deep(app)
+    assert result.exit_code == 3, result.output
+    assert f"case_attachment_contents {content['id']} does_not_open (content:auth_failed)" \
+        in result.stdout
+    assert "AttachmentCanary" not in result.output

@@ -89,6 +89,8 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "referrals.print_received": (),
     "referrals.inbox": (),
     "referrals.received": (),
+    "attachments.download": (),
+    "attachments.shared_download": (),
     "safe_space.index": (),
     "safe_space.sessions": fields_of(MonthForm),
     "safe_space.new_session": ("space",),

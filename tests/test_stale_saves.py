@@ -294,6 +294,7 @@ CREATE_FORMS = {
 UNVERSIONED_POSTS = {
     "admin.user_action", "admin.user_reset_password", "admin.user_new", "audit.export",
     "audit.verify", "auth.keepalive", "auth.lock", "auth.login", "auth.logout", "auth.mfa",
+    "attachments.upload",  # creates a file; files are never edited
     "auth.mfa_enrol", "auth.change_password", "auth.regenerate_codes", "auth.reset_password",
     "auth.end_session", "cases.consent", "cases.erase", "cases.follow_up",
     "cases.follow_up_done", "cases.note", "cases.break_glass", "cases.new",

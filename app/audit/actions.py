@@ -93,6 +93,10 @@ class Action(enum.StrEnum):
     NOTE_CREATE = "note.create"
     TASKS_VIEW = "tasks.view"
     BREAK_GLASS_OPEN = "break_glass.open"
+    # Attachments (app/attachments)
+    ATTACHMENT_UPLOAD = "attachment.upload"
+    ATTACHMENT_DOWNLOAD = "attachment.download"
+    ATTACHMENT_SHARE = "attachment.share"
     # Referrals
     REFERRAL_CREATE = "referral.create"
     REFERRAL_OVERRIDE = "referral.consent_override"
@@ -175,6 +179,8 @@ class ObjectType(enum.StrEnum):
     ACTION_ITEM = "action_item"
     ACTIVITY_TYPE = "activity_type"
     ASSESSMENT = "assessment"
+    ATTACHMENT = "attachment"
+    ATTACHMENT_CONTENT = "attachment_content"
     AWARENESS_SESSION = "awareness_session"
     AUDIT_CHAIN = "audit_chain"
     BACKUP = "backup"
@@ -196,6 +202,7 @@ class ObjectType(enum.StrEnum):
     NOTIFICATION = "notification"
     ORGANISATION = "organisation"
     REFERRAL = "referral"
+    REFERRAL_ATTACHMENT = "referral_attachment"
     REFERRAL_EVENT = "referral_event"
     ROLE_GRANT = "role_grant"
     SAFE_SPACE = "safe_space"
@@ -225,5 +232,7 @@ TABLE_TYPES: dict[str, ObjectType] = {
     "case_changes": ObjectType.CASE_CHANGE, "consent_records": ObjectType.CONSENT,
     "break_glass_grants": ObjectType.BREAK_GLASS, "referrals": ObjectType.REFERRAL,
     "referral_events": ObjectType.REFERRAL_EVENT, "wgss_sessions": ObjectType.WGSS_SESSION,
-    "data_keys": ObjectType.DATA_KEY,
+    "data_keys": ObjectType.DATA_KEY, "case_attachments": ObjectType.ATTACHMENT,
+    "case_attachment_contents": ObjectType.ATTACHMENT_CONTENT,
+    "referral_attachments": ObjectType.REFERRAL_ATTACHMENT,
 }

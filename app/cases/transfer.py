@@ -125,6 +125,11 @@ CASE_OWNED: dict[str, Owned] = {
                              "destroyed with the sender's case and the receiver refers anew"),
     "referral_events": left_behind("the history of the sender's referrals (see referrals)"),
     "case_transfers": left_behind("the sender's record of the request itself"),
+    "case_attachments": copied("the case's files (a signed consent form, a medical "
+                               "certificate): their names and descriptions"),
+    "case_attachment_contents": copied("a child of case_attachments: the files' bytes"),
+    "referral_attachments": left_behind("copies shared with the sender's referrals, under "
+                                        "their keys: destroyed with those referrals"),
     "case_changes": left_behind("previous values are the sending organisation's record of its "
                                 "own edits: the receiver needs the case as it is now, not every "
                                 "value it once held (data minimisation); they are destroyed "

@@ -130,8 +130,23 @@ case_left = Hook("case_left", required=True)
 #: must keep of its records (referrals: the referral trail, codes and dates only).
 case_transferred = Hook("case_transferred", required=True)
 
+#: A referral form is being built for ``case``: each subscriber returns a list of (id, text) of
+#: the case's files the referral may share (attachments); the form offers them as ticks.
+referral_shareables = Hook("referral_shareables", required=True)
+
+#: A referral was just sent: ``referral`` (flushed), ``case``, ``user``, ``attachments`` (the
+#: ids of the case's files chosen to share, already allowed by the consent). Called in the
+#: sending transaction; each subscriber copies what it owns under the referral's key, and an
+#: exception refuses the whole referral (attachments).
+referral_sent = Hook("referral_sent", required=True)
+
+#: A referral's page is being built for ``user`` (the sender's or the service's): ``referral``,
+#: ``user``. Each subscriber returns a dict of names its section shows (attachments: the files
+#: shared with it).
+referral_page = Hook("referral_page", required=True)
+
 ALL: tuple[Hook, ...] = (consent_withdrawn, case_erased, scope_narrowed, case_page, task_page,
-                         clinical_referrals,
+                         clinical_referrals, referral_shareables, referral_sent, referral_page,
                          share_fields, open_items, home_panels, notification_targets,
                          notification_due, case_left, case_transferred)
 

@@ -168,7 +168,9 @@ def _snapshot() -> None:
 def check_model(model: Any, batch_size: int, result: DeepResult,
                 on_finding: Callable[[Finding], None],
                 progress: Callable[[int], None]) -> None:
-    """Check every record of one sealed model, a batch of rows (in id order) at a time."""
+    """Check every record of one sealed model, a batch of rows (in id order) at a time; a model
+    whose rows are large (files) caps the batch with ``__deep_batch__``."""
+    batch_size = min(batch_size, int(getattr(model, "__deep_batch__", batch_size)))
     table = model.__table__
     kind = str(TABLE_TYPES.get(model.__tablename__, model.__tablename__))
     columns = [table.c[c] for _n, c in model.__sealed_order__]

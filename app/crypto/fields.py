@@ -39,6 +39,7 @@ from app.crypto.blind_index import BlindIndex, entries_for
 from app.crypto.envelope import is_unwrapped, new_data_key
 from app.crypto.models import BlindIndexEntry, DataKey
 from app.crypto.sealed import (
+    BytesCodec,
     Codec,
     DateCodec,
     IntCodec,
@@ -153,6 +154,15 @@ class SealedDate(SealedField[date]):
 
     def __init__(self, *, index: BlindIndex | None = None) -> None:
         super().__init__(DateCodec(), index=index)
+
+
+class SealedBytes(SealedField[bytes]):
+    """Sealed raw bytes (an attached file). Never indexed; a model that lists its records
+    without their bytes keeps this field on a row of its own (every read of a record's values
+    looks at which of its fields hold one)."""
+
+    def __init__(self, *, max_bytes: int = 64 * 1024 * 1024) -> None:
+        super().__init__(BytesCodec(max_bytes))
 
 
 class SealedInt(SealedField[int]):

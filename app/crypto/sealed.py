@@ -121,6 +121,26 @@ class IntCodec(Codec[int]):
         return int(raw.decode("ascii"))
 
 
+class BytesCodec(Codec[bytes]):
+    """Raw bytes (a file), at most ``max_bytes`` long; stored as given (a file's size is not
+    secret: it is shown with the file)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+
+    def encode(self, value: bytes) -> bytes:
+        """The bytes themselves."""
+        if not isinstance(value, bytes):
+            raise TypeError("a sealed bytes field takes bytes")
+        if len(value) > self.max_bytes:
+            raise ValueError(f"more than {self.max_bytes} bytes")
+        return value
+
+    def decode(self, raw: bytes) -> bytes:
+        """The bytes themselves."""
+        return raw
+
+
 TEXT, LONG_TEXT, DATE, INT = Text(), LongText(), DateCodec(), IntCodec()
 
 

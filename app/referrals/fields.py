@@ -17,16 +17,21 @@ from app.referrals.labels import FIELDS
 MINIMUM = ("case_number", "age_group", "sex", "service_requested")
 OPTIONAL = ("full_name", "alias", "date_of_birth", "phone", "safe_contact", "location",
             "displacement_status", "disability", "risk_level", "incident_summary")
+#: Not a value copied into the share: a consent naming it lets the sender tick the case's
+#: attached files one by one (``NewReferral.attachments``), each copied under the referral's
+#: key (app/attachments). A consent may name it besides the fields.
+ATTACHMENTS = "attachments"
+CONSENTABLE = (*OPTIONAL, ATTACHMENTS)
 
 
 def optional_choices() -> list[tuple[str, Any]]:
-    """(code, label) of the fields a consent may allow beyond the minimum."""
-    return [(c, FIELDS[c]) for c in OPTIONAL]
+    """(code, label) of what a consent may allow beyond the minimum (attached files too)."""
+    return [(c, FIELDS[c]) for c in CONSENTABLE]
 
 
 def parse(codes: str) -> list[str]:
-    """Field codes stored as a comma-separated list (unknown codes dropped)."""
-    return [c for c in codes.split(",") if c in OPTIONAL]
+    """Codes stored as a comma-separated list (unknown codes dropped)."""
+    return [c for c in codes.split(",") if c in CONSENTABLE]
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,7 @@ class Offer:
 
     consented: bool
     fields: tuple[str, ...] = ()
+    attachments: bool = False  # whether chosen attached files may go too
 
     def choices(self) -> list[tuple[str, Any]]:
         """(code, label) of the fields to offer on the referral form."""
@@ -53,7 +59,8 @@ def offer(consent: ConsentRecord | None) -> Offer:
     if consent is None or not consent.granted:
         return Offer(consented=False)
     allowed = set(parse(consent.share_fields))
-    return Offer(consented=True, fields=tuple(c for c in OPTIONAL if c in allowed))
+    return Offer(consented=True, fields=tuple(c for c in OPTIONAL if c in allowed),
+                 attachments=ATTACHMENTS in allowed)
 
 
 CODED = {"age_group": Domain.AGE_GROUP, "sex": Domain.SEX,

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, SelectMultipleField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional
-from wtforms.widgets import HiddenInput
+from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from app.audit.actions import Action
 from app.cases import justifications
@@ -48,6 +48,12 @@ class ReferralForm(OneTimeSubmission):
                           validators=[DataRequired(message=_l("Answer this question."))])
     fields = SelectMultipleField(_l("Also share (only what the survivor agreed to)"),
                                  validators=[Optional()], validate_choice=False)
+    # The case's files, offered only when the consent covers attached files (the view sets the
+    # choices from ``hooks.referral_shareables``; the service checks the consent again).
+    attachments = SelectMultipleField(_l("Also share these attached files"),
+                                      validators=[Optional()], validate_choice=False,
+                                      widget=ListWidget(prefix_label=False),
+                                      option_widget=CheckboxInput())
     message = LongText(_l("Message to the service (sealed)"), validators=[Optional(), Length(max=TEXT_MAX)])
     override_code = SelectField(_l("Supervisor override: why refer without consent"),
                                 choices=justifications.choices(justifications.OVERRIDE_REASONS),
@@ -77,7 +83,9 @@ class ReferralForm(OneTimeSubmission):
             service_id=service_id, urgency=Urgency(self.urgency.data or Urgency.NORMAL),
             fields=tuple(self.fields.data or ()), message=self.message.data,
             override_code=self.override_code.data or None,
-            override_text=self.override_reason.data)
+            override_text=self.override_reason.data,
+            attachments=tuple(i for i in (parse_uuid(v) for v in self.attachments.data or ())
+                              if i is not None))
 
 
 class AnswerForm(FlaskForm):

@@ -50,6 +50,7 @@ FIELDS: dict[str, Any] = {
     "safe_contact": _l("Safe contact instructions"), "location": _l("Address or location"),
     "displacement_status": _l("Displacement status"), "disability": _l("Disability"),
     "risk_level": _l("Risk level"), "incident_summary": _l("Incident type and date"),
+    "attachments": _l("Attached files (chosen one by one)"),
 }
 
 #: (code, label) choices of the form fields, in the order they are offered.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -16,6 +17,7 @@ from app.auth.policy import Permission, require
 from app.cases.justifications import OVERRIDE_REASONS, JustificationError
 from app.cases.labels import Domain, label
 from app.cases.scopes import load_case
+from app.core import hooks
 from app.core.errors import CaseError
 from app.crypto.readable import readable
 from app.printing import printable
@@ -59,6 +61,10 @@ def new(case_id: uuid.UUID) -> str | Response:
     chosen = next((s for s in services if s.id == form.chosen_service_id()), None)
     offer = offer_for(chosen.service_type) if chosen is not None else None
     form.fields.choices = offer.choices() if offer is not None else []
+    # The case's attached files, one tick each, only when the consent covers them.
+    form.attachments.choices = ([pair for found in hooks.referral_shareables.collect(case=case)
+                                 for pair in found] if offer is not None and offer.attachments
+                                else [])
     if not form.choose.data and form.validate_on_submit():
         try:
             referral = service.create(current_user, case, form.command(), once=form.submission)
@@ -72,7 +78,10 @@ def new(case_id: uuid.UUID) -> str | Response:
         except service.FieldsOutsideConsent as exc:
             form.fields.errors = [str(exc)]  # beside the fields, naming them; nothing saved
         except CaseError as exc:
-            flash(str(exc), "error")
+            if getattr(exc, "field", None) == "attachments":
+                form.attachments.errors = [str(exc)]  # beside the files; nothing saved
+            else:
+                flash(str(exc), "error")
         else:
             flash(_("Referral sent."), "info")
             return redirect(url_for("referrals.sent_view", referral_id=referral.id))
@@ -95,7 +104,8 @@ def sent_view(referral_id: uuid.UUID) -> str:
         form=forms.RevokeForm(), may_revoke=service.may_revoke(referral),
         override_reason=(OVERRIDE_REASONS.get(referral.override_code, referral.override_code)
                          if referral.override_code else ""),
-        override_text=service.override_justification(current_user, referral), **HELPERS)
+        override_text=service.override_justification(current_user, referral), **HELPERS,
+        **_contributions(referral))
 
 
 def _printed(referral: Referral) -> Response:
@@ -156,10 +166,18 @@ def received(referral_id: uuid.UUID) -> str:
     return _received_page(referral, form)
 
 
+def _contributions(referral: Referral) -> dict[str, Any]:
+    """The names other features add to a referral's pages (``hooks.referral_page``)."""
+    merged: dict[str, Any] = {}
+    for part in hooks.referral_page.collect(referral=referral, user=current_user):
+        merged.update(part)
+    return merged
+
+
 def _received_page(referral: Referral, form: forms.AnswerForm) -> str:
     """The recipient's page: the share, the sender's message, the answers the service gave
     (their notes decrypted), and the answer form."""
-    return render_template("referrals/received.html", referral=referral,
+    return render_template("referrals/received.html", referral=referral, **_contributions(referral),
                            shared=fields.display(service.shared_values(referral)),
                            answers=readable(service.answers(referral), ("note",)),
                            form=form, **HELPERS, **{f"may_{op}": service.may_answer(referral, op)

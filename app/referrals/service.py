@@ -93,6 +93,7 @@ class NewReferral:
     message: str | None = None
     override_code: str | None = None
     override_text: str | None = None
+    attachments: tuple[uuid.UUID, ...] = ()  # the case's files to share (consent "attachments")
 
 
 @dataclass(frozen=True)
@@ -217,6 +218,12 @@ def create(user: User, case: Case, ask: NewReferral, *, once: Submission | None 
         why = justifications.parse(justifications.OVERRIDE_REASONS, override_code,
                                    ask.override_text)
         justifications.check(Action.REFERRAL_OVERRIDE, case, why)
+    if ask.attachments and not allowed.attachments:
+        no_files = _l("The survivor has not consented to share attached files with this type "
+                      "of service. Untick them, or record that consent first.")
+        beside_files = beside("attachments", no_files)
+        _refuse(Action.REFERRAL_CREATE, ObjectType.CASE, case.id, "attachments_outside_consent",
+                no_files, beside_files)
     outside = [c for c in chosen if c not in allowed.fields]
     if outside:
         # The message names the fields (labels, never values); the trail gets codes only.
@@ -252,6 +259,9 @@ def create(user: User, case: Case, ask: NewReferral, *, once: Submission | None 
         if why is not None:
             record(Action.REFERRAL_OVERRIDE, object_type=ObjectType.REFERRAL, object_id=referral.id,
                    reason=why.audit_reason())
+        # Chosen attached files are copied under the referral's key (app/attachments).
+        hooks.referral_sent.emit(referral=referral, case=case, user=user,
+                                 attachments=tuple(ask.attachments))
         claim(once, ObjectType.REFERRAL, referral.id)
         notices.sent(referral, service.organisation_id, user)
     return referral
