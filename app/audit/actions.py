@@ -93,6 +93,8 @@ class Action(enum.StrEnum):
     REFERRAL_DECLINE = "referral.decline"
     REFERRAL_COMPLETE = "referral.complete"
     REFERRAL_REVOKE = "referral.revoke"
+    REFERRAL_REFER_ON = "referral.refer_on"
+    REFERRAL_SERVICE_RECORD = "referral.service_record"
     # Audit itself
     AUDIT_SEARCH = "audit.search"
     AUDIT_VIEW = "audit.view"
@@ -185,6 +187,7 @@ class ObjectType(enum.StrEnum):
     ORGANISATION = "organisation"
     REFERRAL = "referral"
     REFERRAL_EVENT = "referral_event"
+    REFERRAL_SERVICE_RECORD = "referral_service_record"
     ROLE_GRANT = "role_grant"
     SAFE_SPACE = "safe_space"
     SERVICE = "service"
@@ -211,6 +214,7 @@ TABLE_TYPES: dict[str, ObjectType] = {
     "follow_ups": ObjectType.FOLLOW_UP, "case_notes": ObjectType.NOTE,
     "case_status_changes": ObjectType.CASE_STATUS_CHANGE, "consent_records": ObjectType.CONSENT,
     "break_glass_grants": ObjectType.BREAK_GLASS, "referrals": ObjectType.REFERRAL,
-    "referral_events": ObjectType.REFERRAL_EVENT, "wgss_sessions": ObjectType.WGSS_SESSION,
+    "referral_events": ObjectType.REFERRAL_EVENT,
+    "referral_service_records": ObjectType.REFERRAL_SERVICE_RECORD, "wgss_sessions": ObjectType.WGSS_SESSION,
     "data_keys": ObjectType.DATA_KEY,
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -18,7 +19,7 @@ from app.cases.labels import Domain, label
 from app.cases.scopes import load_case
 from app.core.errors import CaseError
 from app.crypto.readable import readable
-from app.referrals import fields, forms, queries, service
+from app.referrals import fields, forms, provider_views, queries, service
 from app.referrals.labels import (
     FIELDS,
     not_provided_label,
@@ -94,7 +95,8 @@ def sent_view(referral_id: uuid.UUID) -> str:
         form=forms.RevokeForm(), may_revoke=service.may_revoke(referral),
         override_reason=(OVERRIDE_REASONS.get(referral.override_code, referral.override_code)
                          if referral.override_code else ""),
-        override_text=service.override_justification(current_user, referral), **HELPERS)
+        override_text=service.override_justification(current_user, referral), **HELPERS,
+        **provider_views.sent_sections(referral))
 
 
 @bp.post("/<uuid:referral_id>/revoke")
@@ -133,14 +135,24 @@ def received(referral_id: uuid.UUID) -> str:
     return _received_page(referral, form)
 
 
-def _received_page(referral: Referral, form: forms.AnswerForm) -> str:
+def received_page(referral: Referral, **refused: Any) -> str:
+    """The recipient's page shown again with one of its other forms as refused (``record_form``,
+    errors beside its fields) and a blank answer form."""
+    form = forms.AnswerForm(formdata=None)
+    form.version.data = referral.version
+    return _received_page(referral, form, **refused)
+
+
+def _received_page(referral: Referral, form: forms.AnswerForm, **refused: Any) -> str:
     """The recipient's page: the share, the sender's message, the answers the service gave
-    (their notes decrypted), and the answer form."""
+    (their notes decrypted), the answer form, and the service's own work on it (services
+    given, onward referrals: ``provider_views.received_sections``)."""
     return render_template("referrals/received.html", referral=referral,
                            shared=fields.display(service.shared_values(referral)),
                            answers=readable(service.answers(referral), ("note",)),
                            form=form, **HELPERS, **{f"may_{op}": service.may_answer(referral, op)
-                                                    for op in service.AnswerOp})
+                                                    for op in service.AnswerOp},
+                           **provider_views.received_sections(referral, **refused))
 
 
 @bp.post("/<uuid:referral_id>/<any(accept, decline, complete):op>")
