@@ -97,10 +97,9 @@ def test_refused_on_a_referral_not_accepted(app, auth, world):
     from app.referrals import service_records
 
     before = _count(app)
-    with app.test_request_context():
-        with pytest.raises(service.ReferralError, match="accepted"):
-            service_records.add(user(world, "service_provider"), referral(world.ids["ref_mhpss"]),
-                                service_records.NewServiceRecord(_today(app), "assessment"))
+    with app.test_request_context(), pytest.raises(service.ReferralError, match="accepted"):
+        service_records.add(user(world, "service_provider"), referral(world.ids["ref_mhpss"]),
+                            service_records.NewServiceRecord(_today(app), "assessment"))
     assert _count(app) == before
     page = auth.login("service_provider").get(f"/referrals/{world.ids['ref_mhpss']}")
     assert 'name="service_code"' not in page.get_data(as_text=True)
@@ -173,3 +172,60 @@ def test_revocation_shreds_the_notes_and_keeps_what_was_given(app, auth, world):
     page = auth.login("caseworker").get(f"/referrals/{world.ids['ref_mhpss']}/sent")
     text = page.get_data(as_text=True)
     assert page.status_code == 200 and "Counselling session" in text and NOTE not in text
+
+
+def _deep(app):
+    return app.test_cli_runner().invoke(args=["keys", "verify", "--deep", "--batch-size", "2"])
+
+
+def test_deep_verify_opens_service_records_and_onward_shares(app, auth, world):
+    from tests.helpers.onward import depth_two
+
+    with app.test_request_context():
+        _chain, to_psy, _to_clinic = depth_two(world)
+        to_psy_id = to_psy.id
+    sp = auth.login("service_provider")
+    _post(sp, world, given_on=_today(app).isoformat())
+    result = _deep(app)
+    assert result.exit_code == 0, result.output
+    # a service record put back to an older version is found
+    with app.app_context():
+        row = db.session.execute(select(ReferralServiceRecord)).scalars().first()
+        db.session.execute(sa.update(ReferralServiceRecord.__table__)
+                           .where(ReferralServiceRecord.__table__.c.id == row.id)
+                           .values(version=row.version + 1))
+        db.session.commit()
+        row_id = row.id
+    result = _deep(app)
+    assert result.exit_code == 3 and f"referral_service_records {row_id}" in result.stdout
+    assert str(to_psy_id) not in result.stdout
+
+
+def test_notes_and_onward_shares_are_sealed_at_rest(app, auth, world):
+    from pathlib import Path
+
+    from tests.helpers.apps import BACKEND
+    from tests.helpers.onward import depth_two
+
+    if BACKEND != "sqlite":
+        pytest.skip("SQLite file bytes (the PostgreSQL dump is checked in test_crypto_at_rest)")
+    with app.test_request_context():
+        depth_two(world)  # the name goes down the chain: every copy sealed
+    sp = auth.login("service_provider")
+    _post(sp, world, given_on=_today(app).isoformat())
+    with app.app_context():
+        assert db.session.execute(select(ReferralServiceRecord)).scalars().first().notes == NOTE
+        path = Path(sa.make_url(str(db.engine.url)).database)
+        data = b""
+        for suffix in ("", "-wal"):
+            f = path.with_name(path.name + suffix)
+            if f.exists():
+                data += f.read_bytes()
+        db.session.remove()
+        db.engine.dispose()
+    data += path.read_bytes()
+    assert b"referral_service_records" in data
+    from tests.helpers.factories import CANARY
+
+    for needle in (NOTE, CANARY["own_name"]):
+        assert needle.encode() not in data and needle.encode("utf-16-le") not in data

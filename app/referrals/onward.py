@@ -89,25 +89,25 @@ def _refused(parent: Referral, reason: str, error: service.ReferralError) -> NoR
 def _checked(parent: Referral, ask: NewOnward) -> tuple[Service, Urgency, list[str], str | None]:
     """The service, urgency, fields and message of ``ask``, each checked (refusals audited)."""
     if not may_refer_on(parent):
-        _refused(parent, f"not_accepted:{parent.status}", service.ReferralError(str(_l(
+        _refused(parent, f"not_accepted:{parent.status}", error=service.ReferralError(str(_l(
             "Only a referral your service accepted can be referred on."))))
     target = db.session.get(Service, ask.service_id)
     if target is None or not target.active:
-        _refused(parent, "service_unavailable", service.beside("service", _l(
+        _refused(parent, "service_unavailable", error=service.beside("service", _l(
             "That service does not exist or is not active.")))
     if target.id == parent.service_id:
-        _refused(parent, "own_service", service.beside("service", _l(
+        _refused(parent, "own_service", error=service.beside("service", _l(
             "Choose another service: this referral is already with yours.")))
     urgency = service._urgency(ask.urgency)
     if urgency is None:
-        _refused(parent, "bad_urgency", service.beside("urgency", _l("Choose an urgency.")))
+        _refused(parent, "bad_urgency", error=service.beside("urgency", _l("Choose an urgency.")))
     message = (ask.message or "").strip() or None
     if message is not None and len(message) > service.MESSAGE_MAX:
         raise service.beside("message", _l("The message is too long: at most %(n)d characters.",
                                            n=service.MESSAGE_MAX))
     allowed = offer(parent, target.service_type)
     if not allowed.consented:
-        _refused(parent, "no_consent_for_service_type", service.beside("service", _l(
+        _refused(parent, "no_consent_for_service_type", error=service.beside("service", _l(
             "The survivor has not consented to share with this type of service: it cannot be "
             "referred on there. Ask the caseworker.")))
     chosen = list(dict.fromkeys(ask.fields))
@@ -118,7 +118,7 @@ def _checked(parent: Referral, ask: NewOnward) -> tuple[Service, Urgency, list[s
         text = _l("Not covered by what your service received and the survivor's consent for this "
                   "service type: %(fields)s. Untick them.", fields=names)
         _refused(parent, "fields_outside_consent",
-                 service.FieldsOutsideConsent(text, tuple(known)))
+                 error=service.FieldsOutsideConsent(text, tuple(known)))
     return target, urgency, chosen, message
 
 

@@ -37,7 +37,7 @@ def refer_on(referral_id: uuid.UUID) -> str | Response:
     chosen = next((s for s in services if s.id == form.chosen_service_id()), None)
     offer = onward.offer(parent, chosen.service_type) if chosen is not None else None
     form.fields.choices = offer.choices() if offer is not None else []
-    if onward.may_refer_on(parent) and not form.choose.data and form.validate_on_submit():
+    if not form.choose.data and form.validate_on_submit():  # the service audits a refusal
         try:
             onward.refer_on(current_user, parent, form.command(), once=form.submission)
         except AlreadySaved as done:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NoReturn
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -81,7 +81,7 @@ def may_record(referral: Any) -> bool:
     return referral.status in RECORDS_ON
 
 
-def _refused(referral: Any, reason: str, error: service.ReferralError) -> None:
+def _refused(referral: Any, reason: str, error: service.ReferralError) -> NoReturn:
     with transaction():
         record(Action.REFERRAL_SERVICE_RECORD, object_type=ObjectType.REFERRAL,
                object_id=referral.id, outcome=Outcome.DENIED, reason=reason)
@@ -91,20 +91,20 @@ def _refused(referral: Any, reason: str, error: service.ReferralError) -> None:
 def _checked(user: User, referral: Any, entry: NewServiceRecord) -> tuple[date, ServiceGiven,
                                                                             str | None]:
     if not may_record(referral):
-        _refused(referral, f"not_accepted:{referral.status}", service.ReferralError(str(_l(
+        _refused(referral, f"not_accepted:{referral.status}", error=service.ReferralError(str(_l(
             "Services can be recorded only on a referral your service accepted."))))
     if entry.service_code not in {s.value for s in ServiceGiven}:
-        _refused(referral, "bad_service_code", service.beside("service_code", _l(
+        _refused(referral, "bad_service_code", error=service.beside("service_code", _l(
             "Choose the service given from the list.")))
     if entry.given_on is None:
         raise service.beside("given_on", _l("Give the date the service was given."))
     zone = organisation_zone(user.organisation_id)
     if entry.given_on > today(zone):
-        _refused(referral, "date_in_future", service.beside("given_on", _l(
+        _refused(referral, "date_in_future", error=service.beside("given_on", _l(
             "This date is in the future.")))
     sent_on = referral.sent_at.astimezone(zone).date()
     if entry.given_on < sent_on:
-        _refused(referral, "date_before_sent", service.beside("given_on", _l(
+        _refused(referral, "date_before_sent", error=service.beside("given_on", _l(
             "This date is before the referral was sent (%(day)s).", day=sent_on.isoformat())))
     notes = (entry.notes or "").strip() or None
     if notes is not None and len(notes) > NOTES_MAX:
