@@ -82,6 +82,7 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "referrals.sent_view": (),
     "referrals.inbox": (),
     "referrals.received": (),
+    "referrals.refer_on": (),  # the service is chosen in the POSTed form, never in the URL
     "safe_space.index": (),
     "safe_space.sessions": fields_of(MonthForm),
     "safe_space.new_session": ("space",),

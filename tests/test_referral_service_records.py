@@ -229,3 +229,15 @@ def test_notes_and_onward_shares_are_sealed_at_rest(app, auth, world):
 
     for needle in (NOTE, CANARY["own_name"]):
         assert needle.encode() not in data and needle.encode("utf-16-le") not in data
+
+
+def test_the_audit_workspace_names_the_case_of_a_service_given(app, auth, world):
+    from app.referrals.audit_names import case_number_of
+
+    _accepted(app, world)
+    _post(auth.login("service_provider"), world, given_on=_today(app).isoformat())
+    with app.app_context():
+        row = db.session.execute(select(ReferralServiceRecord)).scalars().first()
+        found = case_number_of("referral_service_record", str(row.id))
+        assert found is not None and found.number == world.case_numbers["case_own"]
+        assert case_number_of("referral_service_record", str(uuid.uuid4())) is None
