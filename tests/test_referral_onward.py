@@ -233,3 +233,24 @@ def test_the_onward_page_says_why_before_acceptance(app, auth, world):
     sp = auth.login("service_provider")
     r = sp.get(f"/referrals/{world.ids['ref_mhpss']}/onward")
     assert r.status_code == 200 and "onward-not-possible" in r.get_data(as_text=True)
+
+
+def test_a_revocation_committed_meanwhile_refuses_the_onward_referral(app, world):
+    """The provider's copy says accepted, the row says revoked (the caseworker revoked it
+    between the page and the post): the row, locked in the transaction, decides."""
+    with app.test_request_context():
+        chain = services(world)
+        share_consent(world, "psychiatry", ["full_name"])
+        provider = user(world, "service_provider")
+        accept(provider, world.ids["ref_mhpss"])
+        parent = referral(world.ids["ref_mhpss"])
+        assert parent.status == "accepted"
+        db.session.execute(sa.update(Referral.__table__)
+                           .where(Referral.__table__.c.id == parent.id)
+                           .values(status="revoked"))
+        before = _count()
+        with pytest.raises(service.ReferralError, match="changed meanwhile"):
+            onward.refer_on(provider, parent, onward.NewOnward(
+                service_id=uuid.UUID(chain.psychiatry)))
+        db.session.rollback()
+        assert _count() == before

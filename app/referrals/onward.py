@@ -79,6 +79,18 @@ def targets(parent: Referral) -> list[Service]:
     return [s for s in queries.active_services() if s.id != parent.service_id]
 
 
+def still(referral: Referral, statuses: tuple[ReferralStatus, ...]) -> None:
+    """Lock the referral's row for the rest of the transaction and check its status is still one
+    of ``statuses``: a revocation committed meanwhile (whose cascade could not see what this
+    transaction adds) refuses, and one that comes after waits for this one and then sees it.
+    SQLite serialises every writing transaction anyway."""
+    status = db.session.execute(select(Referral.status).where(Referral.id == referral.id)
+                                .with_for_update()).scalar_one_or_none()
+    if status not in statuses:
+        raise service.ReferralError(str(_l("This referral changed meanwhile (revoked or no "
+                                           "longer open). Nothing was saved.")))
+
+
 def _refused(parent: Referral, reason: str, error: service.ReferralError) -> NoReturn:
     with transaction():
         record(Action.REFERRAL_REFER_ON, object_type=ObjectType.REFERRAL, object_id=parent.id,
@@ -141,6 +153,7 @@ def refer_on(user: User, parent: Referral, ask: NewOnward, *,
         urgency = Urgency.URGENT
     now = utcnow()
     with transaction():
+        still(parent, REFERS_ON_FROM)
         onward = Referral(case_id=case.id, parent_id=parent.id, service_id=target.id,
                           service_type=target.service_type, urgency=urgency.value,
                           urgent_clinical=deadline is not None, clinical_deadline_at=deadline,

@@ -36,6 +36,7 @@ from app.db import db, transaction
 from app.localtime import organisation_zone, today
 from app.referrals import service
 from app.referrals.models import ReferralServiceRecord, ReferralStatus, ServiceGiven
+from app.referrals.onward import still
 from app.submissions.service import Submission, claim
 
 NOTES_BACK = "service_notes"  # the share-consent code that lets notes come back
@@ -120,6 +121,7 @@ def add(user: User, referral: Any, entry: NewServiceRecord, *,
     unknown service code, a date in the future or before the referral was sent."""
     given_on, code, notes = _checked(user, referral, entry)
     with transaction():
+        still(referral, RECORDS_ON)  # a revocation committed meanwhile destroyed the key
         entry_row = ReferralServiceRecord(
             referral_id=referral.id, service_id=referral.service_id, given_on=given_on,
             service_code=code.value, recorded_by_id=user.id, recorded_at=utcnow(),
