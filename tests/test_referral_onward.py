@@ -254,3 +254,41 @@ def test_a_revocation_committed_meanwhile_refuses_the_onward_referral(app, world
                 service_id=uuid.UUID(chain.psychiatry)))
         db.session.rollback()
         assert _count() == before
+
+
+def _statements(app, request) -> int:
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def note(_conn, _cur, statement, *_rest):
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT",
+                                                      "RELEASE")):
+            seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        assert request().status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    return len(seen)
+
+
+def test_the_case_page_costs_the_same_with_a_longer_chain(app, auth, world):
+    with app.test_request_context():
+        chain, to_psy, _to_clinic = depth_two(world)
+        psy_user = db.session.get(User, uuid.UUID(chain.psy_user))
+        psy_id = str(to_psy.id)
+    c = auth.login("caseworker")
+    page = f"/cases/{world.ids['case_own']}"
+    c.get(page)
+    a = _statements(app, lambda: c.get(page))
+    with app.test_request_context():
+        psy_user = db.session.get(User, uuid.UUID(chain.psy_user))
+        for _ in range(4):
+            refer_on(psy_user, psy_id, chain.clinic)
+    c.get(page)
+    b = _statements(app, lambda: c.get(page))
+    assert a == b, f"the case page grows with the chain: {a} statements, then {b}"
