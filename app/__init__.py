@@ -111,6 +111,7 @@ def register_blueprints(app: Flask) -> None:
     from app.main import bp as main_bp
     from app.notifications.routes import bp as notifications_bp
     from app.programme.routes import bp as programme_bp
+    from app.referrals import onward_routes as _onward_routes  # noqa: F401  (on referrals_bp)
     from app.referrals.routes import bp as referrals_bp
     from app.reports.impact_routes import bp as impact_bp
     from app.reports.recorder_routes import bp as recorder_bp
@@ -137,8 +138,10 @@ def connect_hooks() -> None:
     from app.programme import home as _programme_home  # noqa: F401  (coordinator home panel)
     from app.referrals import home as _referral_home  # noqa: F401  (home panels: referrals)
     from app.referrals import notices as _referral_notices  # noqa: F401  (notification targets)
+    from app.referrals import onward as _onward  # noqa: F401  (the case page's referral chain)
     from app.referrals import provider_home as _provider_home  # noqa: F401  (home panel)
     from app.referrals import service as _referrals  # noqa: F401  (answers the case hooks)
+    from app.referrals import service_records as _records  # noqa: F401  (share_fields)
     from app.reports import home as _report_home  # noqa: F401  (the indicators home panel)
     from app.safe_space import home as _safe_space_home  # noqa: F401  (coordinator home panel)
 

@@ -186,6 +186,17 @@ MATRIX += [
     Row("referrals.answer", "POST", "/referrals/{id:ref_mhpss}/accept", PROVIDER),
     Row("referrals.answer", "POST", "/referrals/{id:ref_legal}/accept", frozenset(),
         not_found=PROVIDER),
+    # The receiving service's own work: referring on, recording services given. Only on a
+    # referral addressed to its service ({id:ref_mhpss} is only sent in the world: the page
+    # says why it cannot refer on yet, the service refuses the entry); others' referrals 404.
+    Row("referrals.refer_on", "GET", "/referrals/{id:ref_mhpss}/onward", PROVIDER),
+    Row("referrals.refer_on", "POST", "/referrals/{id:ref_mhpss}/onward", PROVIDER),
+    Row("referrals.refer_on", "GET", "/referrals/{id:ref_legal}/onward", frozenset(),
+        not_found=PROVIDER),
+    Row("referrals.record_service", "POST", "/referrals/{id:ref_mhpss}/services", PROVIDER,
+        data={"given_on": "2026-11-02", "service_code": "assessment"}),
+    Row("referrals.record_service", "POST", "/referrals/{id:ref_legal}/services", frozenset(),
+        not_found=PROVIDER),
 ]
 
 # Attachments: a case's files through the case scope (write for uploads, read for downloads);

@@ -722,9 +722,16 @@ def seed_month(app: Flask, world: World, clock: Any, errors: list[str]) -> Month
     cw2.get(f"/cases/{a}")
     cw2.logout()
 
-    # Day 7. MHPSS completes the accepted referral.
+    # Day 7. MHPSS records the sessions given, refers the survivor on to clinical care (within
+    # the consent for it, never wider than what MHPSS received), then completes the referral.
     month.day(7, 15)
     sp = month.person("service_provider", 3).login()
+    sp.submit(f"/referrals/{ref}", f"/referrals/{ref}/services", {
+        "given_on": month.today(), "service_code": "counselling_session",
+        "notes": "Six counselling sessions; sleeping better."})
+    sp.submit(f"/referrals/{ref}/onward", f"/referrals/{ref}/onward", {
+        "service": ids["clinical"], "urgency": "normal", "fields": ["full_name"],
+        "message": "Please see her for a check-up."})
     sp.submit(f"/referrals/{ref}", f"/referrals/{ref}/complete",
               {"note": "Six sessions done; follow-up in a month.", "outcome": "provided",
                "confirm": "y"})

@@ -91,6 +91,7 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "referrals.received": (),
     "attachments.download": (),
     "attachments.shared_download": (),
+    "referrals.refer_on": (),  # the service is chosen in the POSTed form, never in the URL
     "safe_space.index": (),
     "safe_space.sessions": fields_of(MonthForm),
     "safe_space.new_session": ("space",),

@@ -299,6 +299,9 @@ UNVERSIONED_POSTS = {
     "auth.end_session", "cases.consent", "cases.erase", "cases.follow_up",
     "cases.follow_up_done", "cases.note", "cases.break_glass", "cases.new",
     "cases.search_cases", "main.set_language", "referrals.revoke", "referrals.new",
+    # the receiving service's own creates on a referral (one-time tokens; the parent's state
+    # is checked by the service, whatever its version)
+    "referrals.refer_on", "referrals.record_service",
     "safe_space.new_session", "recorder.download", "programme.new_log",
     # a transfer request is created (one-time token); cancelling, accepting and declining take
     # it out of "pending" with a conditional update, so the second of two answers is refused

@@ -107,6 +107,8 @@ class Action(enum.StrEnum):
     REFERRAL_DECLINE = "referral.decline"
     REFERRAL_COMPLETE = "referral.complete"
     REFERRAL_REVOKE = "referral.revoke"
+    REFERRAL_REFER_ON = "referral.refer_on"
+    REFERRAL_SERVICE_RECORD = "referral.service_record"
     # Audit itself
     AUDIT_SEARCH = "audit.search"
     AUDIT_VIEW = "audit.view"
@@ -204,6 +206,7 @@ class ObjectType(enum.StrEnum):
     REFERRAL = "referral"
     REFERRAL_ATTACHMENT = "referral_attachment"
     REFERRAL_EVENT = "referral_event"
+    REFERRAL_SERVICE_RECORD = "referral_service_record"
     ROLE_GRANT = "role_grant"
     SAFE_SPACE = "safe_space"
     SERVICE = "service"
@@ -231,7 +234,9 @@ TABLE_TYPES: dict[str, ObjectType] = {
     "case_status_changes": ObjectType.CASE_STATUS_CHANGE,
     "case_changes": ObjectType.CASE_CHANGE, "consent_records": ObjectType.CONSENT,
     "break_glass_grants": ObjectType.BREAK_GLASS, "referrals": ObjectType.REFERRAL,
-    "referral_events": ObjectType.REFERRAL_EVENT, "wgss_sessions": ObjectType.WGSS_SESSION,
+    "referral_events": ObjectType.REFERRAL_EVENT,
+    "referral_service_records": ObjectType.REFERRAL_SERVICE_RECORD,
+    "wgss_sessions": ObjectType.WGSS_SESSION,
     "data_keys": ObjectType.DATA_KEY, "case_attachments": ObjectType.ATTACHMENT,
     "case_attachment_contents": ObjectType.ATTACHMENT_CONTENT,
     "referral_attachments": ObjectType.REFERRAL_ATTACHMENT,

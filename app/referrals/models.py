@@ -10,10 +10,10 @@ without consent.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, String, Uuid
+from sqlalchemy import Boolean, Date, ForeignKey, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
@@ -52,6 +52,7 @@ class RevokeReason(StrEnum):
     SAFETY = "safety"
     CONSENT_WITHDRAWN = "consent_withdrawn"
     CASE_ERASED = "case_erased"
+    PARENT_REVOKED = "parent_revoked"  # an onward referral, when the one it came from is
 
 
 class ServiceOutcome(StrEnum):
@@ -86,6 +87,10 @@ class Referral(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, Model):
 
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"),
                                                index=True)
+    # An onward referral: the referral whose service referred the survivor on (None for a
+    # referral sent from the case). Its share is cut from the parent's (``app.referrals.onward``).
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("referrals.id", ondelete="CASCADE"), index=True)
     service_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("services.id"), index=True)
     service_type: Mapped[str] = mapped_column(String(40), nullable=False)
     urgency: Mapped[str] = mapped_column(String(12), nullable=False, default="normal")
@@ -156,3 +161,44 @@ class ReferralTrail(UUIDPrimaryKey, Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome: Mapped[str | None] = mapped_column(String(24))
     outcome_reason: Mapped[str | None] = mapped_column(String(32))
+
+
+class ServiceGiven(StrEnum):
+    """What a service records it gave on a referral (``ReferralServiceRecord.service_code``):
+    a closed list, so the caseworker and statistics read codes, never free text."""
+
+    ASSESSMENT = "assessment"
+    MEDICAL_EXAMINATION = "medical_examination"
+    CLINICAL_MANAGEMENT_OF_RAPE = "clinical_management_of_rape"
+    MEDICATION = "medication"
+    PSYCHOLOGICAL_FIRST_AID = "psychological_first_aid"
+    COUNSELLING_SESSION = "counselling_session"
+    PSYCHIATRIC_CONSULTATION = "psychiatric_consultation"
+    INPATIENT_ADMISSION = "inpatient_admission"
+    LEGAL_COUNSELLING = "legal_counselling"
+    ACCOMPANIMENT = "accompaniment"
+    SAFE_SHELTER = "safe_shelter"
+    MATERIAL_ASSISTANCE = "material_assistance"
+    FOLLOW_UP = "follow_up"
+    OTHER = "other"
+
+
+class ReferralServiceRecord(UUIDPrimaryKey, SealedRecord, Versioned, Model):
+    """One service given on a referral, recorded by the service that received it. Its notes are
+    sealed under the REFERRAL's data key: revoking the referral (or the case's erasure, or a
+    withdrawn consent) destroys them with the share; the date and the service code stay, so the
+    caseworker still sees what was given."""
+
+    __tablename__ = "referral_service_records"
+
+    referral_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("referrals.id", ondelete="CASCADE"),
+                                                   index=True)
+    # The service that recorded it (a provider sees only its own service's entries).
+    service_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("services.id"), index=True)
+    given_on: Mapped[date] = mapped_column(Date, nullable=False)
+    service_code: Mapped[str] = mapped_column(String(40), nullable=False)
+    recorded_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    notes = SealedLongText(max_length=TEXT_MAX)
+
+    recorded_by: Mapped[User] = relationship()

@@ -79,6 +79,14 @@ def case_referrals(case: Case) -> list[Referral]:
     ).scalars())
 
 
+def onward_of(referral: Referral) -> list[Referral]:
+    """The live referrals its service made onward from ``referral`` (its children)."""
+    return list(db.session.execute(
+        select(Referral).where(Referral.parent_id == referral.id,
+                               Referral.status != ReferralStatus.REVOKED)
+        .order_by(Referral.sent_at)).scalars())
+
+
 def history(referral: Referral) -> list[ReferralEvent]:
     """A referral's steps, oldest first."""
     return list(db.session.execute(

@@ -21,7 +21,7 @@ from app.core import hooks
 from app.core.errors import CaseError
 from app.crypto.readable import readable
 from app.printing import printable
-from app.referrals import fields, forms, queries, service
+from app.referrals import fields, forms, provider_views, queries, service
 from app.referrals.labels import (
     FIELDS,
     not_provided_label,
@@ -105,7 +105,7 @@ def sent_view(referral_id: uuid.UUID) -> str:
         override_reason=(OVERRIDE_REASONS.get(referral.override_code, referral.override_code)
                          if referral.override_code else ""),
         override_text=service.override_justification(current_user, referral), **HELPERS,
-        **_contributions(referral))
+        **_contributions(referral), **provider_views.sent_sections(referral))
 
 
 def _printed(referral: Referral) -> Response:
@@ -174,14 +174,25 @@ def _contributions(referral: Referral) -> dict[str, Any]:
     return merged
 
 
-def _received_page(referral: Referral, form: forms.AnswerForm) -> str:
+def received_page(referral: Referral, **refused: Any) -> str:
+    """The recipient's page shown again with one of its other forms as refused (``record_form``,
+    errors beside its fields) and a blank answer form."""
+    form = forms.AnswerForm(formdata=None)
+    form.version.data = referral.version
+    return _received_page(referral, form, **refused)
+
+
+def _received_page(referral: Referral, form: forms.AnswerForm, **refused: Any) -> str:
     """The recipient's page: the share, the sender's message, the answers the service gave
-    (their notes decrypted), and the answer form."""
-    return render_template("referrals/received.html", referral=referral, **_contributions(referral),
+    (their notes decrypted), the answer form, and the service's own work on it (services
+    given, onward referrals: ``provider_views.received_sections``)."""
+    return render_template("referrals/received.html", referral=referral,
+                           **_contributions(referral),
                            shared=fields.display(service.shared_values(referral)),
                            answers=readable(service.answers(referral), ("note",)),
                            form=form, **HELPERS, **{f"may_{op}": service.may_answer(referral, op)
-                                                    for op in service.AnswerOp})
+                                                    for op in service.AnswerOp},
+                           **provider_views.received_sections(referral, **refused))
 
 
 @bp.post("/<uuid:referral_id>/<any(accept, decline, complete):op>")

@@ -414,12 +414,16 @@ def revoke(user: User | None, referral: Referral, reason: RevokeReason) -> None:
 
 
 def _revoke(user: User | None, referral: Referral, case: Case, reason: str) -> None:
+    if referral.status == ReferralStatus.REVOKED:
+        return  # reached twice: a withdrawal covering both a referral and its parent
     referral.status = ReferralStatus.REVOKED.value
     referral.closed_at = utcnow()
     _event(referral, case, ReferralStatus.REVOKED, user, str(reason), None)
     shred(referral.data_key, object_type=ObjectType.REFERRAL, object_id=referral.id, reason=str(reason),
           action=Action.REFERRAL_REVOKE)
     notices.revoked(referral)  # the service can no longer open it
+    for onward in queries.onward_of(referral):  # their shares were cut from this one
+        _revoke(user, onward, case, RevokeReason.PARENT_REVOKED)
 
 
 def active_for(case: Case, service_type: str | None = None) -> list[Referral]:

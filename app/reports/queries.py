@@ -216,7 +216,8 @@ def timeliness() -> Any:
 def referral_tables(organisation_id: uuid.UUID, year: int, zone: tzinfo) -> list[grid.Table]:
     """Referrals of consented cases by local month sent, site and service type: by outcome
     (``referrals``) and by whether they were answered in time (``referral_timeliness``), from
-    one grouped query."""
+    one grouped query. Only the organisation's own referrals: one a service made onward from a
+    referral it received (``parent_id``) is that service's, not the case organisation's."""
     starts = month_starts(year, zone)
     month = local_month(Referral.sent_at, year, starts)
     status = Referral.status
@@ -232,7 +233,8 @@ def referral_tables(organisation_id: uuid.UUID, year: int, zone: tzinfo) -> list
     stmt = (select(month, Case.site_id, Referral.service_type, outcome, answer, func.count())
             .select_from(Referral).join(Case, Case.id == Referral.case_id)
             .where(Case.organisation_id == organisation_id, Referral.sent_at >= starts[0],
-                   Referral.sent_at < starts[12], Case.id.in_(consented_cases()))
+                   Referral.sent_at < starts[12], Case.id.in_(consented_cases()),
+                   Referral.parent_id.is_(None))
             .group_by(month, Case.site_id, Referral.service_type, outcome, answer))
     by_outcome, by_answer = [], []
     for m, site, service_type, result, answered, n in db.session.execute(stmt).all():
