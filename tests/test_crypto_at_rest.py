@@ -17,7 +17,7 @@ from app.crypto.blind_index import PERSON_NAME, set_index_values
 from app.crypto.normalise import normalise_phone, normalise_text
 from app.db import db
 from tests.helpers.apps import BACKEND
-from tests.helpers.crypto import Specimen, with_tables
+from tests.helpers.crypto import Specimen, sqlite_bytes, with_tables
 
 TAG = uuid.uuid4().hex[:8]
 CANARIES = {
@@ -69,16 +69,7 @@ def _read_back(app, ids) -> None:
 def test_canaries_absent_from_sqlite_file(sapp, tmp_path):
     ids = _write(sapp)
     _read_back(sapp, ids)
-    with sapp.app_context():
-        path = Path(sa.make_url(str(db.engine.url)).database)
-        data = b""
-        for suffix in ("", "-wal", "-shm"):  # read while connections are open, WAL included
-            f = path.with_name(path.name + suffix)
-            if f.exists():
-                data += f.read_bytes()
-        db.session.remove()
-        db.engine.dispose()
-    data += path.read_bytes()  # and after the checkpoint on close
+    data = sqlite_bytes(sapp)  # the file, its WAL, and the file again after the checkpoint
     assert b"specimens" in data  # sanity: this is the right file
     assert [n for n in _needles() if n in data] == []
 
@@ -192,16 +183,7 @@ def _file_needles() -> list[bytes]:
 @pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite file bytes")
 def test_attached_files_absent_from_sqlite_file(app, world):
     _attach(app, world)
-    with app.app_context():
-        path = Path(sa.make_url(str(db.engine.url)).database)
-        data = b""
-        for suffix in ("", "-wal", "-shm"):
-            f = path.with_name(path.name + suffix)
-            if f.exists():
-                data += f.read_bytes()
-        db.session.remove()
-        db.engine.dispose()
-    data += path.read_bytes()
+    data = sqlite_bytes(app)
     assert b"case_attachment_contents" in data  # sanity: this is the right file
     assert [n for n in _file_needles() if n in data] == []
 

@@ -202,9 +202,9 @@ def test_deep_verify_opens_service_records_and_onward_shares(app, auth, world):
 
 
 def test_notes_and_onward_shares_are_sealed_at_rest(app, auth, world):
-    from pathlib import Path
 
     from tests.helpers.apps import BACKEND
+    from tests.helpers.crypto import sqlite_bytes
     from tests.helpers.onward import depth_two
 
     if BACKEND != "sqlite":
@@ -215,15 +215,7 @@ def test_notes_and_onward_shares_are_sealed_at_rest(app, auth, world):
     _post(sp, world, given_on=_today(app).isoformat())
     with app.app_context():
         assert db.session.execute(select(ReferralServiceRecord)).scalars().first().notes == NOTE
-        path = Path(sa.make_url(str(db.engine.url)).database)
-        data = b""
-        for suffix in ("", "-wal"):
-            f = path.with_name(path.name + suffix)
-            if f.exists():
-                data += f.read_bytes()
-        db.session.remove()
-        db.engine.dispose()
-    data += path.read_bytes()
+    data = sqlite_bytes(app)
     assert b"referral_service_records" in data
     from tests.helpers.factories import CANARY
 

@@ -8,7 +8,6 @@ import shutil
 import subprocess
 import uuid
 from datetime import date
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -18,6 +17,7 @@ from app.audit.models import AuditEvent
 from app.db import db
 from app.directory.models import Organisation, SafeSpace, Site
 from tests.helpers.apps import BACKEND
+from tests.helpers.crypto import sqlite_bytes
 from tests.helpers.safe_space import COORDINATOR, insert_session, post_session, session_count
 
 CANARY = "WgssNotesCanary-" + uuid.uuid4().hex[:10]
@@ -134,16 +134,7 @@ def test_notes_are_sealed_and_kept_out_of_the_audit_trail(app, auth, world):
 def test_notes_canary_absent_from_the_raw_sqlite_file(app, auth, world):
     c = auth.login(COORDINATOR)
     assert post_session(c, app, world, notes=f"Notes {CANARY} here").status_code == 302
-    with app.app_context():
-        path = Path(sa.make_url(str(db.engine.url)).database)
-        data = b""
-        for suffix in ("", "-wal", "-shm"):
-            f = path.with_name(path.name + suffix)
-            if f.exists():
-                data += f.read_bytes()
-        db.session.remove()
-        db.engine.dispose()
-    data += path.read_bytes()
+    data = sqlite_bytes(app)
     assert b"wgss_sessions" in data and b"Stress management" in data  # the right file, clear topic
     assert CANARY.encode() not in data and CANARY.encode("utf-16-le") not in data
 

@@ -15,6 +15,7 @@ from app.auth.models import User
 from app.cases import consent, gbvims, records
 from app.cases.models import ActionItem, Case, FollowUp, Incident
 from app.db import db
+from tests.helpers.files import attach_file
 from tests.helpers.forms import comparable
 
 # (label, URL pattern under /cases/<case>/, the action and record type the denial names)
@@ -22,14 +23,15 @@ CHILD_ROUTES = {
     "incident": ("incidents/{id}", "incident.update", "incident"),
     "action_item": ("actions/{id}", "action_item.update", "action_item"),
     "follow_up": ("follow-ups/{id}/done", "follow_up.update", "follow_up"),
+    "attachment": ("attachments/{id}", "attachment.download", "attachment"),
 }
 # Every route on each method it answers (follow-up "done" is POST only).
 ASKED = [("incident", "GET"), ("incident", "POST"), ("action_item", "GET"),
-         ("action_item", "POST"), ("follow_up", "POST")]
+         ("action_item", "POST"), ("follow_up", "POST"), ("attachment", "GET")]
 
 
 def _other_case_records(app, world) -> dict[str, str]:
-    """An incident, a goal and a follow-up in the colleague's case (caseworker2's)."""
+    """An incident, a goal, a follow-up and a file in the colleague's case (caseworker2's)."""
     with app.app_context():
         worker = db.session.get(User, uuid.UUID(world.users["caseworker2"]))
         case = db.session.get(Case, uuid.UUID(world.ids["case_other"]))
@@ -45,8 +47,10 @@ def _other_case_records(app, world) -> dict[str, str]:
         item = records.save_action_item(worker, case, records.GoalInput(
             service_type="health", due_on=date(2026, 12, 1), goal="g"))
         visit = records.add_follow_up(worker, case, records.FollowUpInput(due_on=date(2026, 12, 2)))
-        return {"incident": str(incident.id), "action_item": str(item.id),
-                "follow_up": str(visit.id)}
+        ids = {"incident": str(incident.id), "action_item": str(item.id),
+               "follow_up": str(visit.id)}
+    ids["attachment"] = attach_file(app, world, "case_other")
+    return ids
 
 
 def _denials(app, object_id: str) -> list[AuditEvent]:
@@ -97,7 +101,8 @@ def test_another_cases_record_through_own_case_is_404_and_audited(app, auth, wor
 
 def test_every_child_route_of_a_case_is_covered(app):
     """A new route (or method) taking a second record id under a case must be added above."""
-    args = {"incident": "incident_id", "action_item": "item_id", "follow_up": "visit_id"}
+    args = {"incident": "incident_id", "action_item": "item_id", "follow_up": "visit_id",
+            "attachment": "attachment_id"}
     found = set()
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/cases/<uuid:case_id>/") and len(rule.arguments) > 1:

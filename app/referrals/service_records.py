@@ -44,7 +44,7 @@ NOTES_MAX = service.MESSAGE_MAX
 #: The statuses of a referral its service may record services on.
 RECORDS_ON = (ReferralStatus.ACCEPTED, ReferralStatus.COMPLETED)
 
-SERVICE_GIVEN: dict[ServiceGiven, Any] = {
+SERVICE_GIVEN: dict[str, Any] = {  # by ServiceGiven code (a StrEnum member is its code)
     ServiceGiven.ASSESSMENT: _l("Assessment"),
     ServiceGiven.MEDICAL_EXAMINATION: _l("Medical examination"),
     ServiceGiven.CLINICAL_MANAGEMENT_OF_RAPE: _l("Clinical management of rape"),
@@ -65,7 +65,7 @@ SERVICE_GIVEN_CHOICES = [(s.value, SERVICE_GIVEN[s]) for s in ServiceGiven]
 
 def service_given_label(code: str | None) -> str:
     """A service given, translated (the code itself when unknown)."""
-    return str(SERVICE_GIVEN.get(code, code or "")) if code else ""  # type: ignore[call-overload]
+    return str(SERVICE_GIVEN.get(code, code)) if code else ""
 
 
 @dataclass(frozen=True)

@@ -77,3 +77,21 @@ def forbid_decryption(monkeypatch: Any) -> None:
     for module, name in ((sealed, "open_value"), (sealed, "open_bytes"), (fields, "open_value"),
                          (envelope, "unwrap"), (envelope, "_open")):
         monkeypatch.setattr(module, name, boom)
+
+
+def sqlite_bytes(app: Flask) -> bytes:
+    """Every byte the app's SQLite database holds on disk: the file and its WAL and shared
+    memory read while connections are open, then the file again after the checkpoint that
+    closing them makes (what a thief copying the files would have)."""
+    import sqlalchemy as sa
+
+    with app.app_context():
+        path = Path(sa.make_url(str(db.engine.url)).database or "")
+        data = b""
+        for suffix in ("", "-wal", "-shm"):
+            f = path.with_name(path.name + suffix)
+            if f.exists():
+                data += f.read_bytes()
+        db.session.remove()
+        db.engine.dispose()
+    return data + path.read_bytes()
