@@ -122,3 +122,19 @@ def test_a_record_given_another_data_key_gets_another_sealer(sapp):
         second = sealer_of(s, "specimens")
         assert second is not first and second.data_key_id == other.data_key_id
         db.session.rollback()
+
+
+@pytest.mark.parametrize("version", [-1, 2 ** 64, "1", None, 1.0])
+def test_a_version_no_record_can_have_is_a_refusal_not_a_crash(sapp, version):
+    """``open_value`` names an impossible version as a failure to open (audited), whatever its
+    kind: never an ``OverflowError`` or ``TypeError`` escaping to the page."""
+    from app.crypto.errors import DecryptionError
+
+    sid = _make(sapp)
+    with sapp.app_context():
+        s = db.session.get(Specimen, sid)
+        blob = s.full_name_sealed
+        with pytest.raises(DecryptionError) as err:
+            open_value(TEXT, blob, "full_name", version, PRESENT, Sealer("specimens", sid,
+                                                                         s.data_key_id))
+        assert err.value.reason == "full_name:bad_version"
