@@ -136,11 +136,12 @@ def connect_hooks() -> None:
     from app.cases import notices as _case_notices  # noqa: F401  (notification targets)
     from app.core.hooks import check_subscribed
     from app.programme import home as _programme_home  # noqa: F401  (coordinator home panel)
+    from app.referrals import case_hooks as _referral_hooks  # noqa: F401  (the case hooks)
     from app.referrals import home as _referral_home  # noqa: F401  (home panels: referrals)
     from app.referrals import notices as _referral_notices  # noqa: F401  (notification targets)
     from app.referrals import onward as _onward  # noqa: F401  (the case page's referral chain)
     from app.referrals import provider_home as _provider_home  # noqa: F401  (home panel)
-    from app.referrals import service as _referrals  # noqa: F401  (answers the case hooks)
+    from app.referrals import service as _referrals  # noqa: F401  (consent withdrawn, case erased)
     from app.referrals import service_records as _records  # noqa: F401  (share_fields)
     from app.reports import home as _report_home  # noqa: F401  (the indicators home panel)
     from app.safe_space import home as _safe_space_home  # noqa: F401  (coordinator home panel)

@@ -130,11 +130,8 @@ CASE_OWNED: dict[str, Owned] = {
     "case_attachment_contents": copied("a child of case_attachments: the files' bytes"),
     "referral_attachments": left_behind("copies shared with the sender's referrals, under "
                                         "their keys: destroyed with those referrals"),
-    "case_changes": left_behind("previous values are the sending organisation's record of its "
-                                "own edits: the receiver needs the case as it is now, not every "
-                                "value it once held (data minimisation); they are destroyed "
-                                "with the sender's case, and the receiver's history starts "
-                                "with its first change"),
+    "case_changes": left_behind("the sender's record of its own edits: the receiver needs the "
+                                "case as it is, not every value it held (data minimisation)"),
 }
 
 # Columns a copy never takes from the original: its identity, version, key and sealed blobs

@@ -16,7 +16,6 @@ from enum import StrEnum
 from typing import Any, NoReturn
 
 from flask import current_app
-from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -27,7 +26,6 @@ from app.auth.policy import Permission, can
 from app.cases import gbvims, justifications
 from app.cases.consent import ConsentKind, consent_state
 from app.cases.justifications import may_read_text
-from app.cases.labels import Domain, label
 from app.cases.models import Case, Incident
 from app.cases.records import writable
 from app.clock import utcnow
@@ -40,13 +38,12 @@ from app.db import db, transaction
 from app.directory.models import Service
 from app.localtime import organisation_zone
 from app.referrals import fields, notices, queries
-from app.referrals.labels import field_label, status_label
+from app.referrals.labels import field_label
 from app.referrals.models import (
     NotProvidedReason,
     Referral,
     ReferralEvent,
     ReferralStatus,
-    ReferralTrail,
     RevokeReason,
     ServiceOutcome,
     Urgency,
@@ -453,71 +450,3 @@ def shred_all(case: Case) -> None:
         if referral.status != "revoked":
             shred(referral.data_key, object_type=ObjectType.REFERRAL, object_id=referral.id,
                   reason="case_erased", action=Action.REFERRAL_REVOKE)
-
-
-@hooks.case_transferred.subscribe
-def keep_trail(case: Case, tombstone: Any) -> int:
-    """The case goes to another organisation: the sender keeps each referral's service, codes
-    and dates, linked to the tombstone (``ReferralTrail``); the referrals themselves, their
-    shares and their sealed history go with the erased case. Returns how many were kept."""
-    kept = 0
-    for r in db.session.execute(select(Referral).where(Referral.case_id == case.id)
-                                .order_by(Referral.sent_at)).scalars():
-        db.session.add(ReferralTrail(
-            tombstone_id=tombstone.id, referral_id=r.id, service_id=r.service_id,
-            service_type=r.service_type, urgency=r.urgency, status=r.status, sent_at=r.sent_at,
-            responded_at=r.responded_at, closed_at=r.closed_at, outcome=r.outcome,
-            outcome_reason=r.outcome_reason))
-        kept += 1
-    return kept
-
-
-# --- What referrals add to the case pages (``app.core.hooks``; cases do not import referrals) ---
-
-@hooks.case_page.subscribe
-def case_page_section(case: Case, user: User) -> dict[str, Any]:
-    """The case page's referral section: the case's referrals (and whether its urgent clinical
-    referral is sent, ``clinical_referrals``, read by cases for the incident's message)."""
-    return {"referrals": queries.case_referrals(case), "referral_status_label": status_label,
-            "clinical_referrals": queries.clinical_referrals(user, case)}
-
-
-@hooks.task_page.subscribe
-def task_page_section(user: User) -> dict[str, Any]:
-    """The task list's referrals: urgent clinical ones and those waiting too long for an answer."""
-    return {"late_referrals": queries.waiting_too_long(user),
-            "urgent_referrals": queries.urgent_clinical(user),
-            "clinical_referrals": queries.clinical_referrals(user)}
-
-
-@hooks.clinical_referrals.subscribe
-def clinical_referral_status(user: User, case_ids: list[Any]) -> dict[Any, str]:
-    """The status of the urgent clinical referral of each of ``case_ids`` that has one."""
-    return queries.clinical_referrals(user, case_ids=case_ids)
-
-
-@hooks.open_items.subscribe
-def open_referrals(case: Case) -> list[hooks.OpenItem]:
-    """What referrals leave open on a case about to close: urgent ones still unanswered, and
-    accepted ones whose outcome is not recorded yet (service type only, never the share)."""
-    items = []
-    for r in queries.case_referrals(case):
-        kind = label(r.service_type, Domain.SERVICE_TYPE)
-        if r.status == ReferralStatus.SENT and r.urgency == Urgency.URGENT:
-            items.append(hooks.OpenItem("urgent_referral", str(_l(
-                "Urgent referral to %(kind)s not answered yet (sent %(day)s)", kind=kind,
-                day=format_date(r.sent_at))), urgent=True))
-        elif r.status == ReferralStatus.SENT:
-            items.append(hooks.OpenItem("referral", str(_l(
-                "Referral to %(kind)s not answered yet (sent %(day)s)", kind=kind,
-                day=format_date(r.sent_at)))))
-        elif r.status == ReferralStatus.ACCEPTED:
-            items.append(hooks.OpenItem("referral", str(_l(
-                "Referral to %(kind)s accepted, outcome not recorded yet", kind=kind))))
-    return items
-
-
-@hooks.share_fields.subscribe
-def consent_share_fields() -> list[tuple[str, Any]]:
-    """What a consent to share may allow beyond the minimum: the fields a referral can carry."""
-    return fields.optional_choices()
