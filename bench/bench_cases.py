@@ -74,6 +74,7 @@ from sqlalchemy import (  # noqa: E402
     select,
     text,
 )
+from sqlalchemy.orm.util import identity_key  # noqa: E402
 
 from app import clock, create_app  # noqa: E402
 from app.audit import service as audit  # noqa: E402
@@ -266,11 +267,6 @@ def plain_case_context(user: User, case_id: uuid.UUID) -> dict[str, Any]:
     row = db.session.execute(select(t).where(t.c.id == case_id, plain_scope(user, t))).first()
     if row is None:
         abort(404)
-    get = db.session.get
-    case = SimpleNamespace(**row._mapping, site=get(Site, row.site_id),
-                           primary_worker=get(User, row.primary_worker_id),
-                           secondary_worker=get(User, row.secondary_worker_id)
-                           if row.secondary_worker_id else None)
     inc, items, visits = P["incidents"], P["action_items"], P["follow_ups"]
     # Perpetrators are clear GBVIMS codes: read from their own table, in one query as the
     # real incidents' selectin load does.
@@ -281,10 +277,24 @@ def plain_case_context(user: User, case_id: uuid.UUID) -> dict[str, Any]:
             .order_by(IncidentPerpetrator.position)).scalars():
         who[p.incident_id].append(p)
     incidents = [SimpleNamespace(**r._mapping, perpetrators=who[r.id]) for r in rows_]
-    notes = [_with_person(n, "author", n.author_id)
-             for n in _children("case_notes", case_id, P["case_notes"].c.created_at.desc())]
-    history = [_with_person(h, "by", h.by_id) for h in
-               _children("case_status_changes", case_id, P["case_status_changes"].c.at.desc())]
+    note_rows = _children("case_notes", case_id, P["case_notes"].c.created_at.desc())
+    change_rows = _children("case_status_changes", case_id, P["case_status_changes"].c.at.desc())
+    # Everyone the page names, in one statement, as the real page's ``views._people`` does.
+    people = {row.primary_worker_id, row.secondary_worker_id}
+    people.update(n.author_id for n in note_rows)
+    people.update(h.by_id for h in change_rows)
+    people.discard(None)
+    held = db.session.identity_map
+    missing = [i for i in people if identity_key(User, i) not in held]
+    kept = list(db.session.execute(select(User).where(User.id.in_(missing))).scalars()) \
+        if len(missing) > 1 else []
+    notes = [_with_person(n, "author", n.author_id) for n in note_rows]
+    history = [_with_person(h, "by", h.by_id) for h in change_rows]
+    get = db.session.get
+    case = SimpleNamespace(**row._mapping, site=get(Site, row.site_id),
+                           primary_worker=get(User, row.primary_worker_id),
+                           secondary_worker=get(User, row.secondary_worker_id)
+                           if row.secondary_worker_id else None)
     a = P["assessments"]
     current = db.session.execute(select(a).where(a.c.case_id == case_id)).first()
     request_ = next((h for h in history if h.to_status == "closure_requested"), None) \
@@ -295,10 +305,12 @@ def plain_case_context(user: User, case_id: uuid.UUID) -> dict[str, Any]:
     extra: dict[str, Any] = views._contributions(hooks.case_page, case=case, user=user)
     state = consent.consent_state(case)  # type: ignore[arg-type]  (clear table, shared)
     items_ = _children("action_items", case_id, items.c.due_on)
+    visits_ = _children("follow_ups", case_id, visits.c.due_on)
     today = views.today(views.user_zone(user))
     writable = case.status != "closed"
     ctx = {**extra,
         "case": case, "access": SimpleNamespace(read_only=False, break_glass=False),
+        "people": kept,
         "identity": {f: getattr(row, f) for f in service.IDENTITY_FIELDS},
         "consent": state,
         "incidents": [(i, {f: getattr(i, f) for f in records.SEALED_INCIDENT_FIELDS})
@@ -312,7 +324,7 @@ def plain_case_context(user: User, case_id: uuid.UUID) -> dict[str, Any]:
         "items": [(i, i.goal) for i in items_],
         "overdue_items": {i.id for i in items_ if i.due_on < today
                           and i.status in views.OPEN_ITEM_STATUSES},
-        "visits": [(v, v.notes) for v in _children("follow_ups", case_id, visits.c.due_on)],
+        "visits": [(v, v.notes) for v in visits_],
         "notes": [(n, n.body) for n in notes],
         "history": history, "closure_request": request_,
         "closure_detail": request_.reason_detail if request_ else None,
@@ -331,10 +343,10 @@ def plain_case_context(user: User, case_id: uuid.UUID) -> dict[str, Any]:
         can_decide_closure=closing and ctx["can_approve"] and not ctx["self_requested"],
         can_approve_plan=ctx["can_act"] and ctx["can_approve"] and bool(items_)
         and not case.plan_approved_at)
-    # What is still open (clear metadata, read by the same code as the real page).
-    ctx.update(open_items=closure.open_items(case)  # type: ignore[arg-type]
+    # What is still open (clear metadata, from what the page read, as the real page does).
+    ctx.update(open_items=closure.open_items(case, items_, visits_, extra)  # type: ignore[arg-type]
                if ctx["can_request_closure"] or closing else [],
-               sent_back=closure.sent_back(case))  # type: ignore[arg-type]
+               sent_back=closure.sent_back(case, history))  # type: ignore[arg-type]
     return ctx
 
 

@@ -19,10 +19,12 @@ calls, so the columns overlap where a template reads the database or a commit ap
 - template: ``flask.render_template`` (Jinja, forms, lazy reads from templates).
 
     .venv/bin/python bench/profile_requests.py [--cases 50000] [--runs 30] [--no-pg]
-        [--no-sqlite] [--top 0] [--queries]
+        [--no-sqlite] [--top 0] [--queries] [--trace "FROM users"]
 
 ``--top N`` prints the N most expensive functions (cumulative) per request; ``--queries``
-prints each request's SQL statements, grouped (to spot one read repeated). Synthetic data only.
+prints each request's SQL statements, grouped (to spot one read repeated); ``--trace TEXT``
+prints where in ``app/`` each statement containing TEXT was issued from (to find the reader).
+Synthetic data only.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import statistics
 import sys
 import tempfile
 import time
+import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -81,7 +84,9 @@ TOKEN_RE = re.compile(r'name="((?:[a-z_]+-)?(?:csrf_token|submission_token))" '
 class SqlMeter:
     """Counts the statements and the time spent in the driver, by cursor events."""
 
-    def __init__(self) -> None:
+    def __init__(self, trace: str = "") -> None:
+        self.trace = trace
+        self.origins: Counter[str] = Counter()
         self.count = 0
         self.seconds = 0.0
         self.statements: Counter[str] = Counter()
@@ -90,6 +95,10 @@ class SqlMeter:
     def before(self, _c: Any, _cur: Any, statement: str, *_a: Any) -> None:
         self.count += 1
         self.statements[" ".join(statement.split())[:160]] += 1
+        if self.trace and self.trace in statement:
+            self.origins[" < ".join(
+                f"{f.filename.rsplit('/app/', 1)[-1]}:{f.lineno} {f.name}"
+                for f in reversed(traceback.extract_stack()) if "/app/" in f.filename)] += 1
         self._t0 = time.perf_counter()
 
     def after(self, *_a: Any) -> None:
@@ -97,11 +106,12 @@ class SqlMeter:
 
     def reset(self) -> None:
         self.count, self.seconds, self.statements = 0, 0.0, Counter()
+        self.origins = Counter()
 
 
 @contextmanager
-def metered(app: Flask) -> Iterator[SqlMeter]:
-    meter = SqlMeter()
+def metered(app: Flask, trace: str = "") -> Iterator[SqlMeter]:
+    meter = SqlMeter(trace)
     with app.app_context():
         engine = db.engine
     event.listen(engine, "before_cursor_execute", meter.before)
@@ -188,7 +198,7 @@ def requests_of(app: Flask, d: dict[str, Any], ws: dict[str, Any], targets: list
 
 
 def run(uri: str, instance: Path, n: int, runs: int, label_: str, top: int,
-        show_queries: bool) -> None:
+        show_queries: bool, trace: str = "") -> None:
     app = create_app({"AMANA_ENV": "testing", "INSTANCE_PATH": str(instance),
                       "SQLALCHEMY_DATABASE_URI": uri, "RATELIMIT_STORAGE_URI": "memory://",
                       "CASE_SEARCH_LIMIT": "1000000 per minute", "SERVER_NAME": None})
@@ -214,7 +224,7 @@ def run(uri: str, instance: Path, n: int, runs: int, label_: str, top: int,
           "cProfile (parts overlap); 'wall' is the median without the profiler")
     head = "".join(f"{c:>9}" for c in COLUMNS)
     print(f"  {'request':<24}{'wall':>8}{'SQL#':>6}{'profiled':>10}{head}")
-    with metered(app) as meter:
+    with metered(app, trace) as meter:
         for name, prepare, fn in requests_of(app, d, ws, targets, names):
             prepare(0), fn(0)
             walls, counts = [], []
@@ -225,7 +235,7 @@ def run(uri: str, instance: Path, n: int, runs: int, label_: str, top: int,
                 fn(i)
                 walls.append(time.perf_counter() - t0)
                 counts.append(meter.count)
-            statements = meter.statements
+            statements, origins = meter.statements, meter.origins
             prof = cProfile.Profile()
             sql = 0.0
             for i in range(runs + 1, 2 * runs + 1):
@@ -246,6 +256,8 @@ def run(uri: str, instance: Path, n: int, runs: int, label_: str, top: int,
             if show_queries:
                 for statement, k in statements.most_common():
                     print(f"      {k}x {statement}")
+            for origin, k in origins.most_common():
+                print(f"      {k}x {trace!r} from {origin}")
             if top:
                 stats.sort_stats("cumulative").print_stats(top)
     with app.app_context():
@@ -261,19 +273,22 @@ def main() -> None:
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--top", type=int, default=0)
     parser.add_argument("--queries", action="store_true")
+    parser.add_argument("--trace", default="", metavar="TEXT",
+                        help="print where each statement containing TEXT was issued from")
     args = parser.parse_args()
     logging.disable(logging.INFO)
     with tempfile.TemporaryDirectory() as tmp:
         instance = Path(tmp) / "instance"
         if not args.no_sqlite:
             run(f"sqlite:///{tmp}/bench.db", instance, args.cases, args.runs, "SQLite",
-                args.top, args.queries)
+                args.top, args.queries, args.trace)
         base, why = (None, "--no-pg") if args.no_pg else pgserver.reachable()
         if base is None:
             print(f"\nPostgreSQL: skipped ({why})")
         else:
             with pgserver.scratch(base) as url:
-                run(url, instance, args.cases, args.runs, "PostgreSQL", args.top, args.queries)
+                run(url, instance, args.cases, args.runs, "PostgreSQL", args.top, args.queries,
+                    args.trace)
 
 
 if __name__ == "__main__":

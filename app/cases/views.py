@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from sqlalchemy.orm.util import identity_key
 
 from app.auth.models import User
 from app.auth.policy import Permission, can
@@ -19,7 +20,7 @@ from app.cases.labels import Domain, label
 from app.cases.models import ActionItem, Assessment, Case, CaseNote, FollowUp, Incident, StatusChange
 from app.cases.rules import is_writable
 from app.cases.scopes import CaseAccess
-from app.cases.service import IDENTITY_FIELDS, last_change
+from app.cases.service import IDENTITY_FIELDS
 from app.cases.workflow import (
     CLOSURE_REASONS,
     REOPEN_REASONS,
@@ -131,6 +132,21 @@ def _children(model: Any, case: Case, order: Any) -> list[Any]:
         select(model).where(model.case_id == case.id).order_by(order)).scalars())
 
 
+def _people(case: Case, *groups: list[Any]) -> list[User]:
+    """Everyone the case page names (its workers, the authors of its notes, who changed its
+    status), read in one statement rather than one each when the template reaches them: the
+    page's records then find them in the session (a many-to-one by primary key is looked up
+    there first). Returned so that the page holds them (the session holds them weakly)."""
+    ids = {case.primary_worker_id, case.secondary_worker_id}
+    for group in groups:
+        ids.update(r.author_id if isinstance(r, CaseNote) else r.by_id for r in group)
+    ids.discard(None)
+    held = db.session.identity_map
+    missing = [i for i in ids if identity_key(User, i) not in held]
+    return list(db.session.execute(select(User).where(User.id.in_(missing))).scalars()) \
+        if len(missing) > 1 else []
+
+
 def _opened(record: Any, fields: tuple[str, ...]) -> dict[str, Any] | None:
     """The values of one record's ``fields``, or None when it does not open (left out with the
     page's notice, like a damaged record in a list; see ``app.crypto.readable``)."""
@@ -186,20 +202,25 @@ def case_context(user: User, access: CaseAccess,
     """
     case = access.case
     incidents = readable(_children(Incident, case, Incident.incident_date), INCIDENT_TEXT)
-    items = readable(_children(ActionItem, case, ActionItem.due_on), ("goal",))
-    visits = readable(_children(FollowUp, case, FollowUp.due_on), ("notes",))
+    all_items = _children(ActionItem, case, ActionItem.due_on)
+    all_visits = _children(FollowUp, case, FollowUp.due_on)
+    items = readable(all_items, ("goal",))
+    visits = readable(all_visits, ("notes",))
     notes = readable(_children(CaseNote, case, CaseNote.created_at.desc()), ("body",))
     history = _children(StatusChange, case, StatusChange.at.desc())
+    people = _people(case, [n for n, _ in notes], history)
     current = db.session.execute(
         select(Assessment).where(Assessment.case_id == case.id)).scalar_one_or_none()
     closing = case.status == CaseStatus.CLOSURE_REQUESTED
-    request = last_change(case, CaseStatus.CLOSURE_REQUESTED) if closing else None
+    request = next((h for h in history if h.to_status == CaseStatus.CLOSURE_REQUESTED),
+                   None) if closing else None  # last_change, from the history read above
     closure_detail = _opened(request, ("reason_detail",))
     page_forms = case_forms(case, refused or {})
     consent = consent_state(case)
     writable = access.writable
     ctx: dict[str, Any] = {
         "case": case, "access": access, "identity": _opened(case, IDENTITY_FIELDS),
+        "people": people,
         "consent": consent,
         "incidents": incidents,
         "clinical_window_ends": clinical_windows(case, [i for i, _ in incidents]),
@@ -217,7 +238,7 @@ def case_context(user: User, access: CaseAccess,
         "closure_detail": closure_detail["reason_detail"] if closure_detail else None,
         "label": label, "status_labels": STATUS_LABELS, "closure_reasons": CLOSURE_REASONS,
         "reopen_reasons": REOPEN_REASONS, **page_forms,
-        **_contributions(hooks.case_page, case=case, user=user),
+        **(sections := _contributions(hooks.case_page, case=case, user=user)),
         "break_glass_grants": justifications.grants_for(user, case),
         "today": today(user_zone(user)), "can_approve": can(user, Permission.CASE_APPROVE),
         "self_requested": request is not None and request.by_id == user.id,
@@ -238,9 +259,10 @@ def case_context(user: User, access: CaseAccess,
         can_approve_plan=can_act and can_approve and bool(items) and not case.plan_approved_at,
     )
     # What is still open, for the closure request and the decision (``app.cases.closure``).
-    ctx.update(open_items=closure.open_items(case)
+    # Each from what the page has read above, not read again.
+    ctx.update(open_items=closure.open_items(case, all_items, all_visits, sections)
                if ctx["can_request_closure"] or closing else [],
-               sent_back=closure.sent_back(case))
+               sent_back=closure.sent_back(case, history))
     return ctx
 
 

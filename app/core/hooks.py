@@ -96,7 +96,9 @@ class OpenItem:
     urgent: bool = False
 
 
-#: What is still open on a case, for its closure request and decision: ``case``. Each
+#: What is still open on a case, for its closure request and decision: ``case``, ``page``
+#: (the case page's ``case_page`` sections when the page asks, so a subscriber can use what its
+#: own section already read in this request instead of reading it again; else None). Each
 #: subscriber returns a list of ``OpenItem`` (referrals: urgent ones unanswered, accepted ones
 #: without an outcome). Cases add their own goals and follow-ups (``app.cases.closure``).
 open_items = Hook("open_items", required=True)

@@ -63,11 +63,13 @@ def clinical_referral_status(user: User, case_ids: list[Any]) -> dict[Any, str]:
 
 
 @hooks.open_items.subscribe
-def open_referrals(case: Case) -> list[hooks.OpenItem]:
+def open_referrals(case: Case, page: dict[str, Any] | None = None) -> list[hooks.OpenItem]:
     """What referrals leave open on a case about to close: urgent ones still unanswered, and
-    accepted ones whose outcome is not recorded yet (service type only, never the share)."""
+    accepted ones whose outcome is not recorded yet (service type only, never the share).
+    On the case page, the referrals its section read (``case_page_section``) are used."""
     items = []
-    for r in queries.case_referrals(case):
+    found = page.get("referrals") if page is not None else None
+    for r in queries.case_referrals(case) if found is None else found:
         kind = label(r.service_type, Domain.SERVICE_TYPE)
         if r.status == ReferralStatus.SENT and r.urgency == Urgency.URGENT:
             items.append(hooks.OpenItem("urgent_referral", str(_l(
