@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from flask import current_app, g, request, session
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from app.auth.models import AuthSession, User
 from app.clock import utcnow
@@ -96,9 +97,14 @@ def load() -> tuple[AuthSession | None, str | None]:
     token = session.get(SESSION_KEY)
     if not isinstance(token, str):
         return None, None
+    # One statement: the session, its user, the user's organisation (its time zone dates
+    # every page) and sites (the scope of every case query), joined; each was a statement of
+    # its own when first reached.
     row = db.session.execute(
         select(AuthSession).where(AuthSession.token_hash == token_digest(token))
-    ).scalar_one_or_none()
+        .options(joinedload(AuthSession.user).options(joinedload(User.organisation),
+                                                       joinedload(User.sites)))
+    ).unique().scalar_one_or_none()
     if row is None:
         session.pop(SESSION_KEY, None)
         return None, "unknown"

@@ -9,6 +9,7 @@ outcome), so cases never import them. The list informs the decision: it does not
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask_babel import format_date
@@ -31,11 +32,12 @@ OPEN_GOAL_STATUSES = ("planned", "in_progress")
 
 
 def _goals(case: Case, loaded: list[ActionItem] | None) -> list[OpenItem]:
+    rows: list[tuple[str, str, date]]
     if loaded is None:
-        rows = db.session.execute(
+        rows = [(k, s, d) for k, s, d in db.session.execute(
             select(ActionItem.service_type, ActionItem.status, ActionItem.due_on)
             .where(ActionItem.case_id == case.id, ActionItem.status.in_(OPEN_GOAL_STATUSES))
-            .order_by(ActionItem.due_on)).all()
+            .order_by(ActionItem.due_on))]
     else:  # the page's goals, read by due date: the same rows, without reading them again
         rows = [(i.service_type, i.status, i.due_on) for i in loaded
                 if i.status in OPEN_GOAL_STATUSES]

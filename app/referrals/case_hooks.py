@@ -44,8 +44,9 @@ def keep_trail(case: Case, tombstone: Any) -> int:
 def case_page_section(case: Case, user: User) -> dict[str, Any]:
     """The case page's referral section: the case's referrals (and whether its urgent clinical
     referral is sent, ``clinical_referrals``, read by cases for the incident's message)."""
-    return {"referrals": queries.case_referrals(case), "referral_status_label": status_label,
-            "clinical_referrals": queries.clinical_referrals(user, case)}
+    referrals = queries.case_referrals(case)
+    return {"referrals": referrals, "referral_status_label": status_label,
+            "clinical_referrals": queries.clinical_among(referrals)}
 
 
 @hooks.task_page.subscribe

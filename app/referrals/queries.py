@@ -124,24 +124,36 @@ def urgent_clinical(user: User) -> list[tuple[Any, str, int]]:
     return [(r[0], r[1], int((r[2] - now).total_seconds() // 3600)) for r in rows if r[2]]
 
 
-def clinical_referrals(user: User, case: Case | None = None, *,
-                       case_ids: list[Any] | None = None) -> dict[Any, str]:
-    """Cases of the user's scope (or just ``case``) whose urgent clinical referral is sent and
-    still inside its window: case id → its status ("sent": awaiting an answer, "accepted")."""
+def clinical_referrals(user: User, *, case_ids: list[Any] | None = None) -> dict[Any, str]:
+    """Cases of the user's scope (or just ``case_ids``) whose urgent clinical referral is sent
+    and still inside its window: case id → its status ("sent": awaiting an answer,
+    "accepted"). One case's page uses ``clinical_among`` on the referrals it read."""
     stmt = (select(Referral.case_id, Referral.status).join(Case, Case.id == Referral.case_id)
             .where(case_scope(user), Referral.urgent_clinical.is_(True),
                    status_of(user).in_(("sent", "accepted")),
                    Referral.clinical_deadline_at > utcnow())
             .order_by(Referral.sent_at))
-    if case is not None:
-        stmt = stmt.where(Referral.case_id == case.id)
     if case_ids is not None:   # a few cases: found through their referrals
         stmt = stmt.where(Referral.case_id.in_(case_ids))
+    return _ranked(db.session.execute(stmt).all())
+
+
+def _ranked(pairs: Any) -> dict[Any, str]:
     found: dict[Any, str] = {}
-    for case_id, status in db.session.execute(stmt).all():
+    for case_id, status in pairs:
         if found.get(case_id) != "accepted":  # an accepted one outranks one still waiting
             found[case_id] = status
     return found
+
+
+def clinical_among(referrals: list[Referral]) -> dict[Any, str]:
+    """``clinical_referrals`` of one case from its referrals already read (the case page's):
+    the same rule, without reading them again. The page is shown only to someone who may
+    open the case, who sees these referrals listed on it."""
+    now = utcnow()
+    return _ranked((r.case_id, r.status) for r in referrals
+                   if r.urgent_clinical and r.status in ("sent", "accepted")
+                   and r.clinical_deadline_at is not None and r.clinical_deadline_at > now)
 
 
 def active_services() -> list[Service]:
