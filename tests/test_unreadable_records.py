@@ -7,6 +7,7 @@ would: one byte of a stored ciphertext changed (fails under any sealing format).
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 
 from sqlalchemy import select, update
@@ -228,5 +229,25 @@ def test_a_candidate_whose_data_key_is_damaged_is_left_out_of_a_search(app, auth
         numbers = {str(x.id): x.case_number for x in db.session.execute(
             select(Case).where(Case.id.in_([uuid.UUID(damaged), uuid.UUID(intact)]))).scalars()}
     assert numbers[intact] in html and numbers[damaged] not in html
+    assert [(e.object_type, e.object_id, e.reason) for e in _failures(app)] == [
+        ("data_key", str(key_id), "unwrap_failed")]
+
+
+def test_a_case_whose_data_key_is_damaged_opens_its_page_with_the_notice(app, auth, world):
+    """The case loader reads the wrapped data key with the case and unwraps it for the
+    request: a damaged one is left alone there, so the page still answers, marks what does not
+    open, and the failure is audited once, as the data key's (never a 500)."""
+    from app.crypto.models import DataKey
+
+    own = world.ids["case_own"]
+    with app.app_context():
+        key_id = db.session.get(Case, uuid.UUID(own)).data_key_id
+    keys = DataKey.__table__
+    _flip(app, keys, keys.c.wrapped, str(key_id))
+    r = auth.login("caseworker").get(f"/cases/{own}")
+    html = r.get_data(as_text=True)
+    # Nothing of the case opens: every sealed record of it is counted in the notice.
+    assert r.status_code == 200 and re.search(r"\d+ records could not be read", html)
+    assert CANARY["own_name"] not in html and CANARY["own_narrative"] not in html
     assert [(e.object_type, e.object_id, e.reason) for e in _failures(app)] == [
         ("data_key", str(key_id), "unwrap_failed")]

@@ -22,6 +22,8 @@ from app.auth.policy import Permission, Role, can
 from app.cases.models import BreakGlassGrant, Case, CaseTransfer
 from app.cases.rules import is_writable
 from app.clock import utcnow
+from app.crypto import envelope
+from app.crypto.models import DataKey
 from app.db import db
 from app.sqlhints import not_an_index
 
@@ -88,6 +90,20 @@ class CaseAccess:
         return not self.read_only and is_writable(self.case)
 
 
+def _with_key(*where: Any) -> Case | None:
+    """The case matching ``where``, its wrapped data key read in the same statement and
+    unwrapped for the request (``envelope.prime``): every case page opens or seals values
+    under it, and reading it apart cost a statement of its own."""
+    row = db.session.execute(
+        select(Case, DataKey.kek_version, DataKey.wrapped)
+        .outerjoin(DataKey, DataKey.id == Case.data_key_id).where(*where)).one_or_none()
+    if row is None:
+        return None
+    case: Case = row[0]
+    envelope.prime(case.data_key_id, row[1], row[2])
+    return case
+
+
 def load_case(user: User, case_id: uuid.UUID, *, write: bool = False,
               action: Action | None = None, shown_as: Action = Action.CASE_VIEW) -> CaseAccess:
     """Load a case through the user's scope or answer 404 (audited as denied).
@@ -99,15 +115,11 @@ def load_case(user: User, case_id: uuid.UUID, *, write: bool = False,
     as ``case.view`` (or ``shown_as``: a printed summary is ``case.print``); writes record
     their own event.
     """
-    case = db.session.execute(
-        select(Case).where(Case.id == case_id, case_scope(user))
-    ).scalar_one_or_none()
+    case = _with_key(Case.id == case_id, case_scope(user))
     read_only = False
     glass = False
     if case is None and not write and break_glass_active(user, case_id) is not None:
-        case = db.session.execute(
-            select(Case).where(Case.id == case_id, Case.organisation_id == user.organisation_id)
-        ).scalar_one_or_none()
+        case = _with_key(Case.id == case_id, Case.organisation_id == user.organisation_id)
         read_only = glass = case is not None
     if case is None:
         audit.deny_404(action or Action.CASE_VIEW, ObjectType.CASE, case_id)

@@ -151,6 +151,23 @@ def unwrap_many(data_key_ids: Iterable[uuid.UUID | None]) -> None:
 _UNWRAP_BATCH = 500
 
 
+def prime(data_key_id: uuid.UUID | None, kek_version: int | None, wrapped: bytes | None) -> None:
+    """Unwrap a data key whose row the caller read together with its record (the case loader
+    joins it: one statement less on every case page), as ``unwrapped`` would on first use. A
+    key that is missing, shredded or does not unwrap is left alone here: opening a value of it
+    then goes through ``unwrapped``, which reads it again and fails there, audited."""
+    if data_key_id is None or wrapped is None or kek_version is None:
+        return
+    cache = _cache()
+    if data_key_id in cache:
+        return
+    try:
+        raw = keyring().unwrap(kek_version, wrapped, wrap_context(data_key_id))
+    except SealError:
+        return
+    cache[data_key_id] = Unwrapped(raw)
+
+
 def _open(data_key_id: uuid.UUID) -> Unwrapped:
     with db.session.no_autoflush:
         row = db.session.execute(
