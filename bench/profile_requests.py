@@ -12,7 +12,8 @@ calls, so the columns overlap where a template reads the database or a commit ap
 - guard: ``auth.guard.check_request`` (session, role check and the commit of ``last_seen_at``);
 - policy: ``auth.policy.can`` and ``cases.scopes.load_case`` (the scope query and its audit);
 - SQL: time inside the database driver (cursor execute), measured by cursor events;
-- unwrap: ``crypto.envelope._open`` (data key read and unwrapped under the KEK);
+- unwrap: ``crypto.envelope._open``, ``prime`` and ``unwrap_many`` (data keys unwrapped under
+  the KEK: read alone, read with the case by its loader, or a search's candidates together);
 - decrypt: ``crypto.fields.SealedField.__get__`` (opening sealed values, unwrap included);
 - audit: ``audit.writer.record`` (chain head locked, event MAC'd and appended);
 - commit: ``Session.commit`` (flush, audit checkpoints, the database commit);
@@ -70,6 +71,8 @@ PARTS = (
     ("policy", "app/auth/policy.py", "can"),
     ("policy", "app/cases/scopes.py", "load_case"),
     ("unwrap", "app/crypto/envelope.py", "_open"),
+    ("unwrap", "app/crypto/envelope.py", "prime"),  # the case loader's, with the case
+    ("unwrap", "app/crypto/envelope.py", "unwrap_many"),  # a search's candidates, batched
     ("decrypt", "app/crypto/fields.py", "__get__"),
     ("audit", "app/audit/writer.py", "record"),
     ("commit", "sqlalchemy/orm/session.py", "commit"),
