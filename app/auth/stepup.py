@@ -28,13 +28,11 @@ only what is not implied, that the person was asked and answered for this very a
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar, overload
 
-import pyotp
 from flask import current_app, g, request
 from flask_babel import lazy_gettext as _l
 
@@ -139,14 +137,6 @@ REPLAYED = _l("This code has already been used. Wait for the next code in your a
 WRONG = _l("This code is not right. Type the six-digit code your authenticator app shows now.")
 
 
-def _replayed(user: User, code: str) -> bool:
-    """Whether ``code`` is one already accepted (a step in the window, not after the last)."""
-    totp = pyotp.TOTP(mfa.secret_of(user))
-    now = mfa.current_step()
-    return any(hmac.compare_digest(totp.at(step * mfa.STEP_SECONDS), code)
-               for step in (now - 1, now, now + 1) if step <= user.totp_last_step)
-
-
 def _refuse(user: User, message: Any, reason: str, *, failure: bool) -> Refused:
     """Record the refusal; a failed code also counts toward the lockout (the failure that
     locks the account ends the session, as at sign-in)."""
@@ -179,7 +169,7 @@ def verify(user: User, typed: str) -> Refused | None:
         return _refuse(user, NOT_A_CODE, "not_a_totp_code", failure=True)
     step = mfa.matching_step(user, code)
     if step is None:
-        replay = _replayed(user, code)
+        replay = mfa.replayed(user, code)
         return _refuse(user, REPLAYED if replay else WRONG,
                        "replayed_code" if replay else "bad_code", failure=True)
     with transaction():
