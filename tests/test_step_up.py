@@ -403,3 +403,15 @@ def test_a_step_up_replaces_the_session_token(
     r = thief.get("/admin/users")
     assert r.status_code == 302 and "/auth/login" in r.location
     assert admin.get("/admin/users").status_code == 200
+
+
+def test_the_window_is_five_minutes_by_default(
+        app: Flask, auth: Auth, world: World, frozen: Clock) -> None:
+    assert app.config["STEP_UP_MINUTES"] == 5
+    admin = auth.login("admin")
+    frozen.advance(minutes=4, seconds=59)
+    path, data = _reset_password(app, auth, world, admin)
+    assert "reset-code" in admin.post(path, data=data).get_data(as_text=True)
+    frozen.advance(seconds=2)
+    path, data = _reset_password(app, auth, world, admin)
+    _confirm(admin.post(path, data=data))
