@@ -2,7 +2,10 @@
 
 Order: public endpoints pass; otherwise a live session is needed; a session without MFA
 reaches only the MFA step; an account that must change its password reaches only that; then
-the view's declared rule is checked against the role. A view with no rule is refused.
+the view's declared rule is checked against the role. A view with no rule is refused. Last, a
+POST to a dangerous action (``@step_up``, ``app.auth.stepup``) needs a second-factor proof
+within ``STEP_UP_MINUTES``, or the code in this request; otherwise it answers with the
+"Confirm it is you" page and the view does not run.
 """
 
 from __future__ import annotations
