@@ -325,6 +325,8 @@ def build_config(env: str, instance_path: Path, *, keys: bool = True) -> dict[st
         "PASSWORD_RESET_HOURS": _int_env("AMANA_PASSWORD_RESET_HOURS", 24),
         "GRANT_APPROVAL_HOURS": _int_env("AMANA_GRANT_APPROVAL_HOURS", 72),
         "BREAK_GLASS_MINUTES": _int_env("AMANA_BREAK_GLASS_MINUTES", 60),
+        # A dangerous action (app/auth/stepup.py) needs a second-factor proof this recent.
+        "STEP_UP_MINUTES": _int_env("AMANA_STEP_UP_MINUTES", 5),
         # A key-encryption key older than this is due for rotation ('flask keys rotate'): the
         # admin's home page says when, and warns once it is overdue.
         "KEK_ROTATION_DAYS": _int_env("AMANA_KEK_ROTATION_DAYS", 365),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -26,6 +27,7 @@ from app.auth import service as auth_service
 from app.auth.forms import ActionForm
 from app.auth.models import User
 from app.auth.policy import Permission, require
+from app.auth.stepup import step_up
 from app.core.ids import parse_uuid
 from app.db import db
 from app.directory import service as directory_service
@@ -105,6 +107,17 @@ def _spec(form: forms.UserForm) -> svc.AccountSpec:
     )
 
 
+def widens_access(args: Mapping[str, Any], _form: Mapping[str, str]) -> bool:
+    """Reactivating an account or resetting its second factor needs a fresh second factor
+    (``app.auth.stepup``); deactivating and ending sessions take access away and never wait."""
+    return args.get("op") in ("reactivate", "reset_mfa")
+
+
+def approves(args: Mapping[str, Any], _form: Mapping[str, str]) -> bool:
+    """Approving a grant applies access or a credential reset; refusing one never waits."""
+    return args.get("op") == "approve"
+
+
 @bp.get("/users")
 @require(Permission.ADMIN_USERS)
 def users() -> str:
@@ -120,6 +133,7 @@ def users() -> str:
 
 @bp.route("/users/new", methods=["GET", "POST"])
 @require(Permission.ADMIN_USERS)
+@step_up
 def user_new() -> str | Response:
     """Create an account. The admin never sets its password: a one-time reset code is shown
     instead, to hand to the person, who chooses their own password with it. A second POST of
@@ -150,6 +164,7 @@ def user_new() -> str | Response:
 
 @bp.route("/users/<uuid:user_id>", methods=["GET", "POST"])
 @require(Permission.ADMIN_USERS)
+@step_up
 def user_edit(user_id: uuid.UUID) -> str | Response:
     """View and edit one account; role, status, password, MFA and sessions are managed here."""
     user = _load_user(user_id, Action.USER_UPDATE)
@@ -178,6 +193,7 @@ def user_edit(user_id: uuid.UUID) -> str | Response:
 
 @bp.post("/users/<uuid:user_id>/<any(deactivate, reactivate, reset_mfa, end_sessions):op>")
 @require(Permission.ADMIN_USERS)
+@step_up(when=widens_access)
 def user_action(user_id: uuid.UUID, op: str) -> Response:
     """Deactivate, reactivate, reset MFA or end every session of an account."""
     user = _load_user(user_id, USER_ACTIONS[op])
@@ -204,6 +220,7 @@ def user_action(user_id: uuid.UUID, op: str) -> Response:
 
 @bp.post("/users/<uuid:user_id>/reset-password")
 @require(Permission.ADMIN_USERS)
+@step_up
 def user_reset_password(user_id: uuid.UUID) -> str | Response:
     """Issue a one-time reset code (shown once) for the person to set a new password."""
     user = _load_user(user_id, Action.USER_PASSWORD_RESET_ISSUED)
@@ -242,6 +259,7 @@ def _site_names() -> dict[str, str]:
 
 @bp.post("/grants/<uuid:grant_id>/<any(approve, refuse):op>")
 @require(Permission.ADMIN_USERS)
+@step_up(when=approves)
 def grant_decide(grant_id: uuid.UUID, op: str) -> str | Response:
     """Approve or refuse a pending grant (never one's own request, never about oneself)."""
     grant = _load_grant(grant_id)

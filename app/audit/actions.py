@@ -19,6 +19,7 @@ class Action(enum.StrEnum):
     AUTH_MFA_ENROLLED = "auth.mfa_enrolled"
     AUTH_RECOVERY_CODE_USED = "auth.recovery_code_used"
     AUTH_RECOVERY_CODES_REGENERATED = "auth.recovery_codes_regenerated"
+    AUTH_STEP_UP = "auth.step_up"
     AUTH_LOGOUT = "auth.logout"
     AUTH_QUICK_LOCK = "auth.quick_lock"
     AUTH_SESSION_TIMEOUT = "auth.session_timeout"

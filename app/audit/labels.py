@@ -21,6 +21,7 @@ ACTION_LABELS: Mapping[str, object] = {
     A.AUTH_MFA_ENROLLED: _l("Authenticator app set up"),
     A.AUTH_RECOVERY_CODE_USED: _l("Recovery code used"),
     A.AUTH_RECOVERY_CODES_REGENERATED: _l("Recovery codes replaced"),
+    A.AUTH_STEP_UP: _l("Identity confirmed for a sensitive action"),
     A.AUTH_LOGOUT: _l("Logged out"),
     A.AUTH_QUICK_LOCK: _l("Quick-locked"),
     A.AUTH_SESSION_TIMEOUT: _l("Session timed out"),

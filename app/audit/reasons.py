@@ -54,6 +54,8 @@ REASON_LABELS: Mapping[str, object] = {
     # Sign-in, sessions and access.
     "password_ok": _l("Password accepted"),
     "totp": _l("Authenticator code"),
+    "step_up": _l("Identity confirmed with a code for this action"),
+    "no_code": _l("No code typed"),
     "locked": _l("Account locked"),
     "unknown_user": _l("No such account"),
     "inactive": _l("Account deactivated"),

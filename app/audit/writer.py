@@ -51,6 +51,7 @@ from app.observability.metrics import AUDIT_APPEND_SECONDS
 
 _EVENTS = AuditEvent.__table__
 _HEADS = AuditHead.__table__
+STEP_UP_MARK = "amana_step_up_mark"  # ``g`` key set by app.auth.stepup (audit imports no auth)
 CHAIN_INFO = "amana_audit_chain"  # connection.info: the chain this connection appended to last
 _first_choice = itertools.count(os.getpid())
 # SQLite: lock the head with a no-op update, and number the event after the highest stored.
@@ -147,6 +148,11 @@ def record(
     so the action fails.
     """
     started = perf_counter()
+    if has_request_context() and action is not Action.AUTH_STEP_UP:
+        # A dangerous action's events say it ran under a fresh second factor (app.auth.stepup).
+        step_up = g.get(STEP_UP_MARK)
+        if step_up:
+            reason = f"{reason};{step_up}" if reason else step_up
     conn = db.session.connection()
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]  # None only after a detach
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, SubmitField
+from wtforms import Form, HiddenField, PasswordField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from app.auth.passwords import MAX_LENGTH
@@ -28,6 +28,15 @@ class CodeForm(FlaskForm):
 
     code = CleanStringField(_l("Code"), validators=[DataRequired(), Length(max=32)])
     submit = SubmitField(_l("Verify"))
+
+
+class StepUpForm(Form):
+    """The code field of the "Confirm it is you" page. A plain form: the page carries the
+    action's own form (its CSRF and one-time tokens included) as hidden inputs, and the guard
+    reads only this field (``app.auth.stepup.CODE_FIELD``)."""
+
+    step_up_code = CleanStringField(_l("Code from your authenticator app"),
+                                    validators=[Length(max=32)])
 
 
 class EnrolForm(FlaskForm):

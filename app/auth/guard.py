@@ -2,20 +2,25 @@
 
 Order: public endpoints pass; otherwise a live session is needed; a session without MFA
 reaches only the MFA step; an account that must change its password reaches only that; then
-the view's declared rule is checked against the role. A view with no rule is refused.
+the view's declared rule is checked against the role. A view with no rule is refused. Last, a
+POST to a dangerous action (``@step_up``, ``app.auth.stepup``) needs a second-factor proof
+within ``STEP_UP_MINUTES``, or the code in this request; otherwise it answers with the
+"Confirm it is you" page and the view does not run.
 """
 
 from __future__ import annotations
 
 from urllib.parse import unquote, urlsplit
 
-from flask import Flask, abort, current_app, flash, g, redirect, request, url_for
+from flask import Flask, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
-from app.auth import sessions
+from app.auth import sessions, stepup
+from app.auth.forms import StepUpForm
+from app.auth.models import AuthSession
 from app.auth.policy import (
     AUTHENTICATED,
     MFA_STEP_ENDPOINTS,
@@ -62,7 +67,7 @@ def _to_login() -> Response:
     return redirect(url_for("auth.login", next=target))
 
 
-def check_request() -> Response | None:
+def check_request() -> Response | str | None:
     """Decide whether this request may reach its view."""
     endpoint = request.endpoint
     if endpoint == "static":
@@ -91,7 +96,8 @@ def check_request() -> Response | None:
     g.user_id = row.user_id  # the request's log line names the account by its id only
     if row.user.must_change_password and endpoint not in PASSWORD_CHANGE_ENDPOINTS:
         return redirect(url_for("auth.change_password"))
-    rule = rule_for(current_app.view_functions.get(endpoint))
+    view = current_app.view_functions.get(endpoint)
+    rule = rule_for(view)
     if rule is None:
         deny("no_rule")
     elif rule != AUTHENTICATED and not (isinstance(rule, Permission) and can(row.user, rule)):
@@ -102,7 +108,33 @@ def check_request() -> Response | None:
         # their sites and organisation), each read again by the view; the read transaction
         # stays open into the view, which commits its own audit event.
         db.session.commit()
+    if stepup.applies(view):  # after authorization: a stranger gets 403, never this page
+        return _step_up(row)
     return None
+
+
+def _step_up(row: AuthSession) -> Response | str | None:
+    """A dangerous action (``@step_up``): go on when the session proved its second factor within
+    the window or proves it now (this request's code); otherwise answer with the "Confirm it is
+    you" page, which carries the posted fields back to the same action, and change nothing."""
+    if stepup.is_fresh(row):
+        return None
+    form = StepUpForm(request.form)
+    if stepup.CODE_FIELD in request.form:
+        user = row.user
+        refused = stepup.verify(user, request.form.get(stepup.CODE_FIELD, ""))
+        if refused is None:
+            return None  # fresh from now: the action runs in this request
+        if refused.session_ended:
+            flash(_("Too many wrong codes: you have been logged out. Try again later."), "error")
+            return redirect(url_for("auth.login"))
+        form.step_up_code.errors = [str(refused.message)]
+        form.step_up_code.data = ""
+    carried = [(name, value) for name, value in request.form.items(multi=True)
+               if name != stepup.CODE_FIELD]
+    return render_template("auth/step_up.html", form=form, carried=carried,
+                           action=request.full_path.rstrip("?"),
+                           minutes=current_app.config["STEP_UP_MINUTES"])
 
 
 def install_guard(app: Flask) -> None:

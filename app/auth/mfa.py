@@ -129,6 +129,15 @@ def matching_step(user: User, code: str) -> int | None:
     return None
 
 
+def replayed(user: User, code: str) -> bool:
+    """Whether ``code`` is one already accepted (a step in the window, not after the last used
+    one): the refusal can then say so, rather than "wrong code"."""
+    totp = pyotp.TOTP(secret_of(user))
+    now = current_step()
+    return any(hmac.compare_digest(totp.at(step * STEP_SECONDS), code)
+               for step in (now - 1, now, now + 1) if step <= user.totp_last_step)
+
+
 def claim_step(user: User, step: int) -> bool:
     """Mark ``step`` used, unless it (or a later one) already was: False then, a replay.
 

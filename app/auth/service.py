@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 
 from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
-from app.auth import codes, mfa, passwords, sessions, throttle
+from app.auth import codes, mfa, passwords, sessions, stepup, throttle
 from app.auth.models import PasswordResetToken, RecoveryCode, User
 from app.clock import utcnow
 from app.db import db, transaction
@@ -90,11 +90,8 @@ def _mfa_failure(user: User, reason: str) -> bool:
 
 
 def _mark_mfa_done(user: User) -> None:
-    row = sessions.current()
-    assert row is not None
-    row.mfa_at = utcnow()
-    sessions.elevate()  # in this transaction: the pre-code token stops working with it
-    throttle.clear(user.username)
+    # In this transaction: mfa_at now, and the pre-code token stops working with it.
+    stepup.second_factor_passed(user)
 
 
 def verify_code(user: User, code: str) -> tuple[bool, bool]:

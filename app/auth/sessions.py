@@ -52,7 +52,7 @@ def start(user: User) -> AuthSession:
     return row
 
 
-def elevate() -> None:
+def elevate(*, keep_csrf: bool = False) -> None:
     """Replace this session's token at a privilege step; the old token is refused from now on.
 
     Call it inside the transaction that grants the privilege: when the second factor is accepted
@@ -63,7 +63,9 @@ def elevate() -> None:
     that transaction fails, the browser's new token matches nothing and the person signs in
     again (fail closed). The row stays the same session (same id and start time, so its limits
     still count from the login). The CSRF token is replaced too, since it lived in the same
-    cookie.
+    cookie, except at a step-up (``keep_csrf``): the session is already signed in, the page the
+    person came from still carries the token, and a second post of the same form must reach
+    its one-time token's "already saved" answer rather than a bare 400.
     """
     row = current()
     if row is None:
@@ -71,8 +73,9 @@ def elevate() -> None:
     token = secrets.token_urlsafe(32)
     row.token_hash = token_digest(token)
     session[SESSION_KEY] = token
-    session.pop("csrf_token", None)
-    g.pop("csrf_token", None)
+    if not keep_csrf:
+        session.pop("csrf_token", None)
+        g.pop("csrf_token", None)
 
 
 def _expired_reason(row: AuthSession) -> str | None:

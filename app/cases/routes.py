@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 from app.audit import service as audit
 from app.audit.actions import Action, ObjectType
 from app.auth.policy import Permission, require
+from app.auth.stepup import step_up
 from app.cases import consent as consents
 from app.cases import forms, history_routes, queries, record_routes, search, service, transfer_routes, views
 from app.cases.home_queries import need_choices
@@ -344,6 +345,7 @@ def assign(case_id: uuid.UUID) -> str | Response:
 
 @bp.route("/break-glass", methods=["GET", "POST"])
 @require(Permission.CASE_BREAK_GLASS)
+@step_up
 def break_glass() -> str | Response:
     """Emergency read-only access to a case of the organisation outside one's sites."""
     form = forms.BreakGlassForm()
@@ -375,6 +377,7 @@ def _granted_case_url(grant_id: uuid.UUID) -> str:
 
 @bp.route("/<uuid:case_id>/erase", methods=["GET", "POST"])
 @require(Permission.CASE_ERASE)
+@step_up
 def erase(case_id: uuid.UUID) -> str | Response:
     """Erase a case at the survivor's request: its key is destroyed, a tombstone stays."""
     case = load_case(current_user, case_id, write=True, action=Action.CASE_ERASE).case

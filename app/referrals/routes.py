@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -14,6 +15,7 @@ from werkzeug.wrappers import Response
 from app.audit import service as audit
 from app.audit.actions import Action, ObjectType
 from app.auth.policy import Permission, require
+from app.auth.stepup import step_up
 from app.cases.justifications import OVERRIDE_REASONS, JustificationError
 from app.cases.labels import Domain, label
 from app.cases.scopes import load_case
@@ -40,8 +42,15 @@ HELPERS = {"label": label, "status_label": status_label, "urgency_label": urgenc
            "step_reason_label": step_reason_label}
 
 
+def overrides_consent(_args: Mapping[str, Any], form: Mapping[str, str]) -> bool:
+    """A referral sent with a supervisor's consent override (a reason chosen), not the step
+    that only chooses the service: a dangerous action (``app.auth.stepup``)."""
+    return bool(form.get("override_code")) and not form.get("choose")
+
+
 @bp.route("/new/<uuid:case_id>", methods=["GET", "POST"])
 @require(Permission.REFERRAL_CREATE)
+@step_up(when=overrides_consent)
 def new(case_id: uuid.UUID) -> str | Response:
     """Refer a case: choose the service, then the urgency and what to share (only the fields
     the consent allows for that type of service). A second POST of the same form shows the

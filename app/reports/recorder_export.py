@@ -12,11 +12,9 @@ download raises an auditor alert (``app.audit.alerts``).
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 from typing import Any
 
-import pyotp
 from flask_babel import lazy_gettext as _l
 
 from app.audit.actions import Action, ObjectType, Outcome
@@ -88,14 +86,6 @@ def _refuse(user: User, period: recorder.Period, message: Any, reason: str, *,
     return RecorderRefused(field, message, reason, ended)
 
 
-def _replayed(user: User, code: str) -> bool:
-    """Whether ``code`` is one already accepted (a step in the window, not after the last)."""
-    totp = pyotp.TOTP(mfa.secret_of(user))
-    now = mfa.current_step()
-    return any(hmac.compare_digest(totp.at(step * mfa.STEP_SECONDS), code)
-               for step in (now - 1, now, now + 1) if step <= user.totp_last_step)
-
-
 def check_code(user: User, period: recorder.Period, typed: str) -> None:
     """Accept a fresh authenticator code (claiming its time step) or raise ``RecorderRefused``
     (recorded). Nothing else is written on success: the caller records the export."""
@@ -108,7 +98,7 @@ def check_code(user: User, period: recorder.Period, typed: str) -> None:
         raise _refuse(user, period, NOT_A_CODE, "not_a_totp_code", failure=True)
     step = mfa.matching_step(user, code)
     if step is None:
-        replay = _replayed(user, code)
+        replay = mfa.replayed(user, code)
         raise _refuse(user, period, REPLAYED if replay else WRONG,
                       "replayed_code" if replay else "bad_code", failure=True)
     with transaction():
