@@ -1,8 +1,10 @@
 """The one gate every request passes before its view runs.
 
 Order: public endpoints pass; otherwise a live session is needed; a session without MFA
-reaches only the MFA step; an account that must change its password reaches only that; then
-the view's declared rule is checked against the role. A view with no rule is refused.
+reaches only the MFA step; an account that must change its password reaches only that; an
+account whose organisation published a pledge it has not accepted reaches only the pledge
+(``pledge.PLEDGE_ENDPOINTS``); then the view's declared rule is checked against the role. A
+view with no rule is refused.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from werkzeug.wrappers import Response
 from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
 from app.auth import sessions
+from app.auth.pledge import PLEDGE_ENDPOINTS
 from app.auth.policy import (
     AUTHENTICATED,
     MFA_STEP_ENDPOINTS,
@@ -62,6 +65,15 @@ def _to_login() -> Response:
     return redirect(url_for("auth.login", next=target))
 
 
+def _to_pledge() -> Response:
+    """The pledge first: a GET comes back to its page after accepting; anything else is not
+    done (the view never runs) and the person is told so on the pledge page."""
+    if request.method == "GET":
+        return redirect(url_for("auth.pledge", next=safe_next(request.full_path.rstrip("?"))))
+    flash(_("Nothing was saved: read and accept your organisation's pledge first."), "error")
+    return redirect(url_for("auth.pledge"), code=303)
+
+
 def check_request() -> Response | None:
     """Decide whether this request may reach its view."""
     endpoint = request.endpoint
@@ -91,6 +103,8 @@ def check_request() -> Response | None:
     g.user_id = row.user_id  # the request's log line names the account by its id only
     if row.user.must_change_password and endpoint not in PASSWORD_CHANGE_ENDPOINTS:
         return redirect(url_for("auth.change_password"))
+    if row.user.pledge_pending and endpoint not in PLEDGE_ENDPOINTS:
+        return _to_pledge()
     rule = rule_for(current_app.view_functions.get(endpoint))
     if rule is None:
         deny("no_rule")
