@@ -378,3 +378,27 @@ def test_the_gate_adds_no_statement_to_a_page(app, auth, world):
     accept(cw)
     cw.get(path)
     assert _statements(app, cw, path) == without
+
+
+def test_two_acceptances_at_once_record_one(app, auth, world, monkeypatch):
+    """The same form sent twice at once: the second finds the first's row only when it
+    inserts (unique per version and account), and answers as a retry instead of failing."""
+    from app.auth import pledge as pledges
+
+    publish(auth, admin=auth.login("admin2"))
+    with app.app_context():
+        user = db.session.get(User, uuid.UUID(world.users["caseworker"]))
+        current = pledges.pledge_for(user)
+        db.session.add(PledgeAcceptance(pledge_id=current.id, user_id=user.id,
+                                        accepted_at=utcnow()))  # the other request's row
+        db.session.commit()
+        real, calls = pledges.accepted_at, []
+
+        def not_yet_seen(*args: Any) -> Any:
+            calls.append(1)
+            return None if len(calls) == 1 else real(*args)
+
+        monkeypatch.setattr(pledges, "accepted_at", not_yet_seen)
+        assert pledges.accept(user, current.number) is False
+        assert len(calls) == 2
+    assert events(app, "pledge.accept") == []

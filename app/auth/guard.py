@@ -68,7 +68,7 @@ def _to_login() -> Response:
 def _to_pledge() -> Response:
     """The pledge first: a GET comes back to its page after accepting; anything else is not
     done (the view never runs) and the person is told so on the pledge page."""
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return redirect(url_for("auth.pledge", next=safe_next(request.full_path.rstrip("?"))))
     flash(_("Nothing was saved: read and accept your organisation's pledge first."), "error")
     return redirect(url_for("auth.pledge"), code=303)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.audit.actions import Action, ObjectType
 from app.audit.writer import record
@@ -53,11 +55,17 @@ def accept(user: User, number: int | None) -> bool:
         raise PledgeRefused(str(NOT_CURRENT))
     if user.pledge_accepted == pledge.number and accepted_at(user, pledge) is not None:
         return False
-    with transaction():
+    try:
+        with transaction():
+            if accepted_at(user, pledge) is None:
+                db.session.add(PledgeAcceptance(pledge_id=pledge.id, user_id=user.id,
+                                                accepted_at=utcnow()))
+            user.pledge_accepted = pledge.number
+            record(Action.PLEDGE_ACCEPT, object_type=ObjectType.PLEDGE, object_id=pledge.id,
+                   reason=f"version={pledge.number}")
+    except (IntegrityError, StaleDataError):
+        # The same form sent twice at once: the other request recorded the acceptance.
         if accepted_at(user, pledge) is None:
-            db.session.add(PledgeAcceptance(pledge_id=pledge.id, user_id=user.id,
-                                            accepted_at=utcnow()))
-        user.pledge_accepted = pledge.number
-        record(Action.PLEDGE_ACCEPT, object_type=ObjectType.PLEDGE, object_id=pledge.id,
-               reason=f"version={pledge.number}")
+            raise
+        return False
     return True
