@@ -34,6 +34,9 @@ PRIVILEGES: dict[str, str] = {
     "audit_events": "SELECT, INSERT",   # append-only: no UPDATE, DELETE or TRUNCATE
     "audit_head": "SELECT, UPDATE",     # one row, moved forward by the writer (trigger-checked)
     "alembic_version": "SELECT",        # the start-up check reads it; only the owner migrates
+    # a published pledge is never edited, an acceptance never changed or removed
+    "organisation_pledges": "SELECT, INSERT",
+    "pledge_acceptances": "SELECT, INSERT",
 }
 # Privileges on the audit tables that would let the runtime role get round them.
 FORBIDDEN: dict[str, tuple[str, ...]] = {

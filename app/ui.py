@@ -36,6 +36,7 @@ NAV = (
     NavItem("admin.users", _l("Users"), Permission.ADMIN_USERS),
     NavItem("admin.grant_list", _l("Access approvals"), Permission.ADMIN_USERS),
     NavItem("admin.directory", _l("Directory"), Permission.ADMIN_DIRECTORY),
+    NavItem("admin.pledge", _l("Pledge"), Permission.ADMIN_DIRECTORY),
     NavItem("safe_space.index", _l("Safe spaces"), Permission.WGSS_SUMMARY),
     NavItem("programme.index", _l("Activity logs"), Permission.PROGRAMME_LOG),
     NavItem("wgss_figures.figures_page", _l("Safe-space figures"), Permission.PROGRAMME_READ),

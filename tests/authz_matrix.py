@@ -67,6 +67,9 @@ MATRIX: list[Row] = [
     Row("auth.end_session", "POST", "/auth/sessions/{session:other}/end", ALL,
         ok=frozenset({404})),
     Row("auth.regenerate_codes", "POST", "/auth/recovery-codes", ALL, ok=frozenset({200})),
+    # one's own organisation's pledge (the test world's organisation has none: the page says so)
+    Row("auth.pledge", "GET", "/auth/pledge", ALL),
+    Row("auth.pledge", "POST", "/auth/pledge", ALL, data={"accept": "y", "number": "1"}),
     # Administration.
     Row("admin.users", "GET", "/admin/users", frozenset({"admin"})),
     Row("admin.user_new", "GET", "/admin/users/new", frozenset({"admin"})),
@@ -85,6 +88,12 @@ MATRIX: list[Row] = [
     Row("admin.grant_decide", "POST", "/admin/grants/{uuid:random}/refuse", frozenset({"admin"}),
         data={"version": "1"}, ok=frozenset({404})),
     Row("admin.directory", "GET", "/admin/directory", frozenset({"admin"})),
+    # the admin's own organisation's pledge; publishing answers the form with its errors
+    # (no one-time token in the matrix's post)
+    Row("admin.pledge", "GET", "/admin/pledge", frozenset({"admin"})),
+    Row("admin.pledge_publish", "GET", "/admin/pledge/new", frozenset({"admin"})),
+    Row("admin.pledge_publish", "POST", "/admin/pledge/new", frozenset({"admin"}),
+        data={"text_en": "We keep every survivor's story confidential."}, ok=frozenset({200})),
     Row("admin.directory_record", "GET", "/admin/directory/site/new", frozenset({"admin"})),
     Row("admin.directory_record", "GET", "/admin/directory/site/{id:tripoli}",
         frozenset({"admin"})),

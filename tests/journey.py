@@ -280,6 +280,22 @@ class Person:
         if wrong_code:
             self.submit("/auth/mfa", "/auth/mfa", {"code": "000000"}, expect=(200,))
         self.submit("/auth/mfa", "/auth/mfa", {"code": self.code()})
+        return self.accept_pledge()
+
+    def accept_pledge(self) -> Person:
+        """When the organisation published a pledge this account has not accepted (every page
+        leads there), read it and tick "I accept", as a person must before anything else."""
+        from app.auth.models import User
+        from app.db import db
+        from app.directory.models import Organisation
+
+        with self.month.app.app_context():
+            accepted, current = db.session.execute(
+                select(User.pledge_accepted, Organisation.pledge_number)
+                .join(Organisation, Organisation.id == User.organisation_id)
+                .where(User.username == self.username)).one()
+        if current is not None and accepted != current:
+            self.submit("/auth/pledge", "/auth/pledge", {"accept": "y"})
         return self
 
     def enrol(self) -> Person:
@@ -290,7 +306,7 @@ class Person:
         start = page.html.index(marker) + len(marker)
         self.secret = page.html[start:page.html.index("<", start)].replace(" ", "")
         self.submit(page, "/auth/mfa/enrol", {"code": self.code()}, expect=(200,))
-        return self
+        return self.accept_pledge()
 
     def logout(self) -> None:
         """The "Log out" button of the header."""
@@ -710,7 +726,20 @@ def seed_month(app: Flask, world: World, clock: Any, errors: list[str]) -> Month
                  {"role": "supervisor", "sites": w["tripoli"]})
     if month.scalar(select(User.role).where(User.username == "temp_manager")) != "supervisor":
         _second_admin(month, admin2, ids["temp_manager"], "refuse")
+    # The organisation's confidentiality pledge is published (and the publisher accepts it,
+    # as everyone does at their next page); a correction follows as a second version.
+    admin.submit("/admin/pledge/new", "/admin/pledge/new", {
+        "text_en": "I keep confidential everything I learn about survivors.\n\n"
+                   "I never share a survivor's details outside the case.",
+        "text_ar": "أحافظ على سرية كل ما أعرفه عن الناجيات."})
+    admin.accept_pledge()
+    admin.submit("/admin/pledge/new", "/admin/pledge/new", {
+        "text_en": "I keep confidential everything I learn about survivors.\n\n"
+                   "I never share a survivor's details outside the case, nor on my phone."})
+    admin.accept_pledge()
+    admin.get("/admin/pledge")
     admin.logout()
+    admin2.accept_pledge()
     admin2.logout()
     cw2 = month.person("caseworker2", 9, password=NEW_PASSWORD)
     cw2.submit("/auth/reset", "/auth/reset", {"token": reset, "new": NEW_PASSWORD,

@@ -91,7 +91,9 @@ def test_the_owner_owns_the_tables_and_the_runtime_role_has_exactly_its_privileg
                 f"SELECT has_table_privilege('{table}', '{privilege}')").scalar())
 
         expected = {"audit_events": {"SELECT", "INSERT"}, "audit_head": {"SELECT", "UPDATE"},
-                    "alembic_version": {"SELECT"}, "cases": {"SELECT", "INSERT", "UPDATE", "DELETE"}}
+                    "alembic_version": {"SELECT"}, "cases": {"SELECT", "INSERT", "UPDATE", "DELETE"},
+                    "organisation_pledges": {"SELECT", "INSERT"},
+                    "pledge_acceptances": {"SELECT", "INSERT"}}
         for table, allowed in expected.items():
             for privilege in ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "TRIGGER"):
                 assert has(table, privilege) == (privilege in allowed), (table, privilege)

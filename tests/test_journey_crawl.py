@@ -513,4 +513,5 @@ JOURNEY_ACTIONS = {
     "wgss_summary.view", "wgss_summary.export", "audit.search", "audit.view", "audit.verify",
     "audit.export", "audit.alerts_view", "case.transfer_request", "case.transfer_cancel",
     "case.transfer_view", "case.transfer_list", "case.transfer_accept", "case.transfer_receive",
+    "pledge.publish", "pledge.accept", "pledge.view",
 }

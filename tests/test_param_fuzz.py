@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from werkzeug.datastructures import ImmutableMultiDict
 from wtforms.fields.core import UnboundField
 
-from app.admin.forms import UserFilterForm
+from app.admin.forms import PledgeListForm, UserFilterForm
 from app.audit.checkpoint import FORMAT, CheckpointError, load
 from app.audit.forms import FilterForm
 from app.cases.forms import CaseFilterForm
@@ -60,6 +60,9 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "admin.user_new": (),
     "admin.user_edit": (),
     "admin.directory": (),
+    "admin.pledge": fields_of(PledgeListForm),
+    "admin.pledge_publish": (),
+    "auth.pledge": ("next",),
     "admin.directory_record": (),
     "audit.events": fields_of(FilterForm) + KEYSET,
     "audit.record_history": KEYSET,

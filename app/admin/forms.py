@@ -18,9 +18,9 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 from app.audit.actions import Action
 from app.auth.policy import ROLE_LABELS, Role
 from app.core.text import NAME_MAX
-from app.directory.models import SAFE_SPACE_KINDS, SERVICE_TYPES
+from app.directory.models import PLEDGE_TEXT_MAX, SAFE_SPACE_KINDS, SERVICE_TYPES
 from app.directory.service import DirectoryError, clean_time_zone
-from app.forms import CleanStringField, OneTimeSubmission, PageField
+from app.forms import CleanStringField, LongText, OneTimeSubmission, PageField
 
 SERVICE_TYPE_LABELS = {
     "health_medical": _l("Health / medical (incl. clinical care for rape)"),
@@ -164,4 +164,29 @@ class UserFilterForm(FlaskForm):
                        choices=[("", _l("Any"))] + [(r.value, ROLE_LABELS[r]) for r in Role])
     status = SelectField(_l("Status"), choices=[("", _l("Any")), ("active", _l("Active")),
                                                 ("inactive", _l("Inactive"))], validators=[Optional()])
+    page = PageField()
+
+
+class PledgeForm(OneTimeSubmission):
+    """Publish a new version of the organisation's pledge (``after``: the version the page
+    showed as current, so a version published meanwhile is never passed over unread)."""
+
+    submission_kind = Action.PLEDGE_PUBLISH
+
+    text_en = LongText(_l("Text in English"), validators=[
+        DataRequired(message=_l("Write the text of the pledge.")),
+        Length(max=PLEDGE_TEXT_MAX)], render_kw={"rows": 12})
+    text_ar = LongText(_l("Text in Arabic (optional: the English text is shown otherwise)"),
+                       validators=[Optional(), Length(max=PLEDGE_TEXT_MAX)],
+                       render_kw={"rows": 12, "dir": "rtl", "lang": "ar"})
+    after = HiddenField()
+    submit = SubmitField(_l("Publish this version"))
+
+
+class PledgeListForm(FlaskForm):
+    """The page of the acceptance list."""
+
+    class Meta:
+        csrf = False
+
     page = PageField()

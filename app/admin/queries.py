@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import uuid
+from datetime import datetime
 
-from app.auth.models import User
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import aliased
+
+from app.auth.models import PledgeAcceptance, User
 from app.db import db
 
 PAGE_SIZE = 50
@@ -24,3 +28,22 @@ def users_page(role: str | None, status: str | None, page: int) -> tuple[list[Us
         stmt.order_by(User.username).limit(PAGE_SIZE).offset(max(page - 1, 0) * PAGE_SIZE)
     ).scalars().all()
     return list(rows), total
+
+
+def pledge_page(organisation_id: uuid.UUID, pledge_id: uuid.UUID,
+                page: int) -> tuple[list[tuple[User, datetime | None]], int, int]:
+    """One page of the organisation's active accounts (by username), each with when it
+    accepted the pledge version ``pledge_id`` (None: not yet), the number of those accounts and
+    how many of them have accepted."""
+    accepted = aliased(PledgeAcceptance)
+    stmt = (select(User, accepted.accepted_at)
+            .outerjoin(accepted, and_(accepted.user_id == User.id,
+                                      accepted.pledge_id == pledge_id))
+            .where(User.organisation_id == organisation_id, User.active.is_(True)))
+    listed = stmt.subquery()
+    total, done = db.session.execute(
+        select(func.count(), func.count(listed.c.accepted_at)).select_from(listed)).one()
+    rows = db.session.execute(
+        stmt.order_by(User.username).limit(PAGE_SIZE).offset(max(page - 1, 0) * PAGE_SIZE)
+    ).all()
+    return [(u, when) for u, when in rows], int(total), int(done)

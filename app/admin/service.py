@@ -149,6 +149,8 @@ def _set_scope(user: User, role: str, org_id: uuid.UUID, sites: Sequence[Site],
     (audited). Call inside a transaction."""
     role_changed = role != user.role
     moved = _scope_changed(user, org_id, sites, spaces, service)
+    if org_id != user.organisation_id:
+        user.pledge_accepted = None  # a number of the old organisation's pledge: accept anew
     user.role = role
     user.organisation_id = org_id
     user.service_id = service.id if service else None

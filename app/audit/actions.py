@@ -55,6 +55,9 @@ class Action(enum.StrEnum):
     SAFE_SPACE_UPDATE = "safe_space.update"
     SERVICE_CREATE = "service.create"
     SERVICE_UPDATE = "service.update"
+    PLEDGE_PUBLISH = "pledge.publish"
+    PLEDGE_ACCEPT = "pledge.accept"
+    PLEDGE_VIEW = "pledge.view"
     # Cases
     CASE_SEARCH = "case.search"
     CASE_LIST = "case.list"
@@ -204,6 +207,7 @@ class ObjectType(enum.StrEnum):
     NOTE = "note"
     NOTIFICATION = "notification"
     ORGANISATION = "organisation"
+    PLEDGE = "pledge"
     REFERRAL = "referral"
     REFERRAL_ATTACHMENT = "referral_attachment"
     REFERRAL_EVENT = "referral_event"

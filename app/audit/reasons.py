@@ -76,6 +76,7 @@ REASON_LABELS: Mapping[str, object] = {
     "out_of_scope": _l("Outside the account's scope"),
     "own_access": _l("Own access"),
     "sessions_ended": _l("Sessions ended"),
+    "version": _l("Version"),  # a pledge published or accepted: version=N
     "bootstrap": _l("First account"),
     "superseded": _l("Replaced by a newer request"),
     "not_decidable": _l("Already decided"),

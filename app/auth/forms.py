@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Form, HiddenField, PasswordField, SubmitField
+from wtforms import BooleanField, Form, HiddenField, PasswordField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from app.auth.passwords import MAX_LENGTH
@@ -74,3 +74,14 @@ class ActionForm(FlaskForm):
     """A button that only carries the CSRF token (logout, quick-lock, end session)."""
 
     submit = SubmitField(_l("Confirm"))
+
+
+class PledgeForm(FlaskForm):
+    """Accept the organisation's pledge: an explicit tick (never ticked beforehand) for the
+    version shown (``number``), then on to where the person was going (``next``)."""
+
+    accept = BooleanField(_l("I have read this pledge and I accept it"), validators=[
+        DataRequired(message=_l("Tick the box to accept the pledge, or log out."))])
+    number = HiddenField()
+    next = HiddenField()
+    submit = SubmitField(_l("Accept and continue"))

@@ -1,11 +1,12 @@
 """The one gate every request passes before its view runs.
 
 Order: public endpoints pass; otherwise a live session is needed; a session without MFA
-reaches only the MFA step; an account that must change its password reaches only that; then
-the view's declared rule is checked against the role. A view with no rule is refused. Last, a
-POST to a dangerous action (``@step_up``, ``app.auth.stepup``) needs a second-factor proof
-within ``STEP_UP_MINUTES``, or the code in this request; otherwise it answers with the
-"Confirm it is you" page and the view does not run.
+reaches only the MFA step; an account that must change its password reaches only that; an
+account whose organisation published a pledge it has not accepted reaches only the pledge
+(``pledge.PLEDGE_ENDPOINTS``); then the view's declared rule is checked against the role. A
+view with no rule is refused. Last, a POST to a dangerous action (``@step_up``,
+``app.auth.stepup``) needs a second-factor proof within ``STEP_UP_MINUTES``, or the code in
+this request; otherwise it answers with the "Confirm it is you" page and the view does not run.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from app.audit.writer import record
 from app.auth import sessions, stepup
 from app.auth.forms import StepUpForm
 from app.auth.models import AuthSession
+from app.auth.pledge import PLEDGE_ENDPOINTS
 from app.auth.policy import (
     AUTHENTICATED,
     MFA_STEP_ENDPOINTS,
@@ -67,6 +69,15 @@ def _to_login() -> Response:
     return redirect(url_for("auth.login", next=target))
 
 
+def _to_pledge() -> Response:
+    """The pledge first: a GET comes back to its page after accepting; anything else is not
+    done (the view never runs) and the person is told so on the pledge page."""
+    if request.method in ("GET", "HEAD"):
+        return redirect(url_for("auth.pledge", next=safe_next(request.full_path.rstrip("?"))))
+    flash(_("Nothing was saved: read and accept your organisation's pledge first."), "error")
+    return redirect(url_for("auth.pledge"), code=303)
+
+
 def check_request() -> Response | str | None:
     """Decide whether this request may reach its view."""
     endpoint = request.endpoint
@@ -96,6 +107,8 @@ def check_request() -> Response | str | None:
     g.user_id = row.user_id  # the request's log line names the account by its id only
     if row.user.must_change_password and endpoint not in PASSWORD_CHANGE_ENDPOINTS:
         return redirect(url_for("auth.change_password"))
+    if row.user.pledge_pending and endpoint not in PLEDGE_ENDPOINTS:
+        return _to_pledge()
     view = current_app.view_functions.get(endpoint)
     rule = rule_for(view)
     if rule is None:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Table,
+    UniqueConstraint,
     Uuid,
     false,
 )
@@ -70,6 +71,9 @@ class User(UUIDPrimaryKey, Timestamps, Versioned, UserMixin, Model):
     email_notify: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False,
                                                server_default=false())
     email_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The number of the organisation's pledge this account last accepted (its acceptances are
+    # ``PledgeAcceptance`` rows); reset when the account moves to another organisation.
+    pledge_accepted: Mapped[int | None] = mapped_column(Integer)
 
     organisation: Mapped[Organisation] = relationship()
     service: Mapped[Service | None] = relationship()
@@ -81,6 +85,12 @@ class User(UUIDPrimaryKey, Timestamps, Versioned, UserMixin, Model):
     @property
     def is_active(self) -> bool:
         return self.active
+
+    @property
+    def pledge_pending(self) -> bool:
+        """Its organisation has published a pledge this account has not accepted yet."""
+        current = self.organisation.pledge_number
+        return current is not None and self.pledge_accepted != current
 
     @property
     def can_sign_in(self) -> bool:
@@ -167,3 +177,16 @@ class RoleGrant(UUIDPrimaryKey, Versioned, Model):
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
     organisation: Mapped[Organisation] = relationship()
     service: Mapped[Service | None] = relationship()
+
+
+class PledgeAcceptance(UUIDPrimaryKey, Model):
+    """An account accepted one version of its organisation's pledge. Append-only: never
+    changed or removed; a new version needs a new acceptance."""
+
+    __tablename__ = "pledge_acceptances"
+    __table_args__ = (UniqueConstraint("pledge_id", "user_id"),)
+
+    pledge_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisation_pledges.id"),
+                                                 index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    accepted_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

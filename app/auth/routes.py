@@ -16,17 +16,30 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from app.audit import service as audit
+from app.audit.actions import Action, ObjectType
+from app.auth import pledge as pledges
 from app.auth import service, sessions
-from app.auth.forms import ActionForm, ChangePasswordForm, CodeForm, EnrolForm, LoginForm, ResetPasswordForm
+from app.auth.forms import (
+    ActionForm,
+    ChangePasswordForm,
+    CodeForm,
+    EnrolForm,
+    LoginForm,
+    PledgeForm,
+    ResetPasswordForm,
+)
 from app.auth.guard import safe_next
 from app.auth.mfa import provisioning_uri, qr_svg
 from app.auth.models import User
 from app.auth.policy import authenticated
 from app.extensions import limiter
+from app.forms import parse_whole
 from app.i18n import use_account_language
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -229,3 +242,32 @@ def regenerate_codes() -> str:
         abort(400)
     codes = service.regenerate_recovery_codes(current_user)
     return render_template("auth/recovery_codes.html", codes=codes, next_url=url_for("main.home"))
+
+
+@bp.route("/pledge", methods=["GET", "POST"])
+@authenticated
+def pledge() -> str | Response:
+    """The organisation's confidentiality pledge: read it, and accept its current version
+    before any other page (the guard sends every page here until then); afterwards it stays
+    here to be read again. Declining is logging out."""
+    form = PledgeForm()
+    shown = pledges.pledge_for(current_user)
+    target = safe_next(request.args.get("next") if request.method == "GET" else form.next.data)
+    if request.method == "GET":
+        audit.read(Action.PLEDGE_VIEW, ObjectType.PLEDGE, shown.id if shown else None)
+        form.next.data = target or ""
+        form.number.data = str(shown.number) if shown else ""
+    elif shown is None:
+        return redirect(target or url_for("main.home"))
+    elif form.validate_on_submit():
+        try:
+            pledges.accept(current_user, parse_whole(form.number.data, 1, 10**9))
+        except pledges.PledgeRefused as exc:
+            flash(str(exc), "error")
+            return redirect(url_for("auth.pledge", next=target))
+        flash(_("Thank you: your acceptance of the pledge is recorded."), "info")
+        return redirect(target or url_for("main.home"))
+    accepted = (pledges.accepted_at(current_user, shown)
+                if shown is not None and not current_user.pledge_pending else None)
+    return render_template("auth/pledge.html", form=form, pledge=shown, accepted=accepted,
+                           text=shown.text_in(str(get_locale())) if shown else None)

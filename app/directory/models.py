@@ -7,12 +7,23 @@ safe-space logs point at.
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, Column, Date, ForeignKey, String, Table, UniqueConstraint, Uuid
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, Model, Timestamps, UUIDPrimaryKey, Versioned
+from app.db import Base, Model, Timestamps, UTCDateTime, UUIDPrimaryKey, Versioned
 
 # GBVIMS referral and consent service types (shared/GBVIMS.md); stored as these codes.
 SERVICE_TYPES = (
@@ -39,6 +50,11 @@ class Organisation(UUIDPrimaryKey, Timestamps, Versioned, Model):
     # IANA name (Africa/Tripoli): where its days and deadlines are counted and times shown
     # (app/localtime.py); None: the instance's AMANA_DEFAULT_TIMEZONE.
     time_zone: Mapped[str | None] = mapped_column(String(64))
+    # The number of its current confidentiality pledge (``OrganisationPledge.number``), None
+    # while it has published none. Kept here so the guard compares it with the user's
+    # ``pledge_accepted`` on every request without a statement of its own (both are loaded with
+    # the session row).
+    pledge_number: Mapped[int | None] = mapped_column(Integer)
 
     sites: Mapped[list[Site]] = relationship(back_populates="organisation", order_by="Site.name")
 
@@ -87,3 +103,29 @@ class Service(UUIDPrimaryKey, Timestamps, Versioned, Model):
 
     organisation: Mapped[Organisation] = relationship()
     sites: Mapped[list[Site]] = relationship(secondary=service_sites, order_by="Site.name")
+
+
+#: The longest pledge text, in each language (a code of conduct runs to a few pages).
+PLEDGE_TEXT_MAX = 20000
+
+
+class OrganisationPledge(UUIDPrimaryKey, Model):
+    """One published version of an organisation's confidentiality pledge / code of conduct.
+
+    Never edited once published: a correction is a new version (a higher ``number``), which
+    every account of the organisation accepts again. Not survivor data: stored clear.
+    """
+
+    __tablename__ = "organisation_pledges"
+    __table_args__ = (UniqueConstraint("organisation_id", "number"),)
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer, nullable=False)
+    text_en: Mapped[str] = mapped_column(Text, nullable=False)
+    text_ar: Mapped[str | None] = mapped_column(Text)   # None: the English text is shown
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    published_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+
+    def text_in(self, language: str | None) -> str:
+        """The text in ``language`` when there is one, else the English text."""
+        return (self.text_ar if language == "ar" and self.text_ar else None) or self.text_en

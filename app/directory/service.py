@@ -13,12 +13,22 @@ from typing import Any
 from zoneinfo import available_timezones
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app.audit.actions import Action, ObjectType
 from app.audit.writer import record
+from app.clock import utcnow
 from app.core.versioning import Stale, check_version, saving
 from app.db import db, transaction
-from app.directory.models import Organisation, SafeSpace, Service, Site
+from app.directory.models import (
+    PLEDGE_TEXT_MAX,
+    Organisation,
+    OrganisationPledge,
+    SafeSpace,
+    Service,
+    Site,
+)
 from app.submissions.service import Submission, claim
 
 
@@ -130,3 +140,65 @@ def update_record(obj: Any, values: Mapping[str, Any], *, expected_version: Any,
 def get(model: type, record_id: uuid.UUID) -> Any:
     """Load a directory record by id (admins see all of them)."""
     return db.session.get(model, record_id)
+
+
+# --- The confidentiality pledge ----------------------------------------------------------------
+
+class PledgeError(DirectoryError):
+    """A pledge refused; ``field`` names the form field the message belongs beside (or None)."""
+
+    def __init__(self, field: str | None, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+SUPERSEDED = _l("Another version of the pledge was published meanwhile. Nothing was published: "
+                "read the current version, then publish yours again if it is still needed.")
+
+
+def _pledge_text(value: str | None, field: str, *, required: bool) -> str | None:
+    text = (value or "").strip() or None
+    if text is None and required:
+        raise PledgeError(field, str(_l("Write the text of the pledge.")))
+    if text is not None and len(text) > PLEDGE_TEXT_MAX:
+        raise PledgeError(field, str(_l("The text is too long: at most %(n)s characters.",
+                                        n=PLEDGE_TEXT_MAX)))
+    return text
+
+
+def current_pledge(org: Organisation) -> OrganisationPledge | None:
+    """The version of ``org``'s pledge its accounts accept now (None: it has published none)."""
+    if org.pledge_number is None:
+        return None
+    return db.session.execute(
+        select(OrganisationPledge).where(OrganisationPledge.organisation_id == org.id,
+                                         OrganisationPledge.number == org.pledge_number)
+    ).scalar_one_or_none()
+
+
+def publish_pledge(org: Organisation, text_en: str | None, text_ar: str | None, *,
+                   after: int | None, actor_id: uuid.UUID,
+                   submission: Submission | None = None) -> OrganisationPledge:
+    """Publish a new version of ``org``'s pledge (audited): every account of ``org`` must
+    accept it before its next page. ``after`` is the version the author's form was built on:
+    when another version was published meanwhile, nothing is published (``DirectoryStale``).
+    A published version is never edited; a correction is a new version."""
+    english = _pledge_text(text_en, "text_en", required=True)
+    arabic = _pledge_text(text_ar, "text_ar", required=False)
+    if after != org.pledge_number:
+        raise PledgeError(None, str(SUPERSEDED))
+    number = (org.pledge_number or 0) + 1
+    pledge = OrganisationPledge(organisation_id=org.id, number=number, text_en=english,
+                                text_ar=arabic, published_at=utcnow(), published_by_id=actor_id)
+    try:
+        with saving(org, DirectoryStale):
+            org.pledge_number = number  # the organisation's version check: one publish wins
+            db.session.add(pledge)
+            db.session.flush()
+            record(Action.PLEDGE_PUBLISH, object_type=ObjectType.PLEDGE, object_id=pledge.id,
+                   reason=f"version={number}")
+            if submission is not None:
+                claim(submission, ObjectType.PLEDGE, pledge.id)
+    except IntegrityError:
+        raise PledgeError(None, str(SUPERSEDED)) from None
+    return pledge

@@ -35,7 +35,7 @@ PHONE_PAGES = {
                    "/cases/{case_own}/assessment", "/cases/{case_own}/actions/new",
                    "/referrals/new/{case_own}", "/referrals/{ref_mhpss}/sent", "/auth/sessions",
                    "/auth/password", "/cases/{case_own}/history", "/cases/{case_own}/print",
-                   "/referrals/{ref_mhpss}/sent/print"],
+                   "/referrals/{ref_mhpss}/sent/print", "/auth/pledge"],
     "supervisor": ["/cases/{case_other}", "/cases/{case_other}/assign", "/cases/break-glass"],
     "service_provider": ["/", "/notifications/", "/referrals/inbox", "/referrals/{ref_mhpss}",
                          "/referrals/{ref_mhpss}/print",
@@ -47,7 +47,8 @@ PHONE_PAGES = {
     "program_manager": ["/safe-spaces/figures", "/safe-spaces/figures?period=2026&site=all",
                         "/safe-spaces/{safe_space}/summary", "/statistics/?site=all",
                         "/statistics/impact", "/statistics/recorder"],
-    "admin": ["/admin/users", "/admin/users/new", "/admin/directory", "/admin/grants"],
+    "admin": ["/admin/users", "/admin/users/new", "/admin/directory", "/admin/grants",
+              "/admin/pledge", "/admin/pledge/new"],
     "auditor": ["/audit/events", "/audit/verify", "/audit/alerts"],
 }
 
