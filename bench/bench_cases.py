@@ -741,6 +741,11 @@ def measure(app: Flask, d: dict[str, Any], targets: list[uuid.UUID], names: list
     rows.append(("   encryption alone: vs audited plaintext", *pair(runs, http(view),
                                                                   http(audited_)),
                  n_view, n_audited, 1.10))
+    # What the one durable commit of the read's audit event costs on its own (an fsync of the
+    # write-ahead log on PostgreSQL): the part of the case view's ratio no code change removes.
+    rows.append(("   audit append alone: audited vs plain", *pair(runs, http(audited_),
+                                                              http(plain_)),
+                 n_audited, n_plain, None))
     with app.app_context():
         user = db.session.get(User, uid)
         _ = user.sites, user.organisation_id

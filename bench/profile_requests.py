@@ -281,17 +281,18 @@ def main() -> None:
     args = parser.parse_args()
     logging.disable(logging.INFO)
     with tempfile.TemporaryDirectory() as tmp:
-        instance = Path(tmp) / "instance"
+        # An instance folder per database: the audit checkpoints kept there belong to one trail
+        # (sharing one made the second database's trail look behind the first's checkpoint).
         if not args.no_sqlite:
-            run(f"sqlite:///{tmp}/bench.db", instance, args.cases, args.runs, "SQLite",
+            run(f"sqlite:///{tmp}/bench.db", Path(tmp) / "instance-sqlite", args.cases, args.runs, "SQLite",
                 args.top, args.queries, args.trace)
         base, why = (None, "--no-pg") if args.no_pg else pgserver.reachable()
         if base is None:
             print(f"\nPostgreSQL: skipped ({why})")
         else:
             with pgserver.scratch(base) as url:
-                run(url, instance, args.cases, args.runs, "PostgreSQL", args.top, args.queries,
-                    args.trace)
+                run(url, Path(tmp) / "instance-pg", args.cases, args.runs, "PostgreSQL",
+                    args.top, args.queries, args.trace)
 
 
 if __name__ == "__main__":
