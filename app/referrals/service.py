@@ -25,19 +25,21 @@ from app.auth.models import User
 from app.auth.policy import Permission, can
 from app.cases import gbvims, justifications
 from app.cases.consent import ConsentKind, consent_state
-from app.cases.justifications import may_read_text
 from app.cases.models import Case, Incident
 from app.cases.records import writable
 from app.clock import utcnow
 from app.core import hooks
-from app.core.errors import CaseError
 from app.core.text import blank_to_none
-from app.core.versioning import Stale, check_version, saving
+from app.core.versioning import check_version, saving
 from app.crypto.envelope import shred
 from app.db import db, transaction
 from app.directory.models import Service
 from app.localtime import organisation_zone
 from app.referrals import fields, notices, queries
+from app.referrals.errors import FieldsOutsideConsent as FieldsOutsideConsent
+from app.referrals.errors import ReferralError as ReferralError
+from app.referrals.errors import ReferralStale as ReferralStale
+from app.referrals.errors import beside as beside
 from app.referrals.labels import field_label
 from app.referrals.models import (
     NotProvidedReason,
@@ -48,6 +50,10 @@ from app.referrals.models import (
     ServiceOutcome,
     Urgency,
 )
+from app.referrals.reading import answers as answers
+from app.referrals.reading import override_justification as override_justification
+from app.referrals.reading import sent_message as sent_message
+from app.referrals.reading import shared_values as shared_values
 from app.submissions.service import Submission, claim
 
 MESSAGE_MAX = 4000  # the sealed message's and a history note's limit (models)
@@ -105,38 +111,6 @@ class ReferralAnswer:
     version: int | None = None
     outcome: str | None = None
     outcome_reason: str | None = None
-
-
-class ReferralError(CaseError):
-    """A refused referral step (message safe to show); ``field``, when set, names the form
-    field the message belongs beside (``beside``)."""
-
-    field: str | None = None
-
-
-def beside(field: str, message: Any) -> ReferralError:
-    """A refusal whose message belongs beside the form field ``field``."""
-    error = ReferralError(str(message))
-    error.field = field
-    return error
-
-
-class FieldsOutsideConsent(ReferralError):
-    """Fields chosen that the survivor's consent for the service's type does not cover;
-    ``codes`` names them (codes of ``fields.OPTIONAL``)."""
-
-    field = "fields"
-
-    def __init__(self, message: Any, codes: tuple[str, ...]) -> None:
-        super().__init__(str(message))
-        self.codes = codes
-
-
-class ReferralStale(ReferralError, Stale):
-    """Someone else changed the referral first (``app.core.versioning``); nothing was saved."""
-
-    message = _l("Someone else changed this referral meanwhile. Nothing was saved: check its "
-                 "status, then try again.")
 
 
 def _refuse(action: Action, object_type: str, object_id: Any, reason: str,
@@ -271,46 +245,6 @@ def _event(referral: Referral, case: Case, to: str, user: User | None, reason: s
     ev.note = blank_to_none(note)
     db.session.add(ev)
     return ev
-
-
-def override_justification(user: User, referral: Referral) -> str | None:
-    """The supervisor's explanation for a referral sent without consent, for ``user``: only
-    those who may read justification texts (``justifications.may_read_text``) get it; it is
-    sealed under the case's key and never shown to the recipient or to auditors."""
-    if not referral.consent_override or not may_read_text(user):
-        return None
-    sent: ReferralEvent | None = db.session.execute(
-        select(ReferralEvent).where(ReferralEvent.referral_id == referral.id,
-                                    ReferralEvent.to_status == ReferralStatus.SENT)
-    ).scalars().first()
-    return sent.justification if sent is not None else None
-
-
-def shared_values(referral: Referral) -> dict[str, str]:
-    """The shared fields (decrypted from the referral's own key); nothing once it is revoked
-    (the share was destroyed)."""
-    if referral.status == ReferralStatus.REVOKED:
-        return {}
-    raw = referral.share
-    return dict(json.loads(raw)) if raw else {}
-
-
-def sent_message(referral: Referral) -> str | None:
-    """The sender's message (sealed under the referral's own key): None once revoked, when it
-    was destroyed with the share."""
-    if referral.status == ReferralStatus.REVOKED:
-        return None
-    return referral.message
-
-
-#: The history steps the recipient's service wrote (its answers and their notes).
-ANSWER_STATUSES = (ReferralStatus.ACCEPTED, ReferralStatus.DECLINED, ReferralStatus.COMPLETED)
-
-
-def answers(referral: Referral) -> list[ReferralEvent]:
-    """The answers the recipient's service gave on this referral, oldest first: what a provider
-    sees of the history (never the "sent" step, whose justification is the case's)."""
-    return [e for e in queries.history(referral) if e.to_status in ANSWER_STATUSES]
 
 
 def may_answer(referral: Referral, op: AnswerOp) -> bool:
