@@ -73,7 +73,7 @@ def unread_notifications() -> int:
     """The bell's number for the signed-in user (one indexed count, once per request)."""
     if not current_user.is_authenticated:
         return 0
-    if "unread_notifications" not in g:
+    if "unread_notifications" not in g:  # read with the session unless changed since
         from app.notifications.service import unread_count
 
         g.unread_notifications = unread_count(current_user.id)

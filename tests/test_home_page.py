@@ -64,6 +64,28 @@ def _tell(app: Flask, world: World, username: str, n: int) -> None:
         db.session.commit()
 
 
+def test_the_bell_counts_again_when_the_page_changes_notifications(app: Flask, auth: Auth,
+                                                                 world: World) -> None:
+    """The bell's number is read with the session (one statement less on every page), so a
+    request that deletes or reads notifications must count again: the list page deletes
+    those whose record the reader can no longer open, and its bell must not count them (a
+    number that disagrees with the list would hint that something was there)."""
+    c = auth.login("caseworker")
+    _tell(app, world, "caseworker", 2)
+    with app.app_context():
+        service.notify([uuid.UUID(world.users["caseworker"])],
+                       organisation_id=uuid.UUID(world.ids["org"]), kind=Kind.CASE_ASSIGNED,
+                       target=Target.CASE, object_id=uuid.uuid4())   # no such case
+        db.session.commit()
+    assert '<span class="count-badge" id="bell-count">3</span>' in c.get("/").get_data(
+        as_text=True)
+    listed = c.get("/notifications/").get_data(as_text=True)
+    assert '<span class="count-badge" id="bell-count">2</span>' in listed
+    c.post("/notifications/read", data={"csrf_token": auth.csrf(c, "/notifications/")},
+           follow_redirects=False)
+    assert 'id="bell-count"' not in c.get("/notifications/").get_data(as_text=True)
+
+
 def test_the_bell_counts_unread_notifications_on_every_page(app: Flask, auth: Auth,
                                                              world: World) -> None:
     c = auth.login("caseworker")

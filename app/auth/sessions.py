@@ -12,7 +12,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from flask import current_app, g, request, session
 from sqlalchemy import select, update
@@ -24,6 +26,12 @@ from app.db import db
 
 SESSION_KEY = "sid"
 TOUCH_EVERY = timedelta(seconds=15)
+
+#: Numbers every page shows (the bell's), read in the session's own statement rather than in
+#: one statement each: ``g`` key -> a function of the ``users.id`` column giving a scalar
+#: subquery. A feature registers its number when imported (``app.notifications.service``);
+#: whatever changes the number in the request drops the ``g`` key, so the page counts again.
+READ_WITH_SESSION: dict[str, Callable[[Any], Any]] = {}
 
 
 def token_digest(token: str) -> bytes:
@@ -101,16 +109,19 @@ def load() -> tuple[AuthSession | None, str | None]:
     if not isinstance(token, str):
         return None, None
     # One statement: the session, its user, the user's organisation (its time zone dates
-    # every page) and sites (the scope of every case query), joined; each was a statement of
-    # its own when first reached.
-    row = db.session.execute(
-        select(AuthSession).where(AuthSession.token_hash == token_digest(token))
+    # every page) and sites (the scope of every case query), joined, with the numbers every
+    # page shows (``READ_WITH_SESSION``); each was a statement of its own when first reached.
+    extra = list(READ_WITH_SESSION.items())
+    found = db.session.execute(
+        select(AuthSession, *(count(AuthSession.user_id).label(key) for key, count in extra))
+        .where(AuthSession.token_hash == token_digest(token))
         .options(joinedload(AuthSession.user).options(joinedload(User.organisation),
                                                        joinedload(User.sites)))
-    ).unique().scalar_one_or_none()
-    if row is None:
+    ).unique().one_or_none()
+    if found is None:
         session.pop(SESSION_KEY, None)
         return None, "unknown"
+    row: AuthSession = found[0]
     reason = _expired_reason(row)
     if reason is not None:
         if row.revoked_at is None:
@@ -122,6 +133,8 @@ def load() -> tuple[AuthSession | None, str | None]:
     if now - row.last_seen_at > TOUCH_EVERY:
         row.last_seen_at = now
     g.auth_session = row
+    for (key, _count), value in zip(extra, found[1:], strict=True):
+        setattr(g, key, value)
     return row, None
 
 

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask import g, has_app_context
 from sqlalchemy import delete, func, select, update
 
+from app.auth import sessions
 from app.clock import utcnow
 from app.core import hooks
 from app.db import db
@@ -28,6 +30,24 @@ PAGE_SIZE = 25
 KEEP_READ_DAYS = 30      # a read notification is deleted after this many days
 KEEP_DAYS = 90           # any notification is deleted after this many days
 KEEP_PER_USER = 200      # and no reader keeps more than this many
+UNREAD = "unread_notifications"  # ``g`` key of the bell's number (``app.ui``)
+
+
+def _unread_of(user_id: Any) -> Any:
+    """The bell's number as a subquery on a user id column."""
+    return (select(func.count()).select_from(Notification)
+            .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+            .scalar_subquery())
+
+
+# Every page shows the bell: its number is read with the session, in the same statement.
+sessions.READ_WITH_SESSION[UNREAD] = _unread_of
+
+
+def _changed() -> None:
+    """Notifications were added, read or deleted in this request: the bell counts again."""
+    if has_app_context():
+        g.pop(UNREAD, None)
 
 
 @dataclass(frozen=True)
@@ -64,6 +84,8 @@ def notify(users: Iterable[uuid.UUID | None], *, organisation_id: uuid.UUID, kin
     # Those who asked for it get an email saying only that there is something new (queued
     # here, sent by the timer: nothing is sent inside the request).
     email.announce(readers)
+    if readers:
+        _changed()
     return len(readers)
 
 
@@ -79,12 +101,12 @@ def discard(target: Target, object_ids: Iterable[uuid.UUID], *,
     if users is not None:
         stmt = stmt.where(Notification.user_id.in_(list(users)))
     db.session.execute(stmt)
+    _changed()
 
 
 def unread_count(user_id: uuid.UUID) -> int:
-    """The bell's number: one indexed count."""
-    return db.session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.user_id == user_id, Notification.read_at.is_(None))) or 0
+    """The bell's number: one indexed count (a page has it from the session's statement)."""
+    return db.session.scalar(select(_unread_of(user_id))) or 0
 
 
 def _openings(user: Any, rows: list[Notification]) -> dict[tuple[str, uuid.UUID], tuple[str, str]]:
@@ -108,6 +130,7 @@ def shown(user: Any, page: int = 1) -> tuple[list[Shown], int]:
     gone = [r.id for r in rows if (r.object_type, r.object_id) not in openings]
     if gone:
         db.session.execute(delete(Notification).where(Notification.id.in_(gone)))
+        _changed()
     kept = [r for r in rows if (r.object_type, r.object_id) in openings]
     start = (page - 1) * PAGE_SIZE
     out = []
@@ -127,6 +150,7 @@ def open_one(user: Any, notification_id: uuid.UUID) -> str | None:
     if row is None:
         return None
     opening = _openings(user, [row]).get((row.object_type, row.object_id))
+    _changed()
     if opening is None:
         db.session.delete(row)
         return None
@@ -137,6 +161,7 @@ def open_one(user: Any, notification_id: uuid.UUID) -> str | None:
 
 def mark_all_read(user_id: uuid.UUID) -> int:
     """Mark every unread notification of the user read; returns how many."""
+    _changed()
     result = db.session.execute(update(Notification).where(
         Notification.user_id == user_id, Notification.read_at.is_(None)).values(
         read_at=utcnow()))
@@ -161,4 +186,5 @@ def prune(now: datetime | None = None) -> int:
         result = db.session.execute(delete(Notification).where(
             Notification.user_id == user_id, Notification.id.not_in(keep)))
         removed += int(getattr(result, "rowcount", 0) or 0)
+    _changed()
     return removed
