@@ -268,15 +268,21 @@ def plain_case_context(user: User, case_id: uuid.UUID) -> dict[str, Any]:
     if row is None:
         abort(404)
     inc, items, visits = P["incidents"], P["action_items"], P["follow_ups"]
-    # Perpetrators are clear GBVIMS codes: read from their own table, in one query as the
-    # real incidents' selectin load does.
-    rows_ = _children("incidents", case_id, inc.c.incident_date)
+    # Perpetrators are clear GBVIMS codes, from their own table: joined to the incidents in
+    # one statement, as the real page's incident query joins them.
+    rows_: dict[Any, Any] = {}
     who: dict[Any, list[IncidentPerpetrator]] = defaultdict(list)
-    for p in db.session.execute(select(IncidentPerpetrator).where(
-            IncidentPerpetrator.incident_id.in_([r.id for r in rows_]))
-            .order_by(IncidentPerpetrator.position)).scalars():
-        who[p.incident_id].append(p)
-    incidents = [SimpleNamespace(**r._mapping, perpetrators=who[r.id]) for r in rows_]
+    for r in db.session.execute(
+            select(inc, IncidentPerpetrator)
+            .outerjoin(IncidentPerpetrator, IncidentPerpetrator.incident_id == inc.c.id)
+            .where(inc.c.case_id == case_id)
+            .order_by(inc.c.incident_date, IncidentPerpetrator.position)):
+        rows_.setdefault(r.id, r)
+        if r.IncidentPerpetrator is not None:
+            who[r.id].append(r.IncidentPerpetrator)
+    incidents = [SimpleNamespace(**{k: v for k, v in r._mapping.items()
+                                    if k != "IncidentPerpetrator"}, perpetrators=who[i])
+                 for i, r in rows_.items()]
     note_rows = _children("case_notes", case_id, P["case_notes"].c.created_at.desc())
     change_rows = _children("case_status_changes", case_id, P["case_status_changes"].c.at.desc())
     # Everyone the page names, in one statement, as the real page's ``views._people`` does.

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.util import identity_key
 
 from app.auth.models import User
@@ -127,9 +128,10 @@ def action_values(case: Case, item: ActionItem) -> dict[str, Any]:
             "due_on": item.due_on, "status": item.status}
 
 
-def _children(model: Any, case: Case, order: Any) -> list[Any]:
+def _children(model: Any, case: Case, order: Any, *options: Any) -> list[Any]:
     return list(db.session.execute(
-        select(model).where(model.case_id == case.id).order_by(order)).scalars())
+        select(model).where(model.case_id == case.id).order_by(order).options(*options))
+        .unique().scalars())
 
 
 def _people(case: Case, *groups: list[Any]) -> list[User]:
@@ -201,7 +203,9 @@ def case_context(user: User, access: CaseAccess,
     left out with a notice and audited, and the rest of the case is still shown.
     """
     case = access.case
-    incidents = readable(_children(Incident, case, Incident.incident_date), INCIDENT_TEXT)
+    # The incidents with their perpetrators joined: one statement, not a second one for them.
+    incidents = readable(_children(Incident, case, Incident.incident_date,
+                                   joinedload(Incident.perpetrators)), INCIDENT_TEXT)
     all_items = _children(ActionItem, case, ActionItem.due_on)
     all_visits = _children(FollowUp, case, FollowUp.due_on)
     items = readable(all_items, ("goal",))
