@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 
 from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
-from app.auth import codes, mfa, passwords, sessions, stepup, throttle
+from app.auth import codes, mfa, passwords, second_factor, sessions, stepup, throttle
 from app.auth.models import PasswordResetToken, RecoveryCode, User
 from app.clock import utcnow
 from app.db import db, transaction
@@ -79,14 +79,7 @@ def _mfa_failure(user: User, reason: str) -> bool:
     """Record a failed code; returns True when the account is now locked (session ended)."""
     record(Action.AUTH_MFA_FAILED, object_type=ObjectType.USER, object_id=user.id,
            outcome=Outcome.DENIED, reason=reason, actor=user)
-    LOGIN_FAILURES.labels(step="code").inc()
-    if throttle.register_failure(user.username):
-        record(Action.AUTH_LOCKOUT, object_type=ObjectType.USER, object_id=user.id,
-               outcome=Outcome.DENIED, reason="too_many_code_failures", actor=user)
-        LOCKOUTS.labels(step="code").inc()
-        sessions.end_current("mfa_lockout")
-        return True
-    return False
+    return second_factor.failed(user)
 
 
 def _mark_mfa_done(user: User) -> None:
