@@ -135,6 +135,7 @@ MFA_STEP_ENDPOINTS = frozenset({
     "auth.mfa",
     "auth.mfa_enrol",
     "auth.mfa_qr",
+    "auth.mfa_passkey",
     "auth.logout",
 })
 

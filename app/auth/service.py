@@ -82,9 +82,9 @@ def _mfa_failure(user: User, reason: str) -> bool:
     return second_factor.failed(user)
 
 
-def _mark_mfa_done(user: User) -> None:
+def _mark_mfa_done(user: User, method: str = "totp") -> None:
     # In this transaction: mfa_at now, and the pre-code token stops working with it.
-    stepup.second_factor_passed(user)
+    stepup.second_factor_passed(user, method=method)
 
 
 def verify_code(user: User, code: str) -> tuple[bool, bool]:
@@ -112,7 +112,7 @@ def verify_code(user: User, code: str) -> tuple[bool, bool]:
             .values(used_at=utcnow())
         )
         if getattr(used, "rowcount", 0) == 1:
-            _mark_mfa_done(user)
+            _mark_mfa_done(user, "recovery")
             record(Action.AUTH_RECOVERY_CODE_USED, object_type=ObjectType.USER, object_id=user.id,
                    actor=user)
             return True, False

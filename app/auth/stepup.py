@@ -12,7 +12,7 @@ page again with the error beside the field, counted toward the account's lockout
 
 The time of the latest second-factor proof is the session row's ``mfa_at``: set when the code is
 accepted at sign-in, and again here (``second_factor_passed``, the one function any verifier
-calls: a passkey verifier later calls it too). Only the authenticator app's current code is
+calls: ``app.auth.passkeys`` calls it too). Only the authenticator app's current code is
 accepted, as for the Incident Recorder export: a recovery code is for getting in when the phone
 is lost, not for the actions that hurt most if a session is taken over. A code is accepted only
 for a time step later than the last one used (``mfa.matching_step``) and its step is claimed with
@@ -102,14 +102,16 @@ def applies(view: Callable[..., Any] | None) -> bool:
     return rule.when is None or rule.when(request.view_args or {}, request.form)
 
 
-def second_factor_passed(user: User, *, signed_in: bool = False) -> None:
+def second_factor_passed(user: User, *, signed_in: bool = False, method: str = "totp") -> None:
     """The session has just proved its second factor (sign-in code, recovery code, enrolment,
-    step-up; a passkey later): remember when, and replace the session's token in this
-    transaction, so a token seen before the proof never carries it. ``signed_in``: a step-up
-    of a session already past sign-in, which keeps its CSRF token (``sessions.elevate``)."""
+    step-up, passkey): remember when and how (``method``: "totp", "recovery", "passkey"), and
+    replace the session's token in this transaction, so a token seen before the proof never
+    carries it. ``signed_in``: a step-up of a session already past sign-in, which keeps its CSRF
+    token (``sessions.elevate``)."""
     row = sessions.current()
     assert row is not None
     row.mfa_at = utcnow()
+    row.mfa_method = method
     sessions.elevate(keep_csrf=signed_in)
     throttle.clear(user.username)
 
