@@ -57,6 +57,7 @@ from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
 from app.auth import second_factor, sessions, stepup, throttle
 from app.auth.models import AuthSession, Passkey, User
+from app.auth.policy import role_chosen
 from app.clock import utcnow
 from app.db import db, transaction
 
@@ -106,14 +107,9 @@ def origin() -> str:
     return configured or f"{request.scheme}://{request.host}"
 
 
-def role_codes(text: str | None) -> list[str]:
-    """The role codes an organisation's ``passkey_roles`` holds."""
-    return (text or "").split()
-
-
 def required(user: User) -> bool:
     """Whether the account's organisation requires a passkey for its role (no query)."""
-    return user.role in role_codes(user.organisation.passkey_roles)
+    return role_chosen(user.role, user.organisation.passkey_roles)
 
 
 def must_register(row: AuthSession | None) -> bool:

@@ -190,6 +190,12 @@ def role_label(role: str) -> str:
         return role
 
 
+def role_chosen(role: str, chosen: str | None) -> bool:
+    """Whether ``role`` is among the role codes an organisation chose for a rule of its own
+    (space-separated; ``Organisation.passkey_roles``: the roles that must use passkeys)."""
+    return role in (chosen or "").split()
+
+
 def require(permission: Permission) -> Callable[[F], F]:
     """Declare that a view needs ``permission``; the guard enforces it before the view runs."""
 
