@@ -238,3 +238,24 @@ def test_a_registration_answer_is_checked(app: Flask, auth: Auth, world: World) 
     with app.app_context():
         user = db.session.get(User, uuid.UUID(world.users["caseworker"]))
         assert user is not None and user.mfa_enrolled_at is not None
+
+
+def test_the_relying_party_and_origin_come_from_the_settings(
+        app: Flask, auth: Auth, world: World) -> None:
+    site = {"rp_id": "amana.example.org", "origin": "https://amana.example.org"}
+    app.config.update(WEBAUTHN_RP_ID=site["rp_id"], WEBAUTHN_ORIGIN=site["origin"])
+    c = auth.login("caseworker")
+    soft = SoftAuthenticator()
+    page = c.post("/auth/passkeys/new", data={
+        "label": "Phone", "csrf_token": auth.csrf(c, "/auth/passkeys")}).get_data(as_text=True)
+    options = options_on(page)
+    assert options["rp"]["id"] == site["rp_id"]
+    r = c.post("/auth/passkeys/add", data={"label": "Phone", "csrf_token": csrf_from(page),
+                                           "answer": soft.register(options, **site)})
+    assert r.status_code == 302 and len(_passkeys(app, world, "caseworker")) == 1
+    c2 = app.test_client()
+    assert sign_in(c2, soft, password_only(c2, "caseworker", PASSWORD)).location.endswith(
+        "/auth/mfa")  # signed for the request's host, not the configured site
+    c3 = app.test_client()
+    assert sign_in(c3, soft, password_only(c3, "caseworker", PASSWORD), **site).status_code == 302
+    assert c3.get("/").status_code == 200
