@@ -92,7 +92,6 @@ REASON_LABELS: Mapping[str, object] = {
     "too_many_passkeys": _l("Too many passkeys"),
     "last_passkey": _l("Last passkey"),
     "not_fresh": _l("Identity not confirmed recently"),
-    "recovery": _l("Recovery code"),
     "passkeys": _l("Passkeys"),
     "superseded": _l("Replaced by a newer request"),
     "not_decidable": _l("Already decided"),
