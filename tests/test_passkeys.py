@@ -57,7 +57,7 @@ def test_register_then_sign_in_with_the_passkey(app: Flask, auth: Auth, world: W
     assert r.status_code == 302 and not r.location.endswith("/auth/mfa")
     assert c.get("/").status_code == 200
     [proof] = events(app, "auth.mfa_verified", reason="passkey")
-    assert proof.object_id == str(kept.id)
+    assert proof.object_id == world.users["caseworker"]
     [kept] = _passkeys(app, world, "caseworker")
     assert kept.sign_count == 1 and kept.last_used_at is not None
     listing = c.get("/auth/passkeys").get_data(as_text=True)

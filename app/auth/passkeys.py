@@ -285,8 +285,8 @@ def sign_in(user: User, raw: str) -> tuple[Any | None, bool]:
                    outcome=Outcome.DENIED, reason=found, actor=user)
             return _message(found), second_factor.failed(user)
         stepup.second_factor_passed(user, method=METHOD)
-        record(Action.AUTH_MFA_VERIFIED, object_type=ObjectType.PASSKEY,
-               object_id=found.passkey.id, actor=user, reason=METHOD)
+        record(Action.AUTH_MFA_VERIFIED, object_type=ObjectType.USER, object_id=user.id,
+               actor=user, reason=METHOD)  # as a code's; the passkey shows its last use
     return None, False
 
 
