@@ -17,7 +17,7 @@ from sqlalchemy import select
 from app.admin import grants, names
 from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
-from app.auth import passkeys, passwords, sessions
+from app.auth import passkey_keys, passwords, sessions
 from app.auth.models import RecoveryCode, RoleGrant, User
 from app.auth.policy import Place, Role, places_needed
 from app.clock import utcnow
@@ -226,7 +226,7 @@ def reset_mfa(user: User) -> None:
     """Forget the account's TOTP secret, recovery codes and passkeys; it enrols again at next
     login (and registers a passkey again if its role requires one)."""
     with transaction():
-        removed = passkeys.forget_all(user)
+        removed = passkey_keys.forget_all(user)
         user.totp_secret_sealed = None
         user.mfa_enrolled_at = None
         user.totp_last_step = 0

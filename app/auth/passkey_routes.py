@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from app.auth import passkeys, sessions
+from app.auth import passkey_keys, passkeys, sessions
 from app.auth.forms import ActionForm, PasskeyAnswerForm, PasskeyLabelForm
 from app.auth.guard import safe_next
 from app.auth.policy import authenticated
@@ -51,7 +51,7 @@ def mfa_passkey() -> str | Response:
 @authenticated
 def passkey_list() -> str:
     """One's own passkeys (name, added, last used), with a form to add one and to remove each."""
-    passkeys.record_view(current_user)
+    passkey_keys.record_view(current_user)
     return render_template("auth/passkeys.html", rows=passkeys.of(current_user),
                            form=PasskeyLabelForm(), action_form=ActionForm(),
                            required=passkeys.required(current_user),
@@ -84,8 +84,8 @@ def passkey_add() -> Response:
     if not form.validate_on_submit() or not (form.label.data or "").strip():
         abort(400)
     try:
-        passkeys.register(current_user, form.label.data or "", form.answer.data or "")
-    except passkeys.PasskeyError as exc:
+        passkey_keys.register(current_user, form.label.data or "", form.answer.data or "")
+    except passkey_keys.PasskeyError as exc:
         flash(str(exc.message), "error")
         return redirect(url_for("auth.passkey_list"))
     flash(_("The passkey has been added."), "info")
@@ -100,10 +100,10 @@ def passkey_remove(passkey_id: uuid.UUID) -> Response:
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        passkeys.remove(current_user, passkey_id)
+        passkey_keys.remove(current_user, passkey_id)
     except LookupError:
         abort(404)
-    except passkeys.PasskeyError as exc:
+    except passkey_keys.PasskeyError as exc:
         flash(str(exc.message), "error")
         return redirect(url_for("auth.passkey_list"))
     flash(_("The passkey has been removed."), "info")

@@ -22,26 +22,25 @@ its accounts of those roles then sign in and confirm with a passkey only, and re
 passkey pages until they have one.
 
 The audit trail names passkeys by their row id, never by credential id or public key.
+Registering and removing are in ``app.auth.passkey_keys``.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from flask import current_app, g, request
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from webauthn import (
     generate_authentication_options,
     generate_registration_options,
     options_to_json,
     verify_authentication_response,
-    verify_registration_response,
 )
 from webauthn.helpers import base64url_to_bytes
 from webauthn.helpers.exceptions import WebAuthnException
@@ -63,9 +62,7 @@ from app.db import db, transaction
 
 CHALLENGE_MINUTES = 10  # longer than the step-up window: a stale add is confirmed, then checked
 TIMEOUT_MS = 120_000  # what the browser is told to wait for the authenticator
-MAX_PER_ACCOUNT = 10
 MAX_ANSWER = 16_384  # characters of the browser's JSON answer
-LABEL_MAX = 60
 METHOD = "passkey"
 STEP_UP_FIELD = "step_up_passkey"  # the confirm page's field, beside stepup.CODE_FIELD
 #: What a session that must register a passkey first may reach (``must_register``); keep it
@@ -78,20 +75,6 @@ STOPPED = _l("This passkey has been stopped because a copy of it was used. Remov
              "register it again, or ask an administrator for help.")
 CODES_NOT_ACCEPTED = _l("Your organisation requires a passkey for your role: codes are not "
                         "accepted. Use your passkey.")
-TOO_MANY = _l("An account can have at most %(n)d passkeys. Remove one first.", n=MAX_PER_ACCOUNT)
-LAST_ONE = _l("Your organisation requires a passkey for your role: your last passkey cannot be "
-              "removed. Register another one first.")
-NOT_FRESH = _l("Confirm it is you again, then register the passkey.")
-
-
-class PasskeyError(ValueError):
-    """A passkey change was refused (recorded); the message is safe to show."""
-
-    def __init__(self, message: Any, reason: str) -> None:
-        super().__init__(reason)
-        self.message, self.reason = message, reason
-
-
 # --- Settings and questions ---------------------------------------------------------------------
 
 def rp_id() -> str:
@@ -150,7 +133,7 @@ def _new_challenge(*, enrol: bool) -> bytes:
     return challenge
 
 
-def _claim_challenge(*, enrol: bool) -> bytes | None:
+def claim_challenge(*, enrol: bool) -> bytes | None:
     """The session's challenge for this purpose, taken so it can never be answered again (None:
     there is none, it expired, or another request took it first)."""
     row = sessions.current()
@@ -211,7 +194,7 @@ def register_options(user: User) -> str:
 
 # --- Checking an answer -------------------------------------------------------------------------
 
-def _parse(raw: str) -> dict[str, Any] | None:
+def parse_answer(raw: str) -> dict[str, Any] | None:
     if not raw or len(raw) > MAX_ANSWER:
         return None
     try:
@@ -232,8 +215,8 @@ def _check(user: User, raw: str) -> Signed | str:
     """Check an assertion for ``user`` in the caller's transaction: the passkey that signed, or
     the reason it is refused. The challenge is used up either way; a counter that went back
     stops the passkey; nothing else changes unless it is accepted (counter, last use)."""
-    answer = _parse(raw)
-    challenge = _claim_challenge(enrol=False)
+    answer = parse_answer(raw)
+    challenge = claim_challenge(enrol=False)
     if answer is None:
         return "passkey_malformed"
     if challenge is None:
@@ -331,90 +314,3 @@ def refuse_code(user: User) -> None:
     with transaction():
         record(Action.AUTH_MFA_FAILED, object_type=ObjectType.USER, object_id=user.id,
                outcome=Outcome.DENIED, reason="passkey_required", actor=user)
-
-
-# --- Registering and removing -------------------------------------------------------------------
-
-def _refuse_add(user: User, message: Any, reason: str) -> PasskeyError:
-    with transaction():
-        record(Action.AUTH_PASSKEY_ADDED, object_type=ObjectType.USER, object_id=user.id,
-               outcome=Outcome.DENIED, reason=reason)
-    return PasskeyError(message, reason)
-
-
-def register(user: User, label: str, raw: str) -> Passkey:
-    """Keep a new passkey from the browser's answer to this session's registration challenge.
-    Raises ``PasskeyError`` (recorded, nothing kept). The session must have proved its second
-    factor within the step-up window (the page asked before the challenge was made)."""
-    row = sessions.current()
-    if row is None or not stepup.is_fresh(row):
-        raise _refuse_add(user, NOT_FRESH, "not_fresh")
-    with transaction():
-        challenge = _claim_challenge(enrol=True)
-        count = db.session.execute(select(func.count()).select_from(Passkey)
-                                   .where(Passkey.user_id == user.id)).scalar_one()
-    answer = _parse(raw)
-    if answer is None or challenge is None:
-        raise _refuse_add(user, REFUSED, "passkey_malformed" if answer is None
-                          else "passkey_challenge")
-    if count >= MAX_PER_ACCOUNT:
-        raise _refuse_add(user, TOO_MANY, "too_many_passkeys")
-    try:
-        verified = verify_registration_response(
-            credential=answer, expected_challenge=challenge, expected_rp_id=rp_id(),
-            expected_origin=origin())
-    except (WebAuthnException, ValueError, TypeError, KeyError, AttributeError):
-        raise _refuse_add(user, REFUSED, "passkey_refused") from None
-    known = db.session.execute(select(Passkey.id).where(
-        Passkey.credential_id == verified.credential_id)).scalar_one_or_none()
-    if known is not None:
-        raise _refuse_add(user, REFUSED, "passkey_exists")
-    transports = answer.get("response", {}).get("transports")
-    kept = " ".join(t for t in transports if isinstance(t, str) and t.isalnum())[:120] \
-        if isinstance(transports, list) else None
-    with transaction():
-        passkey = Passkey(id=uuid.uuid4(), user_id=user.id,
-                          credential_id=verified.credential_id,
-                          public_key=verified.credential_public_key,
-                          sign_count=verified.sign_count, transports=kept or None,
-                          label=label.strip()[:LABEL_MAX], created_at=utcnow())
-        db.session.add(passkey)
-        row.mfa_method = METHOD  # made just now with the authenticator in hand
-        record(Action.AUTH_PASSKEY_ADDED, object_type=ObjectType.PASSKEY, object_id=passkey.id)
-    return passkey
-
-
-def remove(user: User, passkey_id: uuid.UUID) -> None:
-    """Remove one of one's own passkeys (not the last one while the role requires one).
-    Raises ``LookupError`` for a passkey that is not the account's, ``PasskeyError`` when
-    refused; both recorded."""
-    passkey = db.session.get(Passkey, passkey_id)
-    if passkey is None or passkey.user_id != user.id:
-        with transaction():
-            record(Action.AUTH_PASSKEY_REMOVED, object_type=ObjectType.PASSKEY,
-                   object_id=passkey_id, outcome=Outcome.DENIED, reason="not_found")
-        raise LookupError("no such passkey")
-    if required(user) and passkey.disabled_at is None \
-            and [p.id for p in usable(user)] == [passkey.id]:
-        with transaction():
-            record(Action.AUTH_PASSKEY_REMOVED, object_type=ObjectType.PASSKEY,
-                   object_id=passkey_id, outcome=Outcome.DENIED, reason="last_passkey")
-        raise PasskeyError(LAST_ONE, "last_passkey")
-    with transaction():
-        db.session.delete(passkey)
-        record(Action.AUTH_PASSKEY_REMOVED, object_type=ObjectType.PASSKEY, object_id=passkey_id)
-
-
-def forget_all(user: User) -> int:
-    """Delete every passkey of the account (an admin's second-factor reset), in the caller's
-    transaction. Returns how many there were."""
-    found = of(user)
-    for passkey in found:
-        db.session.delete(passkey)
-    return len(found)
-
-
-def record_view(user: User) -> None:
-    """Audit that the account looked at its own passkeys."""
-    with transaction():
-        record(Action.AUTH_PASSKEYS_VIEW, object_type=ObjectType.USER, object_id=user.id)
