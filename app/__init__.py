@@ -105,6 +105,7 @@ def register_blueprints(app: Flask) -> None:
     from app.admin.routes import bp as admin_bp
     from app.attachments.routes import bp as attachments_bp
     from app.audit.routes import bp as audit_bp
+    from app.auth import passkey_routes as _passkey_routes  # noqa: F401  (on auth_bp)
     from app.auth.routes import bp as auth_bp
     from app.cases.routes import bp as cases_bp
     from app.health import bp as health_bp

@@ -327,6 +327,13 @@ def build_config(env: str, instance_path: Path, *, keys: bool = True) -> dict[st
         "BREAK_GLASS_MINUTES": _int_env("AMANA_BREAK_GLASS_MINUTES", 60),
         # A dangerous action (app/auth/stepup.py) needs a second-factor proof this recent.
         "STEP_UP_MINUTES": _int_env("AMANA_STEP_UP_MINUTES", 5),
+        # Passkeys (app/auth/passkeys.py): the relying party id (the site's domain, e.g.
+        # amana.example.org) and the origin browsers report (https://amana.example.org). Empty:
+        # the request's host, which AMANA_ALLOWED_HOSTS bounds in production. A passkey works only
+        # on the domain it was registered on: set both when the site has several host names.
+        "WEBAUTHN_RP_ID": (os.environ.get("AMANA_WEBAUTHN_RP_ID") or "").strip().lower() or None,
+        "WEBAUTHN_ORIGIN": (os.environ.get("AMANA_WEBAUTHN_ORIGIN") or "").strip().rstrip("/")
+        or None,
         # A key-encryption key older than this is due for rotation ('flask keys rotate'): the
         # admin's home page says when, and warns once it is overdue.
         "KEK_ROTATION_DAYS": _int_env("AMANA_KEK_ROTATION_DAYS", 365),

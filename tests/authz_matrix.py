@@ -68,6 +68,14 @@ MATRIX: list[Row] = [
         ok=frozenset({404})),
     Row("auth.regenerate_codes", "POST", "/auth/recovery-codes", ALL, ok=frozenset({200})),
     # one's own organisation's pledge (the test world's organisation has none: the page says so)
+    # passkeys: one's own (a made-up id: 404; a refused answer: back to the list, nothing kept)
+    Row("auth.mfa_passkey", "POST", "/auth/mfa/passkey", ALL, data={"answer": "{}"}),
+    Row("auth.passkey_list", "GET", "/auth/passkeys", ALL),
+    Row("auth.passkey_new", "POST", "/auth/passkeys/new", ALL, data={"label": "Laptop"}),
+    Row("auth.passkey_add", "POST", "/auth/passkeys/add", ALL,
+        data={"label": "Laptop", "answer": "{}"}),
+    Row("auth.passkey_remove", "POST", "/auth/passkeys/{uuid:x}/remove", ALL,
+        ok=frozenset({404})),
     Row("auth.pledge", "GET", "/auth/pledge", ALL),
     Row("auth.pledge", "POST", "/auth/pledge", ALL, data={"accept": "y", "number": "1"}),
     # Administration.

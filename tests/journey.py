@@ -43,6 +43,7 @@ from app import demo
 from tests.helpers.factories import World
 from tests.helpers.incidents import incident_form, perpetrator_fields
 from tests.helpers.login import PASSWORD
+from tests.helpers.passkeys import SoftAuthenticator, options_on
 
 NEW_PASSWORD = "violet lantern orchard ripple 42"
 # The demo seed's sites under other case-number prefixes: site codes are unique across
@@ -914,7 +915,22 @@ def seed_month(app: Flask, world: World, clock: Any, errors: list[str]) -> Month
     sup.get(f"/cases/transfers/{ids['transfer_pending']}")
     sup.logout()
 
+    # Day 30. The auditor adds a passkey under My account, then signs in with it after the
+    # password instead of the code.
     month.day(30, 9)
+    au = month.person("auditor", 10).login()
+    soft = SoftAuthenticator()
+    resp = au.submit("/auth/passkeys", "/auth/passkeys/new", {"label": "Office laptop"},
+                     expect=(200,))
+    shown = Page.of("/auth/passkeys/new", resp)
+    au.submit(shown, "/auth/passkeys/add", {"answer": soft.register(options_on(shown.html))})
+    au.logout()
+    au.submit("/auth/login", "/auth/login", {"username": au.username, "password": au.password})
+    mfa = au.get("/auth/mfa")
+    au.submit(mfa, "/auth/mfa/passkey", {"answer": soft.sign(options_on(mfa.html))})
+    au.get("/auth/passkeys")
+    au.logout()
+    month.day(30, 10)
     return month
 
 

@@ -55,6 +55,7 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "auth.mfa_qr": (),
     "auth.change_password": (),
     "auth.my_sessions": (),
+    "auth.passkey_list": (),
     "admin.users": fields_of(UserFilterForm),
     "admin.grant_list": (),
     "admin.user_new": (),

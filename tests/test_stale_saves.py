@@ -313,6 +313,9 @@ UNVERSIONED_POSTS = {
     # (a version published meanwhile refuses it, tests/test_pledge.py); accepting names the
     # version read, and a newer one refuses it
     "admin.pledge_publish", "auth.pledge",
+    # passkeys: a sign-in answer, a registration's start and end (the challenge is single use),
+    # a removal (a passkey is never edited)
+    "auth.mfa_passkey", "auth.passkey_new", "auth.passkey_add", "auth.passkey_remove",
 }
 
 

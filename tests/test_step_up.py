@@ -22,7 +22,7 @@ from werkzeug.test import TestResponse
 
 from app.audit.models import AuditEvent
 from app.auth import stepup
-from app.auth.models import RoleGrant, User
+from app.auth.models import Passkey, RoleGrant, User
 from app.auth.policy import Permission, rule_for
 from app.cases.models import Case
 from app.db import db
@@ -33,6 +33,7 @@ from tests.helpers.codes import code_at
 from tests.helpers.factories import World
 from tests.helpers.forms import csrf_from, form_tokens
 from tests.helpers.login import Auth
+from tests.helpers.passkeys import SoftAuthenticator, add_passkey, options_on
 
 #: Every dangerous action, by endpoint, with why (README *Step-up*). A view marked ``@step_up``
 #: and missing here, or listed here and not marked, fails ``test_the_marked_views_are_the_list``.
@@ -46,6 +47,8 @@ STEP_UP: dict[str, str] = {
                          "not ending sessions: those take access away)",
     "admin.user_reset_password": "a credential reset, like the second factor's",
     "admin.grant_decide": "approving applies access or a credential reset (not refusing)",
+    "auth.passkey_add": "a new credential: a stolen session must not add its own passkey",
+    "auth.passkey_remove": "removes a credential of the account",
 }
 #: POST routes under a permission of ``DANGEROUS`` that are not marked, with why.
 NOT_STEPPED_UP: dict[str, str] = {
@@ -174,7 +177,24 @@ def _approve(app: Flask, auth: Auth, world: World, c: FlaskClient) -> tuple[str,
             {"csrf_token": auth.csrf(c, "/admin/grants"), "version": str(grant.version)})
 
 
+def _passkey_add(app: Flask, auth: Auth, world: World, c: FlaskClient) -> tuple[str, Any]:
+    page = c.post("/auth/passkeys/new", data={"label": "Phone",
+                                               "csrf_token": auth.csrf(c, "/auth/passkeys")})
+    text = page.get_data(as_text=True)
+    return "/auth/passkeys/add", {"label": "Phone", "csrf_token": csrf_from(text),
+                                  "answer": SoftAuthenticator().register(options_on(text))}
+
+
+def _passkey_remove(app: Flask, auth: Auth, world: World, c: FlaskClient) -> tuple[str, Any]:
+    assert add_passkey(c, SoftAuthenticator()).status_code == 302
+    with app.app_context():
+        found = db.session.execute(select(Passkey.id)).scalar_one()
+    return f"/auth/passkeys/{found}/remove", {"csrf_token": auth.csrf(c, "/auth/passkeys")}
+
+
 ACTIONS: dict[str, tuple[str, Poster]] = {
+    "auth.passkey_add": ("caseworker", _passkey_add),
+    "auth.passkey_remove": ("auditor", _passkey_remove),
     "cases.erase": ("supervisor", _erase),
     "cases.break_glass": ("supervisor", _break_glass),
     "referrals.new": ("supervisor", _override),

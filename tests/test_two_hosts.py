@@ -51,7 +51,7 @@ from tests.helpers.audit import verify
 from tests.helpers.cases import INTAKE
 from tests.helpers.codes import live_code
 from tests.helpers.factories import World
-from tests.helpers.forms import form_tokens
+from tests.helpers.forms import csrf_from, form_tokens
 from tests.helpers.hosts import (
     Browser,
     Host,
@@ -62,6 +62,7 @@ from tests.helpers.hosts import (
     wait_ready,
 )
 from tests.helpers.login import PASSWORD
+from tests.helpers.passkeys import SoftAuthenticator, options_on
 from tests.helpers.roles import runtime_role_uri
 
 pytestmark = pytest.mark.skipif(BACKEND != "postgresql",
@@ -149,7 +150,7 @@ def cluster(template: tuple[str, World], instance_dir: Path,
     with ExitStack() as stack:
         stack.callback(pg_admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         stack.callback(_dispose, app)
-        roles = ("session", "lock", "search", "busy", "keys", "code", "twice")
+        roles = ("session", "lock", "search", "busy", "keys", "code", "twice", "passkey")
         secrets = _add_accounts(app, world, [f"{role}_{tag}" for role in roles])
         runtime_uri = stack.enter_context(runtime_role_uri(owner_uri))
         hosts: list[Host] = []
@@ -226,6 +227,51 @@ def test_one_code_sent_to_both_hosts_at_once_is_accepted_once(cluster):
                 User, User.id == sa.cast(AuditEvent.object_id, sa.Uuid))
             .where(User.username == user, AuditEvent.action == "auth.mfa_verified")).scalar_one()
     assert verified == 1
+
+
+def test_one_passkey_answer_sent_to_both_hosts_at_once_is_accepted_once(cluster):
+    """The challenge lives on the session row, which both hosts read: one answer (a copied
+    request) sent to both at once uses it once, whichever host claims it first."""
+    user = f"passkey_{cluster.tag}"
+    site = {"rp_id": HOST, "origin": f"https://{HOST}"}
+    soft = SoftAuthenticator()
+    browser = Browser(_address())
+    browser.login(cluster.a, user, cluster.secrets[user])
+    page = browser.post(cluster.b, "/auth/passkeys/new", {
+        "label": "Laptop", "csrf_token": browser.csrf(cluster.b, "/auth/passkeys")}).body
+    r = browser.post(cluster.a, "/auth/passkeys/add", {
+        "label": "Laptop", "csrf_token": csrf_from(page),
+        "answer": soft.register(options_on(page), **site)})
+    assert r.status == 302 and r.location.endswith("/auth/passkeys"), (r.status, r.location)
+    browser = Browser(_address())
+    assert browser.submit_password(cluster.a, user).location.endswith("/auth/mfa")
+    page = browser.get(cluster.b, "/auth/mfa").body
+    data = {"csrf_token": csrf_from(page), "answer": soft.sign(options_on(page), **site)}
+    copies = [Browser(browser.address, dict(browser.cookies)) for _ in range(2)]
+    hosts = [cluster.a, cluster.b]
+    start, replies = threading.Barrier(2), [None, None]
+
+    def send(i: int) -> None:
+        start.wait()
+        replies[i] = copies[i].post(hosts[i], "/auth/mfa/passkey", data)
+
+    senders = [threading.Thread(target=send, args=(i,)) for i in range(2)]
+    for t in senders:
+        t.start()
+    for t in senders:
+        t.join(timeout=60)
+    accepted = [r is not None and r.status == 302 and not r.location.endswith("/auth/mfa")
+                and not r.location.endswith("/auth/login") for r in replies]
+    assert sorted(accepted) == [False, True], [(r.status, r.location) for r in replies if r]
+    with cluster.app.app_context():
+        reasons = sorted(db.session.execute(
+            select(AuditEvent.reason).join(User, User.id == AuditEvent.actor_id)
+            .where(User.username == user, AuditEvent.reason != "totp",  # the first sign-in
+                   AuditEvent.action.in_(("auth.mfa_verified", "auth.mfa_failed")))
+        ).scalars())
+    # The loser finds the challenge taken, or (arriving after the winner's commit) its token
+    # already replaced: refused either way, never a second proof.
+    assert reasons in (["passkey"], ["passkey", "passkey_challenge"])
 
 
 def test_failed_logins_on_both_hosts_add_up_to_the_lockout(cluster):

@@ -73,6 +73,11 @@ class OrganisationForm(FlaskForm):
         _l("Time zone"), validators=[Optional(), Length(max=64), time_zone_name],
         description=_l("IANA name, for example Africa/Tripoli. Times are shown and deadlines "
                        "counted in it. Empty: the instance's default."))
+    passkey_roles = SelectMultipleField(
+        _l("Roles that must use a passkey"), validators=[Optional()],
+        choices=[(r.value, ROLE_LABELS[r]) for r in Role],
+        description=_l("Accounts of these roles sign in and confirm actions with a passkey, not "
+                       "a code, and must register one at their next sign-in."))
     version = HiddenField()
     submit = SubmitField(_l("Save"))
 

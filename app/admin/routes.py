@@ -335,7 +335,8 @@ def _fill_directory_choices(form: Any) -> None:
 def _directory_values(kind: str, form: Any) -> dict[str, Any]:
     values: dict[str, Any] = {"name": form.name.data, "active": bool(form.active.data)}
     if kind == "organisation":
-        values.update(time_zone=form.time_zone.data)
+        values.update(time_zone=form.time_zone.data,
+                      passkey_roles=" ".join(sorted(form.passkey_roles.data or [])))
     elif kind == "site":
         values.update(organisation_id=_ids([form.organisation.data])[0],
                       code=(form.code.data or "").upper())
@@ -371,6 +372,8 @@ def directory_record(kind: str, record_id: uuid.UUID | None = None) -> str | Res
                 getattr(form, name).data = str(getattr(obj, f"{name}_id"))
         if kind == "service":
             form.sites.data = [str(s.id) for s in obj.sites]
+        if kind == "organisation":
+            form.passkey_roles.data = obj.passkey_roles.split()
         form.version.data = str(obj.version)
     elif form.validate_on_submit():
         values = _directory_values(kind, form)

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from app.admin import grants, names
 from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
-from app.auth import passwords, sessions
+from app.auth import passkey_keys, passwords, sessions
 from app.auth.models import RecoveryCode, RoleGrant, User
 from app.auth.policy import Place, Role, places_needed
 from app.clock import utcnow
@@ -223,8 +223,10 @@ def set_active(user: User, active: bool, actor: User | None = None) -> None:
 
 
 def reset_mfa(user: User) -> None:
-    """Forget the account's TOTP secret and recovery codes; it enrols again at next login."""
+    """Forget the account's TOTP secret, recovery codes and passkeys; it enrols again at next
+    login (and registers a passkey again if its role requires one)."""
     with transaction():
+        removed = passkey_keys.forget_all(user)
         user.totp_secret_sealed = None
         user.mfa_enrolled_at = None
         user.totp_last_step = 0
@@ -234,7 +236,8 @@ def reset_mfa(user: User) -> None:
             .values(used_at=utcnow())
         )
         sessions.revoke_all(user.id, "mfa_reset")
-        record(Action.USER_MFA_RESET, object_type=ObjectType.USER, object_id=user.id)
+        record(Action.USER_MFA_RESET, object_type=ObjectType.USER, object_id=user.id,
+               reason=f"passkeys={removed}" if removed else None)
 
 
 def end_sessions(user: User) -> int:

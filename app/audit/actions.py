@@ -30,6 +30,9 @@ class Action(enum.StrEnum):
     AUTH_PASSWORD_RESET = "auth.password_reset"
     AUTH_PASSWORD_RESET_FAILED = "auth.password_reset_failed"
     AUTH_PROFILE_UPDATED = "auth.profile_updated"
+    AUTH_PASSKEY_ADDED = "auth.passkey_added"
+    AUTH_PASSKEY_REMOVED = "auth.passkey_removed"
+    AUTH_PASSKEYS_VIEW = "auth.passkeys_view"
     # Administration
     USER_LIST = "user.list"
     USER_VIEW = "user.view"
@@ -207,6 +210,7 @@ class ObjectType(enum.StrEnum):
     NOTE = "note"
     NOTIFICATION = "notification"
     ORGANISATION = "organisation"
+    PASSKEY = "passkey"
     PLEDGE = "pledge"
     REFERRAL = "referral"
     REFERRAL_ATTACHMENT = "referral_attachment"

@@ -85,3 +85,20 @@ class PledgeForm(FlaskForm):
     number = HiddenField()
     next = HiddenField()
     submit = SubmitField(_l("Accept and continue"))
+
+
+class PasskeyLabelForm(FlaskForm):
+    """Start registering a passkey: the holder's own name for the device."""
+
+    label = CleanStringField(
+        _l("Name of this passkey"), validators=[DataRequired(), Length(max=60)],
+        description=_l("A short name that tells your devices apart, such as \"work laptop\". "
+                       "Never a survivor's name."))
+    submit = SubmitField(_l("Add a passkey"))
+
+
+class PasskeyAnswerForm(FlaskForm):
+    """The browser's answer to a passkey challenge, filled in by app/static/js/passkey.js."""
+
+    label = HiddenField()
+    answer = HiddenField(validators=[DataRequired(), Length(max=16_384)])

@@ -2,6 +2,8 @@
 
 Order: public endpoints pass; otherwise a live session is needed; a session without MFA
 reaches only the MFA step; an account that must change its password reaches only that; an
+account whose role must use passkeys and signed in without one reaches only the passkey pages
+(``passkeys.PASSKEY_ENDPOINTS``); an
 account whose organisation published a pledge it has not accepted reaches only the pledge
 (``pledge.PLEDGE_ENDPOINTS``); then the view's declared rule is checked against the role. A
 view with no rule is refused. Last, a POST to a dangerous action (``@step_up``,
@@ -19,7 +21,7 @@ from werkzeug.wrappers import Response
 
 from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
-from app.auth import sessions, stepup
+from app.auth import passkeys, sessions, stepup
 from app.auth.forms import StepUpForm
 from app.auth.models import AuthSession
 from app.auth.pledge import PLEDGE_ENDPOINTS
@@ -78,6 +80,15 @@ def _to_pledge() -> Response:
     return redirect(url_for("auth.pledge"), code=303)
 
 
+def _to_passkeys() -> Response:
+    """A role that must use passkeys, signed in without one: register one first (a GET is sent
+    to the passkey page; anything else is not done)."""
+    if request.method not in ("GET", "HEAD"):
+        flash(_("Nothing was saved: your organisation requires a passkey for your role. "
+                "Register one first."), "error")
+    return redirect(url_for("auth.passkey_list"), code=303)
+
+
 def check_request() -> Response | str | None:
     """Decide whether this request may reach its view."""
     endpoint = request.endpoint
@@ -107,6 +118,8 @@ def check_request() -> Response | str | None:
     g.user_id = row.user_id  # the request's log line names the account by its id only
     if row.user.must_change_password and endpoint not in PASSWORD_CHANGE_ENDPOINTS:
         return redirect(url_for("auth.change_password"))
+    if passkeys.must_register(row) and endpoint not in passkeys.PASSKEY_ENDPOINTS:
+        return _to_passkeys()
     if row.user.pledge_pending and endpoint not in PLEDGE_ENDPOINTS:
         return _to_pledge()
     view = current_app.view_functions.get(endpoint)
@@ -133,9 +146,9 @@ def _step_up(row: AuthSession) -> Response | str | None:
     if stepup.is_fresh(row):
         return None
     form = StepUpForm(request.form)
-    if stepup.CODE_FIELD in request.form:
+    if stepup.CODE_FIELD in request.form or request.form.get(passkeys.STEP_UP_FIELD):
         user = row.user
-        refused = stepup.verify(user, request.form.get(stepup.CODE_FIELD, ""))
+        refused = passkeys.confirm(user, request.form)
         if refused is None:
             return None  # fresh from now: the action runs in this request
         if refused.session_ended:
@@ -144,8 +157,11 @@ def _step_up(row: AuthSession) -> Response | str | None:
         form.step_up_code.errors = [str(refused.message)]
         form.step_up_code.data = ""
     carried = [(name, value) for name, value in request.form.items(multi=True)
-               if name != stepup.CODE_FIELD]
+               if name not in (stepup.CODE_FIELD, passkeys.STEP_UP_FIELD)]
     return render_template("auth/step_up.html", form=form, carried=carried,
+                           codes_allowed=passkeys.codes_allowed(row.user),
+                           passkey_options=passkeys.sign_options(row.user),
+                           passkey_field=passkeys.STEP_UP_FIELD,
                            action=request.full_path.rstrip("?"),
                            minutes=current_app.config["STEP_UP_MINUTES"])
 

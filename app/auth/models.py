@@ -2,6 +2,7 @@
 
 Secrets are never stored as given: passwords as Argon2id hashes, session and reset tokens and
 recovery codes as SHA-256 digests (they are high-entropy random values), TOTP secrets sealed.
+Passkeys keep only public values (the credential's id and public key).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from datetime import datetime
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     ForeignKey,
@@ -115,8 +117,42 @@ class AuthSession(UUIDPrimaryKey, Model):
     revoked_reason: Mapped[str | None] = mapped_column(String(32))
     client_address: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(120))
+    # What proved the second factor last: "totp", "recovery" or "passkey" (app.auth.passkeys:
+    # a role whose organisation requires passkeys reaches only the passkey pages until it is
+    # "passkey"; read from this row, so the guard asks no query of its own).
+    mfa_method: Mapped[str | None] = mapped_column(String(16))
+    # The WebAuthn challenges this session may answer (app.auth.passkeys), one to sign with a
+    # passkey and one to register a passkey, each single use (cleared by a conditional update
+    # when answered) and good until its ``_until``.
+    passkey_challenge: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    passkey_challenge_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    passkey_enrol_challenge: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    passkey_enrol_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+
+
+class Passkey(UUIDPrimaryKey, Model):
+    """A WebAuthn credential an account registered as its second factor.
+
+    ``credential_id`` and ``public_key`` are public by design (a stolen copy signs nothing);
+    ``sign_count`` is the authenticator's counter, which must rise at every use unless it is
+    always zero (a counter going backwards means a copied authenticator: ``disabled_at`` is set
+    and the passkey is refused from then on). ``label`` is the holder's own name for the device
+    ("work laptop"), at most 60 plain characters.
+    """
+
+    __tablename__ = "passkeys"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    credential_id: Mapped[bytes] = mapped_column(LargeBinary(1023), unique=True, nullable=False)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    sign_count: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    transports: Mapped[str | None] = mapped_column(String(120))
+    label: Mapped[str] = mapped_column(String(60), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class RecoveryCode(UUIDPrimaryKey, Model):

@@ -135,6 +135,7 @@ MFA_STEP_ENDPOINTS = frozenset({
     "auth.mfa",
     "auth.mfa_enrol",
     "auth.mfa_qr",
+    "auth.mfa_passkey",
     "auth.logout",
 })
 
@@ -187,6 +188,12 @@ def role_label(role: str) -> str:
         return str(ROLE_LABELS[Role(role)])
     except ValueError:
         return role
+
+
+def role_chosen(role: str, chosen: str | None) -> bool:
+    """Whether ``role`` is among the role codes an organisation chose for a rule of its own
+    (space-separated; ``Organisation.passkey_roles``: the roles that must use passkeys)."""
+    return role in (chosen or "").split()
 
 
 def require(permission: Permission) -> Callable[[F], F]:

@@ -23,14 +23,15 @@ from werkzeug.wrappers import Response
 
 from app.audit import service as audit
 from app.audit.actions import Action, ObjectType
+from app.auth import passkeys, service, sessions
 from app.auth import pledge as pledges
-from app.auth import service, sessions
 from app.auth.forms import (
     ActionForm,
     ChangePasswordForm,
     CodeForm,
     EnrolForm,
     LoginForm,
+    PasskeyAnswerForm,
     PledgeForm,
     ResetPasswordForm,
 )
@@ -96,7 +97,12 @@ def mfa() -> str | Response:
     if user.mfa_enrolled_at is None:
         return redirect(url_for("auth.mfa_enrol"))
     form = CodeForm()
+    codes_allowed = passkeys.codes_allowed(user)
     if form.validate_on_submit():
+        if not codes_allowed:
+            passkeys.refuse_code(user)
+            flash(str(passkeys.CODES_NOT_ACCEPTED), "error")
+            return redirect(url_for("auth.mfa"))
         ok, ended = service.verify_code(user, form.code.data or "")
         if ok:
             return _after_mfa()
@@ -104,7 +110,9 @@ def mfa() -> str | Response:
             flash(_("Too many wrong codes. Log in again later."), "error")
             return redirect(url_for("auth.login"))
         flash(_("That code was not accepted. Codes work once, within their 30 seconds."), "error")
-    return render_template("auth/mfa.html", form=form)
+    return render_template("auth/mfa.html", form=form, codes_allowed=codes_allowed,
+                           passkey_options=passkeys.sign_options(user),
+                           passkey_form=PasskeyAnswerForm(formdata=None))
 
 
 @bp.route("/mfa/enrol", methods=["GET", "POST"])

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 
 from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
-from app.auth import codes, mfa, passwords, sessions, stepup, throttle
+from app.auth import codes, mfa, passwords, second_factor, sessions, stepup, throttle
 from app.auth.models import PasswordResetToken, RecoveryCode, User
 from app.clock import utcnow
 from app.db import db, transaction
@@ -79,19 +79,12 @@ def _mfa_failure(user: User, reason: str) -> bool:
     """Record a failed code; returns True when the account is now locked (session ended)."""
     record(Action.AUTH_MFA_FAILED, object_type=ObjectType.USER, object_id=user.id,
            outcome=Outcome.DENIED, reason=reason, actor=user)
-    LOGIN_FAILURES.labels(step="code").inc()
-    if throttle.register_failure(user.username):
-        record(Action.AUTH_LOCKOUT, object_type=ObjectType.USER, object_id=user.id,
-               outcome=Outcome.DENIED, reason="too_many_code_failures", actor=user)
-        LOCKOUTS.labels(step="code").inc()
-        sessions.end_current("mfa_lockout")
-        return True
-    return False
+    return second_factor.failed(user)
 
 
-def _mark_mfa_done(user: User) -> None:
+def _mark_mfa_done(user: User, method: str = "totp") -> None:
     # In this transaction: mfa_at now, and the pre-code token stops working with it.
-    stepup.second_factor_passed(user)
+    stepup.second_factor_passed(user, method=method)
 
 
 def verify_code(user: User, code: str) -> tuple[bool, bool]:
@@ -119,7 +112,7 @@ def verify_code(user: User, code: str) -> tuple[bool, bool]:
             .values(used_at=utcnow())
         )
         if getattr(used, "rowcount", 0) == 1:
-            _mark_mfa_done(user)
+            _mark_mfa_done(user, "recovery")
             record(Action.AUTH_RECOVERY_CODE_USED, object_type=ObjectType.USER, object_id=user.id,
                    actor=user)
             return True, False

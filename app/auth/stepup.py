@@ -12,7 +12,7 @@ page again with the error beside the field, counted toward the account's lockout
 
 The time of the latest second-factor proof is the session row's ``mfa_at``: set when the code is
 accepted at sign-in, and again here (``second_factor_passed``, the one function any verifier
-calls: a passkey verifier later calls it too). Only the authenticator app's current code is
+calls: ``app.auth.passkeys`` calls it too). Only the authenticator app's current code is
 accepted, as for the Incident Recorder export: a recovery code is for getting in when the phone
 is lost, not for the actions that hurt most if a session is taken over. A code is accepted only
 for a time step later than the last one used (``mfa.matching_step``) and its step is claimed with
@@ -34,15 +34,13 @@ from datetime import timedelta
 from typing import Any, TypeVar, overload
 
 from flask import current_app, g, request
-from flask_babel import lazy_gettext as _l
 
 from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import STEP_UP_MARK, record
-from app.auth import mfa, sessions, throttle
+from app.auth import mfa, second_factor, sessions, throttle
 from app.auth.models import AuthSession, User
 from app.clock import utcnow
 from app.db import transaction
-from app.observability.metrics import LOCKOUTS, LOGIN_FAILURES
 
 F = TypeVar("F", bound=Callable[..., Any])
 _ATTR = "_amana_step_up"
@@ -104,14 +102,16 @@ def applies(view: Callable[..., Any] | None) -> bool:
     return rule.when is None or rule.when(request.view_args or {}, request.form)
 
 
-def second_factor_passed(user: User, *, signed_in: bool = False) -> None:
+def second_factor_passed(user: User, *, signed_in: bool = False, method: str = "totp") -> None:
     """The session has just proved its second factor (sign-in code, recovery code, enrolment,
-    step-up; a passkey later): remember when, and replace the session's token in this
-    transaction, so a token seen before the proof never carries it. ``signed_in``: a step-up
-    of a session already past sign-in, which keeps its CSRF token (``sessions.elevate``)."""
+    step-up, passkey): remember when and how (``method``: "totp", "recovery", "passkey"), and
+    replace the session's token in this transaction, so a token seen before the proof never
+    carries it. ``signed_in``: a step-up of a session already past sign-in, which keeps its CSRF
+    token (``sessions.elevate``)."""
     row = sessions.current()
     assert row is not None
     row.mfa_at = utcnow()
+    row.mfa_method = method
     sessions.elevate(keep_csrf=signed_in)
     throttle.clear(user.username)
 
@@ -126,17 +126,6 @@ class Refused:
     session_ended: bool = False
 
 
-NO_SECOND_FACTOR = _l("Your account has no authenticator app set up, so this action cannot be "
-                      "confirmed. Set up two-step verification first.")
-LOCKED = _l("Too many wrong codes: try again later.")
-EMPTY = _l("Type the six-digit code your authenticator app shows now.")
-NOT_A_CODE = _l("Type the six-digit code your authenticator app shows now. A recovery code is "
-                "not accepted here.")
-REPLAYED = _l("This code has already been used. Wait for the next code in your app and type "
-              "that one.")
-WRONG = _l("This code is not right. Type the six-digit code your authenticator app shows now.")
-
-
 def _refuse(user: User, message: Any, reason: str, *, failure: bool) -> Refused:
     """Record the refusal; a failed code also counts toward the lockout (the failure that
     locks the account ends the session, as at sign-in)."""
@@ -145,13 +134,7 @@ def _refuse(user: User, message: Any, reason: str, *, failure: bool) -> Refused:
         record(Action.AUTH_STEP_UP, object_type=ObjectType.ENDPOINT, object_id=request.endpoint,
                outcome=Outcome.DENIED, reason=reason, actor=user)
         if failure:
-            LOGIN_FAILURES.labels(step="code").inc()
-            if throttle.register_failure(user.username):
-                record(Action.AUTH_LOCKOUT, object_type=ObjectType.USER, object_id=user.id,
-                       outcome=Outcome.DENIED, reason="too_many_code_failures", actor=user)
-                LOCKOUTS.labels(step="code").inc()
-                sessions.end_current("mfa_lockout")
-                ended = True
+            ended = second_factor.failed(user)
     return Refused(message, reason, ended)
 
 
@@ -160,17 +143,18 @@ def verify(user: User, typed: str) -> Refused | None:
     is fresh from now, recorded) or say why not (recorded; nothing else changed)."""
     code = "".join(typed.split())
     if user.mfa_enrolled_at is None or user.totp_secret_sealed is None:
-        return _refuse(user, NO_SECOND_FACTOR, "no_second_factor", failure=False)
+        return _refuse(user, second_factor.NO_SECOND_FACTOR, "no_second_factor",
+                       failure=False)
     if throttle.is_locked(user.username):
-        return _refuse(user, LOCKED, "locked", failure=False)
+        return _refuse(user, second_factor.LOCKED, "locked", failure=False)
     if not code:
-        return _refuse(user, EMPTY, "no_code", failure=False)
+        return _refuse(user, second_factor.EMPTY, "no_code", failure=False)
     if len(code) != 6 or not code.isdigit():
-        return _refuse(user, NOT_A_CODE, "not_a_totp_code", failure=True)
+        return _refuse(user, second_factor.NOT_A_CODE, "not_a_totp_code", failure=True)
     step = mfa.matching_step(user, code)
     if step is None:
         replay = mfa.replayed(user, code)
-        return _refuse(user, REPLAYED if replay else WRONG,
+        return _refuse(user, second_factor.REPLAYED if replay else second_factor.WRONG,
                        "replayed_code" if replay else "bad_code", failure=True)
     with transaction():
         if not mfa.claim_step(user, step):  # accepted meanwhile by another host or worker
@@ -181,7 +165,7 @@ def verify(user: User, typed: str) -> Refused | None:
             record(Action.AUTH_STEP_UP, object_type=ObjectType.ENDPOINT,
                    object_id=request.endpoint, reason="totp", actor=user)
     if not claimed:
-        return _refuse(user, REPLAYED, "replayed_code", failure=True)
+        return _refuse(user, second_factor.REPLAYED, "replayed_code", failure=True)
     g.setdefault(MARK, PROVED_NOW)
     return None
 

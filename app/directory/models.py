@@ -55,6 +55,10 @@ class Organisation(UUIDPrimaryKey, Timestamps, Versioned, Model):
     # ``pledge_accepted`` on every request without a statement of its own (both are loaded with
     # the session row).
     pledge_number: Mapped[int | None] = mapped_column(Integer)
+    # Role codes (space-separated) whose accounts must sign in with a passkey, not a code
+    # (app.auth.passkeys.required). Empty: every account may use a code or a passkey.
+    passkey_roles: Mapped[str] = mapped_column(String(200), nullable=False, default="",
+                                               server_default="")
 
     sites: Mapped[list[Site]] = relationship(back_populates="organisation", order_by="Site.name")
 

@@ -19,10 +19,9 @@ from flask_babel import lazy_gettext as _l
 
 from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
-from app.auth import mfa, sessions, throttle
+from app.auth import mfa, second_factor, throttle
 from app.auth.models import User
 from app.db import transaction
-from app.observability.metrics import LOCKOUTS
 from app.reports import recorder, recorder_sheet
 
 XLSX = "xlsx"
@@ -59,14 +58,6 @@ class RecorderRefused(Exception):
         self.session_ended = session_ended
 
 
-NO_SECOND_FACTOR = _l("Your account has no authenticator app set up, so this export cannot be "
-                      "confirmed. Set up two-step verification first.")
-LOCKED = _l("Too many wrong codes: try again later.")
-NOT_A_CODE = _l("Type the six-digit code your authenticator app shows now. A recovery code is "
-                "not accepted here.")
-REPLAYED = _l("This code has already been used. Wait for the next code in your app and type "
-              "that one.")
-WRONG = _l("This code is not right. Type the six-digit code your authenticator app shows now.")
 NO_DATA = _l("There is no consented incident to export for this period. Nothing was exported.")
 
 
@@ -77,12 +68,8 @@ def _refuse(user: User, period: recorder.Period, message: Any, reason: str, *,
     with transaction():
         record(Action.STATS_RECORDER_EXPORT, object_type=ObjectType.INCIDENT,
                outcome=Outcome.DENIED, reason=f"{reason};{period.audit_reason()}", actor=user)
-        if failure and throttle.register_failure(user.username):
-            record(Action.AUTH_LOCKOUT, object_type=ObjectType.USER, object_id=user.id,
-                   outcome=Outcome.DENIED, reason="too_many_code_failures", actor=user)
-            LOCKOUTS.labels(step="code").inc()
-            sessions.end_current("mfa_lockout")
-            ended = True
+        if failure:
+            ended = second_factor.failed(user)
     return RecorderRefused(field, message, reason, ended)
 
 
@@ -91,20 +78,21 @@ def check_code(user: User, period: recorder.Period, typed: str) -> None:
     (recorded). Nothing else is written on success: the caller records the export."""
     code = "".join(typed.split())
     if user.mfa_enrolled_at is None or user.totp_secret_sealed is None:
-        raise _refuse(user, period, NO_SECOND_FACTOR, "no_second_factor", failure=False)
+        raise _refuse(user, period, second_factor.NO_SECOND_FACTOR_EXPORT, "no_second_factor",
+                      failure=False)
     if throttle.is_locked(user.username):
-        raise _refuse(user, period, LOCKED, "locked", failure=False)
+        raise _refuse(user, period, second_factor.LOCKED, "locked", failure=False)
     if len(code) != 6 or not code.isdigit():
-        raise _refuse(user, period, NOT_A_CODE, "not_a_totp_code", failure=True)
+        raise _refuse(user, period, second_factor.NOT_A_CODE, "not_a_totp_code", failure=True)
     step = mfa.matching_step(user, code)
     if step is None:
         replay = mfa.replayed(user, code)
-        raise _refuse(user, period, REPLAYED if replay else WRONG,
+        raise _refuse(user, period, second_factor.REPLAYED if replay else second_factor.WRONG,
                       "replayed_code" if replay else "bad_code", failure=True)
     with transaction():
         claimed = mfa.claim_step(user, step)
     if not claimed:
-        raise _refuse(user, period, REPLAYED, "replayed_code", failure=True)
+        raise _refuse(user, period, second_factor.REPLAYED, "replayed_code", failure=True)
     throttle.clear(user.username)
 
 
