@@ -46,11 +46,15 @@ STEP_UP: dict[str, str] = {
                          "not ending sessions: those take access away)",
     "admin.user_reset_password": "a credential reset, like the second factor's",
     "admin.grant_decide": "approving applies access or a credential reset (not refusing)",
+    "admin.user_sso_link": "a way into the account through the single sign-on provider",
+    "admin.organisation_sso": "opens single sign-on for an organisation, or trusts the "
+                              "provider's second factor instead of Amana's",
 }
 #: POST routes under a permission of ``DANGEROUS`` that are not marked, with why.
 NOT_STEPPED_UP: dict[str, str] = {
     "recorder.download": "stricter already: the authenticator's current code on every download "
                          "(app.reports.recorder_export.check_code)",
+    "admin.user_sso_unlink": "removing a single sign-on link takes access away",
 }
 #: Permissions whose POST routes are dangerous actions: a new route under one of them fails
 #: ``test_every_post_under_a_dangerous_permission_is_listed`` until it is marked or exempted.
@@ -174,6 +178,20 @@ def _approve(app: Flask, auth: Auth, world: World, c: FlaskClient) -> tuple[str,
             {"csrf_token": auth.csrf(c, "/admin/grants"), "version": str(grant.version)})
 
 
+def _sso_link(app: Flask, auth: Auth, world: World, c: FlaskClient) -> tuple[str, Any]:
+    app.config.update(OIDC_ISSUER="https://idp.example.org", OIDC_CLIENT_ID="amana",
+                      OIDC_CLIENT_SECRET="x" * 32)  # linking reads the settings, no network
+    uid = _uid(world, "program_manager")
+    return (f"/admin/users/{uid}/sso",
+            {"subject": "subject-0009", "csrf_token": auth.csrf(c, f"/admin/users/{uid}")})
+
+
+def _organisation_sso(app: Flask, auth: Auth, world: World, c: FlaskClient) -> tuple[str, Any]:
+    path = f"/admin/directory/organisation/{world.ids['org']}/sso"
+    return path, {"enabled": "y", "mfa_amr": "", "mfa_acr": "", "version": "0", **form_tokens(
+        c.get(path).get_data(as_text=True))}
+
+
 ACTIONS: dict[str, tuple[str, Poster]] = {
     "cases.erase": ("supervisor", _erase),
     "cases.break_glass": ("supervisor", _break_glass),
@@ -184,6 +202,8 @@ ACTIONS: dict[str, tuple[str, Poster]] = {
     "admin.user_action:reactivate": ("admin", _reactivate),
     "admin.user_reset_password": ("admin", _reset_password),
     "admin.grant_decide:approve": ("admin", _approve),
+    "admin.user_sso_link": ("admin", _sso_link),
+    "admin.organisation_sso": ("admin", _organisation_sso),
 }
 
 

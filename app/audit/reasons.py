@@ -284,6 +284,7 @@ REASON_LABELS: Mapping[str, object] = {
     "missing_nonce": _l("ID token without nonce"),
     "bad_claim": _l("ID token claim not valid"),
     "bad_nonce": _l("ID token nonce does not match"),
+    "nonce": _l("Nonce"),
     "unknown_subject": _l("No account linked to this subject"),
     "subject": _l("Subject (keyed digest)"),
     "organisation_inactive": _l("Organisation inactive"),

@@ -31,8 +31,8 @@ from sqlalchemy import delete, select, update
 from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
 from app.auth import oidc, sessions, stepup, throttle
-from app.auth.oidc_models import DEFAULT_AMR, OidcIdentity, OidcRequest, OrganisationSso
 from app.auth.models import User
+from app.auth.oidc_models import DEFAULT_AMR, OidcIdentity, OidcRequest, OrganisationSso
 from app.clock import utcnow
 from app.core.versioning import check_version, saving
 from app.db import db, transaction
