@@ -7,12 +7,10 @@ another organisation): each refused with a page that says so, audited, with noth
 
 from __future__ import annotations
 
-import http.client
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
@@ -29,7 +27,17 @@ from tests.helpers.audit import events
 from tests.helpers.codes import code_at
 from tests.helpers.factories import World
 from tests.helpers.forms import csrf_from
-from tests.helpers.oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider, running
+from tests.helpers.oidc_provider import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    Provider,
+    at_provider,
+    back,
+    link,
+    running,
+    settings,
+    sign_in,
+)
 
 SUBJECT = "subject-0001"
 
@@ -38,25 +46,6 @@ SUBJECT = "subject-0001"
 def provider() -> Iterator[Provider]:
     with running() as p:
         yield p
-
-
-def _settings(app: Flask, org_id: str, **values: Any) -> None:
-    with app.app_context():
-        row = db.session.get(OrganisationSso, uuid.UUID(org_id))
-        if row is None:
-            row = OrganisationSso(organisation_id=uuid.UUID(org_id), enabled=False,
-                                  trust_mfa=False, mfa_amr="mfa otp hwk", mfa_acr="")
-            db.session.add(row)
-        for key, value in values.items():
-            setattr(row, key, value)
-        db.session.commit()
-
-
-def _link(app: Flask, world: World, username: str, subject: str, issuer: str) -> None:
-    with app.app_context():
-        db.session.add(OidcIdentity(user_id=uuid.UUID(world.users[username]), issuer=issuer,
-                                    subject=subject, linked_at=oidc.utcnow()))
-        db.session.commit()
 
 
 @pytest.fixture
@@ -68,37 +57,12 @@ def sso(db_uri: str, instance_dir: Path, frozen: Clock, provider: Provider,
     oidc.forget()
     app = make_app(db_uri, instance_dir, OIDC_ISSUER=provider.issuer, OIDC_CLIENT_ID=CLIENT_ID,
                    OIDC_CLIENT_SECRET=CLIENT_SECRET, OIDC_NAME="Test IdP", OIDC_TIMEOUT=5)
-    _link(app, world, "caseworker", SUBJECT, provider.issuer)
-    _settings(app, world.ids["org"], enabled=True)
+    link(app, world, "caseworker", SUBJECT, provider.issuer)
+    settings(app, world.ids["org"], enabled=True)
     yield app
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
-
-
-def _at_provider(url: str) -> str:
-    """The browser at the provider: it approves at once and sends the browser back."""
-    parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=5)
-    conn.request("GET", f"{parts.path}?{parts.query}")
-    resp = conn.getresponse()
-    location = resp.getheader("Location") or ""
-    conn.close()
-    assert resp.status == 302, resp.status
-    return location
-
-
-def _back(client: FlaskClient, location: str) -> TestResponse:
-    parts = urlsplit(location)
-    return client.get(parts.path, query_string=parts.query)
-
-
-def sign_in(app: Flask, client: FlaskClient | None = None) -> tuple[FlaskClient, TestResponse]:
-    """Start at Amana, pass the provider, come back: the client and the return's answer."""
-    c = client or app.test_client()
-    start = c.get("/auth/oidc/start")
-    assert start.status_code == 302 and "/authorize?" in start.location, start.status_code
-    return c, _back(c, _at_provider(start.location))
 
 
 def snapshot(app: Flask) -> tuple[int, ...]:
@@ -149,7 +113,7 @@ def test_a_linked_account_still_gives_amanas_code(sso: Flask, world: World,
 
 def test_a_trusted_provider_factor_skips_the_code(sso: Flask, provider: Provider,
                                                   world: World) -> None:
-    _settings(sso, world.ids["org"], trust_mfa=True)
+    settings(sso, world.ids["org"], trust_mfa=True)
     provider.claims = {"amr": ["pwd", "otp"], "auth_time": int(oidc.utcnow().timestamp())}
     c, back = sign_in(sso)
     assert 'content="0;url=/"' in back.get_data(as_text=True)
@@ -166,7 +130,7 @@ def test_a_trusted_provider_factor_skips_the_code(sso: Flask, provider: Provider
 ])
 def test_a_trusted_provider_without_a_recent_second_factor_asks_for_the_code(
         sso: Flask, provider: Provider, world: World, claims: dict[str, Any], reason: str) -> None:
-    _settings(sso, world.ids["org"], trust_mfa=True)
+    settings(sso, world.ids["org"], trust_mfa=True)
     now = int(oidc.utcnow().timestamp())
     provider.claims = {k: (now + v if k == "auth_time" and v else v) for k, v in claims.items()}
     c, back = sign_in(sso)
@@ -177,7 +141,7 @@ def test_a_trusted_provider_without_a_recent_second_factor_asks_for_the_code(
 
 def test_an_acr_value_can_stand_for_the_second_factor(sso: Flask, provider: Provider,
                                                       world: World) -> None:
-    _settings(sso, world.ids["org"], trust_mfa=True, mfa_acr="urn:example:mfa")
+    settings(sso, world.ids["org"], trust_mfa=True, mfa_acr="urn:example:mfa")
     provider.claims = {"acr": "urn:example:mfa", "auth_time": int(oidc.utcnow().timestamp())}
     c, _back_page = sign_in(sso)
     assert c.get("/").status_code == 200
@@ -185,7 +149,7 @@ def test_an_acr_value_can_stand_for_the_second_factor(sso: Flask, provider: Prov
 
 def test_the_pledge_and_a_forced_password_change_still_come_first(
         sso: Flask, provider: Provider, world: World) -> None:
-    _settings(sso, world.ids["org"], trust_mfa=True)
+    settings(sso, world.ids["org"], trust_mfa=True)
     provider.claims = {"amr": ["mfa"], "auth_time": int(oidc.utcnow().timestamp())}
     with sso.app_context():
         user = db.session.get(User, uuid.UUID(world.users["caseworker"]))
@@ -235,25 +199,25 @@ def test_a_return_is_used_once_and_only_by_its_browser(sso: Flask, provider: Pro
     start = c.get("/auth/oidc/start")
     binding = c.get_cookie("amana-sso", path="/auth/oidc/callback")
     assert binding is not None
-    location = _at_provider(start.location)
+    location = at_provider(start.location)
     thief = sso.test_client()  # the same return from another browser (no binding cookie)
     before = snapshot(sso)
-    _refused(sso, _back(thief, location), "bad_binding")
+    _refused(sso, back(thief, location), "bad_binding")
     assert snapshot(sso) == before
-    assert _back(c, location).status_code == 200  # the browser that started it
+    assert back(c, location).status_code == 200  # the browser that started it
     after = snapshot(sso)
     c.set_cookie("amana-sso", binding.value, path="/auth/oidc/callback")
-    _refused(sso, _back(c, location), "replayed_state")
+    _refused(sso, back(c, location), "replayed_state")
     assert snapshot(sso) == after
     assert provider.tokens_issued >= 1
 
 
 def test_a_return_after_ten_minutes_is_refused(sso: Flask, frozen: Clock) -> None:
     c = sso.test_client()
-    location = _at_provider(c.get("/auth/oidc/start").location)
+    location = at_provider(c.get("/auth/oidc/start").location)
     frozen.advance(minutes=11)
     before = snapshot(sso)
-    _refused(sso, _back(c, location), "expired_request")
+    _refused(sso, back(c, location), "expired_request")
     assert _signed_out(c) and snapshot(sso) == before
 
 
@@ -296,7 +260,7 @@ def test_an_account_that_may_not_sign_in_is_refused(sso: Flask, world: World, ch
             user.organisation.active = False
         db.session.commit()
     if change == "org_off":
-        _settings(sso, world.ids["org"], enabled=False)
+        settings(sso, world.ids["org"], enabled=False)
     if change == "locked":
         with sso.test_request_context():
             for _ in range(5):
@@ -312,8 +276,8 @@ def test_a_subject_linked_in_an_organisation_without_sso_cannot_sign_in(
         sso: Flask, world: World) -> None:
     """Single sign-on on for the partner organisation only: the test organisation's linked
     account is refused."""
-    _settings(sso, world.ids["org"], enabled=False)
-    _settings(sso, world.ids["other_org"], enabled=True, trust_mfa=True)
+    settings(sso, world.ids["org"], enabled=False)
+    settings(sso, world.ids["other_org"], enabled=True, trust_mfa=True)
     before = snapshot(sso)
     c, back = sign_in(sso)
     _refused(sso, back, "sso_disabled")

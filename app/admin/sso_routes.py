@@ -59,7 +59,7 @@ def user_sso_link(user_id: uuid.UUID) -> Response:
     user = _load_user(user_id, Action.USER_SSO_LINK)
     form = SubjectForm()
     if not form.validate_on_submit():
-        flash(_("Type the account's subject at the provider."), "error")
+        flash(str(oidc_service.SUBJECT_INVALID), "error")
     else:
         try:
             oidc_service.link(current_user, user, form.subject.data)

@@ -15,20 +15,31 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import http.client
 import json
 import secrets
 import threading
 import urllib.parse
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
+from flask import Flask
+from flask.testing import FlaskClient
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 from werkzeug.serving import make_server
+from werkzeug.test import TestResponse
 from werkzeug.wrappers import Request, Response
 
+from app.auth.oidc_models import OidcIdentity, OrganisationSso
 from app.clock import utcnow
+from app.db import db
+
+if TYPE_CHECKING:
+    from tests.helpers.factories import World
 
 CLIENT_ID = "amana-test-client"
 CLIENT_SECRET = "test-secret-" + "s" * 24
@@ -155,3 +166,49 @@ def running() -> Iterator[Provider]:
     finally:
         server.shutdown()
         thread.join(timeout=5)
+
+
+# --- What the tests do with it -----------------------------------------------------------
+
+def settings(app: Flask, org_id: str, **values: Any) -> None:
+    with app.app_context():
+        row = db.session.get(OrganisationSso, uuid.UUID(org_id))
+        if row is None:
+            row = OrganisationSso(organisation_id=uuid.UUID(org_id), enabled=False,
+                                  trust_mfa=False, mfa_amr="mfa otp hwk", mfa_acr="")
+            db.session.add(row)
+        for key, value in values.items():
+            setattr(row, key, value)
+        db.session.commit()
+
+
+def link(app: Flask, world: World, username: str, subject: str, issuer: str) -> None:
+    with app.app_context():
+        db.session.add(OidcIdentity(user_id=uuid.UUID(world.users[username]), issuer=issuer,
+                                    subject=subject, linked_at=utcnow()))
+        db.session.commit()
+
+
+def at_provider(url: str) -> str:
+    """The browser at the provider: it approves at once and sends the browser back."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=5)
+    conn.request("GET", f"{parts.path}?{parts.query}")
+    resp = conn.getresponse()
+    location = resp.getheader("Location") or ""
+    conn.close()
+    assert resp.status == 302, resp.status
+    return location
+
+
+def back(client: FlaskClient, location: str) -> TestResponse:
+    parts = urlsplit(location)
+    return client.get(parts.path, query_string=parts.query)
+
+
+def sign_in(app: Flask, client: FlaskClient | None = None) -> tuple[FlaskClient, TestResponse]:
+    """Start at Amana, pass the provider, come back: the client and the return's answer."""
+    c = client or app.test_client()
+    start = c.get("/auth/oidc/start")
+    assert start.status_code == 302 and "/authorize?" in start.location, start.status_code
+    return c, back(c, at_provider(start.location))
