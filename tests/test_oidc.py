@@ -331,3 +331,19 @@ def test_without_a_provider_the_pages_lead_back_to_login(app: Flask) -> None:
     assert r.status_code == 302 and r.location.endswith("/auth/login")
     assert c.get("/auth/oidc/callback").status_code == 302
     assert c.get("/auth/oidc/callback", query_string={"code": "x", "state": "y"}).status_code == 404
+
+
+def test_settings_that_cannot_work_stop_the_start() -> None:
+    from app.config import ConfigError, check_oidc
+
+    good = {"OIDC_ISSUER": "https://idp.example.org", "OIDC_CLIENT_ID": "amana",
+            "OIDC_CLIENT_SECRET": "s3cret-value"}
+    check_oidc(good, production=True)
+    check_oidc({**good, "OIDC_ISSUER": None}, production=True)  # off
+    for bad, production in (({"OIDC_CLIENT_SECRET": None}, False),
+                            ({"OIDC_ISSUER": "http://idp.example.org"}, True),
+                            ({"OIDC_ISSUER": "https://idp.example.org/?x=1"}, False),
+                            ({"OIDC_ISSUER": "idp.example.org"}, False)):
+        with pytest.raises(ConfigError) as refused:
+            check_oidc({**good, **bad}, production=production)
+        assert "s3cret-value" not in str(refused.value)

@@ -19,7 +19,7 @@ class SsoSettingsForm(FlaskForm):
         _l("Trust the provider's second factor instead of asking Amana's"),
         description=_l("Off unless you are sure the provider asks every person for a second "
                        "factor. When on, a sign-in whose ID token shows one of the values below, "
-                       "made within the last minutes, skips Amana's code."))
+                       "made at the provider in the last few minutes, skips Amana's code."))
     mfa_amr = CleanStringField(
         _l("amr values that count as a second factor"), validators=[Length(max=200)],
         description=_l("Separated by spaces, for example: mfa otp hwk. Empty: the usual ones."))
