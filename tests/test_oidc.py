@@ -347,3 +347,13 @@ def test_settings_that_cannot_work_stop_the_start() -> None:
         with pytest.raises(ConfigError) as refused:
             check_oidc({**good, **bad}, production=production)
         assert "s3cret-value" not in str(refused.value)
+
+
+def test_a_discovery_document_naming_another_issuer_is_refused(
+        db_uri: str, instance_dir: Path, frozen: Clock, provider: Provider) -> None:
+    oidc.forget()
+    app = make_app(db_uri, instance_dir, OIDC_ISSUER=provider.issuer + "/", OIDC_TIMEOUT=5,
+                   OIDC_CLIENT_ID=CLIENT_ID, OIDC_CLIENT_SECRET=CLIENT_SECRET)
+    r = app.test_client().get("/auth/oidc/start")
+    assert r.status_code == 302 and r.location.endswith("/auth/login")
+    assert events(app, "auth.login_failed")[-1].reason == "sso;bad_discovery"

@@ -99,6 +99,17 @@ def forget() -> None:
     _cache.clear()
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """The provider's endpoints answer where discovery says: a redirect (perhaps to another
+    scheme or host) is an error, not followed."""
+
+    def redirect_request(self, *_args: Any, **_kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
 def _http(url: str, data: dict[str, str] | None = None) -> dict[str, Any]:
     """GET (or POST a form to) ``url`` and return its JSON object; anything else refuses."""
     cfg = current_app.config
@@ -113,7 +124,7 @@ def _http(url: str, data: dict[str, str] | None = None) -> dict[str, Any]:
     request = urllib.request.Request(url, data=body, headers=headers,  # noqa: S310 - checked scheme
                                      method="POST" if body is not None else "GET")
     try:
-        with urllib.request.urlopen(request, timeout=cfg["OIDC_TIMEOUT"]) as resp:  # noqa: S310
+        with _OPENER.open(request, timeout=cfg["OIDC_TIMEOUT"]) as resp:
             raw = resp.read(MAX_BODY + 1)
     except urllib.error.HTTPError as exc:
         raise OidcRefused("token_refused" if data is not None else "provider_unreachable") \
