@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from app.auth import oidc
 from app.auth.oidc_models import OidcIdentity, OrganisationSso
 from app.db import db
+from tests.helpers.accounts import decide, grant_of
 from tests.helpers.apps import Clock, make_app
 from tests.helpers.audit import events
 from tests.helpers.factories import World
@@ -74,16 +75,16 @@ def _identities(app: Flask) -> list[tuple[str, str]]:
 
 def test_an_admin_links_an_account_which_then_signs_in(sso: Flask, admin: FlaskClient,
                                                        world: World) -> None:
-    page = _post_link(admin, world, "caseworker2", SUBJECT)
+    page = _post_link(admin, world, "program_manager", SUBJECT)
     assert "Linked: this account may now sign in" in page and SUBJECT in page
-    assert _identities(sso) == [(world.users["caseworker2"], SUBJECT)]
+    assert _identities(sso) == [(world.users["program_manager"], SUBJECT)]
     linked = events(sso, "user.sso_link")[-1]
-    assert linked.object_id == world.users["caseworker2"] and linked.outcome == "allowed"
+    assert linked.object_id == world.users["program_manager"] and linked.outcome == "allowed"
     assert linked.reason and linked.reason.startswith("subject=") and SUBJECT not in linked.reason
     settings(sso, world.ids["org"], enabled=True)
     c, back = sign_in(sso)
     assert back.status_code == 200 and c.get("/").location.endswith("/auth/mfa")
-    assert events(sso, "auth.login")[-1].object_id == world.users["caseworker2"]
+    assert events(sso, "auth.login")[-1].object_id == world.users["program_manager"]
 
 
 def test_a_subject_links_one_account_and_an_account_one_subject(
@@ -109,9 +110,9 @@ def test_a_subject_that_cannot_be_one_is_refused(sso: Flask, admin: FlaskClient,
 
 def test_removing_the_link_ends_sign_in_through_the_provider(
         sso: Flask, admin: FlaskClient, world: World) -> None:
-    _post_link(admin, world, "caseworker2", SUBJECT)
+    _post_link(admin, world, "program_manager", SUBJECT)
     settings(sso, world.ids["org"], enabled=True)
-    uid = world.users["caseworker2"]
+    uid = world.users["program_manager"]
     page = admin.get(f"/admin/users/{uid}").get_data(as_text=True)
     r = admin.post(f"/admin/users/{uid}/sso/unlink", data={"csrf_token": csrf_from(page)})
     assert r.status_code == 302 and _identities(sso) == []
@@ -119,6 +120,42 @@ def test_removing_the_link_ends_sign_in_through_the_provider(
     _c, back = sign_in(sso)
     assert back.status_code == 400
     assert (events(sso, "auth.login_failed")[-1].reason or "").startswith("sso;unknown_subject")
+
+
+def test_a_link_to_an_account_with_case_data_waits_for_a_second_admin(
+        sso: Flask, admin: FlaskClient, world: World, frozen: Clock) -> None:
+    """Like a password reset: one admin linking a subject they control would sign in as the
+    person (with the provider's second factor trusted, without any code)."""
+    settings(sso, world.ids["org"], enabled=True)
+    page = _post_link(admin, world, "caseworker2", SUBJECT)
+    assert "A second admin must approve it" in page and "awaiting approval" in page
+    assert (events(sso, "user.sso_link")[-1].reason or "").endswith(";awaiting_approval")
+    _c, back = sign_in(sso)
+    assert back.status_code == 400
+    assert events(sso, "auth.login_failed")[-1].reason == "sso;link_pending"
+    grant = grant_of(sso, "caseworker2")
+    assert grant is not None and grant.kind == "sso_link"
+    auth = Auth(sso, world, frozen)
+    decide(auth, admin, grant, "approve")
+    assert grant_of(sso, "caseworker2") is not None  # the admin who asked cannot approve
+    second = auth.login("admin2")
+    decide(auth, second, grant, "approve")
+    assert grant_of(sso, "caseworker2", "approved") is not None
+    c, back = sign_in(sso)
+    assert back.status_code == 200 and c.get("/").location.endswith("/auth/mfa")
+    assert events(sso, "auth.login")[-1].object_id == world.users["caseworker2"]
+
+
+def test_a_refused_link_is_removed_and_an_admin_cannot_link_themselves(
+        sso: Flask, admin: FlaskClient, world: World, frozen: Clock) -> None:
+    _post_link(admin, world, "caseworker2", SUBJECT)
+    grant = grant_of(sso, "caseworker2")
+    assert grant is not None
+    auth = Auth(sso, world, frozen)
+    decide(auth, auth.login("admin2"), grant, "refuse")
+    assert _identities(sso) == []
+    page = _post_link(admin, world, "admin", "my-own-subject")
+    assert "You cannot link your own account" in page and _identities(sso) == []
 
 
 def test_an_admin_sets_an_organisations_single_sign_on(sso: Flask, admin: FlaskClient,

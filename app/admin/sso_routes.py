@@ -3,7 +3,8 @@ linking an account to its subject at the provider or removing the link.
 
 Linking gives a way into an account and turning single sign-on on (or trusting the provider's
 second factor) opens one for a whole organisation: both are dangerous actions (``@step_up``).
-Removing a link takes access away and never waits.
+Removing a link takes access away and never waits. A link to an account that reads case data
+or approves access also waits for a second admin's approval, like a password reset.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from app.admin import grants
 from app.admin.routes import _load_directory, _load_user, bp
 from app.admin.sso_forms import SsoSettingsForm, SubjectForm
 from app.audit.actions import Action, ObjectType
@@ -61,12 +63,22 @@ def user_sso_link(user_id: uuid.UUID) -> Response:
     if not form.validate_on_submit():
         flash(str(oidc_service.SUBJECT_INVALID), "error")
     else:
+        # A link to an account that reads case data or approves access is a credential, as a
+        # password reset is: it waits for a second admin (two-person rule, app/admin/grants.py).
+        second = grants.credential_reset_needs_approval(user)
         try:
-            oidc_service.link(current_user, user, form.subject.data)
-        except oidc_service.SsoError as exc:
+            if second and user.id == current_user.id:
+                raise grants.GrantError(_("You cannot link your own account: another admin "
+                                          "links it, and a third approves."))
+            oidc_service.link(current_user, user, form.subject.data, approved=not second)
+            if second:
+                grants.request_credential_reset(current_user, user, "sso_link")
+        except (oidc_service.SsoError, grants.GrantError) as exc:
             flash(str(exc), "error")
         else:
-            flash(_("Linked: this account may now sign in with single sign-on, if its "
+            flash(_("Linked. A second admin must approve it under Access approvals before "
+                    "the account can sign in with it.") if second else
+                  _("Linked: this account may now sign in with single sign-on, if its "
                     "organisation allows it."), "info")
     return redirect(url_for("admin.user_edit", user_id=user.id))
 

@@ -286,6 +286,7 @@ REASON_LABELS: Mapping[str, object] = {
     "bad_nonce": _l("ID token nonce does not match"),
     "nonce": _l("Nonce"),
     "unknown_subject": _l("No account linked to this subject"),
+    "link_pending": _l("Link waiting for a second admin"),
     "subject": _l("Subject (keyed digest)"),
     "organisation_inactive": _l("Organisation inactive"),
     "sso_disabled": _l("Single sign-on off for the organisation"),

@@ -38,6 +38,11 @@ class OidcIdentity(UUIDPrimaryKey, Model):
     subject: Mapped[str] = mapped_column(String(255), nullable=False)
     linked_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     linked_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    # A link to an account that reads case data or approves access is a credential, like a
+    # password reset: it waits for a second admin (app/admin/grants.py, kind ``sso_link``) and
+    # signs nothing in until approved (None: waiting).
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approved_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
 
 
 class OidcRequest(UUIDPrimaryKey, Model):

@@ -174,6 +174,8 @@ def finish(args: Mapping[str, str], binding: str | None, redirect_uri: str) -> F
     user = db.session.get(User, found.user_id) if found else None
     if user is None:
         raise _refuse(f"unknown_subject;subject={subject_tag(iss, sub)}")
+    if found is not None and found.approved_at is None:
+        raise _refuse("link_pending", user=user)  # a second admin has not approved the link
     settings = settings_of(user.organisation_id)
     refusal = ("inactive" if not user.active
                else "awaiting_approval" if user.approval_pending
@@ -216,8 +218,10 @@ def clean_subject(raw: str | None) -> str:
     return value
 
 
-def link(admin: User, user: User, raw_subject: str | None) -> None:
-    """Link ``user`` to the provider's subject (audited with the subject's tag only)."""
+def link(admin: User, user: User, raw_subject: str | None, *, approved: bool = True) -> None:
+    """Link ``user`` to the provider's subject (audited with the subject's tag only).
+    ``approved=False``: the link waits for a second admin (``approve_link``); the caller asks
+    for that approval (``app.admin.grants``)."""
     if not oidc.configured():
         raise SsoError(str(NOT_CONFIGURED))
     subject = clean_subject(raw_subject)
@@ -234,12 +238,36 @@ def link(admin: User, user: User, raw_subject: str | None) -> None:
                    reason=f"{'subject_taken' if problem is SUBJECT_TAKEN else 'already_linked'}"
                           f";subject={tag}")
         else:
+            now = utcnow()
             db.session.add(OidcIdentity(user_id=user.id, issuer=iss, subject=subject,
-                                        linked_at=utcnow(), linked_by_id=admin.id))
+                                        linked_at=now, linked_by_id=admin.id,
+                                        approved_at=now if approved else None,
+                                        approved_by_id=admin.id if approved else None))
             record(Action.USER_SSO_LINK, object_type=ObjectType.USER, object_id=user.id,
-                   reason=f"subject={tag}")
+                   reason=f"subject={tag}" + ("" if approved else ";awaiting_approval"))
     if problem is not None:
         raise SsoError(str(problem))
+
+
+def pending_link(user: User) -> OidcIdentity | None:
+    """The account's link waiting for a second admin, if any."""
+    found = identity_of(user)
+    return found if found is not None and found.approved_at is None else None
+
+
+def approve_link(user: User, approver: User) -> None:
+    """A second admin approved the account's waiting link (in the caller's transaction; the
+    approval itself is the grant's event)."""
+    found = pending_link(user)
+    if found is not None:
+        found.approved_at, found.approved_by_id = utcnow(), approver.id
+
+
+def drop_pending_link(user: User) -> None:
+    """The approval was refused: the waiting link goes (in the caller's transaction)."""
+    found = pending_link(user)
+    if found is not None:
+        db.session.delete(found)
 
 
 def unlink(user: User) -> bool:

@@ -1,7 +1,8 @@
 """Single sign-on (OpenID Connect): accounts' subjects at the provider, sign-ins under way, and
 each organisation's settings.
 
-``oidc_identities``: an account's (issuer, subject), unique both ways. ``oidc_requests``: one
+``oidc_identities``: an account's (issuer, subject), unique both ways, and when a second
+admin approved it (accounts with case data). ``oidc_requests``: one
 row per sign-in sent to the provider (digests of its state, browser binding and nonce), used
 once. ``organisation_sso``: SSO on or off and whether the provider's second factor is trusted.
 
@@ -30,7 +31,11 @@ def upgrade():
         sa.Column("subject", sa.String(length=255), nullable=False),
         sa.Column("linked_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("linked_by_id", sa.Uuid(), nullable=True),
+        sa.Column("approved_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("approved_by_id", sa.Uuid(), nullable=True),
         sa.Column("id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(["approved_by_id"], ["users.id"],
+                                name=op.f("fk_oidc_identities_approved_by_id_users")),
         sa.ForeignKeyConstraint(["linked_by_id"], ["users.id"],
                                 name=op.f("fk_oidc_identities_linked_by_id_users")),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"],

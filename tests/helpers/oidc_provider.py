@@ -185,7 +185,7 @@ def settings(app: Flask, org_id: str, **values: Any) -> None:
 def link(app: Flask, world: World, username: str, subject: str, issuer: str) -> None:
     with app.app_context():
         db.session.add(OidcIdentity(user_id=uuid.UUID(world.users[username]), issuer=issuer,
-                                    subject=subject, linked_at=utcnow()))
+                                    subject=subject, linked_at=utcnow(), approved_at=utcnow()))
         db.session.commit()
 
 
