@@ -102,9 +102,11 @@ def init_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Mount every feature area."""
+    from app.admin import sso_routes as _sso_routes  # noqa: F401  (on admin_bp)
     from app.admin.routes import bp as admin_bp
     from app.attachments.routes import bp as attachments_bp
     from app.audit.routes import bp as audit_bp
+    from app.auth import oidc_routes as _oidc_routes  # noqa: F401  (on auth_bp)
     from app.auth import passkey_routes as _passkey_routes  # noqa: F401  (on auth_bp)
     from app.auth.routes import bp as auth_bp
     from app.cases.routes import bp as cases_bp

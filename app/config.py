@@ -253,6 +253,38 @@ def check_smtp(cfg: dict[str, Any], *, production: bool) -> None:
                           "emails link to its login page.")
 
 
+def _oidc_env(production: bool) -> dict[str, Any]:
+    """Optional single sign-on (app/auth/oidc.py): one OpenID Connect provider for the
+    instance, used by the organisations whose admins turn it on. Without ``AMANA_OIDC_ISSUER``
+    it is off. The client secret is read from the environment only, never shown in a message."""
+    issuer = (os.environ.get("AMANA_OIDC_ISSUER") or "").strip()
+    cfg: dict[str, Any] = {
+        "OIDC_ISSUER": issuer or None,
+        "OIDC_CLIENT_ID": (os.environ.get("AMANA_OIDC_CLIENT_ID") or "").strip() or None,
+        "OIDC_CLIENT_SECRET": os.environ.get("AMANA_OIDC_CLIENT_SECRET") or None,
+        "OIDC_NAME": (os.environ.get("AMANA_OIDC_NAME") or "").strip()[:60] or None,
+        "OIDC_TIMEOUT": _int_env("AMANA_OIDC_TIMEOUT", 5),
+    }
+    check_oidc(cfg, production=production)
+    return cfg
+
+
+def check_oidc(cfg: dict[str, Any], *, production: bool) -> None:
+    """Refuse single sign-on settings that cannot work or would talk to the provider in clear."""
+    issuer = str(cfg.get("OIDC_ISSUER") or "")
+    if not issuer:
+        return
+    if not cfg.get("OIDC_CLIENT_ID") or not cfg.get("OIDC_CLIENT_SECRET"):
+        raise ConfigError("AMANA_OIDC_CLIENT_ID and AMANA_OIDC_CLIENT_SECRET are needed when "
+                          "AMANA_OIDC_ISSUER is set.")
+    schemes = ("https://",) if production else ("https://", "http://")
+    if not issuer.startswith(schemes) or len(issuer) <= len("https://") or "?" in issuer \
+            or "#" in issuer:
+        raise ConfigError("AMANA_OIDC_ISSUER must be the provider's issuer address "
+                          f"({' or '.join(s + '...' for s in schemes)}), exactly as its discovery "
+                          "document names it, without a query or fragment.")
+
+
 def load_keys(env: str, instance_path: Path) -> dict[str, Any]:
     """The keys as settings (``KEY_<NAME>``, ``SECRET_KEY``), from the environment or ``instance/``.
 
@@ -392,6 +424,8 @@ def build_config(env: str, instance_path: Path, *, keys: bool = True) -> dict[st
         "METRICS_TOKEN": _token_env("AMANA_METRICS_TOKEN"),
         # Optional email telling a user who opted in that there are N new items (nothing more).
         **_smtp_env(production),
+        # Optional single sign-on with one OpenID Connect provider (app/auth/oidc.py).
+        **_oidc_env(production),
     }
     if keys:
         cfg.update(load_keys(env, instance_path))

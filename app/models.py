@@ -3,6 +3,7 @@
 from app.attachments import models as attachment_models  # noqa: F401  (registers its tables)
 from app.audit import models as audit_models
 from app.auth import models as auth_models
+from app.auth import oidc_models  # noqa: F401  (single sign-on tables)
 from app.cases import history  # noqa: F401  (the change history's table and session hooks)
 from app.cases import models as case_models
 from app.crypto import models as crypto_models

@@ -23,6 +23,9 @@ PUBLIC = {
     "health.healthz": "/healthz",
     "auth.login": "/auth/login",
     "auth.reset_password": "/auth/reset",
+    # single sign-on: without a provider (the test app), back to the login page
+    "auth.oidc_start": "/auth/oidc/start",
+    "auth.oidc_callback": "/auth/oidc/callback",
     "main.set_language": "/language",
     # Prometheus: loopback (the test client's 127.0.0.1) or a bearer token, else 404 for
     # everyone, signed in or not (tests/test_metrics.py)
@@ -102,6 +105,16 @@ MATRIX: list[Row] = [
     Row("admin.pledge_publish", "GET", "/admin/pledge/new", frozenset({"admin"})),
     Row("admin.pledge_publish", "POST", "/admin/pledge/new", frozenset({"admin"}),
         data={"text_en": "We keep every survivor's story confidential."}, ok=frozenset({200})),
+    # single sign-on: an organisation's settings; linking an account (no provider in the test
+    # app: refused with a message, back to the account) and removing the link
+    Row("admin.organisation_sso", "GET", "/admin/directory/organisation/{id:org}/sso",
+        frozenset({"admin"})),
+    Row("admin.organisation_sso", "POST", "/admin/directory/organisation/{id:org}/sso",
+        frozenset({"admin"}), data={"version": "0"}),
+    Row("admin.user_sso_link", "POST", "/admin/users/{user:caseworker2}/sso",
+        frozenset({"admin"}), data={"subject": "subject-0002"}),
+    Row("admin.user_sso_unlink", "POST", "/admin/users/{user:caseworker2}/sso/unlink",
+        frozenset({"admin"})),
     Row("admin.directory_record", "GET", "/admin/directory/site/new", frozenset({"admin"})),
     Row("admin.directory_record", "GET", "/admin/directory/site/{id:tripoli}",
         frozenset({"admin"})),

@@ -65,6 +65,7 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "admin.pledge_publish": (),
     "auth.pledge": ("next",),
     "admin.directory_record": (),
+    "admin.organisation_sso": (),
     "audit.events": fields_of(FilterForm) + KEYSET,
     "audit.record_history": KEYSET,
     "audit.user_activity": KEYSET,
@@ -260,6 +261,9 @@ def test_no_query_parameter_reaches_a_500(role: str, app, world, auth):
 # The routes open to anyone (``PUBLIC`` in the matrix) and what they read.
 PUBLIC_PARAMS: dict[str, tuple[str, ...]] = {
     "static": (), "health.healthz": (), "auth.login": ("next",), "auth.reset_password": (),
+    # single sign-on (no provider here: 404 once a parameter is sent; with one, every junk
+    # value is a refusal page: tests/test_oidc.py)
+    "auth.oidc_start": (), "auth.oidc_callback": ("code", "state", "error"),
     "main.set_language": (),  # POST only: a GET answers 405
     "metrics.scrape": (),
 }

@@ -28,6 +28,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from app.admin.grants import RoleGrant
 from app.auth.models import User
+from app.auth.oidc_models import OrganisationSso
 from app.cases import records, service
 from app.cases.models import ActionItem, Assessment, Case, Incident
 from app.core.versioning import Stale
@@ -197,6 +198,12 @@ def _grant(app, world, auth) -> dict[str, str]:
                 User.username == "stale.super", RoleGrant.status == "pending")).scalar_one())}
 
 
+def _sso_settings(app, world) -> dict[str, str]:
+    db.session.add(OrganisationSso(organisation_id=uuid.UUID(world.ids["org"]), enabled=False,
+                                   trust_mfa=False, mfa_amr="mfa", mfa_acr=""))
+    return {"record": world.ids["org"]}
+
+
 def _no_setup(app, world) -> dict[str, str]:
     return {}
 
@@ -275,6 +282,9 @@ EDITS = [
     Edit("admin.directory_record", "app.admin.forms:ServiceForm", "admin",
          "/admin/directory/service/{mhpss}", "/admin/directory/service/{mhpss}", Service,
          "mhpss"),
+    Edit("admin.organisation_sso", "app.admin.sso_forms:SsoSettingsForm", "admin",
+         "/admin/directory/organisation/{org}/sso", "/admin/directory/organisation/{org}/sso",
+         OrganisationSso, "record", _sso_settings),
     Edit("admin.grant_decide", "app.admin.forms:GrantDecisionForm", "admin2", "/admin/grants",
          "/admin/grants/{record}/approve", RoleGrant, "record", _grant),
 ]
@@ -316,6 +326,9 @@ UNVERSIONED_POSTS = {
     # passkeys: a sign-in answer, a registration's start and end (the challenge is single use),
     # a removal (a passkey is never edited)
     "auth.mfa_passkey", "auth.passkey_new", "auth.passkey_add", "auth.passkey_remove",
+    # single sign-on: linking adds an identity row (refused when the account or the subject is
+    # already linked, whatever was read before); removing it is a delete
+    "admin.user_sso_link", "admin.user_sso_unlink",
 }
 
 

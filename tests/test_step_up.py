@@ -49,11 +49,15 @@ STEP_UP: dict[str, str] = {
     "admin.grant_decide": "approving applies access or a credential reset (not refusing)",
     "auth.passkey_add": "a new credential: a stolen session must not add its own passkey",
     "auth.passkey_remove": "removes a credential of the account",
+    "admin.user_sso_link": "a way into the account through the single sign-on provider",
+    "admin.organisation_sso": "opens single sign-on for an organisation, or trusts the "
+                              "provider's second factor instead of Amana's",
 }
 #: POST routes under a permission of ``DANGEROUS`` that are not marked, with why.
 NOT_STEPPED_UP: dict[str, str] = {
     "recorder.download": "stricter already: the authenticator's current code on every download "
                          "(app.reports.recorder_export.check_code)",
+    "admin.user_sso_unlink": "removing a single sign-on link takes access away",
 }
 #: Permissions whose POST routes are dangerous actions: a new route under one of them fails
 #: ``test_every_post_under_a_dangerous_permission_is_listed`` until it is marked or exempted.
@@ -192,6 +196,20 @@ def _passkey_remove(app: Flask, auth: Auth, world: World, c: FlaskClient) -> tup
     return f"/auth/passkeys/{found}/remove", {"csrf_token": auth.csrf(c, "/auth/passkeys")}
 
 
+def _sso_link(app: Flask, auth: Auth, world: World, c: FlaskClient) -> tuple[str, Any]:
+    app.config.update(OIDC_ISSUER="https://idp.example.org", OIDC_CLIENT_ID="amana",
+                      OIDC_CLIENT_SECRET="x" * 32)  # linking reads the settings, no network
+    uid = _uid(world, "program_manager")
+    return (f"/admin/users/{uid}/sso",
+            {"subject": "subject-0009", "csrf_token": auth.csrf(c, f"/admin/users/{uid}")})
+
+
+def _organisation_sso(app: Flask, auth: Auth, world: World, c: FlaskClient) -> tuple[str, Any]:
+    path = f"/admin/directory/organisation/{world.ids['org']}/sso"
+    return path, {"enabled": "y", "mfa_amr": "", "mfa_acr": "", "version": "0", **form_tokens(
+        c.get(path).get_data(as_text=True))}
+
+
 ACTIONS: dict[str, tuple[str, Poster]] = {
     "auth.passkey_add": ("caseworker", _passkey_add),
     "auth.passkey_remove": ("auditor", _passkey_remove),
@@ -204,6 +222,8 @@ ACTIONS: dict[str, tuple[str, Poster]] = {
     "admin.user_action:reactivate": ("admin", _reactivate),
     "admin.user_reset_password": ("admin", _reset_password),
     "admin.grant_decide:approve": ("admin", _approve),
+    "admin.user_sso_link": ("admin", _sso_link),
+    "admin.organisation_sso": ("admin", _organisation_sso),
 }
 
 

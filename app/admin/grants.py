@@ -30,6 +30,7 @@ from sqlalchemy import func, select
 
 from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
+from app.auth import oidc_service
 from app.auth.models import RoleGrant, User
 from app.auth.policy import Permission, can, roles_with
 from app.clock import utcnow
@@ -53,7 +54,8 @@ def gated(account: object) -> bool:
 
 
 KIND_LABELS = {"access": _l("Access"), "password_reset": _l("Password reset"),
-               "mfa_reset": _l("Two-step verification reset")}
+               "mfa_reset": _l("Two-step verification reset"),
+               "sso_link": _l("Single sign-on link")}
 
 
 def kind_label(grant: RoleGrant) -> str:
@@ -134,7 +136,7 @@ def request_credential_reset(actor: User, user: User, kind: str) -> RoleGrant:
     (``mfa_reset``) reset of ``user``; audited."""
     from app.admin.service import AccountSpec
 
-    assert kind in ("password_reset", "mfa_reset")
+    assert kind in ("password_reset", "mfa_reset", "sso_link")
     if actor.id == user.id:
         raise GrantError(_("You cannot reset your own account here; use My account."))
     spec = AccountSpec(username=user.username, display_name=user.display_name, role=user.role,
@@ -251,6 +253,9 @@ def approve(actor: User, grant: RoleGrant, *, expected_version: int) -> str | No
         raise
     user = grant.user
     spec = grant_spec(grant)
+    if grant.kind == "sso_link" and oidc_service.pending_link(user) is None:
+        raise GrantError(_("The single sign-on link this request was about has been removed; "
+                           "link the account again."))
     if grant.kind == "access":
         try:
             check_spec(spec, existing=user)
@@ -263,6 +268,8 @@ def approve(actor: User, grant: RoleGrant, *, expected_version: int) -> str | No
         if grant.kind == "access":
             user.approval_pending = False
             apply_scope(user, spec)
+        elif grant.kind == "sso_link":
+            oidc_service.approve_link(user, actor)
         record(Action.USER_GRANT_APPROVE, object_type=ObjectType.ROLE_GRANT, object_id=grant.id,
                reason=f"{grant.kind}:{grant.role};user={user.id}")
     if grant.kind == "mfa_reset":
@@ -281,6 +288,8 @@ def refuse(actor: User, grant: RoleGrant, *, expected_version: int) -> None:
         grant.status = "refused"
         grant.decided_by_id = actor.id
         grant.decided_at = utcnow()
+        if grant.kind == "sso_link":
+            oidc_service.drop_pending_link(grant.user)
         record(Action.USER_GRANT_REFUSE, object_type=ObjectType.ROLE_GRANT, object_id=grant.id,
                reason=f"{grant.kind}:{grant.role};user={grant.user_id}")
 

@@ -179,7 +179,7 @@ class PasswordResetToken(UUIDPrimaryKey, Model):
 
 
 GRANT_STATUSES = ("pending", "approved", "refused", "expired", "superseded")
-GRANT_KINDS = ("access", "password_reset", "mfa_reset")
+GRANT_KINDS = ("access", "password_reset", "mfa_reset", "sso_link")
 
 
 class RoleGrant(UUIDPrimaryKey, Versioned, Model):

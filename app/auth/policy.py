@@ -126,6 +126,8 @@ PUBLIC_ENDPOINTS = frozenset({
     "health.healthz",
     "auth.login",
     "auth.reset_password",
+    "auth.oidc_start",  # single sign-on: off unless configured (app/auth/oidc_routes.py)
+    "auth.oidc_callback",
     "main.set_language",
     "metrics.scrape",  # loopback or bearer token only, else 404 (app.observability.routes)
 })

@@ -47,7 +47,7 @@ DECRYPTION_FAILURES = Counter(
     ("kind",))
 LOGIN_FAILURES = Counter(
     "amana_login_failures",
-    "Failed sign-in attempts, by step: password or code (second factor).",
+    "Failed sign-in attempts, by step: password, code (second factor) or sso (single sign-on).",
     ("step",))
 LOCKOUTS = Counter(
     "amana_lockouts",
@@ -59,6 +59,7 @@ for _kind in ("failed", "key_destroyed"):
 for _step in ("password", "code"):
     LOGIN_FAILURES.labels(step=_step)
     LOCKOUTS.labels(step=_step)
+LOGIN_FAILURES.labels(step="sso")
 
 
 def method_label(method: str) -> str:

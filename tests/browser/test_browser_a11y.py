@@ -48,7 +48,7 @@ PHONE_PAGES = {
                         "/safe-spaces/{safe_space}/summary", "/statistics/?site=all",
                         "/statistics/impact", "/statistics/recorder"],
     "admin": ["/admin/users", "/admin/users/new", "/admin/directory", "/admin/grants",
-              "/admin/pledge", "/admin/pledge/new"],
+              "/admin/pledge", "/admin/pledge/new", "/admin/directory/organisation/{org}/sso"],
     "auditor": ["/audit/events", "/audit/verify", "/audit/alerts"],
 }
 
