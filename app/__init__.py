@@ -102,6 +102,7 @@ def init_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Mount every feature area."""
+    from app.admin import pledge_routes as _pledge_routes  # noqa: F401  (on admin_bp)
     from app.admin import sso_routes as _sso_routes  # noqa: F401  (on admin_bp)
     from app.admin.routes import bp as admin_bp
     from app.attachments.routes import bp as attachments_bp

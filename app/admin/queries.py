@@ -10,6 +10,7 @@ from sqlalchemy.orm import aliased
 
 from app.auth.models import PledgeAcceptance, User
 from app.db import db
+from app.directory.models import Organisation, OrganisationPledge
 
 PAGE_SIZE = 50
 
@@ -28,6 +29,19 @@ def users_page(role: str | None, status: str | None, page: int) -> tuple[list[Us
         stmt.order_by(User.username).limit(PAGE_SIZE).offset(max(page - 1, 0) * PAGE_SIZE)
     ).scalars().all()
     return list(rows), total
+
+
+def current_pledge(org: Organisation) -> tuple[OrganisationPledge | None, str]:
+    """The version of ``org``'s pledge in force and the name of who published it, in one
+    statement (``(None, "")`` when it has published none)."""
+    if org.pledge_number is None:
+        return None, ""
+    found = db.session.execute(
+        select(OrganisationPledge, User.display_name)
+        .outerjoin(User, User.id == OrganisationPledge.published_by_id)
+        .where(OrganisationPledge.organisation_id == org.id,
+               OrganisationPledge.number == org.pledge_number)).first()
+    return (None, "") if found is None else (found[0], found[1] or "")
 
 
 def pledge_page(organisation_id: uuid.UUID, pledge_id: uuid.UUID,
