@@ -74,6 +74,7 @@ from sqlalchemy import (  # noqa: E402
     select,
     text,
 )
+from sqlalchemy.orm import aliased  # noqa: E402
 from sqlalchemy.orm.util import identity_key  # noqa: E402
 
 from app import clock, create_app  # noqa: E402
@@ -257,16 +258,37 @@ def _children(table: str, case_id: uuid.UUID, order: Any) -> list[Any]:
     return list(db.session.execute(select(t).where(t.c.case_id == case_id).order_by(order)))
 
 
+def _with_people(table: str, case_id: uuid.UUID, order: Any, column: str,
+                 held: list[User]) -> list[Any]:
+    """A case's child rows with the user each names read in the same statement; the users go
+    to ``held`` (the session holds them weakly; the page finds them there)."""
+    t = P[table]
+    out = []
+    for r in db.session.execute(select(t, User).outerjoin(User, User.id == t.c[column])
+                                .where(t.c.case_id == case_id).order_by(order)):
+        out.append(SimpleNamespace(**{c.key: r._mapping[c] for c in t.c}))
+        if r.User is not None:
+            held.append(r.User)
+    return out
+
+
 def _with_person(row: Any, attr: str, user_id: Any) -> SimpleNamespace:
-    return SimpleNamespace(**row._mapping, **{attr: db.session.get(User, user_id)})
+    return SimpleNamespace(**vars(row), **{attr: db.session.get(User, user_id)})
 
 
 def plain_case_context(user: User, case_id: uuid.UUID) -> dict[str, Any]:
     """What ``views.case_context`` gives the case page, read from the plain tables."""
     t = P["cases"]
-    row = db.session.execute(select(t).where(t.c.id == case_id, plain_scope(user, t))).first()
-    if row is None:
+    # The case with its two workers joined, as the real case loader reads them.
+    pw, sw = aliased(User), aliased(User)
+    found = db.session.execute(
+        select(t, pw, sw).outerjoin(pw, pw.id == t.c.primary_worker_id)
+        .outerjoin(sw, sw.id == t.c.secondary_worker_id)
+        .where(t.c.id == case_id, plain_scope(user, t))).first()
+    if found is None:
         abort(404)
+    row = SimpleNamespace(**{c.key: found._mapping[c] for c in t.c})
+    named: list[User] = [p for p in found[-2:] if p is not None]
     inc, items, visits = P["incidents"], P["action_items"], P["follow_ups"]
     # Perpetrators are clear GBVIMS codes, from their own table: joined to the incidents in
     # one statement, as the real page's incident query joins them.
@@ -283,21 +305,24 @@ def plain_case_context(user: User, case_id: uuid.UUID) -> dict[str, Any]:
     incidents = [SimpleNamespace(**{k: v for k, v in r._mapping.items()
                                     if k != "IncidentPerpetrator"}, perpetrators=who[i])
                  for i, r in rows_.items()]
-    note_rows = _children("case_notes", case_id, P["case_notes"].c.created_at.desc())
-    change_rows = _children("case_status_changes", case_id, P["case_status_changes"].c.at.desc())
-    # Everyone the page names, in one statement, as the real page's ``views._people`` does.
+    # Notes and status changes with their authors joined, as the real page reads them; then
+    # whoever is still missing in one statement, as ``views._people`` does.
+    note_rows = _with_people("case_notes", case_id, P["case_notes"].c.created_at.desc(),
+                             "author_id", named)
+    change_rows = _with_people("case_status_changes", case_id,
+                               P["case_status_changes"].c.at.desc(), "by_id", named)
     people = {row.primary_worker_id, row.secondary_worker_id}
     people.update(n.author_id for n in note_rows)
     people.update(h.by_id for h in change_rows)
     people.discard(None)
     held = db.session.identity_map
     missing = [i for i in people if identity_key(User, i) not in held]
-    kept = list(db.session.execute(select(User).where(User.id.in_(missing))).scalars()) \
-        if len(missing) > 1 else []
+    kept = named + (list(db.session.execute(select(User).where(User.id.in_(missing))).scalars())
+                    if len(missing) > 1 else [])
     notes = [_with_person(n, "author", n.author_id) for n in note_rows]
     history = [_with_person(h, "by", h.by_id) for h in change_rows]
     get = db.session.get
-    case = SimpleNamespace(**row._mapping, site=get(Site, row.site_id),
+    case = SimpleNamespace(**vars(row), site=get(Site, row.site_id),
                            primary_worker=get(User, row.primary_worker_id),
                            secondary_worker=get(User, row.secondary_worker_id)
                            if row.secondary_worker_id else None)

@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import has_request_context, request
 from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy.orm import joinedload
 
 from app.audit import service as audit
 from app.audit.actions import Action, ObjectType
@@ -93,10 +94,13 @@ class CaseAccess:
 def _with_key(*where: Any) -> Case | None:
     """The case matching ``where``, its wrapped data key read in the same statement and
     unwrapped for the request (``envelope.prime``): every case page opens or seals values
-    under it, and reading it apart cost a statement of its own."""
+    under it, and reading it apart cost a statement of its own. Its two workers come joined
+    too: every case page names them."""
     row = db.session.execute(
         select(Case, DataKey.kek_version, DataKey.wrapped)
-        .outerjoin(DataKey, DataKey.id == Case.data_key_id).where(*where)).one_or_none()
+        .outerjoin(DataKey, DataKey.id == Case.data_key_id).where(*where)
+        .options(joinedload(Case.primary_worker), joinedload(Case.secondary_worker))
+    ).one_or_none()
     if row is None:
         return None
     case: Case = row[0]

@@ -136,9 +136,10 @@ def _children(model: Any, case: Case, order: Any, *options: Any) -> list[Any]:
 
 def _people(case: Case, *groups: list[Any]) -> list[User]:
     """Everyone the case page names (its workers, the authors of its notes, who changed its
-    status), read in one statement rather than one each when the template reaches them: the
-    page's records then find them in the session (a many-to-one by primary key is looked up
-    there first). Returned so that the page holds them (the session holds them weakly)."""
+    status). The case loader and the notes' and changes' statements join them, so usually no
+    statement is left here; whoever is still missing is read in one statement rather than one
+    each when the template reaches them (a many-to-one by primary key is looked up in the
+    session first). Returned so that the page holds them (the session holds them weakly)."""
     ids = {case.primary_worker_id, case.secondary_worker_id}
     for group in groups:
         ids.update(r.author_id if isinstance(r, CaseNote) else r.by_id for r in group)
@@ -210,8 +211,10 @@ def case_context(user: User, access: CaseAccess,
     all_visits = _children(FollowUp, case, FollowUp.due_on)
     items = readable(all_items, ("goal",))
     visits = readable(all_visits, ("notes",))
-    notes = readable(_children(CaseNote, case, CaseNote.created_at.desc()), ("body",))
-    history = _children(StatusChange, case, StatusChange.at.desc())
+    # Their authors joined (so everyone the page names is read without a statement of its own).
+    notes = readable(_children(CaseNote, case, CaseNote.created_at.desc(),
+                               joinedload(CaseNote.author)), ("body",))
+    history = _children(StatusChange, case, StatusChange.at.desc(), joinedload(StatusChange.by))
     people = _people(case, [n for n, _ in notes], history)
     current = db.session.execute(
         select(Assessment).where(Assessment.case_id == case.id)).scalar_one_or_none()
