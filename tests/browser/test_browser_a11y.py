@@ -21,7 +21,7 @@ import sqlite3
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.helpers.browser import Accessibility, log_in
+from tests.helpers.browser import Accessibility, log_in, switch_to_arabic
 from tests.helpers.codes import live_code
 from tests.helpers.login import PASSWORD
 
@@ -95,8 +95,7 @@ def _login_at(browser, live_server: str, world, username: str, lang: str = "en")
     page = context.new_page()
     log_in(page, username, world.secrets[username])
     if lang == "ar":
-        page.get_by_role("button", name="العربية").click()
-        page.wait_for_function("document.documentElement.dir === 'rtl'")
+        switch_to_arabic(page)
     return page
 
 

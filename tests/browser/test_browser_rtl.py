@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import sqlite3
 
-from tests.helpers.browser import log_in
+from tests.helpers.browser import log_in, switch_to_arabic
 
 # Where, on screen, two parts of the text of the first element matching ``selector`` that
 # contains ``text`` are drawn: [left of the first part, left of the second part].
@@ -34,8 +34,7 @@ def test_age_group_range_is_drawn_left_to_right_on_an_arabic_page(page, world, l
     with sqlite3.connect(tmp_path / "live.db") as db:  # the live server's copy
         db.execute("UPDATE cases SET age_group = '18_25' WHERE case_number = ?", (number,))
     log_in(page, "caseworker", world.secrets["caseworker"])
-    page.get_by_role("button", name="العربية").click()
-    page.wait_for_load_state()
+    switch_to_arabic(page)
     page.goto(f"/cases/{world.ids['case_own']}")
     assert page.get_attribute("html", "dir") == "rtl"
     left_18, left_25 = page.evaluate(_MEASURE, ["#identity dd", "18–25", "18", "25"])

@@ -70,8 +70,20 @@ class Accessibility:
 
     def in_arabic(self, page: Page) -> None:
         """Switch to Arabic and check each page the journey checked in English."""
-        page.get_by_role("button", name="العربية").click()
-        page.wait_for_function("document.documentElement.lang === 'ar'")
+        switch_to_arabic(page)
         for url in list(self.pages):
             page.goto(url)
             self.check(page)
+
+
+def switch_to_arabic(page: Page) -> None:
+    """Press the header's language button, as a person would, and wait for the Arabic page.
+
+    The wait is Playwright's retrying assertion on the new page's ``<html>``: a script polled
+    during the switch's POST and redirect can run while the document is being replaced and
+    find no ``documentElement`` at all (a CI run failed that way)."""
+    from playwright.sync_api import expect
+
+    page.get_by_role("button", name="العربية").click()
+    expect(page.locator("html")).to_have_attribute("lang", "ar")
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
