@@ -111,6 +111,9 @@ def register_blueprints(app: Flask) -> None:
     from app.auth import passkey_routes as _passkey_routes  # noqa: F401  (on auth_bp)
     from app.auth.routes import bp as auth_bp
     from app.cases.routes import bp as cases_bp
+    from app.field import review_routes as _field_review  # noqa: F401  (on field_bp)
+    from app.field import sync_routes as _field_sync  # noqa: F401  (on field_bp)
+    from app.field.routes import bp as field_bp
     from app.health import bp as health_bp
     from app.main import bp as main_bp
     from app.notifications.routes import bp as notifications_bp
@@ -125,7 +128,7 @@ def register_blueprints(app: Flask) -> None:
 
     for bp in (health_bp, main_bp, auth_bp, admin_bp, cases_bp, referrals_bp, safe_space_bp,
                wgss_figures_bp, reports_bp, recorder_bp, impact_bp, programme_bp, audit_bp,
-               notifications_bp, attachments_bp):
+               notifications_bp, attachments_bp, field_bp):
         app.register_blueprint(bp)
 
 

@@ -8,6 +8,7 @@ from app.cases import history  # noqa: F401  (the change history's table and ses
 from app.cases import models as case_models
 from app.crypto import models as crypto_models
 from app.directory import models as directory_models
+from app.field import models as field_models  # noqa: F401  (intake keys, field intakes)
 from app.jobs import JobResult  # noqa: F401  (the periodic jobs' results)
 from app.notifications import models as notification_models  # noqa: F401  (its table)
 from app.programme import models as programme_models  # noqa: F401  (registers its tables)

@@ -103,6 +103,18 @@ class Action(enum.StrEnum):
     NOTE_CREATE = "note.create"
     TASKS_VIEW = "tasks.view"
     BREAK_GLASS_OPEN = "break_glass.open"
+    # Field capture (app/field): a device prepared (the intake key served), each envelope
+    # synced (accepted; refused with its reason), the pending intakes and what became of them,
+    # and the organisation's intake keys
+    FIELD_PREPARE = "field.prepare"
+    FIELD_SYNC = "field.sync"
+    FIELD_INTAKES_LIST = "field.intakes_list"
+    FIELD_INTAKE_VIEW = "field.intake_view"
+    FIELD_INTAKE_OPEN_CASE = "field.intake_open_case"
+    FIELD_INTAKE_MERGE = "field.intake_merge"
+    FIELD_INTAKE_DISCARD = "field.intake_discard"
+    FIELD_KEY_CREATE = "field.key_create"
+    FIELD_KEY_RETIRE = "field.key_retire"
     # Attachments (app/attachments)
     ATTACHMENT_UPLOAD = "attachment.upload"
     ATTACHMENT_DOWNLOAD = "attachment.download"
@@ -206,8 +218,10 @@ class ObjectType(enum.StrEnum):
     DATA_KEY = "data_key"
     DIRECTORY = "directory"
     ENDPOINT = "endpoint"
+    FIELD_INTAKE = "field_intake"
     FOLLOW_UP = "follow_up"
     INCIDENT = "incident"
+    INTAKE_KEY = "intake_key"
     KEK = "kek"
     KEY = "key"
     NOTE = "note"

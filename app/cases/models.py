@@ -61,6 +61,9 @@ class Case(UUIDPrimaryKey, SealedRecord, Timestamps, Versioned, Model):
     secondary_worker_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"),
                                                                   index=True)
     opened_on: Mapped[date] = mapped_column(Date, nullable=False, index=True)
+    # When the first contact was captured offline (a field intake, ``app.field``); None when the
+    # case was opened at a desk.
+    field_captured_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     plan_approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     plan_approved_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))

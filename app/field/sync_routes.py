@@ -1,0 +1,5 @@
+"""Uploading sealed field envelopes (on ``app.field.routes.bp``)."""
+
+from __future__ import annotations
+
+from app.field.routes import bp  # noqa: F401  (routes are added to it)
