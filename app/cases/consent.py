@@ -92,6 +92,21 @@ def parse_kind(kind: str) -> tuple[ConsentKind, str | None]:
     return ConsentKind(kind), None
 
 
+def child_consent_problem(is_child: bool, granted: bool, child_assent: bool | None,
+                          given_by: str, caregiver_not_asked_reason: str | None) -> str | None:
+    """What a child's consent still lacks, or None: for a child, consent needs the child's
+    assent and either the caregiver's consent or the reason the caregiver was not asked. Asked
+    by ``record_consent`` and by the field intake form before anything is sealed."""
+    if not (is_child and granted):
+        return None
+    if child_assent is None:
+        return str(_l("For a child, record whether the child assents."))
+    if given_by == "survivor" and not caregiver_not_asked_reason:
+        return str(_l("For a child, record the caregiver's consent or why the caregiver was "
+                      "not asked."))
+    return None
+
+
 def record_consent(user: User, case: Case, *, kind: str, granted: bool, given_by: str,
                    method: str, child_assent: bool | None = None,
                    caregiver_not_asked_reason: str | None = None,
@@ -105,12 +120,9 @@ def record_consent(user: User, case: Case, *, kind: str, granted: bool, given_by
     """
     ensure_writable(case)
     what, service_type = parse_kind(kind)
-    if case.is_child and granted:
-        if child_assent is None:
-            raise CaseError(str(_l("For a child, record whether the child assents.")))
-        if given_by == "survivor" and not caregiver_not_asked_reason:
-            raise CaseError(str(_l("For a child, record the caregiver's consent or why the "
-                                   "caregiver was not asked.")))
+    if (problem := child_consent_problem(case.is_child, granted, child_assent, given_by,
+                                         caregiver_not_asked_reason)) is not None:
+        raise CaseError(problem)
     with saving(case, StaleError):
         position = 1 + int(db.session.execute(
             select(func.count()).select_from(ConsentRecord).where(ConsentRecord.case_id == case.id)

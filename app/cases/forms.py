@@ -40,10 +40,20 @@ def today() -> date:
     return utcnow().astimezone(user_zone()).date()
 
 
-def not_in_future(_form: Any, field: Any) -> None:
-    """Refuse a date after today."""
-    if field.data and field.data > today():
-        raise ValidationError(_l("This date is in the future."))
+class NotInFuture:
+    """Refuse a date after today. Rendered with ``data-not-future``, so a form checked in the
+    browser before it is sent (the offline field intake, ``app/static/js/field-intake.js``)
+    applies the same rule, with the same message, from the same declaration."""
+
+    MESSAGE = _l("This date is in the future.")
+    field_flags = {"data_not_future": True}
+
+    def __call__(self, _form: Any, field: Any) -> None:
+        if field.data and field.data > today():
+            raise ValidationError(self.MESSAGE)
+
+
+not_in_future = NotInFuture()
 
 
 def not_too_old(_form: Any, field: Any) -> None:
@@ -142,6 +152,21 @@ class NewCaseForm(OneTimeSubmission, IntakeForm):
         self._fresh_token()
 
 
+# Who gave a consent, how, and a child's part in it (the consent form and the field intake).
+GIVEN_BY = [("survivor", _l("Survivor")), ("caregiver", _l("Caregiver")),
+            ("both", _l("Child with caregiver"))]
+CONSENT_METHODS = [("verbal", _l("Verbal")), ("written", _l("Written")),
+                   ("thumbprint", _l("Thumbprint"))]
+CHILD_ASSENT = [("", _l("Not a child")), ("yes", _l("Child assents")),
+                ("no", _l("Child does not assent"))]
+CAREGIVER_NOT_ASKED = [
+    ("", _l("Caregiver was asked")),
+    ("caregiver_alleged_perpetrator", _l("Caregiver is the alleged perpetrator")),
+    ("no_caregiver", _l("No caregiver available")),
+    ("not_in_best_interest", _l("Not in the child's best interest")),
+    ("mature_minor", _l("Mature minor, consents alone"))]
+
+
 class ConsentForm(OneTimeSubmission):
     """Record (or withdraw) one consent (each POST adds a record: one-time token)."""
 
@@ -150,21 +175,13 @@ class ConsentForm(OneTimeSubmission):
     kind = SelectField(_l("Consent to"), validators=[DataRequired()])
     granted = RadioField(_l("Decision"), choices=[("yes", _l("Given")), ("no", _l("Withdrawn / refused"))],
                          validators=[InputRequired()])
-    given_by = SelectField(_l("Given by"), choices=[
-        ("survivor", _l("Survivor")), ("caregiver", _l("Caregiver")),
-        ("both", _l("Child with caregiver"))])
-    method = SelectField(_l("How"), choices=[("verbal", _l("Verbal")), ("written", _l("Written")),
-                                            ("thumbprint", _l("Thumbprint"))])
+    given_by = SelectField(_l("Given by"), choices=GIVEN_BY)
+    method = SelectField(_l("How"), choices=CONSENT_METHODS)
     child_assent = SelectField(_l("Child's assent (children only)"), validators=[Optional()],
-                               choices=[("", _l("Not a child")), ("yes", _l("Child assents")),
-                                        ("no", _l("Child does not assent"))])
+                               choices=CHILD_ASSENT)
     caregiver_not_asked_reason = SelectField(
         _l("If the caregiver was not asked, why"), validators=[Optional()],
-        choices=[("", _l("Caregiver was asked")),
-                 ("caregiver_alleged_perpetrator", _l("Caregiver is the alleged perpetrator")),
-                 ("no_caregiver", _l("No caregiver available")),
-                 ("not_in_best_interest", _l("Not in the child's best interest")),
-                 ("mature_minor", _l("Mature minor, consents alone"))])
+        choices=CAREGIVER_NOT_ASKED)
     share_fields = SelectMultipleField(
         _l("Fields the survivor agrees to share (sharing consents only)"), validators=[Optional()])
     submit = SubmitField(_l("Record consent"))
