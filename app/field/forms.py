@@ -159,8 +159,8 @@ class FieldIntakeForms:
         dob, est = self.person.date_of_birth.data, self.person.estimated_age.data
         if dob:
             on = today()
-            return (on.year - dob.year - ((on.month, on.day) < (dob.month, dob.day))) < 18
-        return est is not None and est < 18
+            return bool(on.year - dob.year - ((on.month, on.day) < (dob.month, dob.day)) < 18)
+        return est is not None and int(est) < 18
 
     @property
     def errors(self) -> dict[str, list[str]]:
