@@ -12,10 +12,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from app.audit import alerts
 from app.auth.models import Passkey, User
 from app.db import db
 from app.directory.models import Organisation
-from app.audit import alerts
 from tests.helpers.apps import Clock
 from tests.helpers.audit import events
 from tests.helpers.factories import World
