@@ -34,18 +34,12 @@ from tests.helpers.oidc_provider import (
     at_provider,
     back,
     link,
-    running,
     settings,
     sign_in,
+    sso_app,
 )
 
 SUBJECT = "subject-0001"
-
-
-@pytest.fixture(scope="module")
-def provider() -> Iterator[Provider]:
-    with running() as p:
-        yield p
 
 
 @pytest.fixture
@@ -53,16 +47,11 @@ def sso(db_uri: str, instance_dir: Path, frozen: Clock, provider: Provider,
         world: World) -> Iterator[Flask]:
     """An app whose provider is the local one; the caseworker is linked to ``SUBJECT`` and the
     test organisation has single sign-on on (its provider's second factor not trusted)."""
-    provider.bad, provider.claims, provider.subject, provider.last_token = None, {}, SUBJECT, None
-    oidc.forget()
-    app = make_app(db_uri, instance_dir, OIDC_ISSUER=provider.issuer, OIDC_CLIENT_ID=CLIENT_ID,
-                   OIDC_CLIENT_SECRET=CLIENT_SECRET, OIDC_NAME="Test IdP", OIDC_TIMEOUT=5)
-    link(app, world, "caseworker", SUBJECT, provider.issuer)
-    settings(app, world.ids["org"], enabled=True)
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with sso_app(db_uri, instance_dir, provider, SUBJECT, OIDC_NAME="Test IdP",
+                 OIDC_TIMEOUT=5) as app:
+        link(app, world, "caseworker", SUBJECT, provider.issuer)
+        settings(app, world.ids["org"], enabled=True)
+        yield app
 
 
 def snapshot(app: Flask) -> tuple[int, ...]:
