@@ -79,6 +79,7 @@ def _csp() -> str:
         "img-src 'self'",
         "font-src 'self'",
         "connect-src 'self'",
+        "worker-src 'self'",  # the field intake's service worker (/field/sw.js) only
         "form-action 'self'",
         "frame-ancestors 'none'",
         "object-src 'none'",
