@@ -30,6 +30,7 @@ class NavItem:
 NAV = (
     NavItem("cases.index", _l("Cases"), Permission.CASE_READ),
     NavItem("cases.tasks", _l("My tasks"), Permission.CASE_READ),
+    NavItem("field.index", _l("Field intake"), Permission.CASE_CREATE),
     NavItem("cases.transfers_incoming", _l("Transfers received"), Permission.CASE_ASSIGN),
     NavItem("referrals.inbox", _l("Referrals received"), Permission.REFERRAL_RECEIVE,
             count="app.referrals.queries:new_count"),
