@@ -141,6 +141,15 @@ MATRIX += [
     Row("cases.new", "GET", "/cases/new", CASE_ROLES),
     Row("cases.break_glass", "GET", "/cases/break-glass", SUPERVISOR),
 ]
+# Field intake, the offline form (app/field/routes.py): whoever may open a case. The shell and
+# the worker hold nothing about the user; the setup names the user and the organisation's key.
+MATRIX += [
+    Row("field.index", "GET", "/field/", CASE_ROLES),
+    Row("field.shell_page", "GET", "/field/shell/en", CASE_ROLES),
+    Row("field.shell_page", "GET", "/field/shell/ar", CASE_ROLES),
+    Row("field.setup", "GET", "/field/setup.json", CASE_ROLES),
+    Row("field.worker", "GET", "/field/sw.js", CASE_ROLES),
+]
 for _case, _allowed in (("{id:case_own}", CASE_ROLES), ("{id:case_other}", SUPERVISOR),
                         ("{id:case_far}", frozenset())):
     _scoped = CASE_ROLES - _allowed

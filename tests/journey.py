@@ -574,6 +574,11 @@ def seed_month(app: Flask, world: World, clock: Any, errors: list[str]) -> Month
     cw = month.person("caseworker", 2).login(wrong_password=True, wrong_code=True)
     cw.get("/cases/")
     cw.get("/cases/tasks")
+    # Before going out with the mobile unit, the caseworker prepares Field intake (both
+    # languages, the setup with the organisation's key, the worker).
+    cw.get("/field/", expect=(302,))
+    for path in ("/field/shell/en", "/field/shell/ar", "/field/setup.json", "/field/sw.js"):
+        cw.get(path)
     a = _case(month, cw, "case_a", "tripoli", "Amira Journeyone", estimated_age="29",
               phone="+218 91 555 0101", safe_contact="Mornings only.")
     _consent(cw, a, "services")

@@ -26,6 +26,10 @@ NO_RECORD_SHOWN = {
     ("cases.search_cases", "/cases/search"): "the search form (the search itself is recorded)",
     ("cases.new", "/cases/new"): "an empty intake form",
     ("cases.break_glass", "/cases/break-glass"): "the break-glass request form",
+    ("field.shell_page", "/field/shell/en"): "the empty offline form, the same for everyone "
+                                             "(its setup is recorded: field.prepare)",
+    ("field.shell_page", "/field/shell/ar"): "the empty offline form, in Arabic",
+    ("field.worker", "/field/sw.js"): "the service worker's code",
     ("recorder.download", "/statistics/recorder"): "the export form, no figure (every export "
                                                     "and refusal is recorded)",
 }

@@ -31,6 +31,7 @@ SEMANTIC = {
     "audit-outcome-allowed": "an allowed event's badge is the plain .badge",
     "audit-result": "names the verification result panel; the look is -ok/-broken",
     "figure-withheld": "names a withheld cell's mark (×) in the safe-space figures; plain text",
+    "field-status": "names the offline field intake's status panel; the look is .panel",
     "field-check": "names a single-checkbox field (macros/forms.html); the look is .choice",
     "flash-info": "the default look of .flash",
     "narrative": "names the incident narrative paragraph of the case page",

@@ -75,6 +75,10 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "cases.tasks": (),
     "cases.search_cases": (),
     "cases.new": (),
+    "field.index": (),
+    "field.shell_page": (),
+    "field.setup": (),
+    "field.worker": (),
     "cases.break_glass": (),
     "cases.view": (),
     "cases.history": ("before", "after"),  # keyset: change ids

@@ -25,6 +25,7 @@ from flask import (
 )
 from flask_babel import force_locale
 from flask_login import current_user
+from werkzeug.wrappers import Response as Redirect
 
 from app.audit.actions import Action, ObjectType
 from app.audit.service import read
@@ -41,7 +42,7 @@ WORKER = Path(__file__).resolve().parent.parent / "static" / "js" / "field-sw.js
 
 @bp.get("/")
 @require(Permission.CASE_CREATE)
-def index() -> Response:
+def index() -> Redirect:
     """Field intake, in the user's language."""
     lang = select_locale()
     return redirect(url_for("field.shell_page", lang=lang if lang in SHELL_LANGUAGES else "en"))

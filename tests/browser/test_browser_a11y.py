@@ -35,7 +35,8 @@ PHONE_PAGES = {
                    "/cases/{case_own}/assessment", "/cases/{case_own}/actions/new",
                    "/referrals/new/{case_own}", "/referrals/{ref_mhpss}/sent", "/auth/sessions",
                    "/auth/password", "/cases/{case_own}/history", "/cases/{case_own}/print",
-                   "/referrals/{ref_mhpss}/sent/print", "/auth/pledge", "/auth/passkeys"],
+                   "/referrals/{ref_mhpss}/sent/print", "/auth/pledge", "/auth/passkeys",
+                   "/field/"],  # the offline field intake, in the account's language
     "supervisor": ["/cases/{case_other}", "/cases/{case_other}/assign", "/cases/break-glass"],
     "service_provider": ["/", "/notifications/", "/referrals/inbox", "/referrals/{ref_mhpss}",
                          "/referrals/{ref_mhpss}/print",

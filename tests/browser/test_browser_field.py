@@ -10,7 +10,8 @@ every typed field, and saves it: the form is empty, the count says 1, and the or
 IndexedDB (every database and store), Cache Storage (every response body), localStorage,
 sessionStorage and cookies hold no canary. The Arabic shell works offline too. Back online,
 the envelope is sent, the count is 0, and on the server the pending intake opens with every
-field as typed and the capture time of the save.
+field as typed and the capture time of the save. Once the session has ended, the kept form
+still opens and sending asks to sign in.
 """
 
 from __future__ import annotations
@@ -71,21 +72,28 @@ STORAGE = """async () => {
 CACHED = """async () => {
   const out = {};
   for (const name of await caches.keys()) {
-    out[name] = (await (await caches.open(name)).keys()).map((r) => new URL(r.url).pathname + new URL(r.url).search);
+    const requests = await (await caches.open(name)).keys();
+    out[name] = requests.map((r) => new URL(r.url).pathname + new URL(r.url).search);
   }
   return out;
 }"""
 
 ENVELOPES = """async () => {
-  const db = await new Promise((ok) => { const r = indexedDB.open('amana-field'); r.onsuccess = () => ok(r.result); });
-  const all = await new Promise((ok) => { const r = db.transaction('envelopes').objectStore('envelopes').getAll(); r.onsuccess = () => ok(r.result); });
+  const read = (req) => new Promise((ok) => { req.onsuccess = () => ok(req.result); });
+  const db = await read(indexedDB.open('amana-field'));
+  const all = await read(db.transaction('envelopes').objectStore('envelopes').getAll());
   db.close();
   return all;
 }"""
 
+# What is still in the form: typed text, a ticked choice, a select moved off "Choose…".
 VALUES = """() => Array.from(document.getElementById('field-form').elements)
   .filter((e) => e.name && !['button', 'submit'].includes(e.type))
-  .map((e) => ['radio', 'checkbox'].includes(e.type) ? (e.checked ? e.name : '') : (e.tagName === 'SELECT' ? (e.selectedIndex > 0 && e.options[0].value === '' ? e.name : '') : e.value))
+  .map((e) => {
+    if (['radio', 'checkbox'].includes(e.type)) return e.checked ? e.name : '';
+    if (e.tagName === 'SELECT') return e.selectedIndex > 0 && e.options[0].value === '' ? e.name : '';
+    return e.value;
+  })
   .filter((v) => v)"""
 
 
@@ -196,7 +204,9 @@ def test_capture_offline_leaves_nothing_readable_and_syncs(browser, served, worl
 
         _fill(page)
         expected = page.evaluate("""() => { const out = {};
-          for (const [k, v] of new FormData(document.getElementById('field-form'))) out[k] = k in out ? [].concat(out[k], v) : v;
+          for (const [k, v] of new FormData(document.getElementById('field-form'))) {
+            out[k] = k in out ? [].concat(out[k], v) : v;
+          }
           return out; }""")
         before = time.time()
         page.get_by_role("button", name="Seal and keep on this device").click()
@@ -228,6 +238,13 @@ def test_capture_offline_leaves_nothing_readable_and_syncs(browser, served, worl
         assert page.evaluate(ENVELOPES) == []
         page.goto("/field/shell/ar")
         a11y.check(page, "ar")
+        # The session ends: the kept form still opens (and would still seal); sending asks to
+        # sign in.
+        context.clear_cookies()
+        page.goto("/field/shell/en")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Field intake")
+        page.get_by_role("button", name="Send now").click()
+        expect(page.get_by_role("link", name="Sign in to send")).to_be_visible()
         assert a11y.problems == []
         assert errors == []
     finally:
