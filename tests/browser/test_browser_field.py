@@ -230,7 +230,11 @@ def test_capture_offline_leaves_nothing_readable_and_syncs(browser, served, worl
         expect(page.locator("#field-count")).to_contain_text("1")
         page.locator("#field-other-language").click()
         expect(page.locator("html")).to_have_attribute("lang", "en")
-        assert counting.paths == [], f"requests reached the server while offline: {counting.paths}"
+        # Nothing reached the server while offline but the browser's own check for a newer
+        # worker script (made when the page registers it; Playwright's offline mode does not
+        # reach it, a device without a network fails it and keeps the worker it has).
+        reached = [p for p in counting.paths if p != "/field/sw.js"]
+        assert reached == [], f"requests reached the server while offline: {reached}"
 
         context.set_offline(False)
         page.get_by_role("button", name="Send now").click()
