@@ -136,3 +136,14 @@ def test_roles_without_case_create_get_nothing(auth, world):
     c = auth.login("auditor")
     for path in ("/field/", "/field/shell/en", "/field/setup.json", "/field/sw.js"):
         assert c.get(path).status_code == 403, path
+
+
+def test_setup_serves_the_requesters_organisations_key_only(app, auth, world):
+    from app.field.keys import active_key
+
+    served = auth.login("caseworker").get("/field/setup.json").get_json()["key"]
+    with app.app_context():
+        other = active_key(uuid.UUID(world.ids["other_org"]))
+        own = active_key(uuid.UUID(world.ids["org"]))
+        other_id, own_id = str(other.id), str(own.id)
+    assert served["id"] == own_id != other_id

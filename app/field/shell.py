@@ -39,9 +39,9 @@ def _fields(forms: FieldIntakeForms) -> Iterator[Any]:
 
 
 def _message(validator: Any, default: str, **values: Any) -> str:
-    message = getattr(validator, "message", None)
-    return str(message if message is not None else default) % values if values else \
-        str(message if message is not None else default)
+    """The validator's own message, else ``default``; ``values`` fill its placeholders."""
+    message = validator.message if getattr(validator, "message", None) is not None else default
+    return str(message) % values if values else str(message)
 
 
 def field_attributes(f: Any) -> dict[str, Any]:
