@@ -57,7 +57,8 @@ def list_command(organisation: str | None) -> None:
     """Every intake key: organisation, id, created, state, public key fingerprint."""
     _ready()
     org = _organisation(organisation) if organisation else None
-    names = dict(db.session.execute(select(Organisation.id, Organisation.name)).tuples().all())
+    names: dict[uuid.UUID, str] = {row[0]: row[1] for row in db.session.execute(
+        select(Organisation.id, Organisation.name))}
     rows = keys.of_organisation(org.id if org else None)
     if not rows:
         click.echo("No intake key yet (one is made when a device is first prepared).")

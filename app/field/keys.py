@@ -15,6 +15,7 @@ keyring's KEK wraps like every other: ``flask keys rotate`` re-wraps it, ``flask
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -44,9 +45,14 @@ def _newest(organisation_id: uuid.UUID) -> IntakeKey | None:
 def _create(organisation_id: uuid.UUID, reason: str) -> IntakeKey:
     """A new key pair for the organisation, in its own transaction (audited)."""
     with transaction():
+        # Strictly newer than the newest (a clock that did not move must not make the old one
+        # win the tie): the newest unretired key is the active one.
+        newest, now = _newest(organisation_id), utcnow()
+        if newest is not None and now <= newest.created_at:
+            now = newest.created_at + timedelta(microseconds=1)
         private, public = hpke.generate()
         key = IntakeKey(data_key=new_data_key(DATA_KEY_PURPOSE), organisation_id=organisation_id,
-                        public_key=public, created_at=utcnow())
+                        public_key=public, created_at=now)
         key.private_key = private
         db.session.add(key)
         db.session.flush()
