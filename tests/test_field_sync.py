@@ -416,3 +416,39 @@ def test_every_answer_says_what_happened_in_a_sentence(app, auth, world, frozen)
     assert len({a["message"] for a in answers}) == 4
     assert "older than 7 days" in answers[3]["message"]
     assert answers[2]["sid"] is None and answers[0]["sid"] == envs[0]["sid"]
+
+
+def test_a_session_half_signed_in_or_held_at_a_page_gets_json(app, auth, world):
+    """Before the second step: 401 (sign in again); an account that must first change its
+    password: 403 (open Amana in the browser); never a redirect to a page."""
+    from tests.helpers.forms import csrf_from
+    from tests.helpers.login import PASSWORD
+
+    half = app.test_client()
+    page = half.get("/auth/login").get_data(as_text=True)
+    half.post("/auth/login", data={"username": "caseworker", "password": PASSWORD,
+                                   "csrf_token": csrf_from(page)})
+    resp = half.get("/field/sync")
+    assert resp.status_code == 401 and resp.get_json()["error"] == "signed_out"
+    client = auth.login("caseworker")
+    with app.app_context():
+        db.session.get(User, uuid.UUID(world.users["caseworker"])).must_change_password = True
+        db.session.commit()
+    held = client.get("/field/sync")
+    assert held.status_code == 403 and held.get_json()["error"] == "account_action_needed"
+
+
+def test_the_proxy_lets_twenty_of_the_largest_envelopes_through(app):
+    """nginx's limit for ``/field/sync`` holds the app's, which holds twenty envelopes of the
+    longest ciphertext the app accepts."""
+    import re
+    from pathlib import Path
+
+    from app.field import settings as field_settings
+
+    conf = (Path(__file__).resolve().parent.parent / "deploy" / "nginx-amana.conf").read_text()
+    found = re.search(r"location = /field/sync \{[^}]*client_max_body_size (\d+)m;", conf)
+    assert found is not None
+    limit = app.config["FIELD_SYNC_MAX_BYTES"]
+    assert int(found.group(1)) * 1024 * 1024 >= limit
+    assert limit >= field_settings.MAX_ENVELOPES * (field_settings.CT_MAX_CHARS + 300)
