@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
+from werkzeug.datastructures import MultiDict
 
 from app.audit.models import AuditEvent
 from app.auth.models import User
@@ -98,13 +99,15 @@ def test_an_envelope_becomes_one_pending_intake_with_every_field(app, auth, worl
         date(2026, 11, 22), at=time(9, 30), part="morning", zone=zone("Africa/Tripoli"))
     with app.app_context():
         kept = db.session.get(FieldIntake, intake.id)
-        fields = payload.parse(kept.payload)
+        fields = payload.fields_of(kept)
         forms = payload.read(kept)
+        posted = payload.with_capture_date(kept, MultiDict({payload.REPORTED_DATE: "2020-1-1"}))
     for name, value in sent.items():
         assert fields.getlist(name) == [value], name
     assert forms.person.full_name.data == "سارة الحقل"
     assert forms.consent.shares()["health_medical"] is True
     assert forms.incident.reported_date.data == date(2026, 11, 24)  # the capture date, there
+    assert posted.getlist(payload.REPORTED_DATE) == ["2026-11-24"]  # whatever was posted
     assert forms.urgency.urgent.data is True
     assert forms.errors == {"incident-perpetrator_count": forms.errors[
         "incident-perpetrator_count"]}  # the one field left out: shown at review

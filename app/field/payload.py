@@ -61,19 +61,35 @@ def capture_date(captured_at: datetime, organisation_id: Any) -> str:
     return captured_at.astimezone(organisation_zone(organisation_id)).date().isoformat()
 
 
+def dated(fields: MultiDict[str, str], captured_at: datetime,
+          organisation_id: Any) -> MultiDict[str, str]:
+    """A copy of ``fields`` whose report date is the capture date (whatever the device sent)."""
+    data: MultiDict[str, str] = MultiDict(fields)
+    data.setlist(REPORTED_DATE, [capture_date(captured_at, organisation_id)])
+    return data
+
+
 def forms_for(fields: MultiDict[str, str], captured_at: datetime,
               organisation_id: Any) -> FieldIntakeForms:
-    """The forms filled with ``fields``, the report date being the capture date (whatever the
-    device sent for it). Not validated."""
-    data = fields.copy()
-    data.setlist(REPORTED_DATE, [capture_date(captured_at, organisation_id)])
-    return FieldIntakeForms(data)
+    """The forms filled with ``fields``, the report date being the capture date. Not
+    validated."""
+    return FieldIntakeForms(dated(fields, captured_at, organisation_id))
+
+
+def fields_of(intake: FieldIntake) -> MultiDict[str, str]:
+    """The intake's opened fields as a form post carries them. Opening the payload raises
+    ``DecryptionError``/``KeyDestroyedError`` (audited) when it does not open, as every sealed
+    value does; a payload kept was parsed when it was received."""
+    return parse(intake.payload or "")
+
+
+def with_capture_date(intake: FieldIntake, data: MultiDict[str, str]) -> MultiDict[str, str]:
+    """``data`` (the review form's post, say) with the intake's capture date as report date."""
+    return dated(data, intake.captured_at, intake.organisation_id)
 
 
 def read(intake: FieldIntake) -> FieldIntakeForms:
-    """The intake's opened submission as validated forms (``.errors`` by full field name).
-    Opening the payload raises ``DecryptionError``/``KeyDestroyedError`` (audited) when it does
-    not open, as every sealed value does."""
-    forms = forms_for(parse(intake.payload or ""), intake.captured_at, intake.organisation_id)
+    """The intake's opened submission as validated forms (``.errors`` by full field name)."""
+    forms = forms_for(fields_of(intake), intake.captured_at, intake.organisation_id)
     forms.validate()
     return forms
