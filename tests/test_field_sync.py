@@ -455,3 +455,42 @@ def test_the_proxy_lets_twenty_of_the_largest_envelopes_through(app):
     limit = app.config["FIELD_SYNC_MAX_BYTES"]
     assert int(found.group(1)) * 1024 * 1024 >= limit
     assert limit >= field_settings.MAX_ENVELOPES * (field_settings.CT_MAX_CHARS + 300)
+
+
+def test_the_settings_are_read_and_a_bad_value_stops_the_start(monkeypatch, tmp_path):
+    from app.config import ConfigError, build_config
+
+    monkeypatch.setenv("AMANA_FIELD_INTAKE_MAX_AGE_DAYS", "3")
+    monkeypatch.setenv("AMANA_FIELD_SYNC_LIMIT", "5 per minute")
+    cfg = build_config("testing", tmp_path, keys=False)
+    assert (cfg["FIELD_INTAKE_MAX_AGE_DAYS"], cfg["FIELD_SYNC_LIMIT"]) == (3, "5 per minute")
+    for name, bad in (("AMANA_FIELD_INTAKE_MAX_AGE_DAYS", "0"),
+                      ("AMANA_FIELD_INTAKE_MAX_AGE_DAYS", "a week"),
+                      ("AMANA_FIELD_SYNC_LIMIT", "lots")):
+        monkeypatch.setenv(name, bad)
+        with pytest.raises(ConfigError, match=name):
+            build_config("testing", tmp_path, keys=False)
+        monkeypatch.delenv(name)
+
+
+def test_an_erased_case_is_taken_off_its_intake_and_a_replay_keeps_nothing(app, world, frozen):
+    """The case an intake became is erased: the intake stays, detached, so the same envelope
+    sent again is a duplicate and nothing erased comes back."""
+    from sqlalchemy import update
+
+    from app.cases import service
+    from app.cases.models import Case
+
+    env = envelope_for(app, world, frozen.now)
+    assert receive(app, world, env) == [("accepted", "")]
+    case_id = uuid.UUID(world.ids["case_own"])
+    with app.app_context():  # as the review does when it opens the case
+        db.session.execute(update(FieldIntake).values(case_id=case_id, status="opened"))
+        db.session.commit()
+        supervisor = db.session.get(User, uuid.UUID(world.users["supervisor"]))
+        service.erase(supervisor, db.session.get(Case, case_id), "survivor_request")
+        db.session.commit()
+    [intake] = _intakes(app)
+    assert intake.case_id is None and intake.status == "opened"
+    assert receive(app, world, env) == [("duplicate", "")]
+    assert _count(app) == 1
