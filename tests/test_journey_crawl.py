@@ -513,5 +513,6 @@ JOURNEY_ACTIONS = {
     "wgss_summary.view", "wgss_summary.export", "audit.search", "audit.view", "audit.verify",
     "audit.export", "audit.alerts_view", "case.transfer_request", "case.transfer_cancel",
     "case.transfer_view", "case.transfer_list", "case.transfer_accept", "case.transfer_receive",
-    "pledge.publish", "pledge.accept", "pledge.view",
+    "pledge.publish", "pledge.accept", "pledge.view", "organisation.sso_update",
+    "user.sso_link", "user.sso_unlink",
 }
