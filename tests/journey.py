@@ -746,7 +746,7 @@ def seed_month(app: Flask, world: World, clock: Any, errors: list[str]) -> Month
     cw2_id, manager = world.users["caseworker2"], ids["temp_manager"]
     admin.submit(f"/admin/users/{cw2_id}", f"/admin/users/{cw2_id}/sso",
                  {"subject": "journey-subject-0002"})
-    _second_admin(month, admin2, cw2_id)
+    _second_admin(month, admin2.accept_pledge(), cw2_id)
     admin.submit(f"/admin/users/{manager}", f"/admin/users/{manager}/sso",
                  {"subject": "journey-subject-0099"})
     admin.submit(f"/admin/users/{manager}", f"/admin/users/{manager}/sso/unlink")
