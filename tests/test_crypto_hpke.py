@@ -6,6 +6,9 @@ also produce (tests/vectors/hpke_p256_sha256_aes256.json; tests/js/hpke.test.js)
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -109,3 +112,31 @@ def test_round_trip_any_input(info, aad, plaintext):
     enc, ct = hpke.seal(pk, info=info, aad=aad, plaintext=plaintext)
     assert len(enc) == 65 and len(ct) == len(plaintext) + 16
     assert hpke.open(sk, enc=enc, info=info, aad=aad, ciphertext=ct) == plaintext
+
+
+NODE = shutil.which("node")
+SEAL_IN_NODE = """
+if (!globalThis.crypto) globalThis.crypto = require('node:crypto').webcrypto;
+require('node:vm').runInThisContext(require('node:fs').readFileSync(process.argv[1], 'utf8'));
+const [pk, info, aad, pt] = process.argv.slice(2).map((x) => Uint8Array.from(Buffer.from(x, 'hex')));
+globalThis.AmanaHPKE.seal(pk, info, aad, pt).then(({ enc, ct }) =>
+  console.log(Buffer.from(enc).toString('hex') + ' ' + Buffer.from(ct).toString('hex')));
+"""
+
+
+@pytest.mark.skipif(NODE is None and not os.environ.get("CI"),
+                    reason="Node is not installed (CI installs it and runs this)")
+def test_what_the_browser_code_seals_the_server_opens():
+    """A fresh key pair, the browser's script run by Node, opened here: the whole path with
+    random keys, the field intake's own info and associated data, and Arabic text."""
+    assert NODE is not None, "CI must install Node (.ci/run)"
+    sk, pk = hpke.generate()
+    info, aad = b"amana/field-intake/v1", b"amana/field-intake/v1\nk\nu\nd\n1764800000000\ns"
+    plaintext = "فاطمة canary".encode()
+    script = Path(__file__).parents[1] / "app" / "static" / "js" / "hpke.js"
+    out = subprocess.run([NODE, "-e", SEAL_IN_NODE, str(script), pk.hex(), info.hex(), aad.hex(),
+                          plaintext.hex()], capture_output=True, text=True, timeout=60, check=True)
+    enc, ct = (bytes.fromhex(x) for x in out.stdout.split())
+    assert hpke.open(sk, enc=enc, info=info, aad=aad, ciphertext=ct) == plaintext
+    with pytest.raises(hpke.HpkeError):
+        hpke.open(sk, enc=enc, info=info, aad=aad.replace(b"\nu\n", b"\nv\n"), ciphertext=ct)
