@@ -338,10 +338,9 @@ def test_envelopes_not_of_the_agreed_shape_are_malformed(app, world, frozen):
                        max_size=8),
        st.booleans())
 def test_fuzzed_members_are_malformed_and_keep_nothing(app, world, frozen, members, keep_rest):
-    base = getattr(test_fuzzed_members_are_malformed_and_keep_nothing, "_base", None)
-    if base is None:
-        base = envelope_for(app, world, frozen.now)
-        test_fuzzed_members_are_malformed_and_keep_nothing._base = base  # type: ignore[attr-defined]
+    if "fuzz_base" not in app.extensions:  # one valid envelope per app, made once
+        app.extensions["fuzz_base"] = envelope_for(app, world, frozen.now)
+    base = app.extensions["fuzz_base"]
     env = {**(copy.deepcopy(base) if keep_rest else {}), **members}
     assume(env != base)
     [(status, reason)] = receive(app, world, env)

@@ -94,11 +94,6 @@ class Envelope:
         return datetime.fromtimestamp(self.at // 1000, UTC) + timedelta(milliseconds=self.at % 1000)
 
 
-def aad_of(kid: str, uid: str, did: str, at: int, sid: str) -> bytes:
-    """The associated data of an envelope with these fields (as the device builds it)."""
-    return Envelope(kid, sid, uid, did, at, b"", b"").aad
-
-
 def _b64(text: Any, *, longest: int) -> bytes | None:
     """Bytes of base64url text without padding (canonical only), or None."""
     if not isinstance(text, str) or len(text) > longest or len(text) % 4 == 1 \
