@@ -255,6 +255,8 @@ NOT_TRACKED = {
     "case_attachments": "append-only: a file is uploaded once and never edited (no update path)",
     "case_transfers": "a request whose moves (asked, answered, cancelled) are on the row itself "
                       "with who and when, and each in the audit trail; it holds no survivor value",
+    "field_intakes": "not a record of the case: a device's submission, decided once (status, "
+                     "who and when on the row and in the audit trail), its payload then shredded",
 }
 
 

@@ -226,9 +226,10 @@ def back(client: FlaskClient, location: str) -> TestResponse:
     return client.get(parts.path, query_string=parts.query)
 
 
-def sign_in(app: Flask, client: FlaskClient | None = None) -> tuple[FlaskClient, TestResponse]:
+def sign_in(app: Flask, client: FlaskClient | None = None,
+            start_url: str = "/auth/oidc/start") -> tuple[FlaskClient, TestResponse]:
     """Start at Amana, pass the provider, come back: the client and the return's answer."""
     c = client or app.test_client()
-    start = c.get("/auth/oidc/start")
+    start = c.get(start_url)
     assert start.status_code == 302 and "/authorize?" in start.location, start.status_code
     return c, back(c, at_provider(start.location))
