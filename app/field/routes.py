@@ -30,7 +30,8 @@ from werkzeug.wrappers import Response as Redirect
 from app.audit.actions import Action, ObjectType
 from app.audit.service import read
 from app.auth.policy import Permission, require
-from app.field import shell
+from app.field import settings, shell
+from app.field.keys import active_key
 from app.i18n import RTL_LANGUAGES, select_locale
 
 bp = Blueprint("field", __name__, url_prefix="/field")
@@ -65,15 +66,13 @@ def shell_page(lang: str) -> str:
 def setup() -> Response:
     """What a device needs to seal intakes for this user: the user id the envelopes are bound
     to and the organisation's intake public key (made on first use). Audited."""
-    from app.field.keys import active_key
-
     key = active_key(current_user.organisation_id)
     read(Action.FIELD_PREPARE, ObjectType.INTAKE_KEY, key.id)
     public = base64.urlsafe_b64encode(bytes(key.public_key)).rstrip(b"=").decode("ascii")
     return jsonify({
         "user_id": str(current_user.id),
         "key": {"id": str(key.id), "public_key": public},
-        "max_age_days": int(current_app.config.get("FIELD_INTAKE_MAX_AGE_DAYS", 7)),
+        "max_age_days": settings.max_age_days(),
         "shells": {code: url_for("field.shell_page", lang=code) for code in SHELL_LANGUAGES},
     })
 

@@ -94,7 +94,7 @@ def context(lang: str) -> dict[str, Any]:
         "data-offline": _("No connection: the saved intakes will be sent when you are online "
                           "and signed in."),
         "data-failed": _("Sending failed. The saved intakes stay on this device; try again."),
-        "data-done": _("All sent. Review them under pending field intakes."),
+        "data-done": _("All sent. They wait for you under Field intakes."),
         "data-refused-list": _("Refused by the server and removed from this device:"),
         "data-setup-url": url_for("field.setup"),
         "data-sync-url": url_for("field.index") + "sync",
