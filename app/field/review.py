@@ -41,7 +41,7 @@ from app.directory.models import Site
 from app.field import payload
 from app.field.forms import FieldConsentForm, FieldIntakeForms
 from app.field.models import FieldIntake, IntakeStatus
-from app.field.scopes import own
+from app.field.loaders import own
 from app.submissions.service import Submission
 
 #: Why an intake is discarded (codes: they go to the audit trail).
@@ -50,6 +50,12 @@ DISCARD_REASONS = {
     "duplicate_of_existing": _l("Duplicate of an existing case"),
     "test": _l("A test, not a real intake"),
 }
+
+
+#: The reason of the shredding of an intake's key, by its decision (audit codes).
+SHRED_REASONS = {IntakeStatus.OPENED: "field_intake_opened",
+                 IntakeStatus.MERGED: "field_intake_merged",
+                 IntakeStatus.DISCARDED: "field_intake_discarded"}
 
 
 class ReviewError(CaseError):
@@ -152,7 +158,7 @@ def _decided(user: User, intake: FieldIntake, status: str, case_: Case | None) -
     intake.payload = None
     db.session.flush()
     shred(intake.data_key, object_type=ObjectType.FIELD_INTAKE, object_id=intake.id,
-          reason=f"field_intake_{status}")
+          reason=SHRED_REASONS[status])
 
 
 def _consents(user: User, case_: Case, intake: FieldIntake, form: FieldConsentForm) -> None:

@@ -37,7 +37,7 @@ from app.field.forms import INCIDENT, FieldIntakeForms
 from app.field.models import FieldIntake, IntakeStatus
 from app.field.review_forms import DiscardForm, MergeForm, OpenCaseForm
 from app.field.routes import bp
-from app.field.scopes import load_intake
+from app.field.loaders import load_intake
 from app.localtime import organisation_zone_name
 from app.submissions.service import AlreadySaved, already_saved
 
