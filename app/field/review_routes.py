@@ -23,6 +23,7 @@ from werkzeug.wrappers import Response
 from app.audit import service as audit
 from app.audit.actions import Action, ObjectType
 from app.auth.policy import Permission, require
+from app.auth.stepup import step_up
 from app.cases import gbvims, search
 from app.cases.labels import CHOOSE
 from app.cases.records import IncidentError
@@ -137,6 +138,7 @@ def merge(intake_id: uuid.UUID) -> str | Response | tuple[str, int]:
 
 @bp.post("/intakes/<uuid:intake_id>/discard")
 @require(Permission.CASE_CREATE)
+@step_up  # destroys what was captured: a stale session confirms it is the caseworker first
 def discard(intake_id: uuid.UUID) -> str | Response | tuple[str, int]:
     """Discard the intake, with a reason and a confirmation; nothing of it is kept."""
     found = load_intake(current_user, intake_id, action=Action.FIELD_INTAKE_DISCARD)
