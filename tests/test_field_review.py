@@ -73,7 +73,7 @@ def test_the_list_puts_urgent_clinical_first_with_their_countdown(app, world, au
     assert [str(r.id) for r in rows] == [sooner, later, passed, urgent, old, newer]
     assert [r.hours_left for r in rows[:3]] == [9, 30, None] and rows[2].window_passed
     html = auth.login("caseworker").get("/field/intakes").get_data(as_text=True)
-    assert [m for m in re.findall(r"/field/intakes/([0-9a-f-]{36})", html)] == \
+    assert re.findall(r"/field/intakes/([0-9a-f-]{36})", html) == \
         [sooner, later, passed, urgent, old, newer]
     assert "9 hours left" in html and "30 hours left" in html
     assert "72-hour window passed" in html

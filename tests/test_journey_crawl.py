@@ -140,6 +140,8 @@ def _matrix_urls(month: Month, real: dict[str, list[str]]) -> list[str]:
                 return real["random:" + row.endpoint][0]
             if kind in ("file", "shared"):  # a file of the month (the world has none)
                 return real[kind][0]
+            if kind == "intake":  # the caseworker's field intake left waiting
+                return month.ids["field_intake"]
             raise AssertionError(f"unknown placeholder {kind}")
 
         urls.append(PLACEHOLDER.sub(fill, row.path))
@@ -514,4 +516,5 @@ JOURNEY_ACTIONS = {
     "audit.export", "audit.alerts_view", "case.transfer_request", "case.transfer_cancel",
     "case.transfer_view", "case.transfer_list", "case.transfer_accept", "case.transfer_receive",
     "pledge.publish", "pledge.accept", "pledge.view",
+    "field.intakes_list", "field.intake_view", "field.intake_open_case",
 }

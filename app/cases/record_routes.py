@@ -21,7 +21,6 @@ from app.localtime import organisation_zone_name
 from app.submissions.service import AlreadySaved, already_saved
 
 
-
 def _beside(form: incident_forms.IncidentForm, exc: records.IncidentError) -> None:
     """Show a refusal of the incident service beside the field it names (above the form when
     the field is not on it)."""
@@ -62,7 +61,8 @@ def incident(case_id: uuid.UUID, incident_id: uuid.UUID | None = None) -> str | 
     if form.validate_on_submit():
         try:
             service_incident = records.save_incident(
-                current_user, case, records.IncidentInput.of(form), current, form.version.data if current else None,
+                current_user, case, records.IncidentInput.of(form), current,
+                form.version.data if current else None,
                 once=form.submission if isinstance(form, incident_forms.NewIncidentForm) else None)
         except AlreadySaved as done:
             return already_saved(done.claim, back)

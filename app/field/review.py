@@ -40,8 +40,8 @@ from app.db import db, one_transaction
 from app.directory.models import Site
 from app.field import payload
 from app.field.forms import FieldConsentForm, FieldIntakeForms
-from app.field.models import FieldIntake, IntakeStatus
 from app.field.loaders import own
+from app.field.models import FieldIntake, IntakeStatus
 from app.submissions.service import Submission
 
 #: Why an intake is discarded (codes: they go to the audit trail).
@@ -141,11 +141,11 @@ def _checked(intake: FieldIntake, forms: FieldIntakeForms | None) -> FieldIntake
 def _claim(user: User, intake: FieldIntake, status: str) -> None:
     """Take the intake for this decision: a conditional update on its status, first in the
     transaction, so one request wins and any other finds it decided (``AlreadyDecided``)."""
-    won = db.session.execute(
+    done = db.session.execute(
         update(FieldIntake).where(FieldIntake.id == intake.id, own(user),
                                   FieldIntake.status == IntakeStatus.PENDING)
-        .values(status=status).execution_options(synchronize_session=False)).rowcount
-    if won != 1:
+        .values(status=status).execution_options(synchronize_session=False))
+    if getattr(done, "rowcount", 0) != 1:
         raise AlreadyDecided()
 
 
@@ -164,16 +164,18 @@ def _decided(user: User, intake: FieldIntake, status: str, case_: Case | None) -
 def _consents(user: User, case_: Case, intake: FieldIntake, form: FieldConsentForm) -> None:
     """The consent decisions of first contact, recorded at the capture time: services,
     statistics, and sharing per type of service answered."""
-    who = {"given_by": form.given_by.data or "", "method": form.method.data or "",
-           "child_assent": {"yes": True, "no": False}.get(form.child_assent.data or ""),
-           "caregiver_not_asked_reason": form.caregiver_not_asked_reason.data or None,
-           "recorded_at": intake.captured_at}
-    record_one(user, case_, kind=ConsentKind.SERVICES, granted=form.services.data == "yes", **who)
-    record_one(user, case_, kind=ConsentKind.REPORTING, granted=form.reporting.data == "yes",
-               **who)
+    assent = {"yes": True, "no": False}.get(form.child_assent.data or "")
+
+    def one(kind: str, granted: bool) -> None:
+        record_one(user, case_, kind=kind, granted=granted, given_by=form.given_by.data or "",
+                   method=form.method.data or "", child_assent=assent,
+                   caregiver_not_asked_reason=form.caregiver_not_asked_reason.data or None,
+                   recorded_at=intake.captured_at)
+
+    one(ConsentKind.SERVICES, form.services.data == "yes")
+    one(ConsentKind.REPORTING, form.reporting.data == "yes")
     for service_type, granted in sorted(form.shares().items()):
-        record_one(user, case_, kind=f"{ConsentKind.SHARE}:{service_type}", granted=granted,
-                   **who)
+        one(f"{ConsentKind.SHARE}:{service_type}", granted)
 
 
 def open_case(user: User, intake: FieldIntake, site: Site, once: Submission | None = None, *,

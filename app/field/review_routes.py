@@ -35,10 +35,10 @@ from app.db import db
 from app.directory.models import Site
 from app.field import payload, review
 from app.field.forms import INCIDENT, FieldIntakeForms
+from app.field.loaders import load_intake
 from app.field.models import FieldIntake, IntakeStatus
 from app.field.review_forms import DiscardForm, MergeForm, OpenCaseForm
 from app.field.routes import bp
-from app.field.loaders import load_intake
 from app.localtime import organisation_zone_name
 from app.submissions.service import AlreadySaved, already_saved
 
