@@ -250,6 +250,7 @@ def _real_ids(month: Month) -> tuple[dict[str, list[str]], list[str], list[str]]
         }
         real["random:safe_space.edit_session"] = real["random:safe_space.view_session"]
         real["random:cases.transfer_decide"] = [month.ids["transfer_pending"]]
+        real["random:field.intake"] = [month.ids["field_intake"]]
         real["random:programme.edit_log"] = logs["awareness"] + logs["trainings"]
         real["file"] = [str(i) for _c, i in files]
         real["shared"] = [str(i) for _r, i in shared]

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from werkzeug.serving import make_server
 
 from app import clock
@@ -36,8 +37,9 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def live_server(template, instance_dir, tmp_path) -> Iterator[str]:
-    """The app on 127.0.0.1 with a real (unfrozen) clock; yields its base URL."""
+def live_app(template, instance_dir, tmp_path) -> Flask:
+    """The app ``live_server`` serves, on a copy of the template, with a real (unfrozen)
+    clock (for a test that adds records the world lacks before opening a page)."""
     import sqlalchemy as sa
 
     clock.freeze(None)
@@ -45,8 +47,13 @@ def live_server(template, instance_dir, tmp_path) -> Iterator[str]:
     src = Path(sa.make_url(uri).database or "")
     dst = tmp_path / "live.db"
     shutil.copyfile(src, dst)
-    app = make_app(f"sqlite:///{dst}", instance_dir)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    return make_app(f"sqlite:///{dst}", instance_dir)
+
+
+@pytest.fixture
+def live_server(live_app) -> Iterator[str]:
+    """The app on 127.0.0.1 with a real (unfrozen) clock; yields its base URL."""
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.port}"
