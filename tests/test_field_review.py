@@ -8,12 +8,13 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.audit.models import AuditEvent
 from app.auth.models import User
 from app.cases.models import Case, CaseNote, ConsentRecord, Incident
+from app.clock import utcnow
 from app.crypto import envelope
 from app.crypto.errors import KeyDestroyedError
 from app.crypto.models import DataKey
@@ -319,3 +320,88 @@ def test_every_step_is_audited_and_the_trail_names_no_one(app, world, auth):
         assert len(searches) == 3
         text = " ".join(f"{e.action} {e.object_type} {e.object_id} {e.reason}" for e in events)
     assert not any(s in text for s in SECRETS)
+
+
+def test_the_list_is_one_statement_and_opens_nothing(app, world):
+    for hours in (1, 2, 3):
+        _intake(app, world, captured_at=utcnow() - timedelta(hours=hours))
+    statements: list[str] = []
+    with app.app_context():
+        user = db.session.get(User, uuid.UUID(world.users["caseworker"]))
+        _ = user.sites, user.organisation_id
+
+        def seen(_conn, _cursor, statement, *_args):
+            statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", seen)
+        try:
+            assert len(review.pending(user)) == 3
+        finally:
+            event.remove(db.engine, "before_cursor_execute", seen)
+    assert len(statements) == 1
+    assert "payload" not in statements[0] and "data_key" not in statements[0]
+
+
+def test_the_identity_is_sealed_in_the_new_case(app, world, auth):
+    intake_id = _intake(app, world)
+    client = auth.login("caseworker")
+    resp = _post(client, intake_id, "open", _review(client, intake_id), site=world.ids["tripoli"])
+    case_id = uuid.UUID(resp.location.rstrip("/").rsplit("/", 1)[-1])
+    with app.app_context():
+        raw = db.session.execute(select(Case.__table__).where(Case.id == case_id)).one()
+    stored = b" ".join(v if isinstance(v, bytes) else str(v).encode() for v in raw)
+    assert not any(s.encode() in stored for s in SECRETS)
+
+
+def test_several_sites_the_caseworker_chooses_one(app, world, auth):
+    with app.app_context():
+        from app.directory.models import Site
+
+        user = db.session.get(User, uuid.UUID(world.users["caseworker"]))
+        user.sites.append(db.session.get(Site, uuid.UUID(world.ids["benghazi"])))
+        db.session.commit()
+    intake_id = _intake(app, world)
+    client = auth.login("caseworker")
+    html = _review(client, intake_id)
+    assert "Benghazi" in html and "Tripoli" in html
+    unchosen = _post(client, intake_id, "open", html, site="")
+    assert unchosen.status_code == 200 and "Choose the site." in unchosen.get_data(as_text=True)
+    chosen = _post(client, intake_id, "open", unchosen.get_data(as_text=True),
+                   site=world.ids["benghazi"])
+    assert chosen.status_code == 302
+    with app.app_context():
+        case = db.session.execute(select(Case).where(
+            Case.field_captured_at.is_not(None))).scalar_one()
+        assert str(case.site_id) == world.ids["benghazi"]
+
+
+def test_a_closed_case_refuses_the_intake(app, world, auth):
+    case_id = world.ids["case_own"]
+    with app.app_context():
+        db.session.execute(Case.__table__.update().where(Case.id == uuid.UUID(case_id))
+                           .values(status="closed"))
+        db.session.commit()
+    intake_id = _intake(app, world)
+    client = auth.login("caseworker")
+    incidents = _count(app, Incident, Incident.case_id == uuid.UUID(case_id))
+    resp = _post(client, intake_id, "merge", _review(client, intake_id), case=case_id)
+    assert resp.status_code == 200 and "closed and read-only" in resp.get_data(as_text=True)
+    assert _count(app, Incident, Incident.case_id == uuid.UUID(case_id)) == incidents
+    assert _get(app, FieldIntake, intake_id).status == IntakeStatus.PENDING
+
+
+def test_a_case_from_a_field_intake_can_still_be_erased(app, world, auth):
+    """The decided intake names its case: erasing the case clears that link (hooks.case_erased)
+    rather than failing on it, and the intake keeps only its decision."""
+    intake_id = _intake(app, world)
+    client = auth.login("caseworker")
+    resp = _post(client, intake_id, "open", _review(client, intake_id), site=world.ids["tripoli"])
+    case_id = uuid.UUID(resp.location.rstrip("/").rsplit("/", 1)[-1])
+    with app.test_request_context():
+        from app.cases import service
+
+        supervisor = db.session.get(User, uuid.UUID(world.users["supervisor"]))
+        service.erase(supervisor, db.session.get(Case, case_id), "recorded_in_error")
+    assert _get(app, Case, case_id) is None
+    intake = _get(app, FieldIntake, intake_id)
+    assert (intake.status, intake.case_id) == (IntakeStatus.OPENED, None)

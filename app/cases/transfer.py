@@ -132,6 +132,9 @@ CASE_OWNED: dict[str, Owned] = {
                                         "their keys: destroyed with those referrals"),
     "case_changes": left_behind("the sender's record of its own edits: the receiver needs the "
                                 "case as it is, not every value it held (data minimisation)"),
+    "field_intakes": left_behind("a decided field intake keeps only its decision (its payload "
+                                 "was shredded then); the sender's case goes, so the intake's "
+                                 "link to it is cleared (hooks.case_erased, app.field.review)"),
 }
 
 # Columns a copy never takes from the original: its identity, version, key and sealed blobs
