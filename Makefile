@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: install run serve demo-code test lint typecheck test-sqlite test-postgres test-suites \
-        test-browser \
+        test-browser test-js \
         browser-check translations extract-messages bench load clean
 
 # Quiet: pip says nothing unless something fails (its errors still show), so that the demo
@@ -78,7 +78,13 @@ test-browser: install translations browser-check
 test-suites:
 	@$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
-test: lint typecheck test-suites test-browser
+test: lint typecheck test-js test-suites test-browser
+
+# The browser's HPKE sealing against RFC 9180's vectors, on Node's built-in test runner (Debian's
+# nodejs package; no npm package is used).
+test-js:
+	@command -v node >/dev/null || { echo "The JavaScript tests need Node: run 'apt-get install nodejs'."; exit 1; }
+	node --test tests/js/*.test.js
 
 bench: install
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

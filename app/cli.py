@@ -176,3 +176,6 @@ def register_cli(app: Flask) -> None:
     from app.backup.cli import backup_cli
 
     app.cli.add_command(backup_cli)
+    from app.field.cli import field_key_cli
+
+    app.cli.add_command(field_key_cli)

@@ -317,6 +317,8 @@ def build_config(env: str, instance_path: Path, *, keys: bool = True) -> dict[st
     if env not in ENVIRONMENTS:
         raise ConfigError(f"AMANA_ENV must be one of {', '.join(ENVIRONMENTS)}, not '{env}'.")
     production = env == "production"
+    from app.field.settings import field_settings  # its own module: keeps this one short
+
     cfg: dict[str, Any] = {
         "AMANA_ENV": env,
         "DEBUG": False,
@@ -426,6 +428,8 @@ def build_config(env: str, instance_path: Path, *, keys: bool = True) -> dict[st
         **_smtp_env(production),
         # Optional single sign-on with one OpenID Connect provider (app/auth/oidc.py).
         **_oidc_env(production),
+        # Field capture: envelope age, upload rate and size (app/field/settings.py).
+        **field_settings(_int_env, _limit_env),
     }
     if keys:
         cfg.update(load_keys(env, instance_path))

@@ -7,8 +7,10 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
 
 from app.config import ConfigError
+from app.core import jsonapi
 from app.db import db
 
 MESSAGES = {
@@ -26,8 +28,15 @@ MESSAGES = {
 }
 
 
-def _page(code: int, detail: str | None = None) -> tuple[str, int]:
+CSRF_EXPIRED = _l("This form has expired or was not sent from Amana. Go back, reload the page "
+                  "and try again.")
+
+
+def _page(code: int, detail: str | None = None) -> tuple[str, int] | Response:
+    """The error page, or for a script (``app.core.jsonapi``) the same as JSON."""
     title, message = MESSAGES.get(code, MESSAGES[500])
+    if jsonapi.wanted():
+        return jsonapi.error(code, f"http_{code}", detail or message)
     return render_template("errors/error.html", code=code, title=title,
                            message=detail or message), code
 
@@ -36,26 +45,27 @@ def register_error_handlers(app: Flask) -> None:
     """Render every expected error code in the base layout."""
 
     @app.errorhandler(CSRFError)
-    def _csrf(_: CSRFError) -> tuple[str, int]:
-        return _page(400, str(_l("This form has expired or was not sent from Amana. "
-                                 "Go back, reload the page and try again.")))
+    def _csrf(_: CSRFError) -> tuple[str, int] | Response:
+        if jsonapi.wanted():  # a script's request without its token: refused, not malformed
+            return jsonapi.error(403, "csrf", CSRF_EXPIRED)
+        return _page(400, str(CSRF_EXPIRED))
 
     @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException) -> tuple[str, int] | HTTPException:
+    def _http(exc: HTTPException) -> tuple[str, int] | HTTPException | Response:
         code = exc.code or 500
         if code not in MESSAGES:
             return exc
         return _page(code)
 
     @app.errorhandler(StaleDataError)
-    def _lost_race(_: StaleDataError) -> tuple[str, int]:
+    def _lost_race(_: StaleDataError) -> tuple[str, int] | Response:
         # A save that lost the race to another and that its area did not turn into its own
         # message (``app.core.versioning.saving``): nothing was saved, and that is what to say.
         db.session.rollback()
         return _page(409)
 
     @app.errorhandler(Exception)
-    def _unexpected(exc: Exception) -> tuple[str, int]:
+    def _unexpected(exc: Exception) -> tuple[str, int] | Response:
         # Whatever failed, its transaction must not be half-kept. The log line names the type
         # and request id only: exception messages can carry submitted values.
         db.session.rollback()

@@ -11,6 +11,7 @@ no row here, and runs every row against every role.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 ROLES = ("caseworker", "supervisor", "service_provider", "wgss_coordinator", "program_manager",
          "auditor", "admin")
@@ -41,10 +42,13 @@ class Row:
     method: str
     path: str
     allowed: frozenset[str]
-    data: dict[str, str] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
     ok: frozenset[int] = OK          # statuses an allowed role may get
     denied: int = 403                # status for everyone else
     not_found: frozenset[str] = frozenset()  # roles with the permission but not the record: 404
+    # A script's endpoint (``app.core.jsonapi``): ``data`` goes as a JSON body with the CSRF
+    # token in ``X-CSRFToken``, refusals are JSON, and anonymous gets 401 instead of the login page.
+    json: bool = False
 
 
 MATRIX: list[Row] = [
@@ -140,6 +144,11 @@ MATRIX += [
     Row("cases.search_cases", "GET", "/cases/search", CASE_ROLES),
     Row("cases.new", "GET", "/cases/new", CASE_ROLES),
     Row("cases.break_glass", "GET", "/cases/break-glass", SUPERVISOR),
+    # Field capture's upload (a device's script): whether a session is live, and the envelopes
+    # (none here; tests/test_field_sync.py sends real ones).
+    Row("field.sync_status", "GET", "/field/sync", CASE_ROLES, json=True),
+    Row("field.sync_upload", "POST", "/field/sync", CASE_ROLES, data={"envelopes": []},
+        json=True),
 ]
 for _case, _allowed in (("{id:case_own}", CASE_ROLES), ("{id:case_other}", SUPERVISOR),
                         ("{id:case_far}", frozenset())):

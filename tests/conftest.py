@@ -24,6 +24,7 @@ from tests.helpers.apps import BACKEND, PG_URL, START, Clock, make_app, pg_admin
 from tests.helpers.databases import PgCopies
 from tests.helpers.factories import World, build_world
 from tests.helpers.login import Auth
+from tests.helpers.oidc_provider import Provider, running
 
 
 @pytest.fixture
@@ -31,6 +32,14 @@ def real_argon2(app: Flask) -> None:
     """The production Argon2 parameters (m=64 MiB, t=3, p=4) on the test app, for the tests
     about their cost (the suite runs with ``LIGHT_ARGON2``, tests/helpers/apps.py)."""
     app.config.update(DEFAULT_ARGON2)
+
+
+@pytest.fixture(scope="module")
+def provider() -> Iterator[Provider]:
+    """The local OpenID provider of the single sign-on tests (tests/helpers/oidc_provider.py),
+    one per test module that asks for it."""
+    with running() as p:
+        yield p
 
 
 @pytest.fixture(scope="session")

@@ -739,6 +739,18 @@ def seed_month(app: Flask, world: World, clock: Any, errors: list[str]) -> Month
         "text_en": "I keep confidential everything I learn about survivors.\n\n"
                    "I never share a survivor's details outside the case, nor on my phone."})
     admin.accept_pledge()
+    # Single sign-on: the organisation allows it; caseworker2's account is linked to its
+    # subject at the provider (a credential: a second admin approves), and a link made to the
+    # temporary manager's account by mistake is removed.
+    sso = f"/admin/directory/organisation/{w['org']}/sso"
+    admin.submit(sso, sso, {"enabled": "y"})
+    cw2_id, manager = world.users["caseworker2"], ids["temp_manager"]
+    admin.submit(f"/admin/users/{cw2_id}", f"/admin/users/{cw2_id}/sso",
+                 {"subject": "journey-subject-0002"})
+    _second_admin(month, admin2.accept_pledge(), cw2_id)
+    admin.submit(f"/admin/users/{manager}", f"/admin/users/{manager}/sso",
+                 {"subject": "journey-subject-0099"})
+    admin.submit(f"/admin/users/{manager}", f"/admin/users/{manager}/sso/unlink")
     admin.get("/admin/pledge")
     admin.logout()
     admin2.accept_pledge()

@@ -396,12 +396,12 @@ def test_erasing_the_case_shreds_its_files_and_their_shared_copies(app, auth, wo
 
 def test_the_proxy_lets_only_the_upload_through_with_more(app):
     """nginx: 256 KiB for everything, the attachment limit (plus the form's fields) for the
-    upload's path alone."""
+    upload's path alone (and a field device's envelopes on theirs: tests/test_field_sync.py)."""
     from pathlib import Path
 
     conf = (Path(__file__).resolve().parent.parent / "deploy" / "nginx-amana.conf").read_text()
     sizes = re.findall(r"client_max_body_size\s+(\d+)([km]);", conf)
-    assert sizes[0] == ("256", "k") and len(sizes) == 2
+    assert sizes[0] == ("256", "k") and len(sizes) == 3
     upload = re.search(r"location ~ \^/cases/\[0-9a-f-\]\+/attachments\$ \{[^}]*"
                        r"client_max_body_size (\d+)m;", conf)
     assert upload is not None

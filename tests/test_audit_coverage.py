@@ -25,6 +25,8 @@ NO_RECORD_SHOWN = {
     ("admin.directory_record", "/admin/directory/site/new"): "an empty directory form",
     ("cases.search_cases", "/cases/search"): "the search form (the search itself is recorded)",
     ("cases.new", "/cases/new"): "an empty intake form",
+    ("field.sync_status", "/field/sync"): "a device's check before it uploads: the account's "
+                                          "own id, a CSRF token and a count (uploads are recorded)",
     ("cases.break_glass", "/cases/break-glass"): "the break-glass request form",
     ("recorder.download", "/statistics/recorder"): "the export form, no figure (every export "
                                                     "and refusal is recorded)",

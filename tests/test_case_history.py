@@ -253,11 +253,10 @@ NOT_TRACKED = {
     "referrals": "the referral's steps are its history (referral_events)",
     "referral_events": "append-only history of a referral",
     "case_attachments": "append-only: a file is uploaded once and never edited (no update path)",
-    "field_intakes": "not a record of the case: a pending field intake is decided once (a "
-                     "conditional update on its status, audited) and its payload shredded; "
-                     "only the decision stays",
     "case_transfers": "a request whose moves (asked, answered, cancelled) are on the row itself "
                       "with who and when, and each in the audit trail; it holds no survivor value",
+    "field_intakes": "not a record of the case: a device's submission, decided once (status, "
+                     "who and when on the row and in the audit trail), its payload then shredded",
 }
 
 

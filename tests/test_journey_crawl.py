@@ -38,9 +38,11 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import AnyConverter, RequestRedirect, Rule
 
 from app import clock as app_clock
+from app.auth import oidc
 from tests.authz_matrix import MATRIX, PUBLIC, ROLES
 from tests.helpers.apps import BACKEND, Clock, make_app, pg_admin, pg_url
 from tests.helpers.factories import World
+from tests.helpers.oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider
 from tests.journey import Month, Person, seed_month
 
 # The auditor goes last, so the trail it reads holds everything the other roles just did.
@@ -61,9 +63,11 @@ assert set(CRAWL_ORDER) == set(ROLES)
 # --- The seeded month, once per module -------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def month(template: tuple[str, World], instance_dir: Path,
+def month(template: tuple[str, World], instance_dir: Path, provider: Provider,
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Month, list[str]]]:
-    """A copy of the test world with a month of use on it, and the app's captured 500s."""
+    """A copy of the test world with a month of use on it, and the app's captured 500s.
+    Single sign-on is set up with the local provider (tests/helpers/oidc_provider.py), so the
+    month links accounts to it and the crawl reaches every sign-on page."""
     uri, world = template
     name = f"amana_journey_{uuid.uuid4().hex[:10]}"
     if BACKEND == "sqlite":
@@ -73,7 +77,9 @@ def month(template: tuple[str, World], instance_dir: Path,
     else:
         pg_admin(f"CREATE DATABASE {name} TEMPLATE {sa.make_url(uri).database}")
         db_uri = pg_url(uri, name)
-    app = make_app(db_uri, instance_dir)
+    oidc.forget()  # the provider's metadata is cached per process: this module's provider
+    app = make_app(db_uri, instance_dir, OIDC_ISSUER=provider.issuer, OIDC_CLIENT_ID=CLIENT_ID,
+                   OIDC_CLIENT_SECRET=CLIENT_SECRET)
     errors = _capture_errors(app)
     clock = Clock()
     # Argon2 at its smallest (make_app's LIGHT_ARGON2): some seventy logins, resets and
@@ -516,6 +522,7 @@ JOURNEY_ACTIONS = {
     "wgss_summary.view", "wgss_summary.export", "audit.search", "audit.view", "audit.verify",
     "audit.export", "audit.alerts_view", "case.transfer_request", "case.transfer_cancel",
     "case.transfer_view", "case.transfer_list", "case.transfer_accept", "case.transfer_receive",
-    "pledge.publish", "pledge.accept", "pledge.view",
+    "pledge.publish", "pledge.accept", "pledge.view", "organisation.sso_update",
+    "user.sso_link", "user.sso_unlink",
     "field.intakes_list", "field.intake_view", "field.intake_open_case",
 }

@@ -7,8 +7,10 @@ another organisation): each refused with a page that says so, audited, with noth
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -34,18 +36,12 @@ from tests.helpers.oidc_provider import (
     at_provider,
     back,
     link,
-    running,
     settings,
     sign_in,
+    sso_app,
 )
 
 SUBJECT = "subject-0001"
-
-
-@pytest.fixture(scope="module")
-def provider() -> Iterator[Provider]:
-    with running() as p:
-        yield p
 
 
 @pytest.fixture
@@ -53,16 +49,11 @@ def sso(db_uri: str, instance_dir: Path, frozen: Clock, provider: Provider,
         world: World) -> Iterator[Flask]:
     """An app whose provider is the local one; the caseworker is linked to ``SUBJECT`` and the
     test organisation has single sign-on on (its provider's second factor not trusted)."""
-    provider.bad, provider.claims, provider.subject, provider.last_token = None, {}, SUBJECT, None
-    oidc.forget()
-    app = make_app(db_uri, instance_dir, OIDC_ISSUER=provider.issuer, OIDC_CLIENT_ID=CLIENT_ID,
-                   OIDC_CLIENT_SECRET=CLIENT_SECRET, OIDC_NAME="Test IdP", OIDC_TIMEOUT=5)
-    link(app, world, "caseworker", SUBJECT, provider.issuer)
-    settings(app, world.ids["org"], enabled=True)
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with sso_app(db_uri, instance_dir, provider, SUBJECT, OIDC_NAME="Test IdP",
+                 OIDC_TIMEOUT=5) as app:
+        link(app, world, "caseworker", SUBJECT, provider.issuer)
+        settings(app, world.ids["org"], enabled=True)
+        yield app
 
 
 def snapshot(app: Flask) -> tuple[int, ...]:
@@ -109,6 +100,33 @@ def test_a_linked_account_still_gives_amanas_code(sso: Flask, world: World,
     r = c.post("/auth/mfa", data={"code": code_at(world.secrets["caseworker"], frozen.now),
                                   "csrf_token": csrf_from(form)})
     assert r.status_code == 302 and c.get("/").status_code == 200
+
+
+def test_the_page_asked_for_before_signing_in_opens_after_it(sso: Flask, provider: Provider,
+                                                             world: World, frozen: Clock) -> None:
+    """Sent to sign in from a case page, the person signs in with the provider and lands on
+    that page after the second step; a next address off the site is dropped."""
+    case = f"/cases/{world.ids['case_own']}"
+    c = sso.test_client()
+    to_login = c.get(case)
+    assert to_login.status_code == 302 and "/auth/login?next=" in to_login.location
+    page = c.get(to_login.location).get_data(as_text=True)
+    start = unescape(re.search(r'href="(/auth/oidc/start\?next=[^"]+)"', page).group(1))
+    c, back = sign_in(sso, c, start)
+    assert 'content="0;url=/auth/mfa"' in back.get_data(as_text=True)
+    assert any(h.startswith("amana-sso-next=;") for h in back.headers.getlist("Set-Cookie"))
+    frozen.advance(seconds=31)
+    form = c.get("/auth/mfa").get_data(as_text=True)
+    r = c.post("/auth/mfa", data={"code": code_at(world.secrets["caseworker"], frozen.now),
+                                  "csrf_token": csrf_from(form)})
+    assert r.status_code == 302 and r.location == case
+    # Trusted provider factor: straight to the page; a hostile next is dropped.
+    settings(sso, world.ids["org"], trust_mfa=True)
+    provider.claims = {"amr": ["otp"], "auth_time": int(oidc.utcnow().timestamp())}
+    _, back = sign_in(sso, None, f"/auth/oidc/start?next={case}")
+    assert f'content="0;url={case}"' in back.get_data(as_text=True)
+    _, back = sign_in(sso, None, "/auth/oidc/start?next=https://evil.example/x")
+    assert 'content="0;url=/"' in back.get_data(as_text=True)
 
 
 def test_a_trusted_provider_factor_skips_the_code(sso: Flask, provider: Provider,

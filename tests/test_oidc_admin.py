@@ -13,43 +13,28 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from app.auth import oidc
 from app.auth.oidc_models import OidcIdentity, OrganisationSso
 from app.db import db
 from tests.helpers.accounts import decide, grant_of
-from tests.helpers.apps import Clock, make_app
+from tests.helpers.apps import Clock
 from tests.helpers.audit import events
 from tests.helpers.factories import World
 from tests.helpers.forms import csrf_from
 from tests.helpers.login import Auth
 from tests.helpers.oidc_provider import (
-    CLIENT_ID,
-    CLIENT_SECRET,
     Provider,
-    running,
     settings,
     sign_in,
+    sso_app,
 )
 
 SUBJECT = "a1b2c3-stable-subject"
 
 
-@pytest.fixture(scope="module")
-def provider() -> Iterator[Provider]:
-    with running() as p:
-        yield p
-
-
 @pytest.fixture
 def sso(db_uri: str, instance_dir: Path, frozen: Clock, provider: Provider) -> Iterator[Flask]:
-    provider.bad, provider.claims, provider.subject = None, {}, SUBJECT
-    oidc.forget()
-    app = make_app(db_uri, instance_dir, OIDC_ISSUER=provider.issuer, OIDC_CLIENT_ID=CLIENT_ID,
-                   OIDC_CLIENT_SECRET=CLIENT_SECRET)
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with sso_app(db_uri, instance_dir, provider, SUBJECT) as app:
+        yield app
 
 
 @pytest.fixture

@@ -50,6 +50,7 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "main.home": (),
     "field.intakes": (),
     "field.intake": (),
+    "field.sync_status": (),
     "notifications.index": ("page",),
     "notifications.email_setting": (),
     "auth.mfa": (),

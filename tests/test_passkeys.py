@@ -12,6 +12,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from app.audit import alerts
 from app.auth.models import Passkey, User
 from app.db import db
 from app.directory.models import Organisation
@@ -217,6 +218,14 @@ def test_a_passkey_is_removed_and_another_accounts_is_not_found(
     assert _passkeys(app, world, "caseworker") == []
     assert [(e.outcome, e.reason) for e in events(app, "auth.passkey_removed")] == [
         ("denied", "not_found"), ("allowed", None)]
+    # Each registration and removal is a change of access the auditor's alerts list.
+    with app.app_context():
+        listed = [(a.action, str(a.actor_id)) for a in alerts.compute()["access"]]
+    assert listed.count(("auth.passkey_added", world.users["caseworker"])) == 1
+    assert listed.count(("auth.passkey_added", world.users["supervisor"])) == 1
+    assert ("auth.passkey_removed", world.users["caseworker"]) in listed
+    page = auth.login("auditor").get("/audit/alerts").get_data(as_text=True)
+    assert "Passkey registered" in page and "Passkey removed" in page
 
 
 def test_a_registration_answer_is_checked(app: Flask, auth: Auth, world: World) -> None:

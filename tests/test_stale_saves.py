@@ -308,6 +308,8 @@ UNVERSIONED_POSTS = {
     # a pending field intake is decided once: claimed by a conditional update on its status
     # (app.field.review._claim), so a second tab's post changes nothing
     "field.open_case", "field.merge", "field.discard",
+    # envelopes become pending intakes, once each (idempotent on the submission id)
+    "field.sync_upload",
     "admin.user_action", "admin.user_reset_password", "admin.user_new", "audit.export",
     "audit.verify", "auth.keepalive", "auth.lock", "auth.login", "auth.logout", "auth.mfa",
     "attachments.upload",  # creates a file; files are never edited

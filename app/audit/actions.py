@@ -266,4 +266,5 @@ TABLE_TYPES: dict[str, ObjectType] = {
     "data_keys": ObjectType.DATA_KEY, "case_attachments": ObjectType.ATTACHMENT,
     "case_attachment_contents": ObjectType.ATTACHMENT_CONTENT,
     "referral_attachments": ObjectType.REFERRAL_ATTACHMENT,
+    "intake_keys": ObjectType.INTAKE_KEY, "field_intakes": ObjectType.FIELD_INTAKE,
 }

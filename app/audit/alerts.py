@@ -6,7 +6,9 @@
 - every download of the Incident Recorder export (the organisation's whole incident list);
 - activity outside working hours (in the programme's time zone);
 - every change of access: grant requests, approvals, refusals and expiries, role and scope
-  changes, password-reset codes and two-step resets issued by admins;
+  changes, password-reset codes and two-step resets issued by admins, passkeys registered or
+  removed, accounts linked to or unlinked from single sign-on, and an organisation's sign-on
+  settings changed;
 - every case search refused for going past the per-user limit (someone guessing names);
 - every record that failed to decrypt (damaged or altered in the database), once per record;
 - verification runs that found the trail broken, and refused checkpoints;
@@ -51,10 +53,14 @@ DEFAULTS: dict[str, Any] = {
 CASE_VIEW = Action.CASE_VIEW.value
 # Changes to who can reach survivor data: every grant step, role change and credential reset
 # (an admin who resets someone's password and two-step verification can sign in as them).
+# A passkey registered or removed and an account linked to (or unlinked from) the sign-on
+# provider are credentials too: whoever holds them signs in as the account.
 ACCESS_ACTIONS = tuple(a.value for a in (
     Action.USER_GRANT_REQUEST, Action.USER_GRANT_APPROVE, Action.USER_GRANT_REFUSE,
     Action.USER_GRANT_EXPIRED, Action.USER_ROLE_CHANGE, Action.USER_SCOPE_CHANGE,
-    Action.USER_PASSWORD_RESET_ISSUED, Action.USER_MFA_RESET))
+    Action.USER_PASSWORD_RESET_ISSUED, Action.USER_MFA_RESET, Action.AUTH_PASSKEY_ADDED,
+    Action.AUTH_PASSKEY_REMOVED, Action.USER_SSO_LINK, Action.USER_SSO_UNLINK,
+    Action.ORGANISATION_SSO_UPDATE))
 BREAK_GLASS = Action.BREAK_GLASS_OPEN.value
 RECORDER_EXPORT = Action.STATS_RECORDER_EXPORT.value
 
@@ -79,13 +85,14 @@ class Alert:
     object_type: str | None = None
     object_id: str | None = None
     reason: str | None = None
+    action: str | None = None  # the event's action (alerts listed one event each)
     distinct: set[str] = field(default_factory=set, repr=False)
 
 
 def _events(*conditions: ColumnElement[bool]) -> Iterable[Any]:
     stmt = (select(AuditEvent.seq, AuditEvent.occurred_at, AuditEvent.actor_id,
                    AuditEvent.client_address, AuditEvent.object_type, AuditEvent.object_id,
-                   AuditEvent.reason, User.username)
+                   AuditEvent.reason, AuditEvent.action, User.username)
             .outerjoin(User, User.id == AuditEvent.actor_id)
             .where(*conditions).order_by(AuditEvent.seq))
     return db.session.execute(stmt.execution_options(yield_per=2_000))
@@ -174,7 +181,8 @@ def _after_hours(since: datetime, now: datetime) -> list[Alert]:
 def _each(kind: str, *conditions: ColumnElement[bool]) -> list[Alert]:
     return [Alert(kind, r.seq, r.occurred_at, r.occurred_at, actor_id=r.actor_id,
                   username=r.username, client_address=r.client_address,
-                  object_type=r.object_type, object_id=r.object_id, reason=r.reason)
+                  object_type=r.object_type, object_id=r.object_id, reason=r.reason,
+                  action=r.action)
             for r in _events(*conditions)]
 
 

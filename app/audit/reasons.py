@@ -325,6 +325,17 @@ REASON_LABELS: Mapping[str, object] = {
     "enabled": _l("Enabled"),
     "yes": _l("Yes"),
     "no": _l("No"),
+    # Field capture (app.field.sync, app.field.keys): an envelope's answer, an intake key.
+    "duplicate": _l("Received already"),
+    "malformed": _l("Not a field envelope"),
+    "other_user": _l("Made under another account"),
+    "expired": _l("Too old, or dated in the future"),
+    "unknown_key": _l("Intake key unknown or retired"),
+    "tampered": _l("Changed after it was sealed"),
+    "too_many": _l("Too many envelopes in one upload"),
+    "sync_limit": _l("Upload limit reached"),
+    "first_use": _l("Made on first use"),
+    "rotation": _l("Rotation"),
 }
 
 _PIECE = re.compile(r"([;,:=@])")

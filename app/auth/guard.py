@@ -9,6 +9,8 @@ account whose organisation published a pledge it has not accepted reaches only t
 view with no rule is refused. Last, a POST to a dangerous action (``@step_up``,
 ``app.auth.stepup``) needs a second-factor proof within ``STEP_UP_MINUTES``, or the code in
 this request; otherwise it answers with the "Confirm it is you" page and the view does not run.
+A script's endpoint (``app.core.jsonapi``) gets JSON instead of every redirect: 401 without a
+signed-in session, 403 when the account must first go to one of those pages.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from app.auth.policy import (
     can,
     rule_for,
 )
+from app.core import jsonapi
 from app.db import db
 from app.extensions import login_manager
 
@@ -65,6 +68,8 @@ def deny(reason: str) -> None:
 
 
 def _to_login() -> Response:
+    if jsonapi.wanted():
+        return jsonapi.error(401, "signed_out", _("Sign in to Amana again, then try again."))
     target = None
     if request.method == "GET":
         target = safe_next(request.full_path.rstrip("?"))
@@ -87,6 +92,16 @@ def _to_passkeys() -> Response:
         flash(_("Nothing was saved: your organisation requires a passkey for your role. "
                 "Register one first."), "error")
     return redirect(url_for("auth.passkey_list"), code=303)
+
+
+def _script_refused() -> Response | None:
+    """For a script (``@json_api``) of an account that must first go to a page (a new
+    password, a passkey, the pledge): a 403 saying so (nothing done; the next page opened in
+    the browser leads there). None for a page request, which is sent there."""
+    if not jsonapi.wanted():
+        return None
+    return jsonapi.error(403, "account_action_needed", _(
+        "Open Amana in the browser: your account needs something done there first."))
 
 
 def check_request() -> Response | str | None:
@@ -114,14 +129,14 @@ def check_request() -> Response | str | None:
     if row.mfa_at is None:
         if endpoint in MFA_STEP_ENDPOINTS:
             return None
-        return redirect(url_for("auth.mfa"))
+        return _to_login() if jsonapi.wanted() else redirect(url_for("auth.mfa"))
     g.user_id = row.user_id  # the request's log line names the account by its id only
     if row.user.must_change_password and endpoint not in PASSWORD_CHANGE_ENDPOINTS:
-        return redirect(url_for("auth.change_password"))
+        return _script_refused() or redirect(url_for("auth.change_password"))
     if passkeys.must_register(row) and endpoint not in passkeys.PASSKEY_ENDPOINTS:
-        return _to_passkeys()
+        return _script_refused() or _to_passkeys()
     if row.user.pledge_pending and endpoint not in PLEDGE_ENDPOINTS:
-        return _to_pledge()
+        return _script_refused() or _to_pledge()
     view = current_app.view_functions.get(endpoint)
     rule = rule_for(view)
     if rule is None:

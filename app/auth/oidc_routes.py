@@ -13,15 +13,19 @@ the new session cookie to the next step.
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from app.auth import oidc, oidc_service, sessions
+from app.auth.guard import safe_next
 from app.auth.routes import _address_limit, bp
 from app.extensions import limiter
 
 BINDING_COOKIE = "amana-sso"
+# The page the person was sent to sign in from (a local path, ``safe_next``), kept for the
+# callback only; never more than that path.
+NEXT_COOKIE = "amana-sso-next"
 CALLBACK_PATH = "/auth/oidc/callback"
 
 
@@ -52,9 +56,12 @@ def oidc_start() -> Response:
                 "your username and password."), "error")
         return redirect(url_for("auth.login"))
     resp = redirect(url)
-    resp.set_cookie(BINDING_COOKIE, binding, max_age=oidc_service.REQUEST_MINUTES * 60,
-                    path=CALLBACK_PATH, secure=current_app.config["SESSION_COOKIE_SECURE"],
-                    httponly=True, samesite="Lax")
+    cookies = {"max_age": oidc_service.REQUEST_MINUTES * 60, "path": CALLBACK_PATH,
+               "secure": current_app.config["SESSION_COOKIE_SECURE"], "httponly": True,
+               "samesite": "Lax"}
+    resp.set_cookie(BINDING_COOKIE, binding, **cookies)
+    if target := safe_next(request.args.get("next")):
+        resp.set_cookie(NEXT_COOKIE, target, **cookies)
     return resp
 
 
@@ -73,14 +80,18 @@ def oidc_callback() -> str | Response | tuple[str, int]:
         page = render_template("auth/oidc_refused.html")
         resp = current_app.make_response((page, 400))
     else:
-        target = (url_for("main.home") if done.second_factor_done
+        after = safe_next(request.cookies.get(NEXT_COOKIE))
+        if after and not done.second_factor_done:
+            session["next"] = after  # the second step goes there (as after a password)
+        target = ((after or url_for("main.home")) if done.second_factor_done
                   else url_for("auth.mfa_enrol") if done.user.mfa_enrolled_at is None
                   else url_for("auth.mfa"))
         resp = current_app.make_response(render_template("auth/oidc_continue.html",
                                                          target=target))
-    resp.delete_cookie(BINDING_COOKIE, path=CALLBACK_PATH,
-                       secure=current_app.config["SESSION_COOKIE_SECURE"], httponly=True,
-                       samesite="Lax")
+    for name in (BINDING_COOKIE, NEXT_COOKIE):
+        resp.delete_cookie(name, path=CALLBACK_PATH,
+                           secure=current_app.config["SESSION_COOKIE_SECURE"], httponly=True,
+                           samesite="Lax")
     return resp
 
 

@@ -34,7 +34,6 @@ from app.cases.consent import record_consent as record_one
 from app.cases.models import Case
 from app.cases.rules import ensure_writable
 from app.clock import utcnow
-from app.core import hooks
 from app.core.errors import CaseError
 from app.crypto.envelope import shred
 from app.db import db, one_transaction
@@ -229,14 +228,6 @@ def discard(user: User, intake: FieldIntake, reason: str) -> None:
         record(Action.FIELD_INTAKE_DISCARD, object_type=ObjectType.FIELD_INTAKE,
                object_id=intake.id, reason=reason)
         _decided(user, intake, IntakeStatus.DISCARDED, None)
-
-
-@hooks.case_erased.subscribe
-def forget_erased_case(case: Case) -> None:
-    """A case being erased (or transferred away) is no longer named by the intakes it came
-    from: they keep their decision, who and when (same transaction)."""
-    db.session.execute(update(FieldIntake).where(FieldIntake.case_id == case.id)
-                       .values(case_id=None).execution_options(synchronize_session=False))
 
 
 # --- Identity differences on a merge -------------------------------------------------------

@@ -37,9 +37,15 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def live_app(template, instance_dir, tmp_path) -> Flask:
-    """The app ``live_server`` serves, on a copy of the template, with a real (unfrozen)
-    clock (for a test that adds records the world lacks before opening a page)."""
+def live_config() -> dict[str, object]:
+    """Settings of the live server's app beyond the tests' (a module overrides this fixture,
+    as the single sign-on test does with its provider)."""
+    return {}
+
+
+@pytest.fixture
+def live_app(template, instance_dir, tmp_path, live_config) -> Flask:
+    """The live server's app, on a copy of the test database (tmp_path / "live.db")."""
     import sqlalchemy as sa
 
     clock.freeze(None)
@@ -47,7 +53,7 @@ def live_app(template, instance_dir, tmp_path) -> Flask:
     src = Path(sa.make_url(uri).database or "")
     dst = tmp_path / "live.db"
     shutil.copyfile(src, dst)
-    return make_app(f"sqlite:///{dst}", instance_dir)
+    return make_app(f"sqlite:///{dst}", instance_dir, **live_config)
 
 
 @pytest.fixture

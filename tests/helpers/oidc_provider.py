@@ -168,6 +168,26 @@ def running() -> Iterator[Provider]:
         thread.join(timeout=5)
 
 
+@contextmanager
+def sso_app(db_uri: str, instance_dir: Any, provider: Provider, subject: str,
+            **config: Any) -> Iterator[Flask]:
+    """An app whose OpenID provider is ``provider`` (reset to sign in as ``subject`` with
+    nothing bad), disposed of when the block ends: the ``sso`` fixture of the tests."""
+    from app.auth import oidc
+    from tests.helpers.apps import make_app
+
+    provider.bad, provider.claims, provider.subject, provider.last_token = None, {}, subject, None
+    oidc.forget()
+    app = make_app(db_uri, instance_dir, OIDC_ISSUER=provider.issuer, OIDC_CLIENT_ID=CLIENT_ID,
+                   OIDC_CLIENT_SECRET=CLIENT_SECRET, **config)
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
 # --- What the tests do with it -----------------------------------------------------------
 
 def settings(app: Flask, org_id: str, **values: Any) -> None:
@@ -206,9 +226,10 @@ def back(client: FlaskClient, location: str) -> TestResponse:
     return client.get(parts.path, query_string=parts.query)
 
 
-def sign_in(app: Flask, client: FlaskClient | None = None) -> tuple[FlaskClient, TestResponse]:
+def sign_in(app: Flask, client: FlaskClient | None = None,
+            start_url: str = "/auth/oidc/start") -> tuple[FlaskClient, TestResponse]:
     """Start at Amana, pass the provider, come back: the client and the return's answer."""
     c = client or app.test_client()
-    start = c.get("/auth/oidc/start")
+    start = c.get(start_url)
     assert start.status_code == 302 and "/authorize?" in start.location, start.status_code
     return c, back(c, at_provider(start.location))

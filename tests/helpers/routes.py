@@ -61,9 +61,13 @@ def fill_path(path: str, app: Flask, world: World, username: str | None) -> str:
 
 
 def send(client: FlaskClient, row: Row, path: str, token: str | None) -> TestResponse:
-    """The row's request on ``path`` (its form data, with the CSRF token if given)."""
+    """The row's request on ``path`` (its form data, with the CSRF token if given; a script's
+    row sends its data as JSON, the token in the header)."""
     if row.method == "GET":
         return client.get(path)
+    if row.json:
+        return client.open(path, method=row.method, json=row.data,
+                           headers={"X-CSRFToken": token} if token else {})
     data = dict(row.data)
     if token:
         data["csrf_token"] = token
