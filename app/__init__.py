@@ -143,6 +143,7 @@ def connect_hooks() -> None:
     from app.cases import notices as _case_notices  # noqa: F401  (notification targets)
     from app.core.hooks import check_subscribed
     from app.field import case_hooks as _field_hooks  # noqa: F401  (detaches erased cases)
+    from app.field import home as _field_home  # noqa: F401  (home panel: field intakes waiting)
     from app.programme import home as _programme_home  # noqa: F401  (coordinator home panel)
     from app.referrals import case_hooks as _referral_hooks  # noqa: F401  (the case hooks)
     from app.referrals import home as _referral_home  # noqa: F401  (home panels: referrals)

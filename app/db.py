@@ -156,6 +156,10 @@ def transaction(*, keep_loaded: bool = False) -> Iterator[Any]:
     request read a moment before, as if it had run in one transaction; a rollback still
     expires everything."""
     session = db.session()
+    if session.info.get(_ONE):  # inside ``one_transaction``: the outer block commits
+        yield session
+        session.flush()
+        return
     try:
         yield session
         if keep_loaded:
@@ -167,5 +171,28 @@ def transaction(*, keep_loaded: bool = False) -> Iterator[Any]:
         else:
             session.commit()
     except BaseException:
+        session.rollback()
+        raise
+
+
+_ONE = "amana_one_transaction"
+
+
+@contextmanager
+def one_transaction() -> Iterator[Any]:
+    """Several service writes as one unit of work: each ``transaction()`` (or ``saving``) run
+    inside only flushes, and this commits once at the end or rolls everything back on any
+    error (a field intake becoming a case with its consents and incident: all or nothing).
+    Load and audit reads before it: an access recorded inside would roll back with a refusal."""
+    session = db.session()
+    if session.info.get(_ONE):
+        raise RuntimeError("one_transaction() does not nest")
+    session.info[_ONE] = True
+    try:
+        yield session
+        session.info.pop(_ONE, None)
+        session.commit()
+    except BaseException:
+        session.info.pop(_ONE, None)
         session.rollback()
         raise

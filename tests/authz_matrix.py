@@ -387,3 +387,20 @@ MATRIX += [
     Row("impact.impact_page", "GET", "/statistics/impact", MANAGER),
     Row("impact.impact_page", "GET", "/statistics/impact?year=2026", MANAGER),
 ]
+
+# Field intakes: whoever opens cases, on their own pending intakes only. {intake:caseworker} is
+# a pending intake of the caseworker made on the spot (tests/helpers/field.py); anyone else
+# who opens cases gets 404, as for a made-up id (tests/test_field_review.py).
+CASEWORKER = frozenset({"caseworker"})
+MATRIX += [Row("field.intakes", "GET", "/field/intakes", CASE_ROLES)]
+for _endpoint, _method, _path, _data in (
+        ("field.intake", "GET", "", {}),
+        ("field.open_case", "POST", "/open", {}),
+        ("field.merge", "POST", "/merge", {}),
+        ("field.discard", "POST", "/discard", {})):
+    MATRIX += [
+        Row(_endpoint, _method, "/field/intakes/{intake:caseworker}" + _path, CASEWORKER,
+            data=_data, not_found=CASE_ROLES - CASEWORKER),
+        Row(_endpoint, _method, "/field/intakes/{uuid:random}" + _path, CASE_ROLES, data=_data,
+            ok=frozenset({404})),
+    ]

@@ -41,6 +41,7 @@ from werkzeug.test import TestResponse
 
 from app import demo
 from tests.helpers.factories import World
+from tests.helpers.field import intake_fields, make_intake
 from tests.helpers.incidents import incident_form, perpetrator_fields
 from tests.helpers.login import PASSWORD
 from tests.helpers.passkeys import SoftAuthenticator, options_on
@@ -931,6 +932,21 @@ def seed_month(app: Flask, world: World, clock: Any, errors: list[str]) -> Month
     ids["transfer_pending"] = _demo_transfer(month)  # another, left waiting for an answer
     sup.get(f"/cases/transfers/{ids['transfer_pending']}")
     sup.logout()
+
+    # Day 29. Two field intakes the caseworker captured offline have synced. She finds them
+    # from her home page, reviews the first (the search runs by itself) and opens a case from
+    # it; the second waits for her.
+    first = make_intake(month.app, world.users["caseworker"], intake_fields("penetration"),
+                        urgent=True, window_ends_at=month.clock.now + timedelta(hours=60))
+    ids["field_intake"] = make_intake(month.app, world.users["caseworker"])
+    cw = month.person("caseworker", 2).login()
+    cw.get("/")
+    cw.get("/field/intakes")
+    resp = cw.submit(f"/field/intakes/{first}", f"/field/intakes/{first}/open",
+                     {"site": w["tripoli"]})
+    ids["case_from_field"] = location_id(resp, "/cases/")
+    cw.get(f"/field/intakes/{ids['field_intake']}")
+    cw.logout()
 
     # Day 30. The auditor adds a passkey under My account, then signs in with it after the
     # password instead of the code.

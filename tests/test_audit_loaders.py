@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from app.audit.models import AuditEvent
 from app.db import db
+from tests.helpers.field import make_intake
 from tests.helpers.programme import insert_log
 from tests.helpers.safe_space import COORDINATOR, insert_session
 from tests.helpers.transfer import incoming_request
@@ -66,6 +67,12 @@ LOADERS = {
                             lambda app, world: incoming_request(app, world),
                             ("case.transfer_view", "case_transfer", None), "missing",
                             ("case.transfer_view", "out_of_scope")),
+    # Another caseworker's intake is refused like a made-up one (the review page also runs the
+    # search, audited as case.search: tests/test_field_review.py).
+    "field_intake": Loader("/field/intakes/{id}", "caseworker",
+                           lambda app, world: make_intake(app, world.users["caseworker"]),
+                           ("field.intake_view", "field_intake", None), "caseworker2",
+                           ("field.intake_view", "out_of_scope")),
     "user": Loader("/admin/users/{id}", "admin", lambda app, world: world.users["caseworker"],
                    ("user.view", "user", None), "missing", ("user.view", "not_found")),
     "directory_site": Loader("/admin/directory/site/{id}", "admin", _ids("tripoli"),

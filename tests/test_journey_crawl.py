@@ -146,6 +146,8 @@ def _matrix_urls(month: Month, real: dict[str, list[str]]) -> list[str]:
                 return real["random:" + row.endpoint][0]
             if kind in ("file", "shared"):  # a file of the month (the world has none)
                 return real[kind][0]
+            if kind == "intake":  # the caseworker's field intake left waiting
+                return month.ids["field_intake"]
             raise AssertionError(f"unknown placeholder {kind}")
 
         urls.append(PLACEHOLDER.sub(fill, row.path))
@@ -254,6 +256,7 @@ def _real_ids(month: Month) -> tuple[dict[str, list[str]], list[str], list[str]]
         }
         real["random:safe_space.edit_session"] = real["random:safe_space.view_session"]
         real["random:cases.transfer_decide"] = [month.ids["transfer_pending"]]
+        real["random:field.intake"] = [month.ids["field_intake"]]
         real["random:programme.edit_log"] = logs["awareness"] + logs["trainings"]
         real["file"] = [str(i) for _c, i in files]
         real["shared"] = [str(i) for _r, i in shared]
@@ -521,4 +524,5 @@ JOURNEY_ACTIONS = {
     "case.transfer_view", "case.transfer_list", "case.transfer_accept", "case.transfer_receive",
     "pledge.publish", "pledge.accept", "pledge.view", "organisation.sso_update",
     "user.sso_link", "user.sso_unlink",
+    "field.intakes_list", "field.intake_view", "field.intake_open_case",
 }

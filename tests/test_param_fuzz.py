@@ -48,6 +48,8 @@ KEYSET = fields_of(KeysetForm)
 # the fuzz test checks each entry against the names the view really looks up (``ArgsSeen``).
 PARAMS: dict[str, tuple[str, ...]] = {
     "main.home": (),
+    "field.intakes": (),
+    "field.intake": (),
     "field.sync_status": (),
     "notifications.index": ("page",),
     "notifications.email_setting": (),

@@ -297,11 +297,19 @@ CREATE_FORMS = {
     "app.cases.incident_forms:NewIncidentForm", "app.cases.forms:NewActionItemForm",
     "app.safe_space.forms:NewSessionForm", "app.safe_space.forms:NewActivityTypeForm",
     "app.programme.forms:NewAwarenessForm", "app.programme.forms:NewTrainingForm",
+    # the field intake's parts of the online forms (their ``version`` is None: a field intake
+    # creates a case or adds records, app.field.review)
+    "app.field.forms:FieldPersonForm", "app.field.forms:FieldIncidentForm",
 }
 
 # POST endpoints that save no record a form loaded (they create one, or act on the session):
 # a new POST route goes in EDITS or here, and the test says which.
 UNVERSIONED_POSTS = {
+    # a pending field intake is decided once: claimed by a conditional update on its status
+    # (app.field.review._claim), so a second tab's post changes nothing
+    "field.open_case", "field.merge", "field.discard",
+    # envelopes become pending intakes, once each (idempotent on the submission id)
+    "field.sync_upload",
     "admin.user_action", "admin.user_reset_password", "admin.user_new", "audit.export",
     "audit.verify", "auth.keepalive", "auth.lock", "auth.login", "auth.logout", "auth.mfa",
     "attachments.upload",  # creates a file; files are never edited

@@ -31,6 +31,7 @@ from tests.helpers.apps import Clock
 from tests.helpers.audit import events
 from tests.helpers.codes import code_at
 from tests.helpers.factories import World
+from tests.helpers.field import make_intake
 from tests.helpers.forms import csrf_from, form_tokens
 from tests.helpers.login import Auth
 from tests.helpers.passkeys import SoftAuthenticator, add_passkey, options_on
@@ -52,6 +53,7 @@ STEP_UP: dict[str, str] = {
     "admin.user_sso_link": "a way into the account through the single sign-on provider",
     "admin.organisation_sso": "opens single sign-on for an organisation, or trusts the "
                               "provider's second factor instead of Amana's",
+    "field.discard": "discarding a field intake destroys what was captured (its key)",
 }
 #: POST routes under a permission of ``DANGEROUS`` that are not marked, with why.
 NOT_STEPPED_UP: dict[str, str] = {
@@ -210,7 +212,15 @@ def _organisation_sso(app: Flask, auth: Auth, world: World, c: FlaskClient) -> t
         c.get(path).get_data(as_text=True))}
 
 
+def _discard_intake(app: Flask, auth: Auth, world: World, c: FlaskClient) -> tuple[str, Any]:
+    intake_id = make_intake(app, world.users["caseworker"])
+    path = f"/field/intakes/{intake_id}/discard"
+    page = c.get(f"/field/intakes/{intake_id}").get_data(as_text=True)
+    return path, {"reason": "recorded_in_error", "confirm": "y", **form_tokens(page, path)}
+
+
 ACTIONS: dict[str, tuple[str, Poster]] = {
+    "field.discard": ("caseworker", _discard_intake),
     "auth.passkey_add": ("caseworker", _passkey_add),
     "auth.passkey_remove": ("auditor", _passkey_remove),
     "cases.erase": ("supervisor", _erase),

@@ -126,6 +126,14 @@ REASON_LABELS: Mapping[str, object] = {
     "no_contact": _l("No contact for a long time"),
     "relocated": _l("Survivor moved away"),
     "transferred": _l("Transferred to another agency"),
+    # Field intakes (app/field/review.py): their decisions, the shredding of their keys.
+    "already_decided": _l("Already dealt with"),
+    "differences": _l("Identity details that differ"),
+    "field_intake_opened": _l("Field intake became a case"),
+    "field_intake_merged": _l("Field intake added to a case"),
+    "field_intake_discarded": _l("Field intake discarded"),
+    "duplicate_of_existing": _l("Duplicate of an existing case"),
+    "test": _l("A test, not a real intake"),
     # Transfers between organisations (app/cases/transfer.py, transfer_requests.py).
     "received": _l("Received by transfer"),
     "kept_as_secondary": _l("Previous caseworker kept as secondary"),

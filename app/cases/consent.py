@@ -9,6 +9,7 @@ the same transaction, without this module knowing about them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
@@ -111,12 +112,14 @@ def record_consent(user: User, case: Case, *, kind: str, granted: bool, given_by
                    method: str, child_assent: bool | None = None,
                    caregiver_not_asked_reason: str | None = None,
                    share_fields: list[str] | None = None,
-                   once: Submission | None = None) -> ConsentRecord:
+                   once: Submission | None = None,
+                   recorded_at: datetime | None = None) -> ConsentRecord:
     """Record consent or its withdrawal; it takes effect at once (audited).
 
     ``kind`` is ``services``, ``reporting``, ``transfer`` or ``share:<service type>``. For a child, consent
     needs the child's assent and either the caregiver's consent or the reason it was not sought.
     ``once``, the form's one-time token, is claimed with the record. Refused on a closed case.
+    ``recorded_at``: when the decision was taken, if not now (a field intake's capture time).
     """
     ensure_writable(case)
     what, service_type = parse_kind(kind)
@@ -133,7 +136,7 @@ def record_consent(user: User, case: Case, *, kind: str, granted: bool, given_by
                             if what == ConsentKind.SHARE else "",
                             given_by=given_by, method=method, child_assent=child_assent,
                             caregiver_not_asked_reason=caregiver_not_asked_reason or None,
-                            recorded_by_id=user.id, recorded_at=utcnow())
+                            recorded_by_id=user.id, recorded_at=recorded_at or utcnow())
         db.session.add(rec)
         db.session.flush()
         record(Action.CONSENT_RECORD, object_type=ObjectType.CASE, object_id=case.id,

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import has_request_context, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -126,10 +125,17 @@ class IncidentForm(FlaskForm):
             ok = False
         return ok
 
+    def process(self, formdata: Any = None, obj: Any = None, data: Any = None,
+                extra_filters: Any = None, **kwargs: Any) -> None:
+        # The data the form was filled from (the post, or a field intake's opened fields),
+        # kept for ``_posted_beyond_three``.
+        self._formdata = self.meta.wrap_formdata(self, formdata)
+        super().process(self._formdata, obj, data, extra_filters=extra_filters, **kwargs)
+
     def _posted_beyond_three(self) -> bool:
-        """Whether the post carries a perpetrator beyond the third (the list keeps three and
+        """Whether the data carries a perpetrator beyond the third (the list keeps three and
         would drop the rest silently)."""
-        formdata = request.form if has_request_context() else {}
+        formdata = getattr(self, "_formdata", None) or {}
         prefix = f"{self.perpetrators.name}-"
         for key in formdata:
             if key.startswith(prefix):

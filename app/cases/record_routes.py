@@ -21,25 +21,6 @@ from app.localtime import organisation_zone_name
 from app.submissions.service import AlreadySaved, already_saved
 
 
-def _incident(form: incident_forms.IncidentForm) -> records.IncidentInput:
-    """The incident as a validated form states it (the classification answers as booleans)."""
-    return records.IncidentInput(
-        incident_date=form.incident_date.data, reported_date=form.reported_date.data,
-        answers=form.answers(), date_is_approximate=bool(form.date_is_approximate.data),
-        location_type=form.location_type.data,
-        perpetrator_count=form.perpetrator_count.data,
-        perpetrators=tuple(records.PerpetratorInput(**row) for row in form.perpetrator_rows()),
-        time_of_day=form.time_of_day.data, displacement_stage=form.displacement_stage.data,
-        incident_time=form.incident_time.data,
-        survivor_age_at_incident=form.survivor_age_at_incident.data,
-        age_unknown=bool(form.age_unknown.data),
-        exchange=form.exchange.data == "yes", abducted=form.abducted.data == "yes",
-        harmful_practice=form.harmful_practice.data == "yes",
-        harmful_practice_type=form.harmful_practice_type.data or None,
-        narrative=form.narrative.data, perpetrator_details=form.perpetrator_details.data,
-        location_detail=form.location_detail.data)
-
-
 def _beside(form: incident_forms.IncidentForm, exc: records.IncidentError) -> None:
     """Show a refusal of the incident service beside the field it names (above the form when
     the field is not on it)."""
@@ -80,7 +61,8 @@ def incident(case_id: uuid.UUID, incident_id: uuid.UUID | None = None) -> str | 
     if form.validate_on_submit():
         try:
             service_incident = records.save_incident(
-                current_user, case, _incident(form), current, form.version.data if current else None,
+                current_user, case, records.IncidentInput.of(form), current,
+                form.version.data if current else None,
                 once=form.submission if isinstance(form, incident_forms.NewIncidentForm) else None)
         except AlreadySaved as done:
             return already_saved(done.claim, back)

@@ -94,6 +94,26 @@ class IncidentInput:
     perpetrator_details: str | None = None
     location_detail: str | None = None
 
+    @classmethod
+    def of(cls, form: Any) -> IncidentInput:
+        """The incident as a validated incident form states it (the classification answers as
+        booleans): the case page's form and the field intake's."""
+        return cls(
+            incident_date=form.incident_date.data, reported_date=form.reported_date.data,
+            answers=form.answers(), date_is_approximate=bool(form.date_is_approximate.data),
+            location_type=form.location_type.data,
+            perpetrator_count=form.perpetrator_count.data,
+            perpetrators=tuple(PerpetratorInput(**row) for row in form.perpetrator_rows()),
+            time_of_day=form.time_of_day.data, displacement_stage=form.displacement_stage.data,
+            incident_time=form.incident_time.data,
+            survivor_age_at_incident=form.survivor_age_at_incident.data,
+            age_unknown=bool(form.age_unknown.data),
+            exchange=form.exchange.data == "yes", abducted=form.abducted.data == "yes",
+            harmful_practice=form.harmful_practice.data == "yes",
+            harmful_practice_type=form.harmful_practice_type.data or None,
+            narrative=form.narrative.data, perpetrator_details=form.perpetrator_details.data,
+            location_detail=form.location_detail.data)
+
 
 class IncidentError(CaseError):
     """An incident refused as recorded; ``field`` names the form field the message belongs

@@ -38,16 +38,6 @@ bp = Blueprint("cases", __name__, url_prefix="/cases")
 SEARCH_VALID = timedelta(minutes=30)
 
 
-def _person(form: forms.IntakeForm) -> service.IdentityInput:
-    """The survivor as a validated intake or identity form states them."""
-    return service.IdentityInput(
-        full_name=form.full_name.data, alias=form.alias.data,
-        date_of_birth=form.date_of_birth.data, estimated_age=form.estimated_age.data,
-        phone=form.phone.data, location=form.location.data,
-        safe_contact=form.safe_contact.data, sex=form.sex.data,
-        nationality_group=form.nationality_group.data,
-        displacement_status=form.displacement_status.data, disability=form.disability.data)
-
 
 @bp.get("/")
 @require(Permission.CASE_READ)
@@ -130,7 +120,7 @@ def new() -> str | Response:
         if site is None:
             abort(400)
         try:
-            case = service.open_case(current_user, site, _person(form), form.submission)
+            case = service.open_case(current_user, site, service.IdentityInput.of(form), form.submission)
         except AlreadySaved as done:  # the same form, sent twice at once: the other one won
             return already_saved(done.claim, url_for("cases.view", case_id=done.claim.object_id))
         except CaseError as exc:
@@ -179,7 +169,7 @@ def edit(case_id: uuid.UUID) -> str | Response:
         form.version.data = str(case.version)
     elif form.validate_on_submit():
         try:
-            service.update_identity(current_user, case, _person(form), form.version.data)
+            service.update_identity(current_user, case, service.IdentityInput.of(form), form.version.data)
         except CaseError as exc:
             fail(exc, form)
         else:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -73,6 +73,18 @@ class IdentityInput:
             return int(on.year - dob.year - ((on.month, on.day) < (dob.month, dob.day)))
         return int(self.estimated_age) if self.estimated_age is not None else None
 
+    @classmethod
+    def of(cls, form: Any) -> IdentityInput:
+        """The survivor as a validated intake or identity form states them (the online intake,
+        the identity edit and the field intake's person form)."""
+        return cls(full_name=form.full_name.data, alias=form.alias.data,
+                   date_of_birth=form.date_of_birth.data, estimated_age=form.estimated_age.data,
+                   phone=form.phone.data, location=form.location.data,
+                   safe_contact=form.safe_contact.data, sex=form.sex.data,
+                   nationality_group=form.nationality_group.data,
+                   displacement_status=form.displacement_status.data,
+                   disability=form.disability.data)
+
 
 def _set_identity(case: Case, person: IdentityInput) -> None:
     """Write ``person`` onto the case: categories and derived age group clear, identity sealed."""
@@ -86,9 +98,12 @@ def _set_identity(case: Case, person: IdentityInput) -> None:
 
 
 def open_case(user: User, site: Site, person: IdentityInput,
-              once: Submission | None = None) -> Case:
+              once: Submission | None = None, *,
+              field_captured_at: datetime | None = None) -> Case:
     """Open a case at one of the user's sites with its own data key (audited). ``once``, the
-    intake form's one-time token, is claimed with it (``AlreadySaved`` if it already was)."""
+    intake form's one-time token, is claimed with it (``AlreadySaved`` if it already was).
+    ``field_captured_at``: when the case comes from a field intake, the time it was captured
+    on the device (``app.field.review``)."""
     if site.id not in {s.id for s in user.sites} or site.organisation_id != user.organisation_id:
         raise CaseError(str(_l("You can only open cases at your own sites.")))
     # The day the case opened in its organisation's zone (a case opened at 23:30 UTC is opened
@@ -97,7 +112,8 @@ def open_case(user: User, site: Site, person: IdentityInput,
     with transaction():
         case = Case(organisation_id=user.organisation_id, site_id=site.id,
                     primary_worker_id=user.id, opened_on=opened_on, status=CaseStatus.OPEN,
-                    case_number=next_case_number(site, opened_on.year))
+                    case_number=next_case_number(site, opened_on.year),
+                    field_captured_at=field_captured_at)
         _set_identity(case, person)
         db.session.add(case)
         db.session.flush()

@@ -23,6 +23,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from tests.helpers.browser import Accessibility, log_in, switch_to_arabic
 from tests.helpers.codes import live_code
+from tests.helpers.field import intake_fields, make_intake
 from tests.helpers.login import PASSWORD
 
 PHONE = {"width": 360, "height": 740}
@@ -36,7 +37,8 @@ PHONE_PAGES = {
                    "/referrals/new/{case_own}", "/referrals/{ref_mhpss}/sent", "/auth/sessions",
                    "/auth/password", "/cases/{case_own}/history", "/cases/{case_own}/print",
                    "/referrals/{ref_mhpss}/sent/print", "/auth/pledge", "/auth/passkeys",
-                   "/field/"],  # the offline field intake, in the account's language
+                   "/field/",  # the offline field intake, in the account's language
+                   "/field/intakes", "/field/intakes/{field_intake}"],
     "supervisor": ["/cases/{case_other}", "/cases/{case_other}/assign", "/cases/break-glass"],
     "service_provider": ["/", "/notifications/", "/referrals/inbox", "/referrals/{ref_mhpss}",
                          "/referrals/{ref_mhpss}/print",
@@ -101,15 +103,22 @@ def _login_at(browser, live_server: str, world, username: str, lang: str = "en")
 
 
 @pytest.mark.parametrize("lang", ["en", "ar"])
-def test_phone_pages_do_not_scroll_sideways_and_buttons_are_thumb_sized(browser, live_server,
-                                                                          world, lang):
+def test_phone_pages_do_not_scroll_sideways_and_buttons_are_thumb_sized(browser, live_app,
+                                                                          live_server, world,
+                                                                          lang):
     problems: list[str] = []
     measured = 0
+    # A pending field intake of the caseworker's (the world has none), with a problem to show
+    # beside its field and a likely duplicate with its button.
+    ids = {**world.ids, "field_intake": make_intake(live_app, world.users["caseworker"],
+                                                    intake_fields(**{
+                                                        "person-full_name": "Zainab Canaryqx",
+                                                        "consent-reporting": None}))}
     for username, paths in PHONE_PAGES.items():
         page = _login_at(browser, live_server, world, username, lang)
         try:
             for path in paths:
-                resp = page.goto(path.format(**world.ids))
+                resp = page.goto(path.format(**ids))
                 assert resp is not None and resp.status == 200, (username, path)
                 assert page.get_attribute("html", "lang") == lang
                 m = page.evaluate(MEASURE, MIN_TARGET)

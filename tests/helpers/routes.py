@@ -21,8 +21,9 @@ PLACEHOLDER = re.compile(r"\{(\w+):(\w+)\}")
 def fill_path(path: str, app: Flask, world: World, username: str | None) -> str:
     """``path`` with its placeholders (``{id:case_own}``, ``{user:admin}``, ``{uuid:x}``,
     ``{incident:case_own}``, ``{session:own|other}``, ``{file:case_own}`` a file attached to
-    that case, ``{shared:ref_mhpss}`` a file shared with that referral) replaced by ids of the
-    world (the last two made on the spot)."""
+    that case, ``{shared:ref_mhpss}`` a file shared with that referral, ``{intake:caseworker}``
+    a pending field intake of that account) replaced by ids of the world (the last three made
+    on the spot)."""
     def repl(m: re.Match[str]) -> str:
         kind, label = m.group(1), m.group(2)
         if kind == "user":
@@ -37,6 +38,10 @@ def fill_path(path: str, app: Flask, world: World, username: str | None) -> str:
             with app.app_context():
                 return str(db.session.execute(select(Incident.id).where(
                     Incident.case_id == uuid.UUID(world.ids[label]))).scalars().first())
+        if kind == "intake":  # a pending field intake of that account, made on the spot
+            from tests.helpers.field import make_intake
+
+            return make_intake(app, world.users[label])
         if kind in ("file", "shared"):  # made on demand: a file of the case, a referral's copy
             from tests.helpers.files import attach_file, share_file
 
