@@ -133,7 +133,7 @@ def test_what_the_browser_code_seals_the_server_opens():
     sk, pk = hpke.generate()
     info, aad = b"amana/field-intake/v1", b"amana/field-intake/v1\nk\nu\nd\n1764800000000\ns"
     plaintext = "فاطمة canary".encode()
-    script = Path(__file__).parents[1] / "app" / "static" / "js" / "hpke.js"
+    script = Path(__file__).parents[1] / "app" / "static" / "js" / "field-intake.js"
     out = subprocess.run([NODE, "-e", SEAL_IN_NODE, str(script), pk.hex(), info.hex(), aad.hex(),
                           plaintext.hex()], capture_output=True, text=True, timeout=60, check=True)
     enc, ct = (bytes.fromhex(x) for x in out.stdout.split())

@@ -34,7 +34,7 @@ from tests.helpers.apps import make_app
 from tests.helpers.browser import Accessibility, log_in
 
 ALLOW = ["/field/shell/en", "/field/shell/ar", "/field/setup.json", "/static/js/field-intake.js",
-         "/static/js/hpke.js", "/static/css/amana.css", "/static/favicon.svg"]
+         "/static/css/amana.css", "/static/favicon.svg"]
 CANARY = {
     "person-full_name": "Canary Nameqx7",
     "person-alias": "Canary Aliasqx7",

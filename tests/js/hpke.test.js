@@ -13,7 +13,7 @@ const vm = require('node:vm');
 if (!globalThis.crypto) globalThis.crypto = require('node:crypto').webcrypto;
 
 const ROOT = path.join(__dirname, '..', '..');
-const SCRIPT = path.join(ROOT, 'app', 'static', 'js', 'hpke.js');
+const SCRIPT = path.join(ROOT, 'app', 'static', 'js', 'field-intake.js');
 vm.runInThisContext(fs.readFileSync(SCRIPT, 'utf8'), { filename: SCRIPT });
 const { AmanaHPKE } = globalThis;
 const { setupBaseS, encrypt, nonce, AES_128_GCM, AES_256_GCM } = AmanaHPKE.testing;

@@ -13,7 +13,6 @@ const ALLOW = [
   "/field/shell/ar",
   "/field/setup.json",
   "/static/js/field-intake.js",
-  "/static/js/hpke.js",
   "/static/css/amana.css",
   "/static/favicon.svg",
 ];
