@@ -197,11 +197,11 @@ def open_case(user: User, intake: FieldIntake, site: Site, once: Submission | No
 
 
 def merge(user: User, intake: FieldIntake, case_: Case, *,
-          forms: FieldIntakeForms | None = None) -> None:
+          forms: FieldIntakeForms | None = None) -> Case:
     """Add the intake's consents and incident to ``case_`` (loaded through the user's write
-    scope by the caller). The case's identity stays; identity values the intake states
-    differently go into a sealed case note for the caseworker to check. Refused on a closed
-    case. One transaction; then the intake's payload is shredded."""
+    scope by the caller) and return it. The case's identity stays; identity values the intake
+    states differently go into a sealed case note for the caseworker to check. Refused on a
+    closed case. One transaction; then the intake's payload is shredded."""
     forms = _checked(intake, forms)
     ensure_writable(case_)
     person = service.IdentityInput.of(forms.person)
@@ -215,6 +215,7 @@ def merge(user: User, intake: FieldIntake, case_: Case, *,
         record(Action.FIELD_INTAKE_MERGE, object_type=ObjectType.FIELD_INTAKE,
                object_id=intake.id, reason=f"differences:{len(differing)}")
         _decided(user, intake, IntakeStatus.MERGED, case_)
+    return case_
 
 
 def discard(user: User, intake: FieldIntake, reason: str) -> None:

@@ -11,6 +11,7 @@ the last half hour. Decisions post the fields as shown, so corrections are kept.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -84,21 +85,35 @@ def open_case(intake_id: uuid.UUID) -> str | Response | tuple[str, int]:
         if site is None:
             abort(400)
         try:
-            made = review.open_case(current_user, found, site, form.submission, forms=forms)
+            made = _decide(forms, lambda: review.open_case(current_user, found, site,
+                                                           form.submission, forms=forms))
         except AlreadySaved as done:
             return already_saved(done.claim, url_for("cases.view", case_id=done.claim.object_id))
-        except IncidentError as exc:
-            _beside(forms, exc)
-        except review.AlreadyDecided as exc:
-            flash(str(exc), "error")
-            return redirect(url_for("field.intakes"))
-        except CaseError as exc:
-            flash(str(exc), "error")
-        else:
-            session.pop(SEARCHED, None)
+        if isinstance(made, Response):
+            return made
+        if made is not None:
             flash(_("Case %(n)s opened from the field intake.", n=made.case_number), "info")
             return redirect(url_for("cases.view", case_id=made.id))
     return _page(found, forms, form), 200
+
+
+def _decide(forms: FieldIntakeForms, act: Callable[[], Any]) -> Any:
+    """Run a decision on an intake: what it returns when done; a redirect to the list when
+    another request decided first; None (the message beside its field or at the top) to show
+    the page again."""
+    try:
+        done = act()
+    except IncidentError as exc:
+        _beside(forms, exc)
+    except review.AlreadyDecided as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("field.intakes"))
+    except CaseError as exc:
+        flash(str(exc), "error")
+    else:
+        session.pop(SEARCHED, None)
+        return done
+    return None
 
 
 @bp.post("/intakes/<uuid:intake_id>/merge")
@@ -120,17 +135,10 @@ def merge(intake_id: uuid.UUID) -> str | Response | tuple[str, int]:
         return _search_first(found)
     forms = _posted(found)
     if forms.validate():
-        try:
-            review.merge(current_user, found, target, forms=forms)
-        except IncidentError as exc:
-            _beside(forms, exc)
-        except review.AlreadyDecided as exc:
-            flash(str(exc), "error")
-            return redirect(url_for("field.intakes"))
-        except CaseError as exc:
-            flash(str(exc), "error")
-        else:
-            session.pop(SEARCHED, None)
+        done = _decide(forms, lambda: review.merge(current_user, found, target, forms=forms))
+        if isinstance(done, Response):
+            return done
+        if done is not None:
             flash(_("The field intake was added to case %(n)s.", n=target.case_number), "info")
             return redirect(url_for("cases.view", case_id=target.id))
     return _page(found, forms, _open_form(found, fresh=True)), 200

@@ -5,16 +5,15 @@ submission (a woman of 29, consent given, an incident answered), ``make_intake``
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import select
 
 from app.clock import utcnow
 from app.db import db
+from tests.helpers.field_envelopes import overridden
 from tests.helpers.incidents import incident_form
 
 
@@ -34,29 +33,14 @@ def intake_fields(*yes: str, **over: Any) -> dict[str, Any]:
         "consent-caregiver_not_asked_reason": "", "consent-share_mhpss": "yes",
         "consent-share_legal": "no",
         **{f"incident-{k}": v for k, v in incident.items()}}
-    for key, value in over.items():
-        if value is None:
-            fields.pop(key, None)
-        else:
-            fields[key] = value
-    return fields
+    return overridden(fields, over)
 
 
 def intake_key(organisation_id: uuid.UUID) -> uuid.UUID:
-    """The organisation's intake key (a stand-in pair made here when there is none)."""
-    from app.field.models import IntakeKey
+    """The organisation's intake key (made on first use, as a device's preparation makes it)."""
+    from app.field import keys
 
-    found = db.session.execute(select(IntakeKey.id).where(
-        IntakeKey.organisation_id == organisation_id)).scalars().first()
-    if found is not None:
-        return found
-    key = IntakeKey(organisation_id=organisation_id, public_key=b"\x04" + os.urandom(64),
-                    created_at=utcnow())
-    db.session.add(key)
-    db.session.flush()
-    key.private_key = os.urandom(32)
-    db.session.flush()
-    return key.id
+    return keys.active_key(organisation_id).id
 
 
 def make_intake(app: Flask, user_id: str, fields: dict[str, Any] | None = None, *,

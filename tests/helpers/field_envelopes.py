@@ -70,6 +70,11 @@ def intake_fields(*yes: str, **over: Any) -> dict[str, Any]:
         **{f"incident-{k}": v for k, v in incident.items()},
         "urgent": "y",
     }
+    return overridden(fields, over)
+
+
+def overridden(fields: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` with each of ``over`` put in (a value of ``None`` takes the field out)."""
     for key, value in over.items():
         if value is None:
             fields.pop(key, None)
