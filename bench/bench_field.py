@@ -34,16 +34,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import pyotp  # noqa: E402
-from measure import login, ms, timed  # noqa: E402  (bench/measure.py)
+from measure import bench_app, login, ms, organisation_with_staff, timed  # noqa: E402
 
-from app import create_app  # noqa: E402
-from app.auth import mfa, passwords  # noqa: E402
-from app.auth.models import User  # noqa: E402
-from app.clock import utcnow  # noqa: E402
 from app.crypto import hpke  # noqa: E402
 from app.db import db  # noqa: E402
-from app.directory.models import Organisation, Site  # noqa: E402
 from app.field import keys  # noqa: E402
 from app.field.sync import INFO  # noqa: E402
 from tests.helpers.field_envelopes import aad as aad_of  # noqa: E402
@@ -131,31 +125,11 @@ def node_hpke(rounds: int, tmp: Path) -> list[tuple[str, float, str]]:
 
 
 def sync_run(tmp: Path, batches: int) -> tuple[list[tuple[str, list[float], str]], int]:
-    instance = tmp / "instance"
-    app = create_app({"AMANA_ENV": "testing", "INSTANCE_PATH": str(instance),
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.db",
-                      "RATELIMIT_STORAGE_URI": "memory://", "SERVER_NAME": None,
-                      "FIELD_SYNC_LIMIT": "100000 per minute", "CASE_SEARCH_LIMIT": "100000 per minute"})
-    secret = pyotp.random_base32(32)
+    app = bench_app(tmp, FIELD_SYNC_LIMIT="100000 per minute",
+                    CASE_SEARCH_LIMIT="100000 per minute")
     with app.app_context():
-        from flask_migrate import upgrade
-
-        upgrade()
-        org = Organisation(name="Bench NGO")
-        db.session.add(org)
-        db.session.flush()
-        site = Site(organisation_id=org.id, name="Site 1", code="S01")
-        db.session.add(site)
-        db.session.flush()
-        user = User(username="bench-caseworker", display_name="Bench Caseworker",
-                    organisation_id=org.id, role="caseworker",
-                    password_hash=passwords.hash_password(PASSWORD),
-                    password_changed_at=utcnow(), sites=[site])
-        db.session.add(user)
-        db.session.flush()
-        mfa.store_secret(user, secret)
-        user.mfa_enrolled_at = utcnow()
-        db.session.commit()
+        org, staff = organisation_with_staff({"bench-caseworker": "caseworker"}, PASSWORD)
+        user, secret = staff["bench-caseworker"]
         key = keys.active_key(org.id)
         kid, public, uid = str(key.id), key.public_key, str(user.id)
     client = login(app, "bench-caseworker", PASSWORD, secret)

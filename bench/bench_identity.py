@@ -37,14 +37,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import pyotp  # noqa: E402
 from flask import Flask  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
-from measure import ms  # noqa: E402  (bench/measure.py)
+from measure import bench_app, ms, organisation_with_staff  # noqa: E402
 
-from app import clock, create_app  # noqa: E402
-from app.auth import mfa, passwords  # noqa: E402
+from app import clock  # noqa: E402
 from app.auth.models import User  # noqa: E402
 from app.clock import utcnow  # noqa: E402
 from app.db import db  # noqa: E402
-from app.directory.models import Organisation, OrganisationPledge, Site  # noqa: E402
+from app.directory.models import Organisation, OrganisationPledge  # noqa: E402
 from tests.helpers import oidc_provider  # noqa: E402
 from tests.helpers.forms import csrf_from  # noqa: E402
 from tests.helpers.passkeys import SoftAuthenticator, add_passkey, options_on  # noqa: E402
@@ -65,39 +64,19 @@ class Clock:
         clock.freeze(self.now)
 
 
-def make_app(tmp: Path, **config: Any) -> Flask:
-    return create_app({"AMANA_ENV": "testing", "INSTANCE_PATH": str(tmp / "instance"),
-                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.db",
-                       "RATELIMIT_STORAGE_URI": "memory://", "SERVER_NAME": None,
-                       "LOGIN_ADDRESS_LIMIT": "100000 per minute", **config})
+def make_app(tmp: Path, database: str = "bench.db", **config: Any) -> Flask:
+    return bench_app(tmp, database, LOGIN_ADDRESS_LIMIT="100000 per minute", **config)
 
 
 def seed(app: Flask) -> dict[str, str]:
     """One organisation, an admin (code and, later, a passkey) and the account whose password
-    the admin resets."""
-    from flask_migrate import upgrade
-
+    the admin resets (a programme manager: no second admin needed)."""
     with app.app_context():
-        upgrade()
-        org = Organisation(name="Bench NGO")
-        db.session.add(org)
-        db.session.flush()
-        site = Site(organisation_id=org.id, name="Site 1", code="S01")
-        db.session.add(site)
-        db.session.flush()
+        org, staff = organisation_with_staff(
+            {"bench-admin": "admin", "bench-staff": "program_manager"}, PASSWORD)
         out = {"org": str(org.id)}
-        for username, role in (("bench-admin", "admin"), ("bench-staff", "program_manager")):
-            user = User(username=username, display_name=username.title(),
-                        organisation_id=org.id, role=role,
-                        password_hash=passwords.hash_password(PASSWORD),
-                        password_changed_at=utcnow(), sites=[site])
-            db.session.add(user)
-            db.session.flush()
-            secret = pyotp.random_base32(32)
-            mfa.store_secret(user, secret)
-            user.mfa_enrolled_at = utcnow()
+        for username, (user, secret) in staff.items():
             out[username], out[username + ":secret"] = str(user.id), secret
-        db.session.commit()
     return out
 
 
@@ -236,8 +215,8 @@ def sso_rows(tmp: Path, runs: int) -> list[tuple[str, list[float]]]:
     out: list[float] = []
     with oidc_provider.running() as provider:
         oidc.forget()
-        app = make_app(tmp, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp}/sso.db",
-                       OIDC_ISSUER=provider.issuer, OIDC_CLIENT_ID=oidc_provider.CLIENT_ID,
+        app = make_app(tmp, "sso.db", OIDC_ISSUER=provider.issuer,
+                       OIDC_CLIENT_ID=oidc_provider.CLIENT_ID,
                        OIDC_CLIENT_SECRET=oidc_provider.CLIENT_SECRET)
         ids = seed(app)
         oidc_provider.settings(app, ids["org"], enabled=True)
