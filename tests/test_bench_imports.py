@@ -21,8 +21,10 @@ def _app_imports(path: Path) -> list[tuple[str, str]]:
             for alias in node.names]
 
 
-# bench/load.py too (the load test: not ``bench_*`` so that ``make bench`` does not run it).
-@pytest.mark.parametrize("path", sorted([*BENCH.glob("bench_*.py"), BENCH / "load.py"]),
+# bench/load.py too (the load test: not ``bench_*`` so that ``make bench`` does not run it), and
+# what the benchmarks share (measure.py).
+@pytest.mark.parametrize("path", sorted([*BENCH.glob("bench_*.py"), BENCH / "load.py",
+                                         BENCH / "measure.py"]),
                          ids=lambda p: p.name)
 def test_every_name_a_benchmark_imports_from_the_app_exists(path):
     names = _app_imports(path)
