@@ -132,10 +132,8 @@ CASE_OWNED: dict[str, Owned] = {
                                         "their keys: destroyed with those referrals"),
     "case_changes": left_behind("the sender's record of its own edits: the receiver needs the "
                                 "case as it is, not every value it held (data minimisation)"),
-    "field_intakes": left_behind("the field intake the case was opened from or merged with: "
-                                 "its submission was shredded when decided; when the sender's "
-                                 "case goes it is detached (app.field.case_hooks) and keeps "
-                                 "its submission id, so a replayed envelope is not kept again"),
+    "field_intakes": left_behind("the case's field intake, shredded when decided: detached "
+                                 "(app.field.case_hooks), its submission id kept (no replay)"),
 }
 
 # Columns a copy never takes from the original: its identity, version, key and sealed blobs
