@@ -28,7 +28,7 @@ translations: $(STAMP)
 	@$(VENV)/bin/pybabel -q compile --use-fuzzy -d app/translations
 
 extract-messages: $(STAMP)
-	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o app/translations/messages.pot app
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k plural:1,2 -o app/translations/messages.pot app
 	$(VENV)/bin/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching
 
 # Set-up and demo server on http://127.0.0.1:5000 (idempotent: re-running keeps keys and data).

@@ -85,11 +85,19 @@ def test_shell_renders_the_fields_declared_rules_and_messages(auth, world):
     assert 'id="field-count"' in html and 'data-one="{n} intake waiting to send"' in html
 
 
-def test_arabic_shell_carries_six_plural_forms(auth, world):
+def test_arabic_shell_carries_six_plural_forms_in_arabic(auth, world):
+    """Each counted sentence the script fills (waiting, another account's, soon too old, too
+    old) has the six Arabic forms, in Arabic, each with the place of the number."""
     html = auth.login("caseworker").get("/field/shell/ar").get_data(as_text=True)
-    count = re.search(r'<p id="field-count"[^>]*>', html).group(0)
-    for category in ("zero", "one", "two", "few", "many", "other"):
-        assert f'data-{category}="' in count
+    for element in ("field-count", "field-others", "field-ageing", "field-too-old"):
+        tag = re.search(rf'<p id="{element}"[^>]*>', html).group(0)
+        forms = dict(re.findall(r'data-(zero|one|two|few|many|other)="([^"]*)"', tag))
+        assert sorted(forms) == sorted(["zero", "one", "two", "few", "many", "other"]), element
+        for category, text in forms.items():
+            assert re.search("[\u0600-\u06ff]", text) and "{n}" in text, (element, category)
+        assert forms["two"] != forms["few"], element  # the dual is not the plural
+    ageing = re.search(r'<p id="field-ageing"[^>]*>', html).group(0)
+    assert "{date}" in ageing
 
 
 def test_setup_gives_the_user_and_the_organisations_key_and_is_audited(app, auth, world):

@@ -113,4 +113,13 @@ def context(lang: str) -> dict[str, Any]:
         "waiting": plural("%(count)s intake waiting to send", "%(count)s intakes waiting to send"),
         "others": plural("%(count)s belongs to another account on this device",
                          "%(count)s belong to another account on this device"),
+        # {date}: when the first of them stops being accepted (AMANA_FIELD_INTAKE_MAX_AGE_DAYS)
+        "ageing": plural("%(count)s intake must be sent before {date}: after that the server "
+                         "refuses it.",
+                         "%(count)s intakes must be sent before {date}: after that the server "
+                         "refuses them."),
+        "too_old": plural("%(count)s intake is too old to be received and will be refused: "
+                          "record it again.",
+                          "%(count)s intakes are too old to be received and will be refused: "
+                          "record them again."),
     }

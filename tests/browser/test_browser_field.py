@@ -86,6 +86,28 @@ ENVELOPES = """async () => {
   return all;
 }"""
 
+# Copies of the kept envelope dated ``ages`` milliseconds ago, under new submission ids (they
+# would not open on the server: the test removes them with DROP before it syncs).
+AGED = """async (ages) => {
+  const read = (req) => new Promise((ok) => { req.onsuccess = () => ok(req.result); });
+  const db = await read(indexedDB.open('amana-field'));
+  const store = () => db.transaction('envelopes', 'readwrite').objectStore('envelopes');
+  const [kept] = await read(store().getAll());
+  for (const age of ages) await read(store().add({ ...kept, sid: crypto.randomUUID(),
+                                                   at: Date.now() - age }));
+  db.close();
+}"""
+DROP = """async (keep) => {
+  const read = (req) => new Promise((ok) => { req.onsuccess = () => ok(req.result); });
+  const db = await read(indexedDB.open('amana-field'));
+  for (const e of await read(db.transaction('envelopes').objectStore('envelopes').getAll())) {
+    if (e.sid !== keep) await read(db.transaction('envelopes', 'readwrite')
+                                     .objectStore('envelopes').delete(e.sid));
+  }
+  db.close();
+}"""
+DAY_MS = 86_400_000
+
 # What is still in the form: typed text, a ticked choice, a select moved off "Choose…".
 VALUES = """() => Array.from(document.getElementById('field-form').elements)
   .filter((e) => e.name && !['button', 'submit'].includes(e.type))
@@ -222,6 +244,22 @@ def test_capture_offline_leaves_nothing_readable_and_syncs(browser, served, worl
         assert "amana-field" in everything and "/field/shell/en" in everything  # it did read
         for needle in NEEDLES:
             assert needle not in everything, needle
+
+        # Envelopes near the server's maximum age (7 days) are named with the time they stop
+        # being accepted; older ones are said to be refused. Fresh ones raise nothing.
+        expect(page.locator("#field-ageing")).to_be_hidden()
+        expect(page.locator("#field-too-old")).to_be_hidden()
+        page.evaluate(AGED, [6 * DAY_MS + 3_600_000, 6 * DAY_MS, 8 * DAY_MS])
+        page.reload()
+        expect(page.locator("#field-count")).to_have_text("4 intakes waiting to send")
+        expect(page.locator("#field-ageing")).to_have_text(re.compile(
+            r"^2 intakes must be sent before \S.*: after that the server refuses them\.$"))
+        expect(page.locator("#field-too-old")).to_have_text(
+            "1 intake is too old to be received and will be refused: record it again.")
+        page.evaluate(DROP, stored[0]["sid"])
+        page.reload()
+        expect(page.locator("#field-count")).to_have_text("1 intake waiting to send")
+        expect(page.locator("#field-ageing")).to_be_hidden()
 
         # The other language's shell works offline too.
         page.locator("#field-other-language").click()

@@ -224,6 +224,25 @@
     count.textContent = counted(count, mine);
     others.hidden = all.length === mine;
     others.textContent = others.hidden ? "" : counted(others, all.length - mine);
+    warnAgeing(uid ? all.filter((e) => e.uid === uid) : all);
+  }
+  /* The server refuses an envelope made more than max_age_days ago: say so two days before,
+     with the time the first of them stops being accepted, and once it has passed. */
+  const SOON_MS = 2 * 86400000;
+  function warnAgeing(envelopes) {
+    const days = setup && Number.isInteger(setup.max_age_days) ? setup.max_age_days : 7;
+    const now = Date.now();
+    const ends = envelopes.map((e) => e.at + days * 86400000).filter((t) => t - now < SOON_MS);
+    const passed = ends.filter((t) => t <= now).length;
+    const soon = ends.filter((t) => t > now);
+    const ageing = document.getElementById("field-ageing");
+    const tooOld = document.getElementById("field-too-old");
+    ageing.hidden = soon.length === 0;
+    ageing.textContent = ageing.hidden ? "" : counted(ageing, soon.length).replace(
+      "{date}", new Intl.DateTimeFormat(document.documentElement.lang,
+        { dateStyle: "medium", timeStyle: "short" }).format(new Date(Math.min(...soon))));
+    tooOld.hidden = passed === 0;
+    tooOld.textContent = tooOld.hidden ? "" : counted(tooOld, passed);
   }
   function signIn(shown) {
     document.getElementById("field-sign-in").hidden = !shown;
