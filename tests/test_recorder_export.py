@@ -17,17 +17,26 @@ from sqlalchemy import select, update
 from app.audit import alerts
 from app.audit.actions import Action
 from app.audit.models import AuditEvent
-from app.auth import mfa
+from app.auth import mfa, throttle
 from app.auth import service as auth_service
 from app.auth.models import RecoveryCode, User
 from app.cases import consent, gbvims, records, service
 from app.cases.models import Case
 from app.db import db
-from app.directory.models import Site
+from app.directory.models import Organisation, Site
 from app.reports import recorder, recorder_export, recorder_sheet
+from tests.helpers.audit import events
 from tests.helpers.codes import code_at
 from tests.helpers.factories import CANARY, ROLES
 from tests.helpers.forms import csrf_from
+from tests.helpers.login import PASSWORD
+from tests.helpers.passkeys import (
+    SoftAuthenticator,
+    add_passkey,
+    options_on,
+    password_only,
+    sign_in,
+)
 
 URL = "/statistics/recorder"
 MANAGER = "program_manager"
@@ -218,6 +227,87 @@ def test_wrong_codes_lock_the_account_and_end_the_session(app, auth, world):
     with app.app_context():
         assert db.session.execute(select(AuditEvent.seq).where(
             AuditEvent.action == Action.AUTH_LOCKOUT.value)).first() is not None
+
+
+# --- A passkey instead of the code ------------------------------------------------------------
+
+def _with_passkey(app, auth, world, *, required: bool) -> SoftAuthenticator:
+    """The manager registers a passkey; ``required``: the organisation then requires passkeys
+    for programme managers."""
+    soft = SoftAuthenticator()
+    assert add_passkey(auth.login(MANAGER), soft).status_code == 302
+    if required:
+        with app.app_context():
+            org = db.session.get(Organisation, uuid.UUID(world.ids["org"]))
+            org.passkey_roles = "program_manager"
+            db.session.commit()
+    return soft
+
+
+def _post_passkey(c, soft, **over):
+    page = c.get(URL).get_data(as_text=True)
+    data = {"year": "2026", "file_format": "csv", "csrf_token": csrf_from(page),
+            "passkey": soft.sign(options_on(page))}
+    data.update(over)
+    return c.post(URL, data=data)
+
+
+def test_a_passkey_confirms_the_download(app, auth, world):
+    _consent_reporting(app, world, "case_own")
+    soft = _with_passkey(app, auth, world, required=False)
+    c = auth.login(MANAGER)
+    page = c.get(URL).get_data(as_text=True)
+    assert "Download, confirmed with a passkey" in page and 'name="code"' in page  # either
+    assert len(_csv(_post_passkey(c, soft))) == 4
+    [(outcome, reason)] = _exports(app)
+    assert outcome == "allowed" and reason.endswith(";step_up")
+    assert [(e.outcome, e.reason, e.object_id) for e in events(app, "auth.step_up")] == [
+        ("allowed", "passkey", "recorder.download")]
+
+
+def test_a_role_that_must_use_passkeys_cannot_export_with_a_code(app, auth, world):
+    """The organisation requires passkeys for programme managers: the export, too, refuses
+    the phishable code (recorded, not counted toward the lockout) and takes the passkey."""
+    _consent_reporting(app, world, "case_own")
+    soft = _with_passkey(app, auth, world, required=True)
+    c = app.test_client()
+    assert sign_in(c, soft, password_only(c, MANAGER, PASSWORD)).status_code == 302
+    page = c.get(URL).get_data(as_text=True)
+    assert 'name="code"' not in page and "Download, confirmed with a passkey" in page
+    tries = app.config["LOGIN_ACCOUNT_MAX_FAILURES"]
+    for _ in range(tries):  # not counted toward the lockout: each is refused the same way
+        resp = _post(c, code=_fresh(auth))
+        assert resp.mimetype == "text/html"
+        assert "codes are not accepted" in resp.get_data(as_text=True)
+    resp = _post(c)  # nothing at all: told to use the passkey, not asked for a code
+    assert "codes are not accepted" in resp.get_data(as_text=True)
+    assert _exports(app) == [("denied", "passkey_required;year:2026")] * tries
+    with app.app_context():
+        assert not throttle.is_locked(MANAGER)
+    assert len(_csv(_post_passkey(c, soft))) == 4
+    assert [o for o, _r in _exports(app)] == ["denied"] * tries + ["allowed"]
+
+
+def test_another_accounts_or_a_replayed_passkey_answer_exports_nothing(app, auth, world):
+    _consent_reporting(app, world, "case_own")
+    _with_passkey(app, auth, world, required=False)
+    other = SoftAuthenticator()
+    assert add_passkey(auth.login("supervisor"), other).status_code == 302
+    c = auth.login(MANAGER)
+    resp = _post_passkey(c, other)
+    assert resp.mimetype == "text/html"
+    assert _exports(app) == [("denied", "passkey_other_account;year:2026")]
+    page = c.get(URL).get_data(as_text=True)
+    mine = _with_passkey(app, auth, world, required=False)
+    c = auth.login(MANAGER)
+    page = c.get(URL).get_data(as_text=True)
+    answer = mine.sign(options_on(page))
+    data = {"year": "2026", "file_format": "csv", "csrf_token": csrf_from(page),
+            "passkey": answer}
+    assert len(_csv(c.post(URL, data=data))) == 4
+    resp = c.post(URL, data=data)  # the same signed answer again: its challenge is spent
+    assert resp.mimetype == "text/html"
+    assert [r for _o, r in _exports(app)][-1] == "passkey_challenge;year:2026"
 
 
 # --- The filter ------------------------------------------------------------------------------

@@ -3,11 +3,14 @@
 The incident list leaves the system whole, so a signed-in session is not enough: the programme
 manager types the current code of their authenticator app, checked as at sign-in (the time step
 must be later than the last one accepted for the account, and it is claimed with a conditional
-update so two requests racing with one code cannot both pass). A recovery code is refused here:
-it is for getting in when the phone is lost, not for taking data out. Failed codes count toward
-the account's lockout like failed sign-in codes; the one that locks the account ends the
-session. Every attempt is on the trail (``STATS_RECORDER_EXPORT``, with the filter); every
-download raises an auditor alert (``app.audit.alerts``).
+update so two requests racing with one code cannot both pass), or confirms with one of their
+passkeys (checked as at step-up, ``app.auth.passkeys.step_up``). An account whose role must use
+passkeys may not use a code here either: the export would otherwise be the one place a
+phishable code still takes data out. A recovery code is refused here: it is for getting in
+when the phone is lost, not for taking data out. Failed codes and passkeys count toward the
+account's lockout like failed sign-in codes; the one that locks the account ends the session.
+Every attempt is on the trail (``STATS_RECORDER_EXPORT``, with the filter); every download
+raises an auditor alert (``app.audit.alerts``).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
-from app.auth import mfa, second_factor, throttle
+from app.auth import mfa, passkeys, second_factor, throttle
 from app.auth.models import User
 from app.db import transaction
 from app.reports import recorder, recorder_sheet
@@ -31,11 +34,13 @@ FORMATS = (XLSX, CSV)
 
 @dataclass(frozen=True)
 class RecorderRequest:
-    """What the manager asked for: the period, the file format and the code they typed."""
+    """What the manager asked for: the period, the file format, and the code they typed or
+    their passkey's signed answer (``passkey``, JSON from app/static/js/passkey.js)."""
 
     period: recorder.Period
     file_format: str
     code: str
+    passkey: str = ""
 
 
 @dataclass(frozen=True)
@@ -62,15 +67,31 @@ NO_DATA = _l("There is no consented incident to export for this period. Nothing 
 
 
 def _refuse(user: User, period: recorder.Period, message: Any, reason: str, *,
-            field: str = "code", failure: bool) -> RecorderRefused:
-    """Record the refusal; a failed code also counts toward the lockout."""
-    ended = False
+            field: str = "code", failure: bool, ended: bool = False) -> RecorderRefused:
+    """Record the refusal; a failed code also counts toward the lockout (``ended``: a failure
+    counted already, by the passkey check, locked the account)."""
     with transaction():
         record(Action.STATS_RECORDER_EXPORT, object_type=ObjectType.INCIDENT,
                outcome=Outcome.DENIED, reason=f"{reason};{period.audit_reason()}", actor=user)
         if failure:
             ended = second_factor.failed(user)
     return RecorderRefused(field, message, reason, ended)
+
+
+def check_proof(user: User, wanted: RecorderRequest) -> None:
+    """A fresh second factor for this download: the passkey's answer when one was sent, else
+    the code, which an account whose role must use passkeys may not give. Raises
+    ``RecorderRefused`` (recorded) when neither is accepted."""
+    if wanted.passkey:
+        refused = passkeys.step_up(user, wanted.passkey)  # recorded, counted toward the lockout
+        if refused is not None:
+            raise _refuse(user, wanted.period, refused.message, refused.reason, failure=False,
+                          ended=refused.session_ended)
+        return
+    if not passkeys.codes_allowed(user):
+        raise _refuse(user, wanted.period, passkeys.CODES_NOT_ACCEPTED, "passkey_required",
+                      failure=False)
+    check_code(user, wanted.period, wanted.code)
 
 
 def check_code(user: User, period: recorder.Period, typed: str) -> None:
@@ -101,7 +122,7 @@ def export(user: User, wanted: RecorderRequest, *, rtl: bool = False) -> Recorde
     to). Raises ``RecorderRefused`` (recorded) when nothing is exported."""
     if wanted.file_format not in FORMATS:
         raise ValueError(f"unknown format {wanted.file_format!r}")
-    check_code(user, wanted.period, wanted.code)
+    check_proof(user, wanted)
     assert user.organisation_id is not None
     lines, count = recorder.table(user.organisation_id, wanted.period)
     if count == 0:
