@@ -24,6 +24,7 @@ from app.auth import oidc, throttle
 from app.auth.models import AuthSession, User
 from app.auth.oidc_models import OidcIdentity, OrganisationSso
 from app.db import db
+from app.directory.models import Organisation
 from tests.helpers.apps import Clock, make_app
 from tests.helpers.audit import events
 from tests.helpers.codes import code_at
@@ -40,6 +41,8 @@ from tests.helpers.oidc_provider import (
     sign_in,
     sso_app,
 )
+from tests.helpers.passkeys import SoftAuthenticator, add_passkey
+from tests.helpers.passkeys import sign_in as passkey_sign_in
 
 SUBJECT = "subject-0001"
 
@@ -155,6 +158,35 @@ def test_a_trusted_provider_without_a_recent_second_factor_asks_for_the_code(
     assert 'content="0;url=/auth/mfa"' in back.get_data(as_text=True)
     assert c.get("/").location.endswith("/auth/mfa")
     assert events(sso, "auth.login")[-1].reason == f"sso;{reason}"
+
+
+def test_a_role_that_must_use_passkeys_is_asked_for_its_passkey_whatever_the_provider_says(
+        sso: Flask, provider: Provider, world: World) -> None:
+    """The organisation requires passkeys for caseworkers and trusts the provider's second
+    factor: the provider's factor (an OTP, phishable) does not stand for the passkey. Amana asks
+    for the passkey, and nothing else signs in."""
+    settings(sso, world.ids["org"], trust_mfa=True)
+    soft = SoftAuthenticator()
+    first, _page = sign_in(sso)  # not trusted yet: the code, then the passkey registered
+    mfa_page = first.get("/auth/mfa").get_data(as_text=True)
+    code = code_at(world.secrets["caseworker"], oidc.utcnow())
+    assert first.post("/auth/mfa", data={"code": code, "csrf_token": csrf_from(mfa_page)}
+                      ).status_code == 302
+    with sso.app_context():
+        org = db.session.get(Organisation, uuid.UUID(world.ids["org"]))
+        assert org is not None
+        org.passkey_roles = "caseworker"
+        db.session.commit()
+    assert add_passkey(first, soft).status_code == 302
+    provider.claims = {"amr": ["pwd", "otp"], "auth_time": int(oidc.utcnow().timestamp())}
+    c, back_page = sign_in(sso)
+    assert 'content="0;url=/auth/mfa"' in back_page.get_data(as_text=True)
+    assert c.get("/").location.endswith("/auth/mfa")
+    assert events(sso, "auth.login")[-1].reason == "sso;mfa_passkey_required"
+    mfa_page = c.get("/auth/mfa").get_data(as_text=True)
+    assert 'name="code"' not in mfa_page
+    assert passkey_sign_in(c, soft, mfa_page).status_code == 302
+    assert c.get("/").status_code == 200
 
 
 def test_an_acr_value_can_stand_for_the_second_factor(sso: Flask, provider: Provider,

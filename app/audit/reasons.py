@@ -316,6 +316,7 @@ REASON_LABELS: Mapping[str, object] = {
     "mfa_asked": _l("Amana's second step asked"),
     "mfa_claim_missing": _l("Provider's second factor not shown: Amana's asked"),
     "mfa_claim_stale": _l("Provider's sign-in too old: Amana's second step asked"),
+    "mfa_passkey_required": _l("Role must use a passkey: Amana's second step asked"),
     "mfa_trusted": _l("Provider's second factor trusted"),
     "provider_mfa": _l("Second factor at the provider"),
     "subject_taken": _l("Subject linked to another account"),

@@ -30,7 +30,7 @@ from sqlalchemy import delete, select, update
 
 from app.audit.actions import Action, ObjectType, Outcome
 from app.audit.writer import record
-from app.auth import oidc, sessions, stepup, throttle
+from app.auth import oidc, passkeys, sessions, stepup, throttle
 from app.auth.models import User
 from app.auth.oidc_models import DEFAULT_AMR, OidcIdentity, OidcRequest, OrganisationSso
 from app.clock import utcnow
@@ -139,10 +139,14 @@ def _claim_request(args: Mapping[str, str], binding: str | None) -> OidcRequest:
     return row
 
 
-def _trusted(settings: OrganisationSso, claims: dict[str, Any]) -> str:
-    """Whether the provider's second factor stands for Amana's, as the audit reason."""
+def _trusted(settings: OrganisationSso, claims: dict[str, Any], user: User) -> str:
+    """Whether the provider's second factor stands for Amana's, as the audit reason. Never for
+    an account whose role must use passkeys: the provider's factor may be a code that can be
+    phished, and the organisation asked for a passkey."""
     if not settings.trust_mfa:
         return "mfa_asked"
+    if passkeys.required(user):
+        return "mfa_passkey_required"
     if not oidc.mfa_claimed(claims, settings.mfa_amr, settings.mfa_acr):
         return "mfa_claim_missing"
     auth_time = claims.get("auth_time")
@@ -184,13 +188,13 @@ def finish(args: Mapping[str, str], binding: str | None, redirect_uri: str) -> F
                else "locked" if throttle.is_locked(user.username) else None)
     if refusal is not None or settings is None:
         raise _refuse(refusal or "sso_disabled", user=user)
-    trust = _trusted(settings, claims)
+    trust = _trusted(settings, claims, user)
     with transaction():
         sessions.start(user)
         record(Action.AUTH_LOGIN, object_type=ObjectType.USER, object_id=user.id, actor=user,
                reason=f"sso;{trust}")
         if trust == "mfa_trusted":
-            stepup.second_factor_passed(user)
+            stepup.second_factor_passed(user, method="provider")
             record(Action.AUTH_MFA_VERIFIED, object_type=ObjectType.USER, object_id=user.id,
                    actor=user, reason="provider_mfa")
     return Finished(user, trust == "mfa_trusted")
