@@ -11,7 +11,7 @@ from app.auth.policy import Permission, can
 from app.cases.home import is_caseworker
 from app.core import hooks
 from app.core.home import Panel
-from app.field.review import waiting
+from app.field.loaders import waiting
 
 #: After the urgent clinical windows, before the follow-ups due (``app.cases.home``).
 ORDER = 15
