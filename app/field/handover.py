@@ -187,7 +187,8 @@ def hand_over(user: User, intake: FieldIntake, target_id: uuid.UUID | None,
                 FieldIntake.id == intake.id, FieldIntake.status == IntakeStatus.PENDING,
                 FieldIntake.organisation_id == user.organisation_id,
                 reviewer_id() == expected_reviewer)
-            .values(assignee_id=chosen.id, version=FieldIntake.version + 1)
+            # Not ``version``: the sealed payload is bound to it (as ``review._claim``).
+            .values(assignee_id=chosen.id)
             .execution_options(synchronize_session=False))
         if getattr(done, "rowcount", 0) != 1:
             raise HandedMeanwhile()
