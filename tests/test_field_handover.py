@@ -132,6 +132,10 @@ def test_a_hand_over_moves_the_intake_to_the_new_reviewer_alone(app, world, auth
     assert [(e.object_id, e.reason) for e in denied] == [(intake_id, "out_of_scope")]
     # The new one lists it, counts it, opens it and decides it.
     new = auth.login("caseworker2")
+    told = new.get("/notifications/").get_data(as_text=True)
+    assert "A field intake was handed over to you" in told
+    assert not any(v in told for v in CANARIES.values())
+    assert "handed over to you" not in old.get("/notifications/").get_data(as_text=True)
     assert intake_id in new.get("/field/intakes").get_data(as_text=True)
     assert new.get("/field/sync").get_json()["pending"] == 1
     page = new.get(f"/field/intakes/{intake_id}")
@@ -141,6 +145,8 @@ def test_a_hand_over_moves_the_intake_to_the_new_reviewer_alone(app, world, auth
                                   **intake_fields(**CANARIES), "site": world.ids["tripoli"]})
     assert resp.status_code == 302 and "/cases/" in resp.location
     assert _intake_row(app, intake_id)[2] == IntakeStatus.OPENED
+    # Decided: the notice no longer leads anywhere, and is dropped.
+    assert "handed over to you" not in new.get("/notifications/").get_data(as_text=True)
     # Nothing personal reached the trail.
     with app.app_context():
         rows = db.session.execute(select(AuditEvent)).scalars().all()

@@ -21,8 +21,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from flask import has_request_context, request
+from flask import has_request_context, request, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, and_, case, exists, false, func, not_, or_, select, update
 
@@ -32,10 +33,13 @@ from app.audit.writer import record
 from app.auth.models import User, user_sites
 from app.auth.policy import Permission, can, roles_with
 from app.clock import utcnow
+from app.core import hooks
 from app.core.errors import CaseError
 from app.db import db, one_transaction
-from app.field.loaders import reviewer_id
+from app.field.loaders import pending_of, reviewer_id
 from app.field.models import FieldIntake, IntakeStatus
+from app.notifications import service as notifications
+from app.notifications.kinds import Kind, Target
 
 #: Rows per page of the supervisors' list.
 PAGE_SIZE = 50
@@ -149,7 +153,7 @@ def load_team_intake(user: User, intake_id: uuid.UUID, *,
     return found
 
 
-def targets(user: User) -> list[User]:
+def recipients(user: User) -> list[User]:
     """Whom ``user`` may hand intakes to: active accounts of their organisation who may open
     cases and share a site with them, by name (the caller leaves out each row's reviewer)."""
     found = db.session.execute(
@@ -167,7 +171,7 @@ def hand_over(user: User, intake: FieldIntake, target_id: uuid.UUID | None,
     """Give the pending ``intake`` (loaded through ``load_team_intake``) to ``target_id``, if
     it still has ``expected_reviewer`` (the reviewer the supervisor's form was built on).
 
-    Refused (``HandoverError``, nothing changed): a target not in ``targets(user)`` (another
+    Refused (``HandoverError``, nothing changed): a target not in ``recipients(user)`` (another
     organisation, inactive, not opening cases, no shared site) or the current reviewer; an
     intake decided or moved meanwhile (``HandedMeanwhile``). One transaction: the conditional
     update, then the event (the intake's id; the reason says only whether the uploader was
@@ -177,7 +181,7 @@ def hand_over(user: User, intake: FieldIntake, target_id: uuid.UUID | None,
     current = intake.assignee_id or intake.user_id
     if expected_reviewer is None or expected_reviewer != current:
         raise HandedMeanwhile()
-    chosen = next((u for u in targets(user) if u.id == target_id), None)
+    chosen = next((u for u in recipients(user) if u.id == target_id), None)
     if chosen is None or chosen.id == current:
         raise HandoverError(str(_l("Choose an active colleague of your sites who may open "
                                    "cases, other than the one reviewing it now.")))
@@ -195,5 +199,25 @@ def hand_over(user: User, intake: FieldIntake, target_id: uuid.UUID | None,
         record(Action.FIELD_INTAKE_HANDOVER, object_type=ObjectType.FIELD_INTAKE,
                object_id=intake.id,
                reason="from_uploader" if intake.assignee_id is None else "from_assignee")
+        # The new reviewer is told; the previous one's notice (if any) stops answering
+        # (``notice_targets`` reads the reviewer now) and is dropped when next shown.
+        notifications.notify([chosen.id], organisation_id=intake.organisation_id,
+                             kind=Kind.FIELD_INTAKE_HANDED_OVER, target=Target.FIELD_INTAKE,
+                             object_id=intake.id, actor=user.id)
     db.session.expire(intake)
     return chosen
+
+
+@hooks.notification_targets.subscribe
+def notice_targets(user: User, targets: list[tuple[str, Any]]) -> dict[tuple[str, Any],
+                                                                     tuple[str, str]]:
+    """The field intakes among ``targets`` still waiting for the user's review: their review page
+    and their capture time (nothing of what was captured)."""
+    ids = [object_id for kind, object_id in targets if kind == Target.FIELD_INTAKE]
+    if not ids:
+        return {}
+    rows = db.session.execute(select(FieldIntake.id, FieldIntake.captured_at).where(
+        FieldIntake.id.in_(ids), pending_of(user))).all()
+    return {(str(Target.FIELD_INTAKE), intake_id):
+            (url_for("field.intake", intake_id=intake_id),
+             captured.strftime("%Y-%m-%d %H:%M UTC")) for intake_id, captured in rows}

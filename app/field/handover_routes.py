@@ -23,7 +23,7 @@ from app.forms import fall_back
 
 def _forms(rows: list[handover.TeamIntake]) -> dict[uuid.UUID, HandoverForm]:
     """One hand-over form per row: the colleagues offered, without the row's reviewer."""
-    people = handover.targets(current_user)
+    people = handover.recipients(current_user)
     out = {}
     for r in rows:
         form = HandoverForm(formdata=None, reviewer=str(r.reviewer_id))
