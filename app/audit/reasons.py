@@ -135,7 +135,6 @@ REASON_LABELS: Mapping[str, object] = {
     "duplicate_of_existing": _l("Duplicate of an existing case"),
     "test": _l("A test, not a real intake"),
     # Field intakes handed over by a supervisor (app/field/handover.py).
-    "handover": _l("Opened to hand it over"),
     "from_uploader": _l("Handed over from the caseworker who captured it"),
     "from_assignee": _l("Handed over again"),
     "bad_target": _l("Colleague who may not receive it"),

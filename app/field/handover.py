@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import has_request_context, request, url_for
+from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, and_, case, exists, false, func, not_, or_, select, update
 
@@ -141,15 +141,13 @@ def team_waiting(user: User) -> tuple[int, int]:
 
 def load_team_intake(user: User, intake_id: uuid.UUID, *,
                      action: Action = Action.FIELD_INTAKE_HANDOVER) -> FieldIntake:
-    """An intake of the supervisor's team (pending or decided) or 404, audited as denied."""
+    """An intake of the supervisor's team (pending or decided) or 404, audited as denied.
+    Only the hand-over (a POST, which records its own event) loads one: no page shows it."""
     found: FieldIntake | None = db.session.execute(
         select(FieldIntake).where(FieldIntake.id == intake_id, team_scope(user))
     ).scalar_one_or_none()
     if found is None:
         audit.deny_404(action, ObjectType.FIELD_INTAKE, intake_id)
-    if has_request_context() and request.method == "GET":
-        audit.read(Action.FIELD_INTAKE_VIEW, ObjectType.FIELD_INTAKE, found.id,
-                   reason="handover")
     return found
 
 
