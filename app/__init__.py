@@ -111,6 +111,7 @@ def register_blueprints(app: Flask) -> None:
     from app.auth import passkey_routes as _passkey_routes  # noqa: F401  (on auth_bp)
     from app.auth.routes import bp as auth_bp
     from app.cases.routes import bp as cases_bp
+    from app.field import handover_routes as _field_handover  # noqa: F401  (on field_bp)
     from app.field import review_routes as _field_review  # noqa: F401  (on field_bp)
     from app.field import sync_routes as _field_sync  # noqa: F401  (on field_bp)
     from app.field.routes import bp as field_bp

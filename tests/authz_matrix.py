@@ -404,3 +404,15 @@ for _endpoint, _method, _path, _data in (
         Row(_endpoint, _method, "/field/intakes/{uuid:random}" + _path, CASE_ROLES, data=_data,
             ok=frozenset({404})),
     ]
+
+# The supervisors' view of their team's pending field intakes and the hand-over
+# (app/field/handover.py): CASE_ASSIGN. An empty hand-over form changes nothing (back to the
+# list with the message); a made-up id is 404. Another organisation's supervisor and a
+# supervisor without a shared site: tests/test_field_handover.py.
+MATRIX += [
+    Row("field.team", "GET", "/field/team", SUPERVISOR),
+    Row("field.team", "GET", "/field/team?page=2", SUPERVISOR),
+    Row("field.hand_over", "POST", "/field/intakes/{intake:caseworker}/handover", SUPERVISOR),
+    Row("field.hand_over", "POST", "/field/intakes/{uuid:random}/handover", SUPERVISOR,
+        ok=frozenset({404})),
+]

@@ -947,6 +947,15 @@ def seed_month(app: Flask, world: World, clock: Any, errors: list[str]) -> Month
     ids["case_from_field"] = location_id(resp, "/cases/")
     cw.get(f"/field/intakes/{ids['field_intake']}")
     cw.logout()
+    # A third, urgent, waits for the second caseworker, who is off sick: the supervisor sees it
+    # in her team's list (from her home page) and hands it to the caseworker.
+    waiting = make_intake(month.app, world.users["caseworker2"], intake_fields("penetration"),
+                          urgent=True, window_ends_at=month.clock.now + timedelta(hours=50))
+    sup = month.person("supervisor", 7).login()
+    sup.get("/")
+    sup.submit("/field/team", f"/field/intakes/{waiting}/handover",
+               {"to": world.users["caseworker"]})
+    sup.logout()
 
     # Day 30. The auditor adds a passkey under My account, then signs in with it after the
     # password instead of the code.

@@ -525,4 +525,5 @@ JOURNEY_ACTIONS = {
     "pledge.publish", "pledge.accept", "pledge.view", "organisation.sso_update",
     "user.sso_link", "user.sso_unlink",
     "field.intakes_list", "field.intake_view", "field.intake_open_case",
+    "field.team_intakes_list", "field.intake_handover",
 }

@@ -27,6 +27,7 @@ from app.admin.forms import PledgeListForm, UserFilterForm
 from app.audit.checkpoint import FORMAT, CheckpointError, load
 from app.audit.forms import FilterForm
 from app.cases.forms import CaseFilterForm
+from app.field.handover_forms import TeamListForm
 from app.forms import BIGINT_MAX, PAGE_MAX, KeysetForm, parse_whole
 from app.programme.forms import ListForm
 from app.reports.forms import StatsFilterForm
@@ -49,6 +50,7 @@ KEYSET = fields_of(KeysetForm)
 PARAMS: dict[str, tuple[str, ...]] = {
     "main.home": (),
     "field.intakes": (),
+    "field.team": fields_of(TeamListForm),
     "field.intake": (),
     "field.sync_status": (),
     "notifications.index": ("page",),

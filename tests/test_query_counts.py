@@ -24,12 +24,13 @@ from app.auth.models import User
 from app.cases import consent, gbvims, records
 from app.cases.models import Case
 from app.db import db
+from tests.helpers.field import make_intake
 from tests.helpers.forms import form_tokens
 from tests.helpers.safe_space import insert_session
 
 # Statements per page, as measured on both engines when the ceilings were set.
 CEILINGS = {"case view": 13, "case list": 4, "search": 5, "add note": 13, "safe-space log": 6,
-            "case history": 5, "case print": 13}
+            "case history": 5, "case print": 13, "field team": 6}
 CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 
 
@@ -245,3 +246,16 @@ def test_safe_space_log_costs_the_same_with_one_or_twenty_sessions(app, world, a
     b = statements(app, lambda: c.get(path))
     assert a == b, f"the month's log grows with its sessions: {a} for 1, {b} for 20"
     assert a <= CEILINGS["safe-space log"], a
+
+
+def test_the_field_team_page_costs_the_same_for_one_or_twelve_intakes(app, world, auth):
+    """The supervisors' list of their team's field intakes: the page, its count and the
+    colleagues offered, whatever the number of intakes and reviewers (no query per row)."""
+    make_intake(app, world.users["caseworker"])
+    c = auth.login("supervisor")
+    c.get("/field/team")
+    one = statements(app, lambda: c.get("/field/team"))
+    for who in ("caseworker", "caseworker2", "gone") * 4:
+        make_intake(app, world.users[who])
+    many = statements(app, lambda: c.get("/field/team"))
+    assert one == many <= CEILINGS["field team"], (one, many)

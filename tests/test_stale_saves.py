@@ -308,6 +308,9 @@ UNVERSIONED_POSTS = {
     # a pending field intake is decided once: claimed by a conditional update on its status
     # (app.field.review._claim), so a second tab's post changes nothing
     "field.open_case", "field.merge", "field.discard",
+    # a hand-over is claimed by a conditional update on the status and the reviewer the form
+    # was built on (app.field.handover.hand_over): a stale form changes nothing
+    "field.hand_over",
     # envelopes become pending intakes, once each (idempotent on the submission id)
     "field.sync_upload",
     "admin.user_action", "admin.user_reset_password", "admin.user_new", "audit.export",

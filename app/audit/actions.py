@@ -113,6 +113,8 @@ class Action(enum.StrEnum):
     FIELD_INTAKE_OPEN_CASE = "field.intake_open_case"
     FIELD_INTAKE_MERGE = "field.intake_merge"
     FIELD_INTAKE_DISCARD = "field.intake_discard"
+    FIELD_TEAM_LIST = "field.team_intakes_list"
+    FIELD_INTAKE_HANDOVER = "field.intake_handover"
     FIELD_KEY_CREATE = "field.key_create"
     FIELD_KEY_RETIRE = "field.key_retire"
     # Attachments (app/attachments)

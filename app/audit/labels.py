@@ -78,6 +78,8 @@ ACTION_LABELS: Mapping[str, object] = {
     A.FIELD_INTAKE_OPEN_CASE: _l("Case opened from a field intake"),
     A.FIELD_INTAKE_MERGE: _l("Field intake added to a case"),
     A.FIELD_INTAKE_DISCARD: _l("Field intake discarded"),
+    A.FIELD_TEAM_LIST: _l("Team's field intakes listed"),
+    A.FIELD_INTAKE_HANDOVER: _l("Field intake handed over"),
     A.FIELD_KEY_CREATE: _l("Intake key created"),
     A.FIELD_KEY_RETIRE: _l("Intake key retired"),
     A.CASE_UPDATE: _l("Case changed"),

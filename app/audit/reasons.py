@@ -134,6 +134,10 @@ REASON_LABELS: Mapping[str, object] = {
     "field_intake_discarded": _l("Field intake discarded"),
     "duplicate_of_existing": _l("Duplicate of an existing case"),
     "test": _l("A test, not a real intake"),
+    # Field intakes handed over by a supervisor (app/field/handover.py).
+    "from_uploader": _l("Handed over from the caseworker who captured it"),
+    "from_assignee": _l("Handed over again"),
+    "bad_target": _l("Colleague who may not receive it"),
     # Transfers between organisations (app/cases/transfer.py, transfer_requests.py).
     "received": _l("Received by transfer"),
     "kept_as_secondary": _l("Previous caseworker kept as secondary"),

@@ -7,10 +7,12 @@ key and follows ``flask keys rotate``. The newest unretired key of an organisati
 devices seal to; older unretired keys still open envelopes sealed before a rotation; a retired
 key opens nothing (its data key is shredded).
 
-``FieldIntake``: one opened envelope, waiting for its caseworker (``user_id``) to search for
-duplicates and then open a case or merge it into one. ``submission_id`` (chosen at random on
-the device, bound into the envelope's associated data) is unique: an envelope uploaded twice
-makes one intake. The opened submission is sealed in ``payload`` under the intake's own data
+``FieldIntake``: one opened envelope, waiting for its reviewer to search for duplicates and then
+open a case or merge it into one. ``submission_id`` (chosen at random on the device, bound
+into the envelope's associated data) is unique: an envelope uploaded twice makes one intake.
+The reviewer is ``assignee_id`` when a supervisor handed the intake over
+(``app.field.handover``), else the uploader ``user_id``; the uploader stays the envelope's
+binding either way. The opened submission is sealed in ``payload`` under the intake's own data
 key, shredded when the intake is decided. Only what the pending list sorts by is clear: the
 urgency flag and the end of the 72-hour clinical window.
 """
@@ -62,6 +64,9 @@ class FieldIntake(UUIDPrimaryKey, SealedRecord, Versioned, Model):
     organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"),
                                                        index=True)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), nullable=False)
+    # Who reviews it when a supervisor handed it over (None: the uploader, ``user_id``, who
+    # stays the envelope's binding for the sync's duplicate checks).
+    assignee_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), index=True)
     submission_id: Mapped[uuid.UUID] = mapped_column(unique=True, nullable=False)
     device_id: Mapped[str] = mapped_column(String(64), nullable=False)
     intake_key_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("intake_keys.id"), index=True)

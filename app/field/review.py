@@ -1,6 +1,7 @@
 """Pending field intakes: the caseworker's list, and turning one into a case.
 
-``pending(user)`` lists the user's intakes waiting for a decision from clear columns only
+``pending(user)`` lists the intakes waiting for the user's review (``loaders.own``: those
+handed to them, and those they captured and still hold) for a decision from clear columns only
 (nothing is opened): urgent clinical ones first (urgent, with the 72-hour window still open,
 soonest end first), then the other urgent ones, then the rest, oldest capture first.
 
@@ -23,7 +24,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, func, select, update
+from sqlalchemy import and_, case, select, update
 
 from app.audit.actions import Action, ObjectType
 from app.audit.writer import record
@@ -40,7 +41,8 @@ from app.db import db, one_transaction
 from app.directory.models import Site
 from app.field import payload
 from app.field.forms import FieldConsentForm, FieldIntakeForms
-from app.field.loaders import own
+from app.field.loaders import own, pending_of
+from app.field.loaders import waiting as waiting  # the count, kept here for its callers
 from app.field.models import FieldIntake, IntakeStatus
 from app.submissions.service import Submission
 
@@ -94,10 +96,6 @@ class PendingIntake:
         return self.window_ends_at is not None and self.hours_left is None
 
 
-def _pending_of(user: User) -> Any:
-    return and_(own(user), FieldIntake.status == IntakeStatus.PENDING)
-
-
 def pending(user: User) -> list[PendingIntake]:
     """The user's pending intakes in the order they need attention (one statement)."""
     now = utcnow()
@@ -105,7 +103,7 @@ def pending(user: User) -> list[PendingIntake]:
     rows = db.session.execute(
         select(FieldIntake.id, FieldIntake.captured_at, FieldIntake.urgent,
                FieldIntake.window_ends_at)
-        .where(_pending_of(user))
+        .where(pending_of(user))
         .order_by(case((clinical, 0), (FieldIntake.urgent.is_(True), 1), else_=2),
                   case((clinical, FieldIntake.window_ends_at), else_=None),
                   FieldIntake.captured_at, FieldIntake.id)).all()
@@ -118,12 +116,6 @@ def _hours_left(ends: datetime | None, now: datetime) -> int | None:
     if ends is None or ends <= now:
         return None
     return int((ends - now).total_seconds() // 3600)
-
-
-def waiting(user: User) -> int:
-    """How many of the user's intakes are waiting (a COUNT; nothing opened)."""
-    return int(db.session.execute(
-        select(func.count()).select_from(FieldIntake).where(_pending_of(user))).scalar_one())
 
 
 # --- Decisions ---------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.audit.actions import Action, ObjectType, Outcome
@@ -42,6 +42,7 @@ from app.clock import utcnow
 from app.crypto import hpke
 from app.db import db, transaction
 from app.field import keys, payload, settings
+from app.field.loaders import waiting
 from app.field.models import FieldIntake, IntakeStatus
 from app.localtime import organisation_zone
 
@@ -242,8 +243,6 @@ def receive(user: User, envelopes: list[Any]) -> list[Result]:
 
 
 def pending_count(user: User) -> int:
-    """How many of the user's intakes wait for review."""
-    return int(db.session.execute(
-        select(func.count()).select_from(FieldIntake)
-        .where(FieldIntake.user_id == user.id, FieldIntake.status == IntakeStatus.PENDING)
-    ).scalar_one())
+    """How many intakes wait for the user's review (those handed to them included, those
+    handed away not): ``app.field.review.waiting``, the home panel's count."""
+    return waiting(user)

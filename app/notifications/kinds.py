@@ -20,6 +20,7 @@ class Kind(enum.StrEnum):
     CASE_ASSIGNED = "case_assigned"
     CLINICAL_WINDOW_CLOSING = "clinical_window_closing"
     TRANSFER_REQUESTED = "transfer_requested"
+    FIELD_INTAKE_HANDED_OVER = "field_intake_handed_over"
 
 
 class Target(enum.StrEnum):
@@ -28,6 +29,7 @@ class Target(enum.StrEnum):
     CASE = "case"
     REFERRAL = "referral"
     CASE_TRANSFER = "case_transfer"
+    FIELD_INTAKE = "field_intake"
 
 
 #: What each kind says; the page adds the reference the reader may see (a case number, or a
@@ -42,6 +44,7 @@ TEXTS: dict[Kind, Any] = {
     Kind.CASE_ASSIGNED: _l("Case assigned to you"),
     Kind.CLINICAL_WINDOW_CLOSING: _l("Urgent clinical window closes within 12 hours"),
     Kind.TRANSFER_REQUESTED: _l("Another organisation asks yours to take a case"),
+    Kind.FIELD_INTAKE_HANDED_OVER: _l("A field intake was handed over to you"),
 }
 
 URGENT = frozenset({Kind.REFERRAL_NEW_URGENT, Kind.CLINICAL_WINDOW_CLOSING})

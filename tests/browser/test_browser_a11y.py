@@ -39,7 +39,8 @@ PHONE_PAGES = {
                    "/referrals/{ref_mhpss}/sent/print", "/auth/pledge", "/auth/passkeys",
                    "/field/",  # the offline field intake, in the account's language
                    "/field/intakes", "/field/intakes/{field_intake}"],
-    "supervisor": ["/cases/{case_other}", "/cases/{case_other}/assign", "/cases/break-glass"],
+    "supervisor": ["/cases/{case_other}", "/cases/{case_other}/assign", "/cases/break-glass",
+                   "/field/team"],
     "service_provider": ["/", "/notifications/", "/referrals/inbox", "/referrals/{ref_mhpss}",
                          "/referrals/{ref_mhpss}/print",
                          "/referrals/{ref_mhpss}/onward"],
