@@ -275,3 +275,18 @@ def test_a_reviewer_without_a_site_is_shown_to_the_organisations_supervisors(app
     assert _listed(_team(sup)) == [intake_id]
     assert _hand(sup, intake_id, world.users["caseworker_b"]).status_code == 302
     assert str(_intake_row(app, intake_id)[1]) == world.users["caseworker_b"]
+
+
+def test_a_reviewer_moved_to_another_organisation_is_shown_to_the_old_ones_supervisors(
+        app, world, auth):
+    """The caseworker now works for another organisation (sites there only): their intake,
+    which they can no longer open, is handed on by the organisation it belongs to."""
+    intake_id = _intake(app, world, who="caseworker")
+    _change(app, world, "caseworker", site="partner_site",
+            organisation_id=uuid.UUID(world.ids["other_org"]))
+    _change(app, world, "supervisor", site="benghazi")  # no site shared with the caseworker
+    assert auth.login("caseworker").get(f"/field/intakes/{intake_id}").status_code == 404
+    sup = auth.login("supervisor")
+    assert _listed(_team(sup)) == [intake_id]
+    assert _hand(sup, intake_id, world.users["caseworker_b"]).status_code == 302
+    assert str(_intake_row(app, intake_id)[1]) == world.users["caseworker_b"]

@@ -6,8 +6,9 @@ that reassigns cases) sees the pending intakes of their organisation whose revie
 site with them, from clear columns only (nothing opened, nothing identifying), and hands one
 to an active colleague of a shared site who may open cases.
 
-A reviewer with no site (an account whose sites were taken away when it was deactivated) is
-shown to every supervisor of the organisation: otherwise nobody could hand their intakes on.
+A reviewer with no site in the organisation (an account whose sites were taken away when it was
+deactivated, or that moved to another organisation) is shown to every supervisor of the
+organisation: otherwise nobody could hand their intakes on.
 Another organisation's intakes are never shown nor moved.
 
 The uploader (``user_id``) stays the envelope's binding: the sync still answers a retry by the
@@ -36,8 +37,10 @@ from app.clock import utcnow
 from app.core import hooks
 from app.core.errors import CaseError
 from app.db import db, one_transaction
+from app.directory.models import Site
 from app.field.loaders import pending_of, reviewer_id
 from app.field.models import FieldIntake, IntakeStatus
+from app.localtime import deadline
 from app.notifications import service as notifications
 from app.notifications.kinds import Kind, Target
 
@@ -82,11 +85,14 @@ def _site_ids(user: User) -> list[uuid.UUID]:
 
 
 def _reviewer_in_team(user: User) -> ColumnElement[bool]:
-    """The intake's reviewer shares a site with ``user``, or has no site at all."""
+    """The intake's reviewer shares a site with ``user``, or has no site of ``user``'s
+    organisation left (sites taken away, or the account moved to another organisation)."""
     reviewer = reviewer_id()
     shares = exists().where(user_sites.c.user_id == reviewer,
                             user_sites.c.site_id.in_(_site_ids(user)))
-    siteless = not_(exists().where(user_sites.c.user_id == reviewer))
+    siteless = not_(exists().where(user_sites.c.user_id == reviewer,
+                                   user_sites.c.site_id == Site.id,
+                                   Site.organisation_id == user.organisation_id))
     return or_(shares, siteless)
 
 
@@ -217,5 +223,5 @@ def notice_targets(user: User, targets: list[tuple[str, Any]]) -> dict[tuple[str
     rows = db.session.execute(select(FieldIntake.id, FieldIntake.captured_at).where(
         FieldIntake.id.in_(ids), pending_of(user))).all()
     return {(str(Target.FIELD_INTAKE), intake_id):
-            (url_for("field.intake", intake_id=intake_id),
-             captured.strftime("%Y-%m-%d %H:%M UTC")) for intake_id, captured in rows}
+            (url_for("field.intake", intake_id=intake_id), deadline(captured))
+            for intake_id, captured in rows}
