@@ -10,7 +10,8 @@
 3. Uploading through ``POST /field/sync`` on a throw-away SQLite database: batches of 20 fresh
    envelopes (each checked, opened, validated and kept as a pending intake in its own
    transaction, audited), then the same batches again (all duplicates), per envelope; then the
-   caseworker's list of pending intakes and one review page (its search before create).
+   caseworker's list of pending intakes, one review page (its search before create) and the
+   supervisor's team page (hand-over).
 
     .venv/bin/python bench/bench_field.py [--batches 10] [--rounds 200]
 """
@@ -128,8 +129,10 @@ def sync_run(tmp: Path, batches: int) -> tuple[list[tuple[str, list[float], str]
     app = bench_app(tmp, FIELD_SYNC_LIMIT="100000 per minute",
                     CASE_SEARCH_LIMIT="100000 per minute")
     with app.app_context():
-        org, staff = organisation_with_staff({"bench-caseworker": "caseworker"}, PASSWORD)
+        org, staff = organisation_with_staff(
+            {"bench-caseworker": "caseworker", "bench-supervisor": "supervisor"}, PASSWORD)
         user, secret = staff["bench-caseworker"]
+        supervisor_secret = staff["bench-supervisor"][1]
         key = keys.active_key(org.id)
         kid, public, uid = str(key.id), key.public_key, str(user.id)
     client = login(app, "bench-caseworker", PASSWORD, secret)
@@ -162,10 +165,16 @@ def sync_run(tmp: Path, batches: int) -> tuple[list[tuple[str, list[float], str]
     def review() -> None:
         assert client.get(f"/field/intakes/{one}").status_code == 200
 
+    supervisor = login(app, "bench-supervisor", PASSWORD, supervisor_secret)
+
+    def team() -> None:
+        assert supervisor.get("/field/team").status_code == 200
+
     rows = [("upload, new envelope (20 per request), per envelope", fresh, ""),
             ("upload, duplicate (20 per request), per envelope", again, ""),
             (f"pending list ({waiting} waiting)", timed(listing, 20), ""),
-            ("review page (opened, checked, searched)", timed(review, 20), "")]
+            ("review page (opened, checked, searched)", timed(review, 20), ""),
+            (f"supervisor's team page ({waiting} waiting, 50 shown)", timed(team, 20), "")]
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
