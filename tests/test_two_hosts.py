@@ -8,7 +8,8 @@ of the same keys, as two machines would. Over HTTP, against both:
 - a session begun on one host works on the other, and a logout on either ends it on both;
 - failed logins on both add up to the one lockout;
 - the search limit counts the searches made on both;
-- one two-step code, or one intake form, sent to both at once is used once;
+- one two-step code, or one intake form, sent to both at once is used once; one field
+  envelope uploaded to both at once is kept once;
 - requests on both at once leave one audit chain, verified without gap or fork, and the
   checkpoints each host signs into its own log all match it;
 - a key rotation run while both serve: both still open the old records, and each opens what the
@@ -21,6 +22,8 @@ skipped without it except in CI (``CI=true``), where it fails instead.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
 import shutil
@@ -45,12 +48,14 @@ from app.clock import utcnow
 from app.crypto.models import DataKey
 from app.db import db
 from app.directory.models import Site
+from app.field.models import FieldIntake
 from app.keyfiles import create_key, kek_name
 from tests.helpers.apps import BACKEND, HOST, PG_URL, make_app, pg_admin, pg_url, redis_up
 from tests.helpers.audit import verify
 from tests.helpers.cases import INTAKE
 from tests.helpers.codes import live_code
 from tests.helpers.factories import World
+from tests.helpers.field_envelopes import at_ms, intake_fields, make_envelope
 from tests.helpers.forms import csrf_from, form_tokens
 from tests.helpers.hosts import (
     Browser,
@@ -150,7 +155,8 @@ def cluster(template: tuple[str, World], instance_dir: Path,
     with ExitStack() as stack:
         stack.callback(pg_admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         stack.callback(_dispose, app)
-        roles = ("session", "lock", "search", "busy", "keys", "code", "twice", "passkey")
+        roles = ("session", "lock", "search", "busy", "keys", "code", "twice", "passkey",
+                 "field")
         secrets = _add_accounts(app, world, [f"{role}_{tag}" for role in roles])
         runtime_uri = stack.enter_context(runtime_role_uri(owner_uri))
         hosts: list[Host] = []
@@ -408,6 +414,39 @@ def test_one_form_sent_to_both_hosts_at_once_makes_one_record(cluster, world):
     for r in replies:
         assert r is not None and r.status == 302 and str(made[0]) in r.location, \
             (r.status, r.location) if r else None
+
+
+def test_one_field_envelope_sent_to_both_hosts_at_once_is_kept_once(cluster):
+    """A device whose upload timed out retries through the other host while the first still
+    works: the same envelope reaches both at once. One pending intake is kept; the other
+    answer is ``duplicate`` (the unique submission id decides), never a second intake."""
+    user = f"field_{cluster.tag}"
+    browser = Browser(_address())
+    browser.login(cluster.a, user, cluster.secrets[user])
+    setup = json.loads(browser.get(cluster.a, "/field/setup.json").body)
+    public = base64.urlsafe_b64decode(setup["key"]["public_key"] + "==")
+    envelope = make_envelope(public, setup["key"]["id"], setup["user_id"], "two-hosts-device-01",
+                             at_ms(utcnow()), str(uuid.uuid4()), intake_fields())
+    token = json.loads(browser.get(cluster.b, "/field/sync").body)["csrf_token"]
+    start, replies = threading.Barrier(2), [None, None]
+
+    def send(i: int) -> None:
+        mine = Browser(browser.address, dict(browser.cookies))
+        start.wait()
+        replies[i] = mine.post_json((cluster.a, cluster.b)[i], "/field/sync",
+                                    {"envelopes": [envelope]}, token)
+
+    senders = [threading.Thread(target=send, args=(i,)) for i in range(2)]
+    for t in senders:
+        t.start()
+    for t in senders:
+        t.join(timeout=60)
+    statuses = sorted(json.loads(r.body)["results"][0]["status"] for r in replies if r)
+    assert statuses == ["accepted", "duplicate"], [r.status for r in replies if r]
+    with cluster.app.app_context():
+        kept = db.session.execute(select(func.count()).select_from(FieldIntake).where(
+            FieldIntake.submission_id == uuid.UUID(envelope["sid"]))).scalar_one()
+    assert kept == 1
 
 
 def _kek_versions(app: Flask, *case_ids: str) -> list[int]:

@@ -10,6 +10,7 @@ The hosts sit behind an imagined TLS proxy: every request carries the proxy's
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import socket
 import subprocess
@@ -17,6 +18,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 from tests.helpers.apps import HOST
@@ -109,7 +111,8 @@ class Browser:
     cookies: dict[str, str] = field(default_factory=dict)
 
     def request(self, host: Host, method: str, path: str,
-                data: dict[str, str] | None = None) -> Reply:
+                data: dict[str, str] | None = None, *, json_body: Any = None,
+                extra: dict[str, str] | None = None) -> Reply:
         conn = http.client.HTTPConnection("127.0.0.1", host.port, timeout=60)
         headers = {"Host": HOST, "X-Forwarded-For": self.address, "X-Forwarded-Proto": "https",
                    "Referer": f"https://{HOST}{path}"}
@@ -119,6 +122,10 @@ class Browser:
         if data is not None:
             body = urlencode(data)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
+        elif json_body is not None:
+            body = json.dumps(json_body)
+            headers["Content-Type"] = "application/json"
+        headers.update(extra or {})
         try:
             conn.request(method, path, body=body, headers=headers)
             resp = conn.getresponse()
@@ -140,6 +147,10 @@ class Browser:
 
     def post(self, host: Host, path: str, data: dict[str, str]) -> Reply:
         return self.request(host, "POST", path, data)
+
+    def post_json(self, host: Host, path: str, payload: Any, token: str) -> Reply:
+        """A script's JSON POST (the field sync): the CSRF token in ``X-CSRFToken``."""
+        return self.request(host, "POST", path, json_body=payload, extra={"X-CSRFToken": token})
 
     def csrf(self, host: Host, path: str) -> str:
         return csrf_from(self.get(host, path).body)
