@@ -130,10 +130,6 @@ class Counting:
         self.app, self.requests = app, []
         self.offline = False
 
-    @property
-    def paths(self) -> list[str]:
-        return [path for _method, path in self.requests]
-
     def __call__(self, environ: dict[str, Any], start: Any) -> Any:
         self.requests.append((environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")))
         if self.offline:
